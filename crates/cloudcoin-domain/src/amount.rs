@@ -92,7 +92,7 @@ impl Amount {
         if !digits.is_empty() {
             out.push('.');
             for (i, ch) in digits.chars().enumerate() {
-                if i > 0 && i % 4 == 0 {
+                if i > 0 && i.is_multiple_of(4) {
                     out.push('-');
                 }
                 out.push(ch);
@@ -128,7 +128,7 @@ fn group_thousands(whole: u64) -> String {
     let digits = whole.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
