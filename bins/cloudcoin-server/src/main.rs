@@ -1,1 +1,133 @@
-fn main() {}
+//! `cloudcoin-server`: parses flags, opens the wallet service (lock, recovery, scan), binds, and
+//! serves the HTTP API until Ctrl-C or SIGTERM.
+
+mod cli;
+mod token;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use cloudcoin_api::ApiConfig;
+use cloudcoin_tasks::{Service, ServiceConfig};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::Args;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => default_data_dir()?,
+    };
+    let token_file = token::token_path(&data_dir);
+    if !args.listen.ip().is_loopback() && args.auth_token.is_none() && !token_file.exists() {
+        bail!(
+            "refusing to listen on {}, which is not a loopback address, without an API token; \
+             pass --auth-token (or CLOUDCOIN_AUTH_TOKEN), or listen on 127.0.0.1",
+            args.listen
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+
+    let service_config = ServiceConfig {
+        data_dir: data_dir.clone(),
+        export_roots: args.export_roots,
+        task_retention: Duration::from_secs(args.task_retention_hours.saturating_mul(3600)),
+    };
+    let service = tokio::task::spawn_blocking(move || Service::open(service_config))
+        .await
+        .context("the start-up thread failed")?
+        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+
+    let auth_token = match args.auth_token {
+        Some(token) if token.trim().is_empty() => bail!("--auth-token must not be empty"),
+        Some(token) => token,
+        None => {
+            let path = token_file.clone();
+            let token = tokio::task::spawn_blocking(move || token::read_or_create(&path))
+                .await
+                .context("the token thread failed")??;
+            tracing::info!(
+                "API token in {} (send it as Authorization: Bearer <token>)",
+                token_file.display()
+            );
+            token
+        }
+    };
+    let mut allowed_hosts = ApiConfig::hosts_for(addr);
+    allowed_hosts.extend(args.allowed_hosts);
+    let config = ApiConfig {
+        auth_token: Some(auth_token),
+        allowed_hosts,
+        allowed_origins: args.allowed_origins,
+        body_limit: args.body_limit,
+        import_body_limit: args.body_limit.saturating_mul(64),
+        header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+        body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+        max_connections: args.max_connections.max(1),
+    };
+    tracing::info!("listening on http://{addr}, data dir {}", service.data_dir().display());
+    cloudcoin_api::serve(listener, service, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `$XDG_DATA_HOME/cloudcoin-server`, else `~/.local/share/cloudcoin-server`.
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("cloudcoin-server"));
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/cloudcoin-server")),
+        None => bail!("neither XDG_DATA_HOME nor HOME is set; pass --data-dir"),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received; shutting down"),
+        () = term => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

@@ -1,1 +1,61 @@
-//! placeholder
+//! The CloudCoin wallet server's HTTP API, version 1, on hyper 1.x.
+//!
+//! [`serve`] answers the endpoints of the specification (`/api/v1/export`, `/tasks`, `/import`,
+//! `/backup`, `/wallets`, `/info`) over a [`tokio::net::TcpListener`], in front of a
+//! [`cloudcoin_tasks::Service`]. Every answer uses the envelope
+//! `{"status":"success","payload":…}` or
+//! `{"status":"error","payload":{"code":…,"message":…,"details":…}}`.
+//!
+//! ```no_run
+//! # async fn run(service: cloudcoin_tasks::Service) -> std::io::Result<()> {
+//! use cloudcoin_api::{ApiConfig, serve};
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8006").await?;
+//! let config = ApiConfig {
+//!     allowed_hosts: ApiConfig::hosts_for(listener.local_addr()?),
+//!     auth_token: Some("a long random token".into()),
+//!     ..ApiConfig::default()
+//! };
+//! serve(listener, service, config, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+//!
+//! # Error codes
+//!
+//! The CloudCoin desktop backend's codes where one exists, and ours from 4300:
+//!
+//! | code | HTTP | meaning |
+//! |---|---|---|
+//! | 4105 | 404 | task not found |
+//! | 4110 | 400 | body is not a JSON object (or repeats a key) |
+//! | 4114 | 409 | wallet already exists |
+//! | 4115 | 404 | wallet not found |
+//! | 4116 | 409 | wallet not empty |
+//! | 4121 | 400 | a field fails validation; the message starts with the field's name |
+//! | 4134 | 422 | no exact set of coins; details give the nearest amounts below and above |
+//! | 4135 | 422 | not enough coins; details give the balance |
+//! | 4154 | 404 | no such endpoint |
+//! | 4162 | 400 | unknown export type |
+//! | 4193 | 422 | folder refused (not absolute, missing, not a writable directory, outside the roots) |
+//! | 4300 | 422 | the amount needs more coins than one file holds (65,535) |
+//! | 4301 | 422 | `Idempotency-Key` reused with a different request |
+//! | 4302 | — | a task failed reading or writing files (in a failed task's `data`) |
+//! | 4303 | — | a task's output did not verify (in a failed task's `data`) |
+//! | 4304 | — | a task was interrupted by a stop and finished by recovery |
+//! | 4305 | 500 | internal error (details only in the server log) |
+//! | 4306 | 405 | method not allowed on this path (see the `Allow` header) |
+//! | 4307 | 413 | request body larger than the limit |
+//! | 4308 | 401 | missing or wrong bearer token |
+//! | 4309 | 403 | `Host` header is not the server's own address |
+//! | 4310 | 403 | `Origin` not allowed |
+//! | 4311 | 408 | request body did not arrive in time |
+
+mod access;
+mod config;
+mod error;
+mod json;
+mod routes;
+mod server;
+mod wire;
+
+pub use config::ApiConfig;
+pub use server::serve;

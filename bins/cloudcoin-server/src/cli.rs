@@ -1,0 +1,60 @@
+//! Command-line flags and their environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// A local CloudCoin wallet server: exports exact amounts of coins from wallets on disk into
+/// stack, png, zip or bin files, and imports them back, over an HTTP API on /api/v1.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub(crate) struct Args {
+    /// Address to listen on. Anything but a loopback address needs an explicit token.
+    #[arg(long, env = "CLOUDCOIN_LISTEN", default_value = "127.0.0.1:8006")]
+    pub(crate) listen: SocketAddr,
+
+    /// Data directory holding Wallets/ (created if missing).
+    /// [default: $XDG_DATA_HOME/cloudcoin-server or ~/.local/share/cloudcoin-server]
+    #[arg(long, env = "CLOUDCOIN_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// Folder that exports and backups must stay beneath (repeatable; in the environment,
+    /// separate folders with ':'). Without any, every absolute writable folder is allowed.
+    #[arg(long = "export-root", env = "CLOUDCOIN_EXPORT_ROOTS", value_delimiter = ':')]
+    pub(crate) export_roots: Vec<PathBuf>,
+
+    /// Bearer token clients must send (`Authorization: Bearer …`). Without it the server
+    /// creates a random token in {data dir}/.cloudcoin/api-token (mode 0600) and requires that.
+    #[arg(long, env = "CLOUDCOIN_AUTH_TOKEN", hide_env_values = true)]
+    pub(crate) auth_token: Option<String>,
+
+    /// Browser origin allowed to call the API, e.g. http://localhost:3000 (repeatable; in the
+    /// environment, separate with ','). No other origin gets CORS headers.
+    #[arg(long = "allow-origin", env = "CLOUDCOIN_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub(crate) allowed_origins: Vec<String>,
+
+    /// Extra `Host` header value to accept (repeatable), e.g. a name the server is reached by.
+    #[arg(long = "allow-host", env = "CLOUDCOIN_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub(crate) allowed_hosts: Vec<String>,
+
+    /// Seconds a client has to send a request head; also the keep-alive idle time.
+    #[arg(long, env = "CLOUDCOIN_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub(crate) header_timeout_secs: u64,
+
+    /// Seconds a client has to send a request body.
+    #[arg(long, env = "CLOUDCOIN_BODY_TIMEOUT_SECS", default_value_t = 60)]
+    pub(crate) body_timeout_secs: u64,
+
+    /// Most connections served at once.
+    #[arg(long, env = "CLOUDCOIN_MAX_CONNECTIONS", default_value_t = 256)]
+    pub(crate) max_connections: usize,
+
+    /// Largest request body in bytes (import allows 64 times more, for inline coin files).
+    #[arg(long, env = "CLOUDCOIN_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub(crate) body_limit: usize,
+
+    /// Hours a finished task stays visible at /api/v1/tasks.
+    #[arg(long, env = "CLOUDCOIN_TASK_RETENTION_HOURS", default_value_t = 24)]
+    pub(crate) task_retention_hours: u64,
+}

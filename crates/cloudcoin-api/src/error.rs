@@ -1,0 +1,269 @@
+//! The one place where failures become HTTP: status, CloudCoin numeric code, and a message a
+//! person can act on. 5xx answers stay generic; their details go to the log.
+
+use cloudcoin_domain::{AmountError, NameError, SelectError};
+use cloudcoin_tasks::{FailureKind, ServiceError, TaskFailure};
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::json::{JsonAmount, raw};
+
+/// The CloudCoin numeric error codes this API answers with (SPEC §6; ours start at 4300).
+pub(crate) mod code {
+    /// Task not found.
+    pub(crate) const TASK_NOT_FOUND: u16 = 4105;
+    /// Body is not JSON, or not a JSON object, or has a repeated key.
+    pub(crate) const BAD_JSON: u16 = 4110;
+    /// Wallet already exists.
+    pub(crate) const WALLET_EXISTS: u16 = 4114;
+    /// Wallet not found.
+    pub(crate) const WALLET_NOT_FOUND: u16 = 4115;
+    /// Wallet not empty.
+    pub(crate) const WALLET_NOT_EMPTY: u16 = 4116;
+    /// A field fails validation.
+    pub(crate) const INVALID_FIELD: u16 = 4121;
+    /// No exact set of coins.
+    pub(crate) const NO_EXACT_CHANGE: u16 = 4134;
+    /// Not enough coins.
+    pub(crate) const NOT_ENOUGH_COINS: u16 = 4135;
+    /// No such endpoint.
+    pub(crate) const NO_SUCH_ENDPOINT: u16 = 4154;
+    /// Unknown export type.
+    pub(crate) const UNKNOWN_TYPE: u16 = 4162;
+    /// Folder refused.
+    pub(crate) const BAD_FOLDER: u16 = 4193;
+    /// The amount needs more coins than one file holds.
+    pub(crate) const TOO_MANY_COINS: u16 = 4300;
+    /// Idempotency-Key reused with a different request.
+    pub(crate) const IDEMPOTENCY_CONFLICT: u16 = 4301;
+    /// A task failed reading or writing files.
+    pub(crate) const TASK_IO: u16 = 4302;
+    /// A task's output did not verify.
+    pub(crate) const TASK_VERIFICATION: u16 = 4303;
+    /// A task was interrupted (the server stopped) and recovery finished it.
+    pub(crate) const TASK_INTERRUPTED: u16 = 4304;
+    /// An internal fault (HTTP 500, or a task that failed for an internal reason).
+    pub(crate) const INTERNAL: u16 = 4305;
+    /// Method not allowed on a known path.
+    pub(crate) const METHOD_NOT_ALLOWED: u16 = 4306;
+    /// Body larger than the limit.
+    pub(crate) const BODY_TOO_LARGE: u16 = 4307;
+    /// Missing or wrong bearer token.
+    pub(crate) const UNAUTHORIZED: u16 = 4308;
+    /// `Host` header not one of the server's own names.
+    pub(crate) const HOST_NOT_ALLOWED: u16 = 4309;
+    /// `Origin` header not allowed.
+    pub(crate) const ORIGIN_NOT_ALLOWED: u16 = 4310;
+    /// The body did not arrive in time.
+    pub(crate) const BODY_TIMEOUT: u16 = 4311;
+}
+
+/// A failure answer: HTTP status, numeric code, message and optional details.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: u16,
+    pub(crate) message: String,
+    pub(crate) details: Option<Box<RawValue>>,
+}
+
+/// The `payload` of an error envelope, also the `data` of a failed task.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorPayload<'a> {
+    pub(crate) code: u16,
+    pub(crate) message: &'a str,
+    pub(crate) details: Option<&'a RawValue>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: u16, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), details: None }
+    }
+
+    /// Attaches `details` (anything serializable; amounts as [`JsonAmount`]).
+    pub(crate) fn with_details(mut self, details: &impl Serialize) -> ApiError {
+        self.details = raw(details);
+        self
+    }
+
+    pub(crate) fn payload(&self) -> ErrorPayload<'_> {
+        ErrorPayload { code: self.code, message: &self.message, details: self.details.as_deref() }
+    }
+
+    /// A field that fails validation (4121); the message names the field.
+    pub(crate) fn field(field: &str, problem: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_FIELD, format!("{field}: {problem}"))
+            .with_details(&FieldDetails { field })
+    }
+
+    /// A required field that is absent (4121).
+    pub(crate) fn missing(field: &str) -> ApiError {
+        ApiError::field(field, "this field is required")
+    }
+
+    /// A body that is not JSON or not of the expected shape (4110).
+    pub(crate) fn bad_json(problem: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::BAD_JSON,
+            format!("the request body is not a valid JSON object: {problem}"),
+        )
+    }
+
+    pub(crate) fn not_found_endpoint(path: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::NO_SUCH_ENDPOINT,
+            format!("there is no endpoint {path}; the API lives under /api/v1"),
+        )
+    }
+
+    pub(crate) fn method_not_allowed(method: &http::Method, allow: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            code::METHOD_NOT_ALLOWED,
+            format!("method {method} is not allowed here; use {allow}"),
+        )
+    }
+
+    pub(crate) fn body_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::BODY_TOO_LARGE,
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+        .with_details(&LimitDetails { limit })
+    }
+
+    pub(crate) fn task_not_found(id: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::TASK_NOT_FOUND,
+            format!("task {id} was not found; finished tasks are forgotten after a while"),
+        )
+    }
+
+    /// A server fault: logged in full here, answered with a generic message.
+    pub(crate) fn internal(detail: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "internal error answering a request");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            "internal server error; the details are in the server log",
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct FieldDetails<'a> {
+    field: &'a str,
+}
+
+#[derive(Serialize)]
+struct LimitDetails {
+    limit: usize,
+}
+
+/// Maps an amount parse failure to 4121 naming `field`.
+pub(crate) fn amount_error(field: &str, e: &AmountError) -> ApiError {
+    ApiError::field(field, e)
+}
+
+/// Maps a wallet-name or tag failure to 4121 naming `field`.
+pub(crate) fn name_error(field: &str, e: &NameError) -> ApiError {
+    ApiError::field(field, e)
+}
+
+/// Maps a selection failure (SPEC §3) to its code: 4135, 4134 or 4300.
+pub(crate) fn select_error(e: &SelectError) -> ApiError {
+    #[derive(Serialize)]
+    struct Funds {
+        balance: JsonAmount,
+        requested: JsonAmount,
+    }
+    #[derive(Serialize)]
+    struct Nearest {
+        balance: JsonAmount,
+        requested: JsonAmount,
+        below: Option<JsonAmount>,
+        above: Option<JsonAmount>,
+    }
+    #[derive(Serialize)]
+    struct Coins {
+        needed: usize,
+        max: usize,
+    }
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    match *e {
+        SelectError::NotEnoughCoins { balance, requested } => {
+            ApiError::new(status, code::NOT_ENOUGH_COINS, e.to_string()).with_details(&Funds {
+                balance: JsonAmount(balance),
+                requested: JsonAmount(requested),
+            })
+        }
+        SelectError::NoExactChange { requested, balance, below, above } => {
+            ApiError::new(status, code::NO_EXACT_CHANGE, e.to_string()).with_details(&Nearest {
+                balance: JsonAmount(balance),
+                requested: JsonAmount(requested),
+                below: below.map(JsonAmount),
+                above: above.map(JsonAmount),
+            })
+        }
+        SelectError::TooManyCoins { needed, max } => {
+            ApiError::new(status, code::TOO_MANY_COINS, e.to_string())
+                .with_details(&Coins { needed, max })
+        }
+    }
+}
+
+/// THE mapping from a service failure to HTTP status, numeric code and message.
+pub(crate) fn service_error(e: &ServiceError) -> ApiError {
+    use StatusCode as S;
+    #[derive(Serialize)]
+    struct Wallet<'a> {
+        name: &'a str,
+    }
+    match e {
+        ServiceError::WalletNotFound { name } => {
+            ApiError::new(S::NOT_FOUND, code::WALLET_NOT_FOUND, e.to_string())
+                .with_details(&Wallet { name: name.as_str() })
+        }
+        ServiceError::WalletExists { name } => {
+            ApiError::new(S::CONFLICT, code::WALLET_EXISTS, e.to_string())
+                .with_details(&Wallet { name: name.as_str() })
+        }
+        ServiceError::WalletNotEmpty { name, .. } => {
+            ApiError::new(S::CONFLICT, code::WALLET_NOT_EMPTY, e.to_string())
+                .with_details(&Wallet { name: name.as_str() })
+        }
+        ServiceError::Select(s) => select_error(s),
+        ServiceError::Folder { path, .. } => {
+            #[derive(Serialize)]
+            struct Folder {
+                folder: String,
+            }
+            ApiError::new(S::UNPROCESSABLE_ENTITY, code::BAD_FOLDER, e.to_string())
+                .with_details(&Folder { folder: path.to_string_lossy().into_owned() })
+        }
+        ServiceError::IdempotencyConflict { .. } => {
+            ApiError::new(S::UNPROCESSABLE_ENTITY, code::IDEMPOTENCY_CONFLICT, e.to_string())
+        }
+        ServiceError::TooManyItems { .. } | ServiceError::ItemTooLarge { .. } => {
+            ApiError::new(S::BAD_REQUEST, code::INVALID_FIELD, e.to_string())
+                .with_details(&FieldDetails { field: "items" })
+        }
+        ServiceError::Internal(_) => ApiError::internal(e),
+    }
+}
+
+/// The error payload of a failed task (its `data`): the failure kind's code and the message.
+pub(crate) fn task_failure(f: &TaskFailure) -> ApiError {
+    let code = match f.kind {
+        FailureKind::Io => code::TASK_IO,
+        FailureKind::Verification => code::TASK_VERIFICATION,
+        FailureKind::Interrupted => code::TASK_INTERRUPTED,
+        FailureKind::Internal => code::INTERNAL,
+    };
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, f.message.clone())
+}

@@ -1,0 +1,360 @@
+//! The HTTP JSON shapes: one parser per endpoint from the request body to the service's request
+//! type, and the renderers of tasks and wallets. Only this module knows the field names.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use cloudcoin_domain::{FileKind, Tag, WalletName};
+use cloudcoin_tasks::{
+    BackupRequest, ExportRequest, ImportItem, ImportRequest, TaskOutcome, TaskView, WalletDetail,
+    WalletSummary,
+};
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::error::{ApiError, ErrorPayload, code, name_error, task_failure};
+use crate::json::{Fields, JsonAmount};
+
+/// The longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
+
+fn wallet_field(f: &Fields, key: &str) -> Result<WalletName, ApiError> {
+    let text = f.string(key)?;
+    WalletName::parse(&text).map_err(|e| name_error(&f.name(key), &e))
+}
+
+/// A wallet name taken from the URL path (already percent-decoded).
+pub(crate) fn wallet_in_path(text: &str) -> Result<WalletName, ApiError> {
+    WalletName::parse(text).map_err(|e| name_error("wallet name in the path", &e))
+}
+
+fn tag_field(f: &Fields, key: &str) -> Result<Option<Tag>, ApiError> {
+    match f.opt_string(key)? {
+        None => Ok(None),
+        Some(text) => Tag::parse(&text).map(Some).map_err(|e| name_error(&f.name(key), &e)),
+    }
+}
+
+fn folder_field(f: &Fields, key: &str) -> Result<PathBuf, ApiError> {
+    let text = f.string(key)?;
+    if text.is_empty() {
+        return Err(ApiError::field(&f.name(key), "must not be empty; give an absolute path"));
+    }
+    if text.contains('\0') {
+        return Err(ApiError::field(&f.name(key), "must not contain a NUL character"));
+    }
+    Ok(PathBuf::from(text))
+}
+
+fn kind_field(f: &Fields, key: &str) -> Result<FileKind, ApiError> {
+    let text = f.string(key)?;
+    FileKind::from_name(&text).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::UNKNOWN_TYPE,
+            format!("{}: unknown export type {text:?}; use stack, png, zip or bin", f.name(key)),
+        )
+    })
+}
+
+/// Checks an `Idempotency-Key` header value.
+pub(crate) fn idempotency_key(
+    value: Option<&http::HeaderValue>,
+) -> Result<Option<String>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    let field = "Idempotency-Key header";
+    let text = value.to_str().map_err(|_| ApiError::field(field, "must be visible ASCII"))?;
+    if text.is_empty() || text.len() > MAX_IDEMPOTENCY_KEY_LEN {
+        return Err(ApiError::field(
+            field,
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters long"),
+        ));
+    }
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field(field, "must be visible ASCII without spaces"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// `POST /api/v1/export`: `{name, amount, folder, type, tag?}`.
+pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportRequest, ApiError> {
+    let f = Fields::parse_body(body)?;
+    Ok(ExportRequest {
+        wallet: wallet_field(&f, "name")?,
+        amount: f.amount("amount")?,
+        folder: folder_field(&f, "folder")?,
+        kind: kind_field(&f, "type")?,
+        tag: tag_field(&f, "tag")?.unwrap_or_else(Tag::empty),
+        idempotency_key: key,
+    })
+}
+
+/// `POST /api/v1/import`: `{name, items:[{type:"file"|"inline", data}], tag?}`.
+pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
+    let f = Fields::parse_body(body)?;
+    let wallet = wallet_field(&f, "name")?;
+    let raw_items = f.array("items")?;
+    if raw_items.is_empty() {
+        return Err(ApiError::field("items", "must hold at least one item"));
+    }
+    let mut items = Vec::with_capacity(raw_items.len());
+    for (i, raw) in raw_items.iter().enumerate() {
+        let item = Fields::parse_nested(raw, &format!("items[{i}]"))?;
+        let kind = item.string("type")?;
+        let data = item.string("data")?;
+        items.push(match kind.as_str() {
+            "file" => ImportItem::File(PathBuf::from(data)),
+            "inline" => ImportItem::InlineBase64(data),
+            other => {
+                return Err(ApiError::field(
+                    &item.name("type"),
+                    format!("unknown item type {other:?}; use \"file\" or \"inline\""),
+                ));
+            }
+        });
+    }
+    Ok(ImportRequest { wallet, items, tag: tag_field(&f, "tag")?.unwrap_or_else(Tag::empty) })
+}
+
+/// `POST /api/v1/backup`: `{name, folder, tag?}`.
+pub(crate) fn backup_request(body: &[u8]) -> Result<BackupRequest, ApiError> {
+    let f = Fields::parse_body(body)?;
+    Ok(BackupRequest {
+        wallet: wallet_field(&f, "name")?,
+        folder: folder_field(&f, "folder")?,
+        tag: tag_field(&f, "tag")?,
+    })
+}
+
+/// `POST /api/v1/wallets`: `{name}`.
+pub(crate) fn create_wallet_request(body: &[u8]) -> Result<WalletName, ApiError> {
+    let f = Fields::parse_body(body)?;
+    wallet_field(&f, "name")
+}
+
+/// A task as SPEC §6 shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct TaskJson {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    status: &'static str,
+    progress: u8,
+    message: String,
+    started: u64,
+    finished: u64,
+    data: Option<Box<RawValue>>,
+}
+
+#[derive(Serialize)]
+struct ExportData<'a> {
+    result: Option<()>,
+    file: String,
+    amount: JsonAmount,
+    coins: usize,
+    sha256: &'a str,
+}
+
+#[derive(Serialize)]
+struct RejectionJson<'a> {
+    item: usize,
+    source: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct ImportData<'a> {
+    result: Option<()>,
+    imported: usize,
+    already_present: usize,
+    rejected: Vec<RejectionJson<'a>>,
+    amount: JsonAmount,
+}
+
+#[derive(Serialize)]
+struct BackupData {
+    result: Option<()>,
+    file: String,
+    coins: usize,
+    amount: JsonAmount,
+}
+
+fn task_data(outcome: &TaskOutcome) -> Option<Box<RawValue>> {
+    match outcome {
+        TaskOutcome::Export(r) => crate::json::raw(&ExportData {
+            result: None,
+            file: r.file.to_string_lossy().into_owned(),
+            amount: JsonAmount(r.amount),
+            coins: r.coins,
+            sha256: &r.sha256,
+        }),
+        TaskOutcome::Import(r) => crate::json::raw(&ImportData {
+            result: None,
+            imported: r.imported,
+            already_present: r.already_present,
+            rejected: r
+                .rejected
+                .iter()
+                .map(|x| RejectionJson { item: x.item, source: &x.source, reason: &x.reason })
+                .collect(),
+            amount: JsonAmount(r.amount),
+        }),
+        TaskOutcome::Backup(r) => crate::json::raw(&BackupData {
+            result: None,
+            file: r.file.to_string_lossy().into_owned(),
+            coins: r.coins,
+            amount: JsonAmount(r.amount),
+        }),
+        TaskOutcome::Failed(f) => {
+            let e = task_failure(f);
+            let payload: ErrorPayload<'_> = e.payload();
+            crate::json::raw(&payload)
+        }
+    }
+}
+
+/// Renders a task.
+pub(crate) fn task(view: &TaskView) -> TaskJson {
+    TaskJson {
+        id: view.id.to_string(),
+        kind: view.kind.as_str(),
+        status: view.status.as_str(),
+        progress: view.progress,
+        message: view.message.clone(),
+        started: view.started,
+        finished: view.finished,
+        data: view.outcome.as_ref().and_then(task_data),
+    }
+}
+
+/// A wallet in the list.
+#[derive(Debug, Serialize)]
+pub(crate) struct WalletJson {
+    name: String,
+    balance: JsonAmount,
+    coins: usize,
+}
+
+/// Renders a wallet summary.
+pub(crate) fn wallet_summary(w: &WalletSummary) -> WalletJson {
+    WalletJson { name: w.name.as_str().to_owned(), balance: JsonAmount(w.balance), coins: w.coins }
+}
+
+/// One wallet in detail.
+#[derive(Debug, Serialize)]
+pub(crate) struct WalletDetailJson {
+    name: String,
+    balance: JsonAmount,
+    coins: usize,
+    /// Spendable coins per denomination, keyed by the denomination's value (`"0.1"`, `"100"`).
+    denominations: BTreeMap<String, usize>,
+    /// Coin files per wallet folder (`"Bank"`, `"Fracked"`, `"Sent"`, …).
+    folders: BTreeMap<String, usize>,
+}
+
+/// Renders a wallet's detail.
+pub(crate) fn wallet_detail(w: &WalletDetail) -> WalletDetailJson {
+    WalletDetailJson {
+        name: w.name.as_str().to_owned(),
+        balance: JsonAmount(w.balance),
+        coins: w.coins,
+        denominations: w.per_denomination.iter().map(|(d, n)| (d.to_string(), *n)).collect(),
+        folders: w.per_folder.clone(),
+    }
+}
+
+/// `GET /api/v1/info`.
+#[derive(Debug, Serialize)]
+pub(crate) struct InfoJson {
+    pub(crate) name: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) status: &'static str,
+    pub(crate) api: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_request_parses_every_field() {
+        let body = br#"{"name":"Default","amount":10.5,"folder":"/tmp","type":"zip","tag":"trade","extra":1}"#;
+        let r = export_request(body, Some("k1".into())).expect("valid");
+        assert_eq!(r.wallet.as_str(), "Default");
+        assert_eq!(r.amount.units(), 1_050_000_000);
+        assert_eq!(r.folder, PathBuf::from("/tmp"));
+        assert_eq!(r.kind, FileKind::Zip);
+        assert_eq!(r.tag.as_str(), "trade");
+        assert_eq!(r.idempotency_key.as_deref(), Some("k1"));
+    }
+
+    #[test]
+    fn export_request_refusals_name_the_field() {
+        let cases: &[(&[u8], u16, &str)] = &[
+            (br#"{"amount":1,"folder":"/t","type":"bin"}"#, code::INVALID_FIELD, "name:"),
+            (br#"{"name":"D","folder":"/t","type":"bin"}"#, code::INVALID_FIELD, "amount:"),
+            (br#"{"name":"D","amount":1,"type":"bin"}"#, code::INVALID_FIELD, "folder:"),
+            (br#"{"name":"D","amount":1,"folder":"/t"}"#, code::INVALID_FIELD, "type:"),
+            (br#"{"name":"D","amount":1,"folder":"/t","type":"gif"}"#, code::UNKNOWN_TYPE, "type:"),
+            (
+                br#"{"name":"../x","amount":1,"folder":"/t","type":"bin"}"#,
+                code::INVALID_FIELD,
+                "name:",
+            ),
+            (
+                br#"{"name":"D","amount":1,"folder":"/t","type":"bin","tag":"a/b"}"#,
+                code::INVALID_FIELD,
+                "tag:",
+            ),
+            (
+                br#"{"name":"D","amount":1,"folder":"/t","type":"bin","tag":"it's"}"#,
+                code::INVALID_FIELD,
+                "tag:",
+            ),
+            (
+                br#"{"name":"D","amount":1,"folder":"","type":"bin"}"#,
+                code::INVALID_FIELD,
+                "folder:",
+            ),
+        ];
+        for (body, want, prefix) in cases {
+            let e = export_request(body, None).expect_err("refused");
+            assert_eq!(e.code, *want, "{}", String::from_utf8_lossy(body));
+            assert!(
+                e.message.starts_with(prefix),
+                "{}: {}",
+                String::from_utf8_lossy(body),
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn import_items_are_checked_one_by_one() {
+        let ok = br#"{"name":"B","items":[{"type":"file","data":"/x.bin"},{"type":"inline","data":"AAA="}]}"#;
+        let r = import_request(ok).expect("valid");
+        assert_eq!(r.items.len(), 2);
+        assert!(matches!(&r.items[0], ImportItem::File(p) if p == &PathBuf::from("/x.bin")));
+        assert!(matches!(&r.items[1], ImportItem::InlineBase64(s) if s == "AAA="));
+        let bad =
+            br#"{"name":"B","items":[{"type":"file","data":"/x"},{"type":"url","data":"x"}]}"#;
+        let e = import_request(bad).expect_err("refused");
+        assert!(e.message.starts_with("items[1].type:"), "{}", e.message);
+        let e = import_request(br#"{"name":"B","items":[{"type":"file"}]}"#).expect_err("no data");
+        assert!(e.message.starts_with("items[0].data:"), "{}", e.message);
+        let e = import_request(br#"{"name":"B","items":[]}"#).expect_err("empty");
+        assert!(e.message.starts_with("items:"), "{}", e.message);
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_ascii() {
+        let ok = http::HeaderValue::from_static("abc-123");
+        assert_eq!(idempotency_key(Some(&ok)).expect("valid").as_deref(), Some("abc-123"));
+        assert_eq!(idempotency_key(None).expect("absent"), None);
+        let long = http::HeaderValue::from_str(&"k".repeat(201)).expect("header");
+        assert!(idempotency_key(Some(&long)).is_err());
+        let spaced = http::HeaderValue::from_static("a b");
+        assert!(idempotency_key(Some(&spaced)).is_err());
+    }
+}
