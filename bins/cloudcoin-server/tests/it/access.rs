@@ -1,0 +1,138 @@
+//! Access control and HTTP limits (issue 6, acceptance 1 and 3).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Opts, Server, raw_request};
+
+#[test]
+fn the_token_is_required_when_configured() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data.path(), Opts::default());
+    assert_eq!(server.get("/api/v1/info").status, 200);
+    let host = server.addr.to_string();
+    let none = raw_request(server.addr, "GET", "/api/v1/wallets", &[("Host", &host)], None);
+    let message = none.assert_error(401, 4308);
+    assert!(message.contains("Authorization"), "{message}");
+    for wrong in ["Bearer test-tokeN", "Bearer test-token-2", "Basic dGVzdA=="] {
+        let r = raw_request(
+            server.addr,
+            "GET",
+            "/api/v1/wallets",
+            &[("Host", &host), ("Authorization", wrong)],
+            None,
+        );
+        r.assert_error(401, 4308);
+    }
+}
+
+#[test]
+fn without_a_token_flag_the_server_makes_an_owner_only_token_file() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut server = Server::start_in(data.path(), Opts { token: None, ..Opts::default() });
+    let path = data.path().join(".cloudcoin").join("api-token");
+    let mode = std::fs::metadata(&path).expect("token file exists").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let token = std::fs::read_to_string(&path).expect("read token").trim().to_owned();
+    assert!(token.len() >= 32);
+    server.get("/api/v1/info").assert_error(401, 4308);
+    server.token = Some(token);
+    assert_eq!(server.get("/api/v1/info").status, 200);
+}
+
+#[test]
+fn foreign_hosts_and_origins_are_refused() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let opts =
+        Opts { args: vec!["--allow-origin".into(), "http://ok.example".into()], ..Opts::default() };
+    let server = Server::start_in(data.path(), opts);
+    for host in ["evil.example", "evil.example:80", "localhost:1"] {
+        let r = server.request("GET", "/api/v1/info", &[("Host", host)], None);
+        r.assert_error(403, 4309);
+    }
+    let port = server.addr.port().to_string();
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        assert_eq!(server.request("GET", "/api/v1/info", &[("Host", &host)], None).status, 200);
+    }
+    let evil = server.request("GET", "/api/v1/info", &[("Origin", "http://evil.example")], None);
+    evil.assert_error(403, 4310);
+    assert_eq!(evil.header("access-control-allow-origin"), None);
+    let ok = server.request("GET", "/api/v1/info", &[("Origin", "http://ok.example")], None);
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.header("access-control-allow-origin").as_deref(), Some("http://ok.example"));
+    let plain = server.get("/api/v1/info");
+    assert_eq!(plain.header("access-control-allow-origin"), None, "no CORS without an Origin");
+}
+
+#[test]
+fn a_non_loopback_address_without_a_token_refuses_to_start() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_cloudcoin-server"))
+        .args(["--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(data.path())
+        .env_remove("CLOUDCOIN_AUTH_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the server");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a loopback address") && stderr.contains("--auth-token"),
+        "{stderr}"
+    );
+    assert!(!data.path().join("Wallets").exists(), "nothing was created");
+}
+
+#[test]
+fn a_slow_header_client_neither_delays_others_nor_stays_open() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let opts = Opts { args: vec!["--header-timeout-secs".into(), "2".into()], ..Opts::default() };
+    let server = Server::start_in(data.path(), opts);
+    let head = format!(
+        "GET /api/v1/info HTTP/1.1\r\nHost: {}\r\nX-Padding: {}\r\n\r\n",
+        server.addr,
+        "p".repeat(40)
+    );
+    let mut slow = TcpStream::connect(server.addr).expect("connect");
+    // The slow client's pace: one byte, then up to a second waiting for the server to answer.
+    slow.set_read_timeout(Some(Duration::from_secs(1))).expect("timeout");
+    let started = Instant::now();
+    let mut sent = 0;
+    let mut checked_normal = false;
+    let closed_after = loop {
+        if slow.write_all(&head.as_bytes()[sent..=sent]).is_err() {
+            break started.elapsed();
+        }
+        sent += 1;
+        if !checked_normal {
+            // A normal request while the slow one dribbles in.
+            let t = Instant::now();
+            assert_eq!(server.get("/api/v1/info").status, 200);
+            assert!(t.elapsed() < Duration::from_secs(1), "normal request took {:?}", t.elapsed());
+            checked_normal = true;
+        }
+        let mut buf = [0u8; 256];
+        match slow.read(&mut buf) {
+            Ok(0) => break started.elapsed(),
+            Ok(_) => panic!("the slow client got an answer before sending its head"),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break started.elapsed(),
+        }
+        assert!(sent < head.len(), "the server never closed the slow connection");
+    };
+    assert!(sent < head.len() / 2, "closed only after {sent} of {} bytes", head.len());
+    assert!(closed_after < Duration::from_secs(8), "closed after {closed_after:?}");
+    assert!(closed_after >= Duration::from_secs(1), "closed too early: {closed_after:?}");
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data.path(), Opts::default());
+    assert_eq!(server.get("/api/v1/info").status, 200);
+    let lines = server.stop();
+    assert!(lines.iter().any(|l| l.contains("shutdown complete")), "{lines:?}");
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real `cloudcoin-server` binary on 127.0.0.1:0 with a temporary data
+//! directory, driven over HTTP.
+
+mod access;
+mod bad_requests;
+mod export;
+mod import_backup;
+mod paths;
+mod support;
+mod test_coins;

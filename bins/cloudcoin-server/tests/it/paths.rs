@@ -1,0 +1,96 @@
+//! Export destinations confined to the allowed roots (issue 6, acceptance 2).
+
+use std::os::unix::fs::symlink;
+
+use serde_json::json;
+
+use crate::support::{Opts, Server, file_names, folder_ids, mixed_coins, put_coins};
+
+#[test]
+fn folders_outside_the_roots_are_refused_and_nothing_is_written() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let base = tempfile::tempdir().expect("temp dir");
+    let root = base.path().join("exports");
+    let evil = base.path().join("exports-evil");
+    let outside = base.path().join("outside");
+    for d in [&root, &evil, &outside] {
+        std::fs::create_dir(d).expect("mkdir");
+    }
+    symlink(&outside, root.join("link-out")).expect("symlink");
+    symlink("/", root.join("slash")).expect("symlink");
+    std::fs::create_dir(root.join("sub")).expect("mkdir");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let opts = Opts {
+        args: vec!["--export-root".into(), root.to_str().expect("utf-8").into()],
+        ..Opts::default()
+    };
+    let server = Server::start_in(data.path(), opts);
+    let bank = folder_ids(data.path(), "Default", "Bank");
+
+    let cases = [
+        ("../ segments", format!("{}/sub/../../outside", root.display())),
+        ("../ to a sibling", format!("{}/../exports-evil", root.display())),
+        ("symlink out of the root", root.join("link-out").display().to_string()),
+        ("symlink to /", root.join("slash").display().to_string()),
+        ("shared-prefix sibling", evil.display().to_string()),
+        ("outside entirely", outside.display().to_string()),
+    ];
+    for (what, folder) in &cases {
+        for path in ["/api/v1/export", "/api/v1/backup"] {
+            let body = json!({"name":"Default","amount":1,"folder":folder,"type":"bin"});
+            let r = server.post(path, &body);
+            let message = r.assert_error(422, 4193);
+            assert!(!message.is_empty(), "{what}");
+        }
+    }
+    for d in [&evil, &outside] {
+        assert!(file_names(d).is_empty(), "nothing written in {}", d.display());
+    }
+    assert_eq!(file_names(&root), vec!["link-out", "slash", "sub"]);
+    assert_eq!(folder_ids(data.path(), "Default", "Bank"), bank);
+
+    // Inside the root is fine.
+    let task =
+        server.export(&json!({"name":"Default","amount":1,"folder":root.join("sub"),"type":"bin"}));
+    assert_eq!(task["status"], "completed", "{task}");
+}
+
+#[test]
+fn a_target_name_taken_by_a_symlink_is_never_written_through() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let base = tempfile::tempdir().expect("temp dir");
+    let root = base.path().join("exports");
+    let outside = base.path().join("outside");
+    std::fs::create_dir(&root).expect("mkdir");
+    std::fs::create_dir(&outside).expect("mkdir");
+    let victim = outside.join("victim.bin");
+    std::fs::write(&victim, b"do not touch").expect("write");
+    let name = "10.5 CloudCoin #6 'x'.bin";
+    symlink(&victim, root.join(name)).expect("symlink");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let opts = Opts {
+        args: vec!["--export-root".into(), root.to_str().expect("utf-8").into()],
+        ..Opts::default()
+    };
+    let server = Server::start_in(data.path(), opts);
+    let r = server.post(
+        "/api/v1/export",
+        &json!({"name":"Default","amount":10.5,"folder":root,"type":"bin","tag":"x"}),
+    );
+    if r.status == 202 {
+        let id = r.json()["payload"]["id"].as_str().expect("id").to_owned();
+        let (_, task) = server.wait_task(&id);
+        if task["status"] == "completed" {
+            let file = std::path::PathBuf::from(task["data"]["file"].as_str().expect("file"));
+            assert_ne!(file, root.join(name));
+            assert!(std::fs::symlink_metadata(&file).expect("written").file_type().is_file());
+        }
+    } else {
+        r.assert_error(422, 4193);
+    }
+    assert_eq!(std::fs::read(&victim).expect("victim"), b"do not touch");
+    assert!(
+        std::fs::symlink_metadata(root.join(name)).expect("still there").file_type().is_symlink()
+    );
+    assert_eq!(file_names(&outside), vec!["victim.bin"]);
+}
