@@ -1,0 +1,148 @@
+//! Telling the formats apart by content (never by name), reading any of them, writing any of them.
+
+use std::io::{Seek, Write};
+
+use cloudcoin_domain::{Coin, FileKind};
+
+use crate::error::CodecError;
+use crate::picture::PngLabel;
+use crate::stack::UTF8_BOM;
+use crate::zip_file::Limits;
+
+/// A coin file format, as recognised by [`sniff`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Format-9 binary.
+    Bin,
+    /// JSON stack.
+    Stack,
+    /// PNG with a `cLDc` chunk.
+    Png,
+    /// Zip archive of coin files.
+    Zip,
+}
+
+impl From<FileKind> for Format {
+    fn from(kind: FileKind) -> Format {
+        match kind {
+            FileKind::Bin => Format::Bin,
+            FileKind::Stack => Format::Stack,
+            FileKind::Png => Format::Png,
+            FileKind::Zip => Format::Zip,
+        }
+    }
+}
+
+/// Says which format `bytes` are in, from their content alone: the PNG signature, a zip local
+/// file header (or the end record of an empty archive), a format-9 byte with room for a header,
+/// or JSON starting with `{` (after an optional byte order mark and white space).
+///
+/// Anything else is [`CodecError::NotACoinFile`], saying what it looked like.
+pub fn sniff(bytes: &[u8]) -> Result<Format, CodecError> {
+    if bytes.starts_with(crate::png_file::PNG_SIGNATURE) {
+        Ok(Format::Png)
+    } else if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        Ok(Format::Zip)
+    } else if bytes.first() == Some(&crate::bin::FORMAT_9) && bytes.len() >= crate::bin::HEADER_LEN
+    {
+        Ok(Format::Bin)
+    } else if looks_like_json(bytes) {
+        Ok(Format::Stack)
+    } else {
+        Err(CodecError::NotACoinFile { looked_like: describe(bytes) })
+    }
+}
+
+/// Whether the first byte after an optional byte order mark and white space is `{`.
+pub(crate) fn looks_like_json(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// A short description of bytes that are no coin file, for error messages.
+fn describe(bytes: &[u8]) -> String {
+    const SHOWN: usize = 16;
+    if bytes.is_empty() {
+        return "empty".to_owned();
+    }
+    if bytes[0] == crate::bin::FORMAT_9 {
+        return format!(
+            "{} bytes, too short for the {}-byte header of a coin file",
+            bytes.len(),
+            crate::bin::HEADER_LEN
+        );
+    }
+    let head = &bytes[..bytes.len().min(SHOWN)];
+    let text = String::from_utf8_lossy(head);
+    if text.chars().all(|c| !c.is_control() || c.is_ascii_whitespace())
+        && !text.contains('\u{fffd}')
+    {
+        format!("text starting {:?}", text.trim_end())
+    } else {
+        let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{} bytes of data starting {}", bytes.len(), hex.join(" "))
+    }
+}
+
+/// Reads coins from bytes in any supported format, found by [`sniff`]; zips are read within
+/// `limits`.
+pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
+    match sniff(bytes)? {
+        Format::Bin => crate::bin::decode_bin(bytes),
+        Format::Stack => crate::stack::decode_stack(bytes),
+        Format::Png => crate::png_file::decode_png(bytes),
+        Format::Zip => crate::zip_file::decode_zip(bytes, limits),
+    }
+}
+
+/// Writes `coins` in `kind`, calling `progress(coins_written_so_far)` as it goes: every hundred
+/// coins for zip, every few hundred for bin and stack, once at the end for png. `label` is used
+/// for png only.
+pub fn write_coins<W: Write + Seek>(
+    w: W,
+    kind: FileKind,
+    coins: &[Coin],
+    label: &PngLabel,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(), CodecError> {
+    match kind {
+        FileKind::Bin => crate::bin::write_bin_reporting(w, coins, progress),
+        FileKind::Stack => crate::stack::write_stack_reporting(w, coins, progress),
+        FileKind::Png => {
+            crate::png_file::write_png(w, coins, label)?;
+            progress(coins.len());
+            Ok(())
+        }
+        FileKind::Zip => crate::zip_file::write_zip(w, coins, progress),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest").ok(), Some(Format::Png));
+        assert_eq!(sniff(b"PK\x03\x04").ok(), Some(Format::Zip));
+        assert_eq!(sniff(b"PK\x05\x06").ok(), Some(Format::Zip));
+        assert_eq!(sniff(&[9u8; 32]).ok(), Some(Format::Bin));
+        assert_eq!(sniff(b"\xEF\xBB\xBF \n {\"cloudcoin\":[]}").ok(), Some(Format::Stack));
+    }
+
+    #[test]
+    fn says_what_other_bytes_look_like() {
+        let looked_like = |bytes: &[u8]| match sniff(bytes) {
+            Err(CodecError::NotACoinFile { looked_like }) => looked_like,
+            other => panic!("expected not a coin file, got {other:?}"),
+        };
+        assert_eq!(looked_like(b""), "empty");
+        assert_eq!(looked_like(b"hello world\n"), "text starting \"hello world\"");
+        assert_eq!(
+            looked_like(&[9u8; 10]),
+            "10 bytes, too short for the 32-byte header of a coin file"
+        );
+        assert_eq!(looked_like(b"\x7fELF\x02"), "5 bytes of data starting 7f 45 4c 46 02");
+        assert_eq!(looked_like(b"[1,2]"), "text starting \"[1,2]\"");
+    }
+}

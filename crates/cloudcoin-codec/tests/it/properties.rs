@@ -1,0 +1,173 @@
+//! Property tests: valid coin sets survive every format; no input makes a reader panic.
+
+use std::io::Cursor;
+
+use cloudcoin_codec::{
+    FileKind, Limits, decode_any, decode_bin, decode_png, decode_stack, decode_zip, encode_bin,
+    sniff, write_coins, write_png, write_stack, write_zip,
+};
+use cloudcoin_domain::{Coin, Denomination, Pown, SerialNumber};
+use proptest::collection::{hash_set, vec};
+use proptest::prelude::*;
+
+use crate::{label, untried};
+
+fn arb_pown() -> impl Strategy<Value = Pown> {
+    prop::sample::select(Pown::ALL.to_vec())
+}
+
+/// 1..50 coins with distinct identities, any denomination code, any ANs and POWN.
+fn arb_coins() -> impl Strategy<Value = Vec<Coin>> {
+    hash_set((any::<i8>(), any::<u32>()), 1..50).prop_flat_map(|ids| {
+        let ids: Vec<(i8, u32)> = ids.into_iter().collect();
+        let n = ids.len();
+        (
+            Just(ids),
+            vec(prop::array::uniform25(prop::array::uniform16(any::<u8>())), n),
+            vec(prop::array::uniform25(arb_pown()), n),
+        )
+            .prop_map(|(ids, ans, powns)| {
+                ids.into_iter()
+                    .zip(ans)
+                    .zip(powns)
+                    .map(|(((code, sn), ans), pown)| Coin {
+                        denomination: Denomination::from_code(code),
+                        serial: SerialNumber::new(sn),
+                        ans,
+                        pown,
+                    })
+                    .collect()
+            })
+    })
+}
+
+/// Several-coin bin and png files carry no POWN; one-coin files and stacks and zips keep it.
+fn as_read_back(coins: &[Coin]) -> Vec<Coin> {
+    if coins.len() == 1 { coins.to_vec() } else { untried(coins) }
+}
+
+fn write(kind: FileKind, coins: &[Coin]) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    let mut last = 0;
+    write_coins(&mut out, kind, coins, &label("1", "", coins.len()), &mut |n| {
+        assert!(n >= last, "progress never goes backwards");
+        last = n;
+    })
+    .expect("valid coins are written");
+    assert_eq!(last, coins.len(), "progress ends at the coin count");
+    out.into_inner()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn bin_round_trip(coins in arb_coins()) {
+        let bytes = encode_bin(&coins).expect("encodes");
+        prop_assert_eq!(bytes.len(), 32 + 407 * coins.len());
+        prop_assert_eq!(decode_bin(&bytes).expect("decodes"), as_read_back(&coins));
+        prop_assert_eq!(write(FileKind::Bin, &coins), bytes);
+    }
+
+    #[test]
+    fn stack_round_trip(coins in arb_coins()) {
+        let mut bytes = Vec::new();
+        write_stack(&mut bytes, &coins).expect("writes");
+        prop_assert_eq!(decode_stack(&bytes).expect("decodes"), coins.clone());
+        prop_assert_eq!(decode_any(&write(FileKind::Stack, &coins), &Limits::default()).expect("any"), coins);
+    }
+
+    #[test]
+    fn zip_round_trip(coins in arb_coins()) {
+        let mut out = Cursor::new(Vec::new());
+        write_zip(&mut out, &coins, &mut |_| {}).expect("writes");
+        prop_assert_eq!(decode_zip(&out.into_inner(), &Limits::default()).expect("decodes"), coins.clone());
+        prop_assert_eq!(decode_any(&write(FileKind::Zip, &coins), &Limits::default()).expect("any"), coins);
+    }
+
+    #[test]
+    fn sniff_names_the_format_written(coins in arb_coins()) {
+        for (kind, format) in [
+            (FileKind::Bin, cloudcoin_codec::Format::Bin),
+            (FileKind::Stack, cloudcoin_codec::Format::Stack),
+            (FileKind::Zip, cloudcoin_codec::Format::Zip),
+        ] {
+            prop_assert_eq!(sniff(&write(kind, &coins)).expect("sniffs"), format);
+        }
+    }
+}
+
+proptest! {
+    // Each case draws an 800×400 picture: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn png_round_trip(coins in arb_coins()) {
+        let mut bytes = Vec::new();
+        write_png(&mut bytes, &coins, &label("10.5", "x", coins.len())).expect("writes");
+        prop_assert_eq!(&bytes[37..41], b"cLDc");
+        prop_assert_eq!(decode_png(&bytes).expect("decodes"), as_read_back(&coins));
+        prop_assert_eq!(decode_any(&bytes, &Limits::default()).expect("any"), as_read_back(&coins));
+    }
+}
+
+/// Feeds `bytes` to every reader; the test is that none panics.
+fn feed_everything(bytes: &[u8]) {
+    let limits = Limits::default();
+    let _ = decode_bin(bytes);
+    let _ = decode_stack(bytes);
+    let _ = decode_png(bytes);
+    let _ = decode_zip(bytes, &limits);
+    let _ = sniff(bytes);
+    let _ = decode_any(bytes, &limits);
+}
+
+/// Valid files of every format, to mutate.
+fn seed_files() -> Vec<Vec<u8>> {
+    let coins = vec![crate::coin(1, 1), crate::coin(-1, 2), crate::coin(11, 3)];
+    let mut files: Vec<Vec<u8>> = [FileKind::Bin, FileKind::Stack, FileKind::Png, FileKind::Zip]
+        .map(|k| write(k, &coins))
+        .into();
+    files.push(write(FileKind::Bin, &coins[..1]));
+    files
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..1200)) {
+        feed_everything(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_bytes_behind_a_real_magic_never_panic(
+        magic in prop::sample::select(vec![
+            &b"\x89PNG\r\n\x1a\n"[..], b"PK\x03\x04", b"PK\x05\x06", b"\x09\x01\x00\x06\x00\x00\x00\x01",
+            b"{\"cloudcoin\":[", b"\xEF\xBB\xBF{",
+        ]),
+        rest in vec(any::<u8>(), 0..1200),
+    ) {
+        let mut bytes = magic.to_vec();
+        bytes.extend_from_slice(&rest);
+        feed_everything(&bytes);
+    }
+
+    #[test]
+    fn mutated_valid_files_never_panic(
+        which in 0usize..5,
+        flips in vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let mut bytes = seed_files().swap_remove(which);
+        for (at, xor) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= xor;
+        }
+        if truncate {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        feed_everything(&bytes);
+    }
+}
