@@ -1,0 +1,95 @@
+//! The crate's error types: opening the data directory, and refusing a request.
+
+use std::io;
+use std::path::PathBuf;
+
+use cloudcoin_domain::{SelectError, WalletName};
+
+/// Why the data directory could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process owns the data directory.
+    #[error(
+        "the data directory {} is in use by another cloudcoin server; stop it or choose another --data-dir",
+        data_dir.display()
+    )]
+    Locked {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+    /// A file or folder of the data directory could not be read or written.
+    #[error("cannot use {}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+    /// Crash recovery could not finish; nothing was served.
+    #[error("crash recovery failed: {0}")]
+    Recovery(String),
+}
+
+/// Why a request to the service was refused. Nothing was reserved or written when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No wallet of that name.
+    #[error("wallet {name:?} does not exist; create it first or check the name")]
+    WalletNotFound {
+        /// The wallet asked for.
+        name: WalletName,
+    },
+    /// A wallet of that name exists already.
+    #[error("wallet {name:?} already exists; choose another name")]
+    WalletExists {
+        /// The wallet asked for.
+        name: WalletName,
+    },
+    /// The wallet still holds coins.
+    #[error("wallet {name:?} still holds {coins} coins; export or move them before deleting it")]
+    WalletNotEmpty {
+        /// The wallet.
+        name: WalletName,
+        /// Coin files it still holds.
+        coins: usize,
+    },
+    /// No coins can be taken for the amount.
+    #[error(transparent)]
+    Select(#[from] SelectError),
+    /// The folder cannot be written to.
+    #[error("folder {} cannot be used: {problem}", path.display())]
+    Folder {
+        /// The folder given.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key {key:?} was already used for a different request; use a new key")]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+    },
+    /// The import request holds too many items.
+    #[error("the request holds {count} items; at most {max} are allowed")]
+    TooManyItems {
+        /// Items given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// One inline import item is too large.
+    #[error("item {item} is {size} bytes long; at most {max} bytes are allowed")]
+    ItemTooLarge {
+        /// Index of the item in the request.
+        item: usize,
+        /// Its size in bytes (base64 text).
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A fault of the server itself; the message is for the log.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,223 @@
+//! What a client sees of a background operation: ids, states, progress and results.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use cloudcoin_domain::Amount;
+use uuid::Uuid;
+
+/// The identity of a task (a random UUID).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TaskId(Uuid);
+
+impl TaskId {
+    /// A fresh random id.
+    pub fn new() -> TaskId {
+        TaskId(Uuid::new_v4())
+    }
+}
+
+impl Default for TaskId {
+    fn default() -> Self {
+        TaskId::new()
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// The text is not a task id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a task id (a uuid)")]
+pub struct BadTaskId(String);
+
+impl FromStr for TaskId {
+    type Err = BadTaskId;
+    fn from_str(s: &str) -> Result<TaskId, BadTaskId> {
+        Uuid::parse_str(s).map(TaskId).map_err(|_| BadTaskId(s.to_owned()))
+    }
+}
+
+/// What a task does.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TaskKind {
+    /// Coins out of a wallet into a file.
+    Export,
+    /// Coins from files into a wallet.
+    Import,
+    /// A zip of every coin of a wallet.
+    Backup,
+}
+
+impl TaskKind {
+    /// `"export"`, `"import"` or `"backup"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Export => "export",
+            TaskKind::Import => "import",
+            TaskKind::Backup => "backup",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<TaskKind> {
+        [TaskKind::Export, TaskKind::Import, TaskKind::Backup].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a task is in its life: `Running`, then `Completed` or `Error`, never back.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TaskStatus {
+    /// Still working.
+    Running,
+    /// Finished and did what was asked.
+    Completed,
+    /// Finished without doing it; the message says why.
+    Error,
+}
+
+impl TaskStatus {
+    /// `"running"`, `"completed"` or `"error"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Running => "running",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Error => "error",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<TaskStatus> {
+        [TaskStatus::Running, TaskStatus::Completed, TaskStatus::Error]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A snapshot of a task.
+#[derive(Clone, Debug)]
+pub struct TaskView {
+    /// Its id.
+    pub id: TaskId,
+    /// What it does.
+    pub kind: TaskKind,
+    /// Where it is.
+    pub status: TaskStatus,
+    /// 0 to 100, never backwards.
+    pub progress: u8,
+    /// What it is doing, or what happened.
+    pub message: String,
+    /// When it started, in Unix seconds.
+    pub started: u64,
+    /// When it finished, in Unix seconds; 0 while running.
+    pub finished: u64,
+    /// The result once finished.
+    pub outcome: Option<TaskOutcome>,
+}
+
+/// The result of a finished task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// An export that completed.
+    Export(ExportResult),
+    /// An import that completed.
+    Import(ImportResult),
+    /// A backup that completed.
+    Backup(BackupResult),
+    /// A task that ended in error.
+    Failed(TaskFailure),
+}
+
+/// What a completed export wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportResult {
+    /// The absolute path of the file written.
+    pub file: PathBuf,
+    /// The value of the coins in it.
+    pub amount: Amount,
+    /// How many coins it holds.
+    pub coins: usize,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+}
+
+/// What a completed import did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportResult {
+    /// Coins stored in Bank.
+    pub imported: usize,
+    /// Coins the wallet held already (not stored twice).
+    pub already_present: usize,
+    /// Items or coins refused, with reasons.
+    pub rejected: Vec<Rejection>,
+    /// The value of the coins imported.
+    pub amount: Amount,
+}
+
+/// One import item (or one coin in it) that was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// Index of the item in the request.
+    pub item: usize,
+    /// The path, or `inline #i`.
+    pub source: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// What a completed backup wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupResult {
+    /// The absolute path of the zip written.
+    pub file: PathBuf,
+    /// How many coins it holds.
+    pub coins: usize,
+    /// Their value (money coins only).
+    pub amount: Amount,
+}
+
+/// Why a task ended in error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskFailure {
+    /// The kind of failure.
+    pub kind: FailureKind,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+/// The kind of a task failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// Reading or writing a file failed (disk full, permissions, …).
+    Io,
+    /// The file written did not read back as the coins meant to be in it.
+    Verification,
+    /// The server stopped while the task ran; recovery settled it.
+    Interrupted,
+    /// A fault of the server itself.
+    Internal,
+}
+
+impl FailureKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Io => "io",
+            FailureKind::Verification => "verification",
+            FailureKind::Interrupted => "interrupted",
+            FailureKind::Internal => "internal",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<FailureKind> {
+        [
+            FailureKind::Io,
+            FailureKind::Verification,
+            FailureKind::Interrupted,
+            FailureKind::Internal,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
