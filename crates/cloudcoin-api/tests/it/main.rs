@@ -1,0 +1,3 @@
+//! `serve` in-process: graceful shutdown and the envelope for failures the service reports.
+
+mod shutdown;
