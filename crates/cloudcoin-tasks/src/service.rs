@@ -1,14 +1,25 @@
 //! The service: the one handle the api layer holds.
 
 use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudcoin_domain::{Amount, Denomination, FileKind, Tag, WalletName};
+use cloudcoin_domain::{
+    Amount, Denomination, FileKind, SelectionPolicy, Tag, WalletName, select_coins,
+};
+use tokio::task::JoinHandle;
 
+use crate::backup::{self, BackupJob};
 use crate::error::{OpenError, ServiceError};
-use crate::task::{TaskId, TaskView};
+use crate::export::{self, ExportJob, lock};
+use crate::import::{self, ImportJob};
+use crate::journal::Journal;
+use crate::records::{IdempotencyRecord, TaskStore};
+use crate::store::{self, Layout, WalletState};
+use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
+use crate::tracker::Tracker;
 
 /// How the service is set up.
 #[derive(Clone, Debug)]
@@ -103,74 +114,411 @@ pub struct Service {
     inner: Arc<Inner>,
 }
 
+type Wallets = BTreeMap<WalletName, Arc<Mutex<WalletState>>>;
+
 #[derive(Debug)]
 struct Inner {
-    config: ServiceConfig,
+    data_dir: PathBuf,
+    layout: Layout,
+    roots: Vec<PathBuf>,
+    journal: Journal,
+    tracker: Tracker,
+    wallets: Mutex<Wallets>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    /// Serialises exports that carry an idempotency key, from the key check to the task's birth.
+    keyed_exports: tokio::sync::Mutex<()>,
+    /// Held (locked) for the service's lifetime: one owner per data directory.
+    _lock: File,
 }
 
-fn not_yet() -> ServiceError {
-    ServiceError::Internal("not yet".to_owned())
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io { path: path.to_path_buf(), source }
+}
+
+fn internal(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(e.to_string())
+}
+
+/// Runs blocking work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?
+}
+
+/// What identifies an export request for its idempotency key.
+fn fingerprint(req: &ExportRequest) -> String {
+    format!(
+        "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+        req.wallet.as_str(),
+        req.amount.units(),
+        req.folder.to_string_lossy(),
+        req.kind.extension(),
+        req.tag.as_str()
+    )
 }
 
 impl Service {
-    /// Blocking. Creates the data directory, takes the one-owner lock, runs crash recovery,
-    /// scans the wallets into memory and creates `Default`. Call it from a plain thread,
-    /// `spawn_blocking`, or before serving.
+    /// Blocking. Creates the data directory, takes the one-owner lock (a second process gets
+    /// [`OpenError::Locked`]), runs crash recovery, scans the wallets into memory and creates
+    /// `Default`. Call it from a plain thread, `spawn_blocking`, or before serving.
     pub fn open(config: ServiceConfig) -> Result<Service, OpenError> {
-        Ok(Service { inner: Arc::new(Inner { config }) })
+        let layout = Layout { root: config.data_dir.clone() };
+        for dir in [layout.own(), layout.journal(), layout.tasks(), layout.wallets()] {
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        let lock_path = layout.lock_file();
+        let lock_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock_file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(OpenError::Locked { data_dir: config.data_dir.clone() });
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(OpenError::Io { path: lock_path, source: e });
+            }
+        }
+
+        let tracker = Tracker::load(TaskStore::new(layout.tasks()), config.task_retention)
+            .map_err(io_err(&layout.tasks()))?;
+        let journal = Journal::new(layout.journal());
+        crate::recovery::recover(&layout, &journal, &tracker)?;
+
+        let mut wallets = Wallets::new();
+        let default = WalletName::parse("Default").expect("Default is a valid wallet name");
+        let mut names = store::wallet_names(&layout).map_err(io_err(&layout.wallets()))?;
+        if !names.contains(&default) {
+            names.push(default);
+        }
+        for name in names {
+            let dir = layout.wallet(&name);
+            layout.create_wallet_dirs(&name).map_err(io_err(&dir))?;
+            let state = store::scan_wallet(&layout, &name).map_err(io_err(&dir))?;
+            let (balance, coins) = state.balance();
+            tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
+            wallets.insert(name, Arc::new(Mutex::new(state)));
+        }
+        let roots = crate::folder::canonical_roots(&config.export_roots);
+        Ok(Service {
+            inner: Arc::new(Inner {
+                data_dir: config.data_dir,
+                layout,
+                roots,
+                journal,
+                tracker,
+                wallets: Mutex::new(wallets),
+                handles: Mutex::new(Vec::new()),
+                keyed_exports: tokio::sync::Mutex::new(()),
+                _lock: lock_file,
+            }),
+        })
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
-        &self.inner.config.data_dir
+        &self.inner.data_dir
+    }
+
+    fn wallets(&self) -> std::sync::MutexGuard<'_, Wallets> {
+        self.inner.wallets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn wallet_state(&self, name: &WalletName) -> Result<Arc<Mutex<WalletState>>, ServiceError> {
+        self.wallets()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ServiceError::WalletNotFound { name: name.clone() })
     }
 
     /// Every wallet with its balance, by name.
     pub async fn list_wallets(&self) -> Result<Vec<WalletSummary>, ServiceError> {
-        Err(not_yet())
+        let wallets: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
+            self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
+        Ok(wallets
+            .into_iter()
+            .map(|(name, state)| {
+                let (balance, coins) = lock(&state).balance();
+                WalletSummary { name, balance, coins }
+            })
+            .collect())
     }
 
     /// One wallet in detail.
-    pub async fn wallet(&self, _name: &WalletName) -> Result<WalletDetail, ServiceError> {
-        Err(not_yet())
+    pub async fn wallet(&self, name: &WalletName) -> Result<WalletDetail, ServiceError> {
+        let state = self.wallet_state(name)?;
+        let (balance, coins, per_denomination) = {
+            let s = lock(&state);
+            let (balance, coins) = s.balance();
+            (balance, coins, s.per_denomination())
+        };
+        let layout = self.inner.layout.clone();
+        let wallet = name.clone();
+        let per_folder =
+            blocking(move || store::count_files(&layout, &wallet).map_err(internal)).await?;
+        Ok(WalletDetail { name: name.clone(), balance, coins, per_denomination, per_folder })
     }
 
-    /// Creates an empty wallet.
-    pub async fn create_wallet(&self, _name: &WalletName) -> Result<WalletSummary, ServiceError> {
-        Err(not_yet())
+    /// Creates an empty wallet (or adopts a wallet folder made by hand since the start).
+    pub async fn create_wallet(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
+        if self.wallets().contains_key(name) {
+            return Err(ServiceError::WalletExists { name: name.clone() });
+        }
+        let layout = self.inner.layout.clone();
+        let wallet = name.clone();
+        let state = blocking(move || {
+            layout.create_wallet_dirs(&wallet).map_err(internal)?;
+            store::scan_wallet(&layout, &wallet).map_err(internal)
+        })
+        .await?;
+        let (balance, coins) = state.balance();
+        let mut wallets = self.wallets();
+        if wallets.contains_key(name) {
+            return Err(ServiceError::WalletExists { name: name.clone() });
+        }
+        wallets.insert(name.clone(), Arc::new(Mutex::new(state)));
+        tracing::info!(wallet = %name, "wallet created");
+        Ok(WalletSummary { name: name.clone(), balance, coins })
     }
 
-    /// Deletes a wallet that holds no coins.
-    pub async fn delete_wallet(&self, _name: &WalletName) -> Result<(), ServiceError> {
-        Err(not_yet())
+    /// Deletes a wallet that holds no coins. Its folder (with its `Sent` records and
+    /// transactions) is moved to `.cloudcoin/deleted/`, not erased.
+    pub async fn delete_wallet(&self, name: &WalletName) -> Result<(), ServiceError> {
+        let state = {
+            let mut wallets = self.wallets();
+            let state = wallets
+                .get(name)
+                .cloned()
+                .ok_or_else(|| ServiceError::WalletNotFound { name: name.clone() })?;
+            let mut s = lock(&state);
+            if !s.coins.is_empty() {
+                return Err(ServiceError::WalletNotEmpty {
+                    name: name.clone(),
+                    coins: s.coins.len(),
+                });
+            }
+            s.deleted = true;
+            drop(s);
+            wallets.remove(name);
+            state
+        };
+        let layout = self.inner.layout.clone();
+        let wallet = name.clone();
+        let moved = blocking(move || {
+            let held: usize = store::count_files(&layout, &wallet)
+                .map_err(internal)?
+                .iter()
+                .filter(|(folder, _)| {
+                    store::Folder::HELD.iter().any(|h| h.name() == folder.as_str())
+                })
+                .map(|(_, n)| n)
+                .sum();
+            if held > 0 {
+                return Ok(Some(held));
+            }
+            let deleted = layout.deleted();
+            fs::create_dir_all(&deleted).map_err(internal)?;
+            let to = deleted.join(format!("{} {}", wallet.as_str(), uuid::Uuid::new_v4().simple()));
+            fs::rename(layout.wallet(&wallet), &to).map_err(internal)?;
+            crate::durable::sync_dir(&layout.wallets()).map_err(internal)?;
+            Ok(None)
+        })
+        .await;
+        match moved {
+            Ok(None) => {
+                tracing::info!(wallet = %name, "wallet deleted");
+                Ok(())
+            }
+            other => {
+                lock(&state).deleted = false;
+                self.wallets().insert(name.clone(), state);
+                match other {
+                    Ok(Some(coins)) => {
+                        Err(ServiceError::WalletNotEmpty { name: name.clone(), coins })
+                    }
+                    Err(e) => Err(e),
+                    Ok(None) => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    /// Checks a folder for an export or backup, off the async workers.
+    async fn check_folder(&self, folder: &Path) -> Result<PathBuf, ServiceError> {
+        let roots = self.inner.roots.clone();
+        let path = folder.to_path_buf();
+        blocking(move || {
+            crate::folder::validate(&path, &roots)
+                .map_err(|problem| ServiceError::Folder { path: path.clone(), problem })
+        })
+        .await
     }
 
     /// Validates wallet, folder, funds and exact change, reserves the coins, spawns the task and
     /// returns it (status running). Errors here mean nothing was reserved or written.
-    pub async fn start_export(&self, _req: ExportRequest) -> Result<TaskView, ServiceError> {
-        Err(not_yet())
+    pub async fn start_export(&self, req: ExportRequest) -> Result<TaskView, ServiceError> {
+        let _keyed = match &req.idempotency_key {
+            Some(key) => {
+                let guard = self.inner.keyed_exports.lock().await;
+                if let Some((print, view)) = self.inner.tracker.by_key(key) {
+                    if print == fingerprint(&req) {
+                        return Ok(view);
+                    }
+                    return Err(ServiceError::IdempotencyConflict { key: key.clone() });
+                }
+                Some(guard)
+            }
+            None => None,
+        };
+        let state = self.wallet_state(&req.wallet)?;
+        let folder = self.check_folder(&req.folder).await?;
+        let coins = {
+            let mut s = lock(&state);
+            let selection = select_coins(req.amount, &s.candidates(), &SelectionPolicy::default())?;
+            s.reserve(&selection.coins)
+        };
+        let id = TaskId::new();
+        let idempotency = req
+            .idempotency_key
+            .as_ref()
+            .map(|key| IdempotencyRecord { key: key.clone(), fingerprint: fingerprint(&req) });
+        let view = self.inner.tracker.create(id, TaskKind::Export, "Starting", idempotency);
+        let job = ExportJob {
+            id,
+            wallet: req.wallet.clone(),
+            state: state.clone(),
+            coins,
+            amount: req.amount,
+            folder,
+            kind: req.kind,
+            tag: req.tag.clone(),
+        };
+        let inner = self.inner.clone();
+        if let Err(e) = blocking(move || inner.tracker.persist(id).map_err(internal)).await {
+            lock(&state).release(&job.coins);
+            self.inner.tracker.finish(id, failed(FailureKind::Io, "cannot record the task"));
+            return Err(e);
+        }
+        tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = job.coins.len(), "export started");
+        self.spawn(id, move |inner| {
+            export::run(&inner.layout, &inner.journal, &inner.tracker, &job)
+        });
+        Ok(view)
     }
 
     /// Validates the wallet and the request's shape and spawns the import task.
-    pub async fn start_import(&self, _req: ImportRequest) -> Result<TaskView, ServiceError> {
-        Err(not_yet())
+    pub async fn start_import(&self, req: ImportRequest) -> Result<TaskView, ServiceError> {
+        if req.items.len() > import::MAX_ITEMS {
+            return Err(ServiceError::TooManyItems {
+                count: req.items.len(),
+                max: import::MAX_ITEMS,
+            });
+        }
+        for (i, item) in req.items.iter().enumerate() {
+            if let ImportItem::InlineBase64(text) = item
+                && text.len() > import::MAX_INLINE_BASE64
+            {
+                return Err(ServiceError::ItemTooLarge {
+                    item: i,
+                    size: text.len(),
+                    max: import::MAX_INLINE_BASE64,
+                });
+            }
+        }
+        let state = self.wallet_state(&req.wallet)?;
+        let id = TaskId::new();
+        let view = self.inner.tracker.create(id, TaskKind::Import, "Starting", None);
+        let inner = self.inner.clone();
+        blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
+        tracing::info!(task = %id, wallet = %req.wallet, items = req.items.len(), "import started");
+        let job = ImportJob { id, wallet: req.wallet, state, items: req.items, tag: req.tag };
+        self.spawn(id, move |inner| {
+            (import::run(&inner.layout, &inner.journal, &inner.tracker, &job), true)
+        });
+        Ok(view)
     }
 
     /// Validates the wallet and the folder and spawns the backup task.
-    pub async fn start_backup(&self, _req: BackupRequest) -> Result<TaskView, ServiceError> {
-        Err(not_yet())
+    pub async fn start_backup(&self, req: BackupRequest) -> Result<TaskView, ServiceError> {
+        let state = self.wallet_state(&req.wallet)?;
+        let folder = self.check_folder(&req.folder).await?;
+        let coins = lock(&state).all_coins();
+        let tag =
+            req.tag.clone().unwrap_or_else(|| backup::default_tag(crate::durable::now_unix()));
+        let id = TaskId::new();
+        let view = self.inner.tracker.create(id, TaskKind::Backup, "Starting", None);
+        let inner = self.inner.clone();
+        blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
+        tracing::info!(task = %id, wallet = %req.wallet, coins = coins.len(), "backup started");
+        let job = BackupJob { id, wallet: req.wallet, coins, folder, tag };
+        self.spawn(id, move |inner| (backup::run(&inner.journal, &inner.tracker, &job), true));
+        Ok(view)
+    }
+
+    /// Runs a task's pipeline on a blocking thread, then records its outcome and, when the
+    /// pipeline says so, removes its journal record (in that order: see `recovery`).
+    fn spawn(&self, id: TaskId, work: impl FnOnce(&Inner) -> (TaskOutcome, bool) + Send + 'static) {
+        let inner = self.inner.clone();
+        let handle = tokio::task::spawn_blocking(move || {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&inner)));
+            let (outcome, journal_done) = match run {
+                Ok(done) => done,
+                Err(_) => {
+                    tracing::error!(task = %id, "task panicked; its coins stay reserved until the next start");
+                    (failed(FailureKind::Internal, "internal error; see the server log"), false)
+                }
+            };
+            inner.tracker.finish(id, outcome);
+            if let Err(e) = inner.tracker.persist(id) {
+                tracing::error!(task = %id, error = %e, "cannot record the task's outcome");
+                return;
+            }
+            if journal_done && let Err(e) = inner.journal.remove(&id.to_string()) {
+                tracing::warn!(task = %id, error = %e, "cannot remove the journal record; recovery will settle it");
+            }
+            if let Err(e) = inner.tracker.prune() {
+                tracing::warn!(error = %e, "cannot delete expired task records");
+            }
+        });
+        let mut handles = self.inner.handles.lock().unwrap_or_else(|p| p.into_inner());
+        handles.retain(|h| !h.is_finished());
+        handles.push(handle);
     }
 
     /// A task, if it is known.
-    pub fn task(&self, _id: TaskId) -> Option<TaskView> {
-        None
+    pub fn task(&self, id: TaskId) -> Option<TaskView> {
+        self.inner.tracker.get(id)
     }
 
     /// Every known task, newest first.
     pub fn tasks(&self) -> Vec<TaskView> {
-        Vec::new()
+        self.inner.tracker.list()
     }
 
     /// Waits for running tasks to finish (used on graceful shutdown).
-    pub async fn shutdown(&self) {}
+    pub async fn shutdown(&self) {
+        loop {
+            let pending: Vec<JoinHandle<()>> = {
+                let mut handles = self.inner.handles.lock().unwrap_or_else(|p| p.into_inner());
+                std::mem::take(&mut *handles)
+            };
+            if pending.is_empty() {
+                return;
+            }
+            for handle in pending {
+                if let Err(e) = handle.await {
+                    tracing::error!(error = %e, "a task ended abnormally");
+                }
+            }
+        }
+    }
+}
+
+fn failed(kind: FailureKind, message: &str) -> TaskOutcome {
+    TaskOutcome::Failed(TaskFailure { kind, message: message.to_owned() })
 }

@@ -1,0 +1,307 @@
+//! The export pipeline: reserved coins into a new file, crash-safely.
+//!
+//! Steps (each a fault point): journal the intent → write a temporary file in the target folder →
+//! fsync → read it back and check it holds exactly the reserved coins → publish it under its final
+//! name without replacing anything → journal "committed" → move the coins' files to `Sent` →
+//! transaction row and receipt → remove the journal record. Before the output is published a
+//! failure puts the coins back; after, the export is finished (now, or by recovery at start-up).
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use cloudcoin_codec::{Limits, PngLabel, decode_any, write_coins};
+use cloudcoin_domain::{Amount, Coin, FileKind, Tag, WalletName, export_file_name};
+
+use crate::durable::{self, error_chain, now_unix};
+use crate::fault;
+use crate::journal::{Journal, Op, Record, coins_digest};
+use crate::records::{self, Receipt, Transaction};
+use crate::store::{Folder, Held, Layout, WalletState};
+use crate::task::{ExportResult, FailureKind, TaskFailure, TaskId, TaskOutcome};
+use crate::tracker::Tracker;
+
+/// Everything an export task needs; the coins are already reserved.
+#[derive(Debug)]
+pub(crate) struct ExportJob {
+    pub(crate) id: TaskId,
+    pub(crate) wallet: WalletName,
+    pub(crate) state: Arc<Mutex<WalletState>>,
+    pub(crate) coins: Vec<Held>,
+    pub(crate) amount: Amount,
+    pub(crate) folder: PathBuf,
+    pub(crate) kind: FileKind,
+    pub(crate) tag: Tag,
+}
+
+/// Why a step failed, and whether the output was already published.
+#[derive(Debug)]
+pub(crate) struct StepError {
+    pub(crate) kind: FailureKind,
+    pub(crate) message: String,
+}
+
+impl StepError {
+    pub(crate) fn io(what: &str, e: &io::Error) -> StepError {
+        StepError { kind: FailureKind::Io, message: format!("{what}: {}", error_chain(e)) }
+    }
+}
+
+/// Locks a wallet state, recovering it from a poisoned lock (its data stays consistent: every
+/// change under the lock is a single map update).
+pub(crate) fn lock(state: &Mutex<WalletState>) -> std::sync::MutexGuard<'_, WalletState> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs an export to its end. Blocking. Returns the outcome and whether the journal record may be
+/// removed once the outcome is recorded (not when the file is out but the coins are not settled).
+pub(crate) fn run(
+    layout: &Layout,
+    journal: &Journal,
+    tracker: &Tracker,
+    job: &ExportJob,
+) -> (TaskOutcome, bool) {
+    tracker.advance(job.id, 5, Some("Coins reserved"));
+    let coins: Vec<Coin> = job.coins.iter().map(|h| h.coin.clone()).collect();
+    let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
+    record.coins = Record::coins_of(&job.coins);
+    record.coins_digest = coins_digest(&coins);
+    record.target_dir = Some(job.folder.clone());
+    let base_name = export_file_name(&coins, &job.tag, job.kind);
+    let temp_name = format!(".{base_name}.{}.partial", job.id);
+    record.temp = Some(temp_name.clone());
+    record.amount_units = job.amount.units();
+    job.tag.as_str().clone_into(&mut record.tag);
+    let temp = job.folder.join(&temp_name);
+
+    let published =
+        write_and_publish(journal, tracker, job, &coins, &mut record, &temp, &base_name);
+    let (final_path, sha256) = match published {
+        Ok(done) => done,
+        Err(e) => {
+            // Nothing carries a final name: undo.
+            durable::remove_if_exists(&temp);
+            lock(&job.state).release(&job.coins);
+            tracing::warn!(task = %job.id, error = %e.message, "export failed; coins returned");
+            let failure = TaskFailure {
+                kind: e.kind,
+                message: format!("{}; the coins were returned to the wallet", e.message),
+            };
+            return (TaskOutcome::Failed(failure), true);
+        }
+    };
+    tracker.advance(job.id, 90, Some("Moving coins to Sent"));
+    match finish(layout, &record, &final_path, &sha256) {
+        Ok(result) => {
+            lock(&job.state).remove(&job.coins);
+            tracing::info!(task = %job.id, file = %final_path.display(), amount = %job.amount, coins = job.coins.len(), "export completed");
+            (TaskOutcome::Export(result), true)
+        }
+        Err(e) => {
+            // The file is out; the coins must not be spent again. They stay reserved, and
+            // recovery at the next start finishes moving them.
+            tracing::error!(task = %job.id, error = %e.message, "export written but not settled");
+            let failure = TaskFailure {
+                kind: e.kind,
+                message: format!(
+                    "the file {} was written, but {}; its coins stay reserved and are moved to Sent at the next start",
+                    final_path.display(),
+                    e.message
+                ),
+            };
+            (TaskOutcome::Failed(failure), false)
+        }
+    }
+}
+
+/// Journal, write, sync, verify, publish. Returns the final path and the file's SHA-256.
+fn write_and_publish(
+    journal: &Journal,
+    tracker: &Tracker,
+    job: &ExportJob,
+    coins: &[Coin],
+    record: &mut Record,
+    temp: &Path,
+    base_name: &str,
+) -> Result<(PathBuf, String), StepError> {
+    journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
+    fault::point("export:after_journal")
+        .map_err(|e| StepError::io("cannot write the journal", &e))?;
+    check_folder_unchanged(&job.folder)?;
+
+    tracker.advance(job.id, 10, Some("Writing coins"));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(temp)
+        .map_err(|e| StepError::io("cannot create the file", &e))?;
+    let mut w = BufWriter::new(file);
+    let label = PngLabel {
+        amount: job.amount,
+        tag: job.tag.clone(),
+        coin_count: coins.len(),
+        date: date_today(),
+    };
+    let total = coins.len().max(1);
+    let mut last = 0usize;
+    let mut progress = |written: usize| {
+        fault::slow_write(last, written);
+        last = written;
+        let p = 10 + (70 * written.min(total) / total) as u8;
+        tracker.advance(job.id, p, None);
+    };
+    write_coins(&mut w, job.kind, coins, &label, &mut progress).map_err(|e| StepError {
+        kind: FailureKind::Io,
+        message: format!("cannot write the file: {}", error_chain(&e)),
+    })?;
+    let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
+    fault::point("export:after_write").map_err(|e| StepError::io("cannot write the file", &e))?;
+    file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
+    drop(file);
+    fault::point("export:after_fsync")
+        .map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
+
+    tracker.advance(job.id, 85, Some("Verifying the file"));
+    let bytes = fs::read(temp).map_err(|e| StepError::io("cannot read the file back", &e))?;
+    verify(&bytes, &record.coins_digest)?;
+    let sha256 = durable::sha256_hex(&bytes);
+    drop(bytes);
+
+    check_folder_unchanged(&job.folder)?;
+    let final_path = durable::publish_unique(temp, &job.folder, base_name, |name| {
+        record.final_name = Some(name.to_owned());
+        journal.write(record)
+    })
+    .map_err(|e| StepError::io("cannot give the file its name", &e))?;
+    // From here the output exists under its final name: the export goes forward.
+    let committed = durable::sync_dir(&job.folder)
+        .and_then(|()| fault::point("export:after_rename"))
+        .and_then(|()| {
+            record.committed = true;
+            journal.write(record)
+        })
+        .and_then(|()| fault::point("export:after_commit"));
+    if let Err(e) = committed {
+        tracing::warn!(task = %job.id, error = %e, "cannot record the commit; finishing anyway");
+    }
+    Ok((final_path, sha256))
+}
+
+/// Checks that `bytes` decode to exactly the coins of `digest`.
+pub(crate) fn verify(bytes: &[u8], digest: &str) -> Result<(), StepError> {
+    let decoded = decode_any(bytes, &Limits::default()).map_err(|e| StepError {
+        kind: FailureKind::Verification,
+        message: format!("the file written does not read back: {}", error_chain(&e)),
+    })?;
+    if coins_digest(&decoded) != digest {
+        return Err(StepError {
+            kind: FailureKind::Verification,
+            message: "the file written does not hold exactly the coins meant for it".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The target folder must still be the real, canonical folder that was validated (not swapped for
+/// a symlink since).
+fn check_folder_unchanged(folder: &Path) -> Result<(), StepError> {
+    match fs::canonicalize(folder) {
+        Ok(c) if c == folder => Ok(()),
+        _ => Err(StepError {
+            kind: FailureKind::Io,
+            message: format!("the folder {} changed while the export ran", folder.display()),
+        }),
+    }
+}
+
+/// Finishes a published export: coins to `Sent`, transaction row, receipt. Idempotent, so
+/// recovery can run it again after a crash. The journal record is removed by the caller once the
+/// task's outcome is recorded.
+pub(crate) fn finish(
+    layout: &Layout,
+    record: &Record,
+    final_path: &Path,
+    sha256: &str,
+) -> Result<ExportResult, StepError> {
+    let wallet = WalletName::parse(&record.wallet).map_err(|e| StepError {
+        kind: FailureKind::Internal,
+        message: format!("journal names a bad wallet: {e}"),
+    })?;
+    let files: Vec<(Folder, String)> = record
+        .coins
+        .iter()
+        .map(|c| (Folder::parse(&c.folder).unwrap_or(Folder::Bank), c.file.clone()))
+        .collect();
+    let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
+    crate::store::move_coins(layout, &wallet, &files, Folder::Sent, "export:mid_move")
+        .map_err(io("cannot move the coins to Sent"))?;
+    fault::point("export:after_move").map_err(io("cannot move the coins to Sent"))?;
+
+    let amount = Amount::from_units(record.amount_units);
+    let file_text = final_path.to_string_lossy();
+    let wallet_dir = layout.wallet(&wallet);
+    let seen = records::has_transaction(&wallet_dir, &record.id)
+        .map_err(io("cannot read transactions.csv"))?;
+    if !seen {
+        records::append_transaction(
+            &wallet_dir,
+            &Transaction {
+                time: now_unix(),
+                kind: "export",
+                amount,
+                coins: record.coins.len(),
+                tag: &record.tag,
+                file: &file_text,
+                id: &record.id,
+            },
+        )
+        .map_err(io("cannot write transactions.csv"))?;
+    }
+    records::write_receipt(
+        &layout.folder(&wallet, Folder::Receipts),
+        &Receipt {
+            id: &record.id,
+            time: records::rfc3339(now_unix()),
+            amount: amount.to_string(),
+            coins: record.coins.iter().map(|c| c.id().to_string()).collect(),
+            file: &file_text,
+            sha256,
+        },
+    )
+    .map_err(io("cannot write the receipt"))?;
+    Ok(ExportResult {
+        file: final_path.to_path_buf(),
+        amount,
+        coins: record.coins.len(),
+        sha256: sha256.to_owned(),
+    })
+}
+
+/// Today's date, `YYYY-MM-DD` (UTC), for the picture.
+fn date_today() -> String {
+    records::rfc3339(now_unix()).chars().take(10).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
+
+    #[test]
+    fn verify_accepts_exactly_the_coins() {
+        let coin = |sn| Coin {
+            denomination: Denomination::from_code(0),
+            serial: SerialNumber::new(sn),
+            ans: [[sn as u8; 16]; RAIDA_COUNT],
+            pown: [Pown::Pass; RAIDA_COUNT],
+        };
+        let coins = vec![coin(1), coin(2)];
+        let bytes = cloudcoin_codec::encode_bin(&coins).expect("encode");
+        assert!(verify(&bytes, &coins_digest(&coins)).is_ok());
+        let e = verify(&bytes, &coins_digest(&coins[..1])).expect_err("one coin too many");
+        assert_eq!(e.kind, FailureKind::Verification);
+        let e = verify(&bytes[..100], &coins_digest(&coins)).expect_err("truncated");
+        assert!(e.message.contains("does not read back"), "{}", e.message);
+    }
+}

@@ -1,0 +1,49 @@
+//! Named fault points in the pipelines, for crash and disk-full tests.
+//!
+//! With the cargo feature `fault-injection`, reaching the step named by the environment variable
+//! `CLOUDCOIN_FAULT` aborts the process, reaching the step named by `CLOUDCOIN_FAULT_IO` fails with
+//! "no space left on device", and `CLOUDCOIN_SLOW_WRITE_MS=n` sleeps n ms per 100 coins written.
+//! Without the feature every function here is empty and compiles away.
+
+use std::io;
+
+/// Passes the named step: may abort or fail when fault injection is compiled in and asks for it.
+#[cfg(feature = "fault-injection")]
+pub(crate) fn point(step: &str) -> io::Result<()> {
+    if std::env::var("CLOUDCOIN_FAULT").is_ok_and(|s| s == step) {
+        tracing::error!(step, "fault injection: aborting the process");
+        std::process::abort();
+    }
+    if std::env::var("CLOUDCOIN_FAULT_IO").is_ok_and(|s| s == step) {
+        tracing::warn!(step, "fault injection: failing with an i/o error");
+        return Err(io::Error::from_raw_os_error(28));
+    }
+    Ok(())
+}
+
+/// Passes the named step (fault injection is not compiled in).
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn point(_step: &str) -> io::Result<()> {
+    Ok(())
+}
+
+/// Slows writing down by `CLOUDCOIN_SLOW_WRITE_MS` per hundred coins (from `before` to `after`
+/// coins written), so tests can watch progress move.
+#[cfg(feature = "fault-injection")]
+pub(crate) fn slow_write(before: usize, after: usize) {
+    let Some(ms) =
+        std::env::var("CLOUDCOIN_SLOW_WRITE_MS").ok().and_then(|s| s.parse::<u64>().ok())
+    else {
+        return;
+    };
+    let hundreds = (after / 100).saturating_sub(before / 100) as u64;
+    if hundreds > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(ms.saturating_mul(hundreds)));
+    }
+}
+
+/// Does nothing (fault injection is not compiled in).
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn slow_write(_before: usize, _after: usize) {}

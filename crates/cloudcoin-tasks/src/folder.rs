@@ -1,0 +1,88 @@
+//! Checking a folder a client asks the server to write into.
+
+use std::fs::{self, OpenOptions};
+use std::path::{Component, Path, PathBuf};
+
+/// Checks that `path` is an absolute, canonical (no `.`/`..`, no symlink on the way), existing,
+/// writable directory beneath one of `roots` (when any are set). Returns the problem otherwise,
+/// worded for the person who gave the path.
+pub(crate) fn validate(path: &Path, roots: &[PathBuf]) -> Result<PathBuf, String> {
+    if !path.is_absolute() {
+        return Err("it is not an absolute path".to_owned());
+    }
+    if path.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) {
+        return Err("it contains . or .. segments; give the plain absolute path".to_owned());
+    }
+    let canonical = match fs::canonicalize(path) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err("it does not exist".to_owned());
+        }
+        Err(e) => return Err(format!("it cannot be resolved ({e})")),
+    };
+    if canonical.as_path() != path {
+        return Err(format!(
+            "it passes through a symbolic link (it resolves to {}); give the real path",
+            canonical.display()
+        ));
+    }
+    let meta = fs::metadata(&canonical).map_err(|e| format!("it cannot be read ({e})"))?;
+    if !meta.is_dir() {
+        return Err("it is not a directory".to_owned());
+    }
+    if !roots.is_empty() && !roots.iter().any(|r| canonical.starts_with(r)) {
+        return Err("it is outside the folders this server may write to (--export-root)".to_owned());
+    }
+    let probe = canonical.join(format!(".cloudcoin-write-test-{}", uuid::Uuid::new_v4().simple()));
+    match OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            crate::durable::remove_if_exists(&probe);
+            Ok(canonical)
+        }
+        Err(e) => Err(format!("it is not writable ({e})")),
+    }
+}
+
+/// The roots as real paths; a root that cannot be resolved is kept as given (and so matches
+/// nothing that resolves) and logged.
+pub(crate) fn canonical_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
+    roots
+        .iter()
+        .map(|r| match fs::canonicalize(r) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(root = %r.display(), error = %e, "export root cannot be resolved");
+                r.clone()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_what_it_should() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = fs::canonicalize(dir.path()).expect("canonical");
+        let good = base.join("exports");
+        let evil = base.join("exports-evil");
+        fs::create_dir(&good).expect("mkdir");
+        fs::create_dir(&evil).expect("mkdir");
+        fs::write(base.join("file"), b"x").expect("write");
+        std::os::unix::fs::symlink("/", base.join("root-link")).expect("symlink");
+        let roots = vec![good.clone()];
+
+        assert_eq!(validate(&good, &roots), Ok(good.clone()));
+        assert_eq!(validate(&good, &[]), Ok(good.clone()));
+        let problem = |p: PathBuf, roots: &[PathBuf]| validate(&p, roots).expect_err("refused");
+        assert!(problem(PathBuf::from("relative"), &[]).contains("absolute"));
+        assert!(problem(good.join("../exports"), &[]).contains(".."));
+        assert!(problem(base.join("missing"), &[]).contains("does not exist"));
+        assert!(problem(base.join("file"), &[]).contains("not a directory"));
+        assert!(problem(base.join("root-link"), &[]).contains("symbolic link"));
+        assert!(problem(evil.clone(), &roots).contains("outside"));
+        assert_eq!(fs::read_dir(&good).expect("list").count(), 0, "the probe is removed");
+    }
+}

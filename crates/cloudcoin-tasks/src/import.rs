@@ -1,0 +1,262 @@
+//! The import pipeline: coins read from files or inline data, stored durably in `Bank`.
+//!
+//! Each item is read and decoded on its own, so one bad item never stops the others. Coins the
+//! wallet holds already (Bank, Fracked, Limbo, Suspect) are counted, not stored twice; a coin in
+//! two items is stored once. New coins are claimed in the index first (so a racing import cannot
+//! store them too), then written as temporary files, synced, published under their single-coin
+//! name without replacing anything, and the folder is synced once.
+
+use std::collections::HashSet;
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use cloudcoin_codec::{Limits, decode_any};
+use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
+
+use crate::durable::{self, error_chain, now_unix};
+use crate::export::{StepError, lock};
+use crate::fault;
+use crate::journal::{Journal, Op, Record};
+use crate::records::{self, Transaction};
+use crate::service::ImportItem;
+use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name};
+use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome};
+use crate::tracker::Tracker;
+
+/// Most items one import request may hold.
+pub(crate) const MAX_ITEMS: usize = 1_000;
+/// Largest inline item, as base64 text (64 MiB of data).
+pub(crate) const MAX_INLINE_BASE64: usize = (64 << 20) / 3 * 4 + 4;
+/// Largest file an item may name.
+pub(crate) const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Everything an import task needs.
+#[derive(Debug)]
+pub(crate) struct ImportJob {
+    pub(crate) id: TaskId,
+    pub(crate) wallet: WalletName,
+    pub(crate) state: Arc<Mutex<WalletState>>,
+    pub(crate) items: Vec<ImportItem>,
+    pub(crate) tag: Tag,
+}
+
+/// The bytes of one item, or why it cannot be read.
+fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
+    match item {
+        ImportItem::File(path) => {
+            if !path.is_absolute() {
+                return Err("the path is not absolute".to_owned());
+            }
+            let meta = fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+            if !meta.is_file() {
+                return Err("it is not a regular file".to_owned());
+            }
+            if meta.len() > MAX_FILE_BYTES {
+                return Err(format!("the file is larger than {MAX_FILE_BYTES} bytes"));
+            }
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
+            fs::File::open(path)
+                .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+                .map_err(|e| format!("cannot read the file: {e}"))?;
+            Ok(bytes)
+        }
+        ImportItem::InlineBase64(text) => {
+            if text.len() > MAX_INLINE_BASE64 {
+                return Err(format!("inline data is longer than {MAX_INLINE_BASE64} characters"));
+            }
+            let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact.as_bytes())
+                .map_err(|e| format!("the inline data is not valid base64: {e}"))
+        }
+    }
+}
+
+fn source_of(index: usize, item: &ImportItem) -> String {
+    match item {
+        ImportItem::File(p) => p.to_string_lossy().into_owned(),
+        ImportItem::InlineBase64(_) => format!("inline #{index}"),
+    }
+}
+
+/// Runs an import to its end. Blocking.
+pub(crate) fn run(
+    layout: &Layout,
+    journal: &Journal,
+    tracker: &Tracker,
+    job: &ImportJob,
+) -> TaskOutcome {
+    tracker.advance(job.id, 5, Some("Reading items"));
+    let record = Record::new(Op::Import, job.id.to_string(), job.wallet.as_str().to_owned());
+    if let Err(e) = journal.write(&record).and_then(|()| fault::point("import:after_journal")) {
+        return failed(FailureKind::Io, format!("cannot write the journal: {}", error_chain(&e)));
+    }
+
+    // Read every item; keep the first copy of each coin.
+    let mut rejected = Vec::new();
+    let mut seen = HashSet::new();
+    let mut found: Vec<Coin> = Vec::new();
+    let n = job.items.len().max(1);
+    for (i, item) in job.items.iter().enumerate() {
+        let source = source_of(i, item);
+        let decoded = load(item)
+            .and_then(|bytes| decode_any(&bytes, &Limits::default()).map_err(|e| error_chain(&e)));
+        match decoded {
+            Ok(coins) => {
+                for coin in coins {
+                    if !coin.denomination.is_money() {
+                        rejected.push(Rejection {
+                            item: i,
+                            source: source.clone(),
+                            reason: format!(
+                                "coin #{} has denomination code {}, which is not money; it was not imported",
+                                coin.serial,
+                                coin.denomination.code()
+                            ),
+                        });
+                    } else if seen.insert(coin.id()) {
+                        found.push(coin);
+                    }
+                }
+            }
+            Err(reason) => rejected.push(Rejection { item: i, source, reason }),
+        }
+        tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
+    }
+
+    // Claim the new coins in the index: present ones are counted, new ones become Incoming.
+    let (fresh, already_present) = {
+        let mut state = lock(&job.state);
+        if state.deleted {
+            return failed(
+                FailureKind::Io,
+                "the wallet was deleted while the import ran".to_owned(),
+            );
+        }
+        let mut fresh = Vec::new();
+        let mut present = 0;
+        for coin in found {
+            match state.coins.entry(coin.id()) {
+                std::collections::hash_map::Entry::Occupied(_) => present += 1,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(Entry {
+                        folder: Folder::Bank,
+                        file: String::new(),
+                        coin: coin.clone(),
+                        hold: Hold::Incoming,
+                    });
+                    fresh.push(coin);
+                }
+            }
+        }
+        (fresh, present)
+    };
+
+    tracker.advance(job.id, 50, Some("Storing coins"));
+    let bank = layout.folder(&job.wallet, Folder::Bank);
+    let mut stored: Vec<(CoinId, String)> = Vec::with_capacity(fresh.len());
+    let outcome = store_all(tracker, job, &bank, &fresh, &mut stored);
+
+    // Whatever happened, the index must say what is on disk.
+    {
+        let mut state = lock(&job.state);
+        let stored_ids: HashSet<CoinId> = stored.iter().map(|(id, _)| *id).collect();
+        for (id, file) in &stored {
+            if let Some(e) = state.coins.get_mut(id) {
+                e.file.clone_from(file);
+                e.hold = Hold::Free;
+            }
+        }
+        for coin in &fresh {
+            if !stored_ids.contains(&coin.id()) {
+                state.coins.remove(&coin.id());
+            }
+        }
+    }
+
+    let stored_coins: Vec<&Coin> = fresh.iter().take(stored.len()).collect();
+    let amount = total_value(stored_coins).unwrap_or(Amount::MAX);
+    if let Err(e) = outcome {
+        return failed(
+            e.kind,
+            format!(
+                "{}; {} of {} new coins were stored in Bank; import the items again to store the rest",
+                e.message,
+                stored.len(),
+                fresh.len()
+            ),
+        );
+    }
+    if !stored.is_empty() {
+        let row = records::append_transaction(
+            &layout.wallet(&job.wallet),
+            &Transaction {
+                time: now_unix(),
+                kind: "import",
+                amount,
+                coins: stored.len(),
+                tag: job.tag.as_str(),
+                file: "",
+                id: &record.id,
+            },
+        );
+        if let Err(e) = row {
+            tracing::warn!(task = %job.id, error = %e, "cannot write the transaction row");
+        }
+    }
+    tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), "import completed");
+    TaskOutcome::Import(ImportResult { imported: stored.len(), already_present, rejected, amount })
+}
+
+/// Writes each coin durably into Bank, recording what was stored (in order of `fresh`).
+fn store_all(
+    tracker: &Tracker,
+    job: &ImportJob,
+    bank: &std::path::Path,
+    fresh: &[Coin],
+    stored: &mut Vec<(CoinId, String)>,
+) -> Result<(), StepError> {
+    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
+    let n = fresh.len().max(1);
+    for (i, coin) in fresh.iter().enumerate() {
+        let bytes =
+            cloudcoin_codec::encode_bin(std::slice::from_ref(coin)).map_err(|e| StepError {
+                kind: FailureKind::Internal,
+                message: format!("cannot encode coin {}: {}", coin.id(), error_chain(&e)),
+            })?;
+        let base = coin_file_name(coin);
+        let temp: PathBuf = bank.join(format!(".{base}.{}.partial", job.id));
+        let written =
+            OpenOptions::new().write(true).create_new(true).open(&temp).and_then(|mut f| {
+                f.write_all(&bytes)?;
+                f.sync_all()
+            });
+        if let Err(e) = written {
+            durable::remove_if_exists(&temp);
+            return Err(StepError::io("cannot store a coin", &e));
+        }
+        let path = match durable::publish_unique(&temp, bank, &base, |_| Ok(())) {
+            Ok(p) => p,
+            Err(e) => {
+                durable::remove_if_exists(&temp);
+                return Err(StepError::io("cannot store a coin", &e));
+            }
+        };
+        let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or(base);
+        stored.push((coin.id(), name));
+        if i == fresh.len() / 2 {
+            fault::point("import:mid_store").map_err(io("cannot store a coin"))?;
+        }
+        tracker.advance(job.id, 50 + (45 * (i + 1) / n) as u8, None);
+    }
+    durable::sync_dir(bank).map_err(io("cannot flush Bank to disk"))?;
+    fault::point("import:after_store").map_err(io("cannot flush Bank to disk"))?;
+    Ok(())
+}
+
+fn failed(kind: FailureKind, message: String) -> TaskOutcome {
+    TaskOutcome::Failed(TaskFailure { kind, message })
+}

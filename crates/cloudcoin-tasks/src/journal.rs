@@ -1,0 +1,244 @@
+//! The intent journal: one JSON record per unfinished coin-moving operation, in
+//! `.cloudcoin/journal/{op id}.json`, written atomically and synced before the first change the
+//! operation makes, updated when its output is published, and removed when it is done.
+//! Recovery at start-up reads what is left (see `recovery`).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use cloudcoin_domain::{Coin, CoinId, Denomination, SerialNumber};
+use serde::{Deserialize, Serialize};
+
+use crate::store::Held;
+
+/// Format version of journal records.
+const VERSION: u32 = 1;
+
+/// What kind of operation a record belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Op {
+    Export,
+    Import,
+    Backup,
+}
+
+/// A coin an export takes, and where its wallet file was when the export began.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct JournalCoin {
+    pub(crate) dn: i8,
+    pub(crate) sn: u32,
+    pub(crate) folder: String,
+    pub(crate) file: String,
+}
+
+impl JournalCoin {
+    pub(crate) fn id(&self) -> CoinId {
+        CoinId {
+            denomination: Denomination::from_code(self.dn),
+            serial: SerialNumber::new(self.sn),
+        }
+    }
+}
+
+/// One journal record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Record {
+    pub(crate) version: u32,
+    pub(crate) op: Op,
+    /// The operation id, which is also its task id.
+    pub(crate) id: String,
+    pub(crate) wallet: String,
+    /// Export: the coins leaving the wallet.
+    #[serde(default)]
+    pub(crate) coins: Vec<JournalCoin>,
+    /// SHA-256 over the sorted (denomination, serial, ANs) of the coins the output must hold.
+    #[serde(default)]
+    pub(crate) coins_digest: String,
+    /// Export and backup: the folder written to, and the temporary file name in it.
+    #[serde(default)]
+    pub(crate) target_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub(crate) temp: Option<String>,
+    /// The final name about to be, or already, given to the output.
+    #[serde(default)]
+    pub(crate) final_name: Option<String>,
+    /// The output is published under `final_name` and verified.
+    #[serde(default)]
+    pub(crate) committed: bool,
+    /// Export: amount in units of 1e-8.
+    #[serde(default)]
+    pub(crate) amount_units: u64,
+    #[serde(default)]
+    pub(crate) tag: String,
+    /// Backup: how many coins the output holds.
+    #[serde(default)]
+    pub(crate) coin_count: usize,
+}
+
+impl Record {
+    /// A fresh record for operation `id` on `wallet`.
+    pub(crate) fn new(op: Op, id: String, wallet: String) -> Record {
+        Record {
+            version: VERSION,
+            op,
+            id,
+            wallet,
+            coins: Vec::new(),
+            coins_digest: String::new(),
+            target_dir: None,
+            temp: None,
+            final_name: None,
+            committed: false,
+            amount_units: 0,
+            tag: String::new(),
+            coin_count: 0,
+        }
+    }
+
+    /// The journal coins of held coins.
+    pub(crate) fn coins_of(held: &[Held]) -> Vec<JournalCoin> {
+        held.iter()
+            .map(|h| JournalCoin {
+                dn: h.coin.denomination.code(),
+                sn: h.coin.serial.get(),
+                folder: h.folder.name().to_owned(),
+                file: h.file.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A fingerprint of a coin set that a file must hold exactly: ids and ANs, order-free.
+pub(crate) fn coins_digest(coins: &[Coin]) -> String {
+    let mut items: Vec<Vec<u8>> = coins
+        .iter()
+        .map(|c| {
+            let mut v = Vec::with_capacity(5 + 400);
+            v.push(c.denomination.code() as u8);
+            v.extend_from_slice(&c.serial.get().to_be_bytes());
+            for an in &c.ans {
+                v.extend_from_slice(an);
+            }
+            v
+        })
+        .collect();
+    items.sort();
+    items.dedup();
+    let mut all = Vec::with_capacity(items.len() * 405 + 8);
+    all.extend_from_slice(&(coins.len() as u64).to_be_bytes());
+    for i in items {
+        all.extend_from_slice(&i);
+    }
+    crate::durable::sha256_hex(&all)
+}
+
+/// The journal folder.
+#[derive(Debug, Clone)]
+pub(crate) struct Journal {
+    dir: PathBuf,
+}
+
+impl Journal {
+    pub(crate) fn new(dir: PathBuf) -> Journal {
+        Journal { dir }
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Writes (or replaces) a record durably.
+    pub(crate) fn write(&self, record: &Record) -> io::Result<()> {
+        let bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
+        crate::durable::write_atomic(&self.path(&record.id), &bytes)
+    }
+
+    /// Removes a finished operation's record (and syncs the folder).
+    pub(crate) fn remove(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(self.path(id)) {
+            Ok(()) => crate::durable::sync_dir(&self.dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every record left, oldest name first; unreadable records are returned as errors by path.
+    pub(crate) fn list(&self) -> io::Result<Vec<Result<Record, (PathBuf, String)>>> {
+        let mut paths: Vec<PathBuf> = fs::read_dir(&self.dir)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| !is_hidden(p))
+            .collect();
+        paths.sort();
+        Ok(paths
+            .into_iter()
+            .map(|p| {
+                fs::read(&p)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| serde_json::from_slice::<Record>(&b).map_err(|e| e.to_string()))
+                    .map_err(|e| (p, e))
+            })
+            .collect())
+    }
+}
+
+fn is_hidden(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcoin_domain::{Pown, RAIDA_COUNT};
+
+    fn coin(code: i8, sn: u32, an: u8) -> Coin {
+        Coin {
+            denomination: Denomination::from_code(code),
+            serial: SerialNumber::new(sn),
+            ans: [[an; 16]; RAIDA_COUNT],
+            pown: [Pown::Pass; RAIDA_COUNT],
+        }
+    }
+
+    #[test]
+    fn digest_ignores_order_and_pown_but_not_ans() {
+        let a = vec![coin(1, 1, 1), coin(0, 2, 2)];
+        let mut b = vec![coin(0, 2, 2), coin(1, 1, 1)];
+        assert_eq!(coins_digest(&a), coins_digest(&b));
+        b[0].pown = [Pown::Fail; RAIDA_COUNT];
+        assert_eq!(coins_digest(&a), coins_digest(&b));
+        b[0].ans[3][0] ^= 1;
+        assert_ne!(coins_digest(&a), coins_digest(&b));
+        assert_ne!(coins_digest(&a), coins_digest(&a[..1]));
+    }
+
+    #[test]
+    fn records_round_trip_and_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let journal = Journal::new(dir.path().to_path_buf());
+        let mut r = Record::new(Op::Export, "op1".into(), "Default".into());
+        r.coins = vec![JournalCoin { dn: 1, sn: 7, folder: "Bank".into(), file: "x.bin".into() }];
+        r.target_dir = Some(PathBuf::from("/tmp/out"));
+        journal.write(&r).expect("write");
+        r.committed = true;
+        journal.write(&r).expect("rewrite");
+        let listed = journal.list().expect("list");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].as_ref().ok(), Some(&r));
+        journal.remove("op1").expect("remove");
+        assert!(journal.list().expect("list").is_empty());
+        journal.remove("op1").expect("removing twice is fine");
+    }
+
+    #[test]
+    fn a_damaged_record_is_reported_not_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("bad.json"), b"{not json").expect("write");
+        let journal = Journal::new(dir.path().to_path_buf());
+        let listed = journal.list().expect("list");
+        assert!(matches!(&listed[..], [Err(_)]));
+    }
+}

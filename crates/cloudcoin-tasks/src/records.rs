@@ -1,0 +1,330 @@
+//! What the wallet writes down: `transactions.csv` rows, export receipts, and the durable task
+//! records in `.cloudcoin/tasks/{id}.json`.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use cloudcoin_domain::Amount;
+use serde::{Deserialize, Serialize};
+
+use crate::task::{
+    BackupResult, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure, TaskId,
+    TaskKind, TaskOutcome, TaskStatus, TaskView,
+};
+
+const CSV_HEADER: &str = "time,type,amount,coins,tag,file,id\n";
+
+/// Creates `transactions.csv` with its header if it does not exist. Returns whether it did.
+pub(crate) fn ensure_transactions_file(path: &Path) -> io::Result<bool> {
+    match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut f) => {
+            f.write_all(CSV_HEADER.as_bytes())?;
+            f.sync_all()?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// One row of `transactions.csv`.
+#[derive(Debug, Clone)]
+pub(crate) struct Transaction<'a> {
+    pub(crate) time: u64,
+    pub(crate) kind: &'a str,
+    pub(crate) amount: Amount,
+    pub(crate) coins: usize,
+    pub(crate) tag: &'a str,
+    pub(crate) file: &'a str,
+    pub(crate) id: &'a str,
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Appends a row to the wallet's `transactions.csv` (created with its header if missing) and
+/// syncs it.
+pub(crate) fn append_transaction(wallet_dir: &Path, t: &Transaction<'_>) -> io::Result<()> {
+    let path = wallet_dir.join("transactions.csv");
+    ensure_transactions_file(&path)?;
+    let row = format!(
+        "{},{},{},{},{},{},{}\n",
+        rfc3339(t.time),
+        t.kind,
+        t.amount,
+        t.coins,
+        csv_field(t.tag),
+        csv_field(t.file),
+        t.id
+    );
+    let mut f = OpenOptions::new().append(true).open(&path)?;
+    f.write_all(row.as_bytes())?;
+    f.sync_data()
+}
+
+/// Whether `transactions.csv` already has a row for operation `id` (used by recovery, so that
+/// rolling forward twice writes one row).
+pub(crate) fn has_transaction(wallet_dir: &Path, id: &str) -> io::Result<bool> {
+    match fs::read_to_string(wallet_dir.join("transactions.csv")) {
+        Ok(text) => Ok(text.lines().any(|l| l.ends_with(id))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// An export receipt, `Receipts/{id}.json`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Receipt<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) time: String,
+    pub(crate) amount: String,
+    pub(crate) coins: Vec<String>,
+    pub(crate) file: &'a str,
+    pub(crate) sha256: &'a str,
+}
+
+/// Writes a receipt atomically.
+pub(crate) fn write_receipt(receipts_dir: &Path, r: &Receipt<'_>) -> io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(r).map_err(io::Error::other)?;
+    crate::durable::write_atomic(&receipts_dir.join(format!("{}.json", r.id)), &bytes)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.
+pub(crate) fn rfc3339(secs: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .unwrap_or_default()
+}
+
+/// A task as stored on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TaskRecord {
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) status: String,
+    pub(crate) progress: u8,
+    pub(crate) message: String,
+    pub(crate) started: u64,
+    pub(crate) finished: u64,
+    #[serde(default)]
+    pub(crate) outcome: Option<OutcomeRecord>,
+    #[serde(default)]
+    pub(crate) idempotency: Option<IdempotencyRecord>,
+}
+
+/// A task's idempotency key and the fingerprint of the request that used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IdempotencyRecord {
+    pub(crate) key: String,
+    pub(crate) fingerprint: String,
+}
+
+/// A task outcome as stored on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(crate) enum OutcomeRecord {
+    Export {
+        file: PathBuf,
+        amount_units: u64,
+        coins: usize,
+        sha256: String,
+    },
+    Import {
+        imported: usize,
+        already_present: usize,
+        rejected: Vec<RejectionRecord>,
+        amount_units: u64,
+    },
+    Backup {
+        file: PathBuf,
+        coins: usize,
+        amount_units: u64,
+    },
+    Failed {
+        kind: String,
+        message: String,
+    },
+}
+
+/// A rejection as stored on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RejectionRecord {
+    item: usize,
+    source: String,
+    reason: String,
+}
+
+impl TaskRecord {
+    pub(crate) fn from_view(v: &TaskView, idempotency: Option<IdempotencyRecord>) -> TaskRecord {
+        TaskRecord {
+            id: v.id.to_string(),
+            kind: v.kind.as_str().to_owned(),
+            status: v.status.as_str().to_owned(),
+            progress: v.progress,
+            message: v.message.clone(),
+            started: v.started,
+            finished: v.finished,
+            outcome: v.outcome.as_ref().map(OutcomeRecord::from_outcome),
+            idempotency,
+        }
+    }
+
+    /// The view, or `None` if the record is not understood.
+    pub(crate) fn to_view(&self) -> Option<TaskView> {
+        Some(TaskView {
+            id: self.id.parse::<TaskId>().ok()?,
+            kind: TaskKind::parse(&self.kind)?,
+            status: TaskStatus::parse(&self.status)?,
+            progress: self.progress.min(100),
+            message: self.message.clone(),
+            started: self.started,
+            finished: self.finished,
+            outcome: match &self.outcome {
+                Some(o) => Some(o.to_outcome()?),
+                None => None,
+            },
+        })
+    }
+}
+
+impl OutcomeRecord {
+    fn from_outcome(o: &TaskOutcome) -> OutcomeRecord {
+        match o {
+            TaskOutcome::Export(r) => OutcomeRecord::Export {
+                file: r.file.clone(),
+                amount_units: r.amount.units(),
+                coins: r.coins,
+                sha256: r.sha256.clone(),
+            },
+            TaskOutcome::Import(r) => OutcomeRecord::Import {
+                imported: r.imported,
+                already_present: r.already_present,
+                rejected: r
+                    .rejected
+                    .iter()
+                    .map(|x| RejectionRecord {
+                        item: x.item,
+                        source: x.source.clone(),
+                        reason: x.reason.clone(),
+                    })
+                    .collect(),
+                amount_units: r.amount.units(),
+            },
+            TaskOutcome::Backup(r) => OutcomeRecord::Backup {
+                file: r.file.clone(),
+                coins: r.coins,
+                amount_units: r.amount.units(),
+            },
+            TaskOutcome::Failed(f) => OutcomeRecord::Failed {
+                kind: f.kind.as_str().to_owned(),
+                message: f.message.clone(),
+            },
+        }
+    }
+
+    fn to_outcome(&self) -> Option<TaskOutcome> {
+        Some(match self {
+            OutcomeRecord::Export { file, amount_units, coins, sha256 } => {
+                TaskOutcome::Export(ExportResult {
+                    file: file.clone(),
+                    amount: Amount::from_units(*amount_units),
+                    coins: *coins,
+                    sha256: sha256.clone(),
+                })
+            }
+            OutcomeRecord::Import { imported, already_present, rejected, amount_units } => {
+                TaskOutcome::Import(ImportResult {
+                    imported: *imported,
+                    already_present: *already_present,
+                    rejected: rejected
+                        .iter()
+                        .map(|x| Rejection {
+                            item: x.item,
+                            source: x.source.clone(),
+                            reason: x.reason.clone(),
+                        })
+                        .collect(),
+                    amount: Amount::from_units(*amount_units),
+                })
+            }
+            OutcomeRecord::Backup { file, coins, amount_units } => {
+                TaskOutcome::Backup(BackupResult {
+                    file: file.clone(),
+                    coins: *coins,
+                    amount: Amount::from_units(*amount_units),
+                })
+            }
+            OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {
+                kind: FailureKind::parse(kind)?,
+                message: message.clone(),
+            }),
+        })
+    }
+}
+
+/// The durable task records folder.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskStore {
+    dir: PathBuf,
+}
+
+impl TaskStore {
+    pub(crate) fn new(dir: PathBuf) -> TaskStore {
+        TaskStore { dir }
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Writes a record atomically.
+    pub(crate) fn write(&self, record: &TaskRecord) -> io::Result<()> {
+        let bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
+        crate::durable::write_atomic(&self.path(&record.id), &bytes)
+    }
+
+    /// Reads one record.
+    #[cfg(test)]
+    pub(crate) fn read(&self, id: &str) -> Option<TaskRecord> {
+        let bytes = fs::read(self.path(id)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Deletes a record.
+    pub(crate) fn remove(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(self.path(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every readable record; unreadable ones are logged and left alone.
+    pub(crate) fn list(&self) -> io::Result<Vec<TaskRecord>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if hidden || path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            match fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<TaskRecord>(&b).map_err(|e| e.to_string()))
+            {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "unreadable task record left alone")
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,371 @@
+//! Wallets on disk (SPEC §5) and their in-memory index.
+//!
+//! Each coin the wallet holds is one single-coin format-9 file in `Bank`, `Fracked`, `Limbo` or
+//! `Suspect`. The index maps a coin's id to its folder, file name and content; it is built once at
+//! start-up and kept in step by the pipelines, so balances and selection never read the disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use cloudcoin_domain::{
+    Amount, Candidate, Coin, CoinId, Denomination, FileKind, Pocket, Tag, WalletName,
+    single_coin_file_name,
+};
+
+/// Largest file a wallet folder may hold for it to be read as a coin (a single coin is 439 or
+/// 839 bytes in format 9; stacks and pictures are larger).
+const MAX_COIN_FILE_BYTES: u64 = 4 << 20;
+
+/// A folder of a wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Folder {
+    Bank,
+    Fracked,
+    Counterfeit,
+    Limbo,
+    Import,
+    Imported,
+    Sent,
+    Suspect,
+    Trash,
+    Receipts,
+}
+
+impl Folder {
+    pub(crate) const ALL: [Folder; 10] = [
+        Folder::Bank,
+        Folder::Fracked,
+        Folder::Counterfeit,
+        Folder::Limbo,
+        Folder::Import,
+        Folder::Imported,
+        Folder::Sent,
+        Folder::Suspect,
+        Folder::Trash,
+        Folder::Receipts,
+    ];
+
+    /// The folders whose coins the wallet holds (counted as present, backed up).
+    pub(crate) const HELD: [Folder; 4] =
+        [Folder::Bank, Folder::Fracked, Folder::Limbo, Folder::Suspect];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Folder::Bank => "Bank",
+            Folder::Fracked => "Fracked",
+            Folder::Counterfeit => "Counterfeit",
+            Folder::Limbo => "Limbo",
+            Folder::Import => "Import",
+            Folder::Imported => "Imported",
+            Folder::Sent => "Sent",
+            Folder::Suspect => "Suspect",
+            Folder::Trash => "Trash",
+            Folder::Receipts => "Receipts",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Folder> {
+        Folder::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    fn pocket(self) -> Option<Pocket> {
+        match self {
+            Folder::Bank => Some(Pocket::Bank),
+            Folder::Fracked => Some(Pocket::Fracked),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a held coin is free, promised to an export, or still being stored by an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hold {
+    Free,
+    Reserved,
+    Incoming,
+}
+
+/// One coin the wallet holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) folder: Folder,
+    pub(crate) file: String,
+    pub(crate) coin: Coin,
+    pub(crate) hold: Hold,
+}
+
+/// A coin taken out of the spendable set, with where its file is.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    pub(crate) coin: Coin,
+    pub(crate) folder: Folder,
+    pub(crate) file: String,
+}
+
+/// The in-memory state of one wallet. Guarded by a `std::sync::Mutex`, never held across IO.
+#[derive(Debug, Default)]
+pub(crate) struct WalletState {
+    pub(crate) coins: HashMap<CoinId, Entry>,
+    /// Set when the wallet is deleted; tasks holding the state must not store into it.
+    pub(crate) deleted: bool,
+}
+
+impl WalletState {
+    /// Spendable coins: money, in Bank or Fracked, free.
+    pub(crate) fn candidates(&self) -> Vec<Candidate> {
+        self.coins
+            .iter()
+            .filter(|(_, e)| e.hold == Hold::Free && e.coin.denomination.is_money())
+            .filter_map(|(id, e)| e.folder.pocket().map(|pocket| Candidate { id: *id, pocket }))
+            .collect()
+    }
+
+    /// Value and count of the spendable coins.
+    pub(crate) fn balance(&self) -> (Amount, usize) {
+        let mut total = Amount::ZERO;
+        let mut count = 0;
+        for e in self.coins.values() {
+            if e.hold != Hold::Free || e.folder.pocket().is_none() {
+                continue;
+            }
+            if let Some(v) = e.coin.value() {
+                total = total.checked_add(v).unwrap_or(Amount::MAX);
+                count += 1;
+            }
+        }
+        (total, count)
+    }
+
+    /// Spendable money coins per denomination.
+    pub(crate) fn per_denomination(&self) -> BTreeMap<Denomination, usize> {
+        let mut map = BTreeMap::new();
+        for e in self.coins.values() {
+            if e.hold == Hold::Free && e.folder.pocket().is_some() && e.coin.denomination.is_money()
+            {
+                *map.entry(e.coin.denomination).or_insert(0) += 1;
+            }
+        }
+        map
+    }
+
+    /// Marks `ids` reserved and returns their coins and files. Every id must be free.
+    pub(crate) fn reserve(&mut self, ids: &[CoinId]) -> Vec<Held> {
+        ids.iter()
+            .map(|id| {
+                let e = self.coins.get_mut(id).expect("selection only returns free indexed coins");
+                debug_assert_eq!(e.hold, Hold::Free);
+                e.hold = Hold::Reserved;
+                Held { coin: e.coin.clone(), folder: e.folder, file: e.file.clone() }
+            })
+            .collect()
+    }
+
+    /// Makes reserved coins spendable again.
+    pub(crate) fn release(&mut self, coins: &[Held]) {
+        for h in coins {
+            if let Some(e) = self.coins.get_mut(&h.coin.id())
+                && e.hold == Hold::Reserved
+            {
+                e.hold = Hold::Free;
+            }
+        }
+    }
+
+    /// Forgets coins that left the wallet.
+    pub(crate) fn remove(&mut self, coins: &[Held]) {
+        for h in coins {
+            self.coins.remove(&h.coin.id());
+        }
+    }
+
+    /// Every coin the wallet holds, whatever its hold, in a stable order.
+    pub(crate) fn all_coins(&self) -> Vec<Coin> {
+        let mut coins: Vec<Coin> = self.coins.values().map(|e| e.coin.clone()).collect();
+        coins.sort_by_key(|c| std::cmp::Reverse(c.id()));
+        coins
+    }
+}
+
+/// Paths of the data directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub(crate) root: PathBuf,
+}
+
+impl Layout {
+    pub(crate) fn wallets(&self) -> PathBuf {
+        self.root.join("Wallets")
+    }
+    pub(crate) fn wallet(&self, name: &WalletName) -> PathBuf {
+        self.wallets().join(name.as_str())
+    }
+    pub(crate) fn folder(&self, name: &WalletName, folder: Folder) -> PathBuf {
+        self.wallet(name).join(folder.name())
+    }
+    pub(crate) fn own(&self) -> PathBuf {
+        self.root.join(".cloudcoin")
+    }
+    pub(crate) fn lock_file(&self) -> PathBuf {
+        self.own().join("lock")
+    }
+    pub(crate) fn journal(&self) -> PathBuf {
+        self.own().join("journal")
+    }
+    pub(crate) fn tasks(&self) -> PathBuf {
+        self.own().join("tasks")
+    }
+    pub(crate) fn deleted(&self) -> PathBuf {
+        self.own().join("deleted")
+    }
+
+    /// Creates the wallet's folders and `transactions.csv` where missing.
+    pub(crate) fn create_wallet_dirs(&self, name: &WalletName) -> io::Result<()> {
+        for folder in Folder::ALL {
+            fs::create_dir_all(self.folder(name, folder))?;
+        }
+        let csv = self.wallet(name).join("transactions.csv");
+        if !csv.exists() {
+            let _ = crate::records::ensure_transactions_file(&csv)?;
+        }
+        crate::durable::sync_dir(&self.wallet(name))?;
+        crate::durable::sync_dir(&self.wallets())
+    }
+}
+
+/// The name a coin's file gets in a wallet folder: the single-coin rule with an empty tag.
+pub(crate) fn coin_file_name(coin: &Coin) -> String {
+    single_coin_file_name(coin, &Tag::empty(), FileKind::Bin)
+}
+
+/// Reads one wallet's held folders into a fresh state. Foreign, unreadable or multi-coin files
+/// are logged and left where they are; a coin found twice is indexed once.
+pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<WalletState> {
+    let mut state = WalletState::default();
+    for folder in Folder::HELD {
+        let dir = layout.folder(name, folder);
+        let mut files: Vec<(String, PathBuf)> = Vec::new();
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if file_name.starts_with('.') || !entry.file_type()?.is_file() {
+                continue;
+            }
+            files.push((file_name, entry.path()));
+        }
+        files.sort();
+        for (file_name, path) in files {
+            match read_single_coin(&path) {
+                Ok(coin) => {
+                    let id = coin.id();
+                    if let Some(first) = state.coins.get(&id) {
+                        tracing::warn!(
+                            wallet = %name, coin = %id, file = %path.display(),
+                            first = %format!("{}/{}", first.folder.name(), first.file),
+                            "the same coin is in two files; only the first is used"
+                        );
+                        continue;
+                    }
+                    state
+                        .coins
+                        .insert(id, Entry { folder, file: file_name, coin, hold: Hold::Free });
+                }
+                Err(reason) => {
+                    tracing::warn!(wallet = %name, file = %path.display(), %reason, "file left alone: not a single coin");
+                }
+            }
+        }
+    }
+    Ok(state)
+}
+
+/// Reads a file that should hold exactly one coin.
+pub(crate) fn read_single_coin(path: &Path) -> Result<Coin, String> {
+    let len = fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > MAX_COIN_FILE_BYTES {
+        return Err(format!("{len} bytes is too large for a coin file"));
+    }
+    let bytes = fs::read(path).map_err(|e| e.to_string())?;
+    let mut coins = cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default())
+        .map_err(|e| crate::durable::error_chain(&e))?;
+    match coins.len() {
+        1 => Ok(coins.pop().expect("length checked")),
+        n => Err(format!(
+            "it holds {n} coins; a wallet folder holds one coin per file (import it instead)"
+        )),
+    }
+}
+
+/// Wallet names found under `Wallets/`; folders that are not valid names are logged and skipped.
+pub(crate) fn wallet_names(layout: &Layout) -> io::Result<Vec<WalletName>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(layout.wallets())? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let raw = entry.file_name().to_string_lossy().into_owned();
+        match WalletName::parse(&raw) {
+            Ok(name) => names.push(name),
+            Err(e) => tracing::warn!(folder = %raw, error = %e, "not a wallet folder; left alone"),
+        }
+    }
+    names.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    Ok(names)
+}
+
+/// Moves coin files (folder, file name) of a wallet into `to`, under their own name or the next
+/// free one, then syncs each directory touched once. A file already gone from its folder is taken
+/// as moved (recovery may repeat a move that a crash interrupted).
+pub(crate) fn move_coins(
+    layout: &Layout,
+    wallet: &WalletName,
+    files: &[(Folder, String)],
+    to: Folder,
+    mid_step: &str,
+) -> io::Result<()> {
+    let dest = layout.folder(wallet, to);
+    let mut touched = std::collections::BTreeSet::new();
+    for (i, (folder, file)) in files.iter().enumerate() {
+        let from = layout.folder(wallet, *folder).join(file);
+        if fs::symlink_metadata(&from).is_err() {
+            continue;
+        }
+        let name = cloudcoin_domain::unique_file_name(file, |n| {
+            fs::symlink_metadata(dest.join(n)).is_ok()
+        });
+        fs::rename(&from, dest.join(name))?;
+        touched.insert(*folder);
+        if i == files.len() / 2 {
+            crate::fault::point(mid_step)?;
+        }
+    }
+    crate::durable::sync_dir(&dest)?;
+    for folder in touched {
+        crate::durable::sync_dir(&layout.folder(wallet, folder))?;
+    }
+    Ok(())
+}
+
+/// Files per folder of a wallet (regular files not starting with `.`).
+pub(crate) fn count_files(
+    layout: &Layout,
+    wallet: &WalletName,
+) -> io::Result<BTreeMap<String, usize>> {
+    let mut map = BTreeMap::new();
+    for folder in Folder::ALL {
+        let dir = layout.folder(wallet, folder);
+        let n = match fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .count(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(e),
+        };
+        map.insert(folder.name().to_owned(), n);
+    }
+    Ok(map)
+}

@@ -1,0 +1,267 @@
+//! The task tracker: every task's live state in memory, its start and end written to disk.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::durable::now_unix;
+use crate::records::{IdempotencyRecord, TaskRecord, TaskStore};
+use crate::task::{TaskId, TaskKind, TaskOutcome, TaskStatus, TaskView};
+
+#[derive(Debug)]
+struct Tracked {
+    seq: u64,
+    view: TaskView,
+    idempotency: Option<IdempotencyRecord>,
+}
+
+#[derive(Debug, Default)]
+struct Tasks {
+    next_seq: u64,
+    by_id: HashMap<TaskId, Tracked>,
+}
+
+/// Live tasks, and the durable records behind them.
+#[derive(Debug)]
+pub(crate) struct Tracker {
+    tasks: Mutex<Tasks>,
+    store: TaskStore,
+    retention: Duration,
+}
+
+/// The message of a completed task.
+fn completed_message(kind: TaskKind) -> &'static str {
+    match kind {
+        TaskKind::Export => "Export completed successfully",
+        TaskKind::Import => "Import completed successfully",
+        TaskKind::Backup => "Backup completed successfully",
+    }
+}
+
+impl Tracker {
+    /// Loads the stored records, deleting finished ones older than `retention`. Blocking.
+    pub(crate) fn load(store: TaskStore, retention: Duration) -> io::Result<Tracker> {
+        let mut records = store.list()?;
+        records.sort_by_key(|r| r.started);
+        let now = now_unix();
+        let mut tasks = Tasks::default();
+        for record in records {
+            let Some(view) = record.to_view() else {
+                tracing::warn!(task = %record.id, "task record not understood; left alone");
+                continue;
+            };
+            if view.status != TaskStatus::Running && expired(view.finished, now, retention) {
+                store.remove(&record.id)?;
+                tracing::debug!(task = %view.id, "expired task record deleted");
+                continue;
+            }
+            tasks.next_seq += 1;
+            tasks.by_id.insert(
+                view.id,
+                Tracked { seq: tasks.next_seq, view, idempotency: record.idempotency },
+            );
+        }
+        Ok(Tracker { tasks: Mutex::new(tasks), store, retention })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tasks> {
+        self.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a new running task (in memory; call [`Tracker::persist`] to record it).
+    pub(crate) fn create(
+        &self,
+        id: TaskId,
+        kind: TaskKind,
+        message: &str,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> TaskView {
+        let view = TaskView {
+            id,
+            kind,
+            status: TaskStatus::Running,
+            progress: 0,
+            message: message.to_owned(),
+            started: now_unix(),
+            finished: 0,
+            outcome: None,
+        };
+        let mut tasks = self.lock();
+        tasks.next_seq += 1;
+        let seq = tasks.next_seq;
+        tasks.by_id.insert(id, Tracked { seq, view: view.clone(), idempotency });
+        view
+    }
+
+    /// Moves a running task's progress forward (never back) and, if given, sets its message.
+    pub(crate) fn advance(&self, id: TaskId, progress: u8, message: Option<&str>) {
+        let mut tasks = self.lock();
+        if let Some(t) = tasks.by_id.get_mut(&id)
+            && t.view.status == TaskStatus::Running
+        {
+            t.view.progress = t.view.progress.max(progress.min(100));
+            if let Some(m) = message {
+                m.clone_into(&mut t.view.message);
+            }
+        }
+    }
+
+    /// Ends a running task with its outcome: `Failed` gives status error, anything else completed.
+    /// A task that has already ended is left as it is.
+    pub(crate) fn finish(&self, id: TaskId, outcome: TaskOutcome) -> Option<TaskView> {
+        let mut tasks = self.lock();
+        let t = tasks.by_id.get_mut(&id)?;
+        if t.view.status != TaskStatus::Running {
+            return Some(t.view.clone());
+        }
+        match &outcome {
+            TaskOutcome::Failed(f) => {
+                t.view.status = TaskStatus::Error;
+                t.view.message.clone_from(&f.message);
+            }
+            _ => {
+                t.view.status = TaskStatus::Completed;
+                t.view.progress = 100;
+                t.view.message = completed_message(t.view.kind).to_owned();
+            }
+        }
+        t.view.finished = now_unix().max(t.view.started);
+        t.view.outcome = Some(outcome);
+        Some(t.view.clone())
+    }
+
+    /// Writes a task's record to disk. Blocking.
+    pub(crate) fn persist(&self, id: TaskId) -> io::Result<()> {
+        let record = {
+            let tasks = self.lock();
+            let Some(t) = tasks.by_id.get(&id) else { return Ok(()) };
+            TaskRecord::from_view(&t.view, t.idempotency.clone())
+        };
+        self.store.write(&record)
+    }
+
+    /// A task.
+    pub(crate) fn get(&self, id: TaskId) -> Option<TaskView> {
+        self.lock().by_id.get(&id).map(|t| t.view.clone())
+    }
+
+    /// Every task, newest first.
+    pub(crate) fn list(&self) -> Vec<TaskView> {
+        let tasks = self.lock();
+        let mut all: Vec<&Tracked> = tasks.by_id.values().collect();
+        all.sort_by_key(|t| std::cmp::Reverse(t.seq));
+        all.into_iter().map(|t| t.view.clone()).collect()
+    }
+
+    /// Ids of tasks still running.
+    pub(crate) fn running(&self) -> Vec<TaskId> {
+        let tasks = self.lock();
+        let mut ids: Vec<(u64, TaskId)> = tasks
+            .by_id
+            .values()
+            .filter(|t| t.view.status == TaskStatus::Running)
+            .map(|t| (t.seq, t.view.id))
+            .collect();
+        ids.sort_by_key(|(seq, _)| *seq);
+        ids.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The task that used idempotency `key`, with the fingerprint of its request.
+    pub(crate) fn by_key(&self, key: &str) -> Option<(String, TaskView)> {
+        let tasks = self.lock();
+        tasks.by_id.values().find_map(|t| match &t.idempotency {
+            Some(k) if k.key == key => Some((k.fingerprint.clone(), t.view.clone())),
+            _ => None,
+        })
+    }
+
+    /// Forgets finished tasks older than the retention time, in memory and on disk. Blocking.
+    pub(crate) fn prune(&self) -> io::Result<()> {
+        let now = now_unix();
+        let old: Vec<TaskId> = {
+            let mut tasks = self.lock();
+            let old: Vec<TaskId> = tasks
+                .by_id
+                .values()
+                .filter(|t| t.view.status != TaskStatus::Running)
+                .filter(|t| expired(t.view.finished, now, self.retention))
+                .map(|t| t.view.id)
+                .collect();
+            for id in &old {
+                tasks.by_id.remove(id);
+            }
+            old
+        };
+        for id in old {
+            self.store.remove(&id.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+fn expired(finished: u64, now: u64, retention: Duration) -> bool {
+    now.saturating_sub(finished) > retention.as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::{FailureKind, TaskFailure};
+
+    fn tracker(dir: &std::path::Path, retention: Duration) -> Tracker {
+        Tracker::load(TaskStore::new(dir.to_path_buf()), retention).expect("load")
+    }
+
+    #[test]
+    fn progress_never_goes_back_and_finish_is_final() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = tracker(dir.path(), Duration::from_secs(3600));
+        let id = TaskId::new();
+        t.create(id, TaskKind::Export, "Starting", None);
+        t.advance(id, 40, Some("Writing coins"));
+        t.advance(id, 20, None);
+        assert_eq!(t.get(id).map(|v| v.progress), Some(40));
+        let failure = TaskFailure { kind: FailureKind::Io, message: "disk full".into() };
+        let v = t.finish(id, TaskOutcome::Failed(failure)).expect("known");
+        assert_eq!(
+            (v.status, v.message.as_str(), v.progress),
+            (TaskStatus::Error, "disk full", 40)
+        );
+        t.advance(id, 90, None);
+        assert_eq!(t.get(id).map(|v| v.progress), Some(40));
+    }
+
+    #[test]
+    fn records_survive_a_reload_and_expire() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = tracker(dir.path(), Duration::from_secs(3600));
+        let a = TaskId::new();
+        let b = TaskId::new();
+        let key = IdempotencyRecord { key: "k".into(), fingerprint: "f".into() };
+        t.create(a, TaskKind::Export, "Starting", Some(key.clone()));
+        t.create(b, TaskKind::Backup, "Starting", None);
+        t.finish(
+            a,
+            TaskOutcome::Failed(TaskFailure { kind: FailureKind::Io, message: "x".into() }),
+        );
+        t.persist(a).expect("persist");
+        t.persist(b).expect("persist");
+        assert_eq!(t.list().iter().map(|v| v.id).collect::<Vec<_>>(), vec![b, a]);
+
+        let again = tracker(dir.path(), Duration::from_secs(3600));
+        assert_eq!(again.get(a).map(|v| v.status), Some(TaskStatus::Error));
+        assert_eq!(again.running(), vec![b]);
+        assert_eq!(again.by_key("k").map(|(f, v)| (f, v.id)), Some(("f".to_owned(), a)));
+
+        // With no retention at all, a finished task is forgotten once a second has passed;
+        // make it look old instead of waiting.
+        let mut record = TaskStore::new(dir.path().to_path_buf()).read(&a.to_string()).expect("a");
+        record.finished = 1;
+        TaskStore::new(dir.path().to_path_buf()).write(&record).expect("write");
+        let pruned = tracker(dir.path(), Duration::from_secs(3600));
+        assert!(pruned.get(a).is_none());
+        assert!(pruned.get(b).is_some(), "running tasks never expire");
+        assert!(!dir.path().join(format!("{a}.json")).exists());
+    }
+}
