@@ -184,7 +184,7 @@ fn a_2000_coin_export_reports_progress_between_0_and_100() {
     let out = tempfile::tempdir().expect("temp dir");
     put_coins(data.path(), "Default", "Bank", &support::coins(-2, 1, 2000));
     let opts = support::Opts {
-        envs: vec![("CLOUDCOIN_SLOW_WRITE_MS".into(), "2".into())],
+        envs: vec![("CLOUDCOIN_SLOW_WRITE_MS".into(), "20".into())],
         ..Default::default()
     };
     let server = Server::start_in(data.path(), opts);

@@ -18,7 +18,9 @@ fn run_task(server: &Server, path: &str, body: &Value) -> Value {
 fn an_export_of_each_type_imports_into_another_wallet_once() {
     let data = tempfile::tempdir().expect("temp dir");
     let out = tempfile::tempdir().expect("temp dir");
-    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let mut start = mixed_coins();
+    start.extend(coins(-1, 5000, 10)); // enough 0.1 coins for four exports of 10.5
+    put_coins(data.path(), "Default", "Bank", &start);
     let server = Server::start_in(data.path(), Default::default());
     for kind in ["stack", "png", "zip", "bin"] {
         let wallet = format!("to {kind}");
