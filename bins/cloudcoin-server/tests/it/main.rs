@@ -3,7 +3,10 @@
 
 mod access;
 mod bad_requests;
+#[cfg(feature = "fault-injection")]
+mod crash;
 mod export;
+mod idempotency;
 mod import_backup;
 mod paths;
 mod support;

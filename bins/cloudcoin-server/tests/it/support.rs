@@ -180,6 +180,11 @@ impl Server {
         self.lines.lock().expect("log lines").try_iter().collect()
     }
 
+    /// Waits for the process to end by itself (a fault-injection abort) and returns how.
+    pub(crate) fn wait_exit(mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait for the server")
+    }
+
     pub(crate) fn get(&self, path: &str) -> Resp {
         self.request("GET", path, &[], None)
     }

@@ -1,0 +1,132 @@
+//! The real server killed at every named step of export and import, then restarted on the same
+//! data directory (issue 5, acceptance 1; needs the `fault-injection` feature).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use cloudcoin_domain::CoinId;
+use serde_json::{Value, json};
+
+use crate::support::{
+    Opts, Server, coins, decode_file, file_names, folder_ids, ids, mixed_coins, put_coins,
+};
+
+const EXPORT_STEPS: [&str; 6] = [
+    "export:after_journal",
+    "export:after_write",
+    "export:after_fsync",
+    "export:after_rename",
+    "export:after_commit",
+    "export:after_move",
+];
+
+const IMPORT_STEPS: [&str; 3] = ["import:after_journal", "import:mid_store", "import:after_store"];
+
+fn crashing(step: &str) -> Opts {
+    Opts { envs: vec![("CLOUDCOIN_FAULT".into(), step.into())], ..Opts::default() }
+}
+
+/// Starts a task that makes the server abort; returns the task id once the process is gone.
+fn start_and_crash(data: &Path, step: &str, path: &str, body: &Value) -> String {
+    let server = Server::start_in(data, crashing(step));
+    let r = server.post(path, body);
+    assert_eq!(r.status, 202, "{step}: {}", r.text());
+    let id = r.json()["payload"]["id"].as_str().expect("id").to_owned();
+    let status = server.wait_exit();
+    assert!(!status.success(), "{step}: the server should have aborted, it exited with {status}");
+    id
+}
+
+fn spendable(data: &Path, wallet: &str) -> BTreeSet<CoinId> {
+    let mut all = folder_ids(data, wallet, "Bank");
+    let fracked = folder_ids(data, wallet, "Fracked");
+    assert!(all.is_disjoint(&fracked), "a coin in both Bank and Fracked");
+    all.extend(fracked);
+    all
+}
+
+#[test]
+fn an_export_killed_at_any_step_leaves_every_coin_in_one_place() {
+    let start = mixed_coins();
+    for step in EXPORT_STEPS {
+        let data = tempfile::tempdir().expect("temp dir");
+        let out = tempfile::tempdir().expect("temp dir");
+        put_coins(data.path(), "Default", "Bank", &start);
+        let body =
+            json!({"name":"Default","amount":10.5,"folder":out.path(),"type":"bin","tag":"crash"});
+        let id = start_and_crash(data.path(), step, "/api/v1/export", &body);
+
+        let server = Server::start_in(data.path(), Opts::default());
+        let (_, task) = server.wait_task(&id);
+        let finals: Vec<String> =
+            file_names(out.path()).into_iter().filter(|n| !n.starts_with('.')).collect();
+        let leftovers: Vec<String> =
+            file_names(out.path()).into_iter().filter(|n| n.starts_with('.')).collect();
+        assert!(leftovers.is_empty(), "{step}: temporary files left: {leftovers:?}");
+        let bank = spendable(data.path(), "Default");
+        let sent = folder_ids(data.path(), "Default", "Sent");
+        assert!(bank.is_disjoint(&sent), "{step}: a coin both spendable and sent");
+        let mut everywhere = bank.clone();
+        everywhere.extend(sent.iter().copied());
+        assert_eq!(everywhere, ids(&start), "{step}: a coin was lost or invented");
+        match task["status"].as_str() {
+            Some("completed") => {
+                assert_eq!(finals.len(), 1, "{step}: {finals:?}");
+                let exported = ids(&decode_file(&out.path().join(&finals[0])));
+                assert_eq!(exported, sent, "{step}: the file holds exactly the sent coins");
+                assert_eq!(exported.len(), 6, "{step}");
+            }
+            Some("error") => {
+                assert!(finals.is_empty(), "{step}: a failed export left {finals:?}");
+                assert!(sent.is_empty(), "{step}: coins in Sent after a failed export");
+                assert!(!task["message"].as_str().unwrap_or("").is_empty(), "{step}");
+            }
+            other => panic!("{step}: task after restart is {other:?}: {task}"),
+        }
+        // The wallet still works.
+        let again =
+            server.export(&json!({"name":"Default","amount":1,"folder":out.path(),"type":"stack"}));
+        assert_eq!(again["status"], "completed", "{step}: {again}");
+    }
+}
+
+#[test]
+fn an_import_killed_at_any_step_stores_each_coin_at_most_once() {
+    let incoming = coins(0, 9000, 6);
+    for step in IMPORT_STEPS {
+        let data = tempfile::tempdir().expect("temp dir");
+        let src = tempfile::tempdir().expect("temp dir");
+        let file = src.path().join("incoming.bin");
+        let bytes = cloudcoin_codec::encode_bin(&incoming).expect("encode");
+        std::fs::write(&file, &bytes).expect("write");
+        put_coins(data.path(), "Default", "Bank", &mixed_coins());
+        let body = json!({"name":"Default","items":[{"type":"file","data":file}]});
+        let id = start_and_crash(data.path(), step, "/api/v1/import", &body);
+
+        let server = Server::start_in(data.path(), Opts::default());
+        let (_, task) = server.wait_task(&id);
+        let bank = spendable(data.path(), "Default");
+        let arrived: BTreeSet<CoinId> = bank.intersection(&ids(&incoming)).copied().collect();
+        assert!(ids(&mixed_coins()).is_subset(&bank), "{step}: an existing coin vanished");
+        match task["status"].as_str() {
+            Some("completed") => assert_eq!(arrived, ids(&incoming), "{step}: {task}"),
+            Some("error") => {
+                assert!(!task["message"].as_str().unwrap_or("").is_empty(), "{step}");
+            }
+            other => panic!("{step}: task after restart is {other:?}: {task}"),
+        }
+        assert_eq!(std::fs::read(&file).expect("source"), bytes, "{step}: the source is untouched");
+        // Importing again completes the set, with nothing stored twice.
+        let r = server.post("/api/v1/import", &body);
+        assert_eq!(r.status, 202, "{}", r.text());
+        let again_id = r.json()["payload"]["id"].as_str().expect("id").to_owned();
+        let (_, again) = server.wait_task(&again_id);
+        assert_eq!(again["status"], "completed", "{step}: {again}");
+        assert_eq!(
+            again["data"]["imported"].as_u64(),
+            Some((6 - arrived.len()) as u64),
+            "{step}: {again}"
+        );
+        assert!(ids(&incoming).is_subset(&spendable(data.path(), "Default")), "{step}");
+    }
+}
