@@ -130,3 +130,99 @@ fn an_import_killed_at_any_step_stores_each_coin_at_most_once() {
         assert!(ids(&incoming).is_subset(&spendable(data.path(), "Default")), "{step}");
     }
 }
+
+#[test]
+fn an_io_error_at_any_export_step_fails_the_task_and_returns_the_coins() {
+    let start = mixed_coins();
+    // Disk full while writing, fsync failing. (After the rename the file is final and complete,
+    // so the tasks crate rolls an error there forward instead.)
+    for step in ["export:after_write", "export:after_fsync"] {
+        let data = tempfile::tempdir().expect("temp dir");
+        let out = tempfile::tempdir().expect("temp dir");
+        put_coins(data.path(), "Default", "Bank", &start);
+        let opts =
+            Opts { envs: vec![("CLOUDCOIN_FAULT_IO".into(), step.into())], ..Opts::default() };
+        let server = Server::start_in(data.path(), opts);
+        let task = server
+            .export(&json!({"name":"Default","amount":10.5,"folder":out.path(),"type":"zip"}));
+        assert_eq!(task["status"], "error", "{step}: {task}");
+        assert!(task["data"]["code"].as_u64().is_some_and(|c| c >= 4300), "{step}: {task}");
+        assert!(!task["data"]["message"].as_str().unwrap_or("").is_empty(), "{step}: {task}");
+        assert!(file_names(out.path()).is_empty(), "{step}: {:?}", file_names(out.path()));
+        assert_eq!(spendable(data.path(), "Default"), ids(&start), "{step}: coins are back");
+        assert!(folder_ids(data.path(), "Default", "Sent").is_empty(), "{step}");
+        assert_eq!(server.balance("Default").0, "147.5", "{step}");
+    }
+}
+
+/// A deterministic pseudo-random sequence (xorshift), so a failing round can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+#[test]
+fn fifty_random_sigkills_during_exports_lose_and_duplicate_nothing() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut start = mixed_coins();
+    start.extend(coins(-2, 1, 3000)); // 30 in 0.01 coins, so exports have many coins to write
+    put_coins(data.path(), "Default", "Bank", &start);
+    let all = ids(&start);
+    let slow =
+        Opts { envs: vec![("CLOUDCOIN_SLOW_WRITE_MS".into(), "5".into())], ..Opts::default() };
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let kinds = ["bin", "stack", "png", "zip"];
+    for round in 0..50 {
+        let server = Server::start_in(data.path(), slow.clone());
+        let kind = kinds[rng.next(4) as usize];
+        let units = 1 + rng.next(300); // 0.01 .. 3.00
+        let amount = format!("{}.{:02}", units / 100, units % 100);
+        let body = json!({"name":"Default","amount":amount,"folder":out.path(),"type":kind,"tag":format!("r{round}")});
+        let r = server.post("/api/v1/export", &body);
+        assert!(r.status == 202 || r.status == 422, "round {round}: {}", r.text());
+        // Kill at a pseudo-random moment: after 0 to 30 status polls.
+        if r.status == 202 {
+            let id = r.json()["payload"]["id"].as_str().expect("id").to_owned();
+            for _ in 0..rng.next(30) {
+                server.get(&format!("/api/v1/tasks/{id}"));
+            }
+        }
+        server.kill();
+        check_invariant(data.path(), out.path(), &all, round);
+    }
+    let server = Server::start_in(data.path(), Opts::default());
+    let tasks = server.get("/api/v1/tasks").json();
+    for t in tasks["payload"].as_array().expect("tasks") {
+        assert_ne!(t["status"], "running", "a task still running after recovery: {t}");
+    }
+    drop(server);
+    check_invariant(data.path(), out.path(), &all, 50);
+}
+
+/// Every coin is spendable, or in Sent and in exactly one complete output file.
+fn check_invariant(data: &Path, out: &Path, all: &BTreeSet<CoinId>, round: usize) {
+    // Recovery runs at start-up: start the server once so the disk is settled, then read it.
+    let server = Server::start_in(data, Opts::default());
+    drop(server);
+    let bank = spendable(data, "Default");
+    let sent = folder_ids(data, "Default", "Sent");
+    assert!(bank.is_disjoint(&sent), "round {round}: a coin both spendable and sent");
+    let mut in_files: BTreeSet<CoinId> = BTreeSet::new();
+    for name in file_names(out) {
+        assert!(!name.starts_with('.'), "round {round}: temporary file {name} left after recovery");
+        for c in decode_file(&out.join(&name)) {
+            assert!(in_files.insert(c.id()), "round {round}: coin {} in two files", c.id());
+        }
+    }
+    assert_eq!(in_files, sent, "round {round}: Sent and the output files disagree");
+    let mut everywhere = bank;
+    everywhere.extend(sent);
+    assert_eq!(&everywhere, all, "round {round}: a coin was lost or invented");
+}

@@ -180,6 +180,12 @@ impl Server {
         self.lines.lock().expect("log lines").try_iter().collect()
     }
 
+    /// SIGKILLs the process and waits for it.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("wait for the server");
+    }
+
     /// Waits for the process to end by itself (a fault-injection abort) and returns how.
     pub(crate) fn wait_exit(mut self) -> std::process::ExitStatus {
         self.child.wait().expect("wait for the server")
