@@ -113,6 +113,9 @@ pub(crate) struct TaskRecord {
     pub(crate) message: String,
     pub(crate) started: u64,
     pub(crate) finished: u64,
+    /// Creation time in nanoseconds: orders tasks started in the same second.
+    #[serde(default)]
+    pub(crate) order: u64,
     #[serde(default)]
     pub(crate) outcome: Option<OutcomeRecord>,
     #[serde(default)]
@@ -162,7 +165,11 @@ pub(crate) struct RejectionRecord {
 }
 
 impl TaskRecord {
-    pub(crate) fn from_view(v: &TaskView, idempotency: Option<IdempotencyRecord>) -> TaskRecord {
+    pub(crate) fn from_view(
+        v: &TaskView,
+        order: u64,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> TaskRecord {
         TaskRecord {
             id: v.id.to_string(),
             kind: v.kind.as_str().to_owned(),
@@ -171,6 +178,7 @@ impl TaskRecord {
             message: v.message.clone(),
             started: v.started,
             finished: v.finished,
+            order,
             outcome: v.outcome.as_ref().map(OutcomeRecord::from_outcome),
             idempotency,
         }

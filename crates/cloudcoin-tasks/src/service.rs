@@ -185,21 +185,24 @@ impl Service {
             }
         }
 
+        let default = WalletName::parse("Default").expect("Default is a valid wallet name");
+        let mut names = store::wallet_names(&layout).map_err(io_err(&layout.wallets()))?;
+        if !names.contains(&default) {
+            names.push(default);
+        }
+        for name in &names {
+            layout.create_wallet_dirs(name).map_err(io_err(&layout.wallet(name)))?;
+        }
+
         let tracker = Tracker::load(TaskStore::new(layout.tasks()), config.task_retention)
             .map_err(io_err(&layout.tasks()))?;
         let journal = Journal::new(layout.journal());
         crate::recovery::recover(&layout, &journal, &tracker)?;
 
         let mut wallets = Wallets::new();
-        let default = WalletName::parse("Default").expect("Default is a valid wallet name");
-        let mut names = store::wallet_names(&layout).map_err(io_err(&layout.wallets()))?;
-        if !names.contains(&default) {
-            names.push(default);
-        }
         for name in names {
-            let dir = layout.wallet(&name);
-            layout.create_wallet_dirs(&name).map_err(io_err(&dir))?;
-            let state = store::scan_wallet(&layout, &name).map_err(io_err(&dir))?;
+            let state =
+                store::scan_wallet(&layout, &name).map_err(io_err(&layout.wallet(&name)))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));

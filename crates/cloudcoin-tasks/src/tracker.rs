@@ -12,6 +12,8 @@ use crate::task::{TaskId, TaskKind, TaskOutcome, TaskStatus, TaskView};
 #[derive(Debug)]
 struct Tracked {
     seq: u64,
+    /// Creation time in nanoseconds, stored so that the order survives a restart.
+    order: u64,
     view: TaskView,
     idempotency: Option<IdempotencyRecord>,
 }
@@ -43,7 +45,7 @@ impl Tracker {
     /// Loads the stored records, deleting finished ones older than `retention`. Blocking.
     pub(crate) fn load(store: TaskStore, retention: Duration) -> io::Result<Tracker> {
         let mut records = store.list()?;
-        records.sort_by_key(|r| r.started);
+        records.sort_by_key(|r| (r.started, r.order));
         let now = now_unix();
         let mut tasks = Tasks::default();
         for record in records {
@@ -59,7 +61,12 @@ impl Tracker {
             tasks.next_seq += 1;
             tasks.by_id.insert(
                 view.id,
-                Tracked { seq: tasks.next_seq, view, idempotency: record.idempotency },
+                Tracked {
+                    seq: tasks.next_seq,
+                    order: record.order,
+                    view,
+                    idempotency: record.idempotency,
+                },
             );
         }
         Ok(Tracker { tasks: Mutex::new(tasks), store, retention })
@@ -90,7 +97,11 @@ impl Tracker {
         let mut tasks = self.lock();
         tasks.next_seq += 1;
         let seq = tasks.next_seq;
-        tasks.by_id.insert(id, Tracked { seq, view: view.clone(), idempotency });
+        let order = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        tasks.by_id.insert(id, Tracked { seq, order, view: view.clone(), idempotency });
         view
     }
 
@@ -136,7 +147,7 @@ impl Tracker {
         let record = {
             let tasks = self.lock();
             let Some(t) = tasks.by_id.get(&id) else { return Ok(()) };
-            TaskRecord::from_view(&t.view, t.idempotency.clone())
+            TaskRecord::from_view(&t.view, t.order, t.idempotency.clone())
         };
         self.store.write(&record)
     }

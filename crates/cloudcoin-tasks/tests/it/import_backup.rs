@@ -1,0 +1,199 @@
+//! Import and backup: round trips, re-imports, bad items, racing an export.
+
+use base64::Engine;
+use cloudcoin_domain::{FileKind, Tag};
+use cloudcoin_tasks::{BackupRequest, ImportItem, ImportRequest, Service, TaskOutcome, TaskStatus};
+
+use crate::support::*;
+
+async fn import(
+    service: &Service,
+    name: &str,
+    items: Vec<ImportItem>,
+) -> cloudcoin_tasks::ImportResult {
+    let req = ImportRequest { wallet: wallet(name), items, tag: Tag::empty() };
+    let task = service.start_import(req).await.expect("import started");
+    let done = finished(service, task.id).await;
+    assert_eq!(done.status, TaskStatus::Completed, "{}", done.message);
+    match done.outcome {
+        Some(TaskOutcome::Import(r)) => r,
+        other => panic!("not an import result: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_round_trips_into_an_empty_wallet() {
+    for kind in FileKind::ALL {
+        let env = Env::with_bank(&mixed_coins());
+        let service = env.open().await;
+        let task = service.start_export(env.export_request("10.5", kind)).await.expect("export");
+        let Some(TaskOutcome::Export(out)) = finished(&service, task.id).await.outcome else {
+            panic!("export failed")
+        };
+        let exported = coins_in(&env.out);
+        service.create_wallet(&wallet("B")).await.expect("create B");
+
+        let r = import(&service, "B", vec![ImportItem::File(out.file.clone())]).await;
+        assert_eq!((r.imported, r.already_present, r.amount), (6, 0, amount("10.5")), "{kind}");
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let in_b = coins_in(&env.folder("B", "Bank"));
+        assert_eq!(ids(&in_b), ids(&exported));
+        for c in &exported {
+            assert!(in_b.contains(c), "same ANs and POWN for {}", c.id());
+        }
+        let b = service.wallet(&wallet("B")).await.expect("B");
+        assert_eq!(b.balance, amount("10.5"));
+        assert!(out.file.exists(), "the source file is left where it is");
+
+        let again = import(&service, "B", vec![ImportItem::File(out.file.clone())]).await;
+        assert_eq!((again.imported, again.already_present), (0, 6), "{kind}");
+        assert_eq!(coins_in(&env.folder("B", "Bank")).len(), 6, "nothing stored twice");
+        let csv =
+            std::fs::read_to_string(env.data.join("Wallets/B/transactions.csv")).expect("csv");
+        assert_eq!(csv.lines().filter(|l| l.contains(",import,")).count(), 1, "{csv}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_restores_the_same_coins() {
+    let mut start = Vec::new();
+    for (i, code) in [-3i8, -2, -1, 0, 1, 2].iter().enumerate() {
+        start.extend((0..166 + i as u32).map(|sn| coin(*code, 1_000 + sn)));
+    }
+    assert!(start.len() >= 1_000);
+    let env = Env::with_bank(&start);
+    let service = env.open().await;
+    let before = service.wallet(&wallet("Default")).await.expect("wallet");
+    let task = service
+        .start_backup(BackupRequest {
+            wallet: wallet("Default"),
+            folder: env.out.clone(),
+            tag: None,
+        })
+        .await
+        .expect("backup");
+    let done = finished(&service, task.id).await;
+    assert_eq!(done.message, "Backup completed successfully");
+    let Some(TaskOutcome::Backup(r)) = done.outcome else { panic!("{}", done.message) };
+    assert_eq!((r.coins, r.amount), (start.len(), before.balance));
+    let name = r.file.file_name().expect("name").to_string_lossy().into_owned();
+    assert!(name.contains(&format!("CloudCoin #{} 'backup 20", start.len())), "{name}");
+    assert!(name.ends_with(".zip"));
+    assert_eq!(service.wallet(&wallet("Default")).await.expect("wallet"), before, "coins stay");
+
+    service.create_wallet(&wallet("Restored")).await.expect("create");
+    let imported = import(&service, "Restored", vec![ImportItem::File(r.file.clone())]).await;
+    assert_eq!(imported.imported, start.len());
+    assert_eq!(ids(&coins_in(&env.folder("Restored", "Bank"))), ids(&start));
+    let restored = service.wallet(&wallet("Restored")).await.expect("restored");
+    assert_eq!(restored.balance, before.balance);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_items_are_each_rejected_and_good_ones_imported() {
+    let env = Env::with_bank(&[]);
+    let service = env.open().await;
+    let good = vec![coin(0, 1), coin(0, 2)];
+    let good_file = env.out.join("good.stack");
+    let mut stack = Vec::new();
+    let label = cloudcoin_codec::PngLabel {
+        amount: amount("2"),
+        tag: Tag::empty(),
+        coin_count: 2,
+        date: String::new(),
+    };
+    cloudcoin_codec::write_coins(
+        std::io::Cursor::new(&mut stack),
+        FileKind::Stack,
+        &good,
+        &label,
+        &mut |_| {},
+    )
+    .expect("stack");
+    std::fs::write(&good_file, &stack).expect("write");
+    let truncated = env.out.join("truncated.bin");
+    let bin = cloudcoin_codec::encode_bin(&[coin(0, 3)]).expect("encode");
+    std::fs::write(&truncated, &bin[..200]).expect("write");
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let items = vec![
+        ImportItem::File(good_file.clone()),
+        ImportItem::File(truncated),
+        ImportItem::File(env.out.join("missing.bin")),
+        ImportItem::File("relative.bin".into()),
+        ImportItem::File(env.out.clone()),
+        ImportItem::InlineBase64("not base64 at all!".into()),
+        ImportItem::InlineBase64(b64(br#"{"cloudcoin":[{"nn":"1","sn":"5","an":[],"pown":""}]}"#)),
+        ImportItem::InlineBase64(b64(
+            &cloudcoin_codec::encode_bin(&[coin(1, 4), coin(11, 5)]).expect("encode")
+        )),
+    ];
+    let r = import(&service, "Default", items).await;
+    assert_eq!(r.imported, 3, "{:?}", r.rejected);
+    assert_eq!(r.amount, amount("12"));
+    let rejected: Vec<usize> = r.rejected.iter().map(|x| x.item).collect();
+    assert_eq!(rejected, vec![1, 2, 3, 4, 5, 6, 7]);
+    for x in &r.rejected {
+        assert!(!x.reason.is_empty());
+    }
+    assert!(r.rejected[1].reason.contains("cannot read"), "{:?}", r.rejected[1]);
+    assert!(r.rejected[2].reason.contains("absolute"), "{:?}", r.rejected[2]);
+    assert!(r.rejected[3].reason.contains("not a regular file"), "{:?}", r.rejected[3]);
+    assert!(r.rejected[4].reason.contains("base64"), "{:?}", r.rejected[4]);
+    assert_eq!(r.rejected[4].source, "inline #5");
+    assert!(r.rejected[6].reason.contains("not money"), "{:?}", r.rejected[6]);
+    let stored = coins_in(&env.folder("Default", "Bank"));
+    assert_eq!(ids(&stored), ids(&[coin(0, 1), coin(0, 2), coin(1, 4)]));
+    assert!(good_file.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_too_many_items_are_refused_up_front() {
+    let env = Env::with_bank(&[]);
+    let service = env.open().await;
+    let huge = "A".repeat(90 << 20);
+    let e = service
+        .start_import(ImportRequest {
+            wallet: wallet("Default"),
+            items: vec![ImportItem::InlineBase64(huge)],
+            tag: Tag::empty(),
+        })
+        .await
+        .expect_err("too large");
+    assert!(matches!(e, cloudcoin_tasks::ServiceError::ItemTooLarge { item: 0, .. }), "{e}");
+    let many = vec![ImportItem::File("/x".into()); 1_001];
+    let e = service
+        .start_import(ImportRequest { wallet: wallet("Default"), items: many, tag: Tag::empty() })
+        .await
+        .expect_err("too many");
+    assert!(matches!(e, cloudcoin_tasks::ServiceError::TooManyItems { .. }), "{e}");
+    assert!(service.tasks().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_racing_an_export_leaves_each_coin_once() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let service = env.open().await;
+    // A file holding every coin of the wallet, as a backup would.
+    let all = env.out.join("..").join("all.bin");
+    std::fs::write(&all, cloudcoin_codec::encode_bin(&start).expect("encode")).expect("write");
+    let all = std::fs::canonicalize(all).expect("canonical");
+    let export = service.start_export(env.export_request("20", FileKind::Zip));
+    let import = service.start_import(ImportRequest {
+        wallet: wallet("Default"),
+        items: vec![ImportItem::File(all)],
+        tag: Tag::empty(),
+    });
+    let (e, i) = tokio::join!(export, import);
+    let (e, i) = (e.expect("export"), i.expect("import"));
+    service.shutdown().await;
+    assert_eq!(service.task(e.id).map(|t| t.status), Some(TaskStatus::Completed));
+    let Some(TaskOutcome::Import(r)) = service.task(i.id).and_then(|t| t.outcome) else { panic!() };
+    assert_eq!(r.imported + r.already_present, start.len());
+    // Re-imported coins that had been exported are back in Bank; the rest never left.
+    let bank = coins_in(&env.folder("Default", "Bank"));
+    assert_eq!(ids(&bank).len(), bank.len(), "no coin twice in Bank");
+    let exported = ids(&coins_in(&env.out));
+    let back: std::collections::BTreeSet<_> = ids(&bank).intersection(&exported).copied().collect();
+    assert_eq!(back.len(), r.imported, "only exported coins can be imported again");
+}

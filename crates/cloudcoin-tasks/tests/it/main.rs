@@ -1,0 +1,8 @@
+//! Integration tests of the service on temporary data directories.
+
+mod export;
+mod faults;
+mod import_backup;
+mod recovery;
+mod support;
+mod wallets;

@@ -1,0 +1,195 @@
+//! Shared helpers: test coins, seeded data directories, running tasks to their end.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cloudcoin_domain::{
+    Amount, Coin, CoinId, Denomination, FileKind, Pown, RAIDA_COUNT, SerialNumber, Tag, WalletName,
+    single_coin_file_name,
+};
+use cloudcoin_tasks::{ExportRequest, Service, ServiceConfig, TaskId, TaskView};
+
+/// A synthetic coin whose ANs are derived from its identity.
+pub(crate) fn coin(code: i8, serial: u32) -> Coin {
+    let mut ans = [[0u8; 16]; RAIDA_COUNT];
+    for (r, an) in ans.iter_mut().enumerate() {
+        an[..4].copy_from_slice(&serial.to_be_bytes());
+        an[4] = code as u8;
+        an[5] = r as u8;
+        an[6..].copy_from_slice(b"TESTCOIN!!");
+    }
+    Coin {
+        denomination: Denomination::from_code(code),
+        serial: SerialNumber::new(serial),
+        ans,
+        pown: [Pown::Pass; RAIDA_COUNT],
+    }
+}
+
+/// 3 × 10, 5 × 1, 10 × 0.1: a balance of 36.
+pub(crate) fn mixed_coins() -> Vec<Coin> {
+    let mut coins = Vec::new();
+    coins.extend((1..=3).map(|sn| coin(1, 100 + sn)));
+    coins.extend((1..=5).map(|sn| coin(0, 200 + sn)));
+    coins.extend((1..=10).map(|sn| coin(-1, 300 + sn)));
+    coins
+}
+
+pub(crate) fn amount(text: &str) -> Amount {
+    Amount::parse_request(text).expect("valid amount")
+}
+
+pub(crate) fn wallet(name: &str) -> WalletName {
+    WalletName::parse(name).expect("valid wallet name")
+}
+
+pub(crate) fn tag(text: &str) -> Tag {
+    Tag::parse(text).expect("valid tag")
+}
+
+/// A data directory and an export folder, removed at the end of the test.
+pub(crate) struct Env {
+    _tmp: tempfile::TempDir,
+    pub(crate) data: PathBuf,
+    pub(crate) out: PathBuf,
+}
+
+impl Env {
+    /// A fresh data directory whose Default Bank holds `coins`.
+    pub(crate) fn with_bank(coins: &[Coin]) -> Env {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let base = std::fs::canonicalize(tmp.path()).expect("canonical");
+        let data = base.join("data");
+        let out = base.join("out");
+        std::fs::create_dir_all(&out).expect("out");
+        let bank = data.join("Wallets/Default/Bank");
+        std::fs::create_dir_all(&bank).expect("bank");
+        for c in coins {
+            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(c)).expect("encode");
+            let name = single_coin_file_name(c, &Tag::empty(), FileKind::Bin);
+            std::fs::write(bank.join(name), bytes).expect("write coin");
+        }
+        Env { _tmp: tmp, data, out }
+    }
+
+    pub(crate) fn config(&self) -> ServiceConfig {
+        ServiceConfig {
+            data_dir: self.data.clone(),
+            export_roots: Vec::new(),
+            task_retention: Duration::from_secs(3600),
+        }
+    }
+
+    pub(crate) async fn open(&self) -> Service {
+        let config = self.config();
+        tokio::task::spawn_blocking(move || Service::open(config))
+            .await
+            .expect("join")
+            .expect("open")
+    }
+
+    pub(crate) fn folder(&self, wallet: &str, folder: &str) -> PathBuf {
+        self.data.join("Wallets").join(wallet).join(folder)
+    }
+
+    pub(crate) fn export_request(&self, amount_text: &str, kind: FileKind) -> ExportRequest {
+        ExportRequest {
+            wallet: wallet("Default"),
+            amount: amount(amount_text),
+            folder: self.out.clone(),
+            kind,
+            tag: tag("trade"),
+            idempotency_key: None,
+        }
+    }
+}
+
+/// Waits for every running task, then returns `id`'s final view.
+pub(crate) async fn finished(service: &Service, id: TaskId) -> TaskView {
+    service.shutdown().await;
+    service.task(id).expect("the task is known")
+}
+
+/// The coins in the files of a folder (non-hidden files only).
+pub(crate) fn coins_in(dir: &Path) -> Vec<Coin> {
+    let mut coins = Vec::new();
+    for path in files_in(dir) {
+        let bytes = std::fs::read(&path).expect("read");
+        coins.extend(
+            cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default())
+                .expect("a coin file"),
+        );
+    }
+    coins
+}
+
+/// Non-hidden regular files of a folder, sorted.
+pub(crate) fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every file name in a folder, hidden ones included.
+pub(crate) fn all_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub(crate) fn ids(coins: &[Coin]) -> BTreeSet<CoinId> {
+    coins.iter().map(Coin::id).collect()
+}
+
+/// Asserts that every one of `start` is in exactly one place: the wallet's held folders, or
+/// Sent plus exactly one output file in `out` — and nowhere else.
+pub(crate) fn assert_each_coin_once(env: &Env, start: &[Coin]) {
+    let mut wallet = Vec::new();
+    for f in ["Bank", "Fracked", "Limbo", "Suspect"] {
+        wallet.extend(coins_in(&env.folder("Default", f)));
+    }
+    let sent = coins_in(&env.folder("Default", "Sent"));
+    let exported = coins_in(&env.out);
+    let wallet_ids = ids(&wallet);
+    assert_eq!(wallet_ids.len(), wallet.len(), "a coin twice in the wallet");
+    assert_eq!(ids(&exported).len(), exported.len(), "a coin in two output files");
+    assert_eq!(ids(&sent), ids(&exported), "Sent and the output files disagree");
+    assert!(wallet_ids.is_disjoint(&ids(&exported)), "a coin both in the wallet and exported");
+    let mut all = wallet_ids;
+    all.extend(ids(&exported));
+    assert_eq!(all, ids(start), "a coin was lost or appeared");
+    for c in &exported {
+        let original = start.iter().find(|s| s.id() == c.id()).expect("from the wallet");
+        assert_eq!(original.ans, c.ans, "exported coin {} changed", c.id());
+    }
+}
+
+/// The journal's fingerprint of a coin set (documented in docs/ARCHITECTURE-tasks.md): SHA-256
+/// over the coin count (u64, big-endian) then the sorted, distinct records of denomination code,
+/// serial (u32, big-endian) and the 25 ANs.
+pub(crate) fn journal_digest(coins: &[Coin]) -> String {
+    use sha2::Digest;
+    let mut items: Vec<Vec<u8>> = coins
+        .iter()
+        .map(|c| {
+            let mut v = vec![c.denomination.code() as u8];
+            v.extend_from_slice(&c.serial.get().to_be_bytes());
+            c.ans.iter().for_each(|an| v.extend_from_slice(an));
+            v
+        })
+        .collect();
+    items.sort();
+    items.dedup();
+    let mut all = (coins.len() as u64).to_be_bytes().to_vec();
+    items.iter().for_each(|i| all.extend_from_slice(i));
+    sha2::Sha256::digest(&all).iter().map(|b| format!("{b:02x}")).collect()
+}
