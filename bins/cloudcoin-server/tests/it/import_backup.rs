@@ -116,3 +116,41 @@ fn a_backup_restores_into_an_empty_wallet() {
     assert_eq!(server.balance("Restored"), before);
     assert_eq!(folder_ids(data.path(), "Restored", "Bank"), ids(&all));
 }
+
+#[test]
+fn an_import_racing_an_export_leaves_every_coin_in_one_place() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let start = mixed_coins();
+    put_coins(data.path(), "Default", "Bank", &start);
+    let incoming = coins(-1, 7000, 40);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let inline = b64.encode(cloudcoin_codec::encode_bin(&incoming).expect("encode"));
+    let server = Server::start_in(data.path(), Default::default());
+    let (exported, imported) = std::thread::scope(|s| {
+        let export = s.spawn(|| {
+            server.export(&json!({"name":"Default","amount":11.5,"folder":out.path(),"type":"bin"}))
+        });
+        let import = s.spawn(|| {
+            run_task(
+                &server,
+                "/api/v1/import",
+                &json!({"name":"Default","items":[{"type":"inline","data":inline}]}),
+            )
+        });
+        (export.join().expect("export thread"), import.join().expect("import thread"))
+    });
+    assert_eq!(exported["status"], "completed", "{exported}");
+    assert_eq!(imported["data"]["imported"], 40, "{imported}");
+    let file_coins = ids(&decode_file(Path::new(exported["data"]["file"].as_str().expect("file"))));
+    let bank = folder_ids(data.path(), "Default", "Bank");
+    let sent = folder_ids(data.path(), "Default", "Sent");
+    assert_eq!(sent, file_coins);
+    assert!(bank.is_disjoint(&sent));
+    let mut want = ids(&start);
+    want.extend(ids(&incoming));
+    let mut have = bank;
+    have.extend(sent);
+    assert_eq!(have, want, "every coin in exactly one place");
+    assert_eq!(server.balance("Default").0, "140", "147.5 + 4 - 11.5");
+}
