@@ -136,3 +136,35 @@ fn sigterm_shuts_down_cleanly() {
     let lines = server.stop();
     assert!(lines.iter().any(|l| l.contains("shutdown complete")), "{lines:?}");
 }
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_by_the_header_timer() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let opts = Opts { args: vec!["--header-timeout-secs".into(), "2".into()], ..Opts::default() };
+    let server = Server::start_in(data.path(), opts);
+    let mut conn = TcpStream::connect(server.addr).expect("connect");
+    let req = format!(
+        "GET /api/v1/info HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer test-token\r\n\r\n",
+        server.addr
+    );
+    conn.write_all(req.as_bytes()).expect("send");
+    conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("the idle connection stayed open: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.matches("HTTP/1.1").count() == 1, "{text}");
+    let idle = started.elapsed();
+    assert!(
+        idle >= Duration::from_secs(1) && idle < Duration::from_secs(8),
+        "closed after {idle:?}"
+    );
+}
