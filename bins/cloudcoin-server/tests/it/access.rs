@@ -168,3 +168,39 @@ fn an_idle_keep_alive_connection_is_closed_by_the_header_timer() {
         "closed after {idle:?}"
     );
 }
+
+#[test]
+fn connections_beyond_the_cap_wait_until_one_closes() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let opts = Opts {
+        args: vec![
+            "--max-connections".into(),
+            "1".into(),
+            "--header-timeout-secs".into(),
+            "60".into(),
+        ],
+        ..Opts::default()
+    };
+    let server = Server::start_in(data.path(), opts);
+    let req = format!(
+        "GET /api/v1/info HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer test-token\r\n\r\n",
+        server.addr
+    );
+    let mut first = TcpStream::connect(server.addr).expect("connect");
+    first.write_all(req.as_bytes()).expect("send");
+    let mut buf = [0u8; 2048];
+    let n = first.read(&mut buf).expect("first answered");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    // `first` stays open (keep-alive) and holds the only slot.
+    let mut second = TcpStream::connect(server.addr).expect("the kernel queues the connection");
+    second.write_all(req.as_bytes()).expect("send");
+    second.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    match second.read(&mut buf) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("the second connection was served past the cap: {other:?}"),
+    }
+    drop(first);
+    second.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let n = second.read(&mut buf).expect("second answered once the slot is free");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+}
