@@ -267,3 +267,102 @@ pub(crate) fn task_failure(f: &TaskFailure) -> ApiError {
     };
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, f.message.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcoin_domain::Amount;
+    use std::path::PathBuf;
+
+    fn wallet() -> cloudcoin_domain::WalletName {
+        cloudcoin_domain::WalletName::parse("Default").expect("valid name")
+    }
+
+    #[test]
+    fn every_service_error_has_its_status_and_code() {
+        let a = |units| Amount::from_units(units);
+        let cases: Vec<(ServiceError, StatusCode, u16)> = vec![
+            (ServiceError::WalletNotFound { name: wallet() }, StatusCode::NOT_FOUND, 4115),
+            (ServiceError::WalletExists { name: wallet() }, StatusCode::CONFLICT, 4114),
+            (ServiceError::WalletNotEmpty { name: wallet(), coins: 3 }, StatusCode::CONFLICT, 4116),
+            (
+                ServiceError::Select(SelectError::NotEnoughCoins {
+                    balance: a(1),
+                    requested: a(2),
+                }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                4135,
+            ),
+            (
+                ServiceError::Select(SelectError::NoExactChange {
+                    requested: a(5),
+                    balance: a(20),
+                    below: Some(a(4)),
+                    above: None,
+                }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                4134,
+            ),
+            (
+                ServiceError::Select(SelectError::TooManyCoins { needed: 70_000, max: 65_535 }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                4300,
+            ),
+            (
+                ServiceError::Folder { path: PathBuf::from("x"), problem: "not absolute".into() },
+                StatusCode::UNPROCESSABLE_ENTITY,
+                4193,
+            ),
+            (
+                ServiceError::IdempotencyConflict { key: "k".into() },
+                StatusCode::UNPROCESSABLE_ENTITY,
+                4301,
+            ),
+            (ServiceError::TooManyItems { count: 9, max: 8 }, StatusCode::BAD_REQUEST, 4121),
+            (
+                ServiceError::ItemTooLarge { item: 0, size: 9, max: 8 },
+                StatusCode::BAD_REQUEST,
+                4121,
+            ),
+            (
+                ServiceError::Internal("disk on fire at /secret".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                4305,
+            ),
+        ];
+        for (e, status, code) in cases {
+            let api = service_error(&e);
+            assert_eq!((api.status, api.code), (status, code), "{e:?}");
+            assert!(!api.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn internal_errors_keep_their_details_out_of_the_answer() {
+        let api = service_error(&ServiceError::Internal("disk on fire at /secret".into()));
+        assert!(!api.message.contains("secret"), "{}", api.message);
+        assert!(api.details.is_none());
+    }
+
+    #[test]
+    fn selection_details_carry_exact_amounts() {
+        let e = SelectError::NoExactChange {
+            requested: Amount::from_units(1_050_000_000),
+            balance: Amount::from_units(2_000_000_000),
+            below: Some(Amount::from_units(1_000_000_000)),
+            above: Some(Amount::from_units(1_100_000_000)),
+        };
+        let api = select_error(&e);
+        let details = api.details.expect("details").get().to_owned();
+        assert_eq!(details, r#"{"balance":20,"requested":10.5,"below":10,"above":11}"#);
+    }
+
+    #[test]
+    fn failed_tasks_map_by_kind() {
+        let f = |kind| TaskFailure { kind, message: "m".into() };
+        assert_eq!(task_failure(&f(FailureKind::Io)).code, 4302);
+        assert_eq!(task_failure(&f(FailureKind::Verification)).code, 4303);
+        assert_eq!(task_failure(&f(FailureKind::Interrupted)).code, 4304);
+        assert_eq!(task_failure(&f(FailureKind::Internal)).code, 4305);
+    }
+}
