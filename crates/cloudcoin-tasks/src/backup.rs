@@ -82,6 +82,7 @@ fn write(
         .create_new(true)
         .open(temp)
         .map_err(io("cannot create the file"))?;
+    crate::export::check_created_in(&file, temp, &job.folder)?;
     let mut w = BufWriter::new(file);
     let label =
         PngLabel { amount, tag: job.tag.clone(), coin_count: job.coins.len(), date: String::new() };

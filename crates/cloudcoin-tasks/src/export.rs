@@ -136,6 +136,7 @@ fn write_and_publish(
         .create_new(true)
         .open(temp)
         .map_err(|e| StepError::io("cannot create the file", &e))?;
+    check_created_in(&file, temp, &job.folder)?;
     let mut w = BufWriter::new(file);
     let label = PngLabel {
         amount: job.amount,
@@ -213,6 +214,30 @@ fn check_folder_unchanged(folder: &Path) -> Result<(), StepError> {
             message: format!("the folder {} changed while the export ran", folder.display()),
         }),
     }
+}
+
+/// The file just created at `temp` must be the one in the validated folder: if the folder was
+/// swapped for a symlink between the check and the open, the file landed elsewhere; remove it and
+/// stop.
+pub(crate) fn check_created_in(
+    file: &fs::File,
+    temp: &Path,
+    folder: &Path,
+) -> Result<(), StepError> {
+    use std::os::unix::fs::MetadataExt;
+    let escaped = || StepError {
+        kind: FailureKind::Io,
+        message: format!("the folder {} changed while the file was created", folder.display()),
+    };
+    let opened = file.metadata().map_err(|e| StepError::io("cannot check the file", &e))?;
+    let real = fs::canonicalize(temp).map_err(|_| escaped())?;
+    let here = fs::symlink_metadata(folder.join(temp.file_name().unwrap_or_default()));
+    let same = here.is_ok_and(|m| m.dev() == opened.dev() && m.ino() == opened.ino());
+    if real.parent() != Some(folder) || !same {
+        let _ = fs::remove_file(&real);
+        return Err(escaped());
+    }
+    Ok(())
 }
 
 /// Finishes a published export: coins to `Sent`, transaction row, receipt. Idempotent, so

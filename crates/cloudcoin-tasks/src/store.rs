@@ -369,3 +369,94 @@ pub(crate) fn count_files(
     }
     Ok(map)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcoin_domain::{Pown, RAIDA_COUNT, SerialNumber};
+
+    fn coin(code: i8, sn: u32) -> Coin {
+        Coin {
+            denomination: Denomination::from_code(code),
+            serial: SerialNumber::new(sn),
+            ans: [[sn as u8; 16]; RAIDA_COUNT],
+            pown: [Pown::Pass; RAIDA_COUNT],
+        }
+    }
+
+    fn put(dir: &Path, name: &str, coins: &[Coin]) {
+        fs::write(dir.join(name), cloudcoin_codec::encode_bin(coins).expect("encode"))
+            .expect("write");
+    }
+
+    fn layout_with_wallet() -> (tempfile::TempDir, Layout, WalletName) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let name = WalletName::parse("W").expect("name");
+        layout.create_wallet_dirs(&name).expect("dirs");
+        (tmp, layout, name)
+    }
+
+    #[test]
+    fn scan_indexes_single_coins_and_leaves_the_rest() {
+        let (_tmp, layout, name) = layout_with_wallet();
+        let bank = layout.folder(&name, Folder::Bank);
+        put(&bank, "a.bin", &[coin(0, 1)]);
+        put(&bank, "b.bin", &[coin(1, 2)]);
+        put(&layout.folder(&name, Folder::Fracked), "dup.bin", &[coin(0, 1)]);
+        put(&layout.folder(&name, Folder::Limbo), "c.bin", &[coin(-1, 3)]);
+        put(&bank, "two.bin", &[coin(0, 4), coin(0, 5)]);
+        put(&layout.folder(&name, Folder::Sent), "gone.bin", &[coin(0, 6)]);
+        fs::write(bank.join("notes.txt"), b"hello").expect("write");
+        fs::write(bank.join(".x.partial"), b"temp").expect("write");
+
+        let state = scan_wallet(&layout, &name).expect("scan");
+        let mut found: Vec<(u32, Folder)> =
+            state.coins.values().map(|e| (e.coin.serial.get(), e.folder)).collect();
+        found.sort();
+        assert_eq!(found, vec![(1, Folder::Bank), (2, Folder::Bank), (3, Folder::Limbo)]);
+        assert_eq!(state.balance(), (Amount::parse_request("11").expect("amount"), 2));
+        assert!(bank.join("notes.txt").exists() && bank.join("two.bin").exists());
+    }
+
+    #[test]
+    fn reserved_coins_leave_the_spendable_set_until_released() {
+        let (_tmp, layout, name) = layout_with_wallet();
+        let bank = layout.folder(&name, Folder::Bank);
+        put(&bank, "a.bin", &[coin(0, 1)]);
+        put(&bank, "b.bin", &[coin(0, 2)]);
+        put(&bank, "key.bin", &[coin(11, 3)]);
+        let mut state = scan_wallet(&layout, &name).expect("scan");
+        assert_eq!(state.candidates().len(), 2, "the key coin is never a candidate");
+        let one = CoinId { denomination: Denomination::from_code(0), serial: SerialNumber::new(1) };
+        let held = state.reserve(&[one]);
+        assert_eq!(held[0].file, "a.bin");
+        assert_eq!(state.candidates().len(), 1);
+        assert!(state.candidates().iter().all(|c| c.id != one));
+        assert_eq!(state.balance().1, 1);
+        state.release(&held);
+        assert_eq!(state.balance().1, 2);
+        let held = state.reserve(&[one]);
+        state.remove(&held);
+        assert_eq!(state.coins.len(), 2);
+        assert_eq!(state.all_coins().len(), 2);
+    }
+
+    #[test]
+    fn moving_coins_skips_files_already_moved_and_never_replaces() {
+        let (_tmp, layout, name) = layout_with_wallet();
+        let bank = layout.folder(&name, Folder::Bank);
+        let sent = layout.folder(&name, Folder::Sent);
+        put(&bank, "a.bin", &[coin(0, 1)]);
+        put(&sent, "a.bin", &[coin(0, 9)]);
+        let files =
+            vec![(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "moved.bin".to_owned())];
+        move_coins(&layout, &name, &files, Folder::Sent, "test").expect("move");
+        assert!(!bank.join("a.bin").exists());
+        assert!(sent.join("a (2).bin").exists());
+        assert_eq!(read_single_coin(&sent.join("a.bin")).map(|c| c.serial.get()), Ok(9));
+        move_coins(&layout, &name, &files, Folder::Sent, "test")
+            .expect("a second run does nothing");
+        assert_eq!(fs::read_dir(&sent).expect("sent").count(), 2);
+    }
+}
