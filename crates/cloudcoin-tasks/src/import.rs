@@ -260,3 +260,95 @@ fn store_all(
 fn failed(kind: FailureKind, message: String) -> TaskOutcome {
     TaskOutcome::Failed(TaskFailure { kind, message })
 }
+
+/// Suffix of the temporary files of [`pick_up_dropped`].
+const PICKUP_SUFFIX: &str = ".pickup.partial";
+
+/// At start-up: stores the coins of files dropped by hand into the wallet's `Import` folder in
+/// `Bank` (coins already held are skipped), then moves each such file to `Imported`. A file that is
+/// not a coin file is logged and left where it is. Safe to interrupt: a file leaves `Import` only
+/// after all its coins are stored and synced, and stored coins are skipped the next time. Blocking;
+/// runs under the data-directory lock before anything is served.
+pub(crate) fn pick_up_dropped(
+    layout: &Layout,
+    wallet: &WalletName,
+    state: &mut WalletState,
+) -> std::io::Result<usize> {
+    let bank = layout.folder(wallet, Folder::Bank);
+    let import_dir = layout.folder(wallet, Folder::Import);
+    let imported_dir = layout.folder(wallet, Folder::Imported);
+    for entry in fs::read_dir(&bank)?.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(PICKUP_SUFFIX) {
+            durable::remove_if_exists(&entry.path());
+        }
+    }
+    let mut files: Vec<PathBuf> = fs::read_dir(&import_dir)?
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let mut total = 0;
+    for path in files {
+        let coins = match load(&ImportItem::File(path.clone()))
+            .and_then(|bytes| decode_any(&bytes, &Limits::default()).map_err(|e| error_chain(&e)))
+        {
+            Ok(coins) => coins,
+            Err(reason) => {
+                tracing::warn!(wallet = %wallet, file = %path.display(), %reason, "file in Import left alone: not a coin file");
+                continue;
+            }
+        };
+        let mut stored = Vec::new();
+        for coin in coins {
+            if state.coins.contains_key(&coin.id()) {
+                continue;
+            }
+            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&coin))
+                .map_err(std::io::Error::other)?;
+            let base = coin_file_name(&coin);
+            let temp = bank.join(format!(".{base}{PICKUP_SUFFIX}"));
+            let mut f = OpenOptions::new().write(true).create_new(true).open(&temp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            drop(f);
+            let final_path = durable::publish_unique(&temp, &bank, &base, |_| Ok(()))?;
+            let file =
+                final_path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or(base);
+            stored.push(coin.clone());
+            state
+                .coins
+                .insert(coin.id(), Entry { folder: Folder::Bank, file, coin, hold: Hold::Free });
+        }
+        durable::sync_dir(&bank)?;
+        let source_name =
+            path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let moved_name = cloudcoin_domain::unique_file_name(&source_name, |n| {
+            fs::symlink_metadata(imported_dir.join(n)).is_ok()
+        });
+        fs::rename(&path, imported_dir.join(&moved_name))?;
+        durable::sync_dir(&imported_dir)?;
+        durable::sync_dir(&import_dir)?;
+        if !stored.is_empty() {
+            let money: Vec<&Coin> = stored.iter().filter(|c| c.denomination.is_money()).collect();
+            let id = format!("pickup-{}", uuid::Uuid::new_v4());
+            records::append_transaction(
+                &layout.wallet(wallet),
+                &Transaction {
+                    time: now_unix(),
+                    kind: "import",
+                    amount: total_value(money).unwrap_or(Amount::MAX),
+                    coins: stored.len(),
+                    tag: "",
+                    file: &source_name,
+                    id: &id,
+                },
+            )?;
+        }
+        tracing::info!(wallet = %wallet, file = %source_name, stored = stored.len(), "coins picked up from Import");
+        total += stored.len();
+    }
+    Ok(total)
+}

@@ -201,8 +201,9 @@ impl Service {
 
         let mut wallets = Wallets::new();
         for name in names {
-            let state =
-                store::scan_wallet(&layout, &name).map_err(io_err(&layout.wallet(&name)))?;
+            let dir = layout.wallet(&name);
+            let mut state = store::scan_wallet(&layout, &name).map_err(io_err(&dir))?;
+            import::pick_up_dropped(&layout, &name, &mut state).map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));

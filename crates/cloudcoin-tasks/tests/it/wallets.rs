@@ -142,3 +142,29 @@ async fn finished_tasks_survive_a_restart_newest_first() {
     assert_eq!(ids, vec![b.id, a.id]);
     assert_eq!(service.task(a.id).map(|t| t.status), Some(TaskStatus::Completed));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_dropped_in_import_are_stored_at_start() {
+    let env = Env::with_bank(&[coin(0, 1)]);
+    let import_dir = env.folder("Default", "Import");
+    std::fs::create_dir_all(&import_dir).expect("mkdir");
+    // A file holding one coin the wallet has and two it does not.
+    let dropped = vec![coin(0, 1), coin(1, 2), coin(-1, 3)];
+    std::fs::write(
+        import_dir.join("gift.bin"),
+        cloudcoin_codec::encode_bin(&dropped).expect("encode"),
+    )
+    .expect("write");
+    std::fs::write(import_dir.join("readme.txt"), b"not coins").expect("write");
+
+    let service = env.open().await;
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(w.balance, amount("11.1"));
+    assert_eq!(ids(&coins_in(&env.folder("Default", "Bank"))), ids(&dropped));
+    assert_eq!(all_names(&import_dir), vec!["readme.txt".to_owned()], "foreign files stay");
+    assert_eq!(all_names(&env.folder("Default", "Imported")), vec!["gift.bin".to_owned()]);
+    drop(service);
+    let service = env.open().await;
+    let again = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!((again.balance, again.coins), (amount("11.1"), 3), "nothing picked up twice");
+}
