@@ -249,7 +249,7 @@ pub(crate) fn service_error(e: &ServiceError) -> ApiError {
         ServiceError::IdempotencyConflict { .. } => {
             ApiError::new(S::UNPROCESSABLE_ENTITY, code::IDEMPOTENCY_CONFLICT, e.to_string())
         }
-        ServiceError::TooManyItems { .. } | ServiceError::ItemTooLarge { .. } => {
+        ServiceError::TooManyItems { .. } => {
             ApiError::new(S::BAD_REQUEST, code::INVALID_FIELD, e.to_string())
                 .with_details(&FieldDetails { field: "items" })
         }
@@ -319,11 +319,6 @@ mod tests {
                 4301,
             ),
             (ServiceError::TooManyItems { count: 9, max: 8 }, StatusCode::BAD_REQUEST, 4121),
-            (
-                ServiceError::ItemTooLarge { item: 0, size: 9, max: 8 },
-                StatusCode::BAD_REQUEST,
-                4121,
-            ),
             (
                 ServiceError::Internal("disk on fire at /secret".into()),
                 StatusCode::INTERNAL_SERVER_ERROR,

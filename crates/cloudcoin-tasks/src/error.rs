@@ -79,16 +79,6 @@ pub enum ServiceError {
         /// The limit.
         max: usize,
     },
-    /// One inline import item is too large.
-    #[error("item {item} is {size} bytes long; at most {max} bytes are allowed")]
-    ItemTooLarge {
-        /// Index of the item in the request.
-        item: usize,
-        /// Its size in bytes (base64 text).
-        size: usize,
-        /// The limit.
-        max: usize,
-    },
     /// A fault of the server itself; the message is for the log.
     #[error("internal error: {0}")]
     Internal(String),

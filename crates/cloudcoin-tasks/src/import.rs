@@ -28,8 +28,10 @@ use crate::tracker::Tracker;
 
 /// Most items one import request may hold.
 pub(crate) const MAX_ITEMS: usize = 1_000;
-/// Largest inline item, as base64 text (64 MiB of data).
-pub(crate) const MAX_INLINE_BASE64: usize = (64 << 20) / 3 * 4 + 4;
+/// Largest inline item, as base64 text (32 MiB of data). It stays below the API's import body
+/// limit so that an oversized item is rejected on its own while the other items are imported;
+/// larger files are imported by path.
+pub(crate) const MAX_INLINE_BASE64: usize = (32 << 20) / 3 * 4 + 4;
 /// Largest file an item may name.
 pub(crate) const MAX_FILE_BYTES: u64 = 256 << 20;
 
@@ -65,7 +67,9 @@ fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
         }
         ImportItem::InlineBase64(text) => {
             if text.len() > MAX_INLINE_BASE64 {
-                return Err(format!("inline data is longer than {MAX_INLINE_BASE64} characters"));
+                return Err(format!(
+                    "the inline data is longer than {MAX_INLINE_BASE64} base64 characters (32 MiB); give the file by its path instead"
+                ));
             }
             let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             base64::engine::general_purpose::STANDARD

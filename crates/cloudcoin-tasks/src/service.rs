@@ -423,17 +423,6 @@ impl Service {
                 max: import::MAX_ITEMS,
             });
         }
-        for (i, item) in req.items.iter().enumerate() {
-            if let ImportItem::InlineBase64(text) = item
-                && text.len() > import::MAX_INLINE_BASE64
-            {
-                return Err(ServiceError::ItemTooLarge {
-                    item: i,
-                    size: text.len(),
-                    max: import::MAX_INLINE_BASE64,
-                });
-            }
-        }
         let state = self.wallet_state(&req.wallet)?;
         let id = TaskId::new();
         let view = self.inner.tracker.create(id, TaskKind::Import, "Starting", None);

@@ -1,8 +1,12 @@
 //! Import and backup round trips through the HTTP API (issue 4, server side).
 
+use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
+use cloudcoin_codec::PngLabel;
+use cloudcoin_domain::{Coin, CoinId, Tag, total_value};
 use serde_json::{Value, json};
 
 use crate::support::{Server, coins, decode_file, folder_ids, ids, mixed_coins, put_coins};
@@ -12,6 +16,23 @@ fn run_task(server: &Server, path: &str, body: &Value) -> Value {
     assert_eq!(r.status, 202, "{path}: {}", r.text());
     let id = r.json()["payload"]["id"].as_str().expect("id").to_owned();
     server.wait_task(&id).1
+}
+
+type CoinAns = BTreeSet<(CoinId, Vec<[u8; 16]>)>;
+
+fn ans_of(coins: &[Coin]) -> CoinAns {
+    coins.iter().map(|c| (c.id(), c.ans.to_vec())).collect()
+}
+
+/// Every coin in a wallet's Bank with its ANs.
+fn bank_ans(data: &Path, wallet: &str) -> CoinAns {
+    let bank = crate::support::wallet_dir(data, wallet).join("Bank");
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(bank).expect("bank") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("coin file");
+        all.extend(cloudcoin_codec::decode_bin(&bytes).expect("coin file decodes"));
+    }
+    ans_of(&all)
 }
 
 #[test]
@@ -30,7 +51,8 @@ fn an_export_of_each_type_imports_into_another_wallet_once() {
         );
         assert_eq!(task["status"], "completed", "{task}");
         let file = task["data"]["file"].as_str().expect("file").to_owned();
-        let exported = ids(&decode_file(Path::new(&file)));
+        let exported_coins = decode_file(Path::new(&file));
+        let exported = ids(&exported_coins);
 
         let body = json!({"name": wallet, "items": [{"type":"file","data": file}]});
         let first = run_task(&server, "/api/v1/import", &body);
@@ -40,6 +62,7 @@ fn an_export_of_each_type_imports_into_another_wallet_once() {
         assert_eq!(first["data"]["already_present"], 0);
         assert_eq!(first["data"]["amount"].to_string(), "10.5");
         assert_eq!(folder_ids(data.path(), &wallet, "Bank"), exported);
+        assert_eq!(bank_ans(data.path(), &wallet), ans_of(&exported_coins), "same ANs");
         assert_eq!(server.balance(&wallet), ("10.5".to_owned(), 6));
         assert!(Path::new(&file).exists(), "the source file is left where it is");
 
@@ -50,38 +73,129 @@ fn an_export_of_each_type_imports_into_another_wallet_once() {
     }
 }
 
+/// A PNG carrying `coins`, as the codec writes it.
+fn png_of(coins: &[Coin]) -> Vec<u8> {
+    let label = PngLabel {
+        amount: total_value(coins).expect("sum"),
+        tag: Tag::empty(),
+        coin_count: coins.len(),
+        date: "2026-11-29".to_owned(),
+    };
+    let mut bytes = Vec::new();
+    cloudcoin_codec::write_png(&mut bytes, coins, &label).expect("png");
+    bytes
+}
+
+/// A zip holding `entries` (name, bytes), deflated.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, bytes) in entries {
+        w.start_file(*name, options).expect("zip entry");
+        w.write_all(bytes).expect("zip data");
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+/// A stack of one coin of denomination 1 with `an_count` ANs, with or without `dn`.
+fn stack_of(serial: u32, an_count: usize, with_dn: bool) -> Vec<u8> {
+    let ans: Vec<String> = (0..an_count).map(|i| format!("{i:032x}")).collect();
+    let mut coin = json!({"nn":"6","sn":serial.to_string(),"an":ans,"pown":"p".repeat(25)});
+    if with_dn {
+        coin["dn"] = json!("1");
+    }
+    serde_json::to_vec(&json!({"cloudcoin":[coin]})).expect("json")
+}
+
 #[test]
 fn bad_items_are_rejected_one_by_one_and_good_ones_imported() {
     let data = tempfile::tempdir().expect("temp dir");
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start_in(data.path(), Default::default());
-    let good = coins(0, 77, 3);
-    let good_file = dir.path().join("good.bin");
-    std::fs::write(&good_file, cloudcoin_codec::encode_bin(&good).expect("encode")).expect("write");
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let inline_good = b64.encode(cloudcoin_codec::encode_bin(&coins(-1, 5, 2)).expect("encode"));
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write item");
+        json!({"type":"file","data": path})
+    };
+    let inline = |bytes: &[u8]| json!({"type":"inline","data": b64(bytes)});
+
+    let good_file = coins(0, 77, 3);
+    let good_inline = coins(-1, 5, 2);
+    let good_zip = coins(1, 40, 2);
     let truncated = cloudcoin_codec::encode_bin(&coins(1, 9, 1)).expect("encode");
-    let truncated = b64.encode(&truncated[..truncated.len() - 10]);
-    let body = json!({"name":"Default","items":[
-        {"type":"file","data": good_file},
-        {"type":"file","data": dir.path().join("missing.bin")},
-        {"type":"file","data": "relative/coin.bin"},
-        {"type":"file","data": dir.path()},
-        {"type":"inline","data": "***not base64***"},
-        {"type":"inline","data": truncated},
-        {"type":"inline","data": inline_good},
-    ]});
-    let task = run_task(&server, "/api/v1/import", &body);
+    let mut broken_crc = png_of(&coins(1, 10, 2));
+    broken_crc[33 + 8 + 20] ^= 0xFF; // a byte of the cLDc data: its CRC no longer matches
+    let with_chunk = png_of(&coins(1, 11, 1));
+    let chunk_len = u32::from_be_bytes(with_chunk[33..37].try_into().expect("4 bytes")) as usize;
+    let no_chunk = [&with_chunk[..33], &with_chunk[33 + 12 + chunk_len..]].concat();
+    let good_zip_bytes =
+        zip_of(&[("a.bin", &cloudcoin_codec::encode_bin(&good_zip).expect("encode"))]);
+    // 65 MiB of zeros: a few kilobytes deflated, more than the 64 MiB entry limit expanded.
+    let bomb = zip_of(&[("bomb.bin", &vec![0u8; 65 << 20])]);
+    let oversized = "A".repeat(48 << 20);
+
+    let items = json!([
+        file("good.bin", &cloudcoin_codec::encode_bin(&good_file).expect("encode")), // 0
+        file("truncated.bin", &truncated[..truncated.len() - 10]),                   // 1
+        file("broken-crc.png", &broken_crc),                                         // 2
+        inline(&no_chunk),                                                           // 3
+        inline(&stack_of(12, 25, false)),                                            // 4: legacy
+        inline(&stack_of(13, 24, true)),                                             // 5: 24 ANs
+        file("text.zip", &zip_of(&[("notes.txt", b"hello, not a coin")])),           // 6
+        json!({"type":"file","data": dir.path().join("missing.bin")}),               // 7
+        json!({"type":"file","data": "relative/coin.bin"}),                          // 8
+        json!({"type":"file","data": dir.path()}),                                   // 9
+        json!({"type":"inline","data": "***not base64***"}),                         // 10
+        json!({"type":"inline","data": oversized}),                                  // 11
+        file("bomb.zip", &bomb),                                                     // 12
+        inline(&cloudcoin_codec::encode_bin(&good_inline).expect("encode")),         // 13
+        inline(&good_zip_bytes),                                                     // 14
+    ]);
+    let task = run_task(&server, "/api/v1/import", &json!({"name":"Default","items":items}));
     assert_eq!(task["status"], "completed", "{task}");
-    assert_eq!(task["data"]["imported"], 5, "{task}");
+    assert_eq!(task["data"]["imported"], 7, "{task}");
     let rejected = task["data"]["rejected"].as_array().expect("rejections");
-    let items: Vec<u64> = rejected.iter().filter_map(|r| r["item"].as_u64()).collect();
-    assert_eq!(items, vec![1, 2, 3, 4, 5], "{task}");
-    assert!(rejected.iter().all(|r| !r["reason"].as_str().unwrap_or("").is_empty()));
-    let mut want = ids(&good);
-    want.extend(ids(&coins(-1, 5, 2)));
-    assert_eq!(folder_ids(data.path(), "Default", "Bank"), want);
-    assert_eq!(server.balance("Default"), ("3.2".to_owned(), 5));
+    let reasons: Vec<(u64, String)> = rejected
+        .iter()
+        .map(|r| {
+            let reason = r["reason"].as_str().expect("reason").to_lowercase();
+            (r["item"].as_u64().expect("item"), reason)
+        })
+        .collect();
+    let expected: [(u64, &[&str]); 12] = [
+        (1, &["length", "truncated", "bytes"]),
+        (2, &["crc"]),
+        (3, &["cldc", "coin chunk"]),
+        (4, &["legacy"]),
+        (5, &["24"]),
+        (6, &["notes.txt"]),
+        (7, &["cannot read", "no such file"]),
+        (8, &["absolute"]),
+        (9, &["not a regular file"]),
+        (10, &["base64"]),
+        (11, &["32 mib", "longer than"]),
+        (12, &["limit", "larger", "too large"]),
+    ];
+    assert_eq!(
+        reasons.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        (1..=12).collect::<Vec<u64>>(),
+        "{task}"
+    );
+    for ((item, reason), (want_item, words)) in reasons.iter().zip(&expected) {
+        assert_eq!(item, want_item);
+        assert!(
+            words.iter().any(|w| reason.contains(w)),
+            "item {item}: reason {reason:?} names none of {words:?}"
+        );
+    }
+    let mut want = ids(&good_file);
+    want.extend(ids(&good_inline));
+    want.extend(ids(&good_zip));
+    assert_eq!(folder_ids(data.path(), "Default", "Bank"), want, "exactly the good coins");
+    assert_eq!(server.balance("Default"), ("23.2".to_owned(), 7));
 }
 
 #[test]
