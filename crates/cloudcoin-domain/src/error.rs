@@ -57,7 +57,11 @@ pub enum SelectError {
         requested: Amount,
     },
     /// Enough value, but no subset sums exactly to the request.
-    #[error("no exact set of coins makes {requested}{}{}", nearest_text("below", *below), nearest_text("above", *above))]
+    #[error(
+        "no exact set of coins makes {requested} (the balance is {balance}){}{}",
+        nearest_text("below", *below),
+        nearest_text("above", *above)
+    )]
     NoExactChange {
         /// The amount asked for.
         requested: Amount,
