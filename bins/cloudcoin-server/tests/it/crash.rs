@@ -11,12 +11,13 @@ use crate::support::{
     Opts, Server, coins, decode_file, file_names, folder_ids, ids, mixed_coins, put_coins,
 };
 
-const EXPORT_STEPS: [&str; 6] = [
+const EXPORT_STEPS: [&str; 7] = [
     "export:after_journal",
     "export:after_write",
     "export:after_fsync",
     "export:after_rename",
     "export:after_commit",
+    "export:mid_move",
     "export:after_move",
 ];
 
