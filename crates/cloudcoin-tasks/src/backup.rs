@@ -1,17 +1,17 @@
 //! The backup pipeline: a zip of every coin the wallet holds, written with the export's care
 //! (temporary file, fsync, verify, publish without replacing). The coins stay where they are.
 
-use std::fs::{self, OpenOptions};
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cloudcoin_codec::{PngLabel, write_coins};
 use cloudcoin_domain::{
     Amount, Coin, FileKind, Tag, WalletName, multi_coin_file_name, total_value,
 };
 
-use crate::durable::{self, error_chain};
-use crate::export::{StepError, verify};
+use crate::dir::Dir;
+use crate::durable::error_chain;
+use crate::export::{StepError, read_back, verify};
 use crate::fault;
 use crate::journal::{Journal, Op, Record, coins_digest};
 use crate::task::{BackupResult, FailureKind, TaskFailure, TaskId, TaskOutcome};
@@ -23,7 +23,8 @@ pub(crate) struct BackupJob {
     pub(crate) id: TaskId,
     pub(crate) wallet: WalletName,
     pub(crate) coins: Vec<Coin>,
-    pub(crate) folder: PathBuf,
+    /// The validated target folder, held open: the zip is written through this handle.
+    pub(crate) folder: Dir,
     pub(crate) tag: Tag,
 }
 
@@ -44,11 +45,11 @@ pub(crate) fn money_total(coins: &[Coin]) -> Amount {
 pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> TaskOutcome {
     let amount = money_total(&job.coins);
     let base = multi_coin_file_name(amount, job.coins.len(), &job.tag, FileKind::Zip);
-    let temp = job.folder.join(format!(".{base}.{}.partial", job.id));
+    let temp = format!(".{base}.{}.partial", job.id);
     let mut record = Record::new(Op::Backup, job.id.to_string(), job.wallet.as_str().to_owned());
     record.coins_digest = coins_digest(&job.coins);
-    record.target_dir = Some(job.folder.clone());
-    record.temp = temp.file_name().map(|n| n.to_string_lossy().into_owned());
+    record.target_dir = Some(job.folder.path().to_path_buf());
+    record.temp = Some(temp.clone());
     record.amount_units = amount.units();
     record.coin_count = job.coins.len();
     match write(journal, tracker, job, &mut record, &temp, &base, amount) {
@@ -57,7 +58,7 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> Task
             TaskOutcome::Backup(BackupResult { file: path, coins: job.coins.len(), amount })
         }
         Err(e) => {
-            durable::remove_if_exists(&temp);
+            job.folder.remove_if_exists(&temp);
             tracing::warn!(task = %job.id, error = %e.message, "backup failed");
             TaskOutcome::Failed(TaskFailure { kind: e.kind, message: e.message })
         }
@@ -69,7 +70,7 @@ fn write(
     tracker: &Tracker,
     job: &BackupJob,
     record: &mut Record,
-    temp: &Path,
+    temp: &str,
     base: &str,
     amount: Amount,
 ) -> Result<PathBuf, StepError> {
@@ -77,12 +78,10 @@ fn write(
     journal.write(record).map_err(io("cannot write the journal"))?;
     fault::point("backup:after_journal").map_err(io("cannot write the journal"))?;
     tracker.advance(job.id, 5, Some("Writing coins"));
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(temp)
+    let file = job
+        .folder
+        .create_new(temp, crate::folder::OUTPUT_MODE)
         .map_err(io("cannot create the file"))?;
-    crate::export::check_created_in(&file, temp, &job.folder)?;
     let mut w = BufWriter::new(file);
     let label =
         PngLabel { amount, tag: job.tag.clone(), coin_count: job.coins.len(), date: String::new() };
@@ -104,16 +103,18 @@ fn write(
     drop(file);
     fault::point("backup:after_fsync").map_err(io("cannot flush the file to disk"))?;
     tracker.advance(job.id, 90, Some("Verifying the file"));
-    let bytes = fs::read(temp).map_err(io("cannot read the file back"))?;
+    let bytes = read_back(&job.folder, temp)?;
     verify(&bytes, &record.coins_digest)?;
     drop(bytes);
-    let path = durable::publish_unique(temp, &job.folder, base, |name| {
-        record.final_name = Some(name.to_owned());
-        journal.write(record)
-    })
-    .map_err(io("cannot give the file its name"))?;
-    durable::sync_dir(&job.folder).map_err(io("cannot flush the folder to disk"))?;
-    Ok(path)
+    let name = job
+        .folder
+        .publish_unique(temp, base, |name| {
+            record.final_name = Some(name.to_owned());
+            journal.write(record)
+        })
+        .map_err(io("cannot give the file its name"))?;
+    job.folder.sync().map_err(io("cannot flush the folder to disk"))?;
+    Ok(job.folder.path().join(name))
 }
 
 #[cfg(test)]
@@ -124,5 +125,49 @@ mod tests {
     fn default_tag_is_a_valid_tag_with_the_time() {
         // 2026-11-29 03:10:04 UTC
         assert_eq!(default_tag(1_795_921_804).as_str(), "backup 2026-11-29 03-10-04");
+    }
+
+    #[test]
+    fn a_folder_swapped_for_a_link_after_validation_keeps_the_file_inside() {
+        use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
+        use std::fs;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let base = fs::canonicalize(tmp.path()).expect("canonical");
+        let (out, moved, outside) = (base.join("out"), base.join("moved"), base.join("outside"));
+        for d in [&out, &outside, &base.join("journal"), &base.join("tasks")] {
+            fs::create_dir(d).expect("mkdir");
+        }
+        let folder = crate::folder::validate(&out, std::slice::from_ref(&out)).expect("valid");
+        // Between validation and writing, the folder is replaced by a link out of the root.
+        fs::rename(&out, &moved).expect("rename");
+        std::os::unix::fs::symlink(&outside, &out).expect("symlink");
+
+        let journal = Journal::new(base.join("journal"));
+        let store = crate::records::TaskStore::new(base.join("tasks"));
+        let tracker = Tracker::load(store, std::time::Duration::from_secs(60)).expect("tracker");
+        let coin = Coin {
+            denomination: Denomination::from_code(0),
+            serial: SerialNumber::new(7),
+            ans: [[7; 16]; RAIDA_COUNT],
+            pown: [Pown::Pass; RAIDA_COUNT],
+        };
+        let job = BackupJob {
+            id: TaskId::new(),
+            wallet: WalletName::parse("Default").expect("name"),
+            coins: vec![coin],
+            folder,
+            tag: Tag::parse("b").expect("tag"),
+        };
+        let TaskOutcome::Backup(result) = run(&journal, &tracker, &job) else {
+            panic!("the backup did not complete")
+        };
+        let name = "1 CloudCoin #1 'b'.zip";
+        assert_eq!(result.file, out.join(name), "reported under the validated path");
+        assert_eq!(fs::read_dir(&outside).expect("list").count(), 0, "nothing escaped");
+        let names: Vec<String> = fs::read_dir(&moved)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec![name.to_owned()], "written in the validated folder, temp gone");
     }
 }

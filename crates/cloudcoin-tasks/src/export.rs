@@ -6,14 +6,14 @@
 //! transaction row and receipt → remove the journal record. Before the output is published a
 //! failure puts the coins back; after, the export is finished (now, or by recovery at start-up).
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use cloudcoin_codec::{Limits, PngLabel, decode_any, write_coins};
 use cloudcoin_domain::{Amount, Coin, FileKind, Tag, WalletName, export_file_name};
 
+use crate::dir::Dir;
 use crate::durable::{self, error_chain, now_unix};
 use crate::fault;
 use crate::journal::{Journal, Op, Record, coins_digest};
@@ -30,7 +30,8 @@ pub(crate) struct ExportJob {
     pub(crate) state: Arc<Mutex<WalletState>>,
     pub(crate) coins: Vec<Held>,
     pub(crate) amount: Amount,
-    pub(crate) folder: PathBuf,
+    /// The validated target folder, held open: the output is written through this handle.
+    pub(crate) folder: Dir,
     pub(crate) kind: FileKind,
     pub(crate) tag: Tag,
 }
@@ -67,21 +68,20 @@ pub(crate) fn run(
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
     record.coins = Record::coins_of(&job.coins);
     record.coins_digest = coins_digest(&coins);
-    record.target_dir = Some(job.folder.clone());
+    record.target_dir = Some(job.folder.path().to_path_buf());
     let base_name = export_file_name(&coins, &job.tag, job.kind);
     let temp_name = format!(".{base_name}.{}.partial", job.id);
     record.temp = Some(temp_name.clone());
     record.amount_units = job.amount.units();
     job.tag.as_str().clone_into(&mut record.tag);
-    let temp = job.folder.join(&temp_name);
 
     let published =
-        write_and_publish(journal, tracker, job, &coins, &mut record, &temp, &base_name);
+        write_and_publish(journal, tracker, job, &coins, &mut record, &temp_name, &base_name);
     let (final_path, sha256) = match published {
         Ok(done) => done,
         Err(e) => {
             // Nothing carries a final name: undo.
-            durable::remove_if_exists(&temp);
+            job.folder.remove_if_exists(&temp_name);
             lock(&job.state).release(&job.coins);
             tracing::warn!(task = %job.id, error = %e.message, "export failed; coins returned");
             let failure = TaskFailure {
@@ -122,21 +122,18 @@ fn write_and_publish(
     job: &ExportJob,
     coins: &[Coin],
     record: &mut Record,
-    temp: &Path,
+    temp: &str,
     base_name: &str,
 ) -> Result<(PathBuf, String), StepError> {
     journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
     fault::point("export:after_journal")
         .map_err(|e| StepError::io("cannot write the journal", &e))?;
-    check_folder_unchanged(&job.folder)?;
 
     tracker.advance(job.id, 10, Some("Writing coins"));
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(temp)
+    let file = job
+        .folder
+        .create_new(temp, crate::folder::OUTPUT_MODE)
         .map_err(|e| StepError::io("cannot create the file", &e))?;
-    check_created_in(&file, temp, &job.folder)?;
     let mut w = BufWriter::new(file);
     let label = PngLabel {
         amount: job.amount,
@@ -164,19 +161,23 @@ fn write_and_publish(
         .map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
 
     tracker.advance(job.id, 85, Some("Verifying the file"));
-    let bytes = fs::read(temp).map_err(|e| StepError::io("cannot read the file back", &e))?;
+    let bytes = read_back(&job.folder, temp)?;
     verify(&bytes, &record.coins_digest)?;
     let sha256 = durable::sha256_hex(&bytes);
     drop(bytes);
 
-    check_folder_unchanged(&job.folder)?;
-    let final_path = durable::publish_unique(temp, &job.folder, base_name, |name| {
-        record.final_name = Some(name.to_owned());
-        journal.write(record)
-    })
-    .map_err(|e| StepError::io("cannot give the file its name", &e))?;
+    let final_name = job
+        .folder
+        .publish_unique(temp, base_name, |name| {
+            record.final_name = Some(name.to_owned());
+            journal.write(record)
+        })
+        .map_err(|e| StepError::io("cannot give the file its name", &e))?;
+    let final_path = job.folder.path().join(final_name);
     // From here the output exists under its final name: the export goes forward.
-    let committed = durable::sync_dir(&job.folder)
+    let committed = job
+        .folder
+        .sync()
         .and_then(|()| fault::point("export:after_rename"))
         .and_then(|()| {
             record.committed = true;
@@ -204,40 +205,13 @@ pub(crate) fn verify(bytes: &[u8], digest: &str) -> Result<(), StepError> {
     Ok(())
 }
 
-/// The target folder must still be the real, canonical folder that was validated (not swapped for
-/// a symlink since).
-fn check_folder_unchanged(folder: &Path) -> Result<(), StepError> {
-    match fs::canonicalize(folder) {
-        Ok(c) if c == folder => Ok(()),
-        _ => Err(StepError {
-            kind: FailureKind::Io,
-            message: format!("the folder {} changed while the export ran", folder.display()),
-        }),
-    }
-}
-
-/// The file just created at `temp` must be the one in the validated folder: if the folder was
-/// swapped for a symlink between the check and the open, the file landed elsewhere; remove it and
-/// stop.
-pub(crate) fn check_created_in(
-    file: &fs::File,
-    temp: &Path,
-    folder: &Path,
-) -> Result<(), StepError> {
-    use std::os::unix::fs::MetadataExt;
-    let escaped = || StepError {
-        kind: FailureKind::Io,
-        message: format!("the folder {} changed while the file was created", folder.display()),
-    };
-    let opened = file.metadata().map_err(|e| StepError::io("cannot check the file", &e))?;
-    let real = fs::canonicalize(temp).map_err(|_| escaped())?;
-    let here = fs::symlink_metadata(folder.join(temp.file_name().unwrap_or_default()));
-    let same = here.is_ok_and(|m| m.dev() == opened.dev() && m.ino() == opened.ino());
-    if real.parent() != Some(folder) || !same {
-        let _ = fs::remove_file(&real);
-        return Err(escaped());
-    }
-    Ok(())
+/// Reads the temporary file `temp` of `dir` back (never through a symbolic link).
+pub(crate) fn read_back(dir: &Dir, temp: &str) -> Result<Vec<u8>, StepError> {
+    let mut bytes = Vec::new();
+    dir.open_read(temp)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| StepError::io("cannot read the file back", &e))?;
+    Ok(bytes)
 }
 
 /// Finishes a published export: coins to `Sent`, transaction row, receipt. Idempotent, so

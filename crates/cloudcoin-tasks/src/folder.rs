@@ -1,12 +1,18 @@
 //! Checking a folder a client asks the server to write into.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::path::{Component, Path, PathBuf};
 
+use crate::dir::Dir;
+
+/// Mode of the files written into a client's folder (before the umask).
+pub(crate) const OUTPUT_MODE: u32 = 0o644;
+
 /// Checks that `path` is an absolute, canonical (no `.`/`..`, no symlink on the way), existing,
-/// writable directory beneath one of `roots` (when any are set). Returns the problem otherwise,
-/// worded for the person who gave the path.
-pub(crate) fn validate(path: &Path, roots: &[PathBuf]) -> Result<PathBuf, String> {
+/// writable directory beneath one of `roots` (when any are set), and opens it: the returned
+/// handle is the directory checked, and every later file operation goes through it. Returns the
+/// problem otherwise, worded for the person who gave the path.
+pub(crate) fn validate(path: &Path, roots: &[PathBuf]) -> Result<Dir, String> {
     if !path.is_absolute() {
         return Err("it is not an absolute path".to_owned());
     }
@@ -33,11 +39,21 @@ pub(crate) fn validate(path: &Path, roots: &[PathBuf]) -> Result<PathBuf, String
     if !roots.is_empty() && !roots.iter().any(|r| canonical.starts_with(r)) {
         return Err("it is outside the folders this server may write to (--export-root)".to_owned());
     }
-    let probe = canonical.join(format!(".cloudcoin-write-test-{}", uuid::Uuid::new_v4().simple()));
-    match OpenOptions::new().write(true).create_new(true).open(&probe) {
+    let changed = || "it changed while it was being checked; try again".to_owned();
+    let dir = match Dir::open_nofollow(&canonical) {
+        Ok(dir) => dir,
+        // ELOOP, ENOTDIR: a component became a symbolic link since it was resolved.
+        Err(e) if matches!(e.raw_os_error(), Some(40 | 20)) => return Err(changed()),
+        Err(e) => return Err(format!("it cannot be opened ({e})")),
+    };
+    if !dir.is(&meta).map_err(|e| format!("it cannot be read ({e})"))? {
+        return Err(changed());
+    }
+    let probe = format!(".cloudcoin-write-test-{}", uuid::Uuid::new_v4().simple());
+    match dir.create_new(&probe, OUTPUT_MODE) {
         Ok(_) => {
-            crate::durable::remove_if_exists(&probe);
-            Ok(canonical)
+            dir.remove_if_exists(&probe);
+            Ok(dir)
         }
         Err(e) => Err(format!("it is not writable ({e})")),
     }
@@ -74,8 +90,9 @@ mod tests {
         std::os::unix::fs::symlink("/", base.join("root-link")).expect("symlink");
         let roots = vec![good.clone()];
 
-        assert_eq!(validate(&good, &roots), Ok(good.clone()));
-        assert_eq!(validate(&good, &[]), Ok(good.clone()));
+        let opened = |roots: &[PathBuf]| validate(&good, roots).map(|d| d.path().to_path_buf());
+        assert_eq!(opened(&roots), Ok(good.clone()));
+        assert_eq!(opened(&[]), Ok(good.clone()));
         let problem = |p: PathBuf, roots: &[PathBuf]| validate(&p, roots).expect_err("refused");
         assert!(problem(PathBuf::from("relative"), &[]).contains("absolute"));
         assert!(problem(good.join("../exports"), &[]).contains(".."));

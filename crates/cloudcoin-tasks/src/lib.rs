@@ -33,6 +33,7 @@
 //! ```
 
 mod backup;
+mod dir;
 mod durable;
 mod error;
 mod export;

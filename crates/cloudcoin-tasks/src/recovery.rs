@@ -77,16 +77,19 @@ pub(crate) fn recover(
 
 /// The verified final output of a record, with its SHA-256, if there is one.
 fn verified_output(record: &Record) -> Option<(std::path::PathBuf, String)> {
-    let dir = record.target_dir.as_ref()?;
-    let path = dir.join(record.final_name.as_ref()?);
-    let bytes = fs::read(&path).ok()?;
+    let name = record.final_name.as_ref()?;
+    // Read without following a symbolic link, in the folder or under the name.
+    let dir = crate::dir::Dir::open_nofollow(record.target_dir.as_ref()?).ok()?;
+    let bytes = export::read_back(&dir, name).ok()?;
     export::verify(&bytes, &record.coins_digest).ok()?;
-    Some((path, durable::sha256_hex(&bytes)))
+    Some((dir.path().join(name), durable::sha256_hex(&bytes)))
 }
 
 fn remove_temp(record: &Record) {
-    if let (Some(dir), Some(temp)) = (&record.target_dir, &record.temp) {
-        durable::remove_if_exists(&dir.join(temp));
+    if let (Some(dir), Some(temp)) = (&record.target_dir, &record.temp)
+        && let Ok(dir) = crate::dir::Dir::open_nofollow(dir)
+    {
+        dir.remove_if_exists(temp);
     }
 }
 

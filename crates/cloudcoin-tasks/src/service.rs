@@ -353,7 +353,7 @@ impl Service {
     }
 
     /// Checks a folder for an export or backup, off the async workers.
-    async fn check_folder(&self, folder: &Path) -> Result<PathBuf, ServiceError> {
+    async fn check_folder(&self, folder: &Path) -> Result<crate::dir::Dir, ServiceError> {
         let roots = self.inner.roots.clone();
         let path = folder.to_path_buf();
         blocking(move || {

@@ -1,0 +1,231 @@
+//! A directory held open by handle. Every file operation in it names the file relative to the
+//! handle, never by path, so a path component swapped for a symbolic link after the directory was
+//! opened cannot send a file anywhere else. No operation here follows a symbolic link in the name
+//! it is given, and none replaces an existing name.
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+
+/// An open directory and the path it was opened at (for messages and the journal).
+#[derive(Debug)]
+pub(crate) struct Dir {
+    path: PathBuf,
+    handle: File,
+}
+
+impl Dir {
+    /// Opens the directory at the absolute `path` one component at a time, none of them followed
+    /// if it is a symbolic link (`ELOOP`/`ENOTDIR`): the handle is the directory that `path`
+    /// names without any link.
+    pub(crate) fn open_nofollow(path: &Path) -> io::Result<Dir> {
+        let not_plain = || {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a plain absolute path", path.display()),
+            )
+        };
+        if !path.is_absolute() {
+            return Err(not_plain());
+        }
+        let flags = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY;
+        let mut fd = rustix::fs::openat(CWD, "/", flags, Mode::empty())?;
+        for component in path.components() {
+            match component {
+                Component::RootDir => {}
+                Component::Normal(name) => {
+                    fd = rustix::fs::openat(&fd, name, flags, Mode::empty())?;
+                }
+                _ => return Err(not_plain()),
+            }
+        }
+        Ok(Dir { path: path.to_path_buf(), handle: File::from(fd) })
+    }
+
+    /// The path the directory was opened at.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the open directory is the one `meta` describes (same device and inode).
+    pub(crate) fn is(&self, meta: &Metadata) -> io::Result<bool> {
+        let own = self.handle.metadata()?;
+        Ok(own.dev() == meta.dev() && own.ino() == meta.ino())
+    }
+
+    /// Creates `name` for writing; fails if anything (a symbolic link included) has that name.
+    pub(crate) fn create_new(&self, name: &str, mode: u32) -> io::Result<File> {
+        let flags =
+            OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::WRONLY | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.handle, name, flags, Mode::from_raw_mode(mode))?;
+        Ok(File::from(fd))
+    }
+
+    /// Opens the file `name` for reading, refusing a symbolic link.
+    pub(crate) fn open_read(&self, name: &str) -> io::Result<File> {
+        let flags = OFlags::NOFOLLOW | OFlags::RDONLY | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.handle, name, flags, Mode::empty())?;
+        Ok(File::from(fd))
+    }
+
+    /// The type of what is called `name` (a symbolic link is not followed), or `None` if
+    /// nothing is.
+    pub(crate) fn entry_type(&self, name: &str) -> io::Result<Option<FileType>> {
+        match rustix::fs::statat(&self.handle, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => Ok(Some(FileType::from_raw_mode(stat.st_mode))),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the file `from` the second name `to`; fails if `to` exists, even as a symbolic
+    /// link.
+    pub(crate) fn link(&self, from: &str, to: &str) -> io::Result<()> {
+        Ok(rustix::fs::linkat(&self.handle, from, &self.handle, to, AtFlags::empty())?)
+    }
+
+    /// Removes the name `name` (a symbolic link itself, never its target).
+    pub(crate) fn remove(&self, name: &str) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(&self.handle, name, AtFlags::empty())?)
+    }
+
+    /// Removes `name` if it is there; failures are logged, not returned (used when cleaning up).
+    pub(crate) fn remove_if_exists(&self, name: &str) {
+        match self.remove(name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(folder = %self.path.display(), file = name, error = %e, "cannot remove a temporary file");
+            }
+        }
+    }
+
+    /// Publishes the complete, synced file `temp` under `base`, or `base (2)`, `base (3)`, … —
+    /// the first free name — calling `before_link(name)` before each attempt (to journal it),
+    /// then removes the temporary name. Returns the name used. Nothing is ever replaced.
+    pub(crate) fn publish_unique(
+        &self,
+        temp: &str,
+        base: &str,
+        mut before_link: impl FnMut(&str) -> io::Result<()>,
+    ) -> io::Result<String> {
+        loop {
+            // A name that cannot be probed counts as free: the link then reports the real error.
+            let name = cloudcoin_domain::unique_file_name(base, |n| {
+                self.entry_type(n).is_ok_and(|t| t.is_some())
+            });
+            before_link(&name)?;
+            match self.link(temp, &name) {
+                Ok(()) => {
+                    self.remove(temp)?;
+                    return Ok(name);
+                }
+                // Taken between the check and the link: try the next name.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Flushes the directory's entries (new names, removals) to disk.
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        self.handle.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::io::{Read, Write};
+    use std::os::unix::fs::symlink;
+
+    fn base() -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let base = fs::canonicalize(tmp.path()).expect("canonical");
+        (tmp, base)
+    }
+
+    #[test]
+    fn a_link_anywhere_on_the_path_is_not_followed() {
+        let (_tmp, base) = base();
+        fs::create_dir_all(base.join("real/sub")).expect("mkdir");
+        symlink(base.join("real"), base.join("link")).expect("symlink");
+        assert!(Dir::open_nofollow(&base.join("real/sub")).is_ok());
+        for path in [base.join("link"), base.join("link/sub")] {
+            let e = Dir::open_nofollow(&path).expect_err("a link on the way");
+            assert!(matches!(e.raw_os_error(), Some(40 | 20)), "{e}"); // ELOOP or ENOTDIR
+        }
+        for path in [Path::new("real"), &base.join("real/../real")] {
+            let e = Dir::open_nofollow(path).expect_err("not a plain absolute path");
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn a_folder_swapped_after_opening_keeps_its_files() {
+        let (_tmp, base) = base();
+        let out = base.join("out");
+        let outside = base.join("outside");
+        fs::create_dir(&out).expect("mkdir");
+        fs::create_dir(&outside).expect("mkdir");
+        let dir = Dir::open_nofollow(&out).expect("open");
+        assert!(dir.is(&fs::metadata(&out).expect("meta")).expect("stat"));
+        // The folder is moved away and a link to elsewhere takes its place.
+        fs::rename(&out, base.join("moved")).expect("rename");
+        symlink(&outside, &out).expect("symlink");
+        assert!(!dir.is(&fs::metadata(&out).expect("meta")).expect("stat"));
+
+        let mut f = dir.create_new(".t.partial", 0o644).expect("create");
+        f.write_all(b"coins").expect("write");
+        f.sync_all().expect("sync");
+        assert_eq!(
+            dir.publish_unique(".t.partial", "a.bin", |_| Ok(())).expect("publish"),
+            "a.bin"
+        );
+        dir.sync().expect("sync dir");
+        assert_eq!(fs::read(base.join("moved/a.bin")).expect("in the real folder"), b"coins");
+        assert_eq!(fs::read_dir(&outside).expect("list").count(), 0, "nothing escaped");
+        assert_eq!(fs::read_dir(base.join("moved")).expect("list").count(), 1, "temp removed");
+    }
+
+    #[test]
+    fn nothing_is_replaced_or_written_through_a_link() {
+        let (_tmp, base) = base();
+        let victim = base.join("victim");
+        fs::write(&victim, b"keep").expect("write");
+        let dir = Dir::open_nofollow(&base).expect("open");
+        symlink(&victim, base.join("a.bin")).expect("symlink");
+        fs::write(base.join("a (2).bin"), b"other").expect("write");
+
+        let e = dir.create_new("a.bin", 0o644).expect_err("a link has the name");
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert!(dir.open_read("a.bin").is_err(), "a link is not opened");
+        assert_eq!(dir.entry_type("a.bin").expect("stat"), Some(FileType::Symlink));
+        assert_eq!(dir.entry_type("a (2).bin").expect("stat"), Some(FileType::RegularFile));
+        assert_eq!(dir.entry_type("none").expect("stat"), None);
+
+        dir.create_new(".t", 0o600).expect("create");
+        let e = dir.link(".t", "a.bin").expect_err("taken by a link");
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        let mut tried = Vec::new();
+        let name = dir
+            .publish_unique(".t", "a.bin", |n| {
+                tried.push(n.to_owned());
+                Ok(())
+            })
+            .expect("publish");
+        assert_eq!(name, "a (3).bin");
+        assert_eq!(tried, vec!["a (3).bin"]);
+        assert_eq!(fs::read(&victim).expect("victim"), b"keep");
+        let mut text = String::new();
+        dir.open_read("a (2).bin").expect("open").read_to_string(&mut text).expect("read");
+        assert_eq!(text, "other");
+        dir.remove_if_exists("missing");
+        dir.remove("a.bin").expect("the link itself is removed");
+        assert!(victim.exists());
+    }
+}
