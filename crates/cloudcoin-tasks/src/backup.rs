@@ -41,10 +41,15 @@ pub(crate) fn money_total(coins: &[Coin]) -> Amount {
     total_value(money).unwrap_or(Amount::MAX)
 }
 
+/// The name a backup of `coins` gets (before ` (n)` for a taken name).
+pub(crate) fn file_name(coins: &[Coin], tag: &Tag) -> String {
+    multi_coin_file_name(money_total(coins), coins.len(), tag, FileKind::Zip)
+}
+
 /// Runs a backup to its end. Blocking.
 pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> TaskOutcome {
     let amount = money_total(&job.coins);
-    let base = multi_coin_file_name(amount, job.coins.len(), &job.tag, FileKind::Zip);
+    let base = file_name(&job.coins, &job.tag);
     let temp = format!(".{base}.{}.partial", job.id);
     let mut record = Record::new(Op::Backup, job.id.to_string(), job.wallet.as_str().to_owned());
     record.coins_digest = coins_digest(&job.coins);

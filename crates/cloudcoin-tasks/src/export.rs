@@ -55,6 +55,12 @@ pub(crate) fn lock(state: &Mutex<WalletState>) -> std::sync::MutexGuard<'_, Wall
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The name the export of `coins` gets (before ` (n)` for a taken name).
+pub(crate) fn file_name(coins: &[Held], tag: &Tag, kind: FileKind) -> String {
+    let coins: Vec<Coin> = coins.iter().map(|h| h.coin.clone()).collect();
+    export_file_name(&coins, tag, kind)
+}
+
 /// Runs an export to its end. Blocking. Returns the outcome and whether the journal record may be
 /// removed once the outcome is recorded (not when the file is out but the coins are not settled).
 pub(crate) fn run(

@@ -59,6 +59,36 @@ pub(crate) fn validate(path: &Path, roots: &[PathBuf]) -> Result<Dir, String> {
     }
 }
 
+/// Refuses a folder where the file name `base` — or one of the numbered names ` (2)`, ` (3)`, …
+/// that the search for a free name would pass — is a symbolic link: the output is never written
+/// through a link, and a link where the file is expected is a sign of mischief. Regular files
+/// are passed (the output gets the next free name).
+pub(crate) fn refuse_linked_name(dir: &Dir, base: &str) -> Result<(), String> {
+    let mut link = None;
+    let mut problem = None;
+    cloudcoin_domain::unique_file_name(base, |name| match dir.entry_type(name) {
+        Ok(Some(rustix::fs::FileType::Symlink)) => {
+            link = Some(name.to_owned());
+            false
+        }
+        Ok(Some(_)) => true,
+        Ok(None) => false,
+        Err(e) => {
+            problem = Some(format!("it cannot be read ({e})"));
+            false
+        }
+    });
+    if let Some(problem) = problem {
+        return Err(problem);
+    }
+    match link {
+        Some(name) => Err(format!(
+            "it contains a symbolic link named '{name}'; remove it or choose another folder"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The roots as real paths; a root that cannot be resolved is kept as given (and so matches
 /// nothing that resolves) and logged.
 pub(crate) fn canonical_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
@@ -101,5 +131,25 @@ mod tests {
         assert!(problem(base.join("root-link"), &[]).contains("symbolic link"));
         assert!(problem(evil.clone(), &roots).contains("outside"));
         assert_eq!(fs::read_dir(&good).expect("list").count(), 0, "the probe is removed");
+    }
+
+    #[test]
+    fn a_symbolic_link_under_the_name_or_a_numbered_name_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = fs::canonicalize(dir.path()).expect("canonical");
+        let opened = validate(&base, &[]).expect("valid");
+        assert_eq!(refuse_linked_name(&opened, "a.bin"), Ok(()));
+        fs::write(base.join("a.bin"), b"x").expect("write");
+        fs::write(base.join("a (2).bin"), b"x").expect("write");
+        assert_eq!(refuse_linked_name(&opened, "a.bin"), Ok(()), "regular files are passed");
+        std::os::unix::fs::symlink("/nowhere", base.join("a (3).bin")).expect("symlink");
+        let problem = refuse_linked_name(&opened, "a.bin").expect_err("a link on the way");
+        assert!(problem.contains("symbolic link named 'a (3).bin'"), "{problem}");
+        std::os::unix::fs::symlink("/nowhere", base.join("b.zip")).expect("symlink");
+        let problem = refuse_linked_name(&opened, "b.zip").expect_err("a link under the name");
+        assert!(problem.contains("'b.zip'; remove it or choose another folder"), "{problem}");
+        // A link past the first free name is not on the way.
+        std::os::unix::fs::symlink("/nowhere", base.join("c (2).bin")).expect("symlink");
+        assert_eq!(refuse_linked_name(&opened, "c.bin"), Ok(()));
     }
 }

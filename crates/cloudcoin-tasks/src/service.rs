@@ -363,6 +363,22 @@ impl Service {
         .await
     }
 
+    /// Refuses a folder where the output's name, or a numbered name before the first free one, is
+    /// a symbolic link; off the async workers.
+    async fn check_name(
+        &self,
+        folder: crate::dir::Dir,
+        base: String,
+    ) -> Result<crate::dir::Dir, ServiceError> {
+        blocking(move || match crate::folder::refuse_linked_name(&folder, &base) {
+            Ok(()) => Ok(folder),
+            Err(problem) => {
+                Err(ServiceError::Folder { path: folder.path().to_path_buf(), problem })
+            }
+        })
+        .await
+    }
+
     /// Validates wallet, folder, funds and exact change, reserves the coins, spawns the task and
     /// returns it (status running). Errors here mean nothing was reserved or written.
     pub async fn start_export(&self, req: ExportRequest) -> Result<TaskView, ServiceError> {
@@ -385,6 +401,14 @@ impl Service {
             let mut s = lock(&state);
             let selection = select_coins(req.amount, &s.candidates(), &SelectionPolicy::default())?;
             s.reserve(&selection.coins)
+        };
+        let base = export::file_name(&coins, &req.tag, req.kind);
+        let folder = match self.check_name(folder, base).await {
+            Ok(folder) => folder,
+            Err(e) => {
+                lock(&state).release(&coins);
+                return Err(e);
+            }
         };
         let id = TaskId::new();
         let idempotency = req
@@ -443,6 +467,7 @@ impl Service {
         let coins = lock(&state).all_coins();
         let tag =
             req.tag.clone().unwrap_or_else(|| backup::default_tag(crate::durable::now_unix()));
+        let folder = self.check_name(folder, backup::file_name(&coins, &tag)).await?;
         let id = TaskId::new();
         let view = self.inner.tracker.create(id, TaskKind::Backup, "Starting", None);
         let inner = self.inner.clone();

@@ -56,7 +56,7 @@ fn folders_outside_the_roots_are_refused_and_nothing_is_written() {
 }
 
 #[test]
-fn a_target_name_taken_by_a_symlink_is_never_written_through() {
+fn a_target_name_taken_by_a_symlink_is_refused_and_nothing_is_written() {
     let data = tempfile::tempdir().expect("temp dir");
     let base = tempfile::tempdir().expect("temp dir");
     let root = base.path().join("exports");
@@ -73,24 +73,18 @@ fn a_target_name_taken_by_a_symlink_is_never_written_through() {
         ..Opts::default()
     };
     let server = Server::start_in(data.path(), opts);
+    let bank = folder_ids(data.path(), "Default", "Bank");
     let r = server.post(
         "/api/v1/export",
         &json!({"name":"Default","amount":10.5,"folder":root,"type":"bin","tag":"x"}),
     );
-    if r.status == 202 {
-        let id = r.json()["payload"]["id"].as_str().expect("id").to_owned();
-        let (_, task) = server.wait_task(&id);
-        if task["status"] == "completed" {
-            let file = std::path::PathBuf::from(task["data"]["file"].as_str().expect("file"));
-            assert_ne!(file, root.join(name));
-            assert!(std::fs::symlink_metadata(&file).expect("written").file_type().is_file());
-        }
-    } else {
-        r.assert_error(422, 4193);
-    }
+    let message = r.assert_error(422, 4193);
+    assert!(message.contains("symbolic link"), "{message}");
     assert_eq!(std::fs::read(&victim).expect("victim"), b"do not touch");
     assert!(
         std::fs::symlink_metadata(root.join(name)).expect("still there").file_type().is_symlink()
     );
+    assert_eq!(file_names(&root), vec![name], "nothing written");
     assert_eq!(file_names(&outside), vec!["victim.bin"]);
+    assert_eq!(folder_ids(data.path(), "Default", "Bank"), bank, "no coin moved");
 }

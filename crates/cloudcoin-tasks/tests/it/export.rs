@@ -94,18 +94,65 @@ async fn a_taken_name_gets_a_number_and_the_old_file_stays() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_symlink_under_the_final_name_is_not_followed_or_replaced() {
-    let env = Env::with_bank(&mixed_coins());
+async fn a_symlink_under_the_name_or_a_numbered_name_is_refused_and_nothing_reserved() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
     let target = env.out.join("elsewhere");
-    std::os::unix::fs::symlink(&target, env.out.join("10.5 CloudCoin #6 'trade'.bin"))
-        .expect("symlink");
     let service = env.open().await;
-    let task =
-        service.start_export(env.export_request("10.5", FileKind::Bin)).await.expect("start");
-    let done = finished(&service, task.id).await;
-    let Some(TaskOutcome::Export(result)) = done.outcome else { panic!("{}", done.message) };
-    assert_eq!(result.file, env.out.join("10.5 CloudCoin #6 'trade' (2).bin"));
-    assert!(!target.exists(), "nothing written through the link");
+    // A link under the name itself, then (with a regular file under the name) under ` (2)`.
+    for (regular, link) in [
+        (None, "10.5 CloudCoin #6 'trade'.bin"),
+        (Some("10.5 CloudCoin #6 'trade'.bin"), "10.5 CloudCoin #6 'trade' (2).bin"),
+    ] {
+        for name in all_names(&env.out) {
+            std::fs::remove_file(env.out.join(name)).expect("clean");
+        }
+        if let Some(regular) = regular {
+            std::fs::write(env.out.join(regular), b"someone else's file").expect("write");
+        }
+        std::os::unix::fs::symlink(&target, env.out.join(link)).expect("symlink");
+        let before = all_names(&env.out);
+        let e = service
+            .start_export(env.export_request("10.5", FileKind::Bin))
+            .await
+            .expect_err("refused");
+        let ServiceError::Folder { problem, .. } = &e else { panic!("{e}") };
+        assert!(problem.contains(&format!("symbolic link named '{link}'")), "{problem}");
+        assert!(problem.contains("remove it or choose another folder"), "{problem}");
+        assert_eq!(all_names(&env.out), before, "nothing written");
+        assert!(!target.exists(), "nothing written through the link");
+        assert!(service.tasks().is_empty(), "no task");
+        let w = service.wallet(&wallet("Default")).await.expect("wallet");
+        assert_eq!(w.balance, amount("36"), "nothing stays reserved");
+    }
+    for name in all_names(&env.out) {
+        std::fs::remove_file(env.out.join(name)).expect("clean");
+    }
+    assert_each_coin_once(&env, &start);
+
+    // The same for a backup's name.
+    let backup = service
+        .start_backup(cloudcoin_tasks::BackupRequest {
+            wallet: wallet("Default"),
+            folder: env.out.clone(),
+            tag: Some(tag("b")),
+        })
+        .await;
+    assert!(backup.is_ok(), "no link yet");
+    service.shutdown().await;
+    let zip = "36 CloudCoin #18 'b'.zip";
+    std::fs::remove_file(env.out.join(zip)).expect("the backup was written");
+    std::os::unix::fs::symlink(&target, env.out.join(zip)).expect("symlink");
+    let e = service
+        .start_backup(cloudcoin_tasks::BackupRequest {
+            wallet: wallet("Default"),
+            folder: env.out.clone(),
+            tag: Some(tag("b")),
+        })
+        .await
+        .expect_err("refused");
+    assert!(e.to_string().contains(&format!("symbolic link named '{zip}'")), "{e}");
+    assert!(!target.exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
