@@ -136,6 +136,13 @@ impl Dir {
     }
 }
 
+/// Flushes everything written to the file system that holds `dir` (`syncfs`): one call makes
+/// any number of files written there durable.
+pub(crate) fn sync_file_system(dir: &Path) -> io::Result<()> {
+    let handle = File::open(dir)?;
+    Ok(rustix::fs::syncfs(&handle)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +234,6 @@ mod tests {
         dir.remove_if_exists("missing");
         dir.remove("a.bin").expect("the link itself is removed");
         assert!(victim.exists());
+        sync_file_system(&base).expect("syncfs");
     }
 }

@@ -3,13 +3,14 @@
 //! Each item is read and decoded on its own, so one bad item never stops the others. Coins the
 //! wallet holds already (Bank, Fracked, Limbo, Suspect) are counted, not stored twice; a coin in
 //! two items is stored once. New coins are claimed in the index first (so a racing import cannot
-//! store them too), then written as temporary files, synced, published under their single-coin
-//! name without replacing anything, and the folder is synced once.
+//! store them too), then all written as temporary files, made durable by one `syncfs` of the
+//! wallet's file system, published under their single-coin names without replacing anything, and
+//! `Bank` is synced once: a constant number of syncs per import, not one per coin.
 
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -162,7 +163,7 @@ pub(crate) fn run(
     tracker.advance(job.id, 50, Some("Storing coins"));
     let bank = layout.folder(&job.wallet, Folder::Bank);
     let mut stored: Vec<(CoinId, String)> = Vec::with_capacity(fresh.len());
-    let outcome = store_all(tracker, job, &bank, &fresh, &mut stored);
+    let outcome = store_all(layout, tracker, job, &bank, &fresh, &mut stored);
 
     // Whatever happened, the index must say what is on disk.
     {
@@ -217,48 +218,70 @@ pub(crate) fn run(
 
 /// Writes each coin durably into Bank, recording what was stored (in order of `fresh`).
 fn store_all(
+    layout: &Layout,
     tracker: &Tracker,
     job: &ImportJob,
-    bank: &std::path::Path,
+    bank: &Path,
     fresh: &[Coin],
     stored: &mut Vec<(CoinId, String)>,
 ) -> Result<(), StepError> {
     let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
-    let n = fresh.len().max(1);
-    for (i, coin) in fresh.iter().enumerate() {
-        let bytes =
-            cloudcoin_codec::encode_bin(std::slice::from_ref(coin)).map_err(|e| StepError {
-                kind: FailureKind::Internal,
-                message: format!("cannot encode coin {}: {}", coin.id(), error_chain(&e)),
-            })?;
-        let base = coin_file_name(coin);
-        let temp: PathBuf = bank.join(format!(".{base}.{}.partial", job.id));
-        let written =
-            OpenOptions::new().write(true).create_new(true).open(&temp).and_then(|mut f| {
-                f.write_all(&bytes)?;
-                f.sync_all()
-            });
-        if let Err(e) = written {
-            durable::remove_if_exists(&temp);
-            return Err(StepError::io("cannot store a coin", &e));
+    let suffix = format!(".{}.partial", job.id);
+    let temps = write_temps(bank, fresh, &suffix).map_err(io("cannot store a coin"))?;
+    tracker.advance(job.id, 70, None);
+    let n = temps.len().max(1);
+    let published = (|| {
+        if !temps.is_empty() {
+            crate::dir::sync_file_system(&layout.wallet(&job.wallet))?;
         }
-        let path = match durable::publish_unique(&temp, bank, &base, |_| Ok(())) {
-            Ok(p) => p,
-            Err(e) => {
-                durable::remove_if_exists(&temp);
-                return Err(StepError::io("cannot store a coin", &e));
+        for (i, ((temp, base), coin)) in temps.iter().zip(fresh).enumerate() {
+            let path = durable::publish_unique(temp, bank, base, |_| Ok(()))?;
+            let name =
+                path.file_name().map_or_else(|| base.clone(), |s| s.to_string_lossy().into_owned());
+            stored.push((coin.id(), name));
+            if i == temps.len() / 2 {
+                fault::point("import:mid_store")?;
             }
-        };
-        let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or(base);
-        stored.push((coin.id(), name));
-        if i == fresh.len() / 2 {
-            fault::point("import:mid_store").map_err(io("cannot store a coin"))?;
+            tracker.advance(job.id, 70 + (25 * (i + 1) / n) as u8, None);
         }
-        tracker.advance(job.id, 50 + (45 * (i + 1) / n) as u8, None);
+        Ok(())
+    })();
+    if let Err(e) = published {
+        for (temp, _) in &temps[stored.len()..] {
+            durable::remove_if_exists(temp);
+        }
+        return Err(StepError::io("cannot store a coin", &e));
     }
     durable::sync_dir(bank).map_err(io("cannot flush Bank to disk"))?;
     fault::point("import:after_store").map_err(io("cannot flush Bank to disk"))?;
     Ok(())
+}
+
+/// Writes each coin into its own temporary file `.{coin file name}{suffix}` in `bank`, not yet
+/// synced (the caller syncs the file system once for all of them). Returns each temporary path
+/// with the coin's file name; on failure the files already written are removed.
+fn write_temps(
+    bank: &Path,
+    coins: &[Coin],
+    suffix: &str,
+) -> std::io::Result<Vec<(PathBuf, String)>> {
+    let mut temps: Vec<(PathBuf, String)> = Vec::with_capacity(coins.len());
+    let written = coins.iter().try_for_each(|coin| {
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
+            .map_err(|e| std::io::Error::other(error_chain(&e)))?;
+        let base = coin_file_name(coin);
+        let temp = bank.join(format!(".{base}{suffix}"));
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        temps.push((temp, base));
+        f.write_all(&bytes)
+    });
+    if let Err(e) = written {
+        for (temp, _) in &temps {
+            durable::remove_if_exists(temp);
+        }
+        return Err(e);
+    }
+    Ok(temps)
 }
 
 fn failed(kind: FailureKind, message: String) -> TaskOutcome {
@@ -305,26 +328,25 @@ pub(crate) fn pick_up_dropped(
                 continue;
             }
         };
-        let mut stored = Vec::new();
-        for coin in coins {
-            if state.coins.contains_key(&coin.id()) {
-                continue;
-            }
-            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&coin))
-                .map_err(std::io::Error::other)?;
-            let base = coin_file_name(&coin);
-            let temp = bank.join(format!(".{base}{PICKUP_SUFFIX}"));
-            let mut f = OpenOptions::new().write(true).create_new(true).open(&temp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            drop(f);
-            let final_path = durable::publish_unique(&temp, &bank, &base, |_| Ok(()))?;
-            let file =
-                final_path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or(base);
-            stored.push(coin.clone());
-            state
-                .coins
-                .insert(coin.id(), Entry { folder: Folder::Bank, file, coin, hold: Hold::Free });
+        // A coin held already, or met twice in the file, is stored once.
+        let mut seen = HashSet::new();
+        let stored: Vec<Coin> = coins
+            .into_iter()
+            .filter(|c| !state.coins.contains_key(&c.id()) && seen.insert(c.id()))
+            .collect();
+        // Same rule as an import: every temporary file, one sync of the file system, every
+        // publish, one sync of each folder touched.
+        let temps = write_temps(&bank, &stored, PICKUP_SUFFIX)?;
+        if !temps.is_empty() {
+            crate::dir::sync_file_system(&layout.wallet(wallet))?;
+        }
+        for ((temp, base), coin) in temps.iter().zip(&stored) {
+            let final_path = durable::publish_unique(temp, &bank, base, |_| Ok(()))?;
+            let file = final_path
+                .file_name()
+                .map_or_else(|| base.clone(), |s| s.to_string_lossy().into_owned());
+            let entry = Entry { folder: Folder::Bank, file, coin: coin.clone(), hold: Hold::Free };
+            state.coins.insert(coin.id(), entry);
         }
         durable::sync_dir(&bank)?;
         let source_name =
@@ -355,4 +377,49 @@ pub(crate) fn pick_up_dropped(
         total += stored.len();
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
+
+    fn coin(sn: u32) -> Coin {
+        Coin {
+            denomination: Denomination::from_code(0),
+            serial: SerialNumber::new(sn),
+            ans: [[sn as u8; 16]; RAIDA_COUNT],
+            pown: [Pown::Pass; RAIDA_COUNT],
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn temporary_files_hold_one_coin_each_and_a_failure_leaves_none() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let bank = tmp.path();
+        let coins = [coin(1), coin(2), coin(3)];
+        let temps = write_temps(bank, &coins, ".t.partial").expect("written");
+        assert_eq!(temps.len(), 3);
+        for ((temp, base), coin) in temps.iter().zip(&coins) {
+            assert_eq!(base, &coin_file_name(coin));
+            assert_eq!(temp, &bank.join(format!(".{base}.t.partial")));
+            let read = crate::store::read_single_coin(temp).expect("one coin");
+            assert_eq!(read.id(), coin.id());
+        }
+        // The third coin's temporary name is taken: the first two are removed again.
+        let before = names(bank);
+        let e = write_temps(bank, &[coin(4), coin(5), coin(3)], ".t.partial")
+            .expect_err("a name is taken");
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(names(bank), before, "nothing left behind");
+    }
 }
