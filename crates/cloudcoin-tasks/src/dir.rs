@@ -105,7 +105,8 @@ impl Dir {
 
     /// Publishes the complete, synced file `temp` under `base`, or `base (2)`, `base (3)`, … —
     /// the first free name — calling `before_link(name)` before each attempt (to journal it),
-    /// then removes the temporary name. Returns the name used. Nothing is ever replaced.
+    /// then removes the temporary name (a failure there is logged: the file is published).
+    /// Returns the name used. Nothing is ever replaced.
     pub(crate) fn publish_unique(
         &self,
         temp: &str,
@@ -120,7 +121,8 @@ impl Dir {
             before_link(&name)?;
             match self.link(temp, &name) {
                 Ok(()) => {
-                    self.remove(temp)?;
+                    // Published: the name is out, whatever happens to the temporary name now.
+                    self.remove_if_exists(temp);
                     return Ok(name);
                 }
                 // Taken between the check and the link: try the next name.
