@@ -5,8 +5,9 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::dir::Dir;
 
-/// Mode of the files written into a client's folder (before the umask).
-pub(crate) const OUTPUT_MODE: u32 = 0o644;
+/// Mode of the files written into a client's folder (before the umask). A coin file is bearer
+/// money: whoever can read it can spend it, so only its owner may.
+pub(crate) const OUTPUT_MODE: u32 = 0o600;
 
 /// Checks that `path` is an absolute, canonical (no `.`/`..`, no symlink on the way), existing,
 /// writable directory beneath one of `roots` (when any are set), and opens it: the returned

@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -271,7 +272,11 @@ fn write_temps(
             .map_err(|e| std::io::Error::other(error_chain(&e)))?;
         let base = coin_file_name(coin);
         let temp = bank.join(format!(".{base}{suffix}"));
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(crate::folder::OUTPUT_MODE)
+            .open(&temp)?;
         temps.push((temp, base));
         f.write_all(&bytes)
     });

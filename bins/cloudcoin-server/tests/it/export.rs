@@ -1,6 +1,7 @@
 //! POST /api/v1/export end to end (issue 3, acceptance 1, 3 and 4).
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use cloudcoin_domain::{Amount, CoinId, total_value};
@@ -59,6 +60,8 @@ fn export_and_check(
     assert_eq!(file.parent(), Some(out));
     assert_eq!(file.file_name().expect("name").to_string_lossy(), expected_name);
     let bytes = std::fs::read(file).expect("exported file exists");
+    let mode = std::fs::metadata(file).expect("metadata").permissions().mode();
+    assert_eq!(mode & 0o077, 0, "a coin file is readable by its owner only, not {mode:o}");
     assert_eq!(result["sha256"], hex(&Sha256::digest(&bytes)));
     let exported = decode_file(file);
     assert_eq!(exported.len(), coins);
