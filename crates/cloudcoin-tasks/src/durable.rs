@@ -100,3 +100,67 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// A folder of small JSON records, one file `{id}.json` each, every write atomic
+/// ([`write_atomic`]). The journal and the task records are both kept this way.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordFolder<T> {
+    dir: PathBuf,
+    records: std::marker::PhantomData<fn() -> T>,
+}
+
+/// A record file that could not be read, and why.
+pub(crate) type Unreadable = (PathBuf, String);
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> RecordFolder<T> {
+    pub(crate) fn new(dir: PathBuf) -> RecordFolder<T> {
+        RecordFolder { dir, records: std::marker::PhantomData }
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Writes (or replaces) the record `id` durably.
+    pub(crate) fn write(&self, id: &str, record: &T) -> io::Result<()> {
+        let bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
+        write_atomic(&self.path(id), &bytes)
+    }
+
+    /// Reads the record `id`, if it is there and readable.
+    #[cfg(test)]
+    pub(crate) fn read(&self, id: &str) -> Option<T> {
+        let bytes = fs::read(self.path(id)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Removes the record `id` (gone already is fine) and syncs the folder.
+    pub(crate) fn remove(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(self.path(id)) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every record, in file-name order; one that cannot be read comes back as its path and why.
+    /// Hidden files (the temporaries of [`write_atomic`]) are skipped.
+    pub(crate) fn list(&self) -> io::Result<Vec<Result<T, Unreadable>>> {
+        let mut paths: Vec<PathBuf> = fs::read_dir(&self.dir)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .collect();
+        paths.sort();
+        Ok(paths
+            .into_iter()
+            .map(|p| {
+                fs::read(&p)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| serde_json::from_slice::<T>(&b).map_err(|e| e.to_string()))
+                    .map_err(|e| (p, e))
+            })
+            .collect())
+    }
+}

@@ -3,13 +3,13 @@
 //! operation makes, updated when its output is published, and removed when it is done.
 //! Recovery at start-up reads what is left (see `recovery`).
 
-use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cloudcoin_domain::{Coin, CoinId, Denomination, SerialNumber};
 use serde::{Deserialize, Serialize};
 
+use crate::durable::{RecordFolder, Unreadable};
 use crate::store::Held;
 
 /// Format version of journal records.
@@ -136,61 +136,33 @@ pub(crate) fn coins_digest(coins: &[Coin]) -> String {
 
 /// The journal folder.
 #[derive(Debug, Clone)]
-pub(crate) struct Journal {
-    dir: PathBuf,
-}
+pub(crate) struct Journal(RecordFolder<Record>);
 
 impl Journal {
     pub(crate) fn new(dir: PathBuf) -> Journal {
-        Journal { dir }
-    }
-
-    fn path(&self, id: &str) -> PathBuf {
-        self.dir.join(format!("{id}.json"))
+        Journal(RecordFolder::new(dir))
     }
 
     /// Writes (or replaces) a record durably.
     pub(crate) fn write(&self, record: &Record) -> io::Result<()> {
-        let bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
-        crate::durable::write_atomic(&self.path(&record.id), &bytes)
+        self.0.write(&record.id, record)
     }
 
     /// Removes a finished operation's record (and syncs the folder).
     pub(crate) fn remove(&self, id: &str) -> io::Result<()> {
-        match fs::remove_file(self.path(id)) {
-            Ok(()) => crate::durable::sync_dir(&self.dir),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.0.remove(id)
     }
 
     /// Every record left, oldest name first; unreadable records are returned as errors by path.
-    pub(crate) fn list(&self) -> io::Result<Vec<Result<Record, (PathBuf, String)>>> {
-        let mut paths: Vec<PathBuf> = fs::read_dir(&self.dir)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter(|p| !is_hidden(p))
-            .collect();
-        paths.sort();
-        Ok(paths
-            .into_iter()
-            .map(|p| {
-                fs::read(&p)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| serde_json::from_slice::<Record>(&b).map_err(|e| e.to_string()))
-                    .map_err(|e| (p, e))
-            })
-            .collect())
+    pub(crate) fn list(&self) -> io::Result<Vec<Result<Record, Unreadable>>> {
+        self.0.list()
     }
-}
-
-fn is_hidden(p: &Path) -> bool {
-    p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use cloudcoin_domain::{Pown, RAIDA_COUNT};
 

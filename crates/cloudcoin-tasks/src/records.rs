@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use cloudcoin_domain::Amount;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::RecordFolder;
 use crate::task::{
     BackupResult, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure, TaskId,
     TaskKind, TaskOutcome, TaskStatus, TaskView,
@@ -279,60 +280,41 @@ impl OutcomeRecord {
 
 /// The durable task records folder.
 #[derive(Debug, Clone)]
-pub(crate) struct TaskStore {
-    dir: PathBuf,
-}
+pub(crate) struct TaskStore(RecordFolder<TaskRecord>);
 
 impl TaskStore {
     pub(crate) fn new(dir: PathBuf) -> TaskStore {
-        TaskStore { dir }
-    }
-
-    fn path(&self, id: &str) -> PathBuf {
-        self.dir.join(format!("{id}.json"))
+        TaskStore(RecordFolder::new(dir))
     }
 
     /// Writes a record atomically.
     pub(crate) fn write(&self, record: &TaskRecord) -> io::Result<()> {
-        let bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
-        crate::durable::write_atomic(&self.path(&record.id), &bytes)
+        self.0.write(&record.id, record)
     }
 
     /// Reads one record.
     #[cfg(test)]
     pub(crate) fn read(&self, id: &str) -> Option<TaskRecord> {
-        let bytes = fs::read(self.path(id)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        self.0.read(id)
     }
 
     /// Deletes a record.
     pub(crate) fn remove(&self, id: &str) -> io::Result<()> {
-        match fs::remove_file(self.path(id)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.0.remove(id)
     }
 
     /// Every readable record; unreadable ones are logged and left alone.
     pub(crate) fn list(&self) -> io::Result<Vec<TaskRecord>> {
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let path = entry?.path();
-            let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if hidden || path.extension().is_none_or(|x| x != "json") {
-                continue;
-            }
-            match fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<TaskRecord>(&b).map_err(|e| e.to_string()))
-            {
-                Ok(r) => out.push(r),
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "unreadable task record left alone")
-                }
-            }
-        }
-        Ok(out)
+        Ok(self
+            .0
+            .list()?
+            .into_iter()
+            .filter_map(|r| {
+                r.map_err(|(path, error)| {
+                    tracing::warn!(file = %path.display(), %error, "unreadable task record left alone");
+                })
+                .ok()
+            })
+            .collect())
     }
 }
