@@ -1,0 +1,72 @@
+//! Throughput of every writer and reader on a full file (65,535 coins, the format-9 maximum) and
+//! on a typical one (6 coins). Run with `cargo bench -p cloudcoin-codec`; prints the median of
+//! several runs per case. A benchmark, not a test: it asserts nothing about speed.
+
+#![allow(clippy::print_stdout, reason = "a benchmark reports on standard output")]
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use cloudcoin_codec::{FileKind, Limits, PngLabel, decode_any, write_coins};
+use cloudcoin_domain::{Amount, Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
+
+const RUNS: usize = 5;
+
+fn coins(count: u32) -> Vec<Coin> {
+    (0..count)
+        .map(|sn| Coin {
+            denomination: Denomination::from_code(-8 + (sn % 15) as i8),
+            serial: SerialNumber::new(sn),
+            ans: [[(sn % 251) as u8; 16]; RAIDA_COUNT],
+            pown: [Pown::Pass; RAIDA_COUNT],
+        })
+        .collect()
+}
+
+fn median(mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[RUNS / 2]
+}
+
+fn main() {
+    println!("{:<6} {:>7} {:>12} {:>12} {:>12}", "kind", "coins", "bytes", "write", "read");
+    for count in [6u32, 65_535] {
+        let coins = coins(count);
+        let label = PngLabel {
+            amount: Amount::from_units(1),
+            tag: Tag::empty(),
+            coin_count: coins.len(),
+            date: "2026-11-29".to_owned(),
+        };
+        for kind in FileKind::ALL {
+            let encode = || {
+                let mut out = Cursor::new(Vec::new());
+                write_coins(&mut out, kind, &coins, &label, &mut |_| {}).expect("write");
+                out.into_inner()
+            };
+            let bytes = encode();
+            let write = median(|| {
+                black_box(encode());
+            });
+            let read = median(|| {
+                black_box(decode_any(&bytes, &Limits::default()).expect("read"));
+            });
+            println!(
+                "{:<6} {:>7} {:>12} {:>10.1?} {:>10.1?}",
+                kind.extension(),
+                count,
+                bytes.len(),
+                write,
+                read
+            );
+        }
+    }
+}
