@@ -7,9 +7,35 @@
 
 use std::io;
 
+/// The fault points of an export, in the order the pipeline passes them.
+pub const EXPORT_FAULT_STEPS: [&str; 7] = [
+    "export:after_journal",
+    "export:after_write",
+    "export:after_fsync",
+    "export:after_rename",
+    "export:after_commit",
+    "export:mid_move",
+    "export:after_move",
+];
+
+/// The fault points of an import, in order.
+pub const IMPORT_FAULT_STEPS: [&str; 3] =
+    ["import:after_journal", "import:mid_store", "import:after_store"];
+
+/// The fault points of a backup, in order.
+pub const BACKUP_FAULT_STEPS: [&str; 2] = ["backup:after_journal", "backup:after_fsync"];
+
 /// Passes the named step: may abort or fail when fault injection is compiled in and asks for it.
 #[cfg(feature = "fault-injection")]
 pub(crate) fn point(step: &str) -> io::Result<()> {
+    debug_assert!(
+        EXPORT_FAULT_STEPS
+            .iter()
+            .chain(&IMPORT_FAULT_STEPS)
+            .chain(&BACKUP_FAULT_STEPS)
+            .any(|s| *s == step),
+        "fault point {step} is not listed, so no crash test covers it"
+    );
     if std::env::var("CLOUDCOIN_FAULT").is_ok_and(|s| s == step) {
         tracing::error!(step, "fault injection: aborting the process");
         std::process::abort();

@@ -49,6 +49,7 @@ mod task;
 mod tracker;
 
 pub use crate::error::{OpenError, ServiceError};
+pub use crate::fault::{BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

@@ -5,23 +5,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use cloudcoin_domain::CoinId;
+use cloudcoin_tasks::{EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};
 use serde_json::{Value, json};
 
 use crate::support::{
     Opts, Server, coins, decode_file, file_names, folder_ids, ids, mixed_coins, put_coins,
 };
-
-const EXPORT_STEPS: [&str; 7] = [
-    "export:after_journal",
-    "export:after_write",
-    "export:after_fsync",
-    "export:after_rename",
-    "export:after_commit",
-    "export:mid_move",
-    "export:after_move",
-];
-
-const IMPORT_STEPS: [&str; 3] = ["import:after_journal", "import:mid_store", "import:after_store"];
 
 fn crashing(step: &str) -> Opts {
     Opts { envs: vec![("CLOUDCOIN_FAULT".into(), step.into())], ..Opts::default() }
@@ -49,7 +38,7 @@ fn spendable(data: &Path, wallet: &str) -> BTreeSet<CoinId> {
 #[test]
 fn an_export_killed_at_any_step_leaves_every_coin_in_one_place() {
     let start = mixed_coins();
-    for step in EXPORT_STEPS {
+    for step in EXPORT_FAULT_STEPS {
         let data = tempfile::tempdir().expect("temp dir");
         let out = tempfile::tempdir().expect("temp dir");
         put_coins(data.path(), "Default", "Bank", &start);
@@ -94,7 +83,7 @@ fn an_export_killed_at_any_step_leaves_every_coin_in_one_place() {
 #[test]
 fn an_import_killed_at_any_step_stores_each_coin_at_most_once() {
     let incoming = coins(0, 9000, 6);
-    for step in IMPORT_STEPS {
+    for step in IMPORT_FAULT_STEPS {
         let data = tempfile::tempdir().expect("temp dir");
         let src = tempfile::tempdir().expect("temp dir");
         let file = src.path().join("incoming.bin");

@@ -181,12 +181,14 @@ impl Server {
     }
 
     /// SIGKILLs the process and waits for it.
+    #[cfg(feature = "fault-injection")]
     pub(crate) fn kill(mut self) {
         self.child.kill().expect("kill the server");
         self.child.wait().expect("wait for the server");
     }
 
     /// Waits for the process to end by itself (a fault-injection abort) and returns how.
+    #[cfg(feature = "fault-injection")]
     pub(crate) fn wait_exit(mut self) -> std::process::ExitStatus {
         self.child.wait().expect("wait for the server")
     }

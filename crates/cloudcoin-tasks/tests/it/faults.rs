@@ -8,21 +8,10 @@ use std::path::Path;
 use std::process::Command;
 
 use cloudcoin_domain::{FileKind, Tag};
+use cloudcoin_tasks::{EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};
 use cloudcoin_tasks::{FailureKind, ImportItem, ImportRequest, TaskOutcome, TaskStatus};
 
 use crate::support::*;
-
-const EXPORT_STEPS: [&str; 7] = [
-    "export:after_journal",
-    "export:after_write",
-    "export:after_fsync",
-    "export:after_rename",
-    "export:after_commit",
-    "export:mid_move",
-    "export:after_move",
-];
-
-const IMPORT_STEPS: [&str; 3] = ["import:after_journal", "import:mid_store", "import:after_store"];
 
 /// Child side: one export or import on the given directories, then exit.
 #[test]
@@ -83,7 +72,7 @@ fn only_task(service: &cloudcoin_tasks::Service) -> cloudcoin_tasks::TaskView {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_at_any_export_step_loses_and_duplicates_nothing() {
-    for step in EXPORT_STEPS {
+    for step in EXPORT_FAULT_STEPS {
         let start = mixed_coins();
         let env = Env::with_bank(&start);
         assert!(run_child(&env, "export", "CLOUDCOIN_FAULT", step), "{step} was not reached");
@@ -134,7 +123,7 @@ async fn disk_full_or_fsync_failure_returns_the_coins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_at_any_import_step_leaves_whole_coins_and_a_retry_finishes() {
-    for step in IMPORT_STEPS {
+    for step in IMPORT_FAULT_STEPS {
         let source = mixed_coins();
         let env = Env::with_bank(&[]);
         std::fs::create_dir_all(env.folder("B", "Bank")).expect("wallet B");
