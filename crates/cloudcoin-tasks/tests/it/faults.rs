@@ -8,12 +8,12 @@ use std::path::Path;
 use std::process::Command;
 
 use cloudcoin_domain::{FileKind, Tag};
-use cloudcoin_tasks::{EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};
+use cloudcoin_tasks::{BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};
 use cloudcoin_tasks::{FailureKind, ImportItem, ImportRequest, TaskOutcome, TaskStatus};
 
 use crate::support::*;
 
-/// Child side: one export or import on the given directories, then exit.
+/// Child side: one export, backup or import on the given directories, then exit.
 #[test]
 fn child() {
     let Ok(op) = std::env::var("CLOUDCOIN_TEST_CHILD") else { return };
@@ -37,6 +37,13 @@ fn child() {
                 idempotency_key: None,
             };
             service.start_export(req).await.expect("export started");
+        } else if op == "backup" {
+            let req = cloudcoin_tasks::BackupRequest {
+                wallet: wallet("Default"),
+                folder: out.into(),
+                tag: Some(tag("nightly")),
+            };
+            service.start_backup(req).await.expect("backup started");
         } else {
             let req = ImportRequest {
                 wallet: wallet("B"),
@@ -97,6 +104,31 @@ async fn a_crash_at_any_export_step_loses_and_duplicates_nothing() {
             }
             more => panic!("{step}: {more:?}"),
         }
+        assert!(all_names(&env.data.join(".cloudcoin/journal")).is_empty(), "{step}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_any_backup_step_leaves_the_wallet_and_no_partial_file() {
+    for step in BACKUP_FAULT_STEPS {
+        let start = mixed_coins();
+        let env = Env::with_bank(&start);
+        assert!(run_child(&env, "backup", "CLOUDCOIN_FAULT", step), "{step} was not reached");
+        let service = env.open().await;
+        assert_each_coin_once(&env, &start);
+        assert_eq!(
+            ids(&coins_in(&env.folder("Default", "Bank"))),
+            ids(&start),
+            "{step}: a backup never moves coins"
+        );
+        assert!(all_names(&env.out).is_empty(), "{step}: {:?}", all_names(&env.out));
+        let task = only_task(&service);
+        assert_eq!(task.status, TaskStatus::Error, "{step}");
+        assert!(
+            matches!(task.outcome, Some(TaskOutcome::Failed(ref f)) if f.kind == FailureKind::Interrupted),
+            "{step}: {:?}",
+            task.outcome
+        );
         assert!(all_names(&env.data.join(".cloudcoin/journal")).is_empty(), "{step}");
     }
 }
