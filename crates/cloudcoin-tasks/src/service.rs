@@ -17,7 +17,7 @@ use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
 use crate::records::{IdempotencyRecord, TaskStore};
-use crate::store::{self, Layout, WalletState};
+use crate::store::{self, Held, Layout, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
 use crate::tracker::Tracker;
 
@@ -397,41 +397,36 @@ impl Service {
         };
         let state = self.wallet_state(&req.wallet)?;
         let folder = self.check_folder(&req.folder).await?;
-        let coins = {
+        let reserved = {
             let mut s = lock(&state);
             let selection = select_coins(req.amount, &s.candidates(), &SelectionPolicy::default())?;
-            s.reserve(&selection.coins)
+            Reserved { coins: Some(s.reserve(&selection.coins)), state: state.clone() }
         };
-        let base = export::file_name(&coins, &req.tag, req.kind);
-        let folder = match self.check_name(folder, base).await {
-            Ok(folder) => folder,
-            Err(e) => {
-                lock(&state).release(&coins);
-                return Err(e);
-            }
-        };
+        // From here every early return — and a dropped request future, when the client hangs
+        // up — gives the coins back through `reserved`'s Drop.
+        let base = export::file_name(reserved.coins(), &req.tag, req.kind);
+        let folder = self.check_name(folder, base).await?;
         let id = TaskId::new();
         let idempotency = req
             .idempotency_key
             .as_ref()
             .map(|key| IdempotencyRecord { key: key.clone(), fingerprint: fingerprint(&req) });
         let view = self.inner.tracker.create(id, TaskKind::Export, "Starting", idempotency);
+        let inner = self.inner.clone();
+        if let Err(e) = blocking(move || inner.tracker.persist(id).map_err(internal)).await {
+            self.inner.tracker.finish(id, failed(FailureKind::Io, "cannot record the task"));
+            return Err(e);
+        }
         let job = ExportJob {
             id,
             wallet: req.wallet.clone(),
-            state: state.clone(),
-            coins,
+            state,
+            coins: reserved.hand_over(),
             amount: req.amount,
             folder,
             kind: req.kind,
             tag: req.tag.clone(),
         };
-        let inner = self.inner.clone();
-        if let Err(e) = blocking(move || inner.tracker.persist(id).map_err(internal)).await {
-            lock(&state).release(&job.coins);
-            self.inner.tracker.finish(id, failed(FailureKind::Io, "cannot record the task"));
-            return Err(e);
-        }
         tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = job.coins.len(), "export started");
         self.spawn(id, move |inner| {
             export::run(&inner.layout, &inner.journal, &inner.tracker, &job)
@@ -533,6 +528,33 @@ impl Service {
                     tracing::error!(error = %e, "a task ended abnormally");
                 }
             }
+        }
+    }
+}
+
+/// Coins reserved for an export whose task has not started yet. Dropped before
+/// [`Reserved::hand_over`], it returns them to the wallet, so a refused or abandoned request
+/// never leaves coins stuck as reserved.
+struct Reserved {
+    state: Arc<Mutex<WalletState>>,
+    coins: Option<Vec<Held>>,
+}
+
+impl Reserved {
+    fn coins(&self) -> &[Held] {
+        self.coins.as_deref().expect("coins are present until handed over")
+    }
+
+    /// The coins, now owned by the task, which settles or releases them.
+    fn hand_over(mut self) -> Vec<Held> {
+        self.coins.take().expect("handed over once")
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        if let Some(coins) = self.coins.take() {
+            lock(&self.state).release(&coins);
         }
     }
 }
