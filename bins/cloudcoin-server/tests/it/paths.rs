@@ -1,10 +1,27 @@
 //! Export destinations confined to the allowed roots (issue 6, acceptance 2).
 
+use std::collections::BTreeSet;
 use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use cloudcoin_domain::CoinId;
 
 use serde_json::json;
 
 use crate::support::{Opts, Server, file_names, folder_ids, mixed_coins, put_coins};
+
+/// A server whose exports are confined to `root`, with a mixed wallet; returns the server and the
+/// Bank's coins before any request.
+fn start_confined(data: &Path, root: &Path) -> (Server, BTreeSet<CoinId>) {
+    put_coins(data, "Default", "Bank", &mixed_coins());
+    let opts = Opts {
+        args: vec!["--export-root".into(), root.to_str().expect("utf-8").into()],
+        ..Opts::default()
+    };
+    let server = Server::start_in(data, opts);
+    let bank = folder_ids(data, "Default", "Bank");
+    (server, bank)
+}
 
 #[test]
 fn folders_outside_the_roots_are_refused_and_nothing_is_written() {
@@ -19,13 +36,7 @@ fn folders_outside_the_roots_are_refused_and_nothing_is_written() {
     symlink(&outside, root.join("link-out")).expect("symlink");
     symlink("/", root.join("slash")).expect("symlink");
     std::fs::create_dir(root.join("sub")).expect("mkdir");
-    put_coins(data.path(), "Default", "Bank", &mixed_coins());
-    let opts = Opts {
-        args: vec!["--export-root".into(), root.to_str().expect("utf-8").into()],
-        ..Opts::default()
-    };
-    let server = Server::start_in(data.path(), opts);
-    let bank = folder_ids(data.path(), "Default", "Bank");
+    let (server, bank) = start_confined(data.path(), &root);
 
     let cases = [
         ("../ segments", format!("{}/sub/../../outside", root.display())),
@@ -67,13 +78,7 @@ fn a_target_name_taken_by_a_symlink_is_refused_and_nothing_is_written() {
     std::fs::write(&victim, b"do not touch").expect("write");
     let name = "10.5 CloudCoin #6 'x'.bin";
     symlink(&victim, root.join(name)).expect("symlink");
-    put_coins(data.path(), "Default", "Bank", &mixed_coins());
-    let opts = Opts {
-        args: vec!["--export-root".into(), root.to_str().expect("utf-8").into()],
-        ..Opts::default()
-    };
-    let server = Server::start_in(data.path(), opts);
-    let bank = folder_ids(data.path(), "Default", "Bank");
+    let (server, bank) = start_confined(data.path(), &root);
     let r = server.post(
         "/api/v1/export",
         &json!({"name":"Default","amount":10.5,"folder":root,"type":"bin","tag":"x"}),
