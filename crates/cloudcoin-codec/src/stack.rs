@@ -270,33 +270,31 @@ mod tests {
 
     #[test]
     fn bad_fields_name_the_problem() {
-        let json = format!(
-            "{{\"cloudcoin\":[{{\"nn\":\"6\",\"sn\":\"-3\",\"dn\":\"1\",\"an\":[{}]}}]}}",
-            an_list(25)
-        );
+        /// A stack of one coin with `ans` ANs and `extra` placed after its `an` list.
+        fn coin(sn: &str, dn: &str, ans: usize, extra: &str) -> String {
+            format!(
+                "{{\"cloudcoin\":[{{\"nn\":\"6\",\"sn\":\"{sn}\",\"dn\":\"{dn}\",\"an\":[{}]{extra}}}]}}",
+                an_list(ans)
+            )
+        }
+        let negative_serial = coin("-3", "1", 25, "");
         assert!(matches!(
-            decode_stack(json.as_bytes()),
+            decode_stack(negative_serial.as_bytes()),
             Err(CodecError::BadRecord { index: 0, .. })
         ));
-        let json = format!(
-            "{{\"cloudcoin\":[{{\"nn\":\"6\",\"sn\":\"3\",\"dn\":\"200\",\"an\":[{}]}}]}}",
-            an_list(25)
-        );
+        let denomination_out_of_range = coin("3", "200", 25, "");
         assert!(matches!(
-            decode_stack(json.as_bytes()),
+            decode_stack(denomination_out_of_range.as_bytes()),
             Err(CodecError::BadRecord { index: 0, .. })
         ));
-        let json = format!(
-            "{{\"cloudcoin\":[{{\"nn\":\"6\",\"sn\":\"3\",\"dn\":\"1\",\"an\":[{}],\"pown\":\"pp\"}}]}}",
-            an_list(25)
-        );
-        assert!(matches!(decode_stack(json.as_bytes()), Err(CodecError::BadPown { coin: 0, .. })));
-        let json = format!(
-            "{{\"cloudcoin\":[{{\"nn\":\"6\",\"sn\":\"3\",\"dn\":\"1\",\"an\":[{}, \"00\"]}}]}}",
-            an_list(24)
-        );
+        let short_pown = coin("3", "1", 25, ",\"pown\":\"pp\"");
         assert!(matches!(
-            decode_stack(json.as_bytes()),
+            decode_stack(short_pown.as_bytes()),
+            Err(CodecError::BadPown { coin: 0, .. })
+        ));
+        let short_last_an = coin("3", "1", 24, "").replace("]}]}", ", \"00\"]}]}");
+        assert!(matches!(
+            decode_stack(short_last_an.as_bytes()),
             Err(CodecError::BadAn { coin: 0, index: 24, .. })
         ));
     }
