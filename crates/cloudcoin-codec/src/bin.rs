@@ -24,8 +24,9 @@ pub(crate) const FORMAT_9: u8 = 0x09;
 pub(crate) const MAX_COINS: usize = u16::MAX as usize;
 /// Header bytes 16..32 of a file with several coins.
 const SEVERAL_COINS_MARK: &[u8; 16] = b"Live Free Or Die";
-/// How many coins are written between progress reports.
-const PROGRESS_EVERY: usize = 500;
+/// How many coins the bin and stack writers write between progress reports (the zip writer,
+/// slower per coin, reports more often).
+pub(crate) const PROGRESS_EVERY: usize = 500;
 
 /// The format-9 bytes of `coins`.
 ///

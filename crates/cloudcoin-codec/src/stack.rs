@@ -15,8 +15,6 @@ use crate::error::CodecError;
 
 /// The UTF-8 byte order mark some editors put in front of text files.
 pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
-/// How many coins are written between progress reports.
-const PROGRESS_EVERY: usize = 500;
 
 /// A field that may be a JSON number or a string holding one.
 #[derive(Debug, Deserialize)]
@@ -182,7 +180,7 @@ pub(crate) fn write_stack_reporting<W: Write>(
     for (i, coin) in coins.iter().enumerate() {
         w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
         serde_json::to_writer(&mut w, &WireCoinOut::from(coin)).map_err(CodecError::Json)?;
-        if (i + 1) % PROGRESS_EVERY == 0 {
+        if (i + 1) % crate::bin::PROGRESS_EVERY == 0 {
             progress(i + 1);
         }
     }
