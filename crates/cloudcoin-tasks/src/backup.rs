@@ -1,20 +1,18 @@
 //! The backup pipeline: a zip of every coin the wallet holds, written with the export's care
 //! (temporary file, fsync, verify, publish without replacing). The coins stay where they are.
 
-use std::io::BufWriter;
 use std::path::PathBuf;
 
-use cloudcoin_codec::{PngLabel, write_coins};
+use cloudcoin_codec::PngLabel;
 use cloudcoin_domain::{
     Amount, Coin, FileKind, Tag, WalletName, multi_coin_file_name, total_value,
 };
 
 use crate::dir::Dir;
-use crate::durable::error_chain;
-use crate::export::{StepError, read_back, verify};
+use crate::export::{Output, StepError};
 use crate::fault;
 use crate::journal::{Journal, Op, Record, coins_digest};
-use crate::task::{BackupResult, FailureKind, TaskFailure, TaskId, TaskOutcome};
+use crate::task::{BackupResult, TaskFailure, TaskId, TaskOutcome};
 use crate::tracker::Tracker;
 
 /// Everything a backup task needs: a snapshot of the wallet's coins.
@@ -82,35 +80,10 @@ fn write(
     let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
     journal.write(record).map_err(io("cannot write the journal"))?;
     fault::point("backup:after_journal").map_err(io("cannot write the journal"))?;
-    tracker.advance(job.id, 5, Some("Writing coins"));
-    let file = job
-        .folder
-        .create_new(temp, crate::folder::OUTPUT_MODE)
-        .map_err(io("cannot create the file"))?;
-    let mut w = BufWriter::new(file);
     let label =
         PngLabel { amount, tag: job.tag.clone(), coin_count: job.coins.len(), date: String::new() };
-    let total = job.coins.len().max(1);
-    let mut last = 0;
-    let mut progress = |written: usize| {
-        fault::slow_write(last, written);
-        last = written;
-        tracker.advance(job.id, 5 + (80 * written.min(total) / total) as u8, None);
-    };
-    write_coins(&mut w, FileKind::Zip, &job.coins, &label, &mut progress).map_err(|e| {
-        StepError {
-            kind: FailureKind::Io,
-            message: format!("cannot write the file: {}", error_chain(&e)),
-        }
-    })?;
-    let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
-    file.sync_all().map_err(io("cannot flush the file to disk"))?;
-    drop(file);
-    fault::point("backup:after_fsync").map_err(io("cannot flush the file to disk"))?;
-    tracker.advance(job.id, 90, Some("Verifying the file"));
-    let bytes = read_back(&job.folder, temp)?;
-    verify(&bytes, &record.coins_digest)?;
-    drop(bytes);
+    let output = Output { dir: &job.folder, temp, kind: FileKind::Zip, step: "backup" };
+    output.write_verified(tracker, job.id, &job.coins, &label, &record.coins_digest)?;
     let name = job
         .folder
         .publish_unique(temp, base, |name| {

@@ -135,42 +135,14 @@ fn write_and_publish(
     fault::point("export:after_journal")
         .map_err(|e| StepError::io("cannot write the journal", &e))?;
 
-    tracker.advance(job.id, 10, Some("Writing coins"));
-    let file = job
-        .folder
-        .create_new(temp, crate::folder::OUTPUT_MODE)
-        .map_err(|e| StepError::io("cannot create the file", &e))?;
-    let mut w = BufWriter::new(file);
     let label = PngLabel {
         amount: job.amount,
         tag: job.tag.clone(),
         coin_count: coins.len(),
         date: date_today(),
     };
-    let total = coins.len().max(1);
-    let mut last = 0usize;
-    let mut progress = |written: usize| {
-        fault::slow_write(last, written);
-        last = written;
-        let p = 10 + (70 * written.min(total) / total) as u8;
-        tracker.advance(job.id, p, None);
-    };
-    write_coins(&mut w, job.kind, coins, &label, &mut progress).map_err(|e| StepError {
-        kind: FailureKind::Io,
-        message: format!("cannot write the file: {}", error_chain(&e)),
-    })?;
-    let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
-    fault::point("export:after_write").map_err(|e| StepError::io("cannot write the file", &e))?;
-    file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
-    drop(file);
-    fault::point("export:after_fsync")
-        .map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
-
-    tracker.advance(job.id, 85, Some("Verifying the file"));
-    let bytes = read_back(&job.folder, temp)?;
-    verify(&bytes, &record.coins_digest)?;
-    let sha256 = durable::sha256_hex(&bytes);
-    drop(bytes);
+    let output = Output { dir: &job.folder, temp, kind: job.kind, step: "export" };
+    let sha256 = output.write_verified(tracker, job.id, coins, &label, &record.coins_digest)?;
 
     let final_name = job
         .folder
@@ -194,6 +166,64 @@ fn write_and_publish(
         tracing::warn!(task = %job.id, error = %e, "cannot record the commit; finishing anyway");
     }
     Ok((final_path, sha256))
+}
+
+/// A temporary output file in a client's folder, written the same careful way by exports and
+/// backups.
+pub(crate) struct Output<'a> {
+    /// The validated folder, held open.
+    pub(crate) dir: &'a Dir,
+    /// The temporary name inside it.
+    pub(crate) temp: &'a str,
+    /// The file type to write.
+    pub(crate) kind: FileKind,
+    /// The pipeline's name, which prefixes its fault points (`export`, `backup`).
+    pub(crate) step: &'static str,
+}
+
+impl Output<'_> {
+    /// Creates the temporary file (never following or replacing anything), writes `coins` with
+    /// progress from 10 to 80, fsyncs it, reads it back and checks it holds exactly the coins of
+    /// `digest`. Returns the file's SHA-256. Fault points: `{step}:after_write`,
+    /// `{step}:after_fsync`.
+    pub(crate) fn write_verified(
+        &self,
+        tracker: &Tracker,
+        task: TaskId,
+        coins: &[Coin],
+        label: &PngLabel,
+        digest: &str,
+    ) -> Result<String, StepError> {
+        let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
+        tracker.advance(task, 10, Some("Writing coins"));
+        let file = self
+            .dir
+            .create_new(self.temp, crate::folder::OUTPUT_MODE)
+            .map_err(io("cannot create the file"))?;
+        let mut w = BufWriter::new(file);
+        let total = coins.len().max(1);
+        let mut last = 0usize;
+        let mut progress = |written: usize| {
+            fault::slow_write(last, written);
+            last = written;
+            tracker.advance(task, 10 + (70 * written.min(total) / total) as u8, None);
+        };
+        write_coins(&mut w, self.kind, coins, label, &mut progress).map_err(|e| StepError {
+            kind: FailureKind::Io,
+            message: format!("cannot write the file: {}", error_chain(&e)),
+        })?;
+        let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
+        fault::point(&format!("{}:after_write", self.step)).map_err(io("cannot write the file"))?;
+        file.sync_all().map_err(io("cannot flush the file to disk"))?;
+        drop(file);
+        fault::point(&format!("{}:after_fsync", self.step))
+            .map_err(io("cannot flush the file to disk"))?;
+
+        tracker.advance(task, 85, Some("Verifying the file"));
+        let bytes = read_back(self.dir, self.temp)?;
+        verify(&bytes, digest)?;
+        Ok(durable::sha256_hex(&bytes))
+    }
 }
 
 /// Checks that `bytes` decode to exactly the coins of `digest`.

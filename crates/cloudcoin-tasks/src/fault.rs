@@ -23,7 +23,8 @@ pub const IMPORT_FAULT_STEPS: [&str; 3] =
     ["import:after_journal", "import:mid_store", "import:after_store"];
 
 /// The fault points of a backup, in order.
-pub const BACKUP_FAULT_STEPS: [&str; 2] = ["backup:after_journal", "backup:after_fsync"];
+pub const BACKUP_FAULT_STEPS: [&str; 3] =
+    ["backup:after_journal", "backup:after_write", "backup:after_fsync"];
 
 /// Passes the named step: may abort or fail when fault injection is compiled in and asks for it.
 #[cfg(feature = "fault-injection")]
