@@ -115,7 +115,8 @@ mod tests {
         for d in [&out, &outside, &base.join("journal"), &base.join("tasks")] {
             fs::create_dir(d).expect("mkdir");
         }
-        let folder = crate::folder::validate(&out, std::slice::from_ref(&out)).expect("valid");
+        let folder =
+            crate::folder::validate(&out, std::slice::from_ref(&out), None).expect("valid");
         // Between validation and writing, the folder is replaced by a link out of the root.
         fs::rename(&out, &moved).expect("rename");
         std::os::unix::fs::symlink(&outside, &out).expect("symlink");

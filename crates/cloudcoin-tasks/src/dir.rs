@@ -56,6 +56,30 @@ impl Dir {
         Ok(own.dev() == meta.dev() && own.ino() == meta.ino())
     }
 
+    /// The device and inode of the open directory.
+    pub(crate) fn identity(&self) -> io::Result<Identity> {
+        Ok(Identity::of(&self.handle.metadata()?))
+    }
+
+    /// The identities of the open directory and of each directory above it, walking `..` from
+    /// the handle (not the path) up to the root: where the directory really is, whatever path
+    /// or mount it was reached through.
+    pub(crate) fn ancestry(&self) -> io::Result<Vec<Identity>> {
+        let flags = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY;
+        let mut chain = vec![self.identity()?];
+        let mut dir = File::from(rustix::fs::openat(&self.handle, "..", flags, Mode::empty())?);
+        // A bound on the depth, in case a file system reports a cycle.
+        for _ in 0..4096 {
+            let id = Identity::of(&dir.metadata()?);
+            if chain.last() == Some(&id) {
+                break; // `..` of the root is the root
+            }
+            chain.push(id);
+            dir = File::from(rustix::fs::openat(&dir, "..", flags, Mode::empty())?);
+        }
+        Ok(chain)
+    }
+
     /// Creates `name` for writing; fails if anything (a symbolic link included) has that name.
     pub(crate) fn create_new(&self, name: &str, mode: u32) -> io::Result<File> {
         let flags =
@@ -135,6 +159,21 @@ impl Dir {
     /// Flushes the directory's entries (new names, removals) to disk.
     pub(crate) fn sync(&self) -> io::Result<()> {
         self.handle.sync_all()
+    }
+}
+
+/// A directory's device and inode: the same directory has the same identity through every path
+/// and every mount (a bind mount included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Identity {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+}
+
+impl Identity {
+    /// The identity of what `meta` describes.
+    pub(crate) fn of(meta: &Metadata) -> Identity {
+        Identity { dev: meta.dev(), ino: meta.ino() }
     }
 }
 

@@ -1,19 +1,25 @@
 //! Checking a folder a client asks the server to write into.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use crate::dir::Dir;
+use crate::dir::{Dir, Identity};
 
 /// Mode of the files written into a client's folder (before the umask). A coin file is bearer
 /// money: whoever can read it can spend it, so only its owner may.
 pub(crate) const OUTPUT_MODE: u32 = 0o600;
 
 /// Checks that `path` is an absolute, canonical (no `.`/`..`, no symlink on the way), existing,
-/// writable directory beneath one of `roots` (when any are set), and opens it: the returned
+/// writable directory beneath one of `roots` (when any are set) and outside the data directory
+/// `own` (see [`OwnTree::refuse`]), and opens it: the returned
 /// handle is the directory checked, and every later file operation goes through it. Returns the
 /// problem otherwise, worded for the person who gave the path.
-pub(crate) fn validate(path: &Path, roots: &[PathBuf]) -> Result<Dir, String> {
+pub(crate) fn validate(
+    path: &Path,
+    roots: &[PathBuf],
+    own: Option<&OwnTree>,
+) -> Result<Dir, String> {
     if !path.is_absolute() {
         return Err("it is not an absolute path".to_owned());
     }
@@ -49,6 +55,9 @@ pub(crate) fn validate(path: &Path, roots: &[PathBuf]) -> Result<Dir, String> {
     };
     if !dir.is(&meta).map_err(|e| format!("it cannot be read ({e})"))? {
         return Err(changed());
+    }
+    if let Some(own) = own {
+        own.refuse(&canonical, &dir)?;
     }
     let probe = format!(".cloudcoin-write-test-{}", uuid::Uuid::new_v4().simple());
     match dir.create_new(&probe, OUTPUT_MODE) {
@@ -90,6 +99,70 @@ pub(crate) fn refuse_linked_name(dir: &Dir, base: &str) -> Result<(), String> {
     }
 }
 
+/// The server's data directory, which is never an export or backup target: a file written
+/// anywhere under it could be taken for one of the wallet's own coins (or picked up from
+/// `Import`) and spent a second time, or mix with the server's records.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnTree {
+    /// The data directory's real path.
+    root: PathBuf,
+}
+
+impl OwnTree {
+    /// The tree rooted at the (existing) data directory `root`.
+    pub(crate) fn new(root: &Path) -> std::io::Result<OwnTree> {
+        Ok(OwnTree { root: fs::canonicalize(root)? })
+    }
+
+    /// The identity of every directory in the tree, its root included (symbolic links are not
+    /// followed; mounts inside the tree are entered).
+    fn identities(&self) -> std::io::Result<HashSet<Identity>> {
+        let mut found = HashSet::new();
+        found.insert(Identity::of(&fs::symlink_metadata(&self.root)?));
+        let mut pending = vec![self.root.clone()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for entry in entries.filter_map(Result::ok) {
+                if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                if let Ok(meta) = fs::symlink_metadata(entry.path())
+                    && found.insert(Identity::of(&meta))
+                {
+                    pending.push(entry.path());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Refuses the folder `dir` (opened at the canonical path `path`) if it is the data
+    /// directory or lies anywhere under it — by its path, or by the identity (device and inode)
+    /// of the opened directory and of every directory above it, so that no symbolic link, bind
+    /// mount or second mount of the same file system leads into the tree unseen.
+    pub(crate) fn refuse(&self, path: &Path, dir: &Dir) -> Result<(), String> {
+        let why = "coins written there would be taken for the wallet's own and could be spent twice; choose a folder outside it";
+        if path.starts_with(&self.root) {
+            return Err(format!(
+                "it is inside the server's data directory ({}); {why}",
+                self.root.display()
+            ));
+        }
+        let cannot = |e: std::io::Error| {
+            format!("it cannot be checked against the server's data directory ({e})")
+        };
+        let ancestry = dir.ancestry().map_err(cannot)?;
+        let own = self.identities().map_err(cannot)?;
+        if ancestry.iter().any(|id| own.contains(id)) {
+            return Err(format!(
+                "it is the server's data directory ({}) or a folder in it, reached another way (a bind mount or a second mount); {why}",
+                self.root.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The roots as real paths; a root that cannot be resolved is kept as given (and so matches
 /// nothing that resolves) and logged.
 pub(crate) fn canonical_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
@@ -121,10 +194,12 @@ mod tests {
         std::os::unix::fs::symlink("/", base.join("root-link")).expect("symlink");
         let roots = vec![good.clone()];
 
-        let opened = |roots: &[PathBuf]| validate(&good, roots).map(|d| d.path().to_path_buf());
+        let opened =
+            |roots: &[PathBuf]| validate(&good, roots, None).map(|d| d.path().to_path_buf());
         assert_eq!(opened(&roots), Ok(good.clone()));
         assert_eq!(opened(&[]), Ok(good.clone()));
-        let problem = |p: PathBuf, roots: &[PathBuf]| validate(&p, roots).expect_err("refused");
+        let problem =
+            |p: PathBuf, roots: &[PathBuf]| validate(&p, roots, None).expect_err("refused");
         assert!(problem(PathBuf::from("relative"), &[]).contains("absolute"));
         assert!(problem(good.join("../exports"), &[]).contains(".."));
         assert!(problem(base.join("missing"), &[]).contains("does not exist"));
@@ -135,10 +210,31 @@ mod tests {
     }
 
     #[test]
+    fn the_data_directory_is_refused_and_its_neighbours_are_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = fs::canonicalize(dir.path()).expect("canonical");
+        let data = base.join("data");
+        for d in ["data/Wallets/W/Bank/deep/er", "data-evil", "out"] {
+            fs::create_dir_all(base.join(d)).expect("mkdir");
+        }
+        let own = OwnTree::new(&data).expect("tree");
+        for inside in ["data", "data/Wallets", "data/Wallets/W/Bank", "data/Wallets/W/Bank/deep/er"]
+        {
+            let problem = validate(&base.join(inside), &[], Some(&own)).expect_err(inside);
+            assert!(problem.contains("inside the server's data directory"), "{problem}");
+            let names = fs::read_dir(base.join(inside)).expect("list").count();
+            assert!(names <= 1, "{inside}: no probe was written");
+        }
+        for outside in ["", "data-evil", "out"] {
+            assert!(validate(&base.join(outside), &[], Some(&own)).is_ok(), "{outside}");
+        }
+    }
+
+    #[test]
     fn a_symbolic_link_under_the_name_or_a_numbered_name_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = fs::canonicalize(dir.path()).expect("canonical");
-        let opened = validate(&base, &[]).expect("valid");
+        let opened = validate(&base, &[], None).expect("valid");
         assert_eq!(refuse_linked_name(&opened, "a.bin"), Ok(()));
         fs::write(base.join("a.bin"), b"x").expect("write");
         fs::write(base.join("a (2).bin"), b"x").expect("write");

@@ -121,6 +121,8 @@ struct Inner {
     data_dir: PathBuf,
     layout: Layout,
     roots: Vec<PathBuf>,
+    /// The data directory, never an export or backup target.
+    own_tree: crate::folder::OwnTree,
     journal: Journal,
     tracker: Tracker,
     wallets: Mutex<Wallets>,
@@ -209,11 +211,13 @@ impl Service {
             wallets.insert(name, Arc::new(Mutex::new(state)));
         }
         let roots = crate::folder::canonical_roots(&config.export_roots);
+        let own_tree = crate::folder::OwnTree::new(&layout.root).map_err(io_err(&layout.root))?;
         Ok(Service {
             inner: Arc::new(Inner {
                 data_dir: config.data_dir,
                 layout,
                 roots,
+                own_tree,
                 journal,
                 tracker,
                 wallets: Mutex::new(wallets),
@@ -352,12 +356,14 @@ impl Service {
         }
     }
 
-    /// Checks a folder for an export or backup, off the async workers.
+    /// Checks a folder for an export or backup — never the data directory or anything under it
+    /// — off the async workers.
     async fn check_folder(&self, folder: &Path) -> Result<crate::dir::Dir, ServiceError> {
         let roots = self.inner.roots.clone();
+        let own_tree = self.inner.own_tree.clone();
         let path = folder.to_path_buf();
         blocking(move || {
-            crate::folder::validate(&path, &roots)
+            crate::folder::validate(&path, &roots, Some(&own_tree))
                 .map_err(|problem| ServiceError::Folder { path: path.clone(), problem })
         })
         .await

@@ -93,3 +93,60 @@ fn a_target_name_taken_by_a_symlink_is_refused_and_nothing_is_written() {
     assert_eq!(file_names(&outside), vec!["victim.bin"]);
     assert_eq!(folder_ids(data.path(), "Default", "Bank"), bank, "no coin moved");
 }
+
+#[test]
+fn the_data_directory_is_never_an_export_or_backup_target() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let base = tempfile::tempdir().expect("temp dir");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let server = Server::start_in(data.path(), Opts::default());
+    let bank = folder_ids(data.path(), "Default", "Bank");
+    let balance = server.balance("Default");
+    let wallet = std::fs::canonicalize(data.path().join("Wallets/Default")).expect("wallet");
+    let mut folders = vec![
+        wallet.join("Bank"),
+        wallet.join("Import"),
+        wallet.join("Fracked"),
+        wallet.parent().and_then(Path::parent).expect("data dir").to_path_buf(),
+        wallet.join("../../.cloudcoin").canonicalize().expect("own folder"),
+    ];
+    // Bank seen through a bind mount outside the data directory.
+    let view = base.path().join("view");
+    std::fs::create_dir(&view).expect("mkdir");
+    let mounted = std::process::Command::new("mount")
+        .arg("--bind")
+        .arg(wallet.join("Bank"))
+        .arg(&view)
+        .output()
+        .expect("mount runs");
+    let _unmount = Unmount(view.clone());
+    if mounted.status.success() {
+        folders.push(view.canonicalize().expect("view"));
+    } else {
+        skip(&format!("bind mount: {}", String::from_utf8_lossy(&mounted.stderr)));
+    }
+    for folder in &folders {
+        for path in ["/api/v1/export", "/api/v1/backup"] {
+            let body = json!({"name":"Default","amount":1,"folder":folder,"type":"bin"});
+            let message = server.post(path, &body).assert_error(422, 4193);
+            assert!(message.contains("data directory"), "{}: {message}", folder.display());
+        }
+    }
+    assert_eq!(server.balance("Default"), balance, "nothing reserved");
+    drop(server);
+    assert_eq!(folder_ids(data.path(), "Default", "Bank"), bank, "nothing written or moved");
+}
+
+/// Unmounts (lazily) when dropped, before the temporary folders are removed.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[allow(clippy::print_stderr, reason = "a skipped check says why on the test's output")]
+fn skip(reason: &str) {
+    eprintln!("SKIPPED (part of the test): {reason}");
+}

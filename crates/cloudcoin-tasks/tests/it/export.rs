@@ -326,3 +326,63 @@ proptest! {
         })?;
     }
 }
+
+/// The data directory and everything under it is never an export or backup target: not by its
+/// path, not through a bind mount of one of its folders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_and_everything_under_it_is_refused() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let service = env.open().await;
+    std::fs::create_dir(env.folder("Default", "Bank").join("sub")).expect("mkdir");
+    let mut targets = vec![
+        env.data.clone(),
+        env.data.join("Wallets"),
+        env.data.join("Wallets/Default"),
+        env.data.join(".cloudcoin"),
+        env.data.join(".cloudcoin/journal"),
+        env.folder("Default", "Bank").join("sub"),
+    ];
+    for f in ["Bank", "Fracked", "Import", "Imported", "Sent", "Limbo", "Suspect", "Trash"] {
+        targets.push(env.folder("Default", f));
+    }
+    // The same folders reached through bind mounts outside the data directory.
+    let views = env.out.join("views");
+    let mut mounts = Vec::new();
+    for (i, from) in [env.folder("Default", "Import"), env.data.join("Wallets")].iter().enumerate()
+    {
+        let to = views.join(format!("view{i}"));
+        std::fs::create_dir_all(&to).expect("mkdir");
+        if let Some(m) = BindMount::new(from, &to) {
+            mounts.push(m);
+            targets.push(if i == 0 { to } else { to.join("Default/Bank") });
+        }
+    }
+    for folder in &targets {
+        let mut req = env.export_request("10.5", FileKind::Bin);
+        req.folder = folder.clone();
+        let e = service.start_export(req).await.expect_err("an export into the data directory");
+        let ServiceError::Folder { problem, .. } = &e else { panic!("{}: {e}", folder.display()) };
+        assert!(problem.contains("data directory"), "{}: {problem}", folder.display());
+        let backup = cloudcoin_tasks::BackupRequest {
+            wallet: wallet("Default"),
+            folder: folder.clone(),
+            tag: Some(tag("b")),
+        };
+        let e = service.start_backup(backup).await.expect_err("a backup into the data directory");
+        assert!(matches!(e, ServiceError::Folder { .. }), "{}: {e}", folder.display());
+        assert!(e.to_string().contains("data directory"), "{e}");
+    }
+    assert!(service.tasks().is_empty(), "no task started");
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(w.balance, amount("36"), "nothing reserved");
+    drop(mounts);
+    drop(service);
+    let service = env.open().await;
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(w.balance, amount("36"), "nothing written into the wallet's folders");
+    assert_each_coin_once(&env, &start);
+    // A folder beside the data directory is still fine.
+    let task = service.start_export(env.export_request("1", FileKind::Bin)).await.expect("ok");
+    assert_eq!(finished(&service, task.id).await.status, TaskStatus::Completed);
+}

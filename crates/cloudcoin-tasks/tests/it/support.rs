@@ -193,3 +193,40 @@ pub(crate) fn journal_digest(coins: &[Coin]) -> String {
     items.iter().for_each(|i| all.extend_from_slice(i));
     sha2::Sha256::digest(&all).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A bind mount of `from` on `to` (which must exist), undone when dropped. `None`, with the
+/// reason printed, where the machine does not allow mounting (the test then skips that part).
+pub(crate) struct BindMount {
+    to: PathBuf,
+}
+
+impl BindMount {
+    pub(crate) fn new(from: &Path, to: &Path) -> Option<BindMount> {
+        let out = std::process::Command::new("mount").arg("--bind").arg(from).arg(to).output();
+        match out {
+            Ok(o) if o.status.success() => Some(BindMount { to: to.to_path_buf() }),
+            Ok(o) => {
+                skip(&format!("mount --bind failed: {}", String::from_utf8_lossy(&o.stderr)));
+                None
+            }
+            Err(e) => {
+                skip(&format!("mount cannot run: {e}"));
+                None
+            }
+        }
+    }
+}
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        // Unmounted before the temporary directories are removed, so that removing them never
+        // reaches through the mount.
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.to).status();
+    }
+}
+
+/// Says why part of a test does not run here.
+#[allow(clippy::print_stderr, reason = "a skipped check says why on the test's output")]
+pub(crate) fn skip(reason: &str) {
+    eprintln!("SKIPPED (part of the test): {reason}");
+}
