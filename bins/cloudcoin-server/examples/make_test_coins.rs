@@ -26,12 +26,12 @@ fn test_coin(code: i8, serial: u32) -> Coin {
         an[9..13].copy_from_slice(&serial.to_be_bytes());
         an[13] = u8::try_from(raida).expect("25 RAIDAs fit in a byte");
     }
-    Coin {
-        denomination: Denomination::from_code(code),
-        serial: SerialNumber::new(serial),
+    Coin::new(
+        Denomination::from_code(code),
+        SerialNumber::new(serial),
         ans,
-        pown: [Pown::Untried; RAIDA_COUNT],
-    }
+        [Pown::Untried; RAIDA_COUNT],
+    )
 }
 
 fn main() -> anyhow::Result<()> {

@@ -15,11 +15,13 @@ const RUNS: usize = 5;
 
 fn coins(count: u32) -> Vec<Coin> {
     (0..count)
-        .map(|sn| Coin {
-            denomination: Denomination::from_code(-8 + (sn % 15) as i8),
-            serial: SerialNumber::new(sn),
-            ans: [[(sn % 251) as u8; 16]; RAIDA_COUNT],
-            pown: [Pown::Pass; RAIDA_COUNT],
+        .map(|sn| {
+            Coin::new(
+                Denomination::from_code(-8 + (sn % 15) as i8),
+                SerialNumber::new(sn),
+                [[(sn % 251) as u8; 16]; RAIDA_COUNT],
+                [Pown::Pass; RAIDA_COUNT],
+            )
         })
         .collect()
 }

@@ -1,7 +1,14 @@
 //! Format 9 (`.bin`), the canonical CloudCoin v3 coin file (SPEC §4.1).
 //!
-//! A 32-byte header, then one 407-byte record per coin (807 bytes when the state flag says that
-//! 400 bytes of PANs follow each record's ANs; those are read and dropped).
+//! A 32-byte header, then one 407-byte record per coin, or 807 bytes when the state flag (header
+//! byte 15) is 1: then each record's ANs are followed by the coin's 25 PANs, which are read into
+//! [`Coin::pans`] and written back.
+//!
+//! A file has one state flag for all its coins. The writer sets it when any coin carries PANs:
+//! each coin with PANs gets its own, and a coin without PANs gets its ANs in the PAN slots (a PAN
+//! equal to the AN proposes no change, so no key is lost or invented). Such a coin reads back
+//! with PANs equal to its ANs. A set where no coin carries PANs is written with state flag 0,
+//! 407-byte records, exactly as before.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -17,7 +24,9 @@ pub(crate) const HEADER_LEN: usize = 32;
 /// Record length without PANs.
 pub(crate) const RECORD_LEN: usize = 7 + RAIDA_COUNT * 16;
 /// Extra bytes per record when the state flag is 1.
-const PAN_LEN: usize = RAIDA_COUNT * 16;
+pub(crate) const PAN_LEN: usize = RAIDA_COUNT * 16;
+/// The state flag of a file whose records carry PANs.
+const STATE_PANS: u8 = 0x01;
 /// The format byte.
 pub(crate) const FORMAT_9: u8 = 0x09;
 /// The most coins the two-byte count field can hold.
@@ -31,9 +40,26 @@ pub(crate) const PROGRESS_EVERY: usize = 500;
 /// The format-9 bytes of `coins`.
 ///
 /// One coin carries its POWN in the header; several coins do not (their header holds
-/// `Live Free Or Die`), so their POWN reads back as untried.
+/// `Live Free Or Die`), so their POWN reads back as untried. When any coin carries PANs the file
+/// has state flag 1 and 807-byte records (see the module documentation).
+///
+/// ```
+/// use cloudcoin_codec::{decode_bin, encode_bin};
+/// use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber};
+///
+/// let coin = Coin::new(
+///     Denomination::from_code(0),
+///     SerialNumber::new(12),
+///     [[0x11; 16]; RAIDA_COUNT],
+///     [Pown::Pass; RAIDA_COUNT],
+/// )
+/// .with_pans([[0x22; 16]; RAIDA_COUNT]);
+/// let bytes = encode_bin(std::slice::from_ref(&coin)).unwrap();
+/// assert_eq!((bytes.len(), bytes[15]), (839, 1));
+/// assert_eq!(decode_bin(&bytes).unwrap(), vec![coin]);
+/// ```
 pub fn encode_bin(coins: &[Coin]) -> Result<Vec<u8>, CodecError> {
-    let mut out = Vec::with_capacity(HEADER_LEN + RECORD_LEN * coins.len());
+    let mut out = Vec::with_capacity(HEADER_LEN + record_len(coins) * coins.len());
     write_bin(&mut out, coins)?;
     Ok(out)
 }
@@ -50,11 +76,13 @@ pub(crate) fn write_bin_reporting<W: Write>(
     progress: &mut dyn FnMut(usize),
 ) -> Result<(), CodecError> {
     let count = check_writable(coins)?;
-    w.write_all(&header(coins, count))?;
-    let mut record = [0u8; RECORD_LEN];
+    let with_pans = carries_pans(coins);
+    w.write_all(&header(coins, count, with_pans))?;
+    let mut record = [0u8; RECORD_LEN + PAN_LEN];
+    let len = record_len(coins);
     for (i, coin) in coins.iter().enumerate() {
-        encode_record(coin, &mut record);
-        w.write_all(&record)?;
+        encode_record(coin, with_pans, &mut record);
+        w.write_all(&record[..len])?;
         if (i + 1) % PROGRESS_EVERY == 0 {
             progress(i + 1);
         }
@@ -85,13 +113,26 @@ pub(crate) fn check_unique(coins: &[Coin]) -> Result<(), CodecError> {
     Ok(())
 }
 
-fn header(coins: &[Coin], count: u16) -> [u8; HEADER_LEN] {
+/// Whether a file of `coins` has state flag 1: when any of them carries PANs.
+fn carries_pans(coins: &[Coin]) -> bool {
+    coins.iter().any(|c| c.pans().is_some())
+}
+
+/// The record length a file of `coins` uses.
+pub(crate) fn record_len(coins: &[Coin]) -> usize {
+    if carries_pans(coins) { RECORD_LEN + PAN_LEN } else { RECORD_LEN }
+}
+
+fn header(coins: &[Coin], count: u16, with_pans: bool) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[0] = FORMAT_9;
     h[1] = 0x01; // cloud id
     h[2..4].copy_from_slice(&CLOUDCOIN_ID.to_be_bytes());
-    // 4: experimental, 5: encryption (none), 8..15: password hash, 15: state flag: all zero.
+    // 4: experimental, 5: encryption (none), 8..15: password hash: all zero.
     h[6..8].copy_from_slice(&count.to_be_bytes());
+    if with_pans {
+        h[15] = STATE_PANS;
+    }
     match coins {
         [one] => {
             // 25 POWN nibbles, RAIDA 0 in the high nibble of byte 16, then the nibble 0x9.
@@ -109,13 +150,21 @@ fn header(coins: &[Coin], count: u16) -> [u8; HEADER_LEN] {
     h
 }
 
-fn encode_record(coin: &Coin, record: &mut [u8; RECORD_LEN]) {
+/// Fills `record` with the coin's record: its first 407 bytes, and with `with_pans` all 807 (the
+/// coin's PANs, or its ANs when it has none).
+fn encode_record(coin: &Coin, with_pans: bool, record: &mut [u8; RECORD_LEN + PAN_LEN]) {
     record[0] = 0; // split
     record[1] = 0; // shard
     record[2] = coin.denomination.code().to_be_bytes()[0];
     record[3..7].copy_from_slice(&coin.serial.get().to_be_bytes());
-    for (dst, an) in record[7..].chunks_exact_mut(16).zip(&coin.ans) {
+    for (dst, an) in record[7..RECORD_LEN].chunks_exact_mut(16).zip(&coin.ans) {
         dst.copy_from_slice(an);
+    }
+    if with_pans {
+        let pans = coin.pans().unwrap_or(&coin.ans);
+        for (dst, pan) in record[RECORD_LEN..].chunks_exact_mut(16).zip(pans) {
+            dst.copy_from_slice(pan);
+        }
     }
 }
 
@@ -130,7 +179,8 @@ fn encode_record(coin: &Coin, record: &mut [u8; RECORD_LEN]) {
 /// The POWN of a one-coin file comes from its header. A nibble that is no POWN code reads as
 /// untried (`u`) rather than failing: the POWN is only what a RAIDA last said and the next check
 /// rewrites it, while refusing the file would keep a good coin from its owner. Several-coin files
-/// carry no POWN, so their coins read as untried.
+/// carry no POWN, so their coins read as untried. With state flag 1 every coin keeps the PANs its
+/// record carries ([`Coin::pans`]).
 pub fn decode_bin(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
     if bytes.len() < HEADER_LEN {
         return Err(CodecError::Truncated { expected: HEADER_LEN, found: bytes.len() });
@@ -202,15 +252,18 @@ fn decode_record(
     let code = i8::from_be_bytes([record[2]]);
     let serial = u32::from_be_bytes([record[3], record[4], record[5], record[6]]);
     let mut ans = [AuthenticityNumber::default(); RAIDA_COUNT];
-    for (an, src) in ans.iter_mut().zip(record[7..7 + RAIDA_COUNT * 16].chunks_exact(16)) {
+    for (an, src) in ans.iter_mut().zip(record[7..RECORD_LEN].chunks_exact(16)) {
         an.copy_from_slice(src);
     }
-    Ok(Coin {
-        denomination: Denomination::from_code(code),
-        serial: SerialNumber::new(serial),
-        ans,
-        pown,
-    })
+    let coin = Coin::new(Denomination::from_code(code), SerialNumber::new(serial), ans, pown);
+    if record.len() == RECORD_LEN {
+        return Ok(coin);
+    }
+    let mut pans = [AuthenticityNumber::default(); RAIDA_COUNT];
+    for (pan, src) in pans.iter_mut().zip(record[RECORD_LEN..].chunks_exact(16)) {
+        pan.copy_from_slice(src);
+    }
+    Ok(coin.with_pans(pans))
 }
 
 #[cfg(test)]
@@ -222,12 +275,12 @@ mod tests {
         for (i, an) in ans.iter_mut().enumerate() {
             *an = [u8::try_from(i).expect("small") ^ code.to_be_bytes()[0]; 16];
         }
-        Coin {
-            denomination: Denomination::from_code(code),
-            serial: SerialNumber::new(sn),
+        Coin::new(
+            Denomination::from_code(code),
+            SerialNumber::new(sn),
             ans,
-            pown: [Pown::Pass; RAIDA_COUNT],
-        }
+            [Pown::Pass; RAIDA_COUNT],
+        )
     }
 
     #[test]
@@ -252,8 +305,10 @@ mod tests {
         assert_eq!(bytes.len(), 32 + 3 * 407);
         assert_eq!(&bytes[16..32], b"Live Free Or Die");
         let back = decode_bin(&bytes).expect("decodes");
-        let expected: Vec<Coin> =
-            coins.into_iter().map(|c| Coin { pown: [Pown::Untried; RAIDA_COUNT], ..c }).collect();
+        let expected: Vec<Coin> = coins
+            .into_iter()
+            .map(|c| Coin::new(c.denomination, c.serial, c.ans, [Pown::Untried; RAIDA_COUNT]))
+            .collect();
         assert_eq!(back, expected);
     }
 
@@ -266,14 +321,25 @@ mod tests {
         assert_eq!(back[0].pown[1], Pown::Pass);
     }
 
+    fn pans_of(coin: &Coin) -> [AuthenticityNumber; RAIDA_COUNT] {
+        let mut pans = coin.ans;
+        for pan in &mut pans {
+            pan.iter_mut().for_each(|b| *b ^= 0xEE);
+        }
+        pans
+    }
+
     #[test]
-    fn pans_are_read_and_dropped() {
+    fn pans_are_read_and_kept() {
         let c = coin(2, 77);
         let plain = encode_bin(std::slice::from_ref(&c)).expect("encodes");
         let mut with_pans = plain.clone();
         with_pans[15] = 1;
         with_pans.extend_from_slice(&[0xEE; PAN_LEN]);
-        assert_eq!(decode_bin(&with_pans).expect("decodes"), vec![c]);
+        let read = decode_bin(&with_pans).expect("decodes");
+        assert_eq!(read, vec![c.clone().with_pans([[0xEE; 16]; RAIDA_COUNT])]);
+        // And written back byte for byte.
+        assert_eq!(encode_bin(&read).expect("encodes"), with_pans);
         // The same file without its PANs is short by exactly the PAN bytes.
         let mut short = plain;
         short[15] = 1;
@@ -281,6 +347,46 @@ mod tests {
             decode_bin(&short),
             Err(CodecError::Truncated { expected: 839, found: 439 })
         ));
+    }
+
+    #[test]
+    fn several_coins_with_pans_keep_each_coins_pans() {
+        let coins: Vec<Coin> = [coin(1, 1), coin(-1, 2), coin(0, 3)]
+            .into_iter()
+            .map(|c| {
+                let pans = pans_of(&c);
+                c.with_pans(pans)
+            })
+            .collect();
+        let bytes = encode_bin(&coins).expect("encodes");
+        assert_eq!(bytes.len(), 32 + 3 * 807);
+        assert_eq!(bytes[15], 1);
+        assert_eq!(&bytes[32 + 407..32 + 807], coins[0].pans().expect("pans").as_flattened());
+        let back = decode_bin(&bytes).expect("decodes");
+        for (b, c) in back.iter().zip(&coins) {
+            assert_eq!((b.id(), b.ans, b.pans()), (c.id(), c.ans, c.pans()));
+        }
+        assert_eq!(encode_bin(&back).expect("encodes"), bytes, "read and written back unchanged");
+    }
+
+    #[test]
+    fn a_mixed_set_writes_the_ans_of_coins_without_pans_as_their_pans() {
+        let with = coin(1, 1);
+        let pans = pans_of(&with);
+        let coins = vec![with.with_pans(pans), coin(1, 2)];
+        let bytes = encode_bin(&coins).expect("encodes");
+        assert_eq!((bytes.len(), bytes[15]), (32 + 2 * 807, 1));
+        let back = decode_bin(&bytes).expect("decodes");
+        assert_eq!(back[0].pans(), Some(&pans), "a coin's own PANs are kept");
+        assert_eq!(back[1].pans(), Some(&coins[1].ans), "no PANs: its ANs stand in");
+        assert_eq!(back[1].ans, coins[1].ans);
+    }
+
+    #[test]
+    fn coins_without_pans_are_written_as_before() {
+        let bytes = encode_bin(&[coin(1, 1), coin(1, 2)]).expect("encodes");
+        assert_eq!((bytes.len(), bytes[15]), (32 + 2 * 407, 0));
+        assert!(decode_bin(&bytes).expect("decodes").iter().all(|c| c.pans().is_none()));
     }
 
     #[test]

@@ -151,6 +151,15 @@ pub enum CodecError {
         /// A short description of what the bytes look like.
         looked_like: String,
     },
+    /// A coin with PANs was to be written in a format that cannot carry them (a stack). Writing it
+    /// without them could lose the coin's only live keys, so it is refused.
+    #[error(
+        "coin {id} carries PANs (pending authenticity numbers), which a stack file cannot hold; write it as bin, png or zip"
+    )]
+    PansNotCarried {
+        /// The coin.
+        id: CoinId,
+    },
     /// More coins than one file of this kind can hold.
     #[error("{count} coins do not fit in one file; the most is 65535")]
     TooManyCoins {

@@ -10,12 +10,12 @@
 //! use cloudcoin_codec::{decode_any, encode_bin, Limits};
 //! use cloudcoin_domain::{Coin, Denomination, Pown, SerialNumber, RAIDA_COUNT};
 //!
-//! let coin = Coin {
-//!     denomination: Denomination::from_code(1),
-//!     serial: SerialNumber::new(7998),
-//!     ans: [[0x5A; 16]; RAIDA_COUNT],
-//!     pown: [Pown::Pass; RAIDA_COUNT],
-//! };
+//! let coin = Coin::new(
+//!     Denomination::from_code(1),
+//!     SerialNumber::new(7998),
+//!     [[0x5A; 16]; RAIDA_COUNT],
+//!     [Pown::Pass; RAIDA_COUNT],
+//! );
 //! let bytes = encode_bin(std::slice::from_ref(&coin)).unwrap();
 //! assert_eq!(bytes.len(), 439);
 //! assert_eq!(decode_any(&bytes, &Limits::default()).unwrap(), vec![coin]);

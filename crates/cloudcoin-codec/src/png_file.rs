@@ -136,12 +136,12 @@ mod tests {
     }
 
     fn coin() -> Coin {
-        Coin {
-            denomination: Denomination::from_code(1),
-            serial: SerialNumber::new(7),
-            ans: [[3; 16]; RAIDA_COUNT],
-            pown: [Pown::Pass; RAIDA_COUNT],
-        }
+        Coin::new(
+            Denomination::from_code(1),
+            SerialNumber::new(7),
+            [[3; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        )
     }
 
     #[test]

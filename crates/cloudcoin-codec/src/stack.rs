@@ -125,12 +125,7 @@ impl TryFrom<Positioned> for Coin {
             Some(text) => Coin::parse_pown(text.trim())
                 .map_err(|source| CodecError::BadPown { coin: index, source })?,
         };
-        Ok(Coin {
-            denomination: Denomination::from_code(code),
-            serial: SerialNumber::new(serial),
-            ans,
-            pown,
-        })
+        Ok(Coin::new(Denomination::from_code(code), SerialNumber::new(serial), ans, pown))
     }
 }
 
@@ -165,6 +160,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Writes `coins` as a stack, one coin per line:
 /// `{"cloudcoin":[{"nn":"6","sn":"…","dn":"…","an":[…25…],"pown":"…"}, …]}`.
+///
+/// A stack has no place for PANs: a coin that carries them ([`Coin::pans`]) is refused with
+/// [`CodecError::PansNotCarried`] before anything is written, since dropping them could lose the
+/// coin's only live keys.
 pub fn write_stack<W: Write>(w: W, coins: &[Coin]) -> Result<(), CodecError> {
     write_stack_reporting(w, coins, &mut |_| {})
 }
@@ -176,6 +175,9 @@ pub(crate) fn write_stack_reporting<W: Write>(
     progress: &mut dyn FnMut(usize),
 ) -> Result<(), CodecError> {
     crate::bin::check_unique(coins)?;
+    if let Some(coin) = coins.iter().find(|c| c.pans().is_some()) {
+        return Err(CodecError::PansNotCarried { id: coin.id() });
+    }
     w.write_all(b"{\"cloudcoin\":[")?;
     for (i, coin) in coins.iter().enumerate() {
         w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
@@ -222,15 +224,16 @@ mod tests {
 
     #[test]
     fn writes_one_coin_per_line_with_string_values() {
-        let coin = Coin {
-            denomination: Denomination::from_code(-1),
-            serial: SerialNumber::new(2001),
-            ans: [[0xAB; 16]; RAIDA_COUNT],
-            pown: [Pown::Pass; RAIDA_COUNT],
-        };
+        let coin = Coin::new(
+            Denomination::from_code(-1),
+            SerialNumber::new(2001),
+            [[0xAB; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        );
         let mut out = Vec::new();
-        write_stack(&mut out, &[coin.clone(), Coin { serial: SerialNumber::new(2002), ..coin }])
-            .expect("writes");
+        let mut second = coin.clone();
+        second.serial = SerialNumber::new(2002);
+        write_stack(&mut out, &[coin, second]).expect("writes");
         let text = String::from_utf8(out).expect("utf-8");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4);
@@ -303,5 +306,23 @@ mod tests {
         assert_eq!(parse_an(&hex(&an)), Ok(an));
         assert!(hex(&an).chars().all(|c| !c.is_ascii_uppercase()));
         assert!(parse_an("é".repeat(16).as_str()).is_err());
+    }
+
+    #[test]
+    fn a_coin_with_pans_is_refused_before_anything_is_written() {
+        let plain = Coin::new(
+            Denomination::from_code(0),
+            SerialNumber::new(1),
+            [[0x01; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        );
+        let mut pending = plain.clone().with_pans([[0x02; 16]; RAIDA_COUNT]);
+        pending.serial = SerialNumber::new(2);
+        let mut out = Vec::new();
+        match write_stack(&mut out, &[plain, pending.clone()]) {
+            Err(CodecError::PansNotCarried { id }) => assert_eq!(id, pending.id()),
+            other => panic!("expected the PAN coin to be refused, got {other:?}"),
+        }
+        assert!(out.is_empty(), "nothing written");
     }
 }

@@ -195,6 +195,25 @@ impl Pown {
 pub type AuthenticityNumber = [u8; 16];
 
 /// A CloudCoin v3 coin.
+///
+/// Build one with [`Coin::new`]; a coin read from a file that carries proposed authenticity
+/// numbers (PANs, the format-9 state flag 1) keeps them, see [`Coin::pans`].
+///
+/// ```
+/// use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber};
+///
+/// let coin = Coin::new(
+///     Denomination::from_code(0),
+///     SerialNumber::new(7),
+///     [[1u8; 16]; RAIDA_COUNT],
+///     [Pown::Pass; RAIDA_COUNT],
+/// );
+/// assert!(coin.pans().is_none());
+/// let pending = coin.clone().with_pans([[2u8; 16]; RAIDA_COUNT]);
+/// assert_eq!(pending.pans().map(|p| p[0]), Some([2u8; 16]));
+/// assert_eq!(pending.id(), coin.id());
+/// assert_ne!(pending, coin, "PANs are part of the coin's content");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Coin {
     /// The denomination (money or not).
@@ -205,9 +224,44 @@ pub struct Coin {
     pub ans: [AuthenticityNumber; RAIDA_COUNT],
     /// POWN status per RAIDA.
     pub pown: [Pown; RAIDA_COUNT],
+    /// PAN 0 … PAN 24, when the coin has proposed authenticity numbers; see [`Coin::pans`].
+    pans: Option<Box<[AuthenticityNumber; RAIDA_COUNT]>>,
 }
 
 impl Coin {
+    /// A coin with these fields and no PANs.
+    pub fn new(
+        denomination: Denomination,
+        serial: SerialNumber,
+        ans: [AuthenticityNumber; RAIDA_COUNT],
+        pown: [Pown; RAIDA_COUNT],
+    ) -> Coin {
+        Coin { denomination, serial, ans, pown, pans: None }
+    }
+
+    /// The same coin carrying `pans`, its proposed authenticity numbers (PAN i for RAIDA i).
+    pub fn with_pans(mut self, pans: [AuthenticityNumber; RAIDA_COUNT]) -> Coin {
+        self.pans = Some(Box::new(pans));
+        self
+    }
+
+    /// The same coin without PANs.
+    pub fn without_pans(mut self) -> Coin {
+        self.pans = None;
+        self
+    }
+
+    /// The coin's proposed authenticity numbers, if it has them.
+    ///
+    /// PANs are the new secrets a client proposed to the RAIDA while authenticating the coin. When
+    /// that exchange was interrupted (a coin in `Limbo`), a RAIDA may hold either the AN or the PAN,
+    /// so the PANs can be the coin's only live keys: they are kept with the coin wherever it goes
+    /// and written wherever the file format carries them (format 9 with state flag 1, and so png
+    /// and zip). A stack carries no PANs.
+    pub fn pans(&self) -> Option<&[AuthenticityNumber; RAIDA_COUNT]> {
+        self.pans.as_deref()
+    }
+
     /// The coin's identity (denomination and serial number).
     pub fn id(&self) -> CoinId {
         CoinId { denomination: self.denomination, serial: self.serial }

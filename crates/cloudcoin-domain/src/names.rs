@@ -183,12 +183,12 @@ mod tests {
     use crate::coin::{Denomination, Pown, SerialNumber};
 
     fn coin(code: i8, serial: u32) -> Coin {
-        Coin {
-            denomination: Denomination::from_code(code),
-            serial: SerialNumber::new(serial),
-            ans: [[0; 16]; 25],
-            pown: [Pown::Pass; 25],
-        }
+        Coin::new(
+            Denomination::from_code(code),
+            SerialNumber::new(serial),
+            [[0; 16]; 25],
+            [Pown::Pass; 25],
+        )
     }
 
     #[test]

@@ -124,12 +124,12 @@ mod tests {
         let journal = Journal::new(base.join("journal"));
         let store = crate::records::TaskStore::new(base.join("tasks"));
         let tracker = Tracker::load(store, std::time::Duration::from_secs(60)).expect("tracker");
-        let coin = Coin {
-            denomination: Denomination::from_code(0),
-            serial: SerialNumber::new(7),
-            ans: [[7; 16]; RAIDA_COUNT],
-            pown: [Pown::Pass; RAIDA_COUNT],
-        };
+        let coin = Coin::new(
+            Denomination::from_code(0),
+            SerialNumber::new(7),
+            [[7; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        );
         let job = BackupJob {
             id: TaskId::new(),
             wallet: WalletName::parse("Default").expect("name"),

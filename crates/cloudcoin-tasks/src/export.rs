@@ -325,11 +325,13 @@ mod tests {
 
     #[test]
     fn verify_accepts_exactly_the_coins() {
-        let coin = |sn| Coin {
-            denomination: Denomination::from_code(0),
-            serial: SerialNumber::new(sn),
-            ans: [[sn as u8; 16]; RAIDA_COUNT],
-            pown: [Pown::Pass; RAIDA_COUNT],
+        let coin = |sn| {
+            Coin::new(
+                Denomination::from_code(0),
+                SerialNumber::new(sn),
+                [[sn as u8; 16]; RAIDA_COUNT],
+                [Pown::Pass; RAIDA_COUNT],
+            )
         };
         let coins = vec![coin(1), coin(2)];
         let bytes = cloudcoin_codec::encode_bin(&coins).expect("encode");

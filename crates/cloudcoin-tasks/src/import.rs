@@ -390,12 +390,12 @@ mod tests {
     use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
 
     fn coin(sn: u32) -> Coin {
-        Coin {
-            denomination: Denomination::from_code(0),
-            serial: SerialNumber::new(sn),
-            ans: [[sn as u8; 16]; RAIDA_COUNT],
-            pown: [Pown::Pass; RAIDA_COUNT],
-        }
+        Coin::new(
+            Denomination::from_code(0),
+            SerialNumber::new(sn),
+            [[sn as u8; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        )
     }
 
     fn names(dir: &Path) -> Vec<String> {

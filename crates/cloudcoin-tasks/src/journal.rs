@@ -167,12 +167,12 @@ mod tests {
     use cloudcoin_domain::{Pown, RAIDA_COUNT};
 
     fn coin(code: i8, sn: u32, an: u8) -> Coin {
-        Coin {
-            denomination: Denomination::from_code(code),
-            serial: SerialNumber::new(sn),
-            ans: [[an; 16]; RAIDA_COUNT],
-            pown: [Pown::Pass; RAIDA_COUNT],
-        }
+        Coin::new(
+            Denomination::from_code(code),
+            SerialNumber::new(sn),
+            [[an; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        )
     }
 
     #[test]

@@ -376,12 +376,12 @@ mod tests {
     use cloudcoin_domain::{Pown, RAIDA_COUNT, SerialNumber};
 
     fn coin(code: i8, sn: u32) -> Coin {
-        Coin {
-            denomination: Denomination::from_code(code),
-            serial: SerialNumber::new(sn),
-            ans: [[sn as u8; 16]; RAIDA_COUNT],
-            pown: [Pown::Pass; RAIDA_COUNT],
-        }
+        Coin::new(
+            Denomination::from_code(code),
+            SerialNumber::new(sn),
+            [[sn as u8; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        )
     }
 
     fn put(dir: &Path, name: &str, coins: &[Coin]) {

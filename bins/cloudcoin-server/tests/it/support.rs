@@ -25,12 +25,12 @@ pub(crate) fn coin(code: i8, serial: u32) -> Coin {
             *byte = (serial as usize * 31 + raida * 7 + i + (code as u8) as usize) as u8;
         }
     }
-    Coin {
-        denomination: Denomination::from_code(code),
-        serial: SerialNumber::new(serial),
+    Coin::new(
+        Denomination::from_code(code),
+        SerialNumber::new(serial),
         ans,
-        pown: [Pown::Pass; RAIDA_COUNT],
-    }
+        [Pown::Pass; RAIDA_COUNT],
+    )
 }
 
 /// `count` coins of denomination `code`, serials from `first`.

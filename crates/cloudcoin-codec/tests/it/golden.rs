@@ -38,12 +38,7 @@ fn expected_coins(doc: &Value, file_has_pown: bool) -> Vec<Coin> {
                 (true, Some(p)) => Coin::parse_pown(p).expect("pown"),
                 _ => [Pown::Untried; RAIDA_COUNT],
             };
-            Coin {
-                denomination: Denomination::from_code(code),
-                serial: SerialNumber::new(sn),
-                ans,
-                pown,
-            }
+            Coin::new(Denomination::from_code(code), SerialNumber::new(sn), ans, pown)
         })
         .collect()
 }

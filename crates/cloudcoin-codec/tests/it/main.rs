@@ -2,6 +2,7 @@
 
 mod golden;
 mod negative;
+mod pans;
 mod picture;
 mod properties;
 mod zip_archives;
@@ -16,17 +17,19 @@ pub(crate) fn coin(code: i8, sn: u32) -> Coin {
             *b = u8::try_from((i * 16 + j) % 256).expect("byte") ^ sn.to_be_bytes()[3];
         }
     }
-    Coin {
-        denomination: Denomination::from_code(code),
-        serial: SerialNumber::new(sn),
-        ans,
-        pown: [Pown::Pass; RAIDA_COUNT],
-    }
+    Coin::new(Denomination::from_code(code), SerialNumber::new(sn), ans, [Pown::Pass; RAIDA_COUNT])
 }
 
 /// The same coins with every POWN untried, as several-coin format-9 files read back.
 pub(crate) fn untried(coins: &[Coin]) -> Vec<Coin> {
-    coins.iter().map(|c| Coin { pown: [Pown::Untried; RAIDA_COUNT], ..c.clone() }).collect()
+    coins
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c.pown = [Pown::Untried; RAIDA_COUNT];
+            c
+        })
+        .collect()
 }
 
 /// A picture label.

@@ -30,11 +30,8 @@ fn arb_coins() -> impl Strategy<Value = Vec<Coin>> {
                 ids.into_iter()
                     .zip(ans)
                     .zip(powns)
-                    .map(|(((code, sn), ans), pown)| Coin {
-                        denomination: Denomination::from_code(code),
-                        serial: SerialNumber::new(sn),
-                        ans,
-                        pown,
+                    .map(|(((code, sn), ans), pown)| {
+                        Coin::new(Denomination::from_code(code), SerialNumber::new(sn), ans, pown)
                     })
                     .collect()
             })

@@ -187,3 +187,95 @@ async fn an_import_racing_an_export_leaves_each_coin_once() {
     let back: std::collections::BTreeSet<_> = ids(&bank).intersection(&exported).copied().collect();
     assert_eq!(back.len(), r.imported, "only exported coins can be imported again");
 }
+
+/// `coin(code, serial)` carrying PANs that differ from its ANs in every byte, as a coin left in
+/// Limbo by an interrupted authentication would.
+fn pending(code: i8, serial: u32) -> cloudcoin_domain::Coin {
+    let c = coin(code, serial);
+    let mut pans = c.ans;
+    for pan in &mut pans {
+        pan.iter_mut().for_each(|b| *b = !*b);
+    }
+    c.with_pans(pans)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pans_survive_import_restart_export_and_backup_byte_for_byte() {
+    let env = Env::with_bank(&[]);
+    let src = env.data.parent().expect("base").join("src");
+    std::fs::create_dir_all(&src).expect("src");
+    let one = pending(1, 501);
+    let one_bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&one)).expect("encode");
+    assert_eq!((one_bytes.len(), one_bytes[15]), (839, 1), "a state-flag-1 coin file");
+    std::fs::write(src.join("one.bin"), &one_bytes).expect("write");
+    let several = vec![pending(0, 601), pending(0, 602), coin(0, 603)];
+    let mut zip = std::io::Cursor::new(Vec::new());
+    cloudcoin_codec::write_zip(&mut zip, &several, &mut |_| {}).expect("zip");
+    std::fs::write(src.join("several.zip"), zip.into_inner()).expect("write");
+
+    let service = env.open().await;
+    let r = import(
+        &service,
+        "Default",
+        vec![ImportItem::File(src.join("one.bin")), ImportItem::File(src.join("several.zip"))],
+    )
+    .await;
+    assert_eq!(r.imported, 4, "{:?}", r.rejected);
+    let bank = env.folder("Default", "Bank");
+    let stored = std::fs::read(bank.join("10 CloudCoin #501 ''.bin")).expect("stored file");
+    assert_eq!(stored, one_bytes, "stored with its PANs, byte for byte");
+    service.shutdown().await;
+    drop(service);
+
+    // After a restart (the wallet is read from disk again) the PANs are still there.
+    let service = env.open().await;
+    let task = service.start_export(env.export_request("10", FileKind::Bin)).await.expect("bin");
+    let Some(TaskOutcome::Export(out)) = finished(&service, task.id).await.outcome else {
+        panic!("bin export failed")
+    };
+    assert_eq!(std::fs::read(&out.file).expect("exported"), one_bytes, "bin: byte for byte");
+
+    let backup = service
+        .start_backup(BackupRequest {
+            wallet: wallet("Default"),
+            folder: env.out.clone(),
+            tag: None,
+        })
+        .await
+        .expect("backup");
+    let Some(TaskOutcome::Backup(b)) = finished(&service, backup.id).await.outcome else {
+        panic!("backup failed")
+    };
+    let backed_up = cloudcoin_codec::decode_zip(
+        &std::fs::read(&b.file).expect("backup"),
+        &cloudcoin_codec::Limits::default(),
+    )
+    .expect("a zip");
+    let mut expected = several.clone();
+    expected.sort_by_key(|c| c.id());
+    let mut backed_up_sorted = backed_up.clone();
+    backed_up_sorted.sort_by_key(|c| c.id());
+    assert_eq!(backed_up_sorted, expected, "backup: every coin with exactly its PANs");
+
+    let task = service.start_export(env.export_request("3", FileKind::Zip)).await.expect("zip");
+    let Some(TaskOutcome::Export(out)) = finished(&service, task.id).await.outcome else {
+        panic!("zip export failed")
+    };
+    let exported = cloudcoin_codec::decode_zip(
+        &std::fs::read(&out.file).expect("exported"),
+        &cloudcoin_codec::Limits::default(),
+    )
+    .expect("a zip");
+    assert_eq!(exported.len(), 3);
+    for c in &several {
+        let e = exported.iter().find(|e| e.id() == c.id()).expect("exported");
+        assert_eq!(e.pans(), c.pans(), "zip: {} keeps exactly its PANs (or none)", c.id());
+        assert_eq!(e.ans, c.ans);
+        assert_eq!(
+            cloudcoin_codec::encode_bin(std::slice::from_ref(e)).expect("encode"),
+            cloudcoin_codec::encode_bin(std::slice::from_ref(c)).expect("encode"),
+            "zip entry of {} byte for byte",
+            c.id()
+        );
+    }
+}

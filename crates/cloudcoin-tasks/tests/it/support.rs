@@ -19,12 +19,12 @@ pub(crate) fn coin(code: i8, serial: u32) -> Coin {
         an[5] = r as u8;
         an[6..].copy_from_slice(b"TESTCOIN!!");
     }
-    Coin {
-        denomination: Denomination::from_code(code),
-        serial: SerialNumber::new(serial),
+    Coin::new(
+        Denomination::from_code(code),
+        SerialNumber::new(serial),
         ans,
-        pown: [Pown::Pass; RAIDA_COUNT],
-    }
+        [Pown::Pass; RAIDA_COUNT],
+    )
 }
 
 /// 3 × 10, 5 × 1, 10 × 0.1: a balance of 36.
