@@ -35,19 +35,19 @@ pub enum OpenError {
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// No wallet of that name.
-    #[error("wallet {name:?} does not exist; create it first or check the name")]
+    #[error("wallet \"{name}\" does not exist; create it first or check the name")]
     WalletNotFound {
         /// The wallet asked for.
         name: WalletName,
     },
     /// A wallet of that name exists already.
-    #[error("wallet {name:?} already exists; choose another name")]
+    #[error("wallet \"{name}\" already exists; choose another name")]
     WalletExists {
         /// The wallet asked for.
         name: WalletName,
     },
     /// The wallet still holds coins.
-    #[error("wallet {name:?} still holds {coins} coins; export or move them before deleting it")]
+    #[error("wallet \"{name}\" still holds {coins} coins; export or move them before deleting it")]
     WalletNotEmpty {
         /// The wallet.
         name: WalletName,

@@ -118,7 +118,8 @@ impl Tracker {
         }
     }
 
-    /// Ends a running task with its outcome: `Failed` gives status error, anything else completed.
+    /// Ends a running task with its outcome: `Failed`, or an import that took nothing and rejected
+    /// something, gives status error; anything else completed.
     /// A task that has already ended is left as it is.
     pub(crate) fn finish(&self, id: TaskId, outcome: TaskOutcome) -> Option<TaskView> {
         let mut tasks = self.lock();
@@ -130,6 +131,17 @@ impl Tracker {
             TaskOutcome::Failed(f) => {
                 t.view.status = TaskStatus::Error;
                 t.view.message.clone_from(&f.message);
+            }
+            // An import of which nothing could be taken did not do what was asked: it ends in
+            // error, and its outcome still lists every rejection.
+            TaskOutcome::Import(r)
+                if r.imported == 0 && r.already_present == 0 && !r.rejected.is_empty() =>
+            {
+                t.view.status = TaskStatus::Error;
+                t.view.message = format!(
+                    "Import failed: nothing could be imported ({} rejected; data.rejected gives each reason)",
+                    r.rejected.len()
+                );
             }
             _ => {
                 t.view.status = TaskStatus::Completed;
@@ -241,6 +253,48 @@ mod tests {
         );
         t.advance(id, 90, None);
         assert_eq!(t.get(id).map(|v| v.progress), Some(40));
+    }
+
+    #[test]
+    fn an_import_that_took_nothing_ends_in_error_with_its_rejections() {
+        use crate::task::{ImportResult, Rejection};
+        use cloudcoin_domain::Amount;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = tracker(dir.path(), Duration::from_secs(3600));
+        let rejection = |item| Rejection {
+            item,
+            source: format!("inline #{item}"),
+            reason: "not a coin file".into(),
+        };
+        let result = |imported, already_present, rejected| ImportResult {
+            imported,
+            already_present,
+            rejected,
+            amount: Amount::ZERO,
+        };
+        let cases = [
+            (result(0, 0, vec![rejection(0), rejection(1)]), TaskStatus::Error),
+            (result(1, 0, vec![rejection(1)]), TaskStatus::Completed),
+            (result(0, 2, vec![rejection(1)]), TaskStatus::Completed),
+            (result(0, 0, vec![]), TaskStatus::Completed),
+        ];
+        for (r, want) in cases {
+            let id = TaskId::new();
+            t.create(id, TaskKind::Import, "Starting", None);
+            let v = t.finish(id, TaskOutcome::Import(r.clone())).expect("known");
+            assert_eq!(v.status, want, "{r:?}");
+            assert_eq!(v.outcome, Some(TaskOutcome::Import(r.clone())), "rejections kept");
+            if want == TaskStatus::Error {
+                assert!(v.message.contains("nothing could be imported"), "{}", v.message);
+                t.persist(id).expect("persist");
+                let again = tracker(dir.path(), Duration::from_secs(3600));
+                let back = again.get(id).expect("reloaded");
+                assert_eq!(
+                    (back.status, back.outcome),
+                    (TaskStatus::Error, Some(TaskOutcome::Import(r)))
+                );
+            }
+        }
     }
 
     #[test]
