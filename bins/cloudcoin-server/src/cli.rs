@@ -1,6 +1,5 @@
 //! Command-line flags and their environment variables.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -10,9 +9,11 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub(crate) struct Args {
-    /// Address to listen on. Anything but a loopback address needs an explicit token.
+    /// Address to listen on: an IP address or a host name, and a port (`127.0.0.1:8006`,
+    /// `[::1]:8006`, `localhost:8006`). A name is resolved and every address it names is
+    /// listened on. Anything but a loopback address needs an explicit token.
     #[arg(long, env = "CLOUDCOIN_LISTEN", default_value = "127.0.0.1:8006")]
-    pub(crate) listen: SocketAddr,
+    pub(crate) listen: String,
 
     /// Data directory holding Wallets/ (created if missing).
     /// [default: $XDG_DATA_HOME/cloudcoin-server or ~/.local/share/cloudcoin-server]
@@ -28,6 +29,12 @@ pub(crate) struct Args {
     /// creates a random token in {data dir}/.cloudcoin/api-token (mode 0600) and requires that.
     #[arg(long, env = "CLOUDCOIN_AUTH_TOKEN", hide_env_values = true)]
     pub(crate) auth_token: Option<String>,
+
+    /// Accept requests without a token, for local clients that send none (scripts, examples).
+    /// Only with a loopback --listen address; the Host and Origin checks stay. Any program
+    /// running on this machine can then move coins: use it where only you run programs.
+    #[arg(long, env = "CLOUDCOIN_NO_AUTH", conflicts_with = "auth_token")]
+    pub(crate) no_auth: bool,
 
     /// Browser origin allowed to call the API, e.g. http://localhost:3000 (repeatable; in the
     /// environment, separate with ','). No other origin gets CORS headers.
@@ -46,7 +53,7 @@ pub(crate) struct Args {
     #[arg(long, env = "CLOUDCOIN_BODY_TIMEOUT_SECS", default_value_t = 60)]
     pub(crate) body_timeout_secs: u64,
 
-    /// Most connections served at once.
+    /// Most connections served at once (and as many more may wait to send their first byte).
     #[arg(long, env = "CLOUDCOIN_MAX_CONNECTIONS", default_value_t = 256)]
     pub(crate) max_connections: usize,
 

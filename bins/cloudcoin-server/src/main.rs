@@ -2,6 +2,7 @@
 //! serves the HTTP API until Ctrl-C or SIGTERM.
 
 mod cli;
+mod listen;
 mod token;
 
 use std::io::IsTerminal;
@@ -36,12 +37,22 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    let listen = listen::resolve(&args.listen).await?;
+    let loopback = listen.addrs.iter().all(|a| a.ip().is_loopback());
+    if args.no_auth && !loopback {
+        bail!(
+            "--no-auth is allowed only with a loopback --listen address (127.0.0.1, [::1] or \
+             localhost), and {} is not one; either listen on 127.0.0.1, or drop --no-auth and \
+             send the API token",
+            args.listen
+        );
+    }
     let data_dir = match args.data_dir {
         Some(dir) => dir,
         None => default_data_dir()?,
     };
     let token_file = token::token_path(&data_dir);
-    if !args.listen.ip().is_loopback() && args.auth_token.is_none() && !token_file.exists() {
+    if !loopback && args.auth_token.is_none() && !token_file.exists() {
         bail!(
             "refusing to listen on {}, which is not a loopback address, without an API token; \
              pass --auth-token (or CLOUDCOIN_AUTH_TOKEN), or listen on 127.0.0.1",
@@ -49,10 +60,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr().context("reading the bound address")?;
+    let listeners = listen::bind(&listen).await?;
+    let addrs: Vec<std::net::SocketAddr> =
+        listeners.iter().map(|l| l.local_addr()).collect::<Result<_, _>>()?;
 
     let service_config = ServiceConfig {
         data_dir: data_dir.clone(),
@@ -64,35 +74,62 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .context("the start-up thread failed")?
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
 
-    let auth_token = match args.auth_token {
-        Some(token) if token.trim().is_empty() => bail!("--auth-token must not be empty"),
-        Some(token) => token,
+    let auth_token = if args.no_auth {
+        None
+    } else {
+        Some(match args.auth_token {
+            Some(token) if token.trim().is_empty() => bail!("--auth-token must not be empty"),
+            Some(token) => token,
+            None => {
+                let path = token_file.clone();
+                let token = tokio::task::spawn_blocking(move || token::read_or_create(&path))
+                    .await
+                    .context("the token thread failed")??;
+                tracing::info!(
+                    "API token in {} (send it as Authorization: Bearer <token>)",
+                    token_file.display()
+                );
+                token
+            }
+        })
+    };
+    let mut allowed_hosts: Vec<String> = Vec::new();
+    for addr in &addrs {
+        for host in ApiConfig::hosts_for(*addr) {
+            if !allowed_hosts.contains(&host) {
+                allowed_hosts.push(host);
+            }
+        }
+    }
+    if let Some(name) = &listen.name {
+        allowed_hosts.push(format!("{name}:{}", addrs[0].port()));
+    }
+    allowed_hosts.extend(args.allowed_hosts);
+    let max_connections = args.max_connections.max(1);
+    let mut config = ApiConfig::default()
+        .with_allowed_hosts(allowed_hosts)
+        .with_allowed_origins(args.allowed_origins)
+        .with_body_limits(args.body_limit, args.body_limit.saturating_mul(64))
+        .with_header_read_timeout(Duration::from_secs(args.header_timeout_secs.max(1)))
+        .with_body_timeout(Duration::from_secs(args.body_timeout_secs.max(1)))
+        .with_max_connections(max_connections)
+        .with_pending_connections(max_connections);
+    config = match auth_token {
+        Some(token) => config.with_auth_token(token),
         None => {
-            let path = token_file.clone();
-            let token = tokio::task::spawn_blocking(move || token::read_or_create(&path))
-                .await
-                .context("the token thread failed")??;
-            tracing::info!(
-                "API token in {} (send it as Authorization: Bearer <token>)",
-                token_file.display()
+            tracing::warn!(
+                "--no-auth: requests WITHOUT a token are accepted. Any program running on this \
+                 machine can move the coins in these wallets; the Host and Origin checks still \
+                 refuse web pages. Use it only where you alone run programs."
             );
-            token
+            config.without_auth()
         }
     };
-    let mut allowed_hosts = ApiConfig::hosts_for(addr);
-    allowed_hosts.extend(args.allowed_hosts);
-    let config = ApiConfig {
-        auth_token: Some(auth_token),
-        allowed_hosts,
-        allowed_origins: args.allowed_origins,
-        body_limit: args.body_limit,
-        import_body_limit: args.body_limit.saturating_mul(64),
-        header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
-        body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
-        max_connections: args.max_connections.max(1),
-    };
-    tracing::info!("listening on http://{addr}, data dir {}", service.data_dir().display());
-    cloudcoin_api::serve(listener, service, config, shutdown_signal()).await?;
+    tracing::info!("listening on http://{}, data dir {}", addrs[0], service.data_dir().display());
+    for addr in &addrs[1..] {
+        tracing::info!("also listening on http://{addr}");
+    }
+    cloudcoin_api::Api::new(service, config).serve_listeners(listeners, shutdown_signal()).await?;
     Ok(())
 }
 

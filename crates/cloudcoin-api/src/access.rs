@@ -51,8 +51,8 @@ pub(crate) fn check_token(config: &ApiConfig, headers: &HeaderMap) -> Result<(),
         .map(str::trim);
     match given {
         Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(unauthorized("the bearer token is wrong")),
-        None => Err(unauthorized("this server requires an Authorization: Bearer <token> header")),
+        Some(_) => Err(unauthorized("The bearer token is wrong")),
+        None => Err(unauthorized("This server requires a token and the request has none")),
     }
 }
 
@@ -61,7 +61,9 @@ fn unauthorized(why: &str) -> ApiError {
         StatusCode::UNAUTHORIZED,
         code::UNAUTHORIZED,
         format!(
-            "{why}; the token is the --auth-token value or the api-token file the server names at start-up"
+            "{why}. Either send Authorization: Bearer <token> with the token from the api-token \
+             file the server names at start-up (or its --auth-token value), or, for local clients \
+             that send no token, restart the server with --no-auth (loopback addresses only)"
         ),
     )
 }
@@ -81,12 +83,10 @@ mod tests {
     use http::HeaderValue;
 
     fn config() -> ApiConfig {
-        ApiConfig {
-            auth_token: Some("s3cret".into()),
-            allowed_hosts: ApiConfig::hosts_for("127.0.0.1:8006".parse().expect("addr")),
-            allowed_origins: vec!["http://localhost:3000".into()],
-            ..ApiConfig::default()
-        }
+        ApiConfig::default()
+            .with_auth_token("s3cret")
+            .with_allowed_hosts(ApiConfig::hosts_for("127.0.0.1:8006".parse().expect("addr")))
+            .with_allowed_origins(vec!["http://localhost:3000".into()])
     }
 
     fn headers(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
@@ -128,7 +128,7 @@ mod tests {
             assert_eq!(e.status, StatusCode::UNAUTHORIZED);
         }
         assert!(check_token(&c, &HeaderMap::new()).is_err());
-        let open = ApiConfig { auth_token: None, ..config() };
+        let open = config().without_auth();
         assert!(check_token(&open, &HeaderMap::new()).is_ok());
     }
 

@@ -4,60 +4,10 @@
 use cloudcoin_domain::{AmountError, NameError, SelectError};
 use cloudcoin_tasks::{FailureKind, ServiceError, TaskFailure};
 use http::StatusCode;
-use serde::Serialize;
-use serde_json::value::RawValue;
 
-use crate::json::{JsonAmount, raw};
+use crate::wire::{ErrorDetails, ErrorPayload};
 
-/// The CloudCoin numeric error codes this API answers with (SPEC §6; ours start at 4300).
-pub(crate) mod code {
-    /// Task not found.
-    pub(crate) const TASK_NOT_FOUND: u16 = 4105;
-    /// Body is not JSON, or not a JSON object, or has a repeated key.
-    pub(crate) const BAD_JSON: u16 = 4110;
-    /// Wallet already exists.
-    pub(crate) const WALLET_EXISTS: u16 = 4114;
-    /// Wallet not found.
-    pub(crate) const WALLET_NOT_FOUND: u16 = 4115;
-    /// Wallet not empty.
-    pub(crate) const WALLET_NOT_EMPTY: u16 = 4116;
-    /// A field fails validation.
-    pub(crate) const INVALID_FIELD: u16 = 4121;
-    /// No exact set of coins.
-    pub(crate) const NO_EXACT_CHANGE: u16 = 4134;
-    /// Not enough coins.
-    pub(crate) const NOT_ENOUGH_COINS: u16 = 4135;
-    /// No such endpoint.
-    pub(crate) const NO_SUCH_ENDPOINT: u16 = 4154;
-    /// Unknown export type.
-    pub(crate) const UNKNOWN_TYPE: u16 = 4162;
-    /// Folder refused.
-    pub(crate) const BAD_FOLDER: u16 = 4193;
-    /// The amount needs more coins than one file holds.
-    pub(crate) const TOO_MANY_COINS: u16 = 4300;
-    /// Idempotency-Key reused with a different request.
-    pub(crate) const IDEMPOTENCY_CONFLICT: u16 = 4301;
-    /// A task failed reading or writing files.
-    pub(crate) const TASK_IO: u16 = 4302;
-    /// A task's output did not verify.
-    pub(crate) const TASK_VERIFICATION: u16 = 4303;
-    /// A task was interrupted (the server stopped) and recovery finished it.
-    pub(crate) const TASK_INTERRUPTED: u16 = 4304;
-    /// An internal fault (HTTP 500, or a task that failed for an internal reason).
-    pub(crate) const INTERNAL: u16 = 4305;
-    /// Method not allowed on a known path.
-    pub(crate) const METHOD_NOT_ALLOWED: u16 = 4306;
-    /// Body larger than the limit.
-    pub(crate) const BODY_TOO_LARGE: u16 = 4307;
-    /// Missing or wrong bearer token.
-    pub(crate) const UNAUTHORIZED: u16 = 4308;
-    /// `Host` header not one of the server's own names.
-    pub(crate) const HOST_NOT_ALLOWED: u16 = 4309;
-    /// `Origin` header not allowed.
-    pub(crate) const ORIGIN_NOT_ALLOWED: u16 = 4310;
-    /// The body did not arrive in time.
-    pub(crate) const BODY_TIMEOUT: u16 = 4311;
-}
+pub(crate) use crate::codes as code;
 
 /// A failure answer: HTTP status, numeric code, message and optional details.
 #[derive(Debug)]
@@ -65,15 +15,7 @@ pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) code: u16,
     pub(crate) message: String,
-    pub(crate) details: Option<Box<RawValue>>,
-}
-
-/// The `payload` of an error envelope, also the `data` of a failed task.
-#[derive(Debug, Serialize)]
-pub(crate) struct ErrorPayload<'a> {
-    pub(crate) code: u16,
-    pub(crate) message: &'a str,
-    pub(crate) details: Option<&'a RawValue>,
+    pub(crate) details: Option<Box<ErrorDetails>>,
 }
 
 impl ApiError {
@@ -81,20 +23,25 @@ impl ApiError {
         ApiError { status, code, message: message.into(), details: None }
     }
 
-    /// Attaches `details` (anything serializable; amounts as [`JsonAmount`]).
-    pub(crate) fn with_details(mut self, details: &impl Serialize) -> ApiError {
-        self.details = raw(details);
+    /// Attaches `details`.
+    pub(crate) fn with_details(mut self, details: ErrorDetails) -> ApiError {
+        self.details = Some(Box::new(details));
         self
     }
 
-    pub(crate) fn payload(&self) -> ErrorPayload<'_> {
-        ErrorPayload { code: self.code, message: &self.message, details: self.details.as_deref() }
+    /// The envelope's payload.
+    pub(crate) fn payload(&self) -> ErrorPayload {
+        let p = ErrorPayload::new(self.code, self.message.clone());
+        match &self.details {
+            Some(d) => p.with_details(ErrorDetails::clone(d)),
+            None => p,
+        }
     }
 
     /// A field that fails validation (4121); the message names the field.
     pub(crate) fn field(field: &str, problem: impl std::fmt::Display) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_FIELD, format!("{field}: {problem}"))
-            .with_details(&FieldDetails { field })
+            .with_details(ErrorDetails { field: Some(field.to_owned()), ..ErrorDetails::default() })
     }
 
     /// A required field that is absent (4121).
@@ -133,7 +80,7 @@ impl ApiError {
             code::BODY_TOO_LARGE,
             format!("the request body is larger than the limit of {limit} bytes"),
         )
-        .with_details(&LimitDetails { limit })
+        .with_details(ErrorDetails { limit: Some(limit as u64), ..ErrorDetails::default() })
     }
 
     pub(crate) fn task_not_found(id: &str) -> ApiError {
@@ -155,16 +102,6 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct FieldDetails<'a> {
-    field: &'a str,
-}
-
-#[derive(Serialize)]
-struct LimitDetails {
-    limit: usize,
-}
-
 /// Maps an amount parse failure to 4121 naming `field`.
 pub(crate) fn amount_error(field: &str, e: &AmountError) -> ApiError {
     ApiError::field(field, e)
@@ -177,83 +114,75 @@ pub(crate) fn name_error(field: &str, e: &NameError) -> ApiError {
 
 /// Maps a selection failure (SPEC §3) to its code: 4135, 4134 or 4300.
 pub(crate) fn select_error(e: &SelectError) -> ApiError {
-    #[derive(Serialize)]
-    struct Funds {
-        balance: JsonAmount,
-        requested: JsonAmount,
-    }
-    #[derive(Serialize)]
-    struct Nearest {
-        balance: JsonAmount,
-        requested: JsonAmount,
-        below: Option<JsonAmount>,
-        above: Option<JsonAmount>,
-    }
-    #[derive(Serialize)]
-    struct Coins {
-        needed: usize,
-        max: usize,
-    }
     let status = StatusCode::UNPROCESSABLE_ENTITY;
+    let d = ErrorDetails::default();
     match *e {
         SelectError::NotEnoughCoins { balance, requested } => {
-            ApiError::new(status, code::NOT_ENOUGH_COINS, e.to_string()).with_details(&Funds {
-                balance: JsonAmount(balance),
-                requested: JsonAmount(requested),
-            })
+            ApiError::new(status, code::NOT_ENOUGH_COINS, e.to_string()).with_details(
+                ErrorDetails { balance: Some(balance), requested: Some(requested), ..d },
+            )
         }
         SelectError::NoExactChange { requested, balance, below, above } => {
-            ApiError::new(status, code::NO_EXACT_CHANGE, e.to_string()).with_details(&Nearest {
-                balance: JsonAmount(balance),
-                requested: JsonAmount(requested),
-                below: below.map(JsonAmount),
-                above: above.map(JsonAmount),
+            ApiError::new(status, code::NO_EXACT_CHANGE, e.to_string()).with_details(ErrorDetails {
+                balance: Some(balance),
+                requested: Some(requested),
+                below,
+                above,
+                ..d
             })
         }
         SelectError::TooManyCoins { needed, max } => {
-            ApiError::new(status, code::TOO_MANY_COINS, e.to_string())
-                .with_details(&Coins { needed, max })
+            ApiError::new(status, code::TOO_MANY_COINS, e.to_string()).with_details(ErrorDetails {
+                needed: Some(needed as u64),
+                max: Some(max as u64),
+                ..d
+            })
         }
+        #[allow(unreachable_patterns)]
+        _ => ApiError::new(status, code::INVALID_FIELD, e.to_string()),
     }
 }
 
 /// THE mapping from a service failure to HTTP status, numeric code and message.
 pub(crate) fn service_error(e: &ServiceError) -> ApiError {
     use StatusCode as S;
-    #[derive(Serialize)]
-    struct Wallet<'a> {
-        name: &'a str,
-    }
+    let wallet = |name: &cloudcoin_domain::WalletName| ErrorDetails {
+        name: Some(name.as_str().to_owned()),
+        ..ErrorDetails::default()
+    };
     match e {
         ServiceError::WalletNotFound { name } => {
             ApiError::new(S::NOT_FOUND, code::WALLET_NOT_FOUND, e.to_string())
-                .with_details(&Wallet { name: name.as_str() })
+                .with_details(wallet(name))
         }
         ServiceError::WalletExists { name } => {
             ApiError::new(S::CONFLICT, code::WALLET_EXISTS, e.to_string())
-                .with_details(&Wallet { name: name.as_str() })
+                .with_details(wallet(name))
         }
         ServiceError::WalletNotEmpty { name, .. } => {
             ApiError::new(S::CONFLICT, code::WALLET_NOT_EMPTY, e.to_string())
-                .with_details(&Wallet { name: name.as_str() })
+                .with_details(wallet(name))
         }
         ServiceError::Select(s) => select_error(s),
         ServiceError::Folder { path, .. } => {
-            #[derive(Serialize)]
-            struct Folder {
-                folder: String,
-            }
-            ApiError::new(S::UNPROCESSABLE_ENTITY, code::BAD_FOLDER, e.to_string())
-                .with_details(&Folder { folder: path.to_string_lossy().into_owned() })
+            ApiError::new(S::UNPROCESSABLE_ENTITY, code::BAD_FOLDER, e.to_string()).with_details(
+                ErrorDetails {
+                    folder: Some(path.to_string_lossy().into_owned()),
+                    ..ErrorDetails::default()
+                },
+            )
         }
         ServiceError::IdempotencyConflict { .. } => {
             ApiError::new(S::UNPROCESSABLE_ENTITY, code::IDEMPOTENCY_CONFLICT, e.to_string())
         }
         ServiceError::TooManyItems { .. } => {
-            ApiError::new(S::BAD_REQUEST, code::INVALID_FIELD, e.to_string())
-                .with_details(&FieldDetails { field: "items" })
+            ApiError::new(S::BAD_REQUEST, code::INVALID_FIELD, e.to_string()).with_details(
+                ErrorDetails { field: Some("items".to_owned()), ..ErrorDetails::default() },
+            )
         }
         ServiceError::Internal(_) => ApiError::internal(e),
+        #[allow(unreachable_patterns)]
+        _ => ApiError::internal(e),
     }
 }
 
@@ -264,6 +193,8 @@ pub(crate) fn task_failure(f: &TaskFailure) -> ApiError {
         FailureKind::Verification => code::TASK_VERIFICATION,
         FailureKind::Interrupted => code::TASK_INTERRUPTED,
         FailureKind::Internal => code::INTERNAL,
+        #[allow(unreachable_patterns)]
+        _ => code::INTERNAL,
     };
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, f.message.clone())
 }
@@ -348,7 +279,7 @@ mod tests {
             above: Some(Amount::from_units(1_100_000_000)),
         };
         let api = select_error(&e);
-        let details = api.details.expect("details").get().to_owned();
+        let details = serde_json::to_string(&api.details.expect("details")).expect("json");
         assert_eq!(details, r#"{"balance":20,"requested":10.5,"below":10,"above":11}"#);
     }
 

@@ -1,66 +1,43 @@
-//! JSON plumbing: exact amounts as JSON numbers, the envelope, and a request object that keeps
-//! each field's raw text so every field is checked (and named) by the endpoint that reads it.
+//! JSON plumbing: the envelope as bytes, and a request object that keeps each field's raw text
+//! so every field is checked (and named) by the endpoint that reads it.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use bytes::Bytes;
 use cloudcoin_domain::Amount;
+use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
-use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::error::ApiError;
-
-/// An amount written as a JSON number from its exact decimal text (`10.5`), never via `f64`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct JsonAmount(pub(crate) Amount);
-
-impl Serialize for JsonAmount {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // The decimal text of an Amount ("10.5", "0.00000001") is always a valid JSON number.
-        let text = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
-        text.serialize(s)
-    }
-}
-
-/// `value` serialized to raw JSON, or `None` (logged) if it cannot be.
-pub(crate) fn raw(value: &impl Serialize) -> Option<Box<RawValue>> {
-    match serde_json::value::to_raw_value(value) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot serialize response details");
-            None
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Envelope<'a, T: Serialize> {
-    status: &'a str,
-    payload: T,
-}
+use crate::wire::Envelope;
 
 /// `{"status":"success","payload":…}` as bytes.
-pub(crate) fn success_body(payload: &impl Serialize) -> Result<Bytes, ApiError> {
-    serde_json::to_vec(&Envelope { status: "success", payload })
+pub(crate) fn success_body<T: Serialize>(payload: T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(&Envelope::Success(payload))
         .map(Bytes::from)
         .map_err(|e| ApiError::internal(&e))
 }
 
-/// `{"status":"error","payload":{"code","message","details"}}` as bytes.
+/// `{"status":"error","payload":{"status":"error","code","message","details"}}` as bytes.
 pub(crate) fn error_body(e: &ApiError) -> Bytes {
-    match serde_json::to_vec(&Envelope { status: "error", payload: e.payload() }) {
+    match serde_json::to_vec(&Envelope::<()>::Error(e.payload())) {
         Ok(v) => Bytes::from(v),
         Err(err) => {
             tracing::error!(error = %err, "cannot serialize an error envelope");
             Bytes::from_static(
-                br#"{"status":"error","payload":{"code":4305,"message":"internal server error","details":null}}"#,
+                br#"{"status":"error","payload":{"status":"error","code":4305,"message":"internal server error","details":null}}"#,
             )
         }
     }
 }
 
-/// A JSON object whose values are kept as raw text; a repeated key is refused.
+/// The most keys one request object may have (every endpoint reads at most five).
+pub(crate) const MAX_KEYS: usize = 64;
+
+/// A JSON object whose values are kept as raw text; a repeated key is refused, and so is an
+/// object of more than [`MAX_KEYS`] keys. The check is one pass (a hash set of the keys seen).
 #[derive(Debug)]
 pub(crate) struct Fields {
     entries: Vec<(String, Box<RawValue>)>,
@@ -78,10 +55,18 @@ impl<'de> Deserialize<'de> for Fields {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
                 let mut entries: Vec<(String, Box<RawValue>)> = Vec::new();
-                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
-                    if entries.iter().any(|(k, _)| *k == key) {
+                let mut seen = HashSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    // Bounded before anything is kept, so a hostile object costs one pass.
+                    if entries.len() == MAX_KEYS {
+                        return Err(de::Error::custom(format!(
+                            "an object has more than {MAX_KEYS} keys; no request needs that many"
+                        )));
+                    }
+                    if !seen.insert(key.clone()) {
                         return Err(de::Error::custom(format!("the key {key:?} appears twice")));
                     }
+                    let value = map.next_value::<Box<RawValue>>()?;
                     entries.push((key, value));
                 }
                 Ok(Fields { entries, prefix: String::new() })
@@ -178,19 +163,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amounts_keep_their_exact_text() {
-        let a = Amount::parse_request("10.5").expect("valid");
-        assert_eq!(serde_json::to_string(&JsonAmount(a)).expect("serializes"), "10.5");
-        let tiny = Amount::from_units(1);
-        assert_eq!(serde_json::to_string(&JsonAmount(tiny)).expect("serializes"), "0.00000001");
-        let big = Amount::from_units(123_456_712_345_678);
-        assert_eq!(
-            serde_json::to_string(&JsonAmount(big)).expect("serializes"),
-            "1234567.12345678"
-        );
-    }
-
-    #[test]
     fn amount_fields_from_numbers_and_strings() {
         let f = Fields::parse_body(br#"{"a": 10.5, "b": "0.00000001", "c": 1e1}"#).expect("object");
         assert_eq!(f.amount("a").expect("number").units(), 1_050_000_000);
@@ -216,6 +188,26 @@ mod tests {
             let e = Fields::parse_body(body).expect_err("refused");
             assert_eq!(e.code, crate::error::code::BAD_JSON, "{body:?}");
         }
+    }
+
+    #[test]
+    fn objects_with_too_many_keys_are_refused_at_the_limit() {
+        let object = |n: usize| {
+            let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
+            format!("{{{}}}", keys.join(","))
+        };
+        assert!(Fields::parse_body(object(MAX_KEYS).as_bytes()).is_ok());
+        let e = Fields::parse_body(object(MAX_KEYS + 1).as_bytes()).expect_err("too many");
+        assert_eq!(e.code, crate::error::code::BAD_JSON);
+        assert!(e.message.contains("more than 64 keys"), "{}", e.message);
+        // The audit's body: 80,000 distinct keys. Refused on reaching the limit.
+        let e = Fields::parse_body(object(80_000).as_bytes()).expect_err("too many");
+        assert!(e.message.contains("more than 64 keys"), "{}", e.message);
+        // A repeat is still found when it is the last of many keys.
+        let mut repeated = object(MAX_KEYS - 1);
+        repeated.insert_str(repeated.len() - 1, ",\"k0\":1");
+        let e = Fields::parse_body(repeated.as_bytes()).expect_err("repeat");
+        assert!(e.message.contains("appears twice"), "{}", e.message);
     }
 
     #[test]

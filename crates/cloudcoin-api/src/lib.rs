@@ -1,21 +1,24 @@
 //! The CloudCoin wallet server's HTTP API, version 1, on hyper 1.x.
 //!
-//! [`serve`] answers the endpoints of the specification (`/api/v1/export`, `/tasks`, `/import`,
-//! `/backup`, `/wallets`, `/info`) over a [`tokio::net::TcpListener`], in front of a
-//! [`cloudcoin_tasks::Service`]. Every answer uses the envelope
-//! `{"status":"success","payload":…}` or
-//! `{"status":"error","payload":{"code":…,"message":…,"details":…}}`.
+//! [`Api`] answers the endpoints of the v1 API (`/api/v1/export`, `/tasks`, `/import`,
+//! `/backup`, `/wallets`, `/info`, `/health`, `/openapi.json`) in front of a
+//! [`cloudcoin_tasks::Service`]; it is a hyper service that needs no socket. [`serve`] runs it on
+//! a [`tokio::net::TcpListener`] with connection budgets, timeouts and graceful shutdown.
+//! Every answer uses the envelope `{"status":"success","payload":…}` or
+//! `{"status":"error","payload":{"status":"error","code":…,"message":…,"details":…}}`; the
+//! [`wire`] module has every JSON shape as a Rust type (for clients too), [`codes`] the numeric
+//! error codes, and [`OPENAPI_JSON`] the OpenAPI 3.1 document of it all.
 //!
 //! ```no_run
 //! # async fn run(service: cloudcoin_tasks::Service) -> std::io::Result<()> {
-//! use cloudcoin_api::{ApiConfig, serve};
+//! use cloudcoin_api::{Api, ApiConfig};
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8006").await?;
-//! let config = ApiConfig {
-//!     allowed_hosts: ApiConfig::hosts_for(listener.local_addr()?),
-//!     auth_token: Some("a long random token".into()),
-//!     ..ApiConfig::default()
-//! };
-//! serve(listener, service, config, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! let config = ApiConfig::default()
+//!     .with_allowed_hosts(ApiConfig::hosts_for(listener.local_addr()?))
+//!     .with_auth_token("a long random token");
+//! Api::new(service, config)
+//!     .serve(listener, async { let _ = tokio::signal::ctrl_c().await; })
+//!     .await
 //! # }
 //! ```
 //!
@@ -48,14 +51,25 @@
 //! | 4309 | 403 | `Host` header is not the server's own address |
 //! | 4310 | 403 | `Origin` not allowed |
 //! | 4311 | 408 | request body did not arrive in time |
+//!
+//! The same table is [`codes::ALL`], and the `x-error-codes` of the OpenAPI document.
+
+#![warn(missing_docs)]
 
 mod access;
+pub mod codes;
 mod config;
 mod error;
 mod json;
+mod parse;
 mod routes;
 mod server;
-mod wire;
+mod service;
+pub mod wire;
 
 pub use config::ApiConfig;
 pub use server::serve;
+pub use service::{Api, ApiBody};
+
+/// The OpenAPI 3.1 document of the v1 API (JSON), as `GET /api/v1/openapi.json` serves it.
+pub const OPENAPI_JSON: &str = routes::OPENAPI_JSON;

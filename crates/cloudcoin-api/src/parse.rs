@@ -1,20 +1,15 @@
-//! The HTTP JSON shapes: one parser per endpoint from the request body to the service's request
-//! type, and the renderers of tasks and wallets. Only this module knows the field names.
+//! One parser per endpoint from the request body to the service's request type. Each field is
+//! checked, and named in the refusal, by the parser that reads it; the public request types of
+//! [`wire`](crate::wire) serialize to exactly what these accept (a test keeps them together).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use cloudcoin_domain::{FileKind, Tag, WalletName};
-use cloudcoin_tasks::{
-    BackupRequest, ExportRequest, ImportItem, ImportRequest, TaskOutcome, TaskView, WalletDetail,
-    WalletSummary,
-};
+use cloudcoin_tasks::{BackupRequest, ExportRequest, ImportItem, ImportRequest};
 use http::StatusCode;
-use serde::Serialize;
-use serde_json::value::RawValue;
 
-use crate::error::{ApiError, ErrorPayload, code, name_error, task_failure};
-use crate::json::{Fields, JsonAmount};
+use crate::error::{ApiError, code, name_error};
+use crate::json::Fields;
 
 /// The longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
@@ -131,146 +126,6 @@ pub(crate) fn backup_request(body: &[u8]) -> Result<BackupRequest, ApiError> {
 pub(crate) fn create_wallet_request(body: &[u8]) -> Result<WalletName, ApiError> {
     let f = Fields::parse_body(body)?;
     wallet_field(&f, "name")
-}
-
-/// A task as SPEC §6 shows it.
-#[derive(Debug, Serialize)]
-pub(crate) struct TaskJson {
-    id: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    status: &'static str,
-    progress: u8,
-    message: String,
-    started: u64,
-    finished: u64,
-    data: Option<Box<RawValue>>,
-}
-
-#[derive(Serialize)]
-struct ExportData<'a> {
-    result: Option<()>,
-    file: String,
-    amount: JsonAmount,
-    coins: usize,
-    sha256: &'a str,
-}
-
-#[derive(Serialize)]
-struct RejectionJson<'a> {
-    item: usize,
-    source: &'a str,
-    reason: &'a str,
-}
-
-#[derive(Serialize)]
-struct ImportData<'a> {
-    result: Option<()>,
-    imported: usize,
-    already_present: usize,
-    rejected: Vec<RejectionJson<'a>>,
-    amount: JsonAmount,
-}
-
-#[derive(Serialize)]
-struct BackupData {
-    result: Option<()>,
-    file: String,
-    coins: usize,
-    amount: JsonAmount,
-}
-
-fn task_data(outcome: &TaskOutcome) -> Option<Box<RawValue>> {
-    match outcome {
-        TaskOutcome::Export(r) => crate::json::raw(&ExportData {
-            result: None,
-            file: r.file.to_string_lossy().into_owned(),
-            amount: JsonAmount(r.amount),
-            coins: r.coins,
-            sha256: &r.sha256,
-        }),
-        TaskOutcome::Import(r) => crate::json::raw(&ImportData {
-            result: None,
-            imported: r.imported,
-            already_present: r.already_present,
-            rejected: r
-                .rejected
-                .iter()
-                .map(|x| RejectionJson { item: x.item, source: &x.source, reason: &x.reason })
-                .collect(),
-            amount: JsonAmount(r.amount),
-        }),
-        TaskOutcome::Backup(r) => crate::json::raw(&BackupData {
-            result: None,
-            file: r.file.to_string_lossy().into_owned(),
-            coins: r.coins,
-            amount: JsonAmount(r.amount),
-        }),
-        TaskOutcome::Failed(f) => {
-            let e = task_failure(f);
-            let payload: ErrorPayload<'_> = e.payload();
-            crate::json::raw(&payload)
-        }
-    }
-}
-
-/// Renders a task.
-pub(crate) fn task(view: &TaskView) -> TaskJson {
-    TaskJson {
-        id: view.id.to_string(),
-        kind: view.kind.as_str(),
-        status: view.status.as_str(),
-        progress: view.progress,
-        message: view.message.clone(),
-        started: view.started,
-        finished: view.finished,
-        data: view.outcome.as_ref().and_then(task_data),
-    }
-}
-
-/// A wallet in the list.
-#[derive(Debug, Serialize)]
-pub(crate) struct WalletJson {
-    name: String,
-    balance: JsonAmount,
-    coins: usize,
-}
-
-/// Renders a wallet summary.
-pub(crate) fn wallet_summary(w: &WalletSummary) -> WalletJson {
-    WalletJson { name: w.name.as_str().to_owned(), balance: JsonAmount(w.balance), coins: w.coins }
-}
-
-/// One wallet in detail.
-#[derive(Debug, Serialize)]
-pub(crate) struct WalletDetailJson {
-    name: String,
-    balance: JsonAmount,
-    coins: usize,
-    /// Spendable coins per denomination, keyed by the denomination's value (`"0.1"`, `"100"`).
-    denominations: BTreeMap<String, usize>,
-    /// Coin files per wallet folder (`"Bank"`, `"Fracked"`, `"Sent"`, …).
-    folders: BTreeMap<String, usize>,
-}
-
-/// Renders a wallet's detail.
-pub(crate) fn wallet_detail(w: &WalletDetail) -> WalletDetailJson {
-    WalletDetailJson {
-        name: w.name.as_str().to_owned(),
-        balance: JsonAmount(w.balance),
-        coins: w.coins,
-        denominations: w.per_denomination.iter().map(|(d, n)| (d.to_string(), *n)).collect(),
-        folders: w.per_folder.clone(),
-    }
-}
-
-/// `GET /api/v1/info`.
-#[derive(Debug, Serialize)]
-pub(crate) struct InfoJson {
-    pub(crate) name: &'static str,
-    pub(crate) version: &'static str,
-    pub(crate) status: &'static str,
-    pub(crate) api: &'static str,
 }
 
 #[cfg(test)]

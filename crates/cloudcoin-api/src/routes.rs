@@ -1,35 +1,38 @@
 //! Routing and the handlers. Each handler reads its body (bounded), parses it into the service's
 //! request type, makes one call into [`Service`], and renders the answer.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use cloudcoin_tasks::{Service, TaskId, TaskView};
+use cloudcoin_tasks::{TaskId, TaskView};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Body;
 use serde::Serialize;
 
 use crate::access;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, code, service_error};
 use crate::json::{error_body, success_body};
+use crate::parse;
+use crate::service::ApiBody;
 use crate::wire;
+
+/// The OpenAPI 3.1 document of this API, served at `/api/v1/openapi.json`.
+pub(crate) const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 /// What every request handler shares.
 #[derive(Debug)]
 pub(crate) struct AppState {
-    pub(crate) service: Service,
+    pub(crate) service: cloudcoin_tasks::Service,
     pub(crate) config: ApiConfig,
 }
 
-/// The response body type.
-pub(crate) type Body = Full<Bytes>;
-
-/// The endpoints of SPEC §6.
-#[derive(Debug, PartialEq, Eq)]
-enum Route {
+/// The endpoints of the v1 API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    Health,
+    OpenApi,
     Info,
     Export,
     Import,
@@ -41,11 +44,31 @@ enum Route {
 }
 
 impl Route {
+    /// One of each route, for the tests that compare the router with the document.
+    #[cfg(test)]
+    #[allow(dead_code)]
+    pub(crate) fn samples() -> Vec<Route> {
+        vec![
+            Route::Health,
+            Route::OpenApi,
+            Route::Info,
+            Route::Export,
+            Route::Import,
+            Route::Backup,
+            Route::Tasks,
+            Route::Task("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
+            Route::Wallets,
+            Route::Wallet("Default".into()),
+        ]
+    }
+
     /// The route for `path`, or `None` for an unknown path. Wallet names arrive percent-decoded.
-    fn parse(path: &str) -> Result<Option<Route>, ApiError> {
+    pub(crate) fn parse(path: &str) -> Result<Option<Route>, ApiError> {
         let Some(rest) = path.strip_prefix("/api/v1/") else { return Ok(None) };
         let segments: Vec<&str> = rest.split('/').collect();
         Ok(Some(match segments.as_slice() {
+            ["health"] => Route::Health,
+            ["openapi.json"] => Route::OpenApi,
             ["info"] => Route::Info,
             ["export"] => Route::Export,
             ["import"] => Route::Import,
@@ -58,14 +81,37 @@ impl Route {
         }))
     }
 
-    /// The methods the route answers, as the `Allow` header lists them.
-    fn allow(&self) -> &'static str {
+    /// The path as the OpenAPI document writes it.
+    #[cfg(test)]
+    #[allow(dead_code)]
+    pub(crate) fn template(&self) -> &'static str {
         match self {
-            Route::Info | Route::Tasks | Route::Task(_) => "GET",
+            Route::Health => "/api/v1/health",
+            Route::OpenApi => "/api/v1/openapi.json",
+            Route::Info => "/api/v1/info",
+            Route::Export => "/api/v1/export",
+            Route::Import => "/api/v1/import",
+            Route::Backup => "/api/v1/backup",
+            Route::Tasks => "/api/v1/tasks",
+            Route::Task(_) => "/api/v1/tasks/{id}",
+            Route::Wallets => "/api/v1/wallets",
+            Route::Wallet(_) => "/api/v1/wallets/{name}",
+        }
+    }
+
+    /// The methods the route answers, as the `Allow` header lists them.
+    pub(crate) fn allow(&self) -> &'static str {
+        match self {
+            Route::Health | Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) => "GET",
             Route::Export | Route::Import | Route::Backup => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
         }
+    }
+
+    /// Routes anyone who passes the `Host` and `Origin` checks may call, without a token.
+    fn is_public(&self) -> bool {
+        matches!(self, Route::Health | Route::OpenApi)
     }
 }
 
@@ -90,11 +136,16 @@ fn percent_decode(segment: &str) -> Result<String, ApiError> {
 }
 
 /// Answers one request: access checks, routing, the handler, CORS headers, and one log line.
-pub(crate) async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn handle<B>(state: &AppState, req: Request<B>) -> Response<ApiBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let response = respond(&state, req).await;
+    let response = respond(state, req).await;
     tracing::info!(
         %method,
         path = %path,
@@ -105,7 +156,12 @@ pub(crate) async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Resp
     response
 }
 
-async fn respond(state: &AppState, req: Request<Incoming>) -> Response<Body> {
+async fn respond<B>(state: &AppState, req: Request<B>) -> Response<ApiBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let config = &state.config;
     if let Err(e) = access::check_host(config, req.headers()) {
         return error_response(&e);
@@ -117,9 +173,22 @@ async fn respond(state: &AppState, req: Request<Incoming>) -> Response<Body> {
     let mut response = if req.method() == Method::OPTIONS && origin.is_some() {
         preflight()
     } else {
-        match access::check_token(config, req.headers()) {
+        match Route::parse(req.uri().path()) {
             Err(e) => error_response(&e),
-            Ok(()) => route(state, req).await.unwrap_or_else(|e| error_response(&e)),
+            Ok(None) => error_response(&ApiError::not_found_endpoint(req.uri().path())),
+            Ok(Some(route)) => {
+                let checked = if route.is_public() {
+                    Ok(())
+                } else {
+                    access::check_token(config, req.headers())
+                };
+                match checked {
+                    Err(e) => error_response(&e),
+                    Ok(()) => {
+                        dispatch(state, route, req).await.unwrap_or_else(|e| error_response(&e))
+                    }
+                }
+            }
         }
     };
     if let Some(origin) = origin
@@ -134,9 +203,8 @@ async fn respond(state: &AppState, req: Request<Incoming>) -> Response<Body> {
 }
 
 /// The answer to a CORS preflight from an allowed origin.
-fn preflight() -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()));
-    *r.status_mut() = StatusCode::NO_CONTENT;
+fn preflight() -> Response<ApiBody> {
+    let mut r = ApiBody::response(StatusCode::NO_CONTENT, Bytes::new());
     let h = r.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE"));
     h.insert(
@@ -147,44 +215,47 @@ fn preflight() -> Response<Body> {
     r
 }
 
-async fn route(state: &AppState, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
-    let Some(route) = Route::parse(req.uri().path())? else {
-        return Err(ApiError::not_found_endpoint(req.uri().path()));
-    };
+async fn dispatch<B>(
+    state: &AppState,
+    route: Route,
+    req: Request<B>,
+) -> Result<Response<ApiBody>, ApiError>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let service = &state.service;
+    let limit = state.config.body_limit;
     let method = req.method().clone();
     match (&route, method.clone()) {
-        (Route::Info, Method::GET) => success(
-            StatusCode::OK,
-            &wire::InfoJson {
-                name: "cloudcoin-server",
-                version: env!("CARGO_PKG_VERSION"),
-                status: "ok",
-                api: "v1",
-            },
-        ),
+        (Route::Health, Method::GET) => success(StatusCode::OK, wire::Health::ok()),
+        (Route::OpenApi, Method::GET) => {
+            Ok(json_response(StatusCode::OK, Bytes::from_static(OPENAPI_JSON.as_bytes())))
+        }
+        (Route::Info, Method::GET) => success(StatusCode::OK, wire::Info::this_server()),
         (Route::Export, Method::POST) => {
-            let key = wire::idempotency_key(req.headers().get("idempotency-key"))?;
-            let body = read_body(req, state.config.body_limit, state).await?;
-            let request = wire::export_request(&body, key)?;
+            let key = parse::idempotency_key(req.headers().get("idempotency-key"))?;
+            let body = read_body(req, limit, state).await?;
+            let request = off_worker(body, move |b| parse::export_request(b, key)).await?;
             let task = service.start_export(request).await.map_err(|e| service_error(&e))?;
             accepted(&task)
         }
         (Route::Import, Method::POST) => {
             let body = read_body(req, state.config.import_body_limit, state).await?;
-            let request = wire::import_request(&body)?;
+            let request = off_worker(body, parse::import_request).await?;
             let task = service.start_import(request).await.map_err(|e| service_error(&e))?;
             accepted(&task)
         }
         (Route::Backup, Method::POST) => {
-            let body = read_body(req, state.config.body_limit, state).await?;
-            let request = wire::backup_request(&body)?;
+            let body = read_body(req, limit, state).await?;
+            let request = off_worker(body, parse::backup_request).await?;
             let task = service.start_backup(request).await.map_err(|e| service_error(&e))?;
             accepted(&task)
         }
         (Route::Tasks, Method::GET) => {
-            let tasks: Vec<_> = service.tasks().iter().map(wire::task).collect();
-            success(StatusCode::OK, &tasks)
+            let tasks: Vec<_> = service.tasks().iter().map(wire::Task::from_view).collect();
+            success(StatusCode::OK, tasks)
         }
         (Route::Task(id), Method::GET) => {
             let task = id
@@ -192,32 +263,35 @@ async fn route(state: &AppState, req: Request<Incoming>) -> Result<Response<Body
                 .ok()
                 .and_then(|id| service.task(id))
                 .ok_or_else(|| ApiError::task_not_found(id))?;
-            success(StatusCode::OK, &wire::task(&task))
+            success(StatusCode::OK, wire::Task::from_view(&task))
         }
         (Route::Wallets, Method::GET) => {
             let wallets = service.list_wallets().await.map_err(|e| service_error(&e))?;
-            let wallets: Vec<_> = wallets.iter().map(wire::wallet_summary).collect();
-            success(StatusCode::OK, &wallets)
+            let wallets: Vec<_> = wallets.iter().map(wire::WalletSummary::from_service).collect();
+            success(StatusCode::OK, wallets)
         }
         (Route::Wallets, Method::POST) => {
-            let body = read_body(req, state.config.body_limit, state).await?;
-            let name = wire::create_wallet_request(&body)?;
+            let body = read_body(req, limit, state).await?;
+            let name = off_worker(body, parse::create_wallet_request).await?;
             let wallet = service.create_wallet(&name).await.map_err(|e| service_error(&e))?;
-            success(StatusCode::CREATED, &wire::wallet_summary(&wallet))
+            let mut r = success(StatusCode::CREATED, wire::WalletSummary::from_service(&wallet))?;
+            let location = HeaderValue::from_str(&format!(
+                "/api/v1/wallets/{}",
+                percent_encode(wallet.name.as_str())
+            ))
+            .map_err(|e| ApiError::internal(&e))?;
+            r.headers_mut().insert(header::LOCATION, location);
+            Ok(r)
         }
         (Route::Wallet(name), Method::GET) => {
-            let name = wire::wallet_in_path(name)?;
+            let name = parse::wallet_in_path(name)?;
             let wallet = service.wallet(&name).await.map_err(|e| service_error(&e))?;
-            success(StatusCode::OK, &wire::wallet_detail(&wallet))
+            success(StatusCode::OK, wire::WalletDetail::from_service(&wallet))
         }
         (Route::Wallet(name), Method::DELETE) => {
-            let name = wire::wallet_in_path(name)?;
+            let name = parse::wallet_in_path(name)?;
             service.delete_wallet(&name).await.map_err(|e| service_error(&e))?;
-            #[derive(Serialize)]
-            struct Deleted<'a> {
-                deleted: &'a str,
-            }
-            success(StatusCode::OK, &Deleted { deleted: name.as_str() })
+            success(StatusCode::OK, wire::Deleted::wallet(&name))
         }
         _ => {
             let allow = route.allow();
@@ -228,12 +302,42 @@ async fn route(state: &AppState, req: Request<Incoming>) -> Result<Response<Body
     }
 }
 
+/// Bodies up to this size are parsed where they are; larger ones on a blocking thread.
+const INLINE_PARSE_LIMIT: usize = 16 * 1024;
+
+/// Runs `parse` on `body`: inline for a small body, on a blocking thread for a large one, so a
+/// large JSON body never occupies an async worker.
+pub(crate) async fn off_worker<T, F>(body: Bytes, parse: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&[u8]) -> Result<T, ApiError> + Send + 'static,
+{
+    if body.len() <= INLINE_PARSE_LIMIT {
+        return parse(&body);
+    }
+    tokio::task::spawn_blocking(move || parse(&body)).await.map_err(|e| ApiError::internal(&e))?
+}
+
+/// Escapes a wallet name for a URL path segment (names hold letters, digits, space, `_-.`).
+fn percent_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Reads the whole body, refusing more than `limit` bytes (413) or a body that stalls (408).
-async fn read_body(
-    req: Request<Incoming>,
-    limit: usize,
-    state: &AppState,
-) -> Result<Bytes, ApiError> {
+async fn read_body<B>(req: Request<B>, limit: usize, state: &AppState) -> Result<Bytes, ApiError>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -257,26 +361,29 @@ async fn read_body(
     }
 }
 
-fn success(status: StatusCode, payload: &impl Serialize) -> Result<Response<Body>, ApiError> {
+fn success(status: StatusCode, payload: impl Serialize) -> Result<Response<ApiBody>, ApiError> {
     Ok(json_response(status, success_body(payload)?))
 }
 
 /// 202 with the task and `Location: /api/v1/tasks/{id}`.
-fn accepted(task: &TaskView) -> Result<Response<Body>, ApiError> {
-    let mut r = json_response(StatusCode::ACCEPTED, success_body(&wire::task(task))?);
+fn accepted(task: &TaskView) -> Result<Response<ApiBody>, ApiError> {
+    let mut r = json_response(StatusCode::ACCEPTED, success_body(wire::Task::from_view(task))?);
     let location = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id))
         .map_err(|e| ApiError::internal(&e))?;
     r.headers_mut().insert(header::LOCATION, location);
     Ok(r)
 }
 
-pub(crate) fn error_response(e: &ApiError) -> Response<Body> {
-    json_response(e.status, error_body(e))
+pub(crate) fn error_response(e: &ApiError) -> Response<ApiBody> {
+    let mut r = json_response(e.status, error_body(e));
+    if e.status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    r
 }
 
-fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
-    let mut r = Response::new(Full::new(body));
-    *r.status_mut() = status;
+fn json_response(status: StatusCode, body: Bytes) -> Response<ApiBody> {
+    let mut r = ApiBody::response(status, body);
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -27,7 +27,7 @@ async fn start() -> (
         .expect("service opens");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
-    let api = ApiConfig { allowed_hosts: ApiConfig::hosts_for(addr), ..ApiConfig::default() };
+    let api = ApiConfig::default().with_allowed_hosts(ApiConfig::hosts_for(addr));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, service, api, async {
         let _ = stopped.await;

@@ -1,0 +1,104 @@
+//! The numeric error codes of the error envelope's `payload.code`.
+//!
+//! The CloudCoin desktop backend's codes where one exists, and ours from 4300. Each constant's
+//! doc gives the HTTP status it comes with; codes marked "in a task" appear only in the `data` of
+//! a task that ended in error.
+//!
+//! ```
+//! use cloudcoin_api::codes;
+//! assert_eq!(codes::WALLET_NOT_FOUND, 4115);
+//! assert_eq!(codes::describe(4308), Some("missing or wrong bearer token"));
+//! ```
+
+/// 404: task not found.
+pub const TASK_NOT_FOUND: u16 = 4105;
+/// 400: the body is not JSON, not a JSON object, or repeats a key.
+pub const BAD_JSON: u16 = 4110;
+/// 409: the wallet already exists.
+pub const WALLET_EXISTS: u16 = 4114;
+/// 404: wallet not found.
+pub const WALLET_NOT_FOUND: u16 = 4115;
+/// 409: the wallet is not empty (delete refused).
+pub const WALLET_NOT_EMPTY: u16 = 4116;
+/// 400: a field fails validation; the message starts with the field's name.
+pub const INVALID_FIELD: u16 = 4121;
+/// 422: no exact set of coins for the amount; the details give the nearest amounts.
+pub const NO_EXACT_CHANGE: u16 = 4134;
+/// 422: not enough coins; the details give the balance.
+pub const NOT_ENOUGH_COINS: u16 = 4135;
+/// 404: no such endpoint.
+pub const NO_SUCH_ENDPOINT: u16 = 4154;
+/// 400: unknown export type.
+pub const UNKNOWN_TYPE: u16 = 4162;
+/// 422: folder refused (not absolute, missing, not a writable directory, outside the roots,
+/// or inside the data directory).
+pub const BAD_FOLDER: u16 = 4193;
+/// 422: the amount needs more coins than one file holds (65,535).
+pub const TOO_MANY_COINS: u16 = 4300;
+/// 422: `Idempotency-Key` reused with a different request.
+pub const IDEMPOTENCY_CONFLICT: u16 = 4301;
+/// In a task: it failed reading or writing files.
+pub const TASK_IO: u16 = 4302;
+/// In a task: its output did not verify.
+pub const TASK_VERIFICATION: u16 = 4303;
+/// In a task: the server stopped while it ran, and recovery finished it.
+pub const TASK_INTERRUPTED: u16 = 4304;
+/// 500: internal error (details only in the server log); also a task that failed for an
+/// internal reason.
+pub const INTERNAL: u16 = 4305;
+/// 405: method not allowed on this path (see the `Allow` header).
+pub const METHOD_NOT_ALLOWED: u16 = 4306;
+/// 413: request body larger than the limit.
+pub const BODY_TOO_LARGE: u16 = 4307;
+/// 401: missing or wrong bearer token.
+pub const UNAUTHORIZED: u16 = 4308;
+/// 403: the `Host` header is not the server's own address.
+pub const HOST_NOT_ALLOWED: u16 = 4309;
+/// 403: `Origin` not allowed.
+pub const ORIGIN_NOT_ALLOWED: u16 = 4310;
+/// 408: the request body did not arrive in time.
+pub const BODY_TIMEOUT: u16 = 4311;
+
+/// Every code with its meaning, in numeric order.
+pub const ALL: &[(u16, &str)] = &[
+    (TASK_NOT_FOUND, "task not found"),
+    (BAD_JSON, "body is not a JSON object (or repeats a key)"),
+    (WALLET_EXISTS, "wallet already exists"),
+    (WALLET_NOT_FOUND, "wallet not found"),
+    (WALLET_NOT_EMPTY, "wallet not empty"),
+    (INVALID_FIELD, "a field fails validation; the message starts with the field's name"),
+    (NO_EXACT_CHANGE, "no exact set of coins; details give the nearest amounts below and above"),
+    (NOT_ENOUGH_COINS, "not enough coins; details give the balance"),
+    (NO_SUCH_ENDPOINT, "no such endpoint"),
+    (UNKNOWN_TYPE, "unknown export type"),
+    (BAD_FOLDER, "folder refused"),
+    (TOO_MANY_COINS, "the amount needs more coins than one file holds (65,535)"),
+    (IDEMPOTENCY_CONFLICT, "Idempotency-Key reused with a different request"),
+    (TASK_IO, "a task failed reading or writing files"),
+    (TASK_VERIFICATION, "a task's output did not verify"),
+    (TASK_INTERRUPTED, "a task was interrupted by a stop and finished by recovery"),
+    (INTERNAL, "internal error (details only in the server log)"),
+    (METHOD_NOT_ALLOWED, "method not allowed on this path"),
+    (BODY_TOO_LARGE, "request body larger than the limit"),
+    (UNAUTHORIZED, "missing or wrong bearer token"),
+    (HOST_NOT_ALLOWED, "Host header is not the server's own address"),
+    (ORIGIN_NOT_ALLOWED, "Origin not allowed"),
+    (BODY_TIMEOUT, "request body did not arrive in time"),
+];
+
+/// The meaning of `code`, or `None` for a code this API never sends.
+pub fn describe(code: u16) -> Option<&'static str> {
+    ALL.iter().find(|(c, _)| *c == code).map(|(_, meaning)| *meaning)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_listed_once_in_order() {
+        assert!(ALL.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(describe(WALLET_NOT_FOUND), Some("wallet not found"));
+        assert_eq!(describe(1), None);
+    }
+}

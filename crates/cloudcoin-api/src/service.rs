@@ -1,0 +1,150 @@
+//! The API as a value: a hyper [`Service`](hyper::service::Service) that answers requests
+//! without owning a socket, so it can be embedded in another server or driven by tests.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use hyper::body::{Body, Frame, SizeHint};
+
+use crate::config::ApiConfig;
+use crate::routes::{AppState, handle};
+
+/// The v1 API in front of a [`cloudcoin_tasks::Service`]: every route, the access checks, the
+/// body limits and the JSON envelope, with no socket of its own.
+///
+/// Cloning is cheap (the state is shared). [`serve`](crate::serve) runs one on a TCP listener;
+/// anything that speaks [`http`] can drive it with [`Api::handle`] or as a hyper service.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudcoin_api::{Api, ApiConfig};
+/// use cloudcoin_api::wire::{Envelope, WalletSummary};
+/// use cloudcoin_tasks::{Service, ServiceConfig};
+/// use http_body_util::{BodyExt, Empty};
+///
+/// let data = tempfile::tempdir()?;
+/// let config = ServiceConfig {
+///     data_dir: data.path().to_owned(),
+///     export_roots: Vec::new(),
+///     task_retention: std::time::Duration::from_secs(3600),
+/// };
+/// let service = tokio::task::spawn_blocking(move || Service::open(config)).await??;
+/// let api = Api::new(
+///     service,
+///     ApiConfig::default()
+///         .with_allowed_hosts(vec!["wallet.test".into()])
+///         .with_auth_token("s3cret"),
+/// );
+///
+/// let request = http::Request::get("/api/v1/wallets")
+///     .header("host", "wallet.test")
+///     .header("authorization", "Bearer s3cret")
+///     .body(Empty::<bytes::Bytes>::new())?;
+/// let response = api.handle(request).await;
+/// assert_eq!(response.status(), 200);
+/// let body = response.into_body().collect().await?.to_bytes();
+/// let wallets: Envelope<Vec<WalletSummary>> = serde_json::from_slice(&body)?;
+/// assert_eq!(wallets.into_result()?[0].name.as_str(), "Default");
+/// # api.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Api {
+    state: Arc<AppState>,
+}
+
+impl Api {
+    /// The API over `service` with the HTTP settings of `config`.
+    pub fn new(service: cloudcoin_tasks::Service, config: ApiConfig) -> Api {
+        Api { state: Arc::new(AppState { service, config }) }
+    }
+
+    /// Answers one request. Never fails: every refusal is an error envelope with its status.
+    ///
+    /// The request body is read up to the configured limits (and within the body timeout);
+    /// `Host`, `Origin` and the bearer token are checked as for a request from a socket.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<ApiBody>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        handle(&self.state, req).await
+    }
+
+    /// The HTTP settings.
+    pub fn config(&self) -> &ApiConfig {
+        &self.state.config
+    }
+
+    /// The wallet service behind the API.
+    pub fn service(&self) -> &cloudcoin_tasks::Service {
+        &self.state.service
+    }
+
+    /// Waits for the service's running tasks ([`cloudcoin_tasks::Service::shutdown`]).
+    pub async fn shutdown(&self) {
+        self.state.service.shutdown().await;
+    }
+}
+
+impl<B> hyper::service::Service<Request<B>> for Api
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ApiBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ApiBody>, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<B>) -> Self::Future {
+        let api = self.clone();
+        Box::pin(async move { Ok(api.handle(req).await) })
+    }
+}
+
+/// The body of every answer: the whole JSON document, in one piece.
+#[derive(Debug, Default)]
+pub struct ApiBody {
+    bytes: Option<Bytes>,
+}
+
+impl ApiBody {
+    /// The body's bytes, without polling (the body is always complete).
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes.unwrap_or_default()
+    }
+
+    pub(crate) fn response(status: StatusCode, bytes: Bytes) -> Response<ApiBody> {
+        let mut r = Response::new(ApiBody { bytes: Some(bytes).filter(|b| !b.is_empty()) });
+        *r.status_mut() = status;
+        r
+    }
+}
+
+impl Body for ApiBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.bytes.take().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.bytes.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
+    }
+}
