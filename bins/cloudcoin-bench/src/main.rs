@@ -1,0 +1,564 @@
+//! `cloudcoin-bench`: how close the wallet server's big exports and imports come to what the disk
+//! allows, measured as a ratio against floor operations timed on the same disk in the same run.
+//!
+//! Run it from the repository root (release build; it creates and removes its own folders):
+//!
+//! ```sh
+//! cargo run --release -p cloudcoin-bench                       # 65,535 coins, 3 rounds
+//! cargo run --release -p cloudcoin-bench -- --coins 1000 --runs 5 --startup-coins 0
+//! ```
+//!
+//! Each round builds a wallet of N coins by importing one stack file into an empty data
+//! directory, then exports the whole balance once as each file type, putting the coins back
+//! between exports. Every measured job runs in a child process (this binary, re-run with a hidden
+//! sub-command) so its peak resident memory (`VmHWM`) is its own. The floors, timed between the
+//! service's jobs so both see the same disk and cache:
+//!
+//! - import: creating N files of 439 bytes in one folder, then one `syncfs`;
+//! - export: N renames from one folder to another on directory handles plus an fsync of both
+//!   folders, plus writing a file as large as the service's output and fsyncing it.
+//!
+//! It also times `Service::open` over a wallet of `--startup-coins` coins (with a few foreign
+//! files beside them), and how long `start_export` takes to accept a small and a whole-balance
+//! export. Medians of the rounds are printed. It asserts nothing: it is a measuring tool.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark reports on the terminal"
+)]
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use cloudcoin_domain::{
+    Amount, Coin, Denomination, FileKind, Pown, RAIDA_COUNT, SerialNumber, Tag, WalletName,
+    single_coin_file_name, total_value,
+};
+use cloudcoin_tasks::{
+    ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, TaskOutcome, TaskStatus,
+};
+use rustix::fs::{Mode, OFlags};
+use serde::{Deserialize, Serialize};
+
+#[derive(Parser, Debug)]
+#[command(about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    job: Option<Job>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Coins in the wallet that is imported and exported.
+    #[arg(long, default_value_t = 65_535)]
+    coins: u32,
+    /// Rounds; the medians are printed.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Folder on the disk to measure (default: the system's temporary folder).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Coins of the wallet whose start-up is timed; 0 skips it.
+    #[arg(long, default_value_t = 200_000)]
+    startup_coins: u32,
+    /// Small exports whose acceptance is timed per round.
+    #[arg(long, default_value_t = 20)]
+    small_exports: usize,
+}
+
+/// One measured job, run in a child process.
+#[derive(Subcommand, Debug)]
+enum Job {
+    /// Floor: create `coins` files of 439 bytes in `dir`, then one syncfs.
+    #[command(hide = true)]
+    FloorCreate { dir: PathBuf, coins: u32 },
+    /// Floor: rename every file of `from` into `to` on directory handles, fsync both.
+    #[command(hide = true)]
+    FloorMove { from: PathBuf, to: PathBuf },
+    /// Floor: write `bytes` bytes to the new file `file` and fsync it.
+    #[command(hide = true)]
+    FloorWrite { file: PathBuf, bytes: u64 },
+    /// The service: import the stack `file` into the Default wallet of `data`.
+    #[command(hide = true)]
+    Import { data: PathBuf, file: PathBuf },
+    /// The service: export the whole balance of Default in `data` as `kind` into `out`.
+    #[command(hide = true)]
+    Export { data: PathBuf, out: PathBuf, kind: String },
+    /// The service: `count` small exports, one after the other, timing their acceptance.
+    #[command(hide = true)]
+    Accept { data: PathBuf, out: PathBuf, count: usize },
+    /// The service: open the data directory.
+    #[command(hide = true)]
+    Open { data: PathBuf },
+}
+
+/// What a child reports on its last line of output.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Report {
+    /// Seconds the job took.
+    secs: f64,
+    /// Acceptance latencies (start_export returning), in milliseconds.
+    accept_ms: Vec<f64>,
+    /// The longest `Service::task` call while the job ran, in milliseconds.
+    poll_max_ms: f64,
+    /// Size of the file written.
+    bytes: u64,
+    /// Peak resident memory of the child process, in KiB.
+    vmhwm_kb: u64,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.job {
+        Some(job) => {
+            let mut report = run_job(job)?;
+            report.vmhwm_kb = peak_rss_kb()?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        None => run_all(&cli.run),
+    }
+}
+
+// ---------------------------------------------------------------- the coins
+
+/// The `i`-th coin of the bench wallet: denominations 0.001 to 1000, ANs from a cheap PRNG.
+fn bench_coin(i: u32) -> Coin {
+    let mut state = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut ans = [[0u8; 16]; RAIDA_COUNT];
+    for an in &mut ans {
+        for chunk in an.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+    }
+    let code = i8::try_from(i % 7).expect("small") - 3;
+    Coin::new(Denomination::from_code(code), SerialNumber::new(i), ans, [Pown::Pass; RAIDA_COUNT])
+}
+
+fn coin_name(coin: &Coin) -> String {
+    single_coin_file_name(coin, &Tag::empty(), FileKind::Bin)
+}
+
+fn default_wallet() -> WalletName {
+    WalletName::parse("Default").expect("a valid name")
+}
+
+// ---------------------------------------------------------------- the children
+
+fn run_job(job: Job) -> Result<Report> {
+    match job {
+        Job::FloorCreate { dir, coins } => floor_create(&dir, coins),
+        Job::FloorMove { from, to } => floor_move(&from, &to),
+        Job::FloorWrite { file, bytes } => floor_write(&file, bytes),
+        Job::Import { data, file } => runtime()?.block_on(import(data, file)),
+        Job::Export { data, out, kind } => {
+            let kind = FileKind::ALL
+                .into_iter()
+                .find(|k| k.extension() == kind)
+                .with_context(|| format!("unknown file type {kind}"))?;
+            runtime()?.block_on(export(data, out, kind))
+        }
+        Job::Accept { data, out, count } => runtime()?.block_on(accept(data, out, count)),
+        Job::Open { data } => {
+            let start = Instant::now();
+            let service = Service::open(config(&data))?;
+            let secs = start.elapsed().as_secs_f64();
+            drop(service);
+            Ok(Report { secs, ..Report::default() })
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn config(data: &Path) -> ServiceConfig {
+    ServiceConfig {
+        data_dir: data.to_path_buf(),
+        export_roots: Vec::new(),
+        task_retention: Duration::from_secs(24 * 3600),
+    }
+}
+
+fn open_dir(path: &Path) -> Result<rustix::fd::OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::empty()).with_context(|| path.display().to_string())
+}
+
+fn floor_create(dir: &Path, coins: u32) -> Result<Report> {
+    let files: Vec<(String, Vec<u8>)> = (0..coins)
+        .map(|i| {
+            let coin = bench_coin(i);
+            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&coin))?;
+            Ok((coin_name(&coin), bytes))
+        })
+        .collect::<Result<_>>()?;
+    let handle = open_dir(dir)?;
+    let start = Instant::now();
+    let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC;
+    for (name, bytes) in &files {
+        let fd = rustix::fs::openat(&handle, name.as_str(), flags, Mode::from_raw_mode(0o600))?;
+        fs::File::from(fd).write_all(bytes)?;
+    }
+    rustix::fs::syncfs(&handle)?;
+    Ok(Report { secs: start.elapsed().as_secs_f64(), ..Report::default() })
+}
+
+fn floor_move(from: &Path, to: &Path) -> Result<Report> {
+    let names: Vec<String> = fs::read_dir(from)?
+        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_>>()?;
+    let (src, dst) = (open_dir(from)?, open_dir(to)?);
+    let start = Instant::now();
+    for name in &names {
+        rustix::fs::renameat(&src, name.as_str(), &dst, name.as_str())?;
+    }
+    rustix::fs::fsync(&dst)?;
+    rustix::fs::fsync(&src)?;
+    Ok(Report { secs: start.elapsed().as_secs_f64(), ..Report::default() })
+}
+
+fn floor_write(file: &Path, bytes: u64) -> Result<Report> {
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for b in chunk.chunks_exact_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        b.copy_from_slice(&state.to_le_bytes());
+    }
+    let start = Instant::now();
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).open(file)?;
+    let mut left = bytes;
+    while left > 0 {
+        let n = usize::try_from(left.min(chunk.len() as u64)).expect("at most a chunk");
+        f.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()?;
+    drop(f);
+    let secs = start.elapsed().as_secs_f64();
+    fs::remove_file(file)?;
+    Ok(Report { secs, bytes, ..Report::default() })
+}
+
+async fn open_service(data: &Path) -> Result<Service> {
+    let config = config(data);
+    Ok(tokio::task::spawn_blocking(move || Service::open(config)).await??)
+}
+
+/// Polls `service.task(id)` every 5 ms until the task finishes; returns the longest call.
+async fn watch(service: &Service, id: cloudcoin_tasks::TaskId) -> Result<(Duration, TaskOutcome)> {
+    let mut longest = Duration::ZERO;
+    loop {
+        let start = Instant::now();
+        let view = service.task(id).context("the task is known")?;
+        longest = longest.max(start.elapsed());
+        if view.status != TaskStatus::Running {
+            service.shutdown().await;
+            let view = service.task(id).context("the task is known")?;
+            return Ok((longest, view.outcome.context("a finished task has an outcome")?));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn import(data: PathBuf, file: PathBuf) -> Result<Report> {
+    let service = open_service(&data).await?;
+    let start = Instant::now();
+    let task = service
+        .start_import(ImportRequest {
+            wallet: default_wallet(),
+            items: vec![ImportItem::File(file)],
+            tag: Tag::parse("bench")?,
+        })
+        .await?;
+    let (poll, outcome) = watch(&service, task.id).await?;
+    let secs = start.elapsed().as_secs_f64();
+    match outcome {
+        TaskOutcome::Import(r) if r.rejected.is_empty() => {}
+        other => bail!("the import did not store every coin: {other:?}"),
+    }
+    Ok(Report { secs, poll_max_ms: ms(poll), ..Report::default() })
+}
+
+async fn export(data: PathBuf, out: PathBuf, kind: FileKind) -> Result<Report> {
+    let service = open_service(&data).await?;
+    let balance = service.wallet(&default_wallet()).await?.balance;
+    let start = Instant::now();
+    let task = service.start_export(export_request(balance, &out, kind, "bench")?).await?;
+    let accepted = start.elapsed();
+    let (poll, outcome) = watch(&service, task.id).await?;
+    let secs = start.elapsed().as_secs_f64();
+    let TaskOutcome::Export(result) = outcome else {
+        bail!("the export failed: {outcome:?}");
+    };
+    Ok(Report {
+        secs,
+        accept_ms: vec![ms(accepted)],
+        poll_max_ms: ms(poll),
+        bytes: fs::metadata(&result.file)?.len(),
+        ..Report::default()
+    })
+}
+
+async fn accept(data: PathBuf, out: PathBuf, count: usize) -> Result<Report> {
+    let service = open_service(&data).await?;
+    let one = Amount::parse_request("1")?;
+    let mut accept_ms = Vec::with_capacity(count);
+    let start = Instant::now();
+    for _ in 0..count {
+        let asked = Instant::now();
+        let task = service.start_export(export_request(one, &out, FileKind::Bin, "small")?).await?;
+        accept_ms.push(ms(asked.elapsed()));
+        let (_, outcome) = watch(&service, task.id).await?;
+        if !matches!(outcome, TaskOutcome::Export(_)) {
+            bail!("a small export failed: {outcome:?}");
+        }
+    }
+    Ok(Report { secs: start.elapsed().as_secs_f64(), accept_ms, ..Report::default() })
+}
+
+fn export_request(amount: Amount, out: &Path, kind: FileKind, tag: &str) -> Result<ExportRequest> {
+    Ok(ExportRequest {
+        wallet: default_wallet(),
+        amount,
+        folder: out.to_path_buf(),
+        kind,
+        tag: Tag::parse(tag)?,
+        idempotency_key: None,
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `VmHWM` of this process, in KiB.
+fn peak_rss_kb() -> Result<u64> {
+    let status = fs::read_to_string("/proc/self/status")?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM")?;
+    Ok(line.split_whitespace().nth(1).context("VmHWM value")?.parse()?)
+}
+
+// ---------------------------------------------------------------- the parent
+
+/// Runs one job in a child process and returns its report.
+fn child(args: &[&std::ffi::OsStr]) -> Result<Report> {
+    let exe = std::env::current_exe()?;
+    let output = Command::new(exe).args(args).output()?;
+    if !output.status.success() {
+        bail!(
+            "job {:?} failed: {}",
+            args.first(),
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let text = String::from_utf8(output.stdout)?;
+    let last = text.lines().last().context("the job printed nothing")?;
+    Ok(serde_json::from_str(last)?)
+}
+
+fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+/// Samples of one measured line of the table.
+#[derive(Default)]
+struct Samples {
+    ours: Vec<f64>,
+    floor: Vec<f64>,
+    rss_kb: Vec<u64>,
+    poll_ms: Vec<f64>,
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+}
+
+fn median_u64(values: &[u64]) -> u64 {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// Puts every coin file in Sent back into Bank and removes the export folder's files.
+fn restore(data: &Path, out: &Path) -> Result<()> {
+    let wallet = data.join("Wallets/Default");
+    for entry in fs::read_dir(wallet.join("Sent"))? {
+        let entry = entry?;
+        fs::rename(entry.path(), wallet.join("Bank").join(entry.file_name()))?;
+    }
+    for entry in fs::read_dir(out)? {
+        fs::remove_file(entry?.path())?;
+    }
+    Ok(())
+}
+
+fn fresh_dir(path: &Path) -> Result<()> {
+    if path.exists() {
+        fs::remove_dir_all(path)?;
+    }
+    fs::create_dir_all(path)?;
+    Ok(())
+}
+
+fn run_all(args: &RunArgs) -> Result<()> {
+    if args.coins == 0 || usize::try_from(args.coins)? > cloudcoin_domain::MAX_COINS_PER_FILE {
+        bail!("--coins must be 1..=65535 (one file holds at most 65,535 coins)");
+    }
+    let parent = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir(),
+    };
+    let base_tmp = tempfile::Builder::new().prefix("cloudcoin-bench-").tempdir_in(&parent)?;
+    let base = fs::canonicalize(base_tmp.path())?;
+    eprintln!("measuring in {} with {} coins, {} rounds", base.display(), args.coins, args.runs);
+
+    let coins: Vec<Coin> = (0..args.coins).map(bench_coin).collect();
+    let stack = base.join("coins.stack");
+    let mut w = std::io::BufWriter::new(fs::File::create(&stack)?);
+    cloudcoin_codec::write_stack(&mut w, &coins)?;
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let balance = total_value(&coins).context("the bench wallet's value fits")?;
+    drop(coins);
+
+    let (data, out) = (base.join("data"), base.join("out"));
+    let (scratch_a, scratch_b) = (base.join("floor-a"), base.join("floor-b"));
+    let mut import = Samples::default();
+    let mut exports: Vec<(FileKind, Samples)> =
+        FileKind::ALL.into_iter().map(|k| (k, Samples::default())).collect();
+    let mut accept_small = Vec::new();
+    let mut accept_whole = Vec::new();
+    let n = args.coins.to_string();
+    for round in 0..args.runs {
+        eprintln!("round {} of {}", round + 1, args.runs);
+        fresh_dir(&scratch_a)?;
+        fresh_dir(&scratch_b)?;
+        let create = child(&[os("floor-create"), os(&scratch_a), os(&n)])?;
+        fresh_dir(&data)?;
+        fresh_dir(&out)?;
+        let imported = child(&[os("import"), os(&data), os(&stack)])?;
+        import.ours.push(imported.secs);
+        import.floor.push(create.secs);
+        import.rss_kb.push(imported.vmhwm_kb);
+        import.poll_ms.push(imported.poll_max_ms);
+        let moved = child(&[os("floor-move"), os(&scratch_a), os(&scratch_b)])?;
+        fs::remove_dir_all(&scratch_a)?;
+        fs::remove_dir_all(&scratch_b)?;
+
+        // A different order each round, so no type always runs first.
+        let count = exports.len();
+        for k in 0..count {
+            let (kind, samples) = &mut exports[(k + round) % count];
+            let done = child(&[os("export"), os(&data), os(&out), os(kind.extension())])?;
+            let write = child(&[
+                os("floor-write"),
+                os(&base.join("floor.out")),
+                os(&done.bytes.to_string()),
+            ])?;
+            samples.ours.push(done.secs);
+            samples.floor.push(moved.secs + write.secs);
+            samples.rss_kb.push(done.vmhwm_kb);
+            samples.poll_ms.push(done.poll_max_ms);
+            accept_whole.extend(done.accept_ms);
+            restore(&data, &out)?;
+        }
+        if args.small_exports > 0 {
+            let small = args.small_exports.to_string();
+            let done = child(&[os("accept"), os(&data), os(&out), os(&small)])?;
+            accept_small.extend(done.accept_ms);
+            restore(&data, &out)?;
+        }
+    }
+
+    println!();
+    println!(
+        "{} coins (balance {}), {} rounds, in {}",
+        args.coins,
+        balance,
+        args.runs,
+        base.display()
+    );
+    println!(
+        "{:<14} {:>9} {:>9} {:>7} {:>10} {:>10}   per round (ours/floor)",
+        "job", "ours s", "floor s", "ratio", "peak RSS", "poll max"
+    );
+    let mut lines = vec![("import stack".to_owned(), &import)];
+    lines.extend(exports.iter().map(|(k, s)| (format!("export {}", k.extension()), s)));
+    for (name, s) in lines {
+        let ratios: Vec<f64> = s.ours.iter().zip(&s.floor).map(|(o, f)| o / f).collect();
+        let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "{:<14} {:>9.3} {:>9.3} {:>6.2}x {:>7} MB {:>7.1} ms   {}",
+            name,
+            median(&s.ours),
+            median(&s.floor),
+            median(&ratios),
+            median_u64(&s.rss_kb) / 1024,
+            median(&s.poll_ms),
+            rounds.join(" ")
+        );
+    }
+    println!(
+        "export acceptance p50: small {:.2} ms ({} samples), whole balance {:.2} ms ({} samples)",
+        median(&accept_small),
+        accept_small.len(),
+        median(&accept_whole),
+        accept_whole.len()
+    );
+
+    if args.startup_coins > 0 {
+        let data = base.join("startup");
+        build_wallet(&data, args.startup_coins)?;
+        let mut times = Vec::new();
+        let mut rss = Vec::new();
+        for _ in 0..args.runs {
+            let opened = child(&[os("open"), os(&data)])?;
+            times.push(opened.secs);
+            rss.push(opened.vmhwm_kb);
+        }
+        println!(
+            "start-up with {} coins: {:.3} s, {} MB peak RSS (medians of {}; runs: {})",
+            args.startup_coins,
+            median(&times),
+            median_u64(&rss) / 1024,
+            times.len(),
+            times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// A data directory whose Default wallet holds `count` coins in Bank (written directly, as the
+/// service would), plus foreign files the start-up scan must tolerate.
+fn build_wallet(data: &Path, count: u32) -> Result<()> {
+    fresh_dir(data)?;
+    let bank = data.join("Wallets/Default/Bank");
+    fs::create_dir_all(&bank)?;
+    for i in 0..count {
+        let coin = bench_coin(i);
+        fs::write(bank.join(coin_name(&coin)), cloudcoin_codec::encode_bin(&[coin])?)?;
+    }
+    fs::write(bank.join("notes.txt"), b"not a coin file")?;
+    let pair = [bench_coin(count), bench_coin(count + 1)];
+    fs::write(bank.join("two coins.bin"), cloudcoin_codec::encode_bin(&pair)?)?;
+    fs::write(bank.join("broken.bin"), [9u8; 100])?;
+    let dropped = bench_coin(count + 2);
+    fs::write(bank.join("dropped by hand.bin"), cloudcoin_codec::encode_bin(&[dropped])?)?;
+    Ok(())
+}
