@@ -5,11 +5,10 @@ use cloudcoin_codec::{Limits, decode_zip};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_entry_bytes: 1 << 20,
-        max_total_bytes: 4 << 20,
-        max_entries: 1_000,
-        max_depth: 3,
-    };
+    let limits = Limits::default()
+        .with_max_entry_bytes(1 << 20)
+        .with_max_total_bytes(4 << 20)
+        .with_max_entries(1_000)
+        .with_max_depth(3);
     let _ = decode_zip(data, &limits);
 });

@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
-use cloudcoin_codec::{FileKind, Limits, PngLabel, decode_any, write_coins};
-use cloudcoin_domain::{Amount, Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
+use cloudcoin_codec::{FileKind, Limits, WriteOptions, decode_any, write_coins, write_zip};
+use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber};
 
 const RUNS: usize = 5;
 
@@ -42,16 +42,15 @@ fn main() {
     println!("{:<6} {:>7} {:>12} {:>12} {:>12}", "kind", "coins", "bytes", "write", "read");
     for count in [6u32, 65_535] {
         let coins = coins(count);
-        let label = PngLabel {
-            amount: Amount::from_units(1),
-            tag: Tag::empty(),
-            coin_count: coins.len(),
-            date: "2026-11-29".to_owned(),
-        };
+        let options = WriteOptions::new().with_date("2026-11-29");
         for kind in FileKind::ALL {
             let encode = || {
                 let mut out = Cursor::new(Vec::new());
-                write_coins(&mut out, kind, &coins, &label, &mut |_| {}).expect("write");
+                match kind {
+                    FileKind::Zip => write_zip(&mut out, &coins, &options),
+                    _ => write_coins(&mut out, kind, &coins, &options),
+                }
+                .expect("write");
                 out.into_inner()
             };
             let bytes = encode();

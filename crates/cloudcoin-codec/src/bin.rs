@@ -37,11 +37,13 @@ const SEVERAL_COINS_MARK: &[u8; 16] = b"Live Free Or Die";
 /// slower per coin, reports more often).
 pub(crate) const PROGRESS_EVERY: usize = 500;
 
-/// The format-9 bytes of `coins`.
+/// The format-9 bytes of `coins`: [`write_coins`](crate::write_coins) with [`FileKind::Bin`]
+/// into a `Vec`, for the common case of a file built in memory.
 ///
 /// One coin carries its POWN in the header; several coins do not (their header holds
 /// `Live Free Or Die`), so their POWN reads back as untried. When any coin carries PANs the file
-/// has state flag 1 and 807-byte records (see the module documentation).
+/// has state flag 1 and 807-byte records (see the module documentation). Refuses the same coin
+/// twice and more than 65,535 coins.
 ///
 /// ```
 /// use cloudcoin_codec::{decode_bin, encode_bin};
@@ -58,6 +60,8 @@ pub(crate) const PROGRESS_EVERY: usize = 500;
 /// assert_eq!((bytes.len(), bytes[15]), (839, 1));
 /// assert_eq!(decode_bin(&bytes).unwrap(), vec![coin]);
 /// ```
+///
+/// [`FileKind::Bin`]: cloudcoin_domain::FileKind::Bin
 pub fn encode_bin(coins: &[Coin]) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(HEADER_LEN + record_len(coins) * coins.len());
     write_bin(&mut out, coins)?;
@@ -65,7 +69,7 @@ pub fn encode_bin(coins: &[Coin]) -> Result<Vec<u8>, CodecError> {
 }
 
 /// Writes `coins` as a format-9 file to `w`.
-pub fn write_bin<W: Write>(w: W, coins: &[Coin]) -> Result<(), CodecError> {
+pub(crate) fn write_bin<W: Write>(w: W, coins: &[Coin]) -> Result<(), CodecError> {
     write_bin_reporting(w, coins, &mut |_| {})
 }
 

@@ -1,9 +1,17 @@
-//! The codec's one error type.
+//! The codec's one error type, and the opaque wrapper for errors of the libraries it uses.
 
-use cloudcoin_domain::{CoinError, CoinId};
+use std::fmt;
+
+use cloudcoin_domain::{CoinError, CoinId, FileKind};
 
 /// Why bytes could not be read as coins, or coins could not be written.
+///
+/// The enum is `#[non_exhaustive]`: new formats and checks add variants, so a `match` on it needs
+/// a wildcard arm. No variant carries a type of the libraries the codec uses (JSON, PNG, zip);
+/// where one of them failed, the variant holds a [`LibraryError`], readable through
+/// [`Display`](std::fmt::Display) and [`std::error::Error::source`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
     /// The data ends before the layout says it should.
     #[error("file is truncated: expected {expected} bytes, found {found}")]
@@ -90,9 +98,17 @@ pub enum CodecError {
         #[source]
         source: CoinError,
     },
-    /// The stack is not valid JSON of the expected shape.
-    #[error("invalid stack json")]
-    Json(#[source] serde_json::Error),
+    /// The stack is not valid JSON of the stack shape (`{"cloudcoin":[…]}`).
+    #[error("invalid stack json at line {line}, column {column}")]
+    Json {
+        /// The line where reading stopped, from 1 (0 when the JSON ended early).
+        line: usize,
+        /// The column where reading stopped, from 1 (0 when the JSON ended early).
+        column: usize,
+        /// What the JSON reader said.
+        #[source]
+        source: LibraryError,
+    },
     /// A PNG chunk whose CRC does not match its contents.
     #[error("png chunk {chunk} has a bad crc")]
     PngCrc {
@@ -105,9 +121,13 @@ pub enum CodecError {
     /// The data does not start with the PNG signature.
     #[error("not a png file")]
     NotPng,
-    /// The PNG encoder failed.
+    /// The PNG encoder failed for a reason other than writing (an i/o failure is [`CodecError::Io`]).
     #[error("cannot encode the png")]
-    PngEncode(#[source] png::EncodingError),
+    PngEncode {
+        /// What the PNG encoder said.
+        #[source]
+        source: LibraryError,
+    },
     /// A zip entry that is not a coin file.
     #[error("zip entry {name:?} is not a coin file: {reason}")]
     ZipEntryNotCoin {
@@ -139,9 +159,22 @@ pub enum CodecError {
         /// The deepest nesting allowed.
         limit: u8,
     },
-    /// The zip archive is malformed or uses an unsupported feature.
+    /// The zip archive is malformed or uses an unsupported feature (encryption, a compression
+    /// method other than stored or deflate, …).
     #[error("cannot read the zip archive")]
-    Zip(#[from] zip::result::ZipError),
+    Zip {
+        /// What the zip reader said.
+        #[source]
+        source: LibraryError,
+    },
+    /// The zip writer failed for a reason other than writing (an i/o failure is
+    /// [`CodecError::Io`]).
+    #[error("cannot write the zip archive")]
+    ZipWrite {
+        /// What the zip writer said.
+        #[source]
+        source: LibraryError,
+    },
     /// Reading or writing failed.
     #[error("i/o error")]
     Io(#[from] std::io::Error),
@@ -160,12 +193,76 @@ pub enum CodecError {
         /// The coin.
         id: CoinId,
     },
+    /// [`write_coins`](crate::write_coins) was asked for a kind it cannot write to a plain
+    /// [`std::io::Write`]: a zip archive, whose writer goes back to fill in each entry's header
+    /// and so needs [`std::io::Seek`]. Nothing was written; use [`write_zip`](crate::write_zip)
+    /// with a file or a [`std::io::Cursor`].
+    #[error(
+        "a {kind} file cannot be written to a stream that cannot seek; write it with write_zip to a file or a cursor"
+    )]
+    NeedsSeek {
+        /// The kind asked for.
+        kind: FileKind,
+    },
     /// More coins than one file of this kind can hold.
     #[error("{count} coins do not fit in one file; the most is 65535")]
     TooManyCoins {
         /// The number of coins.
         count: usize,
     },
+}
+
+/// An error reported by one of the libraries the codec uses (the JSON, PNG or zip library),
+/// behind a type of our own so that a new major version of such a library changes nothing in the
+/// codec's API.
+///
+/// It displays that library's message; [`std::error::Error::source`] continues with that error's
+/// own cause, if any.
+pub struct LibraryError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl LibraryError {
+    pub(crate) fn new(e: impl std::error::Error + Send + Sync + 'static) -> LibraryError {
+        LibraryError(Box::new(e))
+    }
+}
+
+impl fmt::Debug for LibraryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for LibraryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for LibraryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl CodecError {
+    /// A JSON reading error, with where it happened.
+    pub(crate) fn json(e: serde_json::Error) -> CodecError {
+        CodecError::Json { line: e.line(), column: e.column(), source: LibraryError::new(e) }
+    }
+
+    /// A zip reading error. Archives are read from memory, so even the zip library's i/o
+    /// errors mean a malformed archive (data ending early), not a failing device.
+    pub(crate) fn zip_read(e: zip::result::ZipError) -> CodecError {
+        CodecError::Zip { source: LibraryError::new(e) }
+    }
+
+    /// A zip writing error; an i/o failure stays an i/o failure.
+    pub(crate) fn zip_write(e: zip::result::ZipError) -> CodecError {
+        match e {
+            zip::result::ZipError::Io(io) => CodecError::Io(io),
+            other => CodecError::ZipWrite { source: LibraryError::new(other) },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -176,6 +273,16 @@ mod tests {
     fn errors_can_cross_threads() {
         fn is_send_sync<T: Send + Sync + 'static>() {}
         is_send_sync::<CodecError>();
+    }
+
+    #[test]
+    fn a_library_error_shows_its_message_and_hides_its_type() {
+        let json = serde_json::from_slice::<serde_json::Value>(b"{\"a\":").expect_err("invalid");
+        let message = json.to_string();
+        let e = CodecError::json(json);
+        assert!(matches!(e, CodecError::Json { line: 1, .. }), "{e:?}");
+        let source = std::error::Error::source(&e).expect("a source");
+        assert_eq!(source.to_string(), message);
     }
 
     #[test]

@@ -1,20 +1,74 @@
 //! The picture of a PNG coin file: a printable "paper wallet" drawn with the 8×8 bitmap font.
 
-use cloudcoin_domain::{Amount, Tag};
+use cloudcoin_domain::{Amount, Coin, Tag, total_value};
+
+use crate::error::CodecError;
 use font8x8::legacy::{BASIC_LEGACY, LATIN_LEGACY};
 use image::{Rgb, RgbImage};
 
-/// What the picture of a PNG coin file shows.
+/// What the page of a PNG coin file says about its coins: their total value and count, worked
+/// out from the coins themselves, and the caller's tag and date.
+///
+/// [`write_coins`](crate::write_coins) builds it from the coins and the
+/// [`WriteOptions`](crate::WriteOptions); it is public so that a caller can see what a page will
+/// say. Only the tag and the date are the caller's, so the page can never contradict the coins.
+///
+/// ```
+/// use cloudcoin_codec::PngLabel;
+/// use cloudcoin_domain::{Amount, Coin, Denomination, Pown, SerialNumber, Tag, RAIDA_COUNT};
+///
+/// let coin = |code, sn| Coin::new(
+///     Denomination::from_code(code),
+///     SerialNumber::new(sn),
+///     [[0; 16]; RAIDA_COUNT],
+///     [Pown::Pass; RAIDA_COUNT],
+/// );
+/// let label = PngLabel::new(&[coin(1, 1), coin(-1, 2)], Tag::empty(), "2026-11-29").unwrap();
+/// assert_eq!(label.amount(), Amount::parse_request("10.1").unwrap());
+/// assert_eq!(label.coin_count(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PngLabel {
-    /// The total value, shown large with thousands separators.
-    pub amount: Amount,
-    /// The export's tag, shown under the amount (nothing when empty).
-    pub tag: Tag,
+    amount: Amount,
+    coin_count: usize,
+    tag: Tag,
+    date: String,
+}
+
+impl PngLabel {
+    /// The label of a page holding `coins`, showing `tag` and `date` (already formatted, e.g.
+    /// `2026-11-29`; empty shows no date). Coins whose denomination is not money count as coins
+    /// but add nothing to the amount.
+    ///
+    /// Fails with [`CodecError::TooManyCoins`] for more coins than one PNG file can hold.
+    pub fn new(coins: &[Coin], tag: Tag, date: impl Into<String>) -> Result<PngLabel, CodecError> {
+        if coins.len() > crate::bin::MAX_COINS {
+            return Err(CodecError::TooManyCoins { count: coins.len() });
+        }
+        let amount =
+            total_value(coins).expect("65,535 coins of the largest denomination fit in an amount");
+        Ok(PngLabel { amount, coin_count: coins.len(), tag, date: date.into() })
+    }
+
+    /// The total value of the coins, shown large with thousands separators.
+    pub fn amount(&self) -> Amount {
+        self.amount
+    }
+
     /// How many coins the file holds.
-    pub coin_count: usize,
-    /// The date to print, already formatted (e.g. `2026-11-29`).
-    pub date: String,
+    pub fn coin_count(&self) -> usize {
+        self.coin_count
+    }
+
+    /// The tag, shown under the amount (nothing when empty).
+    pub fn tag(&self) -> &Tag {
+        &self.tag
+    }
+
+    /// The date shown at the bottom (nothing when empty).
+    pub fn date(&self) -> &str {
+        &self.date
+    }
 }
 
 /// Picture width in pixels.
@@ -136,6 +190,28 @@ mod tests {
             coin_count: 6,
             date: "2026-11-29".into(),
         }
+    }
+
+    #[test]
+    fn the_label_is_worked_out_from_the_coins() {
+        use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
+        let coin = |code, sn| Coin::new(
+            Denomination::from_code(code),
+            SerialNumber::new(sn),
+            [[0; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        );
+        let coins = [coin(1, 1), coin(-1, 2), coin(11, 3)];
+        let label = PngLabel::new(&coins, Tag::empty(), "today").expect("fits");
+        assert_eq!(label.amount(), Amount::parse_request("10.1").expect("amount"));
+        assert_eq!(label.coin_count(), 3);
+        assert_eq!(label.date(), "today");
+        let many: Vec<Coin> = (0..=65_535).map(|sn| coin(6, sn)).collect();
+        assert!(matches!(
+            PngLabel::new(&many, Tag::empty(), ""),
+            Err(CodecError::TooManyCoins { count: 65_536 })
+        ));
+        assert!(PngLabel::new(&many[..65_535], Tag::empty(), "").is_ok());
     }
 
     fn ink_pixels(img: &RgbImage, colour: Rgb<u8>) -> usize {

@@ -16,12 +16,16 @@ const COIN_CHUNK: [u8; 4] = *b"cLDc";
 const CHUNK_OVERHEAD: usize = 12;
 
 /// Writes `coins` as a PNG picture showing `label`, with the format-9 bytes of the coins in a
-/// `cLDc` chunk at file offset 33, directly after IHDR.
-pub fn write_png<W: Write>(w: W, coins: &[Coin], label: &PngLabel) -> Result<(), CodecError> {
+/// `cLDc` chunk at file offset 33, directly after IHDR, and flushes `w`.
+pub(crate) fn write_png<W: Write>(
+    mut w: W,
+    coins: &[Coin],
+    label: &PngLabel,
+) -> Result<(), CodecError> {
     let payload = crate::bin::encode_bin(coins)?;
     let image = picture::render(label);
     let (width, height) = image.dimensions();
-    let mut encoder = png::Encoder::new(w, width, height);
+    let mut encoder = png::Encoder::new(&mut w, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     // No optional ancillary chunks are configured, so the header is the signature and IHDR only,
@@ -30,13 +34,14 @@ pub fn write_png<W: Write>(w: W, coins: &[Coin], label: &PngLabel) -> Result<(),
     writer.write_chunk(png::chunk::ChunkType(COIN_CHUNK), &payload).map_err(png_error)?;
     writer.write_image_data(image.as_raw()).map_err(png_error)?;
     writer.finish().map_err(png_error)?;
+    w.flush()?;
     Ok(())
 }
 
 fn png_error(e: png::EncodingError) -> CodecError {
     match e {
         png::EncodingError::IoError(io) => CodecError::Io(io),
-        other => CodecError::PngEncode(other),
+        other => CodecError::PngEncode { source: crate::error::LibraryError::new(other) },
     }
 }
 
@@ -124,15 +129,10 @@ pub(crate) fn crc32(data: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cloudcoin_domain::{Amount, Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
+    use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
 
     fn label() -> PngLabel {
-        PngLabel {
-            amount: Amount::parse_request("10").expect("amount"),
-            tag: Tag::empty(),
-            coin_count: 1,
-            date: "2026-11-29".into(),
-        }
+        PngLabel::new(&[coin()], Tag::empty(), "2026-11-29").expect("label")
     }
 
     fn coin() -> Coin {

@@ -1,53 +1,41 @@
-//! Telling the formats apart by content (never by name), reading any of them, writing any of them.
-
-use std::io::{Seek, Write};
+//! Telling the formats apart by content (never by name), and reading any of them.
 
 use cloudcoin_domain::{Coin, FileKind};
 
 use crate::error::CodecError;
-use crate::picture::PngLabel;
 use crate::stack::UTF8_BOM;
 use crate::zip_file::Limits;
-
-/// A coin file format, as recognised by [`sniff`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// Format-9 binary.
-    Bin,
-    /// JSON stack.
-    Stack,
-    /// PNG with a `cLDc` chunk.
-    Png,
-    /// Zip archive of coin files.
-    Zip,
-}
-
-impl From<FileKind> for Format {
-    fn from(kind: FileKind) -> Format {
-        match kind {
-            FileKind::Bin => Format::Bin,
-            FileKind::Stack => Format::Stack,
-            FileKind::Png => Format::Png,
-            FileKind::Zip => Format::Zip,
-        }
-    }
-}
 
 /// Says which format `bytes` are in, from their content alone: the PNG signature, a zip local
 /// file header (or the end record of an empty archive), a format-9 byte with room for a header,
 /// or JSON starting with `{` (after an optional byte order mark and white space).
 ///
-/// Anything else is [`CodecError::NotACoinFile`], saying what it looked like.
-pub fn sniff(bytes: &[u8]) -> Result<Format, CodecError> {
+/// Anything else is [`CodecError::NotACoinFile`], saying what it looked like. Sniffing looks at
+/// the first bytes only: a file of the kind returned may still fail to read.
+///
+/// ```
+/// use cloudcoin_codec::{sniff, CodecError};
+/// use cloudcoin_domain::FileKind;
+///
+/// assert_eq!(sniff(b"\xEF\xBB\xBF {\"cloudcoin\":[]}").unwrap(), FileKind::Stack);
+/// assert_eq!(sniff(b"PK\x03\x04").unwrap(), FileKind::Zip);
+/// match sniff(b"Dear Alice") {
+///     Err(CodecError::NotACoinFile { looked_like }) => {
+///         assert_eq!(looked_like, "text starting \"Dear Alice\"")
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
     if bytes.starts_with(crate::png_file::PNG_SIGNATURE) {
-        Ok(Format::Png)
+        Ok(FileKind::Png)
     } else if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
-        Ok(Format::Zip)
+        Ok(FileKind::Zip)
     } else if bytes.first() == Some(&crate::bin::FORMAT_9) && bytes.len() >= crate::bin::HEADER_LEN
     {
-        Ok(Format::Bin)
+        Ok(FileKind::Bin)
     } else if looks_like_json(bytes) {
-        Ok(Format::Stack)
+        Ok(FileKind::Stack)
     } else {
         Err(CodecError::NotACoinFile { looked_like: describe(bytes) })
     }
@@ -85,35 +73,28 @@ fn describe(bytes: &[u8]) -> String {
 }
 
 /// Reads coins from bytes in any supported format, found by [`sniff`]; zips are read within
-/// `limits`.
+/// `limits`. Fails as the reader of that format fails.
+///
+/// ```
+/// use cloudcoin_codec::{decode_any, encode_bin, Limits};
+/// use cloudcoin_domain::{Coin, Denomination, Pown, SerialNumber, RAIDA_COUNT};
+///
+/// let coin = Coin::new(
+///     Denomination::from_code(2),
+///     SerialNumber::new(41),
+///     [[9; 16]; RAIDA_COUNT],
+///     [Pown::Pass; RAIDA_COUNT],
+/// );
+/// let file = encode_bin(std::slice::from_ref(&coin)).unwrap();
+/// assert_eq!(decode_any(&file, &Limits::default()).unwrap(), [coin]);
+/// assert!(decode_any(b"hello", &Limits::default()).is_err());
+/// ```
 pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
     match sniff(bytes)? {
-        Format::Bin => crate::bin::decode_bin(bytes),
-        Format::Stack => crate::stack::decode_stack(bytes),
-        Format::Png => crate::png_file::decode_png(bytes),
-        Format::Zip => crate::zip_file::decode_zip(bytes, limits),
-    }
-}
-
-/// Writes `coins` in `kind`, calling `progress(coins_written_so_far)` as it goes: every hundred
-/// coins for zip, every few hundred for bin and stack, once at the end for png. `label` is used
-/// for png only.
-pub fn write_coins<W: Write + Seek>(
-    w: W,
-    kind: FileKind,
-    coins: &[Coin],
-    label: &PngLabel,
-    progress: &mut dyn FnMut(usize),
-) -> Result<(), CodecError> {
-    match kind {
-        FileKind::Bin => crate::bin::write_bin_reporting(w, coins, progress),
-        FileKind::Stack => crate::stack::write_stack_reporting(w, coins, progress),
-        FileKind::Png => {
-            crate::png_file::write_png(w, coins, label)?;
-            progress(coins.len());
-            Ok(())
-        }
-        FileKind::Zip => crate::zip_file::write_zip(w, coins, progress),
+        FileKind::Bin => crate::bin::decode_bin(bytes),
+        FileKind::Stack => crate::stack::decode_stack(bytes),
+        FileKind::Png => crate::png_file::decode_png(bytes),
+        FileKind::Zip => crate::zip_file::decode_zip(bytes, limits),
     }
 }
 
@@ -123,11 +104,11 @@ mod tests {
 
     #[test]
     fn sniffs_by_content() {
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest").ok(), Some(Format::Png));
-        assert_eq!(sniff(b"PK\x03\x04").ok(), Some(Format::Zip));
-        assert_eq!(sniff(b"PK\x05\x06").ok(), Some(Format::Zip));
-        assert_eq!(sniff(&[9u8; 32]).ok(), Some(Format::Bin));
-        assert_eq!(sniff(b"\xEF\xBB\xBF \n {\"cloudcoin\":[]}").ok(), Some(Format::Stack));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest").ok(), Some(FileKind::Png));
+        assert_eq!(sniff(b"PK\x03\x04").ok(), Some(FileKind::Zip));
+        assert_eq!(sniff(b"PK\x05\x06").ok(), Some(FileKind::Zip));
+        assert_eq!(sniff(&[9u8; 32]).ok(), Some(FileKind::Bin));
+        assert_eq!(sniff(b"\xEF\xBB\xBF \n {\"cloudcoin\":[]}").ok(), Some(FileKind::Stack));
     }
 
     #[test]

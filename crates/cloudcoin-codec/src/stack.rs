@@ -164,7 +164,8 @@ fn hex(bytes: &[u8]) -> String {
 /// A stack has no place for PANs: a coin that carries them ([`Coin::pans`]) is refused with
 /// [`CodecError::PansNotCarried`] before anything is written, since dropping them could lose the
 /// coin's only live keys.
-pub fn write_stack<W: Write>(w: W, coins: &[Coin]) -> Result<(), CodecError> {
+#[cfg(test)]
+pub(crate) fn write_stack<W: Write>(w: W, coins: &[Coin]) -> Result<(), CodecError> {
     write_stack_reporting(w, coins, &mut |_| {})
 }
 
@@ -181,7 +182,9 @@ pub(crate) fn write_stack_reporting<W: Write>(
     w.write_all(b"{\"cloudcoin\":[")?;
     for (i, coin) in coins.iter().enumerate() {
         w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut w, &WireCoinOut::from(coin)).map_err(CodecError::Json)?;
+        // Our strings always serialise: a failure here can only be the writer's.
+        serde_json::to_writer(&mut w, &WireCoinOut::from(coin))
+            .map_err(|e| CodecError::Io(e.into()))?;
         if (i + 1) % crate::bin::PROGRESS_EVERY == 0 {
             progress(i + 1);
         }
@@ -199,7 +202,7 @@ pub(crate) fn write_stack_reporting<W: Write>(
 /// exactly 25 ANs, an AN that is not 32 hex digits, a bad POWN string and a repeated coin.
 pub fn decode_stack(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-    let wire: WireStack = serde_json::from_slice(bytes).map_err(CodecError::Json)?;
+    let wire: WireStack = serde_json::from_slice(bytes).map_err(CodecError::json)?;
     let mut seen = HashSet::with_capacity(wire.cloudcoin.len());
     let mut coins = Vec::with_capacity(wire.cloudcoin.len());
     for (index, w) in wire.cloudcoin.into_iter().enumerate() {

@@ -10,14 +10,27 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::error::CodecError;
-use crate::sniff::{Format, sniff};
+use crate::sniff::sniff;
+use crate::write::WriteOptions;
 
 /// How many coins are written between progress reports.
 const PROGRESS_EVERY: usize = 100;
 
 /// Bounds on what reading an archive may cost, so that a zip bomb or a 2 GB "coin" ends in
 /// [`CodecError::TooLarge`] or [`CodecError::TooDeep`] instead of exhausting memory.
+///
+/// `#[non_exhaustive]`: start from [`Limits::default`] and change what you need with the
+/// `with_*` methods (or by assigning a field).
+///
+/// ```
+/// use cloudcoin_codec::Limits;
+///
+/// let small = Limits::default().with_max_entry_bytes(1 << 20).with_max_depth(1);
+/// assert_eq!(small.max_entry_bytes, 1 << 20);
+/// assert_eq!(small.max_entries, Limits::default().max_entries);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest size of one entry once decompressed, declared or actual.
     pub max_entry_bytes: u64,
@@ -42,30 +55,81 @@ impl Default for Limits {
     }
 }
 
-/// Writes `coins` as a zip of single-coin format-9 files named by the single-coin rule with an
-/// empty tag, stored uncompressed, calling `progress(coins_written)` every hundred coins and at
-/// the end.
-pub fn write_zip<W: Write + Seek>(
-    w: W,
+impl Limits {
+    /// Sets [`Limits::max_entry_bytes`].
+    pub fn with_max_entry_bytes(mut self, bytes: u64) -> Limits {
+        self.max_entry_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Limits::max_total_bytes`].
+    pub fn with_max_total_bytes(mut self, bytes: u64) -> Limits {
+        self.max_total_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Limits::max_entries`].
+    pub fn with_max_entries(mut self, entries: usize) -> Limits {
+        self.max_entries = entries;
+        self
+    }
+
+    /// Sets [`Limits::max_depth`].
+    pub fn with_max_depth(mut self, depth: u8) -> Limits {
+        self.max_depth = depth;
+        self
+    }
+}
+
+/// Writes `coins` to `w` as a zip archive of single-coin format-9 files, stored uncompressed,
+/// each named by the single-coin rule with an empty tag (`10 CloudCoin #7 ''.bin`), and flushes
+/// `w`. Progress is reported every hundred coins and at the end; the tag and date of `options`
+/// are not used (a zip has no page to print them on).
+///
+/// Unlike [`write_coins`](crate::write_coins) this needs [`Seek`]: the zip writer goes back to
+/// fill in each entry's sizes and checksum once the entry is written. A [`std::fs::File`], a
+/// [`std::io::BufWriter`] around one, or a [`Cursor`] will do. Refuses a coin set holding the
+/// same coin twice ([`CodecError::DuplicateCoin`]).
+///
+/// ```
+/// use std::io::Cursor;
+/// use cloudcoin_codec::{decode_zip, write_zip, Limits, WriteOptions};
+/// use cloudcoin_domain::{Coin, Denomination, Pown, SerialNumber, RAIDA_COUNT};
+///
+/// let coins: Vec<Coin> = (1..=3)
+///     .map(|sn| Coin::new(
+///         Denomination::from_code(-1),
+///         SerialNumber::new(sn),
+///         [[7; 16]; RAIDA_COUNT],
+///         [Pown::Pass; RAIDA_COUNT],
+///     ))
+///     .collect();
+/// let mut file = Cursor::new(Vec::new());
+/// write_zip(&mut file, &coins, &WriteOptions::new()).unwrap();
+/// assert_eq!(decode_zip(file.get_ref(), &Limits::default()).unwrap(), coins);
+/// ```
+pub fn write_zip(
+    w: impl Write + Seek,
     coins: &[Coin],
-    progress: &mut dyn FnMut(usize),
+    options: &WriteOptions<'_>,
 ) -> Result<(), CodecError> {
     crate::bin::check_unique(coins)?;
-    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    let entry_options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     let mut zip = ZipWriter::new(w);
     let mut entry = Vec::with_capacity(crate::bin::HEADER_LEN + crate::bin::RECORD_LEN);
     for (i, coin) in coins.iter().enumerate() {
         entry.clear();
         crate::bin::write_bin(&mut entry, std::slice::from_ref(coin))?;
-        zip.start_file(single_coin_file_name(coin, &Tag::empty(), FileKind::Bin), options)?;
+        zip.start_file(single_coin_file_name(coin, &Tag::empty(), FileKind::Bin), entry_options)
+            .map_err(CodecError::zip_write)?;
         zip.write_all(&entry)?;
         if (i + 1) % PROGRESS_EVERY == 0 {
-            progress(i + 1);
+            options.report(i + 1);
         }
     }
-    let mut w = zip.finish()?;
+    let mut w = zip.finish().map_err(CodecError::zip_write)?;
     w.flush()?;
-    progress(coins.len());
+    options.report(coins.len());
     Ok(())
 }
 
@@ -76,7 +140,17 @@ pub fn write_zip<W: Write + Seek>(
 /// Fails with [`CodecError::ZipEntryNotCoin`] for an entry that is no coin file,
 /// [`CodecError::ZipEntry`] for a coin file that cannot be read, [`CodecError::TooLarge`] when a
 /// limit is passed (checked against the declared and the actual sizes), and
-/// [`CodecError::DuplicateCoin`] when one coin appears twice anywhere in the archive.
+/// [`CodecError::DuplicateCoin`] when one coin appears twice anywhere in the archive, and
+/// [`CodecError::Zip`] when the archive itself cannot be read.
+///
+/// ```
+/// use cloudcoin_codec::{decode_zip, CodecError, Limits};
+///
+/// // An empty archive is just its end record.
+/// let empty = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+/// assert!(decode_zip(empty, &Limits::default()).unwrap().is_empty());
+/// assert!(matches!(decode_zip(b"PK\x03\x04junk", &Limits::default()), Err(CodecError::Zip { .. })));
+/// ```
 pub fn decode_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
     let mut walk = Walk { limits, entries: 0, total_bytes: 0, seen: HashSet::new(), coins: vec![] };
     walk.archive(bytes, 1)?;
@@ -97,12 +171,12 @@ impl Walk<'_> {
         if depth > self.limits.max_depth {
             return Err(CodecError::TooDeep { limit: self.limits.max_depth });
         }
-        let mut archive = ZipArchive::new(Cursor::new(bytes))?;
+        let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(CodecError::zip_read)?;
         if archive.len() > self.limits.max_entries {
             return Err(self.too_many_entries());
         }
         for index in 0..archive.len() {
-            let mut file = archive.by_index(index)?;
+            let mut file = archive.by_index(index).map_err(CodecError::zip_read)?;
             let name = match file.name() {
                 Ok(name) => name.into_owned(),
                 Err(_) => String::from_utf8_lossy(file.name_raw()).into_owned(),
@@ -174,10 +248,10 @@ impl Walk<'_> {
                 });
             }
             Err(other) => return Err(wrap(other)),
-            Ok(Format::Zip) => return self.archive(data, depth + 1).map_err(wrap),
-            Ok(Format::Bin) => crate::bin::decode_bin(data).map_err(wrap)?,
-            Ok(Format::Stack) => crate::stack::decode_stack(data).map_err(wrap)?,
-            Ok(Format::Png) => crate::png_file::decode_png(data).map_err(wrap)?,
+            Ok(FileKind::Zip) => return self.archive(data, depth + 1).map_err(wrap),
+            Ok(FileKind::Bin) => crate::bin::decode_bin(data).map_err(wrap)?,
+            Ok(FileKind::Stack) => crate::stack::decode_stack(data).map_err(wrap)?,
+            Ok(FileKind::Png) => crate::png_file::decode_png(data).map_err(wrap)?,
         };
         for coin in coins {
             if !self.seen.insert(coin.id()) {

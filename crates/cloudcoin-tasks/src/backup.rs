@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use cloudcoin_codec::PngLabel;
+use cloudcoin_codec::WriteOptions;
 use cloudcoin_domain::{
     Amount, Coin, FileKind, Tag, WalletName, multi_coin_file_name, total_value,
 };
@@ -55,7 +55,7 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> Task
     record.temp = Some(temp.clone());
     record.amount_units = amount.units();
     record.coin_count = job.coins.len();
-    match write(journal, tracker, job, &mut record, &temp, &base, amount) {
+    match write(journal, tracker, job, &mut record, &temp, &base) {
         Ok(path) => {
             tracing::info!(task = %job.id, file = %path.display(), coins = job.coins.len(), "backup completed");
             TaskOutcome::Backup(BackupResult { file: path, coins: job.coins.len(), amount })
@@ -75,15 +75,18 @@ fn write(
     record: &mut Record,
     temp: &str,
     base: &str,
-    amount: Amount,
 ) -> Result<PathBuf, StepError> {
     let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
     journal.write(record).map_err(io("cannot write the journal"))?;
     fault::point("backup:after_journal").map_err(io("cannot write the journal"))?;
-    let label =
-        PngLabel { amount, tag: job.tag.clone(), coin_count: job.coins.len(), date: String::new() };
     let output = Output { dir: &job.folder, temp, kind: FileKind::Zip, step: "backup" };
-    output.write_verified(tracker, job.id, &job.coins, &label, &record.coins_digest)?;
+    output.write_verified(
+        tracker,
+        job.id,
+        &job.coins,
+        WriteOptions::new(),
+        &record.coins_digest,
+    )?;
     let name = job
         .folder
         .publish_unique(temp, base, |name| {

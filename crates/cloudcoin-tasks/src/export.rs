@@ -6,11 +6,12 @@
 //! transaction row and receipt → remove the journal record. Before the output is published a
 //! failure puts the coins back; after, the export is finished (now, or by recovery at start-up).
 
+use std::cell::Cell;
 use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use cloudcoin_codec::{Limits, PngLabel, decode_any, write_coins};
+use cloudcoin_codec::{Limits, WriteOptions, decode_any, write_coins, write_zip};
 use cloudcoin_domain::{Amount, Coin, FileKind, Tag, WalletName, export_file_name};
 
 use crate::dir::Dir;
@@ -135,14 +136,9 @@ fn write_and_publish(
     fault::point("export:after_journal")
         .map_err(|e| StepError::io("cannot write the journal", &e))?;
 
-    let label = PngLabel {
-        amount: job.amount,
-        tag: job.tag.clone(),
-        coin_count: coins.len(),
-        date: date_today(),
-    };
+    let options = WriteOptions::new().with_tag(job.tag.clone()).with_date(date_today());
     let output = Output { dir: &job.folder, temp, kind: job.kind, step: "export" };
-    let sha256 = output.write_verified(tracker, job.id, coins, &label, &record.coins_digest)?;
+    let sha256 = output.write_verified(tracker, job.id, coins, options, &record.coins_digest)?;
 
     let final_name = job
         .folder
@@ -183,7 +179,7 @@ pub(crate) struct Output<'a> {
 
 impl Output<'_> {
     /// Creates the temporary file (never following or replacing anything), writes `coins` with
-    /// progress from 10 to 80, fsyncs it, reads it back and checks it holds exactly the coins of
+    /// `options` and progress from 10 to 80, fsyncs it, reads it back and checks it holds exactly the coins of
     /// `digest`. Returns the file's SHA-256. Fault points: `{step}:after_write`,
     /// `{step}:after_fsync`.
     pub(crate) fn write_verified(
@@ -191,7 +187,7 @@ impl Output<'_> {
         tracker: &Tracker,
         task: TaskId,
         coins: &[Coin],
-        label: &PngLabel,
+        options: WriteOptions<'_>,
         digest: &str,
     ) -> Result<String, StepError> {
         let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
@@ -202,13 +198,16 @@ impl Output<'_> {
             .map_err(io("cannot create the file"))?;
         let mut w = BufWriter::new(file);
         let total = coins.len().max(1);
-        let mut last = 0usize;
-        let mut progress = |written: usize| {
-            fault::slow_write(last, written);
-            last = written;
+        let last = Cell::new(0usize);
+        let options = options.with_progress(|written: usize| {
+            fault::slow_write(last.replace(written), written);
             tracker.advance(task, 10 + (70 * written.min(total) / total) as u8, None);
-        };
-        write_coins(&mut w, self.kind, coins, label, &mut progress).map_err(|e| StepError {
+        });
+        match self.kind {
+            FileKind::Zip => write_zip(&mut w, coins, &options),
+            kind => write_coins(&mut w, kind, coins, &options),
+        }
+        .map_err(|e| StepError {
             kind: FailureKind::Io,
             message: format!("cannot write the file: {}", error_chain(&e)),
         })?;

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
-use cloudcoin_codec::PngLabel;
-use cloudcoin_domain::{Coin, CoinId, Tag, total_value};
+use cloudcoin_codec::WriteOptions;
+use cloudcoin_domain::{Coin, CoinId, FileKind};
 use serde_json::{Value, json};
 
 use crate::support::{Server, coins, decode_file, folder_ids, ids, mixed_coins, put_coins};
@@ -75,14 +75,9 @@ fn an_export_of_each_type_imports_into_another_wallet_once() {
 
 /// A PNG carrying `coins`, as the codec writes it.
 fn png_of(coins: &[Coin]) -> Vec<u8> {
-    let label = PngLabel {
-        amount: total_value(coins).expect("sum"),
-        tag: Tag::empty(),
-        coin_count: coins.len(),
-        date: "2026-11-29".to_owned(),
-    };
     let mut bytes = Vec::new();
-    cloudcoin_codec::write_png(&mut bytes, coins, &label).expect("png");
+    let options = WriteOptions::new().with_date("2026-11-29");
+    cloudcoin_codec::write_coins(&mut bytes, FileKind::Png, coins, &options).expect("png");
     bytes
 }
 

@@ -7,7 +7,10 @@ mod picture;
 mod properties;
 mod zip_archives;
 
-use cloudcoin_domain::{Amount, Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
+use std::io::Cursor;
+
+use cloudcoin_codec::{FileKind, WriteOptions, write_coins, write_zip};
+use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
 
 /// A coin whose ANs are derived from its identity.
 pub(crate) fn coin(code: i8, sn: u32) -> Coin {
@@ -32,12 +35,18 @@ pub(crate) fn untried(coins: &[Coin]) -> Vec<Coin> {
         .collect()
 }
 
-/// A picture label.
-pub(crate) fn label(amount: &str, tag: &str, coin_count: usize) -> cloudcoin_codec::PngLabel {
-    cloudcoin_codec::PngLabel {
-        amount: Amount::parse_request(amount).expect("amount"),
-        tag: Tag::parse(tag).expect("tag"),
-        coin_count,
-        date: "2026-11-29".into(),
+/// Write options with a tag and a fixed date.
+pub(crate) fn options(tag: &str) -> WriteOptions<'static> {
+    WriteOptions::new().with_tag(Tag::parse(tag).expect("tag")).with_date("2026-11-29")
+}
+
+/// `coins` written as a file of `kind` with [`options`]`("")`, through the writer that kind needs.
+pub(crate) fn file_of(kind: FileKind, coins: &[Coin]) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    match kind {
+        FileKind::Zip => write_zip(&mut out, coins, &options("")),
+        _ => write_coins(&mut out, kind, coins, &options("")),
     }
+    .expect("valid coins are written");
+    out.into_inner()
 }

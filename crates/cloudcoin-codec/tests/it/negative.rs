@@ -1,11 +1,11 @@
 //! Each malformed input is refused with its own error.
 
 use cloudcoin_codec::{
-    CodecError, Limits, decode_any, decode_bin, decode_png, decode_stack, encode_bin, write_png,
-    write_stack,
+    CodecError, FileKind, Limits, WriteOptions, decode_any, decode_bin, decode_png, decode_stack,
+    encode_bin, write_coins,
 };
 
-use crate::{coin, label};
+use crate::{coin, file_of};
 
 fn one_coin_file() -> Vec<u8> {
     encode_bin(&[coin(1, 12345)]).expect("encodes")
@@ -95,11 +95,14 @@ fn duplicate_coin_in_one_file() {
     let entry = &text["{\"cloudcoin\":[".len()..text.len() - 2];
     let twice = format!("{{\"cloudcoin\":[{entry},{entry}]}}");
     assert!(matches!(decode_stack(twice.as_bytes()), Err(CodecError::DuplicateCoin { .. })));
-    let mut sink = Vec::new();
-    assert!(matches!(
-        write_stack(&mut sink, &[coin(2, 9), coin(2, 9)]),
-        Err(CodecError::DuplicateCoin { .. })
-    ));
+    for kind in [FileKind::Bin, FileKind::Stack, FileKind::Png] {
+        let mut sink = Vec::new();
+        assert!(matches!(
+            write_coins(&mut sink, kind, &[coin(2, 9), coin(2, 9)], &WriteOptions::new()),
+            Err(CodecError::DuplicateCoin { .. })
+        ));
+        assert!(sink.is_empty(), "nothing is written for a refused coin set");
+    }
 }
 
 #[test]
@@ -133,14 +136,25 @@ fn twenty_four_ans() {
 
 #[test]
 fn stack_that_is_not_json() {
-    assert!(matches!(decode_stack(b"{\"cloudcoin\":[{"), Err(CodecError::Json(_))));
-    assert!(matches!(decode_stack(b"{\"coins\":[]}"), Err(CodecError::Json(_))));
+    assert!(matches!(
+        decode_stack(b"{\"cloudcoin\":[{"),
+        Err(CodecError::Json { line: 1, column: 15, .. })
+    ));
+    assert!(matches!(decode_stack(b"{\"coins\":[]}"), Err(CodecError::Json { .. })));
 }
 
 fn png_file() -> Vec<u8> {
-    let mut out = Vec::new();
-    write_png(&mut out, &[coin(1, 12345)], &label("10", "", 1)).expect("writes");
-    out
+    file_of(FileKind::Png, &[coin(1, 12345)])
+}
+
+#[test]
+fn zip_needs_a_seeking_writer() {
+    let mut sink = Vec::new();
+    let err = write_coins(&mut sink, FileKind::Zip, &[coin(1, 1)], &WriteOptions::new())
+        .expect_err("zip refused");
+    assert!(matches!(err, CodecError::NeedsSeek { kind: FileKind::Zip }), "{err:?}");
+    assert!(err.to_string().contains("write_zip"), "{err}");
+    assert!(sink.is_empty());
 }
 
 #[test]

@@ -4,12 +4,12 @@
 use std::io::Cursor;
 
 use cloudcoin_codec::{
-    CodecError, Limits, decode_any, decode_bin, decode_png, decode_zip, encode_bin, write_png,
-    write_stack, write_zip,
+    CodecError, FileKind, Limits, WriteOptions, decode_any, decode_bin, decode_png, decode_zip,
+    encode_bin, write_coins, write_zip,
 };
 use cloudcoin_domain::Coin;
 
-use crate::{coin, label};
+use crate::{coin, file_of};
 
 /// `coin(code, sn)` with PANs that differ from its ANs in every byte.
 fn pending(code: i8, sn: u32) -> Coin {
@@ -38,7 +38,7 @@ fn a_single_coin_file_with_pans_reads_and_writes_back_byte_for_byte() {
 fn a_zip_keeps_each_coins_pans_and_its_plain_coins_plain() {
     let coins = vec![pending(1, 1), coin(0, 2), pending(-1, 3)];
     let mut out = Cursor::new(Vec::new());
-    write_zip(&mut out, &coins, &mut |_| {}).expect("writes");
+    write_zip(&mut out, &coins, &WriteOptions::new()).expect("writes");
     let back = decode_zip(&out.into_inner(), &Limits::default()).expect("reads");
     assert_eq!(back, coins, "one single-coin bin per coin: each keeps what it had");
     assert!(back[1].pans().is_none());
@@ -47,8 +47,7 @@ fn a_zip_keeps_each_coins_pans_and_its_plain_coins_plain() {
 #[test]
 fn a_png_carries_the_pans_in_its_format_9_payload() {
     let coins = vec![pending(1, 1), pending(0, 2)];
-    let mut out = Vec::new();
-    write_png(&mut out, &coins, &label("11", "pans", 2)).expect("writes");
+    let out = file_of(FileKind::Png, &coins);
     let back = decode_png(&out).expect("reads");
     for (b, c) in back.iter().zip(&coins) {
         assert_eq!((b.id(), b.ans, b.pans()), (c.id(), c.ans, c.pans()));
@@ -71,7 +70,8 @@ fn a_several_coin_bin_with_pans_round_trips() {
 #[test]
 fn a_stack_refuses_a_coin_with_pans() {
     let mut out = Vec::new();
-    let refused = write_stack(&mut out, &[coin(0, 1), pending(0, 2)]);
+    let refused =
+        write_coins(&mut out, FileKind::Stack, &[coin(0, 1), pending(0, 2)], &WriteOptions::new());
     assert!(matches!(refused, Err(CodecError::PansNotCarried { id }) if id == pending(0, 2).id()));
     assert!(out.is_empty());
 }

@@ -2,10 +2,13 @@
 
 use std::io::Cursor;
 
-use cloudcoin_codec::{FileKind, decode_png, write_coins};
+use std::cell::RefCell;
+
+use cloudcoin_codec::{FileKind, PngLabel, decode_png, write_coins};
+use cloudcoin_domain::{Amount, Tag};
 use image::GenericImageView;
 
-use crate::{coin, label, untried};
+use crate::{coin, file_of, options, untried};
 
 fn ten_and_a_half() -> Vec<cloudcoin_domain::Coin> {
     let mut coins = vec![coin(1, 1001)];
@@ -15,17 +18,19 @@ fn ten_and_a_half() -> Vec<cloudcoin_domain::Coin> {
 
 fn write_sample() -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
-    let mut reported = Vec::new();
-    write_coins(
-        &mut out,
-        FileKind::Png,
-        &ten_and_a_half(),
-        &label("10.5", "payment-to-alice", 6),
-        &mut |n| reported.push(n),
-    )
-    .expect("writes");
-    assert_eq!(reported, [6]);
+    let reported = RefCell::new(Vec::new());
+    let options = options("payment-to-alice").with_progress(|n| reported.borrow_mut().push(n));
+    write_coins(&mut out, FileKind::Png, &ten_and_a_half(), &options).expect("writes");
+    drop(options);
+    assert_eq!(reported.into_inner(), [6]);
     out.into_inner()
+}
+
+#[test]
+fn the_label_says_what_the_coins_are() {
+    let label = PngLabel::new(&ten_and_a_half(), Tag::empty(), "").expect("label");
+    assert_eq!(label.amount(), Amount::parse_request("10.5").expect("amount"));
+    assert_eq!(label.coin_count(), 6);
 }
 
 #[test]
@@ -58,8 +63,6 @@ fn the_coins_come_back() {
 fn one_coin_keeps_its_pown() {
     let mut c = coin(3, 9);
     c.pown[4] = cloudcoin_domain::Pown::Fail;
-    let mut out = Vec::new();
-    cloudcoin_codec::write_png(&mut out, std::slice::from_ref(&c), &label("1000", "", 1))
-        .expect("writes");
+    let out = file_of(FileKind::Png, std::slice::from_ref(&c));
     assert_eq!(decode_png(&out).expect("reads"), vec![c]);
 }

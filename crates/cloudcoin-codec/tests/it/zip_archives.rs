@@ -2,15 +2,16 @@
 
 use std::io::{Cursor, Write};
 
+use std::cell::RefCell;
+
 use cloudcoin_codec::{
-    CodecError, FileKind, Limits, decode_any, decode_zip, encode_bin, write_coins, write_png,
-    write_stack, write_zip,
+    CodecError, FileKind, Limits, WriteOptions, decode_any, decode_zip, encode_bin, write_zip,
 };
 use cloudcoin_domain::{Tag, single_coin_file_name};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use crate::{coin, label};
+use crate::{coin, file_of};
 
 fn zip_of(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
@@ -30,9 +31,11 @@ fn zip_of(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {
 fn written_layout_is_one_stored_single_coin_bin_per_coin() {
     let coins: Vec<_> = (1..=250).map(|sn| coin(if sn % 2 == 0 { 1 } else { -1 }, sn)).collect();
     let mut out = Cursor::new(Vec::new());
-    let mut reported = Vec::new();
-    write_zip(&mut out, &coins, &mut |n| reported.push(n)).expect("writes");
-    assert_eq!(reported, [100, 200, 250]);
+    let reported = RefCell::new(Vec::new());
+    let options = WriteOptions::new().with_progress(|n| reported.borrow_mut().push(n));
+    write_zip(&mut out, &coins, &options).expect("writes");
+    drop(options);
+    assert_eq!(reported.into_inner(), [100, 200, 250]);
     let bytes = out.into_inner();
     let mut archive = ZipArchive::new(Cursor::new(&bytes)).expect("a zip");
     assert_eq!(archive.len(), 250);
@@ -57,10 +60,8 @@ fn written_layout_is_one_stored_single_coin_bin_per_coin() {
 #[test]
 fn reads_every_coin_format_inside_and_skips_directories() {
     let bin = encode_bin(&[coin(1, 1)]).expect("bin");
-    let mut stack = Vec::new();
-    write_stack(&mut stack, &[coin(2, 2), coin(0, 3)]).expect("stack");
-    let mut png = Vec::new();
-    write_png(&mut png, &[coin(-3, 4)], &label("0.001", "", 1)).expect("png");
+    let stack = file_of(FileKind::Stack, &[coin(2, 2), coin(0, 3)]);
+    let png = file_of(FileKind::Png, &[coin(-3, 4)]);
     let inner = zip_of(
         &[("five.bin", &encode_bin(&[coin(4, 5)]).expect("bin"))],
         CompressionMethod::Deflated,
@@ -84,9 +85,7 @@ fn reads_every_coin_format_inside_and_skips_directories() {
 
 #[test]
 fn empty_archive_holds_no_coins() {
-    let mut out = Cursor::new(Vec::new());
-    write_coins(&mut out, FileKind::Zip, &[], &label("1", "", 0), &mut |_| {}).expect("writes");
-    let bytes = out.into_inner();
+    let bytes = file_of(FileKind::Zip, &[]);
     assert!(bytes.starts_with(b"PK\x05\x06"));
     assert_eq!(decode_any(&bytes, &Limits::default()).expect("reads"), vec![]);
 }
@@ -127,14 +126,14 @@ fn duplicate_coin_across_entries() {
         other => panic!("expected a duplicate, got {other:?}"),
     }
     assert!(matches!(
-        write_zip(Cursor::new(Vec::new()), &[coin(1, 1), coin(1, 1)], &mut |_| {}),
+        write_zip(Cursor::new(Vec::new()), &[coin(1, 1), coin(1, 1)], &WriteOptions::new()),
         Err(CodecError::DuplicateCoin { .. })
     ));
 }
 
 #[test]
 fn entry_over_the_size_limit() {
-    let limits = Limits { max_entry_bytes: 1000, ..Limits::default() };
+    let limits = Limits::default().with_max_entry_bytes(1000);
     let big = encode_bin(&[coin(1, 1), coin(1, 2), coin(1, 3)]).expect("bin"); // 1,253 bytes
     let bytes = zip_of(&[("big.bin", &big)], CompressionMethod::Deflated);
     assert!(matches!(decode_zip(&bytes, &limits), Err(CodecError::TooLarge { limit: 1000, .. })));
@@ -153,7 +152,7 @@ fn entry_that_expands_beyond_its_declared_size() {
     for i in patch_at {
         bytes[i..i + 4].copy_from_slice(&100u32.to_le_bytes());
     }
-    let limits = Limits { max_entry_bytes: 1000, ..Limits::default() };
+    let limits = Limits::default().with_max_entry_bytes(1000);
     let err = decode_zip(&bytes, &limits).expect_err("refused");
     let refused_for_size = matches!(err, CodecError::TooLarge { limit: 1000, .. });
     let refused_as_corrupt =
@@ -168,11 +167,11 @@ fn total_size_and_entry_count_limits() {
     let entries: Vec<(&str, &[u8])> =
         names.iter().map(String::as_str).zip(files.iter().map(Vec::as_slice)).collect();
     let bytes = zip_of(&entries, CompressionMethod::Stored);
-    let by_total = Limits { max_total_bytes: 439 * 4, ..Limits::default() };
+    let by_total = Limits::default().with_max_total_bytes(439 * 4);
     assert!(matches!(decode_zip(&bytes, &by_total), Err(CodecError::TooLarge { .. })));
-    let by_count = Limits { max_entries: 4, ..Limits::default() };
+    let by_count = Limits::default().with_max_entries(4);
     assert!(matches!(decode_zip(&bytes, &by_count), Err(CodecError::TooLarge { limit: 4, .. })));
-    let enough = Limits { max_total_bytes: 439 * 5, max_entries: 5, ..Limits::default() };
+    let enough = Limits::default().with_max_total_bytes(439 * 5).with_max_entries(5);
     assert_eq!(decode_zip(&bytes, &enough).expect("exactly at the limits").len(), 5);
 }
 
@@ -195,6 +194,6 @@ fn nesting_deeper_than_the_limit() {
 fn not_a_zip_after_all() {
     assert!(matches!(
         decode_zip(b"PK\x03\x04garbage", &Limits::default()),
-        Err(CodecError::Zip(_))
+        Err(CodecError::Zip { .. })
     ));
 }

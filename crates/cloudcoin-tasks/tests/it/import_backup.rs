@@ -96,18 +96,11 @@ async fn bad_items_are_each_rejected_and_good_ones_imported() {
     let good = vec![coin(0, 1), coin(0, 2)];
     let good_file = env.out.join("good.stack");
     let mut stack = Vec::new();
-    let label = cloudcoin_codec::PngLabel {
-        amount: amount("2"),
-        tag: Tag::empty(),
-        coin_count: 2,
-        date: String::new(),
-    };
     cloudcoin_codec::write_coins(
-        std::io::Cursor::new(&mut stack),
+        &mut stack,
         FileKind::Stack,
         &good,
-        &label,
-        &mut |_| {},
+        &cloudcoin_codec::WriteOptions::new(),
     )
     .expect("stack");
     std::fs::write(&good_file, &stack).expect("write");
