@@ -1,6 +1,6 @@
 //! Readers and writers for CloudCoin coin files: format-9 `bin`, JSON `stack`, `png` pictures
 //! carrying coins, and `zip` archives of coin files. The byte layouts are specified in the
-//! repository's [`docs/SPEC.md`](https://github.com/cloudcoin-wallet/cloudcoin-wallet/blob/main/docs/SPEC.md)
+//! repository's [`docs/SPEC.md`](https://github.com/cloudcoin-wallet/cloudcoin-server/blob/main/docs/SPEC.md)
 //! (§4, "Coin files").
 //!
 //! Everything is synchronous and works over [`std::io::Write`] or byte slices, so async callers
