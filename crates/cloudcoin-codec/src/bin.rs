@@ -1,4 +1,4 @@
-//! Format 9 (`.bin`), the canonical CloudCoin v3 coin file (SPEC §4.1).
+//! Format 9 (`.bin`), the canonical CloudCoin v3 coin file (`docs/SPEC.md` §4.1).
 //!
 //! A 32-byte header, then one 407-byte record per coin, or 807 bytes when the state flag (header
 //! byte 15) is 1: then each record's ANs are followed by the coin's 25 PANs, which are read into

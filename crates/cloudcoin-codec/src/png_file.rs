@@ -1,4 +1,4 @@
-//! The PNG "paper wallet" (SPEC §4.3): a real picture with a private `cLDc` chunk, directly after
+//! The PNG "paper wallet" (`docs/SPEC.md` §4.3): a real picture with a private `cLDc` chunk, directly after
 //! IHDR, holding the format-9 bytes of the coins.
 
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! The JSON stack (`.stack`, SPEC §4.2): the v1 stack shape with a `dn` field.
+//! The JSON stack (`.stack`, `docs/SPEC.md` §4.2): the v1 stack shape with a `dn` field.
 //!
 //! What the parser accepts ([`WireStack`]) and what is a valid coin ([`Coin`]) are kept apart:
 //! serde reads the wire structs, `TryFrom` turns each into a coin.

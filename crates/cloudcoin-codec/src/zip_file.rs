@@ -1,4 +1,4 @@
-//! Zip archives of coin files (SPEC §4.4): written as one single-coin format-9 `.bin` per coin,
+//! Zip archives of coin files (`docs/SPEC.md` §4.4): written as one single-coin format-9 `.bin` per coin,
 //! stored uncompressed; read whatever coin files (bin, stack, png, nested zip) they hold, within
 //! [`Limits`].
 

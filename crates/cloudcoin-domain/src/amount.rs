@@ -83,7 +83,7 @@ impl Amount {
         (self.0 / UNITS_PER_COIN, self.0 % UNITS_PER_COIN)
     }
 
-    /// The amount in the CloudCoin file-name format (SPEC §4.5): a comma every three digits in
+    /// The amount in the CloudCoin file-name format (`docs/SPEC.md` §4.5): a comma every three digits in
     /// the whole part, a hyphen after every four fraction digits, trailing fraction zeros dropped.
     pub fn file_name_format(self) -> String {
         let (whole, frac) = self.split();

@@ -1,4 +1,4 @@
-//! Wallet names, tags and the CloudCoin v3 file-naming convention (SPEC §4.5, §5).
+//! Wallet names, tags and the CloudCoin v3 file-naming convention (`docs/SPEC.md` §4.5, §5).
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Exact-change coin selection (SPEC §3).
+//! Exact-change coin selection (`docs/SPEC.md` §3).
 //!
 //! Every money denomination is ten times the next smaller one, so taking coins largest-first
 //! finds an exact set whenever one exists, and that set has the fewest coins: if some exact set
@@ -46,7 +46,7 @@ pub struct SelectionPolicy {
 /// Which pocket is spent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PocketOrder {
-    /// Bank coins before Fracked coins (SPEC §3).
+    /// Bank coins before Fracked coins (`docs/SPEC.md` §3).
     BankFirst,
 }
 

@@ -1,6 +1,6 @@
 //! The CloudCoin wallet store and its background tasks: export, import and backup.
 //!
-//! [`Service::open`] takes a data directory (SPEC §5 layout), locks it against a second owner,
+//! [`Service::open`] takes a data directory (the layout of `docs/SPEC.md` §5), locks it against a second owner,
 //! recovers any operation a crash interrupted, and indexes every wallet in memory. Its async
 //! methods validate a request, reserve coins and start a task whose progress and outcome are read
 //! with [`Service::task`]. All file work runs on blocking threads; every operation that moves

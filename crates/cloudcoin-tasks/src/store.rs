@@ -1,4 +1,4 @@
-//! Wallets on disk (SPEC §5) and their in-memory index.
+//! Wallets on disk (`docs/SPEC.md` §5) and their in-memory index.
 //!
 //! Each coin the wallet holds is one single-coin format-9 file in `Bank`, `Fracked`, `Limbo` or
 //! `Suspect`. The index maps a coin's id to its folder, file name and content; it is built once at
