@@ -195,12 +195,14 @@ mod tests {
     #[test]
     fn the_label_is_worked_out_from_the_coins() {
         use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
-        let coin = |code, sn| Coin::new(
-            Denomination::from_code(code),
-            SerialNumber::new(sn),
-            [[0; 16]; RAIDA_COUNT],
-            [Pown::Pass; RAIDA_COUNT],
-        );
+        let coin = |code, sn| {
+            Coin::new(
+                Denomination::from_code(code),
+                SerialNumber::new(sn),
+                [[0; 16]; RAIDA_COUNT],
+                [Pown::Pass; RAIDA_COUNT],
+            )
+        };
         let coins = [coin(1, 1), coin(-1, 2), coin(11, 3)];
         let label = PngLabel::new(&coins, Tag::empty(), "today").expect("fits");
         assert_eq!(label.amount(), Amount::parse_request("10.1").expect("amount"));

@@ -203,7 +203,8 @@ async fn pans_survive_import_restart_export_and_backup_byte_for_byte() {
     std::fs::write(src.join("one.bin"), &one_bytes).expect("write");
     let several = vec![pending(0, 601), pending(0, 602), coin(0, 603)];
     let mut zip = std::io::Cursor::new(Vec::new());
-    cloudcoin_codec::write_zip(&mut zip, &several, &mut |_| {}).expect("zip");
+    cloudcoin_codec::write_zip(&mut zip, &several, &cloudcoin_codec::WriteOptions::new())
+        .expect("zip");
     std::fs::write(src.join("several.zip"), zip.into_inner()).expect("write");
 
     let service = env.open().await;
