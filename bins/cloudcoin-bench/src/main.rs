@@ -432,7 +432,8 @@ fn run_all(args: &RunArgs) -> Result<()> {
     let coins: Vec<Coin> = (0..args.coins).map(bench_coin).collect();
     let stack = base.join("coins.stack");
     let mut w = std::io::BufWriter::new(fs::File::create(&stack)?);
-    cloudcoin_codec::write_stack(&mut w, &coins)?;
+    let options = cloudcoin_codec::WriteOptions::new();
+    cloudcoin_codec::write_coins(&mut w, FileKind::Stack, &coins, &options)?;
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     let balance = total_value(&coins).context("the bench wallet's value fits")?;
     drop(coins);
