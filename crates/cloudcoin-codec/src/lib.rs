@@ -40,6 +40,7 @@ mod picture;
 mod png_file;
 mod sniff;
 mod stack;
+mod stream;
 mod write;
 mod zip_file;
 
@@ -49,6 +50,7 @@ pub use crate::picture::PngLabel;
 pub use crate::png_file::decode_png;
 pub use crate::sniff::{decode_any, sniff};
 pub use crate::stack::decode_stack;
+pub use crate::stream::read_each;
 pub use crate::write::{WriteOptions, write_coins};
 pub use crate::zip_file::{Limits, decode_zip, write_zip};
 pub use cloudcoin_domain::FileKind;
