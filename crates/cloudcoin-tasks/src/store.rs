@@ -318,6 +318,11 @@ pub(crate) fn wallet_names(layout: &Layout) -> io::Result<Vec<WalletName>> {
 /// Moves coin files (folder, file name) of a wallet into `to`, under their own name or the next
 /// free one, then syncs each directory touched once. A file already gone from its folder is taken
 /// as moved (recovery may repeat a move that a crash interrupted).
+///
+/// Each coin costs one `renameat2(RENAME_NOREPLACE)` between directory handles, which fails
+/// rather than replace anything; only a taken name (then the next free one is looked for) or a
+/// missing source (then the source is checked, so a vanished destination is an error, not a
+/// move) costs more.
 pub(crate) fn move_coins(
     layout: &Layout,
     wallet: &WalletName,
@@ -325,27 +330,75 @@ pub(crate) fn move_coins(
     to: Folder,
     mid_step: &str,
 ) -> io::Result<()> {
-    let dest = layout.folder(wallet, to);
+    let dest = fs::File::open(layout.folder(wallet, to))?;
+    let mut sources: BTreeMap<Folder, fs::File> = BTreeMap::new();
     let mut touched = std::collections::BTreeSet::new();
     for (i, (folder, file)) in files.iter().enumerate() {
-        let from = layout.folder(wallet, *folder).join(file);
-        if fs::symlink_metadata(&from).is_err() {
+        let source = match sources.entry(*folder) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(fs::File::open(layout.folder(wallet, *folder))?)
+            }
+        };
+        if !move_one(source, file, &dest)? {
             continue;
         }
-        let name = cloudcoin_domain::unique_file_name(file, |n| {
-            fs::symlink_metadata(dest.join(n)).is_ok()
-        });
-        fs::rename(&from, dest.join(name))?;
         touched.insert(*folder);
         if i == files.len() / 2 {
             crate::fault::point(mid_step)?;
         }
     }
-    crate::durable::sync_dir(&dest)?;
+    dest.sync_all()?;
     for folder in touched {
-        crate::durable::sync_dir(&layout.folder(wallet, folder))?;
+        if let Some(source) = sources.get(&folder) {
+            source.sync_all()?;
+        }
     }
     Ok(())
+}
+
+/// Moves `file` from the folder `source` into `dest` under its name or the next free one, never
+/// replacing anything. Returns whether it moved (false: it is no longer in `source`).
+fn move_one(source: &fs::File, file: &str, dest: &fs::File) -> io::Result<bool> {
+    use rustix::fs::{AtFlags, RenameFlags, renameat_with, statat};
+    use rustix::io::Errno;
+    let mut name = std::borrow::Cow::Borrowed(file);
+    loop {
+        match renameat_with(source, file, dest, name.as_ref(), RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(true),
+            Err(Errno::EXIST) => {
+                // Taken in the destination: the next free name (a name that cannot be probed
+                // counts as free; the rename then says why).
+                let next = cloudcoin_domain::unique_file_name(file, |n| {
+                    statat(dest, n, AtFlags::SYMLINK_NOFOLLOW).is_ok()
+                });
+                if next == name.as_ref() {
+                    return Err(Errno::EXIST.into());
+                }
+                name = std::borrow::Cow::Owned(next);
+            }
+            Err(Errno::NOENT) => {
+                return match statat(source, file, AtFlags::SYMLINK_NOFOLLOW) {
+                    Err(Errno::NOENT) => Ok(false),
+                    // The source is there: the destination is what is missing.
+                    Ok(_) => Err(Errno::NOENT.into()),
+                    Err(e) => Err(e.into()),
+                };
+            }
+            // A file system without RENAME_NOREPLACE: look for a free name, then rename.
+            Err(Errno::INVAL | Errno::NOSYS) => {
+                if statat(source, file, AtFlags::SYMLINK_NOFOLLOW).is_err() {
+                    return Ok(false);
+                }
+                let free = cloudcoin_domain::unique_file_name(file, |n| {
+                    statat(dest, n, AtFlags::SYMLINK_NOFOLLOW).is_ok()
+                });
+                rustix::fs::renameat(source, file, dest, free.as_str())?;
+                return Ok(true);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Files per folder of a wallet (regular files not starting with `.`).
@@ -458,5 +511,27 @@ mod tests {
         move_coins(&layout, &name, &files, Folder::Sent, "test")
             .expect("a second run does nothing");
         assert_eq!(fs::read_dir(&sent).expect("sent").count(), 2);
+    }
+
+    #[test]
+    fn moving_into_a_vanished_folder_fails_and_leaves_the_coin() {
+        let (_tmp, layout, name) = layout_with_wallet();
+        let bank = layout.folder(&name, Folder::Bank);
+        let trash = layout.folder(&name, Folder::Trash);
+        put(&bank, "a.bin", &[coin(0, 1)]);
+        put(&bank, "b.bin", &[coin(0, 2)]);
+        fs::create_dir(trash.join("sub")).expect("mkdir");
+        let files = vec![(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "b.bin".to_owned())];
+        // Trash is opened, then removed: every rename into it fails with "not found".
+        let dest = fs::File::open(&trash).expect("open");
+        fs::remove_dir(trash.join("sub")).expect("rmdir");
+        fs::remove_dir(&trash).expect("rmdir");
+        let source = fs::File::open(&bank).expect("open");
+        let e = move_one(&source, "a.bin", &dest).expect_err("the destination is gone");
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(bank.join("a.bin").exists(), "the coin stays where it was");
+        assert!(move_coins(&layout, &name, &files, Folder::Trash, "test").is_err());
+        assert!(bank.join("a.bin").exists() && bank.join("b.bin").exists());
+        assert!(!move_one(&source, "missing.bin", &dest).expect("gone counts as moved"));
     }
 }
