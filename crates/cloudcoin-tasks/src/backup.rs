@@ -44,58 +44,79 @@ pub(crate) fn file_name(coins: &[Coin], tag: &Tag) -> String {
     multi_coin_file_name(money_total(coins), coins.len(), tag, FileKind::Zip)
 }
 
-/// Runs a backup to its end. Blocking.
-pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> TaskOutcome {
+/// Runs a backup to its end. Blocking. Returns the outcome and whether the journal record may be
+/// removed (not while a temporary copy of the coins could not be removed).
+pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (TaskOutcome, bool) {
     let amount = money_total(&job.coins);
     let base = file_name(&job.coins, &job.tag);
     let temp = format!(".{base}.{}.partial", job.id);
     let mut record = Record::new(Op::Backup, job.id.to_string(), job.wallet.as_str().to_owned());
     record.coins_digest = coins_digest(&job.coins);
-    record.target_dir = Some(job.folder.path().to_path_buf());
-    record.temp = Some(temp.clone());
+    record.target_dir = Some(job.folder.real_path());
     record.amount_units = amount.units();
     record.coin_count = job.coins.len();
-    match write(journal, tracker, job, &mut record, &temp, &base) {
+    let output = Output { dir: &job.folder, temp: &temp, kind: FileKind::Zip, step: "backup" };
+    let written = output.open_unnamed().and_then(|unnamed| {
+        match unnamed {
+            Some(_) => record.unnamed = true,
+            None => record.temp = Some(temp.clone()),
+        }
+        write(journal, tracker, job, &mut record, &output, unnamed, &base)
+    });
+    match written {
         Ok(path) => {
             tracing::info!(task = %job.id, file = %path.display(), coins = job.coins.len(), "backup completed");
-            TaskOutcome::Backup(BackupResult { file: path, coins: job.coins.len(), amount })
+            (TaskOutcome::Backup(BackupResult { file: path, coins: job.coins.len(), amount }), true)
         }
         Err(e) => {
-            job.folder.remove_if_exists(&temp);
             tracing::warn!(task = %job.id, error = %e.message, "backup failed");
-            TaskOutcome::Failed(TaskFailure { kind: e.kind, message: e.message })
+            if let Some(temp) = &record.temp
+                && let Err(err) = job.folder.remove_checked(temp)
+            {
+                let message = format!(
+                    "{}; the temporary file {} holds a copy of the coins and cannot be removed ({err}); the next start removes it",
+                    e.message,
+                    job.folder.real_path().join(temp).display()
+                );
+                return (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false);
+            }
+            (TaskOutcome::Failed(TaskFailure { kind: e.kind, message: e.message }), true)
         }
     }
 }
 
+#[allow(clippy::too_many_arguments, reason = "one pipeline step, called once")]
 fn write(
     journal: &Journal,
     tracker: &Tracker,
     job: &BackupJob,
     record: &mut Record,
-    temp: &str,
+    output: &Output<'_>,
+    unnamed: Option<std::fs::File>,
     base: &str,
 ) -> Result<PathBuf, StepError> {
     let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
     journal.write(record).map_err(io("cannot write the journal"))?;
     fault::point("backup:after_journal").map_err(io("cannot write the journal"))?;
-    let output = Output { dir: &job.folder, temp, kind: FileKind::Zip, step: "backup" };
-    output.write_verified(
+    let (staged, sha256) = output.write_verified(
+        unnamed,
         tracker,
         job.id,
         &job.coins,
         WriteOptions::new(),
         &record.coins_digest,
     )?;
+    record.sha256 = sha256;
     let name = job
         .folder
-        .publish_unique(temp, base, |name| {
+        .publish_unique(&staged, base, |name| {
             record.final_name = Some(name.to_owned());
+            record.target_dir = Some(job.folder.real_path());
             journal.write(record)
         })
         .map_err(io("cannot give the file its name"))?;
     job.folder.sync().map_err(io("cannot flush the folder to disk"))?;
-    Ok(job.folder.path().join(name))
+    Ok(job.folder.real_path().join(name))
 }
 
 #[cfg(test)]
@@ -140,11 +161,11 @@ mod tests {
             folder,
             tag: Tag::parse("b").expect("tag"),
         };
-        let TaskOutcome::Backup(result) = run(&journal, &tracker, &job) else {
+        let (TaskOutcome::Backup(result), true) = run(&journal, &tracker, &job) else {
             panic!("the backup did not complete")
         };
         let name = "1 CloudCoin #1 'b'.zip";
-        assert_eq!(result.file, out.join(name), "reported under the validated path");
+        assert_eq!(result.file, moved.join(name), "reported where the file really is");
         assert_eq!(fs::read_dir(&outside).expect("list").count(), 0, "nothing escaped");
         let names: Vec<String> = fs::read_dir(&moved)
             .expect("list")

@@ -5,6 +5,7 @@
 
 use std::fs::{File, Metadata};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -116,6 +117,14 @@ impl Dir {
         Ok(rustix::fs::unlinkat(&self.handle, name, AtFlags::empty())?)
     }
 
+    /// Removes `name`; that it is not there counts as removed.
+    pub(crate) fn remove_checked(&self, name: &str) -> io::Result<()> {
+        match self.remove(name) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Removes `name` if it is there; failures are logged, not returned (used when cleaning up).
     pub(crate) fn remove_if_exists(&self, name: &str) {
         match self.remove(name) {
@@ -127,13 +136,15 @@ impl Dir {
         }
     }
 
-    /// Publishes the complete, synced file `temp` under `base`, or `base (2)`, `base (3)`, … —
-    /// the first free name — calling `before_link(name)` before each attempt (to journal it),
-    /// then removes the temporary name (a failure there is logged: the file is published).
-    /// Returns the name used. Nothing is ever replaced.
+    /// Publishes the complete, synced file `staged` under `base`, or `base (2)`, `base (3)`, … —
+    /// the first free name — calling `before_link(name)` before each attempt (to journal it).
+    /// Returns the name used. Nothing is ever replaced. A named temporary file is renamed
+    /// (`RENAME_NOREPLACE`), so it is gone exactly when the final name exists; where the file
+    /// system lacks that, it is linked and its temporary name removed (a failure there is
+    /// logged: the file is published).
     pub(crate) fn publish_unique(
         &self,
-        temp: &str,
+        staged: &Staged,
         base: &str,
         mut before_link: impl FnMut(&str) -> io::Result<()>,
     ) -> io::Result<String> {
@@ -143,12 +154,12 @@ impl Dir {
                 self.entry_type(n).is_ok_and(|t| t.is_some())
             });
             before_link(&name)?;
-            match self.link(temp, &name) {
-                Ok(()) => {
-                    // Published: the name is out, whatever happens to the temporary name now.
-                    self.remove_if_exists(temp);
-                    return Ok(name);
-                }
+            let published = match staged {
+                Staged::Unnamed(file) => self.link_unnamed(file, &name),
+                Staged::Named(temp) => self.rename_no_replace(temp, &name),
+            };
+            match published {
+                Ok(()) => return Ok(name),
                 // Taken between the check and the link: try the next name.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
@@ -156,10 +167,95 @@ impl Dir {
         }
     }
 
+    /// Renames `from` to `to` in this directory, failing if `to` exists.
+    fn rename_no_replace(&self, from: &str, to: &str) -> io::Result<()> {
+        let flags = rustix::fs::RenameFlags::NOREPLACE;
+        match rustix::fs::renameat_with(&self.handle, from, &self.handle, to, flags) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                self.link(from, to)?;
+                self.remove_if_exists(from);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates a file with no name in this directory (`O_TMPFILE`), open for reading and
+    /// writing: until [`Dir::publish_unique`] links it, nobody can open it, and if the process
+    /// dies or the file is dropped first, it is gone. `None` where the file system cannot do
+    /// it (FAT sticks, some network file systems): the caller falls back to a named temporary.
+    pub(crate) fn create_unnamed(&self, mode: u32) -> io::Result<Option<File>> {
+        if crate::fault::no_unnamed_files() {
+            return Ok(None);
+        }
+        let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
+        match rustix::fs::openat(&self.handle, ".", flags, Mode::from_raw_mode(mode)) {
+            Ok(fd) => Ok(Some(File::from(fd))),
+            Err(
+                rustix::io::Errno::OPNOTSUPP
+                | rustix::io::Errno::ISDIR
+                | rustix::io::Errno::INVAL
+                | rustix::io::Errno::NOENT,
+            ) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the unnamed file `file` (from [`Dir::create_unnamed`], or a read-only reopening of
+    /// it) the name `name`; fails if the name exists.
+    fn link_unnamed(&self, file: &File, name: &str) -> io::Result<()> {
+        let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        match rustix::fs::linkat(CWD, &proc_path, &self.handle, name, AtFlags::SYMLINK_FOLLOW) {
+            // No /proc here: link the descriptor itself (needs CAP_DAC_READ_SEARCH).
+            Err(rustix::io::Errno::NOENT) if !Path::new("/proc/self/fd").is_dir() => {
+                Ok(rustix::fs::linkat(file, "", &self.handle, name, AtFlags::EMPTY_PATH)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Where the open directory is now, as the kernel knows it (`/proc/self/fd`): the path a
+    /// file made through the handle really has, even if the folder was moved or a path
+    /// component swapped since it was opened. The path it was opened at where that cannot be
+    /// told (no `/proc`, or the folder was deleted).
+    pub(crate) fn real_path(&self) -> PathBuf {
+        match std::fs::read_link(format!("/proc/self/fd/{}", self.handle.as_raw_fd())) {
+            Ok(p) if p.is_absolute() && !p.to_string_lossy().ends_with(" (deleted)") => p,
+            _ => self.path.clone(),
+        }
+    }
+
     /// Flushes the directory's entries (new names, removals) to disk.
     pub(crate) fn sync(&self) -> io::Result<()> {
         self.handle.sync_all()
     }
+}
+
+/// A complete output file waiting for its final name.
+#[derive(Debug)]
+pub(crate) enum Staged {
+    /// A file with no name (`O_TMPFILE`), held open.
+    Unnamed(File),
+    /// A file under this temporary name in the folder.
+    Named(String),
+}
+
+/// A second, read-only handle on the open file `file` (through `/proc/self/fd`), so the
+/// writable one can be closed.
+pub(crate) fn reopen_read_only(file: &File) -> io::Result<File> {
+    let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let fd = rustix::fs::openat(CWD, &path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    Ok(File::from(fd))
+}
+
+/// The whole content of `file`, read from its start whatever its offset.
+pub(crate) fn read_all(file: &File) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;
+    let mut bytes = vec![0u8; len];
+    file.read_exact_at(&mut bytes, 0)?;
+    Ok(bytes)
 }
 
 /// A directory's device and inode: the same directory has the same identity through every path
@@ -231,13 +327,41 @@ mod tests {
         f.write_all(b"coins").expect("write");
         f.sync_all().expect("sync");
         assert_eq!(
-            dir.publish_unique(".t.partial", "a.bin", |_| Ok(())).expect("publish"),
+            dir.publish_unique(&Staged::Named(".t.partial".into()), "a.bin", |_| Ok(()))
+                .expect("publish"),
             "a.bin"
         );
+        // An unnamed file, linked through the same handle.
+        let mut f = dir.create_unnamed(0o600).expect("create").expect("O_TMPFILE works here");
+        f.write_all(b"more coins").expect("write");
+        f.sync_all().expect("sync");
+        let reader = reopen_read_only(&f).expect("reopen");
+        drop(f);
+        assert_eq!(read_all(&reader).expect("read"), b"more coins");
+        assert_eq!(fs::read_dir(base.join("moved")).expect("list").count(), 1, "no name yet");
+        let staged = Staged::Unnamed(reader);
+        assert_eq!(dir.publish_unique(&staged, "a.bin", |_| Ok(())).expect("publish"), "a (2).bin");
         dir.sync().expect("sync dir");
         assert_eq!(fs::read(base.join("moved/a.bin")).expect("in the real folder"), b"coins");
+        assert_eq!(fs::read(base.join("moved/a (2).bin")).expect("linked"), b"more coins");
         assert_eq!(fs::read_dir(&outside).expect("list").count(), 0, "nothing escaped");
-        assert_eq!(fs::read_dir(base.join("moved")).expect("list").count(), 1, "temp removed");
+        assert_eq!(fs::read_dir(base.join("moved")).expect("list").count(), 2, "temp renamed");
+        // The handle knows where the folder really is now.
+        assert_eq!(dir.real_path(), base.join("moved"));
+        assert_eq!(dir.path(), out);
+    }
+
+    #[test]
+    fn an_unnamed_file_dropped_before_its_link_leaves_nothing() {
+        let (_tmp, base) = base();
+        let dir = Dir::open_nofollow(&base).expect("open");
+        let mut f = dir.create_unnamed(0o600).expect("create").expect("O_TMPFILE works here");
+        f.write_all(b"coins").expect("write");
+        f.sync_all().expect("sync");
+        drop(f);
+        assert_eq!(fs::read_dir(&base).expect("list").count(), 0);
+        assert_eq!(dir.ancestry().expect("ancestry").first(), Some(&dir.identity().expect("id")));
+        assert!(dir.ancestry().expect("ancestry").len() >= 2, "the root is reached");
     }
 
     #[test]
@@ -261,7 +385,7 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         let mut tried = Vec::new();
         let name = dir
-            .publish_unique(".t", "a.bin", |n| {
+            .publish_unique(&Staged::Named(".t".into()), "a.bin", |n| {
                 tried.push(n.to_owned());
                 Ok(())
             })

@@ -7,14 +7,15 @@
 //! failure puts the coins back; after, the export is finished (now, or by recovery at start-up).
 
 use std::cell::Cell;
+use std::fs::File;
 use std::io::{self, BufWriter, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use cloudcoin_codec::{Limits, WriteOptions, decode_any, write_coins, write_zip};
 use cloudcoin_domain::{Amount, Coin, FileKind, Tag, WalletName, export_file_name};
 
-use crate::dir::Dir;
+use crate::dir::{Dir, Staged};
 use crate::durable::{self, error_chain, now_unix};
 use crate::fault;
 use crate::journal::{Journal, Op, Record, coins_digest};
@@ -63,7 +64,8 @@ pub(crate) fn file_name(coins: &[Held], tag: &Tag, kind: FileKind) -> String {
 }
 
 /// Runs an export to its end. Blocking. Returns the outcome and whether the journal record may be
-/// removed once the outcome is recorded (not when the file is out but the coins are not settled).
+/// removed once the outcome is recorded (not when the file is out but the coins are not settled,
+/// nor while a temporary copy of the coins could not be removed).
 pub(crate) fn run(
     layout: &Layout,
     journal: &Journal,
@@ -75,29 +77,49 @@ pub(crate) fn run(
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
     record.coins = Record::coins_of(&job.coins);
     record.coins_digest = coins_digest(&coins);
-    record.target_dir = Some(job.folder.path().to_path_buf());
+    record.target_dir = Some(job.folder.real_path());
     let base_name = export_file_name(&coins, &job.tag, job.kind);
     let temp_name = format!(".{base_name}.{}.partial", job.id);
-    record.temp = Some(temp_name.clone());
     record.amount_units = job.amount.units();
     job.tag.as_str().clone_into(&mut record.tag);
+    let output = Output { dir: &job.folder, temp: &temp_name, kind: job.kind, step: "export" };
 
-    let published =
-        write_and_publish(journal, tracker, job, &coins, &mut record, &temp_name, &base_name);
-    let (final_path, sha256) = match published {
-        Ok(done) => done,
-        Err(e) => {
-            // Nothing carries a final name: undo.
-            job.folder.remove_if_exists(&temp_name);
-            lock(&job.state).release(&job.coins);
-            tracing::warn!(task = %job.id, error = %e.message, "export failed; coins returned");
-            let failure = TaskFailure {
-                kind: e.kind,
-                message: format!("{}; the coins were returned to the wallet", e.message),
-            };
-            return (TaskOutcome::Failed(failure), true);
+    let published = output.open_unnamed().and_then(|unnamed| {
+        match unnamed {
+            Some(_) => record.unnamed = true,
+            None => record.temp = Some(temp_name.clone()),
         }
+        write_and_publish(journal, tracker, job, &coins, &mut record, &output, unnamed, &base_name)
+    });
+    let (final_name, sha256) = match published {
+        Ok(done) => done,
+        Err(e) => return give_back(journal, job, &mut record, e),
     };
+    let final_path = job.folder.real_path().join(&final_name);
+
+    // The output carries its final name: from here the export is never undone. The coins move
+    // only once the folder's new entry is durable and the journal says so.
+    let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
+    let settled = job
+        .folder
+        .sync()
+        .and_then(|()| fault::point("export:after_rename"))
+        .map_err(io("the folder cannot be flushed to disk"))
+        .and_then(|()| {
+            record.committed = true;
+            journal
+                .write(&record)
+                .and_then(|()| fault::point("export:after_commit"))
+                .map_err(io("the journal cannot record it"))
+        });
+    if let Err(e) = settled {
+        return not_settled(
+            job,
+            &final_path,
+            &e,
+            "stay reserved until the next start settles the export",
+        );
+    }
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
     match finish(layout, &record, &final_path, &sha256) {
         Ok(result) => {
@@ -105,63 +127,101 @@ pub(crate) fn run(
             tracing::info!(task = %job.id, file = %final_path.display(), amount = %job.amount, coins = job.coins.len(), "export completed");
             (TaskOutcome::Export(result), true)
         }
-        Err(e) => {
-            // The file is out; the coins must not be spent again. They stay reserved, and
-            // recovery at the next start finishes moving them.
-            tracing::error!(task = %job.id, error = %e.message, "export written but not settled");
-            let failure = TaskFailure {
-                kind: e.kind,
-                message: format!(
-                    "the file {} was written, but {}; its coins stay reserved and are moved to Sent at the next start",
-                    final_path.display(),
-                    e.message
-                ),
-            };
-            (TaskOutcome::Failed(failure), false)
-        }
+        Err(e) => not_settled(
+            job,
+            &final_path,
+            &e,
+            "stay reserved and are moved to Sent at the next start",
+        ),
     }
 }
 
-/// Journal, write, sync, verify, publish. Returns the final path and the file's SHA-256.
+/// The outcome of an export whose file is out but whose coins could not be settled: they stay
+/// reserved (never spendable again), the journal record stays, and recovery finishes the export.
+fn not_settled(
+    job: &ExportJob,
+    final_path: &Path,
+    e: &StepError,
+    then: &str,
+) -> (TaskOutcome, bool) {
+    tracing::error!(task = %job.id, file = %final_path.display(), error = %e.message, "export written but not settled");
+    let message = format!(
+        "the file {} was written, but {}; its coins {then}",
+        final_path.display(),
+        e.message
+    );
+    (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false)
+}
+
+/// Undoes an export that failed before its file got a final name (the link failed or was never
+/// tried). The coins return to the wallet only once no copy of them is left readable and the
+/// journal says no name was linked; otherwise they stay reserved and the record stays, for the
+/// next start to finish the clean-up.
+fn give_back(
+    journal: &Journal,
+    job: &ExportJob,
+    record: &mut Record,
+    e: StepError,
+) -> (TaskOutcome, bool) {
+    let keep = |why: String| {
+        tracing::error!(task = %job.id, error = %e.message, problem = %why, "export failed; coins kept reserved");
+        let message = format!("{}; {why}", e.message);
+        (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false)
+    };
+    // An unnamed file went with the error. A named one must be removed.
+    if let Some(temp) = &record.temp
+        && let Err(err) = job.folder.remove_checked(temp)
+    {
+        return keep(format!(
+            "the temporary file {} holds the coins and cannot be removed ({}), so they stay reserved until the next start removes it",
+            job.folder.real_path().join(temp).display(),
+            error_chain(&err)
+        ));
+    }
+    if record.final_name.take().is_some()
+        && let Err(err) = journal.write(record)
+    {
+        return keep(format!(
+            "no file was published, but the journal cannot record that ({}), so the coins stay reserved until the next start",
+            error_chain(&err)
+        ));
+    }
+    lock(&job.state).release(&job.coins);
+    tracing::warn!(task = %job.id, error = %e.message, "export failed; coins returned");
+    let message = format!("{}; the coins were returned to the wallet", e.message);
+    (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), true)
+}
+
+/// Journal, write, sync, verify, publish. Returns the final name and the file's SHA-256.
+#[allow(clippy::too_many_arguments, reason = "one pipeline step, called once")]
 fn write_and_publish(
     journal: &Journal,
     tracker: &Tracker,
     job: &ExportJob,
     coins: &[Coin],
     record: &mut Record,
-    temp: &str,
+    output: &Output<'_>,
+    unnamed: Option<File>,
     base_name: &str,
-) -> Result<(PathBuf, String), StepError> {
+) -> Result<(String, String), StepError> {
     journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
     fault::point("export:after_journal")
         .map_err(|e| StepError::io("cannot write the journal", &e))?;
 
     let options = WriteOptions::new().with_tag(job.tag.clone()).with_date(date_today());
-    let output = Output { dir: &job.folder, temp, kind: job.kind, step: "export" };
-    let sha256 = output.write_verified(tracker, job.id, coins, options, &record.coins_digest)?;
-
+    let (staged, sha256) =
+        output.write_verified(unnamed, tracker, job.id, coins, options, &record.coins_digest)?;
+    record.sha256.clone_from(&sha256);
     let final_name = job
         .folder
-        .publish_unique(temp, base_name, |name| {
+        .publish_unique(&staged, base_name, |name| {
+            // Before the link: from here on, recovery takes the link as possible.
             record.final_name = Some(name.to_owned());
+            record.target_dir = Some(job.folder.real_path());
             journal.write(record)
         })
         .map_err(|e| StepError::io("cannot give the file its name", &e))?;
-    let final_path = job.folder.path().join(final_name);
-    // From here the output exists under its final name: the export goes forward.
-    let committed = job
-        .folder
-        .sync()
-        .and_then(|()| fault::point("export:after_rename"))
-        .and_then(|()| {
-            record.committed = true;
-            journal.write(record)
-        })
-        .and_then(|()| fault::point("export:after_commit"));
-    if let Err(e) = committed {
-        tracing::warn!(task = %job.id, error = %e, "cannot record the commit; finishing anyway");
-    }
-    Ok((final_path, sha256))
+    Ok((final_name, sha256))
 }
 
 /// A temporary output file in a client's folder, written the same careful way by exports and
@@ -169,7 +229,7 @@ fn write_and_publish(
 pub(crate) struct Output<'a> {
     /// The validated folder, held open.
     pub(crate) dir: &'a Dir,
-    /// The temporary name inside it.
+    /// The temporary name inside it, used only where the file system cannot make unnamed files.
     pub(crate) temp: &'a str,
     /// The file type to write.
     pub(crate) kind: FileKind,
@@ -178,24 +238,39 @@ pub(crate) struct Output<'a> {
 }
 
 impl Output<'_> {
-    /// Creates the temporary file (never following or replacing anything), writes `coins` with
-    /// `options` and progress from 10 to 80, fsyncs it, reads it back and checks it holds exactly the coins of
-    /// `digest`. Returns the file's SHA-256. Fault points: `{step}:after_write`,
-    /// `{step}:after_fsync`.
+    /// An unnamed file in the folder to write the output to, or `None` where the file system
+    /// cannot make one (then [`Output::write_verified`] uses the named temporary file). Called
+    /// before the journal record is written: an unnamed file needs no clean-up.
+    pub(crate) fn open_unnamed(&self) -> Result<Option<File>, StepError> {
+        self.dir
+            .create_unnamed(crate::folder::OUTPUT_MODE)
+            .map_err(|e| StepError::io("cannot create the file", &e))
+    }
+
+    /// Writes `coins` to the unnamed file `unnamed`, or else to a new temporary file under the
+    /// temporary name (never following or replacing anything), with progress from 10 to 80;
+    /// fsyncs it; keeps only a read-only handle on it; reads it back and checks it holds
+    /// exactly the coins of `digest`. Returns the file, ready for [`Dir::publish_unique`], and
+    /// its SHA-256. Fault points: `{step}:after_write`, `{step}:after_fsync`.
     pub(crate) fn write_verified(
         &self,
+        unnamed: Option<File>,
         tracker: &Tracker,
         task: TaskId,
         coins: &[Coin],
         options: WriteOptions<'_>,
         digest: &str,
-    ) -> Result<String, StepError> {
+    ) -> Result<(Staged, String), StepError> {
         let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
         tracker.advance(task, 10, Some("Writing coins"));
-        let file = self
-            .dir
-            .create_new(self.temp, crate::folder::OUTPUT_MODE)
-            .map_err(io("cannot create the file"))?;
+        let named = unnamed.is_none();
+        let file = match unnamed {
+            Some(file) => file,
+            None => self
+                .dir
+                .create_new(self.temp, crate::folder::OUTPUT_MODE)
+                .map_err(io("cannot create the file"))?,
+        };
         let mut w = BufWriter::new(file);
         let total = coins.len().max(1);
         let last = Cell::new(0usize);
@@ -214,14 +289,26 @@ impl Output<'_> {
         let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
         fault::point(&format!("{}:after_write", self.step)).map_err(io("cannot write the file"))?;
         file.sync_all().map_err(io("cannot flush the file to disk"))?;
-        drop(file);
+        // Complete and durable: nothing writes to it again, so no handle stays open for writing
+        // while it waits for its name.
+        let staged = if named {
+            drop(file);
+            Staged::Named(self.temp.to_owned())
+        } else {
+            Staged::Unnamed(crate::dir::reopen_read_only(&file).unwrap_or(file))
+        };
         fault::point(&format!("{}:after_fsync", self.step))
             .map_err(io("cannot flush the file to disk"))?;
 
         tracker.advance(task, 85, Some("Verifying the file"));
-        let bytes = read_back(self.dir, self.temp)?;
+        let bytes = match &staged {
+            Staged::Named(temp) => read_back(self.dir, temp)?,
+            Staged::Unnamed(file) => {
+                crate::dir::read_all(file).map_err(io("cannot read the file back"))?
+            }
+        };
         verify(&bytes, digest)?;
-        Ok(durable::sha256_hex(&bytes))
+        Ok((staged, durable::sha256_hex(&bytes)))
     }
 }
 

@@ -2,7 +2,10 @@
 //!
 //! With the cargo feature `fault-injection`, reaching the step named by the environment variable
 //! `CLOUDCOIN_FAULT` aborts the process, reaching the step named by `CLOUDCOIN_FAULT_IO` fails with
-//! "no space left on device", and `CLOUDCOIN_SLOW_WRITE_MS=n` sleeps n ms per 100 coins written.
+//! "no space left on device", `CLOUDCOIN_SLOW_WRITE_MS=n` sleeps n ms per 100 coins written, and
+//! `CLOUDCOIN_PAUSE=<step>` with `CLOUDCOIN_PAUSE_FILE=<path>` holds the step until the test
+//! removes the file the pipeline created there; `CLOUDCOIN_FAULT_NO_TMPFILE` makes outputs use a
+//! named temporary file, as on a file system without `O_TMPFILE`.
 //! Without the feature every function here is empty and compiles away.
 
 use std::io;
@@ -37,6 +40,11 @@ pub(crate) fn point(step: &str) -> io::Result<()> {
             .any(|s| *s == step),
         "fault point {step} is not listed, so no crash test covers it"
     );
+    if std::env::var("CLOUDCOIN_PAUSE").is_ok_and(|s| s == step)
+        && let Ok(flag) = std::env::var("CLOUDCOIN_PAUSE_FILE")
+    {
+        pause(step, std::path::Path::new(&flag));
+    }
     if std::env::var("CLOUDCOIN_FAULT").is_ok_and(|s| s == step) {
         tracing::error!(step, "fault injection: aborting the process");
         std::process::abort();
@@ -46,6 +54,20 @@ pub(crate) fn point(step: &str) -> io::Result<()> {
         return Err(io::Error::from_raw_os_error(28));
     }
     Ok(())
+}
+
+/// Holds the pipeline at `step`: creates the file `flag`, then waits until the test removes it
+/// (having changed the world meanwhile — made a folder read-only, say).
+#[cfg(feature = "fault-injection")]
+fn pause(step: &str, flag: &std::path::Path) {
+    tracing::warn!(step, flag = %flag.display(), "fault injection: paused until the flag file is removed");
+    if let Err(e) = std::fs::write(flag, step) {
+        tracing::error!(error = %e, "fault injection: cannot create the pause flag; not pausing");
+        return;
+    }
+    while flag.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// Passes the named step (fault injection is not compiled in).
@@ -74,3 +96,17 @@ pub(crate) fn slow_write(before: usize, after: usize) {
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
 pub(crate) fn slow_write(_before: usize, _after: usize) {}
+
+/// Whether the tests ask for the named-temporary fallback (`CLOUDCOIN_FAULT_NO_TMPFILE`), as on
+/// a file system without `O_TMPFILE`.
+#[cfg(feature = "fault-injection")]
+pub(crate) fn no_unnamed_files() -> bool {
+    std::env::var_os("CLOUDCOIN_FAULT_NO_TMPFILE").is_some()
+}
+
+/// Unnamed files are used wherever the file system has them (fault injection is not compiled in).
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn no_unnamed_files() -> bool {
+    false
+}

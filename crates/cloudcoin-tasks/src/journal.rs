@@ -59,12 +59,22 @@ pub(crate) struct Record {
     /// Export and backup: the folder written to, and the temporary file name in it.
     #[serde(default)]
     pub(crate) target_dir: Option<PathBuf>,
+    /// The temporary name is absent when the output is written as an unnamed file (`unnamed`),
+    /// which nothing can open before it is linked and which vanishes if the process dies.
     #[serde(default)]
     pub(crate) temp: Option<String>,
-    /// The final name about to be, or already, given to the output.
+    /// The output is an unnamed (`O_TMPFILE`) file until it is linked under `final_name`.
+    #[serde(default)]
+    pub(crate) unnamed: bool,
+    /// The final name about to be, or already, given to the output: recorded before the link,
+    /// so a record with it means "the link may have happened".
     #[serde(default)]
     pub(crate) final_name: Option<String>,
-    /// The output is published under `final_name` and verified.
+    /// The SHA-256 of the verified output, recorded with `final_name`.
+    #[serde(default)]
+    pub(crate) sha256: String,
+    /// The output is linked under `final_name`, and its folder synced: from here the export is
+    /// never undone.
     #[serde(default)]
     pub(crate) committed: bool,
     /// Export: amount in units of 1e-8.
@@ -89,7 +99,9 @@ impl Record {
             coins_digest: String::new(),
             target_dir: None,
             temp: None,
+            unnamed: false,
             final_name: None,
+            sha256: String::new(),
             committed: false,
             amount_units: 0,
             tag: String::new(),

@@ -1,16 +1,21 @@
 //! Crash recovery, run by `Service::open` before anything is served.
 //!
-//! Every journal record left is settled: an export or backup whose output carries its final name
-//! and verifies is rolled forward; anything else is rolled back (temporary files removed, coins
-//! left in or returned to the wallet). The task of each record then gets its real outcome, and
-//! the record is removed last, so running recovery twice does the same thing once.
+//! Every journal record left is settled. An export goes forward (coins to `Sent`) once it is
+//! certain its file got its final name — the journal says committed, or the file is there and
+//! holds exactly its coins; it is undone only when it is certain no name was linked and no
+//! temporary copy of the coins is left; anything else keeps the coins out of the balance, the
+//! record in the journal, and the task in error saying it needs attention, to be looked at again
+//! at every start. The task of each record then gets its real outcome, and a settled record is
+//! removed last, so running recovery twice does the same thing once.
 
 use std::fs;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use cloudcoin_domain::{Amount, WalletName};
 
-use crate::durable;
+use crate::dir::Dir;
+use crate::durable::{self, error_chain};
 use crate::error::OpenError;
 use crate::export;
 use crate::journal::{Journal, Op, Record};
@@ -22,15 +27,36 @@ use crate::tracker::Tracker;
 pub(crate) const EXPORT_ROLLED_BACK: &str =
     "interrupted by a restart; the coins were returned to the wallet";
 
+/// What recovery decided for one record: the task's outcome, and whether the record stays in the
+/// journal (its coins held out of the balance, or a temporary copy still to remove).
+struct Settled {
+    outcome: TaskOutcome,
+    keep: bool,
+}
+
+impl Settled {
+    fn done(outcome: TaskOutcome) -> Settled {
+        Settled { outcome, keep: false }
+    }
+
+    /// Kept for the next start, with the task in error saying why.
+    fn held(message: String) -> Settled {
+        let failure = TaskFailure { kind: FailureKind::Interrupted, message };
+        Settled { outcome: TaskOutcome::Failed(failure), keep: true }
+    }
+}
+
 /// Settles every journal record, then marks tasks still running (which changed nothing) as
-/// interrupted.
+/// interrupted. Returns the export records kept in the journal: their coins stay out of the
+/// balance (the caller marks them reserved once the wallets are read).
 pub(crate) fn recover(
     layout: &Layout,
     journal: &Journal,
     tracker: &Tracker,
-) -> Result<(), OpenError> {
+) -> Result<Vec<Record>, OpenError> {
     let records =
         journal.list().map_err(|e| OpenError::Io { path: layout.journal(), source: e })?;
+    let mut held = Vec::new();
     for record in records {
         let record = record.map_err(|(path, e)| {
             OpenError::Recovery(format!(
@@ -38,9 +64,9 @@ pub(crate) fn recover(
                 path.display()
             ))
         })?;
-        let outcome = match record.op {
+        let settled = match record.op {
             Op::Export => recover_export(layout, &record)?,
-            Op::Import => recover_import(layout, &record),
+            Op::Import => Settled::done(recover_import(layout, &record)),
             Op::Backup => recover_backup(&record),
         };
         let Ok(id) = record.id.parse::<TaskId>() else {
@@ -54,11 +80,17 @@ pub(crate) fn recover(
             };
             tracker.create(id, kind, "Recovered", None);
         }
-        tracker.finish(id, outcome);
+        tracker.settle(id, settled.outcome);
         tracker.persist(id).map_err(|e| OpenError::Io { path: layout.tasks(), source: e })?;
-        journal
-            .remove(&record.id)
-            .map_err(|e| OpenError::Io { path: layout.journal(), source: e })?;
+        if settled.keep {
+            if record.op == Op::Export {
+                held.push(record);
+            }
+        } else {
+            journal
+                .remove(&record.id)
+                .map_err(|e| OpenError::Io { path: layout.journal(), source: e })?;
+        }
     }
     for id in tracker.running() {
         tracing::info!(task = %id, "task interrupted before it changed anything");
@@ -72,55 +104,142 @@ pub(crate) fn recover(
         );
         tracker.persist(id).map_err(|e| OpenError::Io { path: layout.tasks(), source: e })?;
     }
-    Ok(())
+    Ok(held)
 }
 
-/// The verified final output of a record, with its SHA-256, if there is one.
-fn verified_output(record: &Record) -> Option<(std::path::PathBuf, String)> {
-    let name = record.final_name.as_ref()?;
-    // Read without following a symbolic link, in the folder or under the name.
-    let dir = crate::dir::Dir::open_nofollow(record.target_dir.as_ref()?).ok()?;
-    let bytes = export::read_back(&dir, name).ok()?;
-    export::verify(&bytes, &record.coins_digest).ok()?;
-    Some((dir.path().join(name), durable::sha256_hex(&bytes)))
+/// What the output folder of a record shows now.
+struct Seen {
+    /// The folder, opened without following a link; or why it cannot be.
+    dir: Result<Dir, io::Error>,
+    /// The SHA-256 of the file under the final name, if it holds exactly the record's coins.
+    verified: Option<String>,
+    /// Why the output cannot be confirmed, for a person.
+    missing: String,
 }
 
-fn remove_temp(record: &Record) {
-    if let (Some(dir), Some(temp)) = (&record.target_dir, &record.temp)
-        && let Ok(dir) = crate::dir::Dir::open_nofollow(dir)
-    {
-        dir.remove_if_exists(temp);
+fn look(record: &Record) -> Seen {
+    let dir = match &record.target_dir {
+        Some(path) => Dir::open_nofollow(path),
+        None => Err(io::Error::other("the journal names no folder")),
+    };
+    let (verified, missing) = match (&dir, &record.final_name) {
+        (Err(e), _) => (None, format!("the folder cannot be opened: {}", error_chain(e))),
+        (Ok(_), None) => (None, "no final name was chosen".to_owned()),
+        (Ok(d), Some(name)) => match d.entry_type(name) {
+            Ok(None) => (None, "no file of that name is there".to_owned()),
+            Err(e) => (None, format!("it cannot be looked at: {}", error_chain(&e))),
+            Ok(Some(_)) => match export::read_back(d, name)
+                .and_then(|bytes| export::verify(&bytes, &record.coins_digest).map(|()| bytes))
+            {
+                Ok(bytes) => (Some(durable::sha256_hex(&bytes)), String::new()),
+                Err(_) => (None, "the file there does not hold the export's coins".to_owned()),
+            },
+        },
+    };
+    Seen { dir, verified, missing }
+}
+
+/// Where the record's output is (or was meant to be).
+fn output_path(record: &Record) -> PathBuf {
+    let dir = record.target_dir.clone().unwrap_or_default();
+    match &record.final_name {
+        Some(name) => dir.join(name),
+        None => dir,
     }
 }
 
-fn recover_export(layout: &Layout, record: &Record) -> Result<TaskOutcome, OpenError> {
-    remove_temp(record);
-    if let Some((path, sha256)) = verified_output(record) {
-        let result = export::finish(layout, record, &path, &sha256).map_err(|e| {
+/// Removes the record's named temporary file; `Err` says why it may still be there.
+fn remove_temp(record: &Record, seen: &Seen) -> Result<(), String> {
+    let Some(temp) = &record.temp else { return Ok(()) };
+    let path = record.target_dir.clone().unwrap_or_default().join(temp);
+    let removed = match &seen.dir {
+        Ok(dir) => dir.remove_checked(temp),
+        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+    };
+    removed.map_err(|e| {
+        format!(
+            "the temporary file {} may hold the coins and cannot be removed ({})",
+            path.display(),
+            error_chain(&e)
+        )
+    })
+}
+
+fn recover_export(layout: &Layout, record: &Record) -> Result<Settled, OpenError> {
+    let seen = look(record);
+    let output = output_path(record);
+    let record_file = layout.journal().join(format!("{}.json", record.id));
+
+    // Certainly linked: go forward, whatever can be seen of the file now.
+    if record.committed || seen.verified.is_some() {
+        if !record.committed
+            && let Ok(dir) = &seen.dir
+            && let Err(e) = dir.sync()
+        {
+            // The name may not be durable yet: the coins must not move before it is.
+            return Ok(Settled::held(format!(
+                "needs attention: the file {} was written, but its folder cannot be flushed to disk ({}); its coins are kept out of the balance, and the next start tries again",
+                output.display(),
+                error_chain(&e)
+            )));
+        }
+        if let Err(problem) = remove_temp(record, &seen) {
+            tracing::warn!(op = %record.id, %problem, "recovery: a published export's temporary name is left");
+        }
+        if seen.verified.is_none() {
+            tracing::warn!(op = %record.id, file = %output.display(), reason = %seen.missing, "recovery: the export was committed; finishing it without seeing its file");
+        }
+        let sha256 = seen.verified.clone().unwrap_or_else(|| record.sha256.clone());
+        let result = export::finish(layout, record, &output, &sha256).map_err(|e| {
             OpenError::Recovery(format!("cannot finish export {}: {}", record.id, e.message))
         })?;
-        tracing::info!(op = %record.id, file = %path.display(), coins = result.coins, "recovery: export rolled forward");
-        return Ok(TaskOutcome::Export(result));
+        tracing::info!(op = %record.id, file = %output.display(), coins = result.coins, "recovery: export rolled forward");
+        return Ok(Settled::done(TaskOutcome::Export(result)));
     }
-    // Not published: the coins never left their folders, unless the published file vanished
-    // after they were moved; then put them back.
-    if let Ok(wallet) = WalletName::parse(&record.wallet) {
-        let sent = layout.folder(&wallet, Folder::Sent);
-        for c in &record.coins {
-            let folder = Folder::parse(&c.folder).unwrap_or(Folder::Bank);
-            let home = layout.folder(&wallet, folder).join(&c.file);
-            let in_sent = sent.join(&c.file);
-            if !home.exists() && in_sent.exists() {
-                fs::rename(&in_sent, &home)
-                    .map_err(|e| OpenError::Io { path: in_sent.clone(), source: e })?;
-            }
+
+    // Certainly never linked: no final name was chosen yet, or the named temporary file is
+    // still there (it is renamed, never copied, into its final name).
+    let temp_present = match (&record.temp, &seen.dir) {
+        (Some(temp), Ok(dir)) => dir.entry_type(temp).is_ok_and(|t| t.is_some()),
+        _ => false,
+    };
+    if record.final_name.is_none() || temp_present {
+        if let Err(problem) = remove_temp(record, &seen) {
+            tracing::warn!(op = %record.id, %problem, "recovery: export held back");
+            return Ok(Settled::held(format!(
+                "needs attention: interrupted by a restart; {problem}, so they are kept out of the balance until a start can remove it"
+            )));
+        }
+        warn_missing_coin_files(layout, record);
+        tracing::info!(op = %record.id, coins = record.coins.len(), "recovery: export rolled back");
+        return Ok(Settled::done(TaskOutcome::Failed(TaskFailure {
+            kind: FailureKind::Interrupted,
+            message: EXPORT_ROLLED_BACK.to_owned(),
+        })));
+    }
+
+    // The link may have happened and the file cannot be seen: never spendable, never undone.
+    tracing::warn!(op = %record.id, file = %output.display(), reason = %seen.missing, "recovery: export needs attention; its coins are held back");
+    Ok(Settled::held(format!(
+        "needs attention: the export was interrupted while its file {} was being published, and that file cannot be confirmed now ({}); its {} coins are kept out of the balance so that they cannot be spent twice. If the folder or the file comes back, the next start finishes the export; if you are sure the file was never made, move {} out of the journal folder and restart to return the coins",
+        output.display(),
+        seen.missing,
+        record.coins.len(),
+        record_file.display()
+    )))
+}
+
+/// A rolled-back export's coins never left their folders (they move to `Sent` only after the
+/// export is committed); a coin file missing from its folder was moved by someone else.
+fn warn_missing_coin_files(layout: &Layout, record: &Record) {
+    let Ok(wallet) = WalletName::parse(&record.wallet) else { return };
+    for c in &record.coins {
+        let folder = Folder::parse(&c.folder).unwrap_or(Folder::Bank);
+        let home = layout.folder(&wallet, folder).join(&c.file);
+        if fs::symlink_metadata(&home).is_err() {
+            tracing::warn!(op = %record.id, file = %home.display(), "recovery: a coin file of a rolled-back export is not in its folder");
         }
     }
-    tracing::info!(op = %record.id, coins = record.coins.len(), "recovery: export rolled back");
-    Ok(TaskOutcome::Failed(TaskFailure {
-        kind: FailureKind::Interrupted,
-        message: EXPORT_ROLLED_BACK.to_owned(),
-    }))
 }
 
 fn recover_import(layout: &Layout, record: &Record) -> TaskOutcome {
@@ -145,19 +264,27 @@ fn remove_matching(dir: &Path, suffix: &str) {
     }
 }
 
-fn recover_backup(record: &Record) -> TaskOutcome {
-    remove_temp(record);
-    if let Some((path, _)) = verified_output(record) {
+fn recover_backup(record: &Record) -> Settled {
+    let seen = look(record);
+    if let Err(problem) = remove_temp(record, &seen) {
+        tracing::warn!(op = %record.id, %problem, "recovery: a backup's temporary file is left");
+        return Settled::held(format!(
+            "interrupted by a restart; {problem}; the next start tries again"
+        ));
+    }
+    if let Some(_sha) = seen.verified {
+        let path = output_path(record);
         tracing::info!(op = %record.id, file = %path.display(), "recovery: backup was complete");
-        return TaskOutcome::Backup(BackupResult {
+        return Settled::done(TaskOutcome::Backup(BackupResult {
             file: path,
             coins: record.coin_count,
             amount: Amount::from_units(record.amount_units),
-        });
+        }));
     }
     tracing::info!(op = %record.id, "recovery: unfinished backup removed");
-    TaskOutcome::Failed(TaskFailure {
+    Settled::done(TaskOutcome::Failed(TaskFailure {
         kind: FailureKind::Interrupted,
-        message: "interrupted by a restart; no backup was written; start it again".to_owned(),
-    })
+        message: "interrupted by a restart; no complete backup was found; start it again"
+            .to_owned(),
+    }))
 }

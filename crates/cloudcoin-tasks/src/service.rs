@@ -199,12 +199,13 @@ impl Service {
         let tracker = Tracker::load(TaskStore::new(layout.tasks()), config.task_retention)
             .map_err(io_err(&layout.tasks()))?;
         let journal = Journal::new(layout.journal());
-        crate::recovery::recover(&layout, &journal, &tracker)?;
+        let held_back = crate::recovery::recover(&layout, &journal, &tracker)?;
 
         let mut wallets = Wallets::new();
         for name in names {
             let dir = layout.wallet(&name);
             let mut state = store::scan_wallet(&layout, &name).map_err(io_err(&dir))?;
+            hold_back(&mut state, &name, &held_back);
             import::pick_up_dropped(&layout, &name, &mut state).map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
@@ -475,7 +476,7 @@ impl Service {
         blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
         tracing::info!(task = %id, wallet = %req.wallet, coins = coins.len(), "backup started");
         let job = BackupJob { id, wallet: req.wallet, coins, folder, tag };
-        self.spawn(id, move |inner| (backup::run(&inner.journal, &inner.tracker, &job), true));
+        self.spawn(id, move |inner| backup::run(&inner.journal, &inner.tracker, &job));
         Ok(view)
     }
 
@@ -562,6 +563,19 @@ impl Drop for Reserved {
         if let Some(coins) = self.coins.take() {
             lock(&self.state).release(&coins);
         }
+    }
+}
+
+/// Keeps the coins of exports that recovery could not settle out of the balance: reserved, as
+/// by a running export, until a later start settles them.
+fn hold_back(state: &mut WalletState, wallet: &WalletName, records: &[crate::journal::Record]) {
+    for record in records.iter().filter(|r| r.wallet == wallet.as_str()) {
+        for c in &record.coins {
+            if let Some(entry) = state.coins.get_mut(&c.id()) {
+                entry.hold = store::Hold::Reserved;
+            }
+        }
+        tracing::warn!(wallet = %wallet, op = %record.id, coins = record.coins.len(), "coins held back: their export needs attention");
     }
 }
 

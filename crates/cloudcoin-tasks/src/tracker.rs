@@ -127,31 +127,21 @@ impl Tracker {
         if t.view.status != TaskStatus::Running {
             return Some(t.view.clone());
         }
-        match &outcome {
-            TaskOutcome::Failed(f) => {
-                t.view.status = TaskStatus::Error;
-                t.view.message.clone_from(&f.message);
-            }
-            // An import of which nothing could be taken did not do what was asked: it ends in
-            // error, and its outcome still lists every rejection.
-            TaskOutcome::Import(r)
-                if r.imported == 0 && r.already_present == 0 && !r.rejected.is_empty() =>
-            {
-                t.view.status = TaskStatus::Error;
-                t.view.message = format!(
-                    "Import failed: nothing could be imported ({} rejected; data.rejected gives each reason)",
-                    r.rejected.len()
-                );
-            }
-            _ => {
-                t.view.status = TaskStatus::Completed;
-                t.view.progress = 100;
-                t.view.message = completed_message(t.view.kind).to_owned();
-            }
-        }
-        t.view.finished = now_unix().max(t.view.started);
-        t.view.outcome = Some(outcome);
+        end(t, outcome);
         Some(t.view.clone())
+    }
+
+    /// Gives a task the outcome crash recovery settled on. Unlike [`Tracker::finish`] this
+    /// replaces an interim ending: a task whose journal record outlived it (an export whose file
+    /// was out but whose coins were not settled, or one that needed attention at an earlier
+    /// start) gets its real outcome now.
+    pub(crate) fn settle(&self, id: TaskId, outcome: TaskOutcome) {
+        let mut tasks = self.lock();
+        if let Some(t) = tasks.by_id.get_mut(&id)
+            && t.view.outcome.as_ref() != Some(&outcome)
+        {
+            end(t, outcome);
+        }
     }
 
     /// Writes a task's record to disk. Blocking.
@@ -221,6 +211,35 @@ impl Tracker {
         }
         Ok(())
     }
+}
+
+/// Ends a task with `outcome`: `Failed`, or an import that took nothing and rejected something,
+/// gives status error; anything else completed.
+fn end(t: &mut Tracked, outcome: TaskOutcome) {
+    match &outcome {
+        TaskOutcome::Failed(f) => {
+            t.view.status = TaskStatus::Error;
+            t.view.message.clone_from(&f.message);
+        }
+        // An import of which nothing could be taken did not do what was asked: it ends in
+        // error, and its outcome still lists every rejection.
+        TaskOutcome::Import(r)
+            if r.imported == 0 && r.already_present == 0 && !r.rejected.is_empty() =>
+        {
+            t.view.status = TaskStatus::Error;
+            t.view.message = format!(
+                "Import failed: nothing could be imported ({} rejected; data.rejected gives each reason)",
+                r.rejected.len()
+            );
+        }
+        _ => {
+            t.view.status = TaskStatus::Completed;
+            t.view.progress = 100;
+            t.view.message = completed_message(t.view.kind).to_owned();
+        }
+    }
+    t.view.finished = now_unix().max(t.view.started);
+    t.view.outcome = Some(outcome);
 }
 
 fn expired(finished: u64, now: u64, retention: Duration) -> bool {

@@ -56,17 +56,23 @@ fn child() {
     });
 }
 
-/// Runs the child; returns whether it was killed by the injected abort.
-fn run_child(env: &Env, op: &str, var: &str, step: &str) -> bool {
-    let status = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "faults::child", "--test-threads=1", "--quiet"])
+/// The child's command line, for an operation on `env` with extra environment variables.
+fn child_command(env: &Env, op: &str, vars: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary"));
+    cmd.args(["--exact", "faults::child", "--test-threads=1", "--quiet"])
         .env("CLOUDCOIN_TEST_CHILD", op)
         .env("CHILD_DATA", &env.data)
         .env("CHILD_OUT", &env.out)
-        .env(var, step)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("child runs");
+        .stdout(std::process::Stdio::null());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs the child; returns whether it was killed by the injected abort.
+fn run_child(env: &Env, op: &str, var: &str, step: &str) -> bool {
+    let status = child_command(env, op, &[(var, step)]).status().expect("child runs");
     use std::os::unix::process::ExitStatusExt;
     status.signal() == Some(6)
 }
@@ -186,5 +192,210 @@ async fn a_crash_at_any_import_step_leaves_whole_coins_and_a_retry_finishes() {
         assert_eq!(r.imported + r.already_present, source.len(), "{step}");
         assert_eq!(r.already_present, stored.len(), "{step}");
         assert_eq!(ids(&coins_in(&bank)), ids(&source), "{step}");
+    }
+}
+
+/// The steps after the export's file got its final name.
+const SETTLING_STEPS: [&str; 4] =
+    ["export:after_rename", "export:after_commit", "export:mid_move", "export:after_move"];
+
+/// The file the child's export writes.
+const OUTPUT: &str = "10.5 CloudCoin #6 'trade'.zip";
+
+/// The status and message of the only task record on disk, read without opening the service.
+fn task_on_disk(env: &Env) -> (String, String) {
+    let dir = env.data.join(".cloudcoin/tasks");
+    let names: Vec<String> = all_names(&dir).into_iter().filter(|n| n.ends_with(".json")).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let text = std::fs::read_to_string(dir.join(&names[0])).expect("task record");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    (v["status"].as_str().unwrap_or("").to_owned(), v["message"].as_str().unwrap_or("").to_owned())
+}
+
+/// A folder beside the data directory and the export folder.
+fn beside(env: &Env, name: &str) -> std::path::PathBuf {
+    env.out.parent().expect("a parent").join(name)
+}
+
+/// Each coin of the child's export is either in Sent (completed) or held back from spending
+/// with a task that says it needs attention and where the file should be — never spendable.
+fn assert_never_returned(service: &cloudcoin_tasks::Service, env: &Env, what: &str) {
+    let task = only_task(service);
+    assert!(!task.message.contains("returned"), "{what}: {}", task.message);
+    match task.status {
+        TaskStatus::Completed => {
+            assert_eq!(coins_in(&env.folder("Default", "Sent")).len(), 6, "{what}");
+        }
+        TaskStatus::Error => {
+            assert!(task.message.contains("needs attention"), "{what}: {}", task.message);
+            assert!(task.message.contains(OUTPUT), "{what}: {}", task.message);
+        }
+        TaskStatus::Running => panic!("{what}: still running after recovery"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_export_is_never_undone_when_its_output_is_unreachable_at_restart() {
+    for step in SETTLING_STEPS {
+        for how in ["folder renamed", "file moved away"] {
+            let what = format!("{step}, {how}");
+            let start = mixed_coins();
+            let env = Env::with_bank(&start);
+            assert!(run_child(&env, "export", "CLOUDCOIN_FAULT", step), "{what}: not reached");
+            let away = beside(&env, "away");
+            if how == "folder renamed" {
+                std::fs::rename(&env.out, &away).expect("rename the folder");
+            } else {
+                std::fs::create_dir(&away).expect("mkdir");
+                std::fs::rename(env.out.join(OUTPUT), away.join(OUTPUT)).expect("move the file");
+            }
+            let service = env.open().await;
+            let w = service.wallet(&wallet("Default")).await.expect("wallet");
+            assert_eq!(w.balance, amount("25.5"), "{what}: the exported coins became spendable");
+            assert_never_returned(&service, &env, &what);
+            drop(service);
+
+            // The output comes back: the export is finished, once.
+            if how == "folder renamed" {
+                std::fs::rename(&away, &env.out).expect("rename back");
+            } else {
+                std::fs::rename(away.join(OUTPUT), env.out.join(OUTPUT)).expect("move back");
+            }
+            let service = env.open().await;
+            assert_each_coin_once(&env, &start);
+            let task = only_task(&service);
+            assert_eq!(task.status, TaskStatus::Completed, "{what}: {}", task.message);
+            let w = service.wallet(&wallet("Default")).await.expect("wallet");
+            assert_eq!(w.balance, amount("25.5"), "{what}");
+            assert!(all_names(&env.data.join(".cloudcoin/journal")).is_empty(), "{what}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_while_settling_keeps_the_task_message_true_after_a_restart() {
+    for step in SETTLING_STEPS {
+        let start = mixed_coins();
+        let env = Env::with_bank(&start);
+        assert!(!run_child(&env, "export", "CLOUDCOIN_FAULT_IO", step), "{step} aborted");
+        let (status, message) = task_on_disk(&env);
+        if status == "error" {
+            assert!(message.contains("was written"), "{step}: {message}");
+        } else {
+            assert_eq!(status, "completed", "{step}: {message}");
+        }
+        // The user believes the task and takes the file.
+        let taken = beside(&env, "taken");
+        std::fs::create_dir(&taken).expect("mkdir");
+        std::fs::rename(env.out.join(OUTPUT), taken.join(OUTPUT)).expect("take the file");
+        let service = env.open().await;
+        let w = service.wallet(&wallet("Default")).await.expect("wallet");
+        assert_eq!(w.balance, amount("25.5"), "{step}: coins in the taken file became spendable");
+        assert_never_returned(&service, &env, step);
+        if status == "completed" {
+            assert_eq!(only_task(&service).status, TaskStatus::Completed, "{step}");
+        }
+        drop(service);
+        std::fs::rename(taken.join(OUTPUT), env.out.join(OUTPUT)).expect("put it back");
+        let service = env.open().await;
+        assert_each_coin_once(&env, &start);
+        assert_eq!(only_task(&service).status, TaskStatus::Completed, "{step}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_folder_fsync_error_stops_the_export_before_the_coins_move() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    // The fault stands for the folder's fsync failing after the link.
+    assert!(!run_child(&env, "export", "CLOUDCOIN_FAULT_IO", "export:after_rename"));
+    assert!(files_in(&env.folder("Default", "Sent")).is_empty(), "coins moved to Sent");
+    assert_eq!(all_names(&env.data.join(".cloudcoin/journal")).len(), 1, "record kept");
+    let (status, message) = task_on_disk(&env);
+    assert_eq!(status, "error", "{message}");
+    assert!(message.contains("was written") && message.contains(OUTPUT), "{message}");
+    // The next start syncs the folder and finishes the export.
+    let service = env.open().await;
+    assert_each_coin_once(&env, &start);
+    let task = only_task(&service);
+    assert_eq!(task.status, TaskStatus::Completed, "{}", task.message);
+    assert!(all_names(&env.data.join(".cloudcoin/journal")).is_empty());
+}
+
+/// Every file in `dir`, hidden ones included, that reads as coins.
+fn readable_coin_files(dir: &Path) -> Vec<String> {
+    all_names(dir)
+        .into_iter()
+        .filter(|n| {
+            std::fs::read(dir.join(n)).is_ok_and(|b| {
+                cloudcoin_codec::decode_any(&b, &cloudcoin_codec::Limits::default())
+                    .is_ok_and(|c| !c.is_empty())
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_gone_read_only_before_publishing_leaves_no_readable_copy_of_returned_coins() {
+    // Without and with the named-temporary fallback (file systems without O_TMPFILE).
+    for named in [false, true] {
+        let start = mixed_coins();
+        let env = Env::with_bank(&start);
+        let real = beside(&env, "real-out");
+        std::fs::create_dir(&real).expect("mkdir");
+        let Some(mount) = BindMount::new(&real, &env.out) else { return };
+        let flag = beside(&env, "pause-flag");
+        let flag_text = flag.to_string_lossy().into_owned();
+        let mut vars = vec![
+            ("CLOUDCOIN_PAUSE", "export:after_fsync"),
+            ("CLOUDCOIN_PAUSE_FILE", flag_text.as_str()),
+        ];
+        if named {
+            vars.push(("CLOUDCOIN_FAULT_NO_TMPFILE", "1"));
+        }
+        let mut child = child_command(&env, "export", &vars).spawn().expect("child");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !flag.exists() {
+            assert!(child.try_wait().expect("wait").is_none(), "the child ended before the pause");
+            assert!(std::time::Instant::now() < deadline, "the pause was never reached");
+            std::thread::yield_now();
+        }
+        assert!(mount.set_read_only(true), "remount read-only");
+        std::fs::remove_file(&flag).expect("resume");
+        assert!(child.wait().expect("child").success());
+
+        // The folder stays read-only (a failing stick); the server starts again.
+        let service = env.open().await;
+        let task = only_task(&service);
+        let readable = readable_coin_files(&env.out);
+        let w = service.wallet(&wallet("Default")).await.expect("wallet");
+        if readable.is_empty() {
+            assert!(task.message.contains("returned"), "named {named}: {}", task.message);
+            assert_eq!(w.balance, amount("36"), "named {named}");
+        } else {
+            // A copy is still readable: its coins must not be spendable meanwhile.
+            assert!(
+                !task.message.contains("returned"),
+                "named {named}: {readable:?}, {}",
+                task.message
+            );
+            assert_eq!(
+                w.balance,
+                amount("25.5"),
+                "named {named}: {readable:?} readable, coins spendable"
+            );
+        }
+        drop(service);
+
+        // Writable again: the copy goes, the coins come back, once.
+        assert!(mount.set_read_only(false), "remount read-write");
+        let service = env.open().await;
+        assert!(readable_coin_files(&env.out).is_empty(), "named {named}");
+        let w = service.wallet(&wallet("Default")).await.expect("wallet");
+        assert_eq!(w.balance, amount("36"), "named {named}");
+        assert!(all_names(&env.data.join(".cloudcoin/journal")).is_empty(), "named {named}");
+        assert_each_coin_once(&env, &start);
+        drop(service);
+        drop(mount);
     }
 }

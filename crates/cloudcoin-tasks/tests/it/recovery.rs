@@ -12,6 +12,7 @@ fn leave_export_record(
     coins: &[cloudcoin_domain::Coin],
     temp: &str,
     final_name: Option<&str>,
+    committed: bool,
 ) {
     let journal_coins: Vec<serde_json::Value> = coins
         .iter()
@@ -26,8 +27,8 @@ fn leave_export_record(
     let record = serde_json::json!({
         "version": 1, "op": "export", "id": id.to_string(), "wallet": "Default",
         "coins": journal_coins, "coins_digest": journal_digest(coins),
-        "target_dir": env.out, "temp": temp, "final_name": final_name,
-        "committed": final_name.is_some(), "amount_units": units, "tag": "trade",
+        "target_dir": env.out, "temp": (!temp.is_empty()).then_some(temp), "final_name": final_name,
+        "committed": committed, "amount_units": units, "tag": "trade",
     });
     let own = env.data.join(".cloudcoin");
     std::fs::create_dir_all(own.join("journal")).expect("journal dir");
@@ -48,7 +49,7 @@ async fn an_unpublished_export_is_rolled_back() {
     let taken = &start[..3];
     let temp = format!(".30 CloudCoin #3 'trade'.bin.{id}.partial");
     std::fs::write(env.out.join(&temp), b"half a file").expect("partial");
-    leave_export_record(&env, id, taken, &temp, None);
+    leave_export_record(&env, id, taken, &temp, None, false);
 
     let service = env.open().await;
     assert!(all_names(&env.out).is_empty(), "the partial file is removed");
@@ -73,7 +74,7 @@ async fn a_published_export_is_rolled_forward_once() {
     let final_name = "30 CloudCoin #3 'trade'.bin";
     std::fs::write(env.out.join(final_name), cloudcoin_codec::encode_bin(&taken).expect("encode"))
         .expect("final file");
-    leave_export_record(&env, id, &taken, &format!(".{final_name}.{id}.partial"), Some(final_name));
+    leave_export_record(&env, id, &taken, "", Some(final_name), true);
 
     let service = env.open().await;
     assert_each_coin_once(&env, &start);
@@ -88,7 +89,7 @@ async fn a_published_export_is_rolled_forward_once() {
     drop(service);
 
     // Again, as if recovery itself had been interrupted: nothing changes, one transaction row.
-    leave_export_record(&env, id, &taken, &format!(".{final_name}.{id}.partial"), Some(final_name));
+    leave_export_record(&env, id, &taken, "", Some(final_name), true);
     let service = env.open().await;
     assert_each_coin_once(&env, &start);
     assert_eq!(service.task(id).map(|v| v.status), Some(TaskStatus::Completed));
@@ -98,30 +99,88 @@ async fn a_published_export_is_rolled_forward_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_final_file_that_does_not_verify_is_not_taken_for_the_export() {
+async fn a_final_file_that_does_not_verify_holds_the_coins_back_until_it_does() {
     let start = mixed_coins();
     let env = Env::with_bank(&start);
     let id = TaskId::new();
+    let taken = start[..3].to_vec();
     let final_name = "30 CloudCoin #3 'trade'.bin";
-    // Someone else's file under the name: two of the three coins only.
-    std::fs::write(
-        env.out.join(final_name),
-        cloudcoin_codec::encode_bin(&start[..2]).expect("encode"),
-    )
-    .expect("file");
-    leave_export_record(&env, id, &start[..3], "unused", Some(final_name));
+    // A file under the name that holds two of the three coins only: the export may have been
+    // linked there and replaced since, so its coins are neither spent again nor taken as sent.
+    let wrong = cloudcoin_codec::encode_bin(&start[..2]).expect("encode");
+    std::fs::write(env.out.join(final_name), &wrong).expect("file");
+    leave_export_record(&env, id, &taken, "", Some(final_name), false);
     let service = env.open().await;
-    assert_eq!(service.task(id).map(|v| v.status), Some(TaskStatus::Error));
+    let v = service.task(id).expect("known");
+    assert_eq!(v.status, TaskStatus::Error);
+    assert!(v.message.starts_with("needs attention"), "{}", v.message);
+    assert!(v.message.contains("does not hold the export's coins"), "{}", v.message);
+    assert!(v.message.contains(&format!("{id}.json")), "says which record to move: {}", v.message);
     let w = service.wallet(&wallet("Default")).await.expect("wallet");
-    assert_eq!(w.balance, amount("36"), "the coins stay in the wallet");
-    assert!(files_in(&env.folder("Default", "Sent")).is_empty());
+    assert_eq!(w.balance, amount("6"), "the coins are held back, not spendable");
+    assert!(files_in(&env.folder("Default", "Sent")).is_empty(), "nor sent");
+    assert_eq!(ids(&coins_in(&env.folder("Default", "Bank"))), ids(&start), "files stay");
+    drop(service);
+
+    // The real file comes back: the export is finished at the next start.
+    std::fs::write(env.out.join(final_name), cloudcoin_codec::encode_bin(&taken).expect("encode"))
+        .expect("file");
+    let service = env.open().await;
+    assert_each_coin_once(&env, &start);
+    let v = service.task(id).expect("known");
+    assert_eq!(v.status, TaskStatus::Completed, "{}", v.message);
+    assert!(all_names(&env.data.join(".cloudcoin/journal")).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_export_goes_forward_even_when_its_file_is_gone() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let id = TaskId::new();
+    let taken = start[..3].to_vec();
+    leave_export_record(&env, id, &taken, "", Some("30 CloudCoin #3 'trade'.bin"), true);
+    std::fs::remove_dir(&env.out).expect("the folder is gone");
+    let service = env.open().await;
+    let v = service.task(id).expect("known");
+    assert_eq!(v.status, TaskStatus::Completed, "{}", v.message);
+    assert_eq!(ids(&coins_in(&env.folder("Default", "Sent"))), ids(&taken));
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(w.balance, amount("6"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_temporary_file_keeps_the_coins_until_it_is_removed() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let id = TaskId::new();
+    let taken = &start[..3];
+    let temp = format!(".30 CloudCoin #3 'trade'.bin.{id}.partial");
+    std::fs::write(env.out.join(&temp), cloudcoin_codec::encode_bin(taken).expect("encode"))
+        .expect("a complete temporary file");
+    leave_export_record(&env, id, taken, &temp, None, false);
+    let away = env.out.with_file_name("away");
+    std::fs::rename(&env.out, &away).expect("the folder is unplugged");
+    let service = env.open().await;
+    let v = service.task(id).expect("known");
+    assert!(v.message.starts_with("needs attention") && v.message.contains(&temp), "{}", v.message);
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(w.balance, amount("6"), "a readable copy may exist: the coins stay reserved");
+    drop(service);
+    std::fs::rename(&away, &env.out).expect("plugged in again");
+    let service = env.open().await;
+    assert!(all_names(&env.out).is_empty(), "the copy is removed");
+    let v = service.task(id).expect("known");
+    assert_eq!(v.message, "interrupted by a restart; the coins were returned to the wallet");
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(w.balance, amount("36"));
+    assert_each_coin_once(&env, &start);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_task_without_a_journal_ends_as_interrupted() {
     let env = Env::with_bank(&mixed_coins());
     let id = TaskId::new();
-    leave_export_record(&env, id, &mixed_coins()[..1], "x", None);
+    leave_export_record(&env, id, &mixed_coins()[..1], "x", None, false);
     std::fs::remove_file(env.data.join(format!(".cloudcoin/journal/{id}.json"))).expect("rm");
     let service = env.open().await;
     let v = service.task(id).expect("known");

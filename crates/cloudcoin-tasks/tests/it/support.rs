@@ -217,6 +217,18 @@ impl BindMount {
     }
 }
 
+impl BindMount {
+    /// Remounts the bind mount read-only (`true`) or read-write; whether it worked.
+    pub(crate) fn set_read_only(&self, read_only: bool) -> bool {
+        let opts = if read_only { "remount,bind,ro" } else { "remount,bind,rw" };
+        std::process::Command::new("mount")
+            .args(["-o", opts])
+            .arg(&self.to)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
 impl Drop for BindMount {
     fn drop(&mut self) {
         // Unmounted before the temporary directories are removed, so that removing them never
