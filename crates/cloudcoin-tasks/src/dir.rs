@@ -250,6 +250,7 @@ pub(crate) fn reopen_read_only(file: &File) -> io::Result<File> {
 }
 
 /// The whole content of `file`, read from its start whatever its offset.
+#[cfg(test)]
 pub(crate) fn read_all(file: &File) -> io::Result<Vec<u8>> {
     use std::os::unix::fs::FileExt;
     let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;

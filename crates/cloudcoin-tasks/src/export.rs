@@ -16,7 +16,7 @@ use cloudcoin_codec::{Limits, WriteOptions, decode_any, write_coins, write_zip};
 use cloudcoin_domain::{Amount, Coin, FileKind, Tag, WalletName, export_file_name};
 
 use crate::dir::{Dir, Staged};
-use crate::durable::{self, error_chain, now_unix};
+use crate::durable::{error_chain, now_unix};
 use crate::fault;
 use crate::journal::{Journal, Op, Record, coins_digest};
 use crate::records::{self, Receipt, Transaction};
@@ -73,7 +73,9 @@ pub(crate) fn run(
     job: &ExportJob,
 ) -> (TaskOutcome, bool) {
     tracker.advance(job.id, 5, Some("Coins reserved"));
-    let coins: Vec<Coin> = job.coins.iter().map(|h| h.coin.clone()).collect();
+    let mut coins: Vec<Coin> = job.coins.iter().map(|h| h.coin.clone()).collect();
+    // In the digest's order, so that checking the file needs no second pass.
+    crate::verify::digest_order(&mut coins);
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
     record.coins = Record::coins_of(&job.coins);
     record.coins_digest = coins_digest(&coins);
@@ -301,14 +303,15 @@ impl Output<'_> {
             .map_err(io("cannot flush the file to disk"))?;
 
         tracker.advance(task, 85, Some("Verifying the file"));
-        let bytes = match &staged {
-            Staged::Named(temp) => read_back(self.dir, temp)?,
-            Staged::Unnamed(file) => {
-                crate::dir::read_all(file).map_err(io("cannot read the file back"))?
+        // One streaming pass: the coins are checked and the file hashed without holding either.
+        let sha256 = match &staged {
+            Staged::Named(temp) => {
+                let file = self.dir.open_read(temp).map_err(io("cannot read the file back"))?;
+                crate::verify::verify_file(file, digest, coins.len())?
             }
+            Staged::Unnamed(file) => crate::verify::verify_file(file, digest, coins.len())?,
         };
-        verify(&bytes, digest)?;
-        Ok((staged, durable::sha256_hex(&bytes)))
+        Ok((staged, sha256))
     }
 }
 

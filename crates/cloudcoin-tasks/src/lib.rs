@@ -47,6 +47,7 @@ mod service;
 mod store;
 mod task;
 mod tracker;
+mod verify;
 
 pub use crate::error::{OpenError, ServiceError};
 pub use crate::fault::{BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};

@@ -1,0 +1,252 @@
+//! Checking a written coin file against the coin set it must hold, in one streaming pass and
+//! bounded memory: the file is read once, coin by coin ([`cloudcoin_codec::read_each`]), while
+//! its SHA-256 and the journal's coin-set digest ([`crate::journal::coins_digest`]) are computed.
+//!
+//! The digest runs over the coins' records in sorted order. Exports write their coins in that
+//! order ([`digest_order`]), so the records can be hashed as they arrive; a file in another order
+//! (a backup, or one written by an older version) costs a second pass that keeps the records
+//! (405 bytes per coin) to sort them.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use cloudcoin_codec::{CodecError, Limits, read_each};
+use cloudcoin_domain::{Coin, RAIDA_COUNT};
+use sha2::{Digest, Sha256};
+
+/// Length of one coin's record in the digest: denomination code, serial, 25 ANs.
+pub(crate) const ITEM_LEN: usize = 1 + 4 + RAIDA_COUNT * 16;
+
+/// A coin's record in the digest.
+pub(crate) fn item(c: &Coin) -> [u8; ITEM_LEN] {
+    let mut v = [0u8; ITEM_LEN];
+    v[0] = c.denomination.code() as u8;
+    v[1..5].copy_from_slice(&c.serial.get().to_be_bytes());
+    for (dst, an) in v[5..].chunks_exact_mut(16).zip(&c.ans) {
+        dst.copy_from_slice(an);
+    }
+    v
+}
+
+/// Sorts coins in the order of their digest records, the order exports write them in.
+pub(crate) fn digest_order(coins: &mut [Coin]) {
+    coins.sort_by_cached_key(|c| (c.denomination.code() as u8, c.serial.get()));
+}
+
+/// Why a file does not check out.
+#[derive(Debug)]
+pub(crate) enum Mismatch {
+    /// It cannot be read.
+    Io(io::Error),
+    /// It is no coin file the readers accept.
+    Unreadable(CodecError),
+    /// It reads, but holds other coins than those of the digest.
+    OtherCoins,
+}
+
+impl From<io::Error> for Mismatch {
+    fn from(e: io::Error) -> Mismatch {
+        Mismatch::Io(e)
+    }
+}
+
+impl From<CodecError> for Mismatch {
+    fn from(e: CodecError) -> Mismatch {
+        match e {
+            CodecError::Io(io) => Mismatch::Io(io),
+            other => Mismatch::Unreadable(other),
+        }
+    }
+}
+
+/// Checks that `file` holds exactly the `count` coins whose digest is `digest`, with the messages
+/// of a failed export step; returns the file's SHA-256.
+pub(crate) fn verify_file<F: Read + Seek>(
+    file: F,
+    digest: &str,
+    count: usize,
+) -> Result<String, crate::export::StepError> {
+    use crate::export::StepError;
+    use crate::task::FailureKind;
+    check_file(file, digest, count).map_err(|e| match e {
+        Mismatch::Io(e) => StepError::io("cannot read the file back", &e),
+        Mismatch::Unreadable(e) => StepError {
+            kind: FailureKind::Verification,
+            message: format!(
+                "the file written does not read back: {}",
+                crate::durable::error_chain(&e)
+            ),
+        },
+        Mismatch::OtherCoins => StepError {
+            kind: FailureKind::Verification,
+            message: "the file written does not hold exactly the coins meant for it".to_owned(),
+        },
+    })
+}
+
+/// Checks that `file` (read from its start) holds exactly the `count` coins whose digest is
+/// `digest`; returns the file's SHA-256 (lowercase hex).
+pub(crate) fn check_file<F: Read + Seek>(
+    mut file: F,
+    digest: &str,
+    count: usize,
+) -> Result<String, Mismatch> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut file = Hashing { inner: file, sha: Sha256::new(), pos: 0, in_order: true };
+    let mut coins = Sha256::new();
+    coins.update((count as u64).to_be_bytes());
+    let mut last: Option<[u8; ITEM_LEN]> = None;
+    let mut sorted = true;
+    let found = read_each(&mut file, &Limits::default(), &mut |coin| {
+        if sorted {
+            let record = item(&coin);
+            if last.is_some_and(|l| l >= record) {
+                sorted = false;
+            } else {
+                coins.update(record);
+                last = Some(record);
+            }
+        }
+        Ok(())
+    })?;
+    // Whatever the readers left unread (after a PNG's IEND) still counts for the file's hash.
+    io::copy(&mut file, &mut io::sink())?;
+    let matches = if sorted {
+        found == count && hex(&coins.finalize()) == digest
+    } else {
+        found == count && sorted_digest(&mut file.inner, found)? == digest
+    };
+    if !matches {
+        return Err(Mismatch::OtherCoins);
+    }
+    if file.in_order {
+        return Ok(hex(&file.sha.finalize()));
+    }
+    let mut sha = Sha256::new();
+    file.inner.seek(SeekFrom::Start(0))?;
+    io::copy(&mut file.inner, &mut sha)?;
+    Ok(hex(&sha.finalize()))
+}
+
+/// The digest of the coins of `file`, read again and sorted in memory.
+fn sorted_digest<F: Read + Seek>(file: &mut F, count: usize) -> Result<String, Mismatch> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut records: Vec<[u8; ITEM_LEN]> = Vec::with_capacity(count);
+    read_each(&mut *file, &Limits::default(), &mut |coin| {
+        records.push(item(&coin));
+        Ok(())
+    })?;
+    records.sort_unstable();
+    records.dedup();
+    let mut sha = Sha256::new();
+    sha.update((count as u64).to_be_bytes());
+    for r in &records {
+        sha.update(r);
+    }
+    Ok(hex(&sha.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A reader that hashes what it reads, as long as it is read from the start straight on.
+struct Hashing<F> {
+    inner: F,
+    sha: Sha256,
+    pos: u64,
+    /// Every byte so far was read in order from the start: `sha` is the hash of `0..pos`.
+    in_order: bool,
+}
+
+impl<F: Read> Read for Hashing<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.in_order {
+            self.sha.update(&buf[..n]);
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<F: Seek> Seek for Hashing<F> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let at = self.inner.seek(to)?;
+        if at != self.pos {
+            self.in_order = false;
+        }
+        self.pos = at;
+        Ok(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::coins_digest;
+    use cloudcoin_domain::{Denomination, FileKind, Pown, SerialNumber};
+    use std::io::Cursor;
+
+    fn coin(code: i8, sn: u32) -> Coin {
+        Coin::new(
+            Denomination::from_code(code),
+            SerialNumber::new(sn),
+            [[sn as u8 ^ code as u8; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        )
+    }
+
+    fn file(kind: FileKind, coins: &[Coin]) -> Vec<u8> {
+        let options = cloudcoin_codec::WriteOptions::new().with_date("2026-12-01");
+        let mut out = Cursor::new(Vec::new());
+        match kind {
+            FileKind::Zip => cloudcoin_codec::write_zip(&mut out, coins, &options),
+            _ => cloudcoin_codec::write_coins(&mut out, kind, coins, &options),
+        }
+        .expect("write");
+        out.into_inner()
+    }
+
+    #[test]
+    fn accepts_exactly_the_coins_in_any_order_and_hashes_the_file() {
+        let mut coins: Vec<Coin> = (0..30).map(|i| coin(i as i8 % 9 - 4, 500 - i)).collect();
+        let digest = coins_digest(&coins);
+        for sorted in [false, true] {
+            if sorted {
+                digest_order(&mut coins);
+            }
+            for kind in FileKind::ALL {
+                let bytes = file(kind, &coins);
+                let sha = check_file(Cursor::new(&bytes), &digest, coins.len())
+                    .unwrap_or_else(|e| panic!("{kind:?} sorted {sorted}: {e:?}"));
+                assert_eq!(sha, crate::durable::sha256_hex(&bytes), "{kind:?}");
+                let fewer = file(kind, &coins[1..]);
+                let e = check_file(Cursor::new(&fewer), &digest, coins.len());
+                assert!(matches!(e, Err(Mismatch::OtherCoins)), "{kind:?}: {e:?}");
+                let mut changed = coins.clone();
+                changed[3].ans[7][0] ^= 1;
+                let e = check_file(Cursor::new(file(kind, &changed)), &digest, coins.len());
+                assert!(matches!(e, Err(Mismatch::OtherCoins)), "{kind:?}: {e:?}");
+                let e = check_file(Cursor::new(&bytes[..bytes.len() - 5]), &digest, coins.len());
+                assert!(matches!(e, Err(Mismatch::Unreadable(_))), "{kind:?}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_digest_record_is_the_journal_one() {
+        let coins = [coin(-2, 9), coin(3, 1)];
+        let mut records: Vec<[u8; ITEM_LEN]> = coins.iter().map(item).collect();
+        records.sort();
+        let mut all = 2u64.to_be_bytes().to_vec();
+        records.iter().for_each(|r| all.extend_from_slice(r));
+        assert_eq!(crate::durable::sha256_hex(&all), coins_digest(&coins));
+        let mut ordered = coins.to_vec();
+        digest_order(&mut ordered);
+        assert_eq!(ordered.iter().map(item).collect::<Vec<_>>(), records);
+    }
+}
