@@ -458,6 +458,12 @@ fn run_all(args: &RunArgs) -> Result<()> {
         import.floor.push(create.secs);
         import.rss_kb.push(imported.vmhwm_kb);
         import.poll_ms.push(imported.poll_max_ms);
+        eprintln!(
+            "  import: {:.3} s, floor {:.3} s, {} MB",
+            imported.secs,
+            create.secs,
+            imported.vmhwm_kb / 1024
+        );
         let moved = child(&[os("floor-move"), os(&scratch_a), os(&scratch_b)])?;
         fs::remove_dir_all(&scratch_a)?;
         fs::remove_dir_all(&scratch_b)?;
@@ -476,12 +482,22 @@ fn run_all(args: &RunArgs) -> Result<()> {
             samples.floor.push(moved.secs + write.secs);
             samples.rss_kb.push(done.vmhwm_kb);
             samples.poll_ms.push(done.poll_max_ms);
+            eprintln!(
+                "  export {}: {:.3} s, floor {:.3} + {:.3} s, {} MB, accepted in {:.1} ms",
+                kind.extension(),
+                done.secs,
+                moved.secs,
+                write.secs,
+                done.vmhwm_kb / 1024,
+                done.accept_ms.first().copied().unwrap_or(f64::NAN)
+            );
             accept_whole.extend(done.accept_ms);
             restore(&data, &out)?;
         }
         if args.small_exports > 0 {
             let small = args.small_exports.to_string();
             let done = child(&[os("accept"), os(&data), os(&out), os(&small)])?;
+            eprintln!("  small exports accepted in {:.2?} ms", done.accept_ms);
             accept_small.extend(done.accept_ms);
             restore(&data, &out)?;
         }
