@@ -1,9 +1,10 @@
-//! The domain's error types.
+//! The domain's error types, each `#[non_exhaustive]`: new checks add variants.
 
 use crate::amount::Amount;
 
 /// Why a text is not an acceptable amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AmountError {
     /// Not a decimal number at all.
     #[error("{0:?} is not a number; give a decimal such as 10.5")]
@@ -24,6 +25,7 @@ pub enum AmountError {
 
 /// Why a coin or coin field is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CoinError {
     /// A denomination code outside -8..=6 where money is required.
     #[error("denomination code {code} is not money (money codes are -8 to 6)")]
@@ -47,6 +49,7 @@ pub enum CoinError {
 
 /// Why no set of coins can be taken for a requested amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SelectError {
     /// The wallet holds less than requested.
     #[error("not enough coins: the balance is {balance}, {requested} was requested")]
@@ -93,6 +96,7 @@ fn nearest_text(side: &str, amount: Option<Amount>) -> String {
 
 /// Why a wallet name or tag is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NameError {
     /// Empty wallet name.
     #[error("the {what} must not be empty")]

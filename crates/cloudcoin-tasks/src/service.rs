@@ -406,8 +406,9 @@ impl Service {
         let folder = self.check_folder(&req.folder).await?;
         let reserved = {
             let mut s = lock(&state);
-            let selection = select_coins(req.amount, &s.candidates(), &SelectionPolicy::default())?;
-            Reserved { coins: Some(s.reserve(&selection.coins)), state: state.clone() }
+            let candidates = s.candidates();
+            let chosen = select_coins(req.amount, &candidates, &SelectionPolicy::default())?.ids();
+            Reserved { coins: Some(s.reserve(&chosen)), state: state.clone() }
         };
         // From here every early return — and a dropped request future, when the client hangs
         // up — gives the coins back through `reserved`'s Drop.

@@ -1,10 +1,11 @@
 //! Selection invariants, checked against a brute-force oracle on small wallets.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use cloudcoin_domain::strategies::{self, Pans};
 use cloudcoin_domain::{
-    Amount, Candidate, CoinId, Denomination, Pocket, SelectError, SelectionPolicy, SerialNumber,
-    select_coins,
+    Amount, Coin, CoinId, Denomination, Pocket, SelectError, SelectionPolicy, select_coins,
+    select_from_pockets,
 };
 use proptest::prelude::*;
 
@@ -37,62 +38,71 @@ fn oracle(values: &[u64], target: u64) -> Oracle {
     out
 }
 
-fn wallet_strategy() -> impl Strategy<Value = Vec<Candidate>> {
-    prop::collection::vec((-3i8..=1, prop::bool::ANY), 0..12).prop_map(|coins| {
-        coins
-            .into_iter()
-            .enumerate()
-            .map(|(i, (code, fracked))| Candidate {
-                id: CoinId {
-                    denomination: Denomination::from_code(code),
-                    serial: SerialNumber::new(u32::try_from(i).expect("small index")),
-                },
-                pocket: if fracked { Pocket::Fracked } else { Pocket::Bank },
-            })
-            .collect()
+/// Up to 11 coins of five adjacent denominations (few enough for the brute-force oracle), each
+/// with its pocket.
+fn small_wallet() -> impl Strategy<Value = Vec<(Coin, Pocket)>> {
+    let denominations = (-3i8..=1).prop_map(Denomination::from_code);
+    strategies::coins_with(denominations, Pans::Sometimes, 0..12).prop_flat_map(|coins| {
+        let n = coins.len();
+        (Just(coins), prop::collection::vec(prop::bool::weighted(0.3), n)).prop_map(
+            |(coins, fracked)| {
+                let pocket = |f: bool| if f { Pocket::Fracked } else { Pocket::Bank };
+                coins.into_iter().zip(fracked).map(|(c, f)| (c, pocket(f))).collect()
+            },
+        )
     })
 }
 
-fn value(c: &Candidate) -> u64 {
-    c.id.denomination.value().expect("strategy makes money coins").units()
+fn value(c: &Coin) -> u64 {
+    c.value().expect("strategy makes money coins").units()
+}
+
+/// Checks a successful selection from `wallet`: every chosen coin is in the wallet, none twice,
+/// they sum to `target`, and a Fracked coin is taken only when every Bank coin of its
+/// denomination is taken too.
+fn check_chosen(
+    wallet: &[(Coin, Pocket)],
+    chosen: &[CoinId],
+    target: Amount,
+) -> Result<(), TestCaseError> {
+    let ids: HashSet<CoinId> = chosen.iter().copied().collect();
+    prop_assert_eq!(ids.len(), chosen.len(), "no coin twice");
+    let by_id: HashMap<CoinId, &(Coin, Pocket)> = wallet.iter().map(|w| (w.0.id(), w)).collect();
+    let mut sum = 0;
+    for id in chosen {
+        let (c, _) =
+            by_id.get(id).ok_or_else(|| TestCaseError::fail("coin not from the wallet"))?;
+        sum += value(c);
+    }
+    prop_assert_eq!(sum, target.units(), "sums exactly to the target");
+    for id in chosen {
+        if by_id[id].1 == Pocket::Fracked {
+            let untaken_bank = wallet.iter().any(|(c, pocket)| {
+                c.denomination == id.denomination
+                    && *pocket == Pocket::Bank
+                    && !ids.contains(&c.id())
+            });
+            prop_assert!(!untaken_bank, "a Bank coin was passed over for {}", id);
+        }
+    }
+    Ok(())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
-    fn selection_matches_the_oracle(wallet in wallet_strategy(), target_tenths in 1u64..400) {
+    fn selection_matches_the_oracle(wallet in small_wallet(), target_tenths in 1u64..400) {
         // Targets in steps of 0.001 so that small denominations matter.
         let target = Amount::from_units(target_tenths * 100_000);
-        let values: Vec<u64> = wallet.iter().map(value).collect();
+        let values: Vec<u64> = wallet.iter().map(|(c, _)| value(c)).collect();
         let truth = oracle(&values, target.units());
         let balance: u64 = values.iter().sum();
         match select_coins(target, &wallet, &SelectionPolicy::default()) {
             Ok(selection) => {
-                let ids: HashSet<CoinId> = selection.coins.iter().copied().collect();
-                prop_assert_eq!(ids.len(), selection.coins.len(), "no coin twice");
-                let by_id: std::collections::HashMap<CoinId, &Candidate> =
-                    wallet.iter().map(|c| (c.id, c)).collect();
-                let mut sum = 0;
-                for id in &selection.coins {
-                    let c = by_id.get(id).ok_or_else(|| TestCaseError::fail("coin not from the wallet"))?;
-                    sum += value(c);
-                }
-                prop_assert_eq!(sum, target.units(), "sums exactly to the target");
                 prop_assert_eq!(selection.total, target);
+                check_chosen(&wallet, &selection.ids(), target)?;
                 prop_assert_eq!(Some(selection.coins.len()), truth.fewest, "fewest coins");
-                // Bank before Fracked: a Fracked coin is taken only when every Bank coin of its
-                // denomination is taken too.
-                for id in &selection.coins {
-                    if by_id[id].pocket == Pocket::Fracked {
-                        let untaken_bank = wallet.iter().any(|c| {
-                            c.id.denomination == id.denomination
-                                && c.pocket == Pocket::Bank
-                                && !ids.contains(&c.id)
-                        });
-                        prop_assert!(!untaken_bank, "a Bank coin was passed over for {id}");
-                    }
-                }
             }
             Err(SelectError::NotEnoughCoins { balance: b, requested }) => {
                 prop_assert_eq!(b.units(), balance);
@@ -108,5 +118,24 @@ proptest! {
             }
             Err(other) => prop_assert!(false, "unexpected error {other}"),
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Over the exported wallet strategy: the amount it comes with is always paid exactly, from
+    /// the wallet's own coins, Bank first, and the pockets entry point agrees with the pairs one.
+    #[test]
+    fn a_wallet_pays_the_amount_it_can_make(w in strategies::wallet()) {
+        let chosen = select_from_pockets(w.amount, &w.bank, &w.fracked, &SelectionPolicy::default())
+            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        let pairs: Vec<(Coin, Pocket)> = w.bank.iter().map(|c| (c.clone(), Pocket::Bank))
+            .chain(w.fracked.iter().map(|c| (c.clone(), Pocket::Fracked)))
+            .collect();
+        check_chosen(&pairs, &chosen.ids(), w.amount)?;
+        let again = select_coins(w.amount, &pairs, &SelectionPolicy::default())
+            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        prop_assert_eq!(again.ids(), chosen.ids());
     }
 }
