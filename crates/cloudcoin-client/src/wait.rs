@@ -1,0 +1,133 @@
+//! Following a task until it finishes: polls spaced by a [`Backoff`], each change yielded.
+
+use std::time::Duration;
+
+use cloudcoin_api::wire::Task;
+use cloudcoin_tasks::{TaskId, TaskStatus};
+
+use crate::client::Client;
+use crate::error::Error;
+
+/// How [`Wait`] spaces its polls: `first` after a change, doubling while nothing changes, up
+/// to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Backoff {
+    /// The pause after a poll that saw a change.
+    pub first: Duration,
+    /// The longest pause.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// A backoff from `first` up to `max` (at least `first`).
+    pub fn new(first: Duration, max: Duration) -> Backoff {
+        Backoff { first, max: max.max(first) }
+    }
+
+    fn next(&self, delay: Duration) -> Duration {
+        delay.saturating_mul(2).clamp(self.first, self.max)
+    }
+}
+
+impl Default for Backoff {
+    /// 50 ms, doubling up to 1 s.
+    fn default() -> Self {
+        Backoff::new(Duration::from_millis(50), Duration::from_secs(1))
+    }
+}
+
+/// A task being followed, made by [`Client::wait`].
+///
+/// [`Wait::next`] yields the task each time its progress, message or status changes, the
+/// finished task last; [`Wait::finish`] does the same with a callback and returns the
+/// finished task.
+#[derive(Debug)]
+#[must_use = "a Wait does nothing until next() or finish() is awaited"]
+pub struct Wait<'a> {
+    client: &'a Client,
+    id: TaskId,
+    backoff: Backoff,
+    delay: Duration,
+    polled: bool,
+    last: Option<(u8, String, TaskStatus)>,
+    done: bool,
+}
+
+impl<'a> Wait<'a> {
+    pub(crate) fn new(client: &'a Client, id: TaskId, backoff: Backoff) -> Wait<'a> {
+        Wait { client, id, backoff, delay: backoff.first, polled: false, last: None, done: false }
+    }
+
+    /// The task's next state: the first poll's answer at once, then the next change (polls
+    /// without a change are not yielded). `None` once the finished task has been yielded.
+    ///
+    /// A failed poll is yielded as an error and leaves the `Wait` usable: calling `next`
+    /// again polls again after a pause.
+    pub async fn next(&mut self) -> Option<Result<Task, Error>> {
+        if self.done {
+            return None;
+        }
+        loop {
+            if self.polled {
+                tokio::time::sleep(self.delay).await;
+            }
+            self.polled = true;
+            let task = match self.client.task(self.id).await {
+                Ok(task) => task,
+                Err(e) => {
+                    self.delay = self.backoff.next(self.delay);
+                    return Some(Err(e));
+                }
+            };
+            let state = (task.progress, task.message.clone(), task.status);
+            let changed = self.last.as_ref() != Some(&state);
+            self.last = Some(state);
+            if task.status != TaskStatus::Running {
+                self.done = true;
+                return Some(Ok(task));
+            }
+            if changed {
+                self.delay = self.backoff.first;
+                return Some(Ok(task));
+            }
+            self.delay = self.backoff.next(self.delay);
+        }
+    }
+
+    /// Polls until the task finishes, calling `on_progress` with every state [`Wait::next`]
+    /// yields (the finished one included), and returns the finished task. The first failed
+    /// poll ends the wait with its error.
+    pub async fn finish(mut self, mut on_progress: impl FnMut(&Task)) -> Result<Task, Error> {
+        loop {
+            match self.next().await {
+                Some(Ok(task)) => {
+                    on_progress(&task);
+                    if task.status != TaskStatus::Running {
+                        return Ok(task);
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+                None => return self.client.task(self.id).await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_up_to_its_max() {
+        let b = Backoff::new(Duration::from_millis(50), Duration::from_millis(300));
+        let mut d = b.first;
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            d = b.next(d);
+            seen.push(d.as_millis());
+        }
+        assert_eq!(seen, [100, 200, 300, 300, 300]);
+        assert_eq!(Backoff::new(Duration::from_secs(2), Duration::from_secs(1)).max.as_secs(), 2);
+    }
+}
