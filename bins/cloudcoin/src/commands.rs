@@ -1,0 +1,324 @@
+//! One function per command: build the request from the arguments, make the calls through
+//! [`cloudcoin_client::Client`], follow the task, print the result.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use cloudcoin_client::wire::{
+    BackupRequest, ExportRequest, ImportItem, ImportRequest, Task, TaskData, WalletDetail,
+};
+use cloudcoin_client::{Amount, Client, FileKind, Tag, TaskId, TaskStatus, WalletName};
+
+use crate::cli::{BackupArgs, Command, ExportArgs, FileType, ImportArgs, TaskWait, WalletCommand};
+use crate::exit::{Failure, Status};
+use crate::output::{Output, table};
+
+/// What every command needs.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) client: Client,
+    pub(crate) server: String,
+    pub(crate) out: Output,
+}
+
+impl Context {
+    fn call_failed(&self, e: cloudcoin_client::Error) -> Failure {
+        Failure::client(e, &self.server)
+    }
+}
+
+pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Export(args) => export(cx, args).await,
+        Command::Import(args) => import(cx, args).await,
+        Command::Backup(args) => backup(cx, args).await,
+        Command::Wallets => wallets(cx).await,
+        Command::Wallet(WalletCommand::Create { name }) => {
+            let name = wallet_name("NAME", &name)?;
+            let w = cx.client.create_wallet(&name).await.map_err(|e| cx.call_failed(e))?;
+            cx.out.emit(&w, |o| writeln!(o, "created wallet {}", w.name.as_str()))
+        }
+        Command::Wallet(WalletCommand::Show { name }) => {
+            let name = wallet_name("NAME", &name)?;
+            let w = cx.client.wallet(&name).await.map_err(|e| cx.call_failed(e))?;
+            cx.out.emit(&w, |o| print_wallet(o, &w))
+        }
+        Command::Wallet(WalletCommand::Delete { name }) => {
+            let name = wallet_name("NAME", &name)?;
+            let d = cx.client.delete_wallet(&name).await.map_err(|e| cx.call_failed(e))?;
+            cx.out.emit(&d, |o| writeln!(o, "deleted wallet {}", d.deleted))
+        }
+        Command::Tasks => {
+            let tasks = cx.client.tasks().await.map_err(|e| cx.call_failed(e))?;
+            cx.out.emit(&tasks, |o| print_tasks(o, &tasks))
+        }
+        Command::Task(args) => match (args.id, args.wait) {
+            (_, Some(TaskWait::Wait { id })) => {
+                let id = task_id(&id)?;
+                let task = follow(cx, id, "task").await?;
+                finished(cx, task)
+            }
+            (Some(id), None) => {
+                let task = cx.client.task(task_id(&id)?).await.map_err(|e| cx.call_failed(e))?;
+                cx.out.emit(&task, |o| print_task(o, &task))
+            }
+            (None, None) => {
+                Err(Failure::usage("give a task id: cloudcoin task ID, or task wait ID"))
+            }
+        },
+        Command::Info => {
+            let info = cx.client.info().await.map_err(|e| cx.call_failed(e))?;
+            cx.out.emit(&info, |o| {
+                writeln!(
+                    o,
+                    "{} {} (API {}) at {}: {}",
+                    info.name, info.version, info.api, cx.server, info.status
+                )
+            })
+        }
+        Command::Completions { shell } => crate::completions(shell),
+    }
+}
+
+fn wallet_name(what: &str, text: &str) -> Result<WalletName, Failure> {
+    WalletName::parse(text).map_err(|e| Failure::usage(format!("{what} {text:?}: {e}")))
+}
+
+fn tag(text: Option<&str>) -> Result<Option<Tag>, Failure> {
+    text.map(|t| Tag::parse(t).map_err(|e| Failure::usage(format!("--tag {t:?}: {e}")))).transpose()
+}
+
+fn task_id(text: &str) -> Result<TaskId, Failure> {
+    text.parse().map_err(|_| Failure::usage(format!("{text:?} is not a task id (a UUID)")))
+}
+
+/// `folder` made absolute against the current directory (the server needs absolute paths;
+/// links are left for the server to judge).
+fn absolute(what: &str, path: &Path) -> Result<PathBuf, Failure> {
+    std::path::absolute(path).map_err(|e| Failure::usage(format!("{what} {}: {e}", path.display())))
+}
+
+async fn export(cx: &Context, args: ExportArgs) -> Result<(), Failure> {
+    let wallet = wallet_name("--wallet", &args.wallet)?;
+    let amount = Amount::parse_request(&args.amount)
+        .map_err(|e| Failure::usage(format!("AMOUNT {:?}: {e}", args.amount)))?;
+    let folder = absolute("--folder", &args.folder)?;
+    let kind = match args.kind {
+        FileType::Stack => FileKind::Stack,
+        FileType::Png => FileKind::Png,
+        FileType::Zip => FileKind::Zip,
+        FileType::Bin => FileKind::Bin,
+    };
+    let mut request = ExportRequest::new(wallet, amount, folder, kind);
+    if let Some(t) = tag(args.tag.as_deref())? {
+        request = request.with_tag(t);
+    }
+    let started = match &args.idempotency_key {
+        Some(key) => cx.client.export_with_key(&request, key).await,
+        None => cx.client.export(&request).await,
+    };
+    let task = started.map_err(|e| cx.call_failed(e))?;
+    let task = follow(cx, task.id, "export").await?;
+    finished(cx, task)
+}
+
+async fn import(cx: &Context, args: ImportArgs) -> Result<(), Failure> {
+    let wallet = wallet_name("--wallet", &args.wallet)?;
+    let (paths, skipped) = coin_files(&args.paths)?;
+    let upload = args.upload;
+    let items = tokio::task::spawn_blocking(move || import_items(&paths, upload))
+        .await
+        .map_err(|e| Failure::new(Status::Failed, format!("reading the files failed: {e}")))??;
+    if !cx.out.json {
+        for path in &skipped {
+            eprintln_note(&format!(
+                "skipped {} (not a .bin, .stack, .png or .zip file)",
+                path.display()
+            ));
+        }
+    }
+    let task = cx
+        .client
+        .import(&ImportRequest::new(wallet, items))
+        .await
+        .map_err(|e| cx.call_failed(e))?;
+    let task = follow(cx, task.id, "import").await?;
+    finished(cx, task)
+}
+
+async fn backup(cx: &Context, args: BackupArgs) -> Result<(), Failure> {
+    let wallet = wallet_name("--wallet", &args.wallet)?;
+    let mut request = BackupRequest::new(wallet, absolute("--folder", &args.folder)?);
+    if let Some(t) = tag(args.tag.as_deref())? {
+        request = request.with_tag(t);
+    }
+    let task = cx.client.backup(&request).await.map_err(|e| cx.call_failed(e))?;
+    let task = follow(cx, task.id, "backup").await?;
+    finished(cx, task)
+}
+
+async fn wallets(cx: &Context) -> Result<(), Failure> {
+    let wallets = cx.client.wallets().await.map_err(|e| cx.call_failed(e))?;
+    cx.out.emit(&wallets, |o| {
+        let mut rows = vec![vec!["NAME".to_owned(), "BALANCE".to_owned(), "COINS".to_owned()]];
+        rows.extend(wallets.iter().map(|w| {
+            vec![w.name.as_str().to_owned(), w.balance.display_grouped(), w.coins.to_string()]
+        }));
+        table(o, &rows)
+    })
+}
+
+/// Follows a task to its end with a progress bar; a failed poll says how to resume.
+async fn follow(cx: &Context, id: TaskId, what: &str) -> Result<Task, Failure> {
+    let progress = cx.out.progress(what);
+    let result = cx.client.wait(id).finish(|t| progress.show(t)).await;
+    progress.clear();
+    result.map_err(|e| {
+        let mut f = cx.call_failed(e);
+        f.message.push_str(&format!(
+            "; the {what} task {id} was started: follow it with `cloudcoin task wait {id}`"
+        ));
+        f
+    })
+}
+
+/// Prints a finished task's result, or fails with its error.
+fn finished(cx: &Context, task: Task) -> Result<(), Failure> {
+    if task.status != TaskStatus::Completed {
+        return Err(Failure::task(task));
+    }
+    cx.out.emit(&task, |o| print_result(o, &task))
+}
+
+/// The files to import: each path given, and the coin files directly in each folder given;
+/// also what was skipped in folders.
+fn coin_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for given in paths {
+        let path = absolute("PATH", given)?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            let status =
+                if e.kind() == io::ErrorKind::NotFound { Status::NotFound } else { Status::Usage };
+            Failure::new(status, format!("{}: {e}", given.display()))
+        })?;
+        if !meta.is_dir() {
+            files.push(path);
+            continue;
+        }
+        let entries = std::fs::read_dir(&path)
+            .map_err(|e| Failure::usage(format!("{}: {e}", given.display())))?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Failure::usage(format!("{}: {e}", given.display())))?;
+            let file = entry.path();
+            if !entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) || !file.is_file() {
+                continue;
+            }
+            let coin_ext = file.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                ["bin", "stack", "png", "zip"].iter().any(|k| e.eq_ignore_ascii_case(k))
+            });
+            if coin_ext { found.push(file) } else { skipped.push(file) }
+        }
+        if found.is_empty() {
+            return Err(Failure::new(
+                Status::NotFound,
+                format!("{}: no .bin, .stack, .png or .zip file in this folder", given.display()),
+            ));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok((files, skipped))
+}
+
+/// The import items: paths for the server to read, or the files' bytes with `--upload`.
+fn import_items(paths: &[PathBuf], upload: bool) -> Result<Vec<ImportItem>, Failure> {
+    paths
+        .iter()
+        .map(|p| {
+            if !upload {
+                return Ok(ImportItem::File(p.clone()));
+            }
+            let bytes = std::fs::read(p)
+                .map_err(|e| Failure::usage(format!("reading {}: {e}", p.display())))?;
+            Ok(ImportItem::Inline(base64::engine::general_purpose::STANDARD.encode(bytes)))
+        })
+        .collect()
+}
+
+/// A line on standard error for a person (not part of the result).
+fn eprintln_note(line: &str) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
+    match &task.data {
+        Some(TaskData::Export(d)) => {
+            writeln!(o, "file:    {}", d.file.display())?;
+            writeln!(o, "amount:  {}", d.amount.display_grouped())?;
+            writeln!(o, "coins:   {}", d.coins)?;
+            writeln!(o, "sha256:  {}", d.sha256)
+        }
+        Some(TaskData::Backup(d)) => {
+            writeln!(o, "file:    {}", d.file.display())?;
+            writeln!(o, "amount:  {}", d.amount.display_grouped())?;
+            writeln!(o, "coins:   {}", d.coins)
+        }
+        Some(TaskData::Import(d)) => {
+            writeln!(
+                o,
+                "imported:         {} coins worth {}",
+                d.imported,
+                d.amount.display_grouped()
+            )?;
+            writeln!(o, "already present:  {}", d.already_present)?;
+            writeln!(o, "rejected:         {}", d.rejected.len())?;
+            for r in &d.rejected {
+                writeln!(o, "  {}: {}", r.source, r.reason)?;
+            }
+            Ok(())
+        }
+        _ => writeln!(o, "{}", task.message),
+    }
+}
+
+fn print_wallet(o: &mut dyn Write, w: &WalletDetail) -> io::Result<()> {
+    writeln!(o, "wallet:   {}", w.name.as_str())?;
+    writeln!(o, "balance:  {}", w.balance.display_grouped())?;
+    writeln!(o, "coins:    {}", w.coins)?;
+    let per = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter().map(|(k, n)| format!("{k} × {n}")).collect::<Vec<_>>().join(", ")
+    };
+    writeln!(o, "by denomination:  {}", per(&w.denominations))?;
+    writeln!(o, "files per folder: {}", per(&w.folders))
+}
+
+fn print_tasks(o: &mut dyn Write, tasks: &[Task]) -> io::Result<()> {
+    let mut rows = vec![["ID", "TYPE", "STATUS", "PROGRESS", "MESSAGE"].map(String::from).to_vec()];
+    rows.extend(tasks.iter().map(|t| {
+        vec![
+            t.id.to_string(),
+            t.kind.as_str().to_owned(),
+            t.status.as_str().to_owned(),
+            format!("{}%", t.progress),
+            t.message.clone(),
+        ]
+    }));
+    table(o, &rows)
+}
+
+fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
+    writeln!(o, "task:     {}", t.id)?;
+    writeln!(o, "type:     {}", t.kind.as_str())?;
+    writeln!(o, "status:   {}", t.status.as_str())?;
+    writeln!(o, "progress: {}%", t.progress)?;
+    writeln!(o, "message:  {}", t.message)?;
+    if t.status == TaskStatus::Completed {
+        print_result(o, t)?;
+    } else if let Some(TaskData::Error(e)) = &t.data {
+        writeln!(o, "error:    {} (code {})", e.message, e.code)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! Failures and their exit statuses (listed in `--help` and the README).
+
+use std::process::ExitCode;
+
+use cloudcoin_client::wire::{ErrorPayload, Task, TaskData};
+use cloudcoin_client::{Error, codes};
+use serde::Serialize;
+
+/// The exit statuses; `--help` lists them (`cli::AFTER_HELP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Status {
+    /// A task ran and failed, or the answer made no sense.
+    Failed = 1,
+    /// A bad command line, or no API token.
+    Usage = 2,
+    /// No such wallet, task or file.
+    NotFound = 3,
+    /// Refused by the server.
+    Refused = 4,
+    /// Nothing listens, or no answer in time.
+    Connection = 5,
+    /// Refused: not enough coins.
+    NotEnoughCoins = 6,
+    /// Refused: no exact set of coins.
+    NoExactChange = 7,
+    /// Refused: wrong or missing token.
+    Token = 8,
+}
+
+/// Why a command failed: the status, a one-line message, and the server's code if it gave one.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) status: Status,
+    pub(crate) message: String,
+    /// Lines printed after the message (an import's rejections).
+    pub(crate) notes: Vec<String>,
+    pub(crate) payload: Option<Box<ErrorPayload>>,
+    pub(crate) task: Option<Box<Task>>,
+}
+
+impl Failure {
+    pub(crate) fn new(status: Status, message: impl Into<String>) -> Failure {
+        Failure { status, message: message.into(), notes: Vec::new(), payload: None, task: None }
+    }
+
+    pub(crate) fn usage(message: impl Into<String>) -> Failure {
+        Failure::new(Status::Usage, message)
+    }
+
+    /// The status for a server's numeric code.
+    fn status_for(code: u16) -> Status {
+        match code {
+            codes::WALLET_NOT_FOUND | codes::TASK_NOT_FOUND | codes::NO_SUCH_ENDPOINT => {
+                Status::NotFound
+            }
+            codes::NOT_ENOUGH_COINS => Status::NotEnoughCoins,
+            codes::NO_EXACT_CHANGE => Status::NoExactChange,
+            codes::UNAUTHORIZED => Status::Token,
+            codes::INTERNAL => Status::Failed,
+            _ => Status::Refused,
+        }
+    }
+
+    /// A failed call, with what the client was doing.
+    pub(crate) fn client(e: Error, server: &str) -> Failure {
+        match e {
+            Error::Api(api) => {
+                let status = Failure::status_for(api.code());
+                let mut f =
+                    Failure::new(status, format!("{} (code {})", api.message(), api.code()));
+                if status == Status::Token {
+                    f.message.push_str(
+                        "; pass the right one with --token or --token-file, or --data-dir for \
+                         the server's data directory",
+                    );
+                }
+                f.payload = Some(api.payload);
+                f
+            }
+            Error::Connect { .. } => Failure::new(
+                Status::Connection,
+                format!(
+                    "cannot connect to the server at {server} ({}); is cloudcoin-server \
+                     running? --server names another address",
+                    root_cause(&e)
+                ),
+            ),
+            Error::ExportUnconfirmed { ref key, attempts, ref last } => Failure::new(
+                Status::Connection,
+                format!(
+                    "no answer to the export after {attempts} attempts ({}); it may have \
+                     started: run the same command with --idempotency-key {key} to find out \
+                     without exporting twice",
+                    root_cause(last)
+                ),
+            ),
+            Error::Timeout { .. } | Error::Connection { .. } => {
+                let cause = root_cause(&e);
+                let mut message = e.to_string();
+                if !message.ends_with(&cause) {
+                    message = format!("{message} ({cause})");
+                }
+                Failure::new(Status::Connection, message)
+            }
+            Error::InvalidUrl { .. } | Error::Request { .. } => Failure::usage(e.to_string()),
+            _ => Failure::new(Status::Failed, e.to_string()),
+        }
+    }
+
+    /// A task that ended in error.
+    pub(crate) fn task(task: Task) -> Failure {
+        let mut f = match &task.data {
+            Some(TaskData::Error(payload)) => {
+                let mut f = Failure::new(
+                    Status::Failed,
+                    format!(
+                        "the {} task failed: {} (code {})",
+                        task.kind.as_str(),
+                        payload.message,
+                        payload.code
+                    ),
+                );
+                f.payload = Some(Box::new(payload.clone()));
+                f
+            }
+            Some(TaskData::Import(import)) => {
+                let mut f =
+                    Failure::new(Status::Failed, format!("nothing was imported: {}", task.message));
+                f.notes = import
+                    .rejected
+                    .iter()
+                    .map(|r| format!("  rejected {}: {}", r.source, r.reason))
+                    .collect();
+                f
+            }
+            _ => Failure::new(
+                Status::Failed,
+                format!("the {} task failed: {}", task.kind.as_str(), task.message),
+            ),
+        };
+        f.task = Some(Box::new(task));
+        f
+    }
+
+    pub(crate) fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.status as u8)
+    }
+}
+
+/// The innermost cause's text ("Connection refused (os error 111)").
+fn root_cause(e: &Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The `--json` document of a failure.
+#[derive(Serialize)]
+pub(crate) struct FailureJson<'a> {
+    error: FailureBody<'a>,
+}
+
+#[derive(Serialize)]
+struct FailureBody<'a> {
+    exit: u8,
+    kind: Status,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a cloudcoin_client::wire::ErrorDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task: Option<&'a Task>,
+}
+
+impl Failure {
+    pub(crate) fn json(&self) -> FailureJson<'_> {
+        FailureJson {
+            error: FailureBody {
+                exit: self.status as u8,
+                kind: self.status,
+                message: &self.message,
+                code: self.payload.as_ref().map(|p| p.code),
+                details: self.payload.as_ref().and_then(|p| p.details.as_deref()),
+                task: self.task.as_deref(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_its_status() {
+        assert_eq!(Failure::status_for(codes::WALLET_NOT_FOUND), Status::NotFound);
+        assert_eq!(Failure::status_for(codes::TASK_NOT_FOUND), Status::NotFound);
+        assert_eq!(Failure::status_for(codes::NOT_ENOUGH_COINS), Status::NotEnoughCoins);
+        assert_eq!(Failure::status_for(codes::NO_EXACT_CHANGE), Status::NoExactChange);
+        assert_eq!(Failure::status_for(codes::UNAUTHORIZED), Status::Token);
+        assert_eq!(Failure::status_for(codes::BAD_FOLDER), Status::Refused);
+        assert_eq!(Failure::status_for(codes::WALLET_EXISTS), Status::Refused);
+    }
+
+    #[test]
+    fn the_statuses_are_the_documented_numbers() {
+        let help = crate::cli::AFTER_HELP;
+        for (status, line) in [
+            (Status::Failed, "  1  a task ran and failed"),
+            (Status::Usage, "  2  usage"),
+            (Status::NotFound, "  3  not found"),
+            (Status::Refused, "  4  refused by the server"),
+            (Status::Connection, "  5  connection failed"),
+            (Status::NotEnoughCoins, "  6  refused by the server: not enough coins"),
+            (Status::NoExactChange, "  7  refused by the server: no exact set"),
+            (Status::Token, "  8  refused by the server: wrong or missing API token"),
+        ] {
+            assert!(help.contains(line), "--help lacks {line:?}");
+            assert_eq!(
+                line.trim_start().split(' ').next(),
+                Some((status as u8).to_string().as_str())
+            );
+        }
+    }
+}

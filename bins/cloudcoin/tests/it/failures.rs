@@ -1,0 +1,143 @@
+//! Each failure: a one-line message on stderr, its own exit status, and nothing exported.
+
+use std::path::Path;
+
+use crate::support::{Server, TOKEN, bare_cli, file_names, json, text};
+
+/// Asserts one `error: …` line on stderr containing each of `words`, nothing on stdout, and
+/// the exit status; returns the line.
+fn refused(assert: assert_cmd::assert::Assert, status: i32, words: &[&str]) -> String {
+    let assert = assert.code(status);
+    let out = assert.get_output();
+    assert_eq!(text(&out.stdout), "", "nothing on stdout");
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    for w in words {
+        assert!(stderr.contains(w), "{w:?} in {stderr}");
+    }
+    stderr
+}
+
+fn export(server_cli: &mut assert_cmd::Command, amount: &str, folder: &Path) {
+    server_cli.args(["export", amount, "--type", "zip", "--folder"]).arg(folder);
+}
+
+#[test]
+fn refusals_have_their_own_status_and_export_nothing() {
+    let server = Server::start();
+    server.import_test_coins("Default");
+    let folder = tempfile::tempdir().expect("temp dir");
+
+    // Not enough coins: 6.
+    let mut cmd = server.cli();
+    export(&mut cmd, "1000", folder.path());
+    refused(cmd.assert(), 6, &["not enough coins", "126", "(code 4135)"]);
+
+    // No exact change: 7, naming the nearest amounts.
+    let mut cmd = server.cli();
+    export(&mut cmd, "0.05", folder.path());
+    refused(cmd.assert(), 7, &["no exact", "0.1", "(code 4134)"]);
+
+    // Unknown wallet: 3.
+    let mut cmd = server.cli();
+    export(&mut cmd, "1", folder.path());
+    refused(cmd.arg("--wallet").arg("Nobody").assert(), 3, &["Nobody", "(code 4115)"]);
+    refused(server.cli().args(["wallet", "show", "Nobody"]).assert(), 3, &["Nobody"]);
+
+    // A folder the server refuses: 4.
+    let mut cmd = server.cli();
+    export(&mut cmd, "1", &folder.path().join("missing"));
+    refused(cmd.assert(), 4, &["(code 4193)"]);
+
+    // Deleting a wallet that holds coins: 4; an empty one goes.
+    refused(server.cli().args(["wallet", "delete", "Default"]).assert(), 4, &["(code 4116)"]);
+    server.cli().args(["wallet", "create", "Temp"]).assert().success();
+    let deleted = server.cli().args(["wallet", "delete", "Temp"]).assert().success();
+    assert_eq!(text(&deleted.get_output().stdout), "deleted wallet Temp\n");
+    refused(server.cli().args(["wallet", "show", "Temp"]).assert(), 3, &["Temp"]);
+
+    // A bad amount never leaves the command line: 2.
+    let mut cmd = server.cli();
+    export(&mut cmd, "1.123456789", folder.path());
+    refused(cmd.assert(), 2, &["AMOUNT"]);
+
+    // Wrong token: 8.
+    let mut cmd = bare_cli();
+    cmd.args(["--server", &server.url(), "--token", "not-the-token-at-all"]);
+    export(&mut cmd, "1", folder.path());
+    refused(cmd.assert(), 8, &["token", "(code 4308)"]);
+
+    // With --json the failure is also one JSON document on stdout.
+    let mut cmd = server.cli();
+    cmd.arg("--json");
+    export(&mut cmd, "1000", folder.path());
+    let out = cmd.assert().code(6);
+    let doc = json(&out.get_output().stdout);
+    assert_eq!(doc["error"]["exit"], 6, "{doc}");
+    assert_eq!(doc["error"]["kind"], "not-enough-coins");
+    assert_eq!(doc["error"]["code"], 4135);
+    assert_eq!(doc["error"]["details"]["balance"].to_string(), "126");
+
+    assert_eq!(file_names(folder.path()), Vec::<String>::new(), "nothing exported");
+    assert_eq!(server.balance("Default"), ("126".to_owned(), 18));
+}
+
+#[test]
+fn a_server_that_is_not_running() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let folder = tempfile::tempdir().expect("temp dir");
+    let mut cmd = bare_cli();
+    cmd.args(["--server", &format!("http://127.0.0.1:{port}"), "--token", TOKEN]);
+    export(&mut cmd, "1", folder.path());
+    refused(cmd.assert(), 5, &["cannot connect", &format!("127.0.0.1:{port}"), "running"]);
+    assert_eq!(file_names(folder.path()), Vec::<String>::new());
+}
+
+#[test]
+fn the_token_is_found_where_the_server_keeps_it() {
+    // The server's default data directory under XDG_DATA_HOME, and its generated token.
+    let home = tempfile::tempdir().expect("temp dir");
+    let xdg = home.path().join("share");
+    let server = Server::spawn(&[], &[("XDG_DATA_HOME", &xdg), ("HOME", home.path())]);
+    assert_eq!(server.data, xdg.join("cloudcoin-server"));
+
+    // The CLI with the same environment and no token finds it.
+    let mut cmd = bare_cli();
+    cmd.env("XDG_DATA_HOME", &xdg).env("HOME", home.path()).args(["--server", &server.url()]);
+    let out = cmd.args(["--json", "wallets"]).assert().success();
+    assert_eq!(json(&out.get_output().stdout)[0]["name"], "Default");
+
+    // --data-dir names it too.
+    let out = bare_cli()
+        .args(["--server", &server.url(), "--data-dir"])
+        .arg(&server.data)
+        .arg("wallets")
+        .assert()
+        .success();
+    assert!(text(&out.get_output().stdout).contains("Default"));
+
+    // Elsewhere: usage (2), and the message says where it looked.
+    let nowhere = home.path().join("elsewhere");
+    let line = refused(
+        bare_cli()
+            .args(["--server", &server.url(), "--data-dir"])
+            .arg(&nowhere)
+            .arg("wallets")
+            .assert(),
+        2,
+        &["no API token", "--token"],
+    );
+    let looked = nowhere.join(".cloudcoin").join("api-token");
+    assert!(line.contains(&looked.display().to_string()), "{line}");
+    refused(
+        bare_cli().args(["--server", &server.url(), "wallets"]).assert(),
+        2,
+        &["cloudcoin-server/.cloudcoin/api-token"],
+    );
+}

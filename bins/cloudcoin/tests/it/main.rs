@@ -1,0 +1,8 @@
+//! Integration tests: the real `cloudcoin` binary against the real `cloudcoin-server` binary on
+//! 127.0.0.1:0 with a temporary data directory.
+
+mod failures;
+mod layering;
+mod retry;
+mod support;
+mod walkthrough;
