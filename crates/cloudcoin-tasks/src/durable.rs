@@ -31,9 +31,22 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Gives the complete, synced file `temp` the name `final_path` without replacing anything there
 /// (a hard link, which fails if the name exists, then the temporary name is removed).
+///
+/// Once the link exists the file is published, and that is never reported as a failure: if the
+/// temporary name cannot be removed, that is logged and left for the caller's clean-up (the
+/// import retries it, and start-up removes what is left).
 pub(crate) fn publish_no_replace(temp: &Path, final_path: &Path) -> io::Result<()> {
     fs::hard_link(temp, final_path)?;
-    fs::remove_file(temp)
+    let removed = crate::fault::point("import:unlink_temp").and_then(|()| fs::remove_file(temp));
+    match removed {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(
+            temp = %temp.display(), published = %final_path.display(), error = %e,
+            "published, but the temporary name cannot be removed yet; it is removed later"
+        ),
+    }
+    Ok(())
 }
 
 /// Publishes `temp` in `dir` under `base`, or `base (2)`, `base (3)`, … — the first free name —

@@ -86,13 +86,26 @@ pub(crate) fn run(
     job.tag.as_str().clone_into(&mut record.tag);
     let output = Output { dir: &job.folder, temp: &temp_name, kind: job.kind, step: "export" };
 
-    let published = output.open_unnamed().and_then(|unnamed| {
-        match unnamed {
-            Some(_) => record.unnamed = true,
-            None => record.temp = Some(temp_name.clone()),
-        }
-        write_and_publish(journal, tracker, job, &coins, &mut record, &output, unnamed, &base_name)
-    });
+    // A copy of a taken coin dropped into the wallet since the start must not stay spendable.
+    let published = crate::store::set_aside_copies(layout, &job.wallet, &job.state, &job.coins)
+        .map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", &e))
+        .and_then(|_| output.open_unnamed())
+        .and_then(|unnamed| {
+            match unnamed {
+                Some(_) => record.unnamed = true,
+                None => record.temp = Some(temp_name.clone()),
+            }
+            write_and_publish(
+                journal,
+                tracker,
+                job,
+                &coins,
+                &mut record,
+                &output,
+                unnamed,
+                &base_name,
+            )
+        });
     let (final_name, sha256) = match published {
         Ok(done) => done,
         Err(e) => return give_back(journal, job, &mut record, e),

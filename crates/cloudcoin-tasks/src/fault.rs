@@ -22,12 +22,15 @@ pub const EXPORT_FAULT_STEPS: [&str; 7] = [
 ];
 
 /// The fault points of an import, in order.
-pub const IMPORT_FAULT_STEPS: [&str; 3] =
-    ["import:after_journal", "import:mid_store", "import:after_store"];
+pub const IMPORT_FAULT_STEPS: [&str; 4] =
+    ["import:after_journal", "import:unlink_temp", "import:mid_store", "import:after_store"];
 
 /// The fault points of a backup, in order.
 pub const BACKUP_FAULT_STEPS: [&str; 3] =
     ["backup:after_journal", "backup:after_write", "backup:after_fsync"];
+
+/// The fault points of creating and deleting wallets.
+pub const WALLET_FAULT_STEPS: [&str; 1] = ["wallet:delete_move"];
 
 /// Passes the named step: may abort or fail when fault injection is compiled in and asks for it.
 #[cfg(feature = "fault-injection")]
@@ -37,6 +40,7 @@ pub(crate) fn point(step: &str) -> io::Result<()> {
             .iter()
             .chain(&IMPORT_FAULT_STEPS)
             .chain(&BACKUP_FAULT_STEPS)
+            .chain(&WALLET_FAULT_STEPS)
             .any(|s| *s == step),
         "fault point {step} is not listed, so no crash test covers it"
     );

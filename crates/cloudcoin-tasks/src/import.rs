@@ -3,9 +3,10 @@
 //! Each item is read and decoded on its own, so one bad item never stops the others. Coins the
 //! wallet holds already (Bank, Fracked, Limbo, Suspect) are counted, not stored twice; a coin in
 //! two items is stored once. New coins are claimed in the index first (so a racing import cannot
-//! store them too), then all written as temporary files, made durable by one `syncfs` of the
-//! wallet's file system, published under their single-coin names without replacing anything, and
-//! `Bank` is synced once: a constant number of syncs per import, not one per coin.
+//! store them too; it waits for this one instead of counting them as present), then all written
+//! as temporary files in `Bank`, made durable by one `syncfs` of `Bank`'s own file system,
+//! published under their single-coin names without replacing anything, and `Bank` is synced once:
+//! a constant number of syncs per import, not one per coin.
 
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
@@ -24,7 +25,7 @@ use crate::fault;
 use crate::journal::{Journal, Op, Record};
 use crate::records::{self, Transaction};
 use crate::service::ImportItem;
-use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name};
+use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name, read_single_coin};
 use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome};
 use crate::tracker::Tracker;
 
@@ -101,10 +102,10 @@ pub(crate) fn run(
         return failed(FailureKind::Io, format!("cannot write the journal: {}", error_chain(&e)));
     }
 
-    // Read every item; keep the first copy of each coin.
+    // Read every item; keep the first copy of each coin, with the item it came from.
     let mut rejected = Vec::new();
     let mut seen = HashSet::new();
-    let mut found: Vec<Coin> = Vec::new();
+    let mut found: Vec<(usize, Coin)> = Vec::new();
     let n = job.items.len().max(1);
     for (i, item) in job.items.iter().enumerate() {
         let source = source_of(i, item);
@@ -124,7 +125,7 @@ pub(crate) fn run(
                             ),
                         });
                     } else if seen.insert(coin.id()) {
-                        found.push(coin);
+                        found.push((i, coin));
                     }
                 }
             }
@@ -133,55 +134,19 @@ pub(crate) fn run(
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
     }
 
-    // Claim the new coins in the index: present ones are counted, new ones become Incoming.
-    let (fresh, already_present) = {
-        let mut state = lock(&job.state);
-        if state.deleted {
-            return failed(
-                FailureKind::Io,
-                "the wallet was deleted while the import ran".to_owned(),
-            );
-        }
-        let mut fresh = Vec::new();
-        let mut present = 0;
-        for coin in found {
-            match state.coins.entry(coin.id()) {
-                std::collections::hash_map::Entry::Occupied(_) => present += 1,
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(Entry {
-                        folder: Folder::Bank,
-                        file: String::new(),
-                        coin: coin.clone(),
-                        hold: Hold::Incoming,
-                    });
-                    fresh.push(coin);
-                }
-            }
-        }
-        (fresh, present)
+    // Claim the new coins in the index (see `claim`).
+    let (fresh, already_present) = match claim(job, tracker, found, &mut rejected) {
+        Ok(claimed) => claimed,
+        Err(outcome) => return outcome,
     };
+    let mut claims = Claims { state: &job.state, task: job.id, stored: Vec::new() };
 
     tracker.advance(job.id, 50, Some("Storing coins"));
     let bank = layout.folder(&job.wallet, Folder::Bank);
-    let mut stored: Vec<(CoinId, String)> = Vec::with_capacity(fresh.len());
-    let outcome = store_all(layout, tracker, job, &bank, &fresh, &mut stored);
-
-    // Whatever happened, the index must say what is on disk.
-    {
-        let mut state = lock(&job.state);
-        let stored_ids: HashSet<CoinId> = stored.iter().map(|(id, _)| *id).collect();
-        for (id, file) in &stored {
-            if let Some(e) = state.coins.get_mut(id) {
-                e.file.clone_from(file);
-                e.hold = Hold::Free;
-            }
-        }
-        for coin in &fresh {
-            if !stored_ids.contains(&coin.id()) {
-                state.coins.remove(&coin.id());
-            }
-        }
-    }
+    let outcome = store_all(tracker, job, &bank, &fresh, &mut claims.stored);
+    // Whatever happened, the index must say what is on disk: the stored coins become free, the
+    // others leave the index, and imports waiting for them look again.
+    let stored = claims.settle();
 
     let stored_coins: Vec<&Coin> = fresh.iter().take(stored.len()).collect();
     let amount = total_value(stored_coins).unwrap_or(Amount::MAX);
@@ -217,9 +182,117 @@ pub(crate) fn run(
     TaskOutcome::Import(ImportResult { imported: stored.len(), already_present, rejected, amount })
 }
 
+/// Claims the coins an import found, under the wallet's lock: a coin the wallet holds is counted
+/// as already present (it is durably stored: `Free`, `Reserved` for an export, or `Blocked`) —
+/// unless this file holds other keys for it, which is a rejection that tells the user to keep the
+/// file; a new coin becomes `Incoming(job.id)`. While any of the coins is `Incoming` for another
+/// running import, this one waits for that import to settle its claims (and says so in its
+/// progress message), since those coins are not stored yet and may never be. Claims are taken all
+/// at once and only when none is busy, so two imports never wait for each other.
+fn claim(
+    job: &ImportJob,
+    tracker: &Tracker,
+    found: Vec<(usize, Coin)>,
+    rejected: &mut Vec<Rejection>,
+) -> Result<(Vec<Coin>, usize), TaskOutcome> {
+    let mut state = lock(&job.state);
+    let mut announced = false;
+    loop {
+        if state.deleted {
+            return Err(failed(
+                FailureKind::Io,
+                "the wallet was deleted while the import ran".to_owned(),
+            ));
+        }
+        let busy = found.iter().find_map(|(_, c)| match state.coins.get(&c.id()) {
+            Some(Entry { hold: Hold::Incoming(other), .. }) if *other != job.id => Some(*other),
+            _ => None,
+        });
+        let Some(other) = busy else { break };
+        if !announced {
+            announced = true;
+            tracing::info!(task = %job.id, other = %other, "waiting for a running import of the same coins");
+            tracker.advance(
+                job.id,
+                50,
+                Some(&format!(
+                    "Waiting for import {other}, which is storing some of the same coins"
+                )),
+            );
+        }
+        let settled = state.claims_settled.clone();
+        state = settled.wait(state).unwrap_or_else(|p| p.into_inner());
+    }
+    let mut fresh = Vec::new();
+    let mut present = 0;
+    for (item, coin) in found {
+        match state.coins.entry(coin.id()) {
+            std::collections::hash_map::Entry::Occupied(held) => {
+                let held = &held.get().coin;
+                let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
+                if held.ans == coin.ans && !more_keys {
+                    present += 1;
+                } else {
+                    rejected.push(Rejection {
+                        item,
+                        source: source_of(item, &job.items[item]),
+                        reason: format!(
+                            "the wallet already holds coin {} with other keys (authenticity numbers or PANs) than this file; this copy was not stored — keep the file, it may hold the coin's live keys",
+                            coin.id()
+                        ),
+                    });
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(Entry {
+                    folder: Folder::Bank,
+                    file: String::new(),
+                    coin: coin.clone(),
+                    hold: Hold::Incoming(job.id),
+                });
+                fresh.push(coin);
+            }
+        }
+    }
+    Ok((fresh, present))
+}
+
+/// An import's `Incoming` claims. [`Claims::settle`] — or, if the pipeline panics, dropping —
+/// makes the stored coins free, removes the others from the index, and wakes imports waiting
+/// for them.
+struct Claims<'a> {
+    state: &'a Mutex<WalletState>,
+    task: TaskId,
+    /// Coins durably stored, with their file names, in order.
+    stored: Vec<(CoinId, String)>,
+}
+
+impl Claims<'_> {
+    fn settle(&mut self) -> Vec<(CoinId, String)> {
+        let stored = std::mem::take(&mut self.stored);
+        let mut state = lock(self.state);
+        for (id, file) in &stored {
+            if let Some(e) = state.coins.get_mut(id)
+                && e.hold == Hold::Incoming(self.task)
+            {
+                e.file.clone_from(file);
+                e.hold = Hold::Free;
+            }
+        }
+        state.coins.retain(|_, e| e.hold != Hold::Incoming(self.task));
+        state.claims_settled.notify_all();
+        stored
+    }
+}
+
+impl Drop for Claims<'_> {
+    fn drop(&mut self) {
+        self.settle();
+    }
+}
+
 /// Writes each coin durably into Bank, recording what was stored (in order of `fresh`).
 fn store_all(
-    layout: &Layout,
     tracker: &Tracker,
     job: &ImportJob,
     bank: &Path,
@@ -233,7 +306,8 @@ fn store_all(
     let n = temps.len().max(1);
     let published = (|| {
         if !temps.is_empty() {
-            crate::dir::sync_file_system(&layout.wallet(&job.wallet))?;
+            // The file system Bank is on, whatever the wallet folder's is.
+            crate::dir::sync_file_system(bank)?;
         }
         for (i, ((temp, base), coin)) in temps.iter().zip(fresh).enumerate() {
             let path = durable::publish_unique(temp, bank, base, |_| Ok(()))?;
@@ -247,6 +321,13 @@ fn store_all(
         }
         Ok(())
     })();
+    // A published coin's temporary name that could not be removed is tried once more; if it
+    // stays, start-up removes it (`remove_stale_temporaries`). Either way the coin is stored.
+    for (temp, _) in &temps[..stored.len()] {
+        if fs::symlink_metadata(temp).is_ok() {
+            durable::remove_if_exists(temp);
+        }
+    }
     if let Err(e) = published {
         for (temp, _) in &temps[stored.len()..] {
             durable::remove_if_exists(temp);
@@ -291,6 +372,55 @@ fn write_temps(
 
 fn failed(kind: FailureKind, message: String) -> TaskOutcome {
     TaskOutcome::Failed(TaskFailure { kind, message })
+}
+
+/// At start-up (nothing runs yet): removes the temporary files imports left in `Bank` after
+/// publishing their coins — a temporary name whose removal failed after the link. Such a file is
+/// a second name of a coin already stored; if the coin it holds is not held with the same keys
+/// (it never should be), it is moved to `Trash` instead of removed, and logged. Temporaries of an
+/// import that was interrupted are the journal's, and recovery has removed them already.
+/// Returns how many files were cleaned up. Blocking.
+pub(crate) fn remove_stale_temporaries(
+    layout: &Layout,
+    wallet: &WalletName,
+    state: &WalletState,
+) -> std::io::Result<usize> {
+    let bank = layout.folder(wallet, Folder::Bank);
+    let trash = layout.folder(wallet, Folder::Trash);
+    let mut cleaned = 0;
+    for entry in fs::read_dir(&bank)?.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_import_temporary(&name) {
+            continue;
+        }
+        let path = entry.path();
+        let same = read_single_coin(&path)
+            .is_ok_and(|coin| state.coins.get(&coin.id()).is_some_and(|e| e.coin.ans == coin.ans));
+        if same {
+            fs::remove_file(&path)?;
+            tracing::info!(wallet = %wallet, file = %name, "removed the temporary name of a coin stored earlier");
+        } else {
+            let kept = cloudcoin_domain::unique_file_name(name.trim_start_matches('.'), |n| {
+                fs::symlink_metadata(trash.join(n)).is_ok()
+            });
+            fs::rename(&path, trash.join(&kept))?;
+            durable::sync_dir(&trash)?;
+            tracing::warn!(wallet = %wallet, file = %name, to = %format!("Trash/{kept}"), "an import's temporary file that is not a stored coin was moved to Trash");
+        }
+        cleaned += 1;
+    }
+    if cleaned > 0 {
+        durable::sync_dir(&bank)?;
+    }
+    Ok(cleaned)
+}
+
+/// Whether a file name is an import's temporary name: `.{coin file name}.{task id}.partial`.
+fn is_import_temporary(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".partial")) else {
+        return false;
+    };
+    rest.rsplit_once('.').is_some_and(|(_, id)| id.parse::<TaskId>().is_ok())
 }
 
 /// Suffix of the temporary files of [`pick_up_dropped`].
@@ -343,7 +473,7 @@ pub(crate) fn pick_up_dropped(
         // publish, one sync of each folder touched.
         let temps = write_temps(&bank, &stored, PICKUP_SUFFIX)?;
         if !temps.is_empty() {
-            crate::dir::sync_file_system(&layout.wallet(wallet))?;
+            crate::dir::sync_file_system(&bank)?;
         }
         for ((temp, base), coin) in temps.iter().zip(&stored) {
             let final_path = durable::publish_unique(temp, &bank, base, |_| Ok(()))?;

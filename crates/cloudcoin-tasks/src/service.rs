@@ -129,6 +129,9 @@ struct Inner {
     handles: Mutex<Vec<JoinHandle<()>>>,
     /// Serialises exports that carry an idempotency key, from the key check to the task's birth.
     keyed_exports: tokio::sync::Mutex<()>,
+    /// Serialises creating and deleting wallets, from the name check to the folder's last move, so
+    /// a delete can never move away the folder of a wallet a racing create has just listed.
+    wallet_changes: tokio::sync::Mutex<()>,
     /// Held (locked) for the service's lifetime: one owner per data directory.
     _lock: File,
 }
@@ -207,6 +210,7 @@ impl Service {
             let mut state = store::scan_wallet(&layout, &name).map_err(io_err(&dir))?;
             hold_back(&mut state, &name, &held_back);
             import::pick_up_dropped(&layout, &name, &mut state).map_err(io_err(&dir))?;
+            import::remove_stale_temporaries(&layout, &name, &state).map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));
@@ -224,6 +228,7 @@ impl Service {
                 wallets: Mutex::new(wallets),
                 handles: Mutex::new(Vec::new()),
                 keyed_exports: tokio::sync::Mutex::new(()),
+                wallet_changes: tokio::sync::Mutex::new(()),
                 _lock: lock_file,
             }),
         })
@@ -274,7 +279,17 @@ impl Service {
     }
 
     /// Creates an empty wallet (or adopts a wallet folder made by hand since the start).
+    ///
+    /// Creates and deletes of wallets run one at a time, each to its end even if the caller stops
+    /// waiting, so a racing delete never moves away the folder of a wallet this lists.
     pub async fn create_wallet(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
+        let this = self.clone();
+        let name = name.clone();
+        tokio::spawn(async move { this.create_wallet_now(&name).await }).await.map_err(internal)?
+    }
+
+    async fn create_wallet_now(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
+        let _changing = self.inner.wallet_changes.lock().await;
         if self.wallets().contains_key(name) {
             return Err(ServiceError::WalletExists { name: name.clone() });
         }
@@ -296,8 +311,16 @@ impl Service {
     }
 
     /// Deletes a wallet that holds no coins. Its folder (with its `Sent` records and
-    /// transactions) is moved to `.cloudcoin/deleted/`, not erased.
+    /// transactions) is moved to `.cloudcoin/deleted/`, not erased. Runs to its end even if the
+    /// caller stops waiting (see [`Service::create_wallet`]).
     pub async fn delete_wallet(&self, name: &WalletName) -> Result<(), ServiceError> {
+        let this = self.clone();
+        let name = name.clone();
+        tokio::spawn(async move { this.delete_wallet_now(&name).await }).await.map_err(internal)?
+    }
+
+    async fn delete_wallet_now(&self, name: &WalletName) -> Result<(), ServiceError> {
+        let _changing = self.inner.wallet_changes.lock().await;
         let state = {
             let mut wallets = self.wallets();
             let state = wallets
@@ -332,6 +355,7 @@ impl Service {
             }
             let deleted = layout.deleted();
             fs::create_dir_all(&deleted).map_err(internal)?;
+            crate::fault::point("wallet:delete_move").map_err(internal)?;
             let to = deleted.join(format!("{} {}", wallet.as_str(), uuid::Uuid::new_v4().simple()));
             fs::rename(layout.wallet(&wallet), &to).map_err(internal)?;
             crate::durable::sync_dir(&layout.wallets()).map_err(internal)?;

@@ -3,16 +3,23 @@
 //! Each coin the wallet holds is one single-coin format-9 file in `Bank`, `Fracked`, `Limbo` or
 //! `Suspect`. The index maps a coin's id to its folder, file name and content; it is built once at
 //! start-up and kept in step by the pipelines, so balances and selection never read the disk.
+//!
+//! A coin id is one coin: when the scan finds it in several files it keeps one and moves the
+//! others to `Trash` (see [`scan_wallet`]), and an export sets aside any copy dropped in since
+//! ([`set_aside_copies`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 
 use cloudcoin_domain::{
-    Amount, Candidate, Coin, CoinId, Denomination, FileKind, Pocket, Tag, WalletName,
+    Amount, Candidate, Coin, CoinId, Denomination, FileKind, Pocket, Pown, Tag, WalletName,
     single_coin_file_name,
 };
+
+use crate::task::TaskId;
 
 /// Largest file a wallet folder may hold for it to be read as a coin (a single coin is 439 or
 /// 839 bytes in format 9; stacks and pictures are larger).
@@ -79,12 +86,18 @@ impl Folder {
     }
 }
 
-/// Whether a held coin is free, promised to an export, or still being stored by an import.
+/// Whether a held coin is free, promised to an export, still being stored by an import, or kept
+/// out of the spendable set because another file of it could not be moved aside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Hold {
     Free,
     Reserved,
-    Incoming,
+    /// Claimed by the running import with this id and not durably stored yet: it is not in the
+    /// wallet, and another import of it waits for that one (it is never "already present").
+    Incoming(TaskId),
+    /// On disk in a held folder, but a second file of the same coin could not be moved to
+    /// `Trash`: never spendable until a later start sorts the copies out.
+    Blocked,
 }
 
 /// One coin the wallet holds.
@@ -110,6 +123,9 @@ pub(crate) struct WalletState {
     pub(crate) coins: HashMap<CoinId, Entry>,
     /// Set when the wallet is deleted; tasks holding the state must not store into it.
     pub(crate) deleted: bool,
+    /// Notified (with the state's mutex) whenever an import settles its `Incoming` claims, so an
+    /// import waiting for those coins looks again.
+    pub(crate) claims_settled: Arc<Condvar>,
 }
 
 impl WalletState {
@@ -239,10 +255,21 @@ pub(crate) fn coin_file_name(coin: &Coin) -> String {
     single_coin_file_name(coin, &Tag::empty(), FileKind::Bin)
 }
 
+/// One file of a coin found by the scan.
+#[derive(Debug)]
+struct Copy {
+    folder: Folder,
+    file: String,
+    coin: Coin,
+}
+
 /// Reads one wallet's held folders into a fresh state. Foreign, unreadable or multi-coin files
-/// are logged and left where they are; a coin found twice is indexed once.
+/// are logged and left where they are.
+///
+/// A coin id found in more than one file is one coin ([`settle_copies`]): one file is kept and
+/// indexed, the others are moved to `Trash` with a log line. Nothing is deleted.
 pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<WalletState> {
-    let mut state = WalletState::default();
+    let mut found: BTreeMap<CoinId, Vec<Copy>> = BTreeMap::new();
     for folder in Folder::HELD {
         let dir = layout.folder(name, folder);
         let mut files: Vec<(String, PathBuf)> = Vec::new();
@@ -258,18 +285,7 @@ pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<Wall
         for (file_name, path) in files {
             match read_single_coin(&path) {
                 Ok(coin) => {
-                    let id = coin.id();
-                    if let Some(first) = state.coins.get(&id) {
-                        tracing::warn!(
-                            wallet = %name, coin = %id, file = %path.display(),
-                            first = %format!("{}/{}", first.folder.name(), first.file),
-                            "the same coin is in two files; only the first is used"
-                        );
-                        continue;
-                    }
-                    state
-                        .coins
-                        .insert(id, Entry { folder, file: file_name, coin, hold: Hold::Free });
+                    found.entry(coin.id()).or_default().push(Copy { folder, file: file_name, coin })
                 }
                 Err(reason) => {
                     tracing::warn!(wallet = %name, file = %path.display(), %reason, "file left alone: not a single coin");
@@ -277,7 +293,156 @@ pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<Wall
             }
         }
     }
+    let mut state = WalletState::default();
+    for (id, mut copies) in found {
+        let entry = if copies.len() == 1 {
+            let Copy { folder, file, coin } = copies.pop().expect("one copy");
+            Entry { folder, file, coin, hold: Hold::Free }
+        } else {
+            settle_copies(layout, name, copies)?
+        };
+        state.coins.insert(id, entry);
+    }
     Ok(state)
+}
+
+/// How many RAIDA said "pass" when the coin was last checked.
+fn passes(coin: &Coin) -> usize {
+    coin.pown.iter().filter(|p| **p == Pown::Pass).count()
+}
+
+/// Whether two files of one coin id hold the same keys: the same ANs, and no two different sets
+/// of PANs (a file without PANs is the same coin as one with them; the PANs are only more).
+fn same_keys(copies: &[Copy]) -> bool {
+    let first = &copies[0].coin;
+    let pans: HashSet<_> = copies.iter().filter_map(|c| c.coin.pans()).collect();
+    copies.iter().all(|c| c.coin.ans == first.ans) && pans.len() <= 1
+}
+
+/// Settles a coin id held in several files: keeps one and moves the others to `Trash`, logged.
+///
+/// The file kept is the one with PANs if any (it holds every key the others hold, and more), then
+/// the best POWN (most passes), then the first held folder (Bank, Fracked, Limbo, Suspect), then
+/// the first name. When the copies hold different ANs (or different PANs) they are not really one
+/// coin, and which keys are live cannot be told without the RAIDA: the kept file goes to `Suspect`
+/// (held and backed up, never spent) and the others to `Trash`, all logged as errors — never both
+/// spendable, nothing deleted. If a file cannot be moved, the coin is indexed `Blocked` (not
+/// spendable) and the next start tries again.
+fn settle_copies(layout: &Layout, wallet: &WalletName, mut copies: Vec<Copy>) -> io::Result<Entry> {
+    let same = same_keys(&copies);
+    copies.sort_by(|a, b| {
+        (b.coin.pans().is_some(), passes(&b.coin))
+            .cmp(&(a.coin.pans().is_some(), passes(&a.coin)))
+            .then_with(|| (a.folder, &a.file).cmp(&(b.folder, &b.file)))
+    });
+    let mut keep = copies.remove(0);
+    let id = keep.coin.id();
+    let mut hold = Hold::Free;
+    let mut touched = std::collections::BTreeSet::new();
+    for other in &copies {
+        match move_aside(layout, wallet, other.folder, &other.file, Folder::Trash) {
+            Ok(name) => {
+                touched.extend([other.folder, Folder::Trash]);
+                let from = format!("{}/{}", other.folder.name(), other.file);
+                let kept = format!("{}/{}", keep.folder.name(), keep.file);
+                if same {
+                    tracing::warn!(wallet = %wallet, coin = %id, %from, %kept, to = %format!("Trash/{name}"), "the same coin was in two files: the extra copy was moved to Trash");
+                } else {
+                    tracing::error!(wallet = %wallet, coin = %id, %from, %kept, to = %format!("Trash/{name}"), "two files hold this coin id with different keys: one was moved to Trash; check both with the RAIDA");
+                }
+            }
+            Err(e) => {
+                hold = Hold::Blocked;
+                tracing::error!(wallet = %wallet, coin = %id, file = %format!("{}/{}", other.folder.name(), other.file), error = %e, "a second file of this coin cannot be moved to Trash; the coin is not spendable until it is");
+            }
+        }
+    }
+    if !same && keep.folder.pocket().is_some() {
+        match move_aside(layout, wallet, keep.folder, &keep.file, Folder::Suspect) {
+            Ok(name) => {
+                touched.extend([keep.folder, Folder::Suspect]);
+                tracing::error!(wallet = %wallet, coin = %id, from = %format!("{}/{}", keep.folder.name(), keep.file), to = %format!("Suspect/{name}"), "a coin id with two sets of keys is kept in Suspect, not spendable");
+                keep.folder = Folder::Suspect;
+                keep.file = name;
+            }
+            Err(e) => {
+                hold = Hold::Blocked;
+                tracing::error!(wallet = %wallet, coin = %id, error = %e, "cannot move a coin with two sets of keys to Suspect; it is not spendable");
+            }
+        }
+    }
+    for folder in touched {
+        crate::durable::sync_dir(&layout.folder(wallet, folder))?;
+    }
+    Ok(Entry { folder: keep.folder, file: keep.file, coin: keep.coin, hold })
+}
+
+/// Renames a wallet's file into another of its folders under its own name or the next free one
+/// (never replacing a file there), and returns the name used. The caller syncs both folders.
+fn move_aside(
+    layout: &Layout,
+    wallet: &WalletName,
+    from: Folder,
+    file: &str,
+    to: Folder,
+) -> io::Result<String> {
+    let dest = layout.folder(wallet, to);
+    fs::create_dir_all(&dest)?;
+    let name =
+        cloudcoin_domain::unique_file_name(file, |n| fs::symlink_metadata(dest.join(n)).is_ok());
+    fs::rename(layout.folder(wallet, from).join(file), dest.join(&name))?;
+    Ok(name)
+}
+
+/// Before an export journals its coins: moves to `Trash` every file in the wallet's held folders
+/// that holds one of `held`'s coins but is not the file the index knows for it — a copy dropped
+/// in by hand or by other software since the start — so that moving the indexed files to `Sent`
+/// leaves no spendable copy behind. Only files the index does not know are read. A copy with other
+/// keys than the indexed coin is moved too (logged as an error): it is kept, never spendable.
+/// Returns how many files were moved. Blocking.
+pub(crate) fn set_aside_copies(
+    layout: &Layout,
+    wallet: &WalletName,
+    state: &Mutex<WalletState>,
+    held: &[Held],
+) -> io::Result<usize> {
+    let wanted: HashMap<CoinId, &Held> = held.iter().map(|h| (h.coin.id(), h)).collect();
+    let known: HashSet<(Folder, String)> = {
+        let s = state.lock().unwrap_or_else(|p| p.into_inner());
+        s.coins.values().map(|e| (e.folder, e.file.clone())).collect()
+    };
+    let mut moved = 0;
+    let mut touched = std::collections::BTreeSet::new();
+    for folder in Folder::HELD {
+        let dir = layout.folder(wallet, folder);
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.file_type()?.is_file() {
+                continue;
+            }
+            if !known.contains(&(folder, name.clone())) {
+                names.push(name);
+            }
+        }
+        for name in names {
+            let Ok(coin) = read_single_coin(&dir.join(&name)) else { continue };
+            let Some(h) = wanted.get(&coin.id()) else { continue };
+            let to = move_aside(layout, wallet, folder, &name, Folder::Trash)?;
+            touched.extend([folder, Folder::Trash]);
+            moved += 1;
+            if coin.ans == h.coin.ans {
+                tracing::warn!(wallet = %wallet, coin = %coin.id(), from = %format!("{}/{name}", folder.name()), to = %format!("Trash/{to}"), "a second copy of a coin being exported was moved to Trash");
+            } else {
+                tracing::error!(wallet = %wallet, coin = %coin.id(), from = %format!("{}/{name}", folder.name()), to = %format!("Trash/{to}"), "a file with this coin id but other keys was moved to Trash; check it with the RAIDA");
+            }
+        }
+    }
+    for folder in touched {
+        crate::durable::sync_dir(&layout.folder(wallet, folder))?;
+    }
+    Ok(moved)
 }
 
 /// Reads a file that should hold exactly one coin.

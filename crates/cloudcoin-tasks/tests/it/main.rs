@@ -3,6 +3,7 @@
 mod export;
 mod faults;
 mod import_backup;
+mod import_faults;
 mod recovery;
 mod support;
 mod wallets;

@@ -168,3 +168,199 @@ async fn files_dropped_in_import_are_stored_at_start() {
     let again = service.wallet(&wallet("Default")).await.expect("wallet");
     assert_eq!((again.balance, again.coins), (amount("11.1"), 3), "nothing picked up twice");
 }
+
+fn put_coin(dir: &std::path::Path, name: &str, coin: &cloudcoin_domain::Coin) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin)).expect("encode");
+    std::fs::write(dir.join(name), bytes).expect("write coin");
+}
+
+/// Every coin file in the wallet's held folders, as (folder, coin).
+fn held_copies(env: &Env) -> Vec<(&'static str, cloudcoin_domain::Coin)> {
+    let mut all = Vec::new();
+    for f in ["Bank", "Fracked", "Limbo", "Suspect"] {
+        all.extend(coins_in(&env.folder("Default", f)).into_iter().map(|c| (f, c)));
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coin_held_in_two_files_is_one_coin() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    // The same 10 in Fracked too, as other software sharing the folders might leave it, with a
+    // worse POWN than the Bank copy.
+    let mut copy = start[0].clone();
+    copy.pown[3] = cloudcoin_domain::Pown::Fail;
+    put_coin(&env.folder("Default", "Fracked"), "copy of a ten.bin", &copy);
+
+    let service = env.open().await;
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!((w.balance, w.coins), (amount("36"), 18), "counted once");
+    let held = held_copies(&env);
+    let where_: Vec<String> = held.iter().map(|(f, c)| format!("{f}/{}", c.id())).collect();
+    assert_eq!(held.len(), 18, "one file per coin in the held folders: {where_:?}");
+    assert!(held.iter().any(|(f, c)| *f == "Bank" && *c == start[0]), "the best POWN is kept");
+    assert_eq!(
+        coins_in(&env.folder("Default", "Trash")),
+        vec![copy],
+        "the other copy is kept, in Trash, not deleted"
+    );
+
+    // Spend everything; after a restart nothing is spendable again.
+    let task = service.start_export(env.export_request("36", FileKind::Zip)).await.expect("export");
+    assert_eq!(finished(&service, task.id).await.status, TaskStatus::Completed);
+    drop(service);
+    let service = env.open().await;
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(
+        (w.balance, w.coins),
+        (cloudcoin_domain::Amount::ZERO, 0),
+        "a copy became spendable again"
+    );
+    assert!(held_copies(&env).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_coin_id_in_two_files_with_different_ans_is_never_spendable_twice() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let mut other = start[0].clone();
+    other.ans[7] = [0x77; 16];
+    put_coin(&env.folder("Default", "Fracked"), "same id other keys.bin", &other);
+
+    let service = env.open().await;
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(
+        (w.balance, w.coins),
+        (amount("26"), 17),
+        "which keys are live is unknown: neither version is spendable"
+    );
+    let suspect = coins_in(&env.folder("Default", "Suspect"));
+    let trash = coins_in(&env.folder("Default", "Trash"));
+    let mut kept: Vec<_> = suspect.iter().chain(&trash).cloned().collect();
+    kept.sort_by_key(|c| c.ans);
+    let mut both = vec![start[0].clone(), other.clone()];
+    both.sort_by_key(|c| c.ans);
+    assert_eq!(kept, both, "both versions are kept (one held in Suspect), none deleted");
+    assert_eq!(suspect.len(), 1);
+    assert!(held_copies(&env).iter().filter(|(_, c)| c.id() == other.id()).count() == 1);
+    let e = service.start_export(env.export_request("36", FileKind::Bin)).await;
+    assert!(e.is_err(), "the conflicting coin cannot be spent");
+    drop(service);
+    let service = env.open().await;
+    let again = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!((again.balance, again.coins), (amount("26"), 17), "stable across restarts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_dropped_in_while_running_leaves_with_the_export() {
+    let start = vec![coin(1, 1), coin(0, 2)];
+    let env = Env::with_bank(&start);
+    let service = env.open().await;
+    put_coin(&env.folder("Default", "Fracked"), "dropped copy.bin", &start[0]);
+    let task = service.start_export(env.export_request("10", FileKind::Bin)).await.expect("export");
+    assert_eq!(finished(&service, task.id).await.status, TaskStatus::Completed);
+    drop(service);
+    let service = env.open().await;
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!((w.balance, w.coins), (amount("1"), 1), "the exported coin came back");
+}
+
+/// Child side of the create/delete race (feature `fault-injection`): a delete is held just before
+/// it moves the wallet's folder away; a create of the same name runs meanwhile; then the delete
+/// goes on. Writes what it sees to `CHILD_OUT/seen`: whether the wallet is listed, and whether
+/// its folder is there.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn create_during_delete_child() {
+    let Ok(data) = std::env::var("WALLET_RACE_DATA") else { return };
+    let out = std::path::PathBuf::from(std::env::var("WALLET_RACE_OUT").expect("out"));
+    let flag = std::path::PathBuf::from(std::env::var("CLOUDCOIN_PAUSE_FILE").expect("flag"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let config = cloudcoin_tasks::ServiceConfig {
+            data_dir: data.into(),
+            export_roots: Vec::new(),
+            task_retention: std::time::Duration::from_secs(3600),
+        };
+        let service = Service::open(config).expect("open");
+        let name = wallet("Racy");
+        service.create_wallet(&name).await.expect("created");
+        let (s, n) = (service.clone(), name.clone());
+        let delete = tokio::spawn(async move { s.delete_wallet(&n).await });
+        while !flag.exists() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // The delete is held before its move. A create that completes now, before the delete
+        // goes on, is the race; a create that waits for the delete is the fix (2 s is ample for a
+        // create that does not wait, and the check below holds either way).
+        let (s, n) = (service.clone(), name.clone());
+        let mut create = tokio::spawn(async move { s.create_wallet(&n).await.map(|_| ()) });
+        let early = tokio::time::timeout(std::time::Duration::from_secs(2), &mut create).await;
+        std::fs::remove_file(&flag).expect("let the delete go on");
+        let _ = delete.await.expect("join");
+        if early.is_err() {
+            let _ = create.await.expect("join");
+        }
+        let listed = service.list_wallets().await.expect("list").iter().any(|w| w.name == name);
+        let folder = service.data_dir().join("Wallets/Racy/Bank").is_dir();
+        std::fs::write(out.join("seen"), format!("listed {listed} folder {folder}")).expect("seen");
+    });
+}
+
+#[cfg(feature = "fault-injection")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_racing_a_delete_never_leaves_a_listed_wallet_without_its_folder() {
+    let env = Env::with_bank(&[]);
+    let flag = env.out.join("paused");
+    let status = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "wallets::create_during_delete_child", "--test-threads=1", "--quiet"])
+        .env("WALLET_RACE_DATA", &env.data)
+        .env("WALLET_RACE_OUT", &env.out)
+        .env("CLOUDCOIN_PAUSE", "wallet:delete_move")
+        .env("CLOUDCOIN_PAUSE_FILE", &flag)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("child runs");
+    assert!(status.success(), "the child failed: {status}");
+    let seen = std::fs::read_to_string(env.out.join("seen")).expect("the child reports");
+    assert!(
+        seen == "listed true folder true" || seen == "listed false folder false",
+        "a listed wallet must have its folder and an unlisted one none: {seen}"
+    );
+    // A listed wallet works after the race: it can be deleted (no 500).
+    let service = env.open().await;
+    if seen == "listed true folder true" {
+        service.delete_wallet(&wallet("Racy")).await.expect("deletes");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_create_and_delete_never_leave_a_listed_wallet_without_its_folder() {
+    let env = Env::with_bank(&[]);
+    let service = env.open().await;
+    let name = wallet("Racy");
+    let folder = env.data.join("Wallets/Racy");
+    for round in 0..20 {
+        let (a, b) = (service.clone(), service.clone());
+        let (n1, n2) = (name.clone(), name.clone());
+        let delete = tokio::spawn(async move { b.delete_wallet(&n2).await });
+        let create = tokio::spawn(async move { a.create_wallet(&n1).await.map(|_| ()) });
+        let _ = (create.await.expect("join"), delete.await.expect("join"));
+        let listed = service.list_wallets().await.expect("list").iter().any(|w| w.name == name);
+        assert_eq!(
+            listed,
+            folder.join("Bank").is_dir(),
+            "round {round}: listed {listed}, folder present {}",
+            folder.join("Bank").is_dir()
+        );
+        if listed && round % 2 == 0 {
+            service.delete_wallet(&name).await.expect("a listed empty wallet deletes");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Import under injected faults (feature `fault-injection`): a cleanup that fails after a coin is
+//! published, and two imports of one file racing on a disk that fills up. As in `faults.rs`, the
+//! test binary runs itself again as a child process (`import_faults::child`) with the fault set
+//! in its environment; the parent reopens the data directory and checks every coin.
+#![cfg(feature = "fault-injection")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cloudcoin_domain::{Coin, Tag};
+use cloudcoin_tasks::{ImportItem, ImportRequest, Service, TaskOutcome, TaskStatus, TaskView};
+
+use crate::support::*;
+
+fn source_request(out: &Path) -> ImportRequest {
+    ImportRequest {
+        wallet: wallet("Default"),
+        items: vec![ImportItem::File(out.join("source.bin"))],
+        tag: Tag::empty(),
+    }
+}
+
+/// Polls `service` until `done(task)` holds for the task `id` (a condition, not a fixed wait).
+async fn until(service: &Service, id: cloudcoin_tasks::TaskId, done: impl Fn(&TaskView) -> bool) {
+    loop {
+        if service.task(id).is_some_and(|t| done(&t)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Child side: the scenario named by `IMPORT_CHILD`, then exit.
+#[test]
+fn child() {
+    let Ok(op) = std::env::var("IMPORT_CHILD") else { return };
+    let data = PathBuf::from(std::env::var("CHILD_DATA").expect("CHILD_DATA"));
+    let out = PathBuf::from(std::env::var("CHILD_OUT").expect("CHILD_OUT"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let config = cloudcoin_tasks::ServiceConfig {
+            data_dir: data.clone(),
+            export_roots: Vec::new(),
+            task_retention: Duration::from_secs(3600),
+        };
+        let service = Service::open(config).expect("open");
+        match op.as_str() {
+            "import twice" => {
+                // The same file imported twice, one after the other.
+                for _ in 0..2 {
+                    let t = service.start_import(source_request(&out)).await.expect("import");
+                    until(&service, t.id, |t| t.status != TaskStatus::Running).await;
+                }
+            }
+            "race" => {
+                // A is held half-way through storing (then the disk is full); B starts meanwhile.
+                let flag = PathBuf::from(std::env::var("CLOUDCOIN_PAUSE_FILE").expect("flag"));
+                let a = service.start_import(source_request(&out)).await.expect("A");
+                while !flag.exists() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                let b = service.start_import(source_request(&out)).await.expect("B");
+                until(&service, b.id, |t| {
+                    t.status != TaskStatus::Running || t.message.starts_with("Waiting")
+                })
+                .await;
+                if service.task(b.id).is_some_and(|t| t.status == TaskStatus::Running) {
+                    std::fs::write(out.join("b waited"), b"").expect("marker");
+                }
+                // Let every paused step go on until both are done.
+                for id in [a.id, b.id] {
+                    loop {
+                        let _ = std::fs::remove_file(&flag);
+                        if service.task(id).is_some_and(|t| t.status != TaskStatus::Running) {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            }
+            other => panic!("unknown child scenario {other}"),
+        }
+        service.shutdown().await;
+    });
+}
+
+fn run_child(env: &Env, op: &str, vars: &[(&str, &str)]) {
+    let status = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "import_faults::child", "--test-threads=1", "--quiet"])
+        .env("IMPORT_CHILD", op)
+        .env("CHILD_DATA", &env.data)
+        .env("CHILD_OUT", &env.out)
+        .envs(vars.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("child runs");
+    assert!(status.success(), "the child failed: {status}");
+}
+
+fn with_source(coins: &[Coin]) -> Env {
+    let env = Env::with_bank(&[]);
+    std::fs::write(env.out.join("source.bin"), cloudcoin_codec::encode_bin(coins).expect("encode"))
+        .expect("source");
+    env
+}
+
+fn import_result(task: &TaskView) -> &cloudcoin_tasks::ImportResult {
+    match &task.outcome {
+        Some(TaskOutcome::Import(r)) => r,
+        other => panic!("not an import result: {} {other:?}", task.message),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_cleanup_after_a_coin_is_published_is_not_a_failure() {
+    let source = mixed_coins();
+    let env = with_source(&source);
+    run_child(&env, "import twice", &[("CLOUDCOIN_FAULT_IO", "import:unlink_temp")]);
+    let service = env.open().await;
+    let tasks = service.tasks(); // newest first
+    assert_eq!(tasks.len(), 2);
+    let (second, first) = (&tasks[0], &tasks[1]);
+    assert_eq!(first.status, TaskStatus::Completed, "first import: {}", first.message);
+    assert_eq!(import_result(first).imported, source.len());
+    assert_eq!(second.status, TaskStatus::Completed, "second import: {}", second.message);
+    assert_eq!(
+        (import_result(second).imported, import_result(second).already_present),
+        (0, source.len()),
+        "the second import stored nothing again"
+    );
+    let bank = env.folder("Default", "Bank");
+    let stored = coins_in(&bank);
+    assert_eq!(stored.len(), source.len(), "one file per coin: {:?}", all_names(&bank));
+    assert_eq!(ids(&stored), ids(&source));
+    let hidden: Vec<String> = all_names(&bank).into_iter().filter(|n| n.starts_with('.')).collect();
+    assert!(hidden.is_empty(), "the start-up removed the temporary names left: {hidden:?}");
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(w.balance, amount("36"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coin_another_import_is_storing_is_never_already_present() {
+    let source: Vec<Coin> = (0..600).map(|sn| coin(-2, 10_000 + sn)).collect();
+    let env = with_source(&source);
+    let flag = env.out.join("paused");
+    run_child(
+        &env,
+        "race",
+        &[
+            ("CLOUDCOIN_PAUSE", "import:mid_store"),
+            ("CLOUDCOIN_PAUSE_FILE", flag.to_str().expect("utf-8")),
+            ("CLOUDCOIN_FAULT_IO", "import:mid_store"),
+        ],
+    );
+    let service = env.open().await;
+    let bank = ids(&coins_in(&env.folder("Default", "Bank")));
+    let held = service.wallet(&wallet("Default")).await.expect("wallet").coins;
+    assert_eq!(held, bank.len());
+    for task in service.tasks() {
+        if let Some(TaskOutcome::Import(r)) = &task.outcome {
+            assert!(
+                r.imported + r.already_present <= bank.len(),
+                "task {} reported {} imported and {} already present, but the wallet holds {}",
+                task.id,
+                r.imported,
+                r.already_present,
+                bank.len()
+            );
+        }
+    }
+    assert!(bank.len() < source.len(), "the disk filled up: not every coin could be stored");
+    assert!(env.out.join("b waited").exists(), "the second import waited for the first");
+}
