@@ -20,7 +20,7 @@ use crate::durable::{error_chain, now_unix};
 use crate::fault;
 use crate::journal::{Journal, Op, Record, coins_digest};
 use crate::records::{self, Receipt, Transaction};
-use crate::store::{Folder, Held, Layout, WalletState};
+use crate::store::{Folder, Held, Hold, Layout, WalletState};
 use crate::task::{ExportResult, FailureKind, TaskFailure, TaskId, TaskOutcome};
 use crate::tracker::Tracker;
 
@@ -111,6 +111,10 @@ pub(crate) fn run(
         Err(e) => return give_back(journal, job, &mut record, e),
     };
     let final_path = job.folder.real_path().join(&final_name);
+    // The coins are in the published file now: they leave the wallet's index at once, so an
+    // import of that very file (a person may take it the moment it appears) stores them as new
+    // coins instead of counting them as already present while they are on their way to Sent.
+    forget(&mut lock(&job.state), &job.coins);
 
     // The output carries its final name: from here the export is never undone. The coins move
     // only once the folder's new entry is durable and the journal says so.
@@ -138,7 +142,6 @@ pub(crate) fn run(
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
     match finish(layout, &record, &final_path, &sha256) {
         Ok(result) => {
-            lock(&job.state).remove(&job.coins);
             tracing::info!(task = %job.id, file = %final_path.display(), amount = %job.amount, coins = job.coins.len(), "export completed");
             (TaskOutcome::Export(result), true)
         }
@@ -151,8 +154,24 @@ pub(crate) fn run(
     }
 }
 
-/// The outcome of an export whose file is out but whose coins could not be settled: they stay
-/// reserved (never spendable again), the journal record stays, and recovery finishes the export.
+/// Removes an export's coins from the wallet's index — only the entries it reserved (an import
+/// may have stored the same coins again since).
+fn forget(state: &mut WalletState, coins: &[Held]) {
+    let mine: Vec<Held> = coins
+        .iter()
+        .filter(|h| {
+            state.coins.get(&h.coin.id()).is_some_and(|e| {
+                e.hold == Hold::Reserved && e.folder == h.folder && e.file == h.file
+            })
+        })
+        .cloned()
+        .collect();
+    state.remove(&mine);
+}
+
+/// The outcome of an export whose file is out but whose coins could not be settled: they are out
+/// of the index (never spendable again), the journal record stays, and recovery finishes the
+/// export.
 fn not_settled(
     job: &ExportJob,
     final_path: &Path,
