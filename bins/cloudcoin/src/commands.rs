@@ -288,11 +288,11 @@ fn print_wallet(o: &mut dyn Write, w: &WalletDetail) -> io::Result<()> {
     writeln!(o, "wallet:   {}", w.name.as_str())?;
     writeln!(o, "balance:  {}", w.balance.display_grouped())?;
     writeln!(o, "coins:    {}", w.coins)?;
-    let per = |m: &std::collections::BTreeMap<String, u64>| {
-        m.iter().map(|(k, n)| format!("{k} × {n}")).collect::<Vec<_>>().join(", ")
-    };
-    writeln!(o, "by denomination:  {}", per(&w.denominations))?;
-    writeln!(o, "files per folder: {}", per(&w.folders))
+    let coins: Vec<String> = w.denominations.iter().map(|(d, n)| format!("{d} × {n}")).collect();
+    writeln!(o, "by denomination:  {}", coins.join(", "))?;
+    let files: Vec<String> =
+        w.folders.iter().filter(|(_, n)| **n > 0).map(|(f, n)| format!("{f} {n}")).collect();
+    writeln!(o, "files per folder: {}", files.join(", "))
 }
 
 fn print_tasks(o: &mut dyn Write, tasks: &[Task]) -> io::Result<()> {

@@ -31,9 +31,9 @@ impl Backoff {
 }
 
 impl Default for Backoff {
-    /// 50 ms, doubling up to 1 s.
+    /// 50 ms, doubling up to 500 ms.
     fn default() -> Self {
-        Backoff::new(Duration::from_millis(50), Duration::from_secs(1))
+        Backoff::new(Duration::from_millis(50), Duration::from_millis(500))
     }
 }
 
