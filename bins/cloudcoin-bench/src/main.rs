@@ -185,11 +185,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn config(data: &Path) -> ServiceConfig {
-    ServiceConfig {
-        data_dir: data.to_path_buf(),
-        export_roots: Vec::new(),
-        task_retention: Duration::from_secs(24 * 3600),
-    }
+    ServiceConfig::new(data).with_task_retention(Duration::from_secs(24 * 3600))
 }
 
 fn open_dir(path: &Path) -> Result<rustix::fd::OwnedFd> {
@@ -279,11 +275,10 @@ async fn import(data: PathBuf, file: PathBuf) -> Result<Report> {
     let service = open_service(&data).await?;
     let start = Instant::now();
     let task = service
-        .start_import(ImportRequest {
-            wallet: default_wallet(),
-            items: vec![ImportItem::File(file)],
-            tag: Tag::parse("bench")?,
-        })
+        .start_import(
+            ImportRequest::new(default_wallet(), vec![ImportItem::File(file)])
+                .with_tag(Tag::parse("bench")?),
+        )
         .await?;
     let (poll, outcome) = watch(&service, task.id).await?;
     let secs = start.elapsed().as_secs_f64();
@@ -332,14 +327,7 @@ async fn accept(data: PathBuf, out: PathBuf, count: usize) -> Result<Report> {
 }
 
 fn export_request(amount: Amount, out: &Path, kind: FileKind, tag: &str) -> Result<ExportRequest> {
-    Ok(ExportRequest {
-        wallet: default_wallet(),
-        amount,
-        folder: out.to_path_buf(),
-        kind,
-        tag: Tag::parse(tag)?,
-        idempotency_key: None,
-    })
+    Ok(ExportRequest::new(default_wallet(), amount, out, kind).with_tag(Tag::parse(tag)?))
 }
 
 fn ms(d: Duration) -> f64 {

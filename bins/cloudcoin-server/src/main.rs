@@ -64,11 +64,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addrs: Vec<std::net::SocketAddr> =
         listeners.iter().map(|l| l.local_addr()).collect::<Result<_, _>>()?;
 
-    let service_config = ServiceConfig {
-        data_dir: data_dir.clone(),
-        export_roots: args.export_roots,
-        task_retention: Duration::from_secs(args.task_retention_hours.saturating_mul(3600)),
-    };
+    let service_config = ServiceConfig::new(&data_dir)
+        .with_export_roots(args.export_roots)
+        .with_task_retention(Duration::from_secs(args.task_retention_hours.saturating_mul(3600)));
     let service = tokio::task::spawn_blocking(move || Service::open(service_config))
         .await
         .context("the start-up thread failed")?

@@ -75,14 +75,17 @@ pub(crate) fn idempotency_key(
 /// `POST /api/v1/export`: `{name, amount, folder, type, tag?}`.
 pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportRequest, ApiError> {
     let f = Fields::parse_body(body)?;
-    Ok(ExportRequest {
-        wallet: wallet_field(&f, "name")?,
-        amount: f.amount("amount")?,
-        folder: folder_field(&f, "folder")?,
-        kind: kind_field(&f, "type")?,
-        tag: tag_field(&f, "tag")?.unwrap_or_else(Tag::empty),
-        idempotency_key: key,
-    })
+    let mut request = ExportRequest::new(
+        wallet_field(&f, "name")?,
+        f.amount("amount")?,
+        folder_field(&f, "folder")?,
+        kind_field(&f, "type")?,
+    )
+    .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty));
+    if let Some(key) = key {
+        request = request.with_idempotency_key(key);
+    }
+    Ok(request)
 }
 
 /// `POST /api/v1/import`: `{name, items:[{type:"file"|"inline", data}], tag?}`.
@@ -109,16 +112,16 @@ pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
             }
         });
     }
-    Ok(ImportRequest { wallet, items, tag: tag_field(&f, "tag")?.unwrap_or_else(Tag::empty) })
+    Ok(ImportRequest::new(wallet, items).with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty)))
 }
 
 /// `POST /api/v1/backup`: `{name, folder, tag?}`.
 pub(crate) fn backup_request(body: &[u8]) -> Result<BackupRequest, ApiError> {
     let f = Fields::parse_body(body)?;
-    Ok(BackupRequest {
-        wallet: wallet_field(&f, "name")?,
-        folder: folder_field(&f, "folder")?,
-        tag: tag_field(&f, "tag")?,
+    let request = BackupRequest::new(wallet_field(&f, "name")?, folder_field(&f, "folder")?);
+    Ok(match tag_field(&f, "tag")? {
+        Some(tag) => request.with_tag(tag),
+        None => request,
     })
 }
 

@@ -29,11 +29,7 @@ use crate::routes::{AppState, handle};
 /// use http_body_util::{BodyExt, Empty};
 ///
 /// let data = tempfile::tempdir()?;
-/// let config = ServiceConfig {
-///     data_dir: data.path().to_owned(),
-///     export_roots: Vec::new(),
-///     task_retention: std::time::Duration::from_secs(3600),
-/// };
+/// let config = ServiceConfig::new(data.path());
 /// let service = tokio::task::spawn_blocking(move || Service::open(config)).await??;
 /// let api = Api::new(
 ///     service,

@@ -7,6 +7,7 @@ use cloudcoin_domain::{SelectError, WalletName};
 
 /// Why the data directory could not be opened.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OpenError {
     /// Another process owns the data directory.
     #[error(
@@ -33,6 +34,7 @@ pub enum OpenError {
 
 /// Why a request to the service was refused. Nothing was reserved or written when one is returned.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServiceError {
     /// No wallet of that name.
     #[error("wallet \"{name}\" does not exist; create it first or check the name")]

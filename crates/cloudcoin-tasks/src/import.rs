@@ -68,6 +68,12 @@ fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
                 .map_err(|e| format!("cannot read the file: {e}"))?;
             Ok(bytes)
         }
+        ImportItem::Bytes(bytes) => {
+            if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
+                return Err(format!("the data is larger than {MAX_FILE_BYTES} bytes"));
+            }
+            Ok(bytes.clone())
+        }
         ImportItem::InlineBase64(text) => {
             if text.len() > MAX_INLINE_BASE64 {
                 return Err(format!(
@@ -86,6 +92,7 @@ fn source_of(index: usize, item: &ImportItem) -> String {
     match item {
         ImportItem::File(p) => p.to_string_lossy().into_owned(),
         ImportItem::InlineBase64(_) => format!("inline #{index}"),
+        ImportItem::Bytes(_) => format!("bytes #{index}"),
     }
 }
 

@@ -1,36 +1,54 @@
 //! The CloudCoin wallet store and its background tasks: export, import and backup.
 //!
-//! [`Service::open`] takes a data directory (the layout of `docs/SPEC.md` §5), locks it against a second owner,
-//! recovers any operation a crash interrupted, and indexes every wallet in memory. Its async
-//! methods validate a request, reserve coins and start a task whose progress and outcome are read
-//! with [`Service::task`]. All file work runs on blocking threads; every operation that moves
-//! coins is journalled first, so a crash at any moment leaves each coin in exactly one place.
+//! [`Service::open`] takes a data directory (the wallet layout of the repository's
+//! [`docs/SPEC.md`](https://github.com/cloudcoin-wallet/cloudcoin-server/blob/main/docs/SPEC.md)
+//! §5), locks it against a second owner, recovers any operation a crash interrupted, and indexes
+//! every wallet in memory. Its async methods validate a request, reserve coins and start a task
+//! whose progress and outcome are read with [`Service::task`], or awaited with
+//! [`Service::wait`]. All file work runs on blocking threads; every operation that moves coins is
+//! journalled first, so a crash at any moment leaves each coin in exactly one place.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use cloudcoin_domain::{Amount, FileKind, Tag, WalletName};
-//! use cloudcoin_tasks::{ExportRequest, Service, ServiceConfig, TaskStatus};
-//!
-//! let config = ServiceConfig {
-//!     data_dir: "/var/lib/cloudcoin".into(),
-//!     export_roots: Vec::new(),
-//!     task_retention: std::time::Duration::from_secs(7 * 24 * 3600),
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use cloudcoin_domain::{
+//!     Amount, Coin, Denomination, FileKind, Pown, SerialNumber, Tag, WalletName, RAIDA_COUNT,
 //! };
+//! use cloudcoin_tasks::{ExportRequest, Service, ServiceConfig, TaskOutcome, TaskStatus};
+//!
+//! // A data directory whose Default wallet holds one coin worth 10, and a folder for exports.
+//! let base = tempfile::tempdir()?;
+//! let bank = base.path().join("data/Wallets/Default/Bank");
+//! std::fs::create_dir_all(&bank)?;
+//! let (ten, serial) = (Denomination::from_code(1), SerialNumber::new(7));
+//! let coin = Coin::new(ten, serial, [[9; 16]; RAIDA_COUNT], [Pown::Pass; RAIDA_COUNT]);
+//! std::fs::write(bank.join("10 CloudCoin #7 ''.bin"), cloudcoin_codec::encode_bin(&[coin])?)?;
+//! let exports = base.path().join("exports");
+//! std::fs::create_dir(&exports)?;
+//!
+//! let config = ServiceConfig::new(base.path().join("data"));
 //! let service = tokio::task::spawn_blocking(move || Service::open(config)).await??;
-//! let task = service
-//!     .start_export(ExportRequest {
-//!         wallet: WalletName::parse("Default")?,
-//!         amount: Amount::parse_request("10.5")?,
-//!         folder: "/home/me/exports".into(),
-//!         kind: FileKind::Zip,
-//!         tag: Tag::parse("trade")?,
-//!         idempotency_key: None,
-//!     })
-//!     .await?;
-//! assert_eq!(task.status, TaskStatus::Running);
-//! service.shutdown().await; // waits for the export to finish
+//! let wallet = WalletName::parse("Default")?;
+//! let request =
+//!     ExportRequest::new(wallet, Amount::parse_request("10")?, &exports, FileKind::Stack)
+//!         .with_tag(Tag::parse("trade")?);
+//! let task = service.start_export(request).await?;
+//! let done = service.wait(task.id).await.expect("a task the service knows");
+//! assert_eq!(done.status, TaskStatus::Completed);
+//! let Some(TaskOutcome::Export(result)) = done.outcome else { panic!("an export result") };
+//! assert_eq!(result.file, exports.join("10 CloudCoin #7 'trade'.stack"));
+//! service.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Features
+//!
+//! - `testing`: the `testing` module, a temporary data directory holding the coins a test
+//!   gives and a [`Service`] opened on it.
+//! - `fault-injection`: named crash and i/o-error points in the pipelines, for crash tests only.
+
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backup;
 mod dir;
@@ -46,6 +64,9 @@ mod recovery;
 mod service;
 mod store;
 mod task;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod tracker;
 mod verify;
 

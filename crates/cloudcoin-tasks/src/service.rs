@@ -22,7 +22,20 @@ use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskV
 use crate::tracker::Tracker;
 
 /// How the service is set up.
+///
+/// `#[non_exhaustive]`: build it with [`ServiceConfig::new`] and the `with_*` methods.
+///
+/// ```
+/// use std::time::Duration;
+/// use cloudcoin_tasks::ServiceConfig;
+///
+/// let config = ServiceConfig::new("/var/lib/cloudcoin")
+///     .with_export_roots(["/home/me/exports"])
+///     .with_task_retention(Duration::from_secs(24 * 3600));
+/// assert_eq!(config.export_roots.len(), 1);
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ServiceConfig {
     /// The data directory (created if missing).
     pub data_dir: PathBuf,
@@ -33,8 +46,42 @@ pub struct ServiceConfig {
     pub task_retention: Duration,
 }
 
+impl ServiceConfig {
+    /// How long finished tasks are remembered unless told otherwise: a week.
+    pub const DEFAULT_TASK_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// A service on `data_dir` (created if missing) that may write exports and backups in any
+    /// absolute, existing, writable folder outside it, and remembers finished tasks for
+    /// [`ServiceConfig::DEFAULT_TASK_RETENTION`].
+    pub fn new(data_dir: impl Into<PathBuf>) -> ServiceConfig {
+        ServiceConfig {
+            data_dir: data_dir.into(),
+            export_roots: Vec::new(),
+            task_retention: Self::DEFAULT_TASK_RETENTION,
+        }
+    }
+
+    /// Confines exports and backups to folders beneath `roots`.
+    pub fn with_export_roots<P: Into<PathBuf>>(
+        mut self,
+        roots: impl IntoIterator<Item = P>,
+    ) -> ServiceConfig {
+        self.export_roots = roots.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`ServiceConfig::task_retention`].
+    pub fn with_task_retention(mut self, retention: Duration) -> ServiceConfig {
+        self.task_retention = retention;
+        self
+    }
+}
+
 /// Take an amount out of a wallet into a new file.
+///
+/// `#[non_exhaustive]`: build it with [`ExportRequest::new`] and the `with_*` methods.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExportRequest {
     /// The wallet to take the coins from.
     pub wallet: WalletName,
@@ -50,17 +97,57 @@ pub struct ExportRequest {
     pub idempotency_key: Option<String>,
 }
 
-/// One thing to import.
+impl ExportRequest {
+    /// Export `amount` of `wallet` as a file of `kind` in `folder` (absolute), with an empty
+    /// tag and no idempotency key.
+    pub fn new(
+        wallet: WalletName,
+        amount: Amount,
+        folder: impl Into<PathBuf>,
+        kind: FileKind,
+    ) -> ExportRequest {
+        ExportRequest {
+            wallet,
+            amount,
+            folder: folder.into(),
+            kind,
+            tag: Tag::empty(),
+            idempotency_key: None,
+        }
+    }
+
+    /// Sets the tag in the file name (and on a png page).
+    pub fn with_tag(mut self, tag: Tag) -> ExportRequest {
+        self.tag = tag;
+        self
+    }
+
+    /// Sets the idempotency key: the same key with the same request gives the same task.
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> ExportRequest {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+}
+
+/// One thing to import: a coin file of any kind (`bin`, `stack`, `png`, `zip`), found by its
+/// content.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ImportItem {
     /// An absolute path to a coin file on the server (read, never modified).
     File(PathBuf),
-    /// A coin file's bytes in base64.
+    /// A coin file's bytes, as an embedder holding them in memory passes them.
+    Bytes(Vec<u8>),
+    /// A coin file's bytes in base64, as the HTTP API receives them (decoded by the import task,
+    /// so that bad base64 rejects this item only).
     InlineBase64(String),
 }
 
 /// Store coins from files into a wallet.
+///
+/// `#[non_exhaustive]`: build it with [`ImportRequest::new`] and [`ImportRequest::with_tag`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ImportRequest {
     /// The wallet to store the coins in.
     pub wallet: WalletName,
@@ -70,8 +157,24 @@ pub struct ImportRequest {
     pub tag: Tag,
 }
 
+impl ImportRequest {
+    /// Import `items` into `wallet`, with an empty tag.
+    pub fn new(wallet: WalletName, items: Vec<ImportItem>) -> ImportRequest {
+        ImportRequest { wallet, items, tag: Tag::empty() }
+    }
+
+    /// Sets the tag recorded with the transaction.
+    pub fn with_tag(mut self, tag: Tag) -> ImportRequest {
+        self.tag = tag;
+        self
+    }
+}
+
 /// Write a zip of every coin of a wallet.
+///
+/// `#[non_exhaustive]`: build it with [`BackupRequest::new`] and [`BackupRequest::with_tag`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackupRequest {
     /// The wallet.
     pub wallet: WalletName,
@@ -81,8 +184,22 @@ pub struct BackupRequest {
     pub tag: Option<Tag>,
 }
 
+impl BackupRequest {
+    /// Back `wallet` up into `folder` (absolute), tagged `backup YYYY-MM-DD HH-MM-SS`.
+    pub fn new(wallet: WalletName, folder: impl Into<PathBuf>) -> BackupRequest {
+        BackupRequest { wallet, folder: folder.into(), tag: None }
+    }
+
+    /// Sets the tag in the file name instead of the dated default.
+    pub fn with_tag(mut self, tag: Tag) -> BackupRequest {
+        self.tag = Some(tag);
+        self
+    }
+}
+
 /// A wallet in a list.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WalletSummary {
     /// Its name.
     pub name: WalletName,
@@ -94,6 +211,7 @@ pub struct WalletSummary {
 
 /// One wallet in detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WalletDetail {
     /// Its name.
     pub name: WalletName,
@@ -127,6 +245,10 @@ struct Inner {
     tracker: Tracker,
     wallets: Mutex<Wallets>,
     handles: Mutex<Vec<JoinHandle<()>>>,
+    /// Tasks whose pipeline is still running (or still recording its end).
+    in_flight: Mutex<std::collections::HashSet<TaskId>>,
+    /// Bumped each time a task leaves `in_flight`, for [`Service::wait`].
+    settled: tokio::sync::watch::Sender<u64>,
     /// Serialises exports that carry an idempotency key, from the key check to the task's birth.
     keyed_exports: tokio::sync::Mutex<()>,
     /// Serialises creating and deleting wallets, from the name check to the folder's last move, so
@@ -227,6 +349,8 @@ impl Service {
                 tracker,
                 wallets: Mutex::new(wallets),
                 handles: Mutex::new(Vec::new()),
+                in_flight: Mutex::new(std::collections::HashSet::new()),
+                settled: tokio::sync::watch::Sender::new(0),
                 keyed_exports: tokio::sync::Mutex::new(()),
                 wallet_changes: tokio::sync::Mutex::new(()),
                 _lock: lock_file,
@@ -509,7 +633,10 @@ impl Service {
     /// pipeline says so, removes its journal record (in that order: see `recovery`).
     fn spawn(&self, id: TaskId, work: impl FnOnce(&Inner) -> (TaskOutcome, bool) + Send + 'static) {
         let inner = self.inner.clone();
+        lock_any(&inner.in_flight).insert(id);
         let handle = tokio::task::spawn_blocking(move || {
+            // However the closure ends, the task leaves `in_flight` and waiters are woken.
+            let _settle = Settle { inner: &inner, id };
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&inner)));
             let (outcome, journal_done) = match run {
                 Ok(done) => done,
@@ -533,6 +660,40 @@ impl Service {
         let mut handles = self.inner.handles.lock().unwrap_or_else(|p| p.into_inner());
         handles.retain(|h| !h.is_finished());
         handles.push(handle);
+    }
+
+    /// Waits until task `id` has finished and its outcome is recorded, and returns it; `None`
+    /// when no such task is known. Returns at once for a finished task. Cancel-safe: dropping the
+    /// future stops the waiting, never the task.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudcoin_domain::{Amount, FileKind, WalletName};
+    /// use cloudcoin_tasks::{ExportRequest, ServiceConfig, Service, TaskOutcome, TaskStatus};
+    ///
+    /// let data = tempfile::tempdir()?;
+    /// let out = tempfile::tempdir()?;
+    /// let config = ServiceConfig::new(data.path().join("data"));
+    /// let service = tokio::task::spawn_blocking(move || Service::open(config)).await??;
+    /// // The new Default wallet is empty: the export is refused before any task starts.
+    /// let wallet = WalletName::parse("Default")?;
+    /// let request = ExportRequest::new(wallet, Amount::parse_request("1")?, out.path(), FileKind::Bin);
+    /// assert!(service.start_export(request).await.is_err());
+    /// assert!(service.wait(cloudcoin_tasks::TaskId::new()).await.is_none(), "no such task");
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&self, id: TaskId) -> Option<TaskView> {
+        let mut settled = self.inner.settled.subscribe();
+        loop {
+            if !lock_any(&self.inner.in_flight).contains(&id) {
+                return self.task(id);
+            }
+            if settled.changed().await.is_err() {
+                // The sender lives as long as the service, which `self` keeps alive.
+                return self.task(id);
+            }
+        }
     }
 
     /// A task, if it is known.
@@ -561,6 +722,24 @@ impl Service {
                 }
             }
         }
+    }
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked.
+fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Takes a task out of `in_flight` and wakes [`Service::wait`]ers when its pipeline ends.
+struct Settle<'a> {
+    inner: &'a Inner,
+    id: TaskId,
+}
+
+impl Drop for Settle<'_> {
+    fn drop(&mut self) {
+        lock_any(&self.inner.in_flight).remove(&self.id);
+        self.inner.settled.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 

@@ -16,11 +16,7 @@ async fn start() -> (
     tempfile::TempDir,
 ) {
     let data = tempfile::tempdir().expect("temp dir");
-    let config = ServiceConfig {
-        data_dir: data.path().to_owned(),
-        export_roots: Vec::new(),
-        task_retention: Duration::from_secs(3600),
-    };
+    let config = ServiceConfig::new(data.path()).with_task_retention(Duration::from_secs(3600));
     let service = tokio::task::spawn_blocking(move || Service::open(config))
         .await
         .expect("open thread")

@@ -132,11 +132,10 @@ async fn a_symlink_under_the_name_or_a_numbered_name_is_refused_and_nothing_rese
 
     // The same for a backup's name.
     let backup = service
-        .start_backup(cloudcoin_tasks::BackupRequest {
-            wallet: wallet("Default"),
-            folder: env.out.clone(),
-            tag: Some(tag("b")),
-        })
+        .start_backup(
+            cloudcoin_tasks::BackupRequest::new(wallet("Default"), env.out.clone())
+                .with_tag(tag("b")),
+        )
         .await;
     assert!(backup.is_ok(), "no link yet");
     service.shutdown().await;
@@ -144,11 +143,10 @@ async fn a_symlink_under_the_name_or_a_numbered_name_is_refused_and_nothing_rese
     std::fs::remove_file(env.out.join(zip)).expect("the backup was written");
     std::os::unix::fs::symlink(&target, env.out.join(zip)).expect("symlink");
     let e = service
-        .start_backup(cloudcoin_tasks::BackupRequest {
-            wallet: wallet("Default"),
-            folder: env.out.clone(),
-            tag: Some(tag("b")),
-        })
+        .start_backup(
+            cloudcoin_tasks::BackupRequest::new(wallet("Default"), env.out.clone())
+                .with_tag(tag("b")),
+        )
         .await
         .expect_err("refused");
     assert!(e.to_string().contains(&format!("symbolic link named '{zip}'")), "{e}");
@@ -364,11 +362,8 @@ async fn the_data_directory_and_everything_under_it_is_refused() {
         let e = service.start_export(req).await.expect_err("an export into the data directory");
         let ServiceError::Folder { problem, .. } = &e else { panic!("{}: {e}", folder.display()) };
         assert!(problem.contains("data directory"), "{}: {problem}", folder.display());
-        let backup = cloudcoin_tasks::BackupRequest {
-            wallet: wallet("Default"),
-            folder: folder.clone(),
-            tag: Some(tag("b")),
-        };
+        let backup = cloudcoin_tasks::BackupRequest::new(wallet("Default"), folder.clone())
+            .with_tag(tag("b"));
         let e = service.start_backup(backup).await.expect_err("a backup into the data directory");
         assert!(matches!(e, ServiceError::Folder { .. }), "{}: {e}", folder.display());
         assert!(e.to_string().contains("data directory"), "{e}");

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use cloudcoin_domain::{FileKind, Tag};
+use cloudcoin_domain::FileKind;
 use cloudcoin_tasks::{BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};
 use cloudcoin_tasks::{FailureKind, ImportItem, ImportRequest, TaskOutcome, TaskStatus};
 
@@ -21,35 +21,27 @@ fn child() {
     let out = std::env::var("CHILD_OUT").expect("CHILD_OUT");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("rt");
     rt.block_on(async {
-        let config = cloudcoin_tasks::ServiceConfig {
-            data_dir: data.into(),
-            export_roots: Vec::new(),
-            task_retention: std::time::Duration::from_secs(3600),
-        };
+        let config = cloudcoin_tasks::ServiceConfig::new(data)
+            .with_task_retention(std::time::Duration::from_secs(3600));
         let service = cloudcoin_tasks::Service::open(config).expect("open");
         if op == "export" {
-            let req = cloudcoin_tasks::ExportRequest {
-                wallet: wallet("Default"),
-                amount: amount("10.5"),
-                folder: out.into(),
-                kind: FileKind::Zip,
-                tag: tag("trade"),
-                idempotency_key: None,
-            };
+            let req = cloudcoin_tasks::ExportRequest::new(
+                wallet("Default"),
+                amount("10.5"),
+                out.as_str(),
+                FileKind::Zip,
+            )
+            .with_tag(tag("trade"));
             service.start_export(req).await.expect("export started");
         } else if op == "backup" {
-            let req = cloudcoin_tasks::BackupRequest {
-                wallet: wallet("Default"),
-                folder: out.into(),
-                tag: Some(tag("nightly")),
-            };
+            let req = cloudcoin_tasks::BackupRequest::new(wallet("Default"), out.as_str())
+                .with_tag(tag("nightly"));
             service.start_backup(req).await.expect("backup started");
         } else {
-            let req = ImportRequest {
-                wallet: wallet("B"),
-                items: vec![ImportItem::File(Path::new(&out).join("source.bin"))],
-                tag: Tag::empty(),
-            };
+            let req = ImportRequest::new(
+                wallet("B"),
+                vec![ImportItem::File(Path::new(&out).join("source.bin"))],
+            );
             service.start_import(req).await.expect("import started");
         }
         service.shutdown().await;
@@ -181,11 +173,8 @@ async fn a_crash_at_any_import_step_leaves_whole_coins_and_a_retry_finishes() {
         assert_eq!(ids(&stored).len(), stored.len(), "{step}: a coin stored twice");
         assert!(ids(&stored).is_subset(&ids(&source)));
 
-        let req = ImportRequest {
-            wallet: wallet("B"),
-            items: vec![ImportItem::File(env.out.join("source.bin"))],
-            tag: Tag::empty(),
-        };
+        let req =
+            ImportRequest::new(wallet("B"), vec![ImportItem::File(env.out.join("source.bin"))]);
         let retry = service.start_import(req).await.expect("retry");
         let done = finished(&service, retry.id).await;
         let Some(TaskOutcome::Import(r)) = done.outcome else { panic!("{}", done.message) };

@@ -1,7 +1,7 @@
 //! Import and backup: round trips, re-imports, bad items, racing an export.
 
 use base64::Engine;
-use cloudcoin_domain::{FileKind, Tag};
+use cloudcoin_domain::FileKind;
 use cloudcoin_tasks::{BackupRequest, ImportItem, ImportRequest, Service, TaskOutcome, TaskStatus};
 
 use crate::support::*;
@@ -11,7 +11,7 @@ async fn import(
     name: &str,
     items: Vec<ImportItem>,
 ) -> cloudcoin_tasks::ImportResult {
-    let req = ImportRequest { wallet: wallet(name), items, tag: Tag::empty() };
+    let req = ImportRequest::new(wallet(name), items);
     let task = service.start_import(req).await.expect("import started");
     let done = finished(service, task.id).await;
     assert_eq!(done.status, TaskStatus::Completed, "{}", done.message);
@@ -65,11 +65,7 @@ async fn a_backup_restores_the_same_coins() {
     let service = env.open().await;
     let before = service.wallet(&wallet("Default")).await.expect("wallet");
     let task = service
-        .start_backup(BackupRequest {
-            wallet: wallet("Default"),
-            folder: env.out.clone(),
-            tag: None,
-        })
+        .start_backup(BackupRequest::new(wallet("Default"), env.out.clone()))
         .await
         .expect("backup");
     let done = finished(&service, task.id).await;
@@ -145,7 +141,7 @@ async fn too_many_items_are_refused_up_front() {
     let service = env.open().await;
     let many = vec![ImportItem::File("/x".into()); 1_001];
     let e = service
-        .start_import(ImportRequest { wallet: wallet("Default"), items: many, tag: Tag::empty() })
+        .start_import(ImportRequest::new(wallet("Default"), many))
         .await
         .expect_err("too many");
     assert!(matches!(e, cloudcoin_tasks::ServiceError::TooManyItems { .. }), "{e}");
@@ -162,11 +158,8 @@ async fn an_import_racing_an_export_leaves_each_coin_once() {
     std::fs::write(&all, cloudcoin_codec::encode_bin(&start).expect("encode")).expect("write");
     let all = std::fs::canonicalize(all).expect("canonical");
     let export = service.start_export(env.export_request("20", FileKind::Zip));
-    let import = service.start_import(ImportRequest {
-        wallet: wallet("Default"),
-        items: vec![ImportItem::File(all)],
-        tag: Tag::empty(),
-    });
+    let import =
+        service.start_import(ImportRequest::new(wallet("Default"), vec![ImportItem::File(all)]));
     let (e, i) = tokio::join!(export, import);
     let (e, i) = (e.expect("export"), i.expect("import"));
     service.shutdown().await;
@@ -230,11 +223,7 @@ async fn pans_survive_import_restart_export_and_backup_byte_for_byte() {
     assert_eq!(std::fs::read(&out.file).expect("exported"), one_bytes, "bin: byte for byte");
 
     let backup = service
-        .start_backup(BackupRequest {
-            wallet: wallet("Default"),
-            folder: env.out.clone(),
-            tag: None,
-        })
+        .start_backup(BackupRequest::new(wallet("Default"), env.out.clone()))
         .await
         .expect("backup");
     let Some(TaskOutcome::Backup(b)) = finished(&service, backup.id).await.outcome else {

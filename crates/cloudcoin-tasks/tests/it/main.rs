@@ -1,5 +1,6 @@
 //! Integration tests of the service on temporary data directories.
 
+mod embedding;
 mod export;
 mod faults;
 mod import_backup;

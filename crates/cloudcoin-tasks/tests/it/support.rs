@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use cloudcoin_domain::{
     Amount, Coin, CoinId, Denomination, FileKind, Pown, RAIDA_COUNT, SerialNumber, Tag, WalletName,
-    single_coin_file_name,
 };
+use cloudcoin_tasks::testing::TestDataDir;
 use cloudcoin_tasks::{ExportRequest, Service, ServiceConfig, TaskId, TaskView};
 
 /// A synthetic coin whose ANs are derived from its identity.
@@ -48,9 +48,10 @@ pub(crate) fn tag(text: &str) -> Tag {
     Tag::parse(text).expect("valid tag")
 }
 
-/// A data directory and an export folder, removed at the end of the test.
+/// A data directory and an export folder, removed at the end of the test: the crate's own
+/// `testing::TestDataDir`, with short names for its paths.
 pub(crate) struct Env {
-    _tmp: tempfile::TempDir,
+    _dir: TestDataDir,
     pub(crate) data: PathBuf,
     pub(crate) out: PathBuf,
 }
@@ -58,27 +59,13 @@ pub(crate) struct Env {
 impl Env {
     /// A fresh data directory whose Default Bank holds `coins`.
     pub(crate) fn with_bank(coins: &[Coin]) -> Env {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let base = std::fs::canonicalize(tmp.path()).expect("canonical");
-        let data = base.join("data");
-        let out = base.join("out");
-        std::fs::create_dir_all(&out).expect("out");
-        let bank = data.join("Wallets/Default/Bank");
-        std::fs::create_dir_all(&bank).expect("bank");
-        for c in coins {
-            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(c)).expect("encode");
-            let name = single_coin_file_name(c, &Tag::empty(), FileKind::Bin);
-            std::fs::write(bank.join(name), bytes).expect("write coin");
-        }
-        Env { _tmp: tmp, data, out }
+        let dir = TestDataDir::with_bank(coins).expect("a data directory with the coins");
+        let (data, out) = (dir.data_dir().to_owned(), dir.export_dir().to_owned());
+        Env { _dir: dir, data, out }
     }
 
     pub(crate) fn config(&self) -> ServiceConfig {
-        ServiceConfig {
-            data_dir: self.data.clone(),
-            export_roots: Vec::new(),
-            task_retention: Duration::from_secs(3600),
-        }
+        ServiceConfig::new(&self.data).with_task_retention(Duration::from_secs(3600))
     }
 
     pub(crate) async fn open(&self) -> Service {
@@ -94,14 +81,8 @@ impl Env {
     }
 
     pub(crate) fn export_request(&self, amount_text: &str, kind: FileKind) -> ExportRequest {
-        ExportRequest {
-            wallet: wallet("Default"),
-            amount: amount(amount_text),
-            folder: self.out.clone(),
-            kind,
-            tag: tag("trade"),
-            idempotency_key: None,
-        }
+        ExportRequest::new(wallet("Default"), amount(amount_text), &self.out, kind)
+            .with_tag(tag("trade"))
     }
 }
 
