@@ -18,11 +18,8 @@ struct Running {
 
 async fn start() -> Running {
     let data = tempfile::tempdir().expect("temp dir");
-    let config = cloudcoin_tasks::ServiceConfig {
-        data_dir: data.path().join("data"),
-        export_roots: Vec::new(),
-        task_retention: Duration::from_secs(3600),
-    };
+    let config = cloudcoin_tasks::ServiceConfig::new(data.path().join("data"))
+        .with_task_retention(Duration::from_secs(3600));
     let service = tokio::task::spawn_blocking(move || cloudcoin_tasks::Service::open(config))
         .await
         .expect("the open thread")

@@ -8,17 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use cloudcoin_domain::{Coin, Tag};
+use cloudcoin_domain::Coin;
 use cloudcoin_tasks::{ImportItem, ImportRequest, Service, TaskOutcome, TaskStatus, TaskView};
 
 use crate::support::*;
 
 fn source_request(out: &Path) -> ImportRequest {
-    ImportRequest {
-        wallet: wallet("Default"),
-        items: vec![ImportItem::File(out.join("source.bin"))],
-        tag: Tag::empty(),
-    }
+    ImportRequest::new(wallet("Default"), vec![ImportItem::File(out.join("source.bin"))])
 }
 
 /// Polls `service` until `done(task)` holds for the task `id` (a condition, not a fixed wait).
@@ -43,11 +39,8 @@ fn child() {
         .build()
         .expect("rt");
     rt.block_on(async {
-        let config = cloudcoin_tasks::ServiceConfig {
-            data_dir: data.clone(),
-            export_roots: Vec::new(),
-            task_retention: Duration::from_secs(3600),
-        };
+        let config = cloudcoin_tasks::ServiceConfig::new(data.clone())
+            .with_task_retention(Duration::from_secs(3600));
         let service = Service::open(config).expect("open");
         match op.as_str() {
             "import twice" => {

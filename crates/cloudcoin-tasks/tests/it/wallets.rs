@@ -283,11 +283,8 @@ fn create_during_delete_child() {
         .build()
         .expect("rt");
     rt.block_on(async {
-        let config = cloudcoin_tasks::ServiceConfig {
-            data_dir: data.into(),
-            export_roots: Vec::new(),
-            task_retention: std::time::Duration::from_secs(3600),
-        };
+        let config = cloudcoin_tasks::ServiceConfig::new(data)
+            .with_task_retention(std::time::Duration::from_secs(3600));
         let service = Service::open(config).expect("open");
         let name = wallet("Racy");
         service.create_wallet(&name).await.expect("created");
