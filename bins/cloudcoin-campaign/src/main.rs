@@ -163,11 +163,7 @@ impl Place {
         self.base.join("backups")
     }
     fn config(&self) -> ServiceConfig {
-        ServiceConfig {
-            data_dir: self.data(),
-            export_roots: Vec::new(),
-            task_retention: Duration::from_secs(3600),
-        }
+        ServiceConfig::new(self.data()).with_task_retention(Duration::from_secs(3600))
     }
 }
 
@@ -668,11 +664,7 @@ async fn import_file(
     name: &str,
 ) {
     let Some(coins) = decode(path) else { return };
-    let req = ImportRequest {
-        wallet: wallet.clone(),
-        items: vec![ImportItem::File(path.to_path_buf())],
-        tag: Tag::empty(),
-    };
+    let req = ImportRequest::new(wallet.clone(), vec![ImportItem::File(path.to_path_buf())]);
     let Ok(task) = service.start_import(req).await else { return };
     if let Some(TaskView { outcome: Some(TaskOutcome::Import(r)), .. }) =
         wait(service, task.id).await
@@ -690,14 +682,13 @@ async fn client(service: Service, place: Place, seed: u64, me: u64, deadline: Op
         let wallet = WalletName::parse(rng.pick(&WALLETS)).expect("a valid wallet name");
         match rng.below(100) {
             0..45 => {
-                let req = ExportRequest {
+                let req = ExportRequest::new(
                     wallet,
-                    amount: Amount::parse_request(rng.pick(&AMOUNTS)).expect("a valid amount"),
-                    folder: place.out(rng.pick(&OUTS)),
-                    kind: rng.pick(&FileKind::ALL),
-                    tag: Tag::parse(&format!("c{me} n{n}")).expect("a valid tag"),
-                    idempotency_key: None,
-                };
+                    Amount::parse_request(rng.pick(&AMOUNTS)).expect("a valid amount"),
+                    place.out(rng.pick(&OUTS)),
+                    rng.pick(&FileKind::ALL),
+                )
+                .with_tag(Tag::parse(&format!("c{me} n{n}")).expect("a valid tag"));
                 if let Ok(task) = service.start_export(req).await {
                     wait(&service, task.id).await;
                 }
@@ -719,7 +710,7 @@ async fn client(service: Service, place: Place, seed: u64, me: u64, deadline: Op
                 import_file(&service, &place, &wallet, &to, &name).await;
             }
             85..95 => {
-                let req = BackupRequest { wallet, folder: place.backups(), tag: None };
+                let req = BackupRequest::new(wallet, place.backups());
                 if let Ok(task) = service.start_backup(req).await
                     && let Some(TaskView { outcome: Some(TaskOutcome::Backup(r)), .. }) =
                         wait(&service, task.id).await
