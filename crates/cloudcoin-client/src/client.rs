@@ -80,6 +80,16 @@ impl ClientBuilder {
 
 impl Client {
     /// Settings for a client of the server at `url`, e.g. `http://127.0.0.1:8006`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = cloudcoin_client::Client::builder("http://127.0.0.1:8006")
+    ///     .token("the token from the server's api-token file")
+    ///     .timeout(Duration::from_secs(10))
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), cloudcoin_client::Error>(())
+    /// ```
     pub fn builder(url: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
             url: url.into(),
@@ -115,6 +125,19 @@ impl Client {
 
     /// [`Client::export`] with a given `Idempotency-Key` (1 to 200 visible ASCII characters):
     /// sending a request again with the key of an earlier one returns that export's task.
+    ///
+    /// ```no_run
+    /// # async fn again(client: cloudcoin_client::Client,
+    /// #     request: cloudcoin_client::wire::ExportRequest) -> Result<(), cloudcoin_client::Error> {
+    /// let task = match client.export(&request).await {
+    ///     Err(cloudcoin_client::Error::ExportUnconfirmed { key, .. }) => {
+    ///         // Later: the same key finds the export if it started, or starts it once.
+    ///         client.export_with_key(&request, &key).await?
+    ///     }
+    ///     other => other?,
+    /// };
+    /// # let _ = task; Ok(()) }
+    /// ```
     pub async fn export_with_key(&self, request: &ExportRequest, key: &str) -> Result<Task, Error> {
         let body = json(request)?;
         let mut attempt = 0;

@@ -42,6 +42,17 @@ impl Default for Backoff {
 /// [`Wait::next`] yields the task each time its progress, message or status changes, the
 /// finished task last; [`Wait::finish`] does the same with a callback and returns the
 /// finished task.
+///
+/// ```no_run
+/// # async fn follow(client: cloudcoin_client::Client, id: cloudcoin_client::TaskId)
+/// # -> Result<(), cloudcoin_client::Error> {
+/// let mut wait = client.wait(id);
+/// while let Some(state) = wait.next().await {
+///     let task = state?;
+///     println!("{:3}% {}", task.progress, task.message);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use = "a Wait does nothing until next() or finish() is awaited"]
 pub struct Wait<'a> {
