@@ -59,8 +59,19 @@ pub(crate) fn lock(state: &Mutex<WalletState>) -> std::sync::MutexGuard<'_, Wall
 
 /// The name the export of `coins` gets (before ` (n)` for a taken name).
 pub(crate) fn file_name(coins: &[Held], tag: &Tag, kind: FileKind) -> String {
-    let coins: Vec<Coin> = coins.iter().map(|h| h.coin.clone()).collect();
-    export_file_name(&coins, tag, kind)
+    // As `export_file_name`, without copying every coin.
+    match coins {
+        [one] => export_file_name(std::slice::from_ref(&one.coin), tag, kind),
+        _ => {
+            let total = cloudcoin_domain::total_value(coins.iter().map(|h| &h.coin));
+            cloudcoin_domain::multi_coin_file_name(
+                total.unwrap_or(Amount::MAX),
+                coins.len(),
+                tag,
+                kind,
+            )
+        }
+    }
 }
 
 /// Runs an export to its end. Blocking. Returns the outcome and whether the journal record may be
@@ -443,6 +454,28 @@ fn date_today() -> String {
 mod tests {
     use super::*;
     use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
+
+    #[test]
+    fn the_file_name_is_the_domain_rule() {
+        let coins: Vec<Coin> = [(1, 7), (0, 8), (-1, 9), (11, 10)]
+            .into_iter()
+            .map(|(code, sn)| {
+                let (d, s) = (Denomination::from_code(code), SerialNumber::new(sn));
+                Coin::new(d, s, [[3; 16]; RAIDA_COUNT], [Pown::Pass; RAIDA_COUNT])
+            })
+            .collect();
+        let held: Vec<Held> = coins
+            .iter()
+            .map(|c| Held { coin: c.clone(), folder: Folder::Bank, file: String::new() })
+            .collect();
+        let tag = Tag::parse("trade").expect("tag");
+        for n in [0, 1, 2, 4] {
+            for kind in FileKind::ALL {
+                let expected = export_file_name(&coins[..n], &tag, kind);
+                assert_eq!(file_name(&held[..n], &tag, kind), expected);
+            }
+        }
+    }
 
     #[test]
     fn verify_accepts_exactly_the_coins() {

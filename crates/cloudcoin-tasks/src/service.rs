@@ -552,15 +552,25 @@ impl Service {
         };
         let state = self.wallet_state(&req.wallet)?;
         let folder = self.check_folder(&req.folder).await?;
-        let reserved = {
-            let mut s = lock(&state);
-            let candidates = s.candidates();
-            let chosen = select_coins(req.amount, &candidates, &SelectionPolicy::default())?.ids();
-            Reserved { coins: Some(s.reserve(&chosen)), state: state.clone() }
+        // Selecting among a whole wallet is CPU work: off the async workers. The coins come back
+        // as `Reserved`, so a request dropped meanwhile still gives them back.
+        let (reserved, base) = {
+            let (state, amount, tag, kind) = (state.clone(), req.amount, req.tag.clone(), req.kind);
+            blocking(move || {
+                let reserved = {
+                    let mut s = lock(&state);
+                    let candidates = s.candidates();
+                    let chosen =
+                        select_coins(amount, &candidates, &SelectionPolicy::default())?.ids();
+                    Reserved { coins: Some(s.reserve(&chosen)), state: state.clone() }
+                };
+                let base = export::file_name(reserved.coins(), &tag, kind);
+                Ok((reserved, base))
+            })
+            .await?
         };
         // From here every early return — and a dropped request future, when the client hangs
         // up — gives the coins back through `reserved`'s Drop.
-        let base = export::file_name(reserved.coins(), &req.tag, req.kind);
         let folder = self.check_name(folder, base).await?;
         let id = TaskId::new();
         let idempotency = req
@@ -568,11 +578,6 @@ impl Service {
             .as_ref()
             .map(|key| IdempotencyRecord { key: key.clone(), fingerprint: fingerprint(&req) });
         let view = self.inner.tracker.create(id, TaskKind::Export, "Starting", idempotency);
-        let inner = self.inner.clone();
-        if let Err(e) = blocking(move || inner.tracker.persist(id).map_err(internal)).await {
-            self.inner.tracker.finish(id, failed(FailureKind::Io, "cannot record the task"));
-            return Err(e);
-        }
         let job = ExportJob {
             id,
             wallet: req.wallet.clone(),
@@ -585,6 +590,15 @@ impl Service {
         };
         tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = job.coins.len(), "export started");
         self.spawn(id, move |inner| {
+            // The task's record is written here, off the request's path, before the export's
+            // journal record: until both exist the export has changed nothing, so a crash before
+            // it only forgets a task that never started (and its idempotency key with it).
+            if let Err(e) = inner.tracker.persist(id) {
+                lock(&job.state).release(&job.coins);
+                tracing::warn!(task = %id, error = %e, "cannot record the task; coins returned");
+                let message = "cannot record the task; the coins were returned to the wallet";
+                return (failed(FailureKind::Io, message), true);
+            }
             export::run(&inner.layout, &inner.journal, &inner.tracker, &job)
         });
         Ok(view)
