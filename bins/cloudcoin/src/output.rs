@@ -49,8 +49,9 @@ impl Output {
             return Progress(None);
         }
         let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
+        // The message goes last and is cut to the terminal's width, so the bar stays one line.
         let style = ProgressStyle::with_template(
-            "{spinner} {prefix} [{bar:40}] {pos:>3}%  {msg}  ({elapsed})",
+            "{spinner} {prefix} [{bar:30}] {pos:>3}%  {elapsed:>4}  {wide_msg}",
         )
         .expect("the template is valid")
         .progress_chars("=> ");

@@ -5,4 +5,5 @@ mod failures;
 mod layering;
 mod retry;
 mod support;
+mod terminal;
 mod walkthrough;
