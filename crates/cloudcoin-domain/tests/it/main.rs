@@ -3,6 +3,5 @@
 //! The selection properties use the crate's own `strategies` module, so they need the `proptest`
 //! feature: run them with `cargo test -p cloudcoin-domain --all-features`.
 
-mod architecture;
 #[cfg(feature = "proptest")]
 mod selection;
