@@ -1,6 +1,7 @@
 //! At a terminal the export shows a progress bar; with `--json` it does not. The terminal is
 //! util-linux's `script`, which runs the command on a pseudo-terminal.
 
+use std::io::Write;
 use std::process::Command;
 
 use crate::support::{Server, TOKEN};
@@ -13,7 +14,8 @@ fn quote(text: &str) -> String {
 /// Runs `cloudcoin ARGS` on a pseudo-terminal; its output, or `None` without `script`.
 fn at_a_terminal(server: &Server, args: &[&str]) -> Option<String> {
     if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: no `script` (util-linux) here to give the CLI a terminal");
+        let why = "skipped: no `script` (util-linux) here to give the CLI a terminal";
+        let _ = writeln!(std::io::stderr(), "{why}");
         return None;
     }
     let mut line =
