@@ -216,3 +216,43 @@ fn check_invariant(data: &Path, out: &Path, all: &BTreeSet<CoinId>, round: usize
     everywhere.extend(sent);
     assert_eq!(&everywhere, all, "round {round}: a coin was lost or invented");
 }
+
+#[test]
+fn a_published_export_whose_folder_is_unplugged_at_restart_is_held_back_not_returned() {
+    let start = mixed_coins();
+    let data = tempfile::tempdir().expect("temp dir");
+    let base = tempfile::tempdir().expect("temp dir");
+    let out = base.path().join("stick");
+    let away = base.path().join("stick-unplugged");
+    std::fs::create_dir(&out).expect("mkdir");
+    put_coins(data.path(), "Default", "Bank", &start);
+    // Killed between the link and the commit record: the journal cannot say the link happened.
+    let body = json!({"name":"Default","amount":10.5,"folder":out,"type":"bin","tag":"stick"});
+    let id = start_and_crash(data.path(), "export:after_rename", "/api/v1/export", &body);
+    std::fs::rename(&out, &away).expect("unplug");
+
+    let server = Server::start_in(data.path(), Opts::default());
+    let (_, task) = server.wait_task(&id);
+    assert_eq!(task["status"], "error", "{task}");
+    let message = task["data"]["message"].as_str().unwrap_or("").to_owned();
+    assert!(message.starts_with("needs attention"), "{task}");
+    assert!(message.contains("10.5 CloudCoin #6 'stick'.bin"), "{task}");
+    assert_eq!(server.balance("Default").0, "137", "the 10.5 stay out of the balance");
+    // Nothing can spend them meanwhile.
+    let r = server.post(
+        "/api/v1/export",
+        &json!({"name":"Default","amount":147.5,"folder":base.path(),"type":"bin"}),
+    );
+    assert_ne!(r.status, 202, "the held-back coins were spendable: {}", r.text());
+    server.stop();
+
+    // Plugged in again: the next start finishes the export.
+    std::fs::rename(&away, &out).expect("plug in");
+    let server = Server::start_in(data.path(), Opts::default());
+    let (_, task) = server.wait_task(&id);
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(server.balance("Default").0, "137");
+    let sent = folder_ids(data.path(), "Default", "Sent");
+    assert_eq!(ids(&decode_file(&out.join("10.5 CloudCoin #6 'stick'.bin"))), sent);
+    assert!(spendable(data.path(), "Default").is_disjoint(&sent));
+}
