@@ -57,6 +57,21 @@ fn refusals_have_their_own_status_and_export_nothing() {
     assert_eq!(text(&deleted.get_output().stdout), "deleted wallet Temp\n");
     refused(server.cli().args(["wallet", "show", "Temp"]).assert(), 3, &["Temp"]);
 
+    // An import that takes nothing: 1, with the reason for each file.
+    let readme = crate::support::test_coins().join("README.md");
+    let out = server.cli().arg("import").arg(&readme).assert().code(1);
+    let stderr = text(&out.get_output().stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "the failure and one rejection: {stderr}");
+    assert!(lines[0].starts_with("error: nothing was imported"), "{stderr}");
+    assert!(lines[1].contains("README.md"), "{stderr}");
+    // A path that does not exist: 3, nothing sent.
+    refused(
+        server.cli().args(["import", "/no/such/coins.bin"]).assert(),
+        3,
+        &["/no/such/coins.bin"],
+    );
+
     // A bad amount never leaves the command line: 2.
     let mut cmd = server.cli();
     export(&mut cmd, "1.123456789", folder.path());
