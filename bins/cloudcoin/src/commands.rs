@@ -169,10 +169,29 @@ async fn wallets(cx: &Context) -> Result<(), Failure> {
     })
 }
 
-/// Follows a task to its end with a progress bar; a failed poll says how to resume.
+/// How many polls in a row may go unanswered before following a task gives up.
+const POLL_MISSES: u32 = 3;
+
+/// Follows a task to its end with a progress bar. A poll that gets no answer is tried again
+/// (up to [`POLL_MISSES`] in a row); when following fails, the message says how to resume.
 async fn follow(cx: &Context, id: TaskId, what: &str) -> Result<Task, Failure> {
     let progress = cx.out.progress(what);
-    let result = cx.client.wait(id).finish(|t| progress.show(t)).await;
+    let mut wait = cx.client.wait(id);
+    let mut misses = 0;
+    let result = loop {
+        match wait.next().await {
+            Some(Ok(task)) => {
+                misses = 0;
+                progress.show(&task);
+                if task.status != TaskStatus::Running {
+                    break Ok(task);
+                }
+            }
+            Some(Err(e)) if e.is_transport() && misses + 1 < POLL_MISSES => misses += 1,
+            Some(Err(e)) => break Err(e),
+            None => break cx.client.task(id).await,
+        }
+    };
     progress.clear();
     result.map_err(|e| {
         let mut f = cx.call_failed(e);

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::support::{Server, field, file_names, json, text};
 
+const EXPORT: &str = "POST /api/v1/export ";
+
 /// One request the proxy passed on.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -18,14 +20,14 @@ struct Seen {
 }
 
 /// A proxy in front of the server that passes every request on, but keeps the server's answer
-/// to the first `withhold` exports from the client until the client hangs up.
+/// to the first `withhold` requests whose line starts with `prefix` until the client hangs up.
 struct Proxy {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Proxy {
-    fn start(upstream: &str, withhold: usize) -> Proxy {
+    fn start(upstream: &str, prefix: &'static str, withhold: usize) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -37,7 +39,9 @@ impl Proxy {
                 let Ok(conn) = conn else { break };
                 let (upstream, log, exports) =
                     (upstream.clone(), Arc::clone(&log), Arc::clone(&exports));
-                std::thread::spawn(move || relay(conn, &upstream, &log, &exports, withhold));
+                std::thread::spawn(move || {
+                    relay(conn, &upstream, &log, &exports, prefix, withhold)
+                });
             }
         });
         Proxy { addr, seen }
@@ -59,7 +63,8 @@ fn relay(
     client: TcpStream,
     upstream: &str,
     log: &Mutex<Vec<Seen>>,
-    exports: &AtomicUsize,
+    matched: &AtomicUsize,
+    prefix: &str,
     withhold: usize,
 ) {
     let mut reader = BufReader::new(client.try_clone().expect("clone the socket"));
@@ -107,8 +112,7 @@ fn relay(
         .and_then(|s| s.parse().ok())
         .expect("a status line");
 
-    let is_export = line.starts_with("POST /api/v1/export ");
-    let withheld = is_export && exports.fetch_add(1, Ordering::SeqCst) < withhold;
+    let withheld = line.starts_with(prefix) && matched.fetch_add(1, Ordering::SeqCst) < withhold;
     log.lock().expect("log").push(Seen { line, key, status, withheld });
     let mut client = client;
     if withheld {
@@ -124,11 +128,11 @@ fn relay(
 fn a_lost_answer_is_retried_with_the_same_key_and_one_file_is_written() {
     let server = Server::start();
     server.import_test_coins("Default");
-    let proxy = Proxy::start(&server.addr, 1);
+    let proxy = Proxy::start(&server.addr, EXPORT, 1);
     let folder = tempfile::tempdir().expect("temp dir");
 
     let done = crate::support::bare_cli()
-        .args(["--server", &proxy.url(), "--token", crate::support::TOKEN, "--timeout", "1"])
+        .args(["--server", &proxy.url(), "--token", crate::support::TOKEN, "--timeout", "2"])
         .args(["export", "10.5", "--type", "bin", "--folder"])
         .arg(folder.path())
         .assert()
@@ -136,11 +140,12 @@ fn a_lost_answer_is_retried_with_the_same_key_and_one_file_is_written() {
     let stdout = text(&done.get_output().stdout);
 
     let exports = proxy.exports();
-    assert_eq!(exports.len(), 2, "the first attempt and one retry: {exports:?}");
+    // The first attempt and a retry (a second retry only if a loaded machine was slow).
+    assert!((2..=3).contains(&exports.len()), "{exports:?}");
     assert!(exports[0].withheld && exports[0].status == 202, "accepted, answer lost: {exports:?}");
-    assert!(!exports[1].withheld, "{exports:?}");
+    assert!(exports[1..].iter().all(|e| !e.withheld), "{exports:?}");
     assert!(exports[0].key.is_some(), "an Idempotency-Key is sent: {exports:?}");
-    assert_eq!(exports[0].key, exports[1].key, "the retry carries the same key");
+    assert!(exports.iter().all(|e| e.key == exports[0].key), "retries carry the same key");
 
     assert_eq!(file_names(folder.path()), ["10.5 CloudCoin #6 ''.bin"], "one file");
     assert_eq!(
@@ -158,11 +163,11 @@ fn a_lost_answer_is_retried_with_the_same_key_and_one_file_is_written() {
 fn when_no_answer_comes_the_command_names_the_key_to_rerun_with() {
     let server = Server::start();
     server.import_test_coins("Default");
-    let proxy = Proxy::start(&server.addr, usize::MAX);
+    let proxy = Proxy::start(&server.addr, EXPORT, usize::MAX);
     let folder = tempfile::tempdir().expect("temp dir");
 
     let failed = crate::support::bare_cli()
-        .args(["--server", &proxy.url(), "--token", crate::support::TOKEN, "--timeout", "1"])
+        .args(["--server", &proxy.url(), "--token", crate::support::TOKEN, "--timeout", "2"])
         .args(["export", "10.5", "--type", "zip", "--folder"])
         .arg(folder.path())
         .assert()
@@ -186,4 +191,27 @@ fn when_no_answer_comes_the_command_names_the_key_to_rerun_with() {
     assert_eq!(file_names(folder.path()), ["10.5 CloudCoin #6 ''.zip"], "one file");
     assert_eq!(file, folder.path().join("10.5 CloudCoin #6 ''.zip").display().to_string());
     assert_eq!(server.balance("Default"), ("115.5".to_owned(), 12));
+}
+
+#[test]
+fn a_poll_without_an_answer_is_tried_again() {
+    let server = Server::start();
+    server.import_test_coins("Default");
+    let proxy = Proxy::start(&server.addr, "GET /api/v1/tasks/", 1);
+    let folder = tempfile::tempdir().expect("temp dir");
+
+    let done = crate::support::bare_cli()
+        .args(["--server", &proxy.url(), "--token", crate::support::TOKEN, "--timeout", "2"])
+        .args(["export", "1", "--type", "stack", "--folder"])
+        .arg(folder.path())
+        .assert()
+        .success();
+    assert!(text(&done.get_output().stdout).contains("coins:   1"));
+    let polls: Vec<Seen> = {
+        let seen = proxy.seen.lock().expect("log");
+        seen.iter().filter(|s| s.line.starts_with("GET /api/v1/tasks/")).cloned().collect()
+    };
+    assert!(polls[0].withheld && polls.len() >= 2, "a lost poll, then more: {polls:?}");
+    let files = file_names(folder.path());
+    assert!(files.len() == 1 && files[0].starts_with("1 CloudCoin #"), "one file: {files:?}");
 }
