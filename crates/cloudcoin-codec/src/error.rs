@@ -70,7 +70,8 @@ pub enum CodecError {
     /// A legacy (v1) stack coin without a denomination.
     #[error("coin {sn} is a legacy coin without a denomination; upgrade it to a v3 coin first")]
     LegacyCoin {
-        /// The serial number as written in the stack.
+        /// The serial number as written in the stack when it is a number, else `#` and the coin's
+        /// position in the file (other text is never quoted).
         sn: String,
     },
     /// An authenticity number that is not 32 hex digits.

@@ -10,8 +10,10 @@ use crate::zip_file::Limits;
 /// file header (or the end record of an empty archive), a format-9 byte with room for a header,
 /// or JSON starting with `{` (after an optional byte order mark and white space).
 ///
-/// Anything else is [`CodecError::NotACoinFile`], saying what it looked like. Sniffing looks at
-/// the first bytes only: a file of the kind returned may still fail to read.
+/// Anything else is [`CodecError::NotACoinFile`], saying what kind of bytes it holds (empty,
+/// text, binary data, its length) but never any of them: the bytes may be a file the caller may
+/// not read (an import names files by path). Sniffing looks at the first bytes only: a file of the
+/// kind returned may still fail to read.
 ///
 /// ```
 /// use cloudcoin_codec::{sniff, CodecError};
@@ -21,7 +23,7 @@ use crate::zip_file::Limits;
 /// assert_eq!(sniff(b"PK\x03\x04").unwrap(), FileKind::Zip);
 /// match sniff(b"Dear Alice") {
 ///     Err(CodecError::NotACoinFile { looked_like }) => {
-///         assert_eq!(looked_like, "text starting \"Dear Alice\"")
+///         assert_eq!(looked_like, "10 bytes of text, which is no coin file format")
 ///     }
 ///     other => panic!("{other:?}"),
 /// }
@@ -47,9 +49,10 @@ pub(crate) fn looks_like_json(bytes: &[u8]) -> bool {
     bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-/// A short description of bytes that are no coin file, for error messages.
+/// A short description of bytes that are no coin file, for error messages: what they are not,
+/// never what they contain.
 fn describe(bytes: &[u8]) -> String {
-    const SHOWN: usize = 16;
+    const LOOKED_AT: usize = 64;
     if bytes.is_empty() {
         return "empty".to_owned();
     }
@@ -60,16 +63,18 @@ fn describe(bytes: &[u8]) -> String {
             crate::bin::HEADER_LEN
         );
     }
-    let head = &bytes[..bytes.len().min(SHOWN)];
-    let text = String::from_utf8_lossy(head);
-    if text.chars().all(|c| !c.is_control() || c.is_ascii_whitespace())
-        && !text.contains('\u{fffd}')
-    {
-        format!("text starting {:?}", text.trim_end())
-    } else {
-        let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{} bytes of data starting {}", bytes.len(), hex.join(" "))
-    }
+    let head = &bytes[..bytes.len().min(LOOKED_AT)];
+    // A multi-byte character cut at the end of `head` still counts as text.
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => Some(text),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    let kind = match text {
+        Some(t) if t.chars().all(|c| !c.is_control() || c.is_ascii_whitespace()) => "text",
+        _ => "binary data",
+    };
+    format!("{} bytes of {kind}, which is no coin file format", bytes.len())
 }
 
 /// Reads coins from bytes in any supported format, found by [`sniff`]; zips are read within
@@ -118,12 +123,18 @@ mod tests {
             other => panic!("expected not a coin file, got {other:?}"),
         };
         assert_eq!(looked_like(b""), "empty");
-        assert_eq!(looked_like(b"hello world\n"), "text starting \"hello world\"");
+        assert_eq!(looked_like(b"hello world\n"), "12 bytes of text, which is no coin file format");
         assert_eq!(
             looked_like(&[9u8; 10]),
             "10 bytes, too short for the 32-byte header of a coin file"
         );
-        assert_eq!(looked_like(b"\x7fELF\x02"), "5 bytes of data starting 7f 45 4c 46 02");
-        assert_eq!(looked_like(b"[1,2]"), "text starting \"[1,2]\"");
+        assert_eq!(
+            looked_like(b"\x7fELF\x02"),
+            "5 bytes of binary data, which is no coin file format"
+        );
+        assert_eq!(looked_like(b"[1,2]"), "5 bytes of text, which is no coin file format");
+        // Never the contents: a file named by path may be one the client cannot read.
+        let shadow = looked_like(b"root:*:19000:0:99999:7:::\n");
+        assert!(!shadow.contains("root"), "{shadow}");
     }
 }

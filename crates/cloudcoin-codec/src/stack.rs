@@ -37,7 +37,7 @@ impl NumberOrText {
         let text = self.text();
         text.parse().map_err(|_| CodecError::BadRecord {
             index,
-            reason: format!("{field} {text:?} is not a valid number for this field"),
+            reason: format!("{field} is not a valid number for this field"),
         })
     }
 }
@@ -93,7 +93,10 @@ impl TryFrom<Positioned> for Coin {
         })?;
         // A coin without `dn` is a v1 coin (whose nn is usually 1): say that, not "wrong id".
         let Some(dn) = wire.dn else {
-            return Err(CodecError::LegacyCoin { sn: sn.text() });
+            // Its serial number is quoted only when it is one (a number), never other text.
+            let sn =
+                sn.text().parse::<u64>().map_or_else(|_| format!("#{index}"), |n| n.to_string());
+            return Err(CodecError::LegacyCoin { sn });
         };
         let nn = wire.nn.ok_or_else(|| CodecError::BadRecord {
             index,
@@ -136,13 +139,14 @@ fn parse_an(text: &str) -> Result<AuthenticityNumber, String> {
         return Err(format!("{} characters where 32 hex digits are needed", text.chars().count()));
     }
     let mut an = AuthenticityNumber::default();
-    for (byte, pair) in an.iter_mut().zip(digits.chunks_exact(2)) {
-        let digit = |d: u8| {
-            char::from(d)
-                .to_digit(16)
-                .ok_or_else(|| format!("{:?} is not a hex digit", char::from(d)))
-        };
-        let value = digit(pair[0])? * 16 + digit(pair[1])?;
+    // The position of a bad character is named, never the character (see `sniff`).
+    let digit = |at: usize| {
+        char::from(digits[at])
+            .to_digit(16)
+            .ok_or_else(|| format!("character {} is not a hex digit", at + 1))
+    };
+    for (i, byte) in an.iter_mut().enumerate() {
+        let value = digit(2 * i)? * 16 + digit(2 * i + 1)?;
         *byte = u8::try_from(value).expect("two hex digits fit in a byte");
     }
     Ok(an)

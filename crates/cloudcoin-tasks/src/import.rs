@@ -88,6 +88,27 @@ fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
     }
 }
 
+/// Why an item's bytes are no coins, for the client: the codec's error and its causes, but only
+/// the causes that are the codec's own (or a coin or i/o error). A library's message (the JSON
+/// reader's, say) can quote the bytes it stopped at, and an item may be a file the client could
+/// not read itself: a rejection says what the file is not, never what it contains.
+fn reason_of(e: &cloudcoin_codec::CodecError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let ours = s.is::<cloudcoin_codec::CodecError>()
+            || s.is::<cloudcoin_domain::CoinError>()
+            || s.is::<std::io::Error>();
+        if !ours {
+            break;
+        }
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 fn source_of(index: usize, item: &ImportItem) -> String {
     match item {
         ImportItem::File(p) => p.to_string_lossy().into_owned(),
@@ -117,7 +138,7 @@ pub(crate) fn run(
     for (i, item) in job.items.iter().enumerate() {
         let source = source_of(i, item);
         let decoded = load(item)
-            .and_then(|bytes| decode_any(&bytes, &Limits::default()).map_err(|e| error_chain(&e)));
+            .and_then(|bytes| decode_any(&bytes, &Limits::default()).map_err(|e| reason_of(&e)));
         match decoded {
             Ok(coins) => {
                 for coin in coins {

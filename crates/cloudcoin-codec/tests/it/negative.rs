@@ -122,7 +122,7 @@ fn bad_hex_digit_in_25_ans() {
     ans[13].replace_range(31..32, "g");
     match decode_stack(&stack_with("6", Some("1"), &ans)) {
         Err(CodecError::BadAn { coin: 0, index: 13, reason }) => {
-            assert!(reason.contains("'g'"), "{reason}");
+            assert_eq!(reason, "character 32 is not a hex digit");
         }
         other => panic!("expected a bad an, got {other:?}"),
     }
@@ -194,7 +194,7 @@ fn png_signature_and_truncation() {
 fn not_a_coin_file() {
     match decode_any(b"Dear Alice, here are the coins", &Limits::default()) {
         Err(CodecError::NotACoinFile { looked_like }) => {
-            assert_eq!(looked_like, "text starting \"Dear Alice, here\"");
+            assert_eq!(looked_like, "30 bytes of text, which is no coin file format");
         }
         other => panic!("expected not a coin file, got {other:?}"),
     }

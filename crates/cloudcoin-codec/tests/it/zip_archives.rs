@@ -98,7 +98,7 @@ fn non_coin_entry() {
     match decode_zip(&bytes, &Limits::default()) {
         Err(CodecError::ZipEntryNotCoin { name, reason }) => {
             assert_eq!(name, "notes.txt");
-            assert_eq!(reason, "text starting \"remember the mil\"");
+            assert_eq!(reason, "17 bytes of text, which is no coin file format");
         }
         other => panic!("expected a non-coin entry, got {other:?}"),
     }

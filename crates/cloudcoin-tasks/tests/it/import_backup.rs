@@ -262,3 +262,41 @@ async fn pans_survive_import_restart_export_and_backup_byte_for_byte() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_says_what_a_file_is_not_never_what_it_contains() {
+    let env = Env::with_bank(&[]);
+    let service = env.open().await;
+    let dir = env.data.parent().expect("base").join("private");
+    std::fs::create_dir_all(&dir).expect("dir");
+    // Files the server can read but the client cannot: their bytes must not come back.
+    let files: Vec<(&str, &[u8])> = vec![
+        ("shadow", b"root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"),
+        ("key", b"\x7fELF\x02\x01\x01SECRETBYTES-0123456789"),
+        ("config.json", br#"{"cloudcoin": "hunter2-password"}"#),
+        ("token.json", br#"{"cloudcoin": [{"nn": "6", "sn": "TOPSECRET", "dn": "1"}]}"#),
+        ("keys.json", br#"{"cloudcoin": [{"nn": 6, "sn": 1, "dn": 1, "an": ["zzSECRETzz"]}]}"#),
+    ];
+    // One good coin too, so the import completes and lists each rejection.
+    std::fs::write(dir.join("good.bin"), cloudcoin_codec::encode_bin(&[coin(0, 1)]).expect("bin"))
+        .expect("write");
+    let mut items = vec![ImportItem::File(dir.join("good.bin"))];
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).expect("write");
+        items.push(ImportItem::File(dir.join(name)));
+    }
+    let r = import(&service, "Default", items).await;
+    assert_eq!(r.rejected.len(), files.len(), "{:?}", r.rejected);
+    for (x, secret) in
+        r.rejected.iter().zip(["root", "SECRETBYTES", "hunter2", "TOPSECRET", "SECRET"])
+    {
+        assert!(!x.reason.contains(secret), "item {} quotes its contents: {}", x.item, x.reason);
+        assert!(
+            !x.reason.contains("7f 45 4c 46"),
+            "item {} quotes its bytes: {}",
+            x.item,
+            x.reason
+        );
+        assert!(!x.reason.is_empty());
+    }
+}
