@@ -1,4 +1,5 @@
-//! [`proptest`] strategies for property tests over CloudCoin values (feature `proptest`).
+//! [`proptest`](mod@proptest) strategies for property tests over CloudCoin values (feature
+//! `proptest`).
 //!
 //! Every strategy shrinks towards simple values (small amounts, low serials, zero ANs, untried
 //! POWN, no PANs), so a failing case is reported small.
