@@ -223,7 +223,7 @@ struct Figures {
     taken: u64,
     checks: u64,
     violations: u64,
-    held_back_seen: u64,
+    held_back_now: u64,
     outputs: usize,
     consumed: usize,
 }
@@ -312,14 +312,14 @@ fn campaign(o: &Options) -> Result<u64, String> {
 
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "campaign: {} rounds, {} kills ({} during start-up recovery), {} folders unplugged, {} files taken, {} checks, {} exports held back for attention, {} output files left, {} imported files, {:.0} s",
+        "campaign: {} rounds, {} kills ({} during start-up recovery), {} folders unplugged, {} files taken, {} checks, {} exports held back for attention at the end, {} output files left, {} imported files, {:.0} s",
         f.rounds,
         f.kills,
         f.kills_early,
         f.unplugged,
         f.taken,
         f.checks,
-        f.held_back_seen,
+        f.held_back_now,
         f.outputs,
         f.consumed,
         secs
@@ -436,6 +436,7 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
     drop(service);
 
     // Held back: export records left in the journal after recovery.
+    f.held_back_now = 0;
     let mut held: BTreeMap<String, BTreeSet<CoinId>> = BTreeMap::new();
     let journal = place.data().join(".cloudcoin/journal");
     for path in visible_files(&journal) {
@@ -447,7 +448,7 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
         if record["op"] != "export" {
             continue;
         }
-        f.held_back_seen += 1;
+        f.held_back_now += 1;
         let wallet = record["wallet"].as_str().unwrap_or("").to_owned();
         let ids = held.entry(wallet).or_default();
         for c in record["coins"].as_array().into_iter().flatten() {
