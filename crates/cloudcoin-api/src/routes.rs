@@ -46,7 +46,6 @@ pub(crate) enum Route {
 impl Route {
     /// One of each route, for the tests that compare the router with the document.
     #[cfg(test)]
-    #[allow(dead_code)]
     pub(crate) fn samples() -> Vec<Route> {
         vec![
             Route::Health,
@@ -83,7 +82,6 @@ impl Route {
 
     /// The path as the OpenAPI document writes it.
     #[cfg(test)]
-    #[allow(dead_code)]
     pub(crate) fn template(&self) -> &'static str {
         match self {
             Route::Health => "/api/v1/health",
@@ -411,6 +409,101 @@ mod tests {
         let e = Route::parse("/api/v1/wallets/a%2").expect_err("bad escape");
         assert_eq!(e.code, code::INVALID_FIELD);
         assert_eq!(Route::Wallets.allow(), "GET, POST");
+    }
+
+    /// Every (path, method) of the OpenAPI document.
+    fn documented() -> std::collections::BTreeSet<(String, String)> {
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("the document is JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut out = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                if ["get", "post", "put", "delete", "patch", "head", "options"]
+                    .contains(&method.as_str())
+                {
+                    out.insert((path.clone(), method.to_uppercase()));
+                }
+            }
+        }
+        out
+    }
+
+    /// A concrete path for a document path template.
+    fn concrete(template: &str) -> String {
+        template
+            .replace("{id}", "9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a")
+            .replace("{name}", "Default")
+    }
+
+    #[test]
+    fn the_router_serves_exactly_the_documented_routes_and_methods() {
+        let documented = documented();
+        // Router → document: every route and each method it allows is documented.
+        let mut routed = std::collections::BTreeSet::new();
+        for route in Route::samples() {
+            for method in route.allow().split(", ") {
+                routed.insert((route.template().to_owned(), method.to_owned()));
+            }
+        }
+        assert_eq!(routed, documented, "router (left) and document (right) differ");
+        // Document → router: every documented path parses to the route of that template.
+        for (template, _) in &documented {
+            let route = Route::parse(&concrete(template)).expect("parses").expect("a route");
+            assert_eq!(route.template(), template);
+        }
+    }
+
+    #[tokio::test]
+    async fn dispatch_answers_every_documented_method_and_405_for_the_rest() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let config = cloudcoin_tasks::ServiceConfig::new(data.path())
+            .with_task_retention(std::time::Duration::from_secs(60));
+        let service = tokio::task::spawn_blocking(move || cloudcoin_tasks::Service::open(config))
+            .await
+            .expect("thread")
+            .expect("opens");
+        let api = crate::Api::new(
+            service,
+            ApiConfig::default().with_allowed_hosts(vec!["h".into()]).without_auth(),
+        );
+        let documented = documented();
+        let paths: std::collections::BTreeSet<&String> =
+            documented.iter().map(|(p, _)| p).collect();
+        for path in paths {
+            for method in ["GET", "POST", "DELETE", "PUT", "PATCH"] {
+                let req = Request::builder()
+                    .method(method)
+                    .uri(concrete(path))
+                    .header("host", "h")
+                    .body(http_body_util::Full::new(Bytes::from_static(b"{}")))
+                    .expect("request");
+                let r = api.handle(req).await;
+                let is_documented = documented.contains(&(path.clone(), method.to_owned()));
+                assert_eq!(
+                    r.status() == StatusCode::METHOD_NOT_ALLOWED,
+                    !is_documented,
+                    "{method} {path}: {}",
+                    r.status()
+                );
+                if !is_documented {
+                    assert!(r.headers().contains_key(header::ALLOW), "{method} {path}");
+                }
+            }
+        }
+        api.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn large_bodies_are_parsed_off_the_async_worker() {
+        let here = std::thread::current().id();
+        let small = off_worker(Bytes::from_static(b"{}"), |_| Ok(std::thread::current().id()))
+            .await
+            .expect("parsed");
+        assert_eq!(small, here, "a small body is parsed in place");
+        let big = Bytes::from(vec![b' '; INLINE_PARSE_LIMIT + 1]);
+        let elsewhere = off_worker(big, |_| Ok(std::thread::current().id())).await.expect("parsed");
+        assert_ne!(elsewhere, here, "a large body is parsed on a blocking thread");
     }
 
     #[test]

@@ -197,8 +197,11 @@ impl Budget {
         stop: &mut watch::Receiver<bool>,
     ) -> Option<OwnedSemaphorePermit> {
         let wait = async {
-            match tokio::time::timeout(self.first_byte_timeout, stream.readable()).await {
-                Ok(Ok(())) => {}
+            // `peek` waits for a byte that really arrived (`readable` may report a silent
+            // socket ready), and leaves it for hyper to read.
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(self.first_byte_timeout, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
                 _ => return None,
             }
             Arc::clone(&self.active).acquire_owned().await.ok()

@@ -17,6 +17,18 @@ fn the_token_is_required_when_configured() {
     let none = raw_request(server.addr, "GET", "/api/v1/wallets", &[("Host", &host)], None);
     let message = none.assert_error(401, 4308);
     assert!(message.contains("Authorization"), "{message}");
+    assert_eq!(none.header("www-authenticate").as_deref(), Some("Bearer"));
+    assert!(message.contains("api-token") && message.contains("--no-auth"), "{message}");
+    assert_eq!(none.json()["payload"]["status"], "error");
+    // Liveness and the document need no token; /info still does.
+    let health = raw_request(server.addr, "GET", "/api/v1/health", &[("Host", &host)], None);
+    assert_eq!(health.status, 200, "{}", health.text());
+    assert_eq!(health.text(), r#"{"status":"success","payload":{"status":"ok"}}"#);
+    let doc = raw_request(server.addr, "GET", "/api/v1/openapi.json", &[("Host", &host)], None);
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.json()["openapi"], "3.1.0");
+    let info = raw_request(server.addr, "GET", "/api/v1/info", &[("Host", &host)], None);
+    info.assert_error(401, 4308);
     for wrong in ["Bearer test-tokeN", "Bearer test-token-2", "Basic dGVzdA=="] {
         let r = raw_request(
             server.addr,
@@ -203,4 +215,89 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
     second.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     let n = second.read(&mut buf).expect("second answered once the slot is free");
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+}
+
+#[test]
+fn no_auth_accepts_requests_without_a_token_and_keeps_the_host_and_origin_checks() {
+    for (args, envs) in [
+        (vec!["--no-auth".to_owned()], vec![]),
+        (vec![], vec![("CLOUDCOIN_NO_AUTH".to_owned(), "true".to_owned())]),
+    ] {
+        let data = tempfile::tempdir().expect("temp dir");
+        let server =
+            Server::start_in(data.path(), Opts { args, envs, token: None, ..Opts::default() });
+        assert!(
+            server.startup.iter().any(|l| l.contains("WARN") && l.contains("--no-auth")),
+            "a start-up warning: {:?}",
+            server.startup
+        );
+        let r = server.get("/api/v1/wallets");
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(server.post("/api/v1/wallets", &serde_json::json!({"name":"A"})).status, 201);
+        server
+            .request("GET", "/api/v1/info", &[("Host", "evil.example")], None)
+            .assert_error(403, 4309);
+        server
+            .request("GET", "/api/v1/info", &[("Origin", "http://evil.example")], None)
+            .assert_error(403, 4310);
+        assert!(!data.path().join(".cloudcoin").join("api-token").exists(), "no token file made");
+    }
+}
+
+#[test]
+fn no_auth_on_a_non_loopback_address_refuses_to_start_naming_both_flags() {
+    for listen in ["0.0.0.0:0", "[::]:0"] {
+        let data = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(env!("CARGO_BIN_EXE_cloudcoin-server"))
+            .args(["--no-auth", "--listen", listen, "--data-dir"])
+            .arg(data.path())
+            .env_remove("CLOUDCOIN_AUTH_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the server");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--no-auth") && stderr.contains("--listen"), "{stderr}");
+        assert!(!data.path().join("Wallets").exists(), "nothing was created");
+    }
+}
+
+#[test]
+fn a_localhost_listen_answers_on_every_loopback_address_it_names() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server =
+        Server::start_in(data.path(), Opts { listen: "localhost:0".into(), ..Opts::default() });
+    let port = server.addr.port();
+    assert!(server.addr.ip().is_loopback(), "{}", server.addr);
+    let resolved: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&("localhost", port)).expect("resolve").collect();
+    assert!(!resolved.is_empty());
+    for addr in resolved {
+        let host = format!("localhost:{port}");
+        let r = raw_request(
+            addr,
+            "GET",
+            "/api/v1/info",
+            &[("Host", &host), ("Authorization", "Bearer test-token")],
+            None,
+        );
+        assert_eq!(r.status, 200, "{addr}: {}", r.text());
+    }
+}
+
+#[test]
+fn a_second_server_on_a_taken_port_says_which_flag_to_change() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let first = Server::start_in(data.path(), Opts::default());
+    let other = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_cloudcoin-server"))
+        .args(["--auth-token", "t", "--listen", &first.addr.to_string(), "--data-dir"])
+        .arg(other.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the server");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already in use") && stderr.contains("--listen"), "{stderr}");
+    assert_eq!(first.get("/api/v1/info").status, 200, "the first server is untouched");
 }

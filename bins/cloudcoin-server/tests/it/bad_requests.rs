@@ -188,3 +188,22 @@ fn wallets_can_be_created_listed_and_deleted() {
     server.get("/api/v1/wallets/Savings%202").assert_error(404, 4115);
     server.request("PUT", "/api/v1/wallets", &[], None).assert_error(405, 4306);
 }
+
+#[test]
+fn an_object_of_80000_keys_is_refused_at_the_key_limit_and_others_are_served_meanwhile() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data.path(), Opts::default());
+    // The audit's body: 869 KB, 80,000 distinct keys, once took 11 s on an async worker.
+    let keys: Vec<String> = (0..80_000).map(|i| format!("\"k{i:05}\":0")).collect();
+    let body = format!("{{{}}}", keys.join(","));
+    assert!(body.len() > 800 * 1024 && body.len() < 1024 * 1024, "{}", body.len());
+    std::thread::scope(|s| {
+        let big = s.spawn(|| server.request("POST", "/api/v1/wallets", &[], Some(body.as_bytes())));
+        for _ in 0..20 {
+            assert_eq!(server.get("/api/v1/health").status, 200);
+        }
+        let r = big.join().expect("request thread");
+        let message = r.assert_error(400, 4110);
+        assert!(message.contains("more than 64 keys"), "{message}");
+    });
+}

@@ -8,6 +8,7 @@ mod crash;
 mod export;
 mod idempotency;
 mod import_backup;
+mod openapi;
 mod paths;
 mod support;
 mod test_coins;

@@ -107,11 +107,18 @@ pub(crate) struct Opts {
     pub(crate) args: Vec<String>,
     pub(crate) envs: Vec<(String, String)>,
     pub(crate) token: Option<String>,
+    /// The `--listen` value.
+    pub(crate) listen: String,
 }
 
 impl Default for Opts {
     fn default() -> Self {
-        Opts { args: Vec::new(), envs: Vec::new(), token: Some(TOKEN.to_owned()) }
+        Opts {
+            args: Vec::new(),
+            envs: Vec::new(),
+            token: Some(TOKEN.to_owned()),
+            listen: "127.0.0.1:0".to_owned(),
+        }
     }
 }
 
@@ -122,19 +129,22 @@ pub(crate) struct Server {
     pub(crate) data: PathBuf,
     pub(crate) token: Option<String>,
     lines: Mutex<mpsc::Receiver<String>>,
+    /// What the server logged before its "listening on" line.
+    pub(crate) startup: Vec<String>,
 }
 
 impl Server {
     /// Starts the binary on `data` and waits for its "listening on" line.
     pub(crate) fn start_in(data: &Path, opts: Opts) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudcoin-server"));
-        cmd.arg("--listen").arg("127.0.0.1:0").arg("--data-dir").arg(data);
+        cmd.arg("--listen").arg(&opts.listen).arg("--data-dir").arg(data);
         if let Some(t) = &opts.token {
             cmd.arg("--auth-token").arg(t);
         }
         cmd.args(&opts.args)
             .env_remove("CLOUDCOIN_AUTH_TOKEN")
             .env_remove("CLOUDCOIN_EXPORT_ROOTS")
+            .env_remove("CLOUDCOIN_NO_AUTH")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -168,7 +178,14 @@ impl Server {
                 Err(_) => panic!("the server did not start; it said:\n{}", seen.join("\n")),
             }
         };
-        Server { child, addr, data: data.to_owned(), token: opts.token, lines: Mutex::new(rx) }
+        Server {
+            child,
+            addr,
+            data: data.to_owned(),
+            token: opts.token,
+            lines: Mutex::new(rx),
+            startup: seen,
+        }
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns what the server logged meanwhile.
