@@ -38,7 +38,7 @@ status=0
 (cd "$work" && st run "http://$addr/api/v1/openapi.json" --checks all \
   -H "Authorization: Bearer schemathesis-token" --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" \
   --generation-codec ascii --seed 1 --no-color --report har --report-dir "$work/report") || status=$?
-requests=$(python3 -c 'import json,sys,glob; print(sum(len(json.load(open(f))["log"]["entries"]) for f in glob.glob(sys.argv[1] + "/*.har")))' "$work/report")
+requests=$(python3 -c 'import json,sys,glob; print(sum(len(json.load(open(f))["log"]["entries"]) for f in glob.glob(sys.argv[1] + "/har-*.json")))' "$work/report")
 echo "schemathesis made $requests requests"
 if [ $status -ne 0 ]; then
   echo "server log (last lines):"; tail -n 40 "$work/server.log"
