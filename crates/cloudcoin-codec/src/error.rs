@@ -122,6 +122,15 @@ pub enum CodecError {
     /// The data does not start with the PNG signature.
     #[error("not a png file")]
     NotPng,
+    /// A picture (PNG or JPEG) that cannot be decoded.
+    #[error("cannot decode the picture: {reason}")]
+    Picture {
+        /// What the image decoder said.
+        reason: String,
+    },
+    /// The QR codes of a paper wallet do not give its coins.
+    #[error(transparent)]
+    Paper(#[from] crate::qr_text::PaperError),
     /// The PNG encoder failed for a reason other than writing (an i/o failure is [`CodecError::Io`]).
     #[error("cannot encode the png")]
     PngEncode {

@@ -34,10 +34,16 @@
 
 #![warn(missing_docs)]
 
+mod base45;
 mod bin;
 mod error;
+mod page;
 mod picture;
 mod png_file;
+mod qr_text;
+mod scan;
+#[cfg(feature = "simulate")]
+pub mod simulate;
 mod sniff;
 mod stack;
 mod stream;
@@ -48,7 +54,9 @@ pub use crate::bin::{decode_bin, encode_bin};
 pub use crate::error::{CodecError, LibraryError};
 pub use crate::picture::PngLabel;
 pub use crate::png_file::decode_png;
-pub use crate::sniff::{decode_any, sniff};
+pub use crate::qr_text::PaperError;
+pub use crate::scan::{PaperScan, decode_paper, scan_picture};
+pub use crate::sniff::{decode_any, is_picture_to_scan, sniff};
 pub use crate::stack::decode_stack;
 pub use crate::stream::read_each;
 pub use crate::write::{WriteOptions, write_coins};

@@ -1,10 +1,11 @@
-//! The picture of a PNG coin file: a printable "paper wallet" drawn with the 8×8 bitmap font.
+//! The page of a PNG coin file: what it says about its coins ([`PngLabel`]), and the drawing
+//! primitives (a canvas of a few inks, text in the 8×8 bitmap font, filled boxes) that `page`
+//! lays the paper wallet out with.
 
 use cloudcoin_domain::{Amount, Coin, Tag, total_value};
+use font8x8::legacy::{BASIC_LEGACY, LATIN_LEGACY};
 
 use crate::error::CodecError;
-use font8x8::legacy::{BASIC_LEGACY, LATIN_LEGACY};
-use image::{Rgb, RgbImage};
 
 /// What the page of a PNG coin file says about its coins: their total value and count, worked
 /// out from the coins themselves, and the caller's tag and date.
@@ -71,67 +72,160 @@ impl PngLabel {
     }
 }
 
-/// Picture width in pixels.
-pub(crate) const WIDTH: u32 = 800;
-/// Picture height in pixels.
-pub(crate) const HEIGHT: u32 = 400;
-/// Side of a font glyph in font pixels.
-const GLYPH: u32 = 8;
-/// Room kept free at the left and right of each text line.
-const MARGIN: u32 = 40;
-
-const PAPER_TOP: Rgb<u8> = Rgb([255, 251, 238]);
-const PAPER_BOTTOM: Rgb<u8> = Rgb([246, 232, 196]);
-const GOLD: Rgb<u8> = Rgb([184, 134, 11]);
-const INK: Rgb<u8> = Rgb([20, 40, 90]);
-const AMOUNT_INK: Rgb<u8> = Rgb([10, 90, 40]);
-const SOFT_INK: Rgb<u8> = Rgb([90, 90, 90]);
-
-/// Draws the picture for `label`.
-pub(crate) fn render(label: &PngLabel) -> RgbImage {
-    let mut img =
-        RgbImage::from_fn(WIDTH, HEIGHT, |_, y| blend(PAPER_TOP, PAPER_BOTTOM, y, HEIGHT));
-    frame(&mut img, 0, 10, GOLD);
-    frame(&mut img, 16, 2, GOLD);
-
-    text_centered(&mut img, "CloudCoin", 36, 4, INK);
-    text_centered(&mut img, &label.amount.display_grouped(), 120, 9, AMOUNT_INK);
-    if !label.tag.as_str().is_empty() {
-        text_centered(&mut img, label.tag.as_str(), 222, 3, INK);
-    }
-    let coins = match label.coin_count {
-        1 => "1 coin".to_owned(),
-        n => format!("{n} coins"),
-    };
-    text_centered(&mut img, &coins, 272, 3, INK);
-    text_centered(&mut img, &label.date, 326, 2, SOFT_INK);
-    img
+/// The inks of the page, as RGB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Ink {
+    /// The paper.
+    Paper = 0,
+    /// Black, for QR codes and the main text.
+    Black,
+    /// Dark blue, for headings.
+    Blue,
+    /// Dark green, for the amount.
+    Green,
+    /// Dark red, for warnings.
+    Red,
+    /// Grey, for secondary text.
+    Grey,
+    /// Gold, for the frame.
+    Gold,
+    /// A pale tint, for boxes behind text.
+    Tint,
 }
 
-/// The colour `y/height` of the way from `a` to `b`.
-fn blend(a: Rgb<u8>, b: Rgb<u8>, y: u32, height: u32) -> Rgb<u8> {
-    let mix = |x: u8, z: u8| {
-        let (x, z) = (u32::from(x), u32::from(z));
-        let v = (x * (height - y) + z * y) / height;
-        u8::try_from(v).expect("a weighted mean of two bytes is a byte")
-    };
-    Rgb([mix(a.0[0], b.0[0]), mix(a.0[1], b.0[1]), mix(a.0[2], b.0[2])])
-}
+impl Ink {
+    const ALL: [Ink; 8] =
+        [Ink::Paper, Ink::Black, Ink::Blue, Ink::Green, Ink::Red, Ink::Grey, Ink::Gold, Ink::Tint];
 
-/// A rectangular frame `thickness` pixels wide, `inset` pixels in from the edges.
-fn frame(img: &mut RgbImage, inset: u32, thickness: u32, colour: Rgb<u8>) {
-    let (w, h) = img.dimensions();
-    for y in inset..h - inset {
-        for x in inset..w - inset {
-            let inside = x >= inset + thickness
-                && x < w - inset - thickness
-                && y >= inset + thickness
-                && y < h - inset - thickness;
-            if !inside {
-                img.put_pixel(x, y, colour);
-            }
+    /// The colour of the ink.
+    pub(crate) const fn rgb(self) -> [u8; 3] {
+        match self {
+            Ink::Paper => [255, 255, 255],
+            Ink::Black => [0, 0, 0],
+            Ink::Blue => [20, 40, 100],
+            Ink::Green => [10, 90, 40],
+            Ink::Red => [160, 20, 20],
+            Ink::Grey => [90, 90, 90],
+            Ink::Gold => [184, 134, 11],
+            Ink::Tint => [255, 246, 222],
         }
     }
+
+    /// The ink stored as `index` on a canvas.
+    fn from_index(index: u8) -> Ink {
+        Ink::ALL[usize::from(index) % Ink::ALL.len()]
+    }
+}
+
+/// Side of a font glyph in font pixels.
+pub(crate) const GLYPH: u32 = 8;
+
+/// A page being drawn: one ink per pixel, row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Canvas {
+    width: u32,
+    height: u32,
+    inks: Vec<u8>,
+}
+
+impl Canvas {
+    /// A blank page.
+    pub(crate) fn new(width: u32, height: u32) -> Canvas {
+        let len = usize::try_from(u64::from(width) * u64::from(height))
+            .expect("a page's pixel count fits in memory");
+        Canvas { width, height, inks: vec![Ink::Paper as u8; len] }
+    }
+
+    pub(crate) fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub(crate) fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The ink at `(x, y)`.
+    #[cfg(test)]
+    pub(crate) fn ink(&self, x: u32, y: u32) -> Ink {
+        Ink::from_index(self.inks[self.offset(x, y)])
+    }
+
+    fn offset(&self, x: u32, y: u32) -> usize {
+        usize::try_from(u64::from(y) * u64::from(self.width) + u64::from(x))
+            .expect("a pixel offset fits in memory")
+    }
+
+    /// Row `y` as RGB bytes, into `out` (three bytes per pixel).
+    pub(crate) fn rgb_row(&self, y: u32, out: &mut Vec<u8>) {
+        out.clear();
+        let start = self.offset(0, y);
+        let row = &self.inks[start..start + self.width as usize];
+        out.extend(row.iter().flat_map(|&i| Ink::from_index(i).rgb()));
+    }
+
+    /// Fills the rectangle of `w`×`h` pixels at `(x, y)`, clipped to the page.
+    pub(crate) fn fill(&mut self, x: u32, y: u32, w: u32, h: u32, ink: Ink) {
+        let x_end = x.saturating_add(w).min(self.width);
+        let y_end = y.saturating_add(h).min(self.height);
+        if x >= x_end {
+            return;
+        }
+        for row in y..y_end {
+            let start = self.offset(x, row);
+            let end = self.offset(x_end, row);
+            self.inks[start..end].fill(ink as u8);
+        }
+    }
+
+    /// A frame `thickness` pixels wide around the rectangle `w`×`h` at `(x, y)`.
+    pub(crate) fn frame(&mut self, x: u32, y: u32, w: u32, h: u32, thickness: u32, ink: Ink) {
+        self.fill(x, y, w, thickness, ink);
+        self.fill(x, (y + h).saturating_sub(thickness), w, thickness, ink);
+        self.fill(x, y, thickness, h, ink);
+        self.fill((x + w).saturating_sub(thickness), y, thickness, h, ink);
+    }
+
+    /// Draws `text` with its top left corner at `(x, y)`, each font pixel a `scale`×`scale`
+    /// block. Returns the width drawn.
+    pub(crate) fn text(&mut self, x: u32, y: u32, text: &str, scale: u32, ink: Ink) -> u32 {
+        let mut left = x;
+        for c in text.chars() {
+            for (row, bits) in (0u32..).zip(glyph(c)) {
+                for col in 0..GLYPH {
+                    if bits & (1 << col) != 0 {
+                        self.fill(left + col * scale, y + row * scale, scale, scale, ink);
+                    }
+                }
+            }
+            left += GLYPH * scale;
+        }
+        left - x
+    }
+
+    /// Draws `text` centred between `left` and `right`, at the largest scale up to `scale` at
+    /// which it fits (never below 1). Returns the scale used.
+    pub(crate) fn text_centered(
+        &mut self,
+        left: u32,
+        right: u32,
+        y: u32,
+        text: &str,
+        scale: u32,
+        ink: Ink,
+    ) -> u32 {
+        let chars = u32::try_from(text.chars().count()).unwrap_or(u32::MAX).max(1);
+        let room = right.saturating_sub(left);
+        let fitting = (room / chars.saturating_mul(GLYPH)).clamp(1, scale.max(1));
+        let width = chars.saturating_mul(GLYPH * fitting);
+        self.text(left + room.saturating_sub(width) / 2, y, text, fitting, ink);
+        fitting
+    }
+}
+
+/// Width in pixels of `text` drawn at `scale`.
+pub(crate) fn text_width(text: &str, scale: u32) -> u32 {
+    u32::try_from(text.chars().count()).unwrap_or(u32::MAX).saturating_mul(GLYPH * scale)
 }
 
 /// The 8×8 glyph for `c` (row by row, least significant bit leftmost); `?` when the font has none.
@@ -146,98 +240,41 @@ fn glyph(c: char) -> [u8; 8] {
     found.copied().unwrap_or(BASIC_LEGACY[usize::from(b'?')])
 }
 
-/// Draws `text` centred horizontally with its top at `top`, each font pixel a `scale`×`scale`
-/// block, shrinking the scale (to no less than 1) until the line fits between the margins.
-fn text_centered(img: &mut RgbImage, text: &str, top: u32, scale: u32, colour: Rgb<u8>) {
-    let chars = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
-    if chars == 0 {
-        return;
-    }
-    let room = img.width() - 2 * MARGIN;
-    let fitting = (room / chars.saturating_mul(GLYPH)).clamp(1, scale.max(1));
-    let width = chars.saturating_mul(GLYPH * fitting);
-    let left = img.width().saturating_sub(width) / 2;
-    for (i, c) in (0u32..).zip(text.chars()) {
-        let x0 = left + i * GLYPH * fitting;
-        for (row, bits) in (0u32..).zip(glyph(c)) {
-            for col in 0..GLYPH {
-                if bits & (1 << col) == 0 {
-                    continue;
-                }
-                fill(img, x0 + col * fitting, top + row * fitting, fitting, colour);
-            }
-        }
-    }
-}
-
-/// Fills a `side`×`side` square, clipped to the picture.
-fn fill(img: &mut RgbImage, x0: u32, y0: u32, side: u32, colour: Rgb<u8>) {
-    for y in y0..(y0 + side).min(img.height()) {
-        for x in x0..(x0 + side).min(img.width()) {
-            img.put_pixel(x, y, colour);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn label(amount: &str, tag: &str) -> PngLabel {
-        PngLabel {
-            amount: Amount::parse_request(amount).expect("amount"),
-            tag: Tag::parse(tag).expect("tag"),
-            coin_count: 6,
-            date: "2026-11-29".into(),
-        }
+    fn count(c: &Canvas, ink: Ink) -> usize {
+        (0..c.height())
+            .flat_map(|y| (0..c.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| c.ink(x, y) == ink)
+            .count()
     }
 
     #[test]
-    fn the_label_is_worked_out_from_the_coins() {
-        use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
-        let coin = |code, sn| {
-            Coin::new(
-                Denomination::from_code(code),
-                SerialNumber::new(sn),
-                [[0; 16]; RAIDA_COUNT],
-                [Pown::Pass; RAIDA_COUNT],
-            )
-        };
-        let coins = [coin(1, 1), coin(-1, 2), coin(11, 3)];
-        let label = PngLabel::new(&coins, Tag::empty(), "today").expect("fits");
-        assert_eq!(label.amount(), Amount::parse_request("10.1").expect("amount"));
-        assert_eq!(label.coin_count(), 3);
-        assert_eq!(label.date(), "today");
-        let many: Vec<Coin> = (0..=65_535).map(|sn| coin(6, sn)).collect();
-        assert!(matches!(
-            PngLabel::new(&many, Tag::empty(), ""),
-            Err(CodecError::TooManyCoins { count: 65_536 })
-        ));
-        assert!(PngLabel::new(&many[..65_535], Tag::empty(), "").is_ok());
-    }
-
-    fn ink_pixels(img: &RgbImage, colour: Rgb<u8>) -> usize {
-        img.pixels().filter(|p| **p == colour).count()
+    fn fills_are_clipped_to_the_page() {
+        let mut c = Canvas::new(10, 10);
+        c.fill(8, 8, 5, 5, Ink::Red);
+        assert_eq!(count(&c, Ink::Red), 4);
+        c.fill(20, 0, 5, 5, Ink::Red);
+        assert_eq!(count(&c, Ink::Red), 4);
+        c.frame(0, 0, 10, 10, 1, Ink::Gold);
+        // The frame is drawn over three of the red pixels.
+        assert_eq!(count(&c, Ink::Gold), 36);
+        assert_eq!(count(&c, Ink::Red), 1);
     }
 
     #[test]
-    fn the_amount_is_drawn_and_changes_the_picture() {
-        let a = render(&label("10.5", "payment"));
-        let b = render(&label("1000", "payment"));
-        assert_eq!(a.dimensions(), (WIDTH, HEIGHT));
-        assert!(ink_pixels(&a, AMOUNT_INK) > 1000);
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn long_text_is_shrunk_to_fit() {
-        // 22 characters at scale 9 would be 1,584 pixels wide; it must stay inside the frame.
-        let img = render(&label("99999999999.99999999", &"x".repeat(64)));
-        for y in 0..HEIGHT {
-            for x in 0..MARGIN / 2 {
-                assert_ne!(*img.get_pixel(x + 20, y), AMOUNT_INK);
-            }
-        }
+    fn text_is_drawn_and_centred_text_shrinks_to_fit() {
+        let mut c = Canvas::new(200, 40);
+        assert_eq!(c.text(0, 0, "Hi", 2, Ink::Blue), 32);
+        assert!(count(&c, Ink::Blue) > 20);
+        // Ten characters at scale 4 would be 320 pixels; only scale 2 fits in 200.
+        assert_eq!(c.text_centered(0, 200, 0, "0123456789", 4, Ink::Green), 2);
+        assert_eq!(text_width("0123456789", 2), 160);
+        let mut row = Vec::new();
+        c.rgb_row(0, &mut row);
+        assert_eq!(row.len(), 600);
     }
 
     #[test]

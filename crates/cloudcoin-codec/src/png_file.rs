@@ -6,7 +6,8 @@ use std::io::Write;
 use cloudcoin_domain::Coin;
 
 use crate::error::CodecError;
-use crate::picture::{self, PngLabel};
+use crate::page;
+use crate::picture::PngLabel;
 
 /// The eight bytes every PNG file starts with.
 pub(crate) const PNG_SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
@@ -16,24 +17,57 @@ const COIN_CHUNK: [u8; 4] = *b"cLDc";
 const CHUNK_OVERHEAD: usize = 12;
 
 /// Writes `coins` as a PNG picture showing `label`, with the format-9 bytes of the coins in a
-/// `cLDc` chunk at file offset 33, directly after IHDR, and flushes `w`.
+/// `cLDc` chunk at file offset 33, directly after IHDR.
 pub(crate) fn write_png<W: Write>(
-    mut w: W,
+    w: W,
     coins: &[Coin],
     label: &PngLabel,
 ) -> Result<(), CodecError> {
+    write_png_setup(w, coins, label, page::SETUP)
+}
+
+/// [`write_png`] with the QR codes of `setup`.
+pub(crate) fn write_png_setup<W: Write>(
+    w: W,
+    coins: &[Coin],
+    label: &PngLabel,
+    setup: page::QrSetup,
+) -> Result<(), CodecError> {
     let payload = crate::bin::encode_bin(coins)?;
-    let image = picture::render(label);
-    let (width, height) = image.dimensions();
-    let mut encoder = png::Encoder::new(&mut w, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    // No optional ancillary chunks are configured, so the header is the signature and IHDR only,
-    // and the coin chunk written next lands at offset 33.
-    let mut writer = encoder.write_header().map_err(png_error)?;
-    writer.write_chunk(png::chunk::ChunkType(COIN_CHUNK), &payload).map_err(png_error)?;
-    writer.write_image_data(image.as_raw()).map_err(png_error)?;
-    writer.finish().map_err(png_error)?;
+    let canvas = page::draw(coins, &payload, label, setup);
+    write_canvas(w, &payload, &canvas)
+}
+
+/// Encodes `canvas` as an RGB PNG with `payload` in the `cLDc` chunk at offset 33, and the
+/// page's physical size (300 dpi) in a `pHYs` chunk after it.
+pub(crate) fn write_canvas<W: Write>(
+    mut w: W,
+    payload: &[u8],
+    canvas: &crate::picture::Canvas,
+) -> Result<(), CodecError> {
+    {
+        let mut encoder = png::Encoder::new(&mut w, canvas.width(), canvas.height());
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        // No optional ancillary chunks are configured, so the header is the signature and IHDR only,
+        // and the coin chunk written next lands at offset 33.
+        let mut writer = encoder.write_header().map_err(png_error)?;
+        writer.write_chunk(png::chunk::ChunkType(COIN_CHUNK), payload).map_err(png_error)?;
+        let ppm = page::PIXELS_PER_METRE.to_be_bytes();
+        let mut phys = [0u8; 9];
+        phys[..4].copy_from_slice(&ppm);
+        phys[4..8].copy_from_slice(&ppm);
+        phys[8] = 1; // unit: the metre
+        writer.write_chunk(png::chunk::pHYs, &phys).map_err(png_error)?;
+        let mut stream = writer.stream_writer().map_err(png_error)?;
+        let mut row = Vec::with_capacity(canvas.width() as usize * 3);
+        for y in 0..canvas.height() {
+            canvas.rgb_row(y, &mut row);
+            stream.write_all(&row)?;
+        }
+        stream.finish().map_err(png_error)?;
+    }
     w.flush()?;
     Ok(())
 }
@@ -100,6 +134,28 @@ pub fn decode_png(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
         Some(&found) => Err(CodecError::UnknownFormat { found }),
         None => Err(CodecError::Truncated { expected: crate::bin::HEADER_LEN, found: 0 }),
     }
+}
+
+/// Whether the PNG `bytes` have a `cLDc` chunk, from the chunk headers alone (no CRC check).
+pub(crate) fn has_coin_chunk(bytes: &[u8]) -> bool {
+    let Some(mut rest) = bytes.strip_prefix(PNG_SIGNATURE.as_slice()) else {
+        return false;
+    };
+    while rest.len() >= CHUNK_OVERHEAD {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let kind = &rest[4..8];
+        if kind == COIN_CHUNK {
+            return true;
+        }
+        if kind == b"IEND" {
+            break;
+        }
+        let Some(next) = len.checked_add(CHUNK_OVERHEAD).and_then(|total| rest.get(total..)) else {
+            break;
+        };
+        rest = next;
+    }
+    false
 }
 
 /// The CRC-32 of PNG chunks (ISO 3309, polynomial 0xEDB88320, reflected).

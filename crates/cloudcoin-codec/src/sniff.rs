@@ -43,6 +43,28 @@ pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
     }
 }
 
+/// Whether `bytes` are a picture to read QR codes from rather than a coin file: a JPEG, or a PNG
+/// without a `cLDc` chunk — a photo or scan of a printed paper wallet (`docs/SPEC.md` §4.3.1).
+/// Such a picture is read with [`scan_picture`](crate::scan_picture); [`decode_any`] does that
+/// for a picture that shows every code of its page.
+///
+/// ```
+/// use cloudcoin_codec::is_picture_to_scan;
+///
+/// assert!(is_picture_to_scan(b"\xFF\xD8\xFF\xE0 a jpeg photo"));
+/// // A PNG whose first chunk after IHDR is not cLDc, and that has no other: a scan.
+/// let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+/// png.extend_from_slice(&[0; 17]);
+/// png.extend_from_slice(b"\0\0\0\0IEND\xae\x42\x60\x82");
+/// assert!(is_picture_to_scan(&png));
+/// assert!(!is_picture_to_scan(b"{\"cloudcoin\":[]}"));
+/// ```
+pub fn is_picture_to_scan(bytes: &[u8]) -> bool {
+    crate::scan::is_jpeg(bytes)
+        || (bytes.starts_with(crate::png_file::PNG_SIGNATURE)
+            && !crate::png_file::has_coin_chunk(bytes))
+}
+
 /// Whether the first byte after an optional byte order mark and white space is `{`.
 pub(crate) fn looks_like_json(bytes: &[u8]) -> bool {
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
@@ -78,7 +100,9 @@ fn describe(bytes: &[u8]) -> String {
 }
 
 /// Reads coins from bytes in any supported format, found by [`sniff`]; zips are read within
-/// `limits`. Fails as the reader of that format fails.
+/// `limits`. Fails as the reader of that format fails. A photo or scan of a printed paper wallet
+/// ([`is_picture_to_scan`]) is read from its QR codes, which must all be in it; pictures that each
+/// show part of a page are combined with [`decode_paper`](crate::decode_paper).
 ///
 /// ```
 /// use cloudcoin_codec::{decode_any, encode_bin, Limits};
@@ -95,6 +119,9 @@ fn describe(bytes: &[u8]) -> String {
 /// assert!(decode_any(b"hello", &Limits::default()).is_err());
 /// ```
 pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
+    if is_picture_to_scan(bytes) {
+        return crate::scan::decode_paper([&crate::scan::scan_picture(bytes)?]);
+    }
     match sniff(bytes)? {
         FileKind::Bin => crate::bin::decode_bin(bytes),
         FileKind::Stack => crate::stack::decode_stack(bytes),

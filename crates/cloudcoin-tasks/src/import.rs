@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use cloudcoin_codec::{Limits, decode_any};
+use cloudcoin_codec::{
+    Limits, PaperScan, decode_any, decode_paper, is_picture_to_scan, scan_picture,
+};
 use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
 
 use crate::durable::{self, error_chain, now_unix};
@@ -134,32 +136,70 @@ pub(crate) fn run(
     let mut rejected = Vec::new();
     let mut seen = HashSet::new();
     let mut found: Vec<(usize, Coin)> = Vec::new();
+    let mut take = |i: usize, source: &str, coins: Vec<Coin>, rejected: &mut Vec<Rejection>| {
+        for coin in coins {
+            if !coin.denomination.is_money() {
+                rejected.push(Rejection {
+                    item: i,
+                    source: source.to_owned(),
+                    reason: format!(
+                        "coin #{} has denomination code {}, which is not money; it was not imported",
+                        coin.serial,
+                        coin.denomination.code()
+                    ),
+                });
+            } else if seen.insert(coin.id()) {
+                found.push((i, coin));
+            }
+        }
+    };
+    // Photos and scans of printed pages: read their QR codes now, combine them below.
+    let mut pictures: Vec<(usize, String, PaperScan)> = Vec::new();
     let n = job.items.len().max(1);
     for (i, item) in job.items.iter().enumerate() {
         let source = source_of(i, item);
-        let decoded = load(item)
-            .and_then(|bytes| decode_any(&bytes, &Limits::default()).map_err(|e| reason_of(&e)));
-        match decoded {
-            Ok(coins) => {
-                for coin in coins {
-                    if !coin.denomination.is_money() {
-                        rejected.push(Rejection {
-                            item: i,
-                            source: source.clone(),
-                            reason: format!(
-                                "coin #{} has denomination code {}, which is not money; it was not imported",
-                                coin.serial,
-                                coin.denomination.code()
-                            ),
-                        });
-                    } else if seen.insert(coin.id()) {
-                        found.push((i, coin));
-                    }
-                }
+        let decoded = load(item).and_then(|bytes| {
+            if is_picture_to_scan(&bytes) {
+                let scan = scan_picture(&bytes).map_err(|e| reason_of(&e))?;
+                pictures.push((i, source.clone(), scan));
+                return Ok(Vec::new());
             }
+            decode_any(&bytes, &Limits::default()).map_err(|e| reason_of(&e))
+        });
+        match decoded {
+            Ok(coins) => take(i, &source, coins, &mut rejected),
             Err(reason) => rejected.push(Rejection { item: i, source, reason }),
         }
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
+    }
+    // A picture that shows every code of its page gives its coins on its own; the pictures that
+    // show only some codes are taken as pictures of one page (its front and back, two photos of
+    // its halves) and combined. A picture with no code at all is refused on its own.
+    let mut partial = Vec::new();
+    for (i, source, scan) in pictures {
+        if scan.is_complete() || scan.code_count().is_none() {
+            match decode_paper([&scan]) {
+                Ok(coins) => take(i, &source, coins, &mut rejected),
+                Err(e) => rejected.push(Rejection { item: i, source, reason: reason_of(&e) }),
+            }
+        } else {
+            partial.push((i, source, scan));
+        }
+    }
+    if let Some((first, first_source, _)) = partial.first() {
+        match decode_paper(partial.iter().map(|(_, _, scan)| scan)) {
+            Ok(coins) => take(*first, first_source, coins, &mut rejected),
+            Err(e) => {
+                let reason = reason_of(&e);
+                for (i, source, _) in &partial {
+                    rejected.push(Rejection {
+                        item: *i,
+                        source: source.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+            }
+        }
     }
 
     // Claim the new coins in the index (see `claim`).

@@ -3,6 +3,8 @@
 mod golden;
 mod negative;
 mod pans;
+#[cfg(feature = "simulate")]
+mod paper;
 mod picture;
 mod properties;
 mod zip_archives;

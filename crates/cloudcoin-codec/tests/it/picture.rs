@@ -34,22 +34,27 @@ fn the_label_says_what_the_coins_are() {
 }
 
 #[test]
-fn an_independent_decoder_reads_the_picture() {
+fn the_picture_is_a_300_dpi_page() {
     let bytes = write_sample();
     if let Some(path) = std::env::var_os("CLOUDCOIN_SAMPLE_PNG") {
         std::fs::write(path, &bytes).expect("sample written");
     }
     let picture = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
         .expect("the image crate decodes it");
-    assert_eq!(picture.dimensions(), (800, 400));
+    // 210 × 279.4 mm at 300 dpi: the width of A4, the height of Letter.
+    assert_eq!(picture.dimensions(), (2480, 3300));
     let rgb = picture.to_rgb8();
-    // Corners are the gold frame; the middle band (where the amount is drawn) has several colours.
-    assert_eq!(rgb.get_pixel(0, 0), rgb.get_pixel(799, 399));
-    let band: std::collections::HashSet<[u8; 3]> = (120..192)
-        .flat_map(|y| (40..760).map(move |x| (x, y)))
+    // The paper is white; the amount (drawn large near the top) has other colours.
+    assert_eq!(rgb.get_pixel(20, 20).0, [255, 255, 255]);
+    let band: std::collections::HashSet<[u8; 3]> = (270..400)
+        .flat_map(|y| (150..2330).map(move |x| (x, y)))
         .map(|(x, y)| rgb.get_pixel(x, y).0)
         .collect();
     assert!(band.len() >= 2, "the amount must be drawn");
+    // The physical size is in a pHYs chunk after the coin chunk: 11,811 pixels a metre.
+    let phys = bytes.windows(4).position(|w| w == b"pHYs").expect("a pHYs chunk");
+    assert!(phys > 41 + 2 * 407 + 32, "pHYs comes after cLDc");
+    assert_eq!(&bytes[phys + 4..phys + 13], &[0, 0, 0x2e, 0x23, 0, 0, 0x2e, 0x23, 1]);
 }
 
 #[test]
@@ -65,4 +70,71 @@ fn one_coin_keeps_its_pown() {
     c.pown[4] = cloudcoin_domain::Pown::Fail;
     let out = file_of(FileKind::Png, std::slice::from_ref(&c));
     assert_eq!(decode_png(&out).expect("reads"), vec![c]);
+}
+
+/// Base45 (RFC 9285) decoded independently of the codec, for checking what the codes carry.
+fn base45_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    let values: Vec<u32> = text
+        .chars()
+        .map(|c| u32::try_from(ALPHABET.find(c).expect("a base45 character")).expect("small"))
+        .collect();
+    let mut out = Vec::new();
+    for group in values.chunks(3) {
+        match *group {
+            [c, d, e] => {
+                let n = c + 45 * d + 45 * 45 * e;
+                out.extend_from_slice(&u16::try_from(n).expect("two bytes").to_be_bytes());
+            }
+            [c, d] => out.push(u8::try_from(c + 45 * d).expect("one byte")),
+            _ => panic!("a lone base45 character"),
+        }
+    }
+    out
+}
+
+/// The texts of the QR codes in the picture at `path`, read by zbar (`zbarimg`, from the
+/// zbar-tools package), a decoder the project does not use; `None` when zbar is not installed.
+fn zbar_texts(path: &std::path::Path) -> Option<Vec<String>> {
+    let output = std::process::Command::new("zbarimg")
+        .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
+        .arg(path)
+        .output()
+        .ok()?;
+    assert!(output.status.success(), "zbarimg failed: {}", String::from_utf8_lossy(&output.stderr));
+    Some(String::from_utf8(output.stdout).expect("utf-8").lines().map(str::to_owned).collect())
+}
+
+#[test]
+#[allow(clippy::print_stderr, reason = "a test that cannot run says why")]
+fn an_independent_decoder_reads_the_codes_and_they_carry_the_coin_chunk() {
+    for count in [1u32, 6, 20] {
+        let coins: Vec<_> =
+            (0..count).map(|i| coin(i8::try_from(i % 7).expect("small") - 2, 700 + i)).collect();
+        let png = file_of(FileKind::Png, &coins);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("page.png");
+        std::fs::write(&path, &png).expect("written");
+        let Some(texts) = zbar_texts(&path) else {
+            assert!(std::env::var_os("CI").is_none(), "zbarimg must be installed in CI (.ci/run)");
+            eprintln!("skipped: zbarimg (apt package zbar-tools) is not installed");
+            return;
+        };
+        // The cLDc chunk: its length at offset 33, its data from offset 41.
+        let len = u32::from_be_bytes(png[33..37].try_into().expect("four bytes")) as usize;
+        let chunk = &png[41..41 + len];
+        let n = texts.len();
+        let mut parts = vec![None; n];
+        for text in &texts {
+            let rest = text.strip_prefix("CC9:").expect("framed as CC9:i/n:data");
+            let (counter, data) = rest.split_once(':').expect("i/n:");
+            let (i, total) = counter.split_once('/').expect("i/n");
+            assert_eq!(total.parse::<usize>().expect("n"), n, "every code says how many there are");
+            let i: usize = i.parse().expect("i");
+            assert!((1..=n).contains(&i) && parts[i - 1].is_none(), "code {i} once");
+            parts[i - 1] = Some(base45_decode(data));
+        }
+        let joined: Vec<u8> = parts.into_iter().flat_map(|p| p.expect("every code")).collect();
+        assert_eq!(joined, chunk, "{count} coins: the codes carry exactly the cLDc bytes");
+    }
 }

@@ -1,0 +1,85 @@
+//! Measures how often a printed-and-scanned paper wallet page gives its coins back: writes the
+//! page of `COINS` coins (default 20), degrades it `RUNS` times at random (default 50), and
+//! imports each scan. Run with
+//! `cargo run --release -p cloudcoin-codec --features simulate --example scan_campaign -- [COINS] [RUNS]`.
+
+#![allow(clippy::print_stdout, reason = "a measuring tool reports on standard output")]
+
+use std::time::Instant;
+
+use cloudcoin_codec::simulate::{Degradation, QrChoice, print_and_scan, rasterise, write_png_with};
+use cloudcoin_codec::{Limits, PngLabel, decode_any};
+use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
+
+fn coins(count: u32) -> Vec<Coin> {
+    (0..count)
+        .map(|i| {
+            let mut ans = [[0u8; 16]; RAIDA_COUNT];
+            let mut x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            for b in ans.iter_mut().flatten() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            Coin::new(
+                Denomination::from_code((i % 7) as i8 - 2),
+                SerialNumber::new(1_000_000 + i * 7919),
+                ans,
+                [Pown::Untried; RAIDA_COUNT],
+            )
+        })
+        .collect()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let count: u32 = args.next().map_or(20, |a| a.parse().expect("COINS is a number"));
+    let runs: u64 = args.next().map_or(50, |a| a.parse().expect("RUNS is a number"));
+    // An optional candidate to measure instead of the one written: VERSION LEVEL MODULE_PIXELS.
+    let choice = match (args.next(), args.next(), args.next()) {
+        (Some(v), Some(l), Some(m)) => QrChoice::new(
+            v.parse().expect("VERSION is a number"),
+            l.chars().next().expect("LEVEL is a letter"),
+            m.parse().expect("MODULE_PIXELS is a number"),
+        ),
+        _ => QrChoice::current(),
+    };
+    let (codes, fit) = choice.capacity();
+    println!("{choice:?}: {codes} codes, {fit} coins per page");
+    let coins = coins(count);
+    let label =
+        PngLabel::new(&coins, Tag::parse("campaign").expect("tag"), "2026-11-29").expect("label");
+    let mut png = Vec::new();
+    let start = Instant::now();
+    write_png_with(&mut png, &coins, &label, choice).expect("writes");
+    println!("page written in {:?}, {} bytes", start.elapsed(), png.len());
+    let printed = rasterise(&png).expect("rasterises");
+    if let Ok(dir) = std::env::var("CAMPAIGN_SAVE") {
+        std::fs::write(format!("{dir}/page-{count}.png"), &png).expect("saved");
+        let scan = print_and_scan(&printed, &Degradation::scan()).expect("scans");
+        std::fs::write(format!("{dir}/scan-{count}.jpg"), &scan).expect("saved");
+    }
+    let start = Instant::now();
+    let clean = decode_any(&printed, &Limits::default()).map(|c| c.len());
+    println!("the undegraded page: {clean:?} in {:?}", start.elapsed());
+    let mut ok = 0;
+    for seed in 1..=runs {
+        let d = Degradation::random(seed);
+        let scan = print_and_scan(&printed, &d).expect("scans");
+        let start = Instant::now();
+        let result = decode_any(&scan, &Limits::default());
+        let took = start.elapsed();
+        let good = matches!(&result, Ok(read) if read.iter().map(|c| (c.id(), c.ans)).eq(coins.iter().map(|c| (c.id(), c.ans))));
+        ok += usize::from(good);
+        let outcome = match &result {
+            Ok(_) if good => "ok".to_owned(),
+            Ok(_) => "WRONG COINS".to_owned(),
+            Err(e) => format!("failed: {e}"),
+        };
+        if !good || std::env::var_os("CAMPAIGN_VERBOSE").is_some() {
+            println!("{seed:>3} {d:?} {took:>8.1?} {outcome}");
+        }
+    }
+    println!("{count} coins: {ok} of {runs} degraded scans read back");
+}

@@ -1,0 +1,375 @@
+//! The paper wallet page: what the picture of a PNG coin file shows, laid out for printing.
+//!
+//! The page is 2480 × 3300 pixels at 300 dpi: 210 × 279.4 mm, the width of A4 and the height of
+//! Letter, so it prints unscaled on either. From top to bottom: the word CloudCoin, the amount,
+//! the tag, the coin count and date, a warning that whoever holds the paper or the file can spend
+//! the coins, instructions for the recipient, the QR codes that carry the coins (each numbered
+//! `i / n`), and the list of the coins. When the coins are too many for QR codes on one page, the
+//! place of the codes says in large letters that the printout does not carry the coins.
+
+use cloudcoin_domain::{Amount, Coin};
+use qrcode::types::{Color, EcLevel, Version};
+use qrcode::{QrCode, bits::Bits};
+
+use crate::picture::{Canvas, GLYPH, Ink, PngLabel, text_width};
+use crate::qr_text;
+
+/// Page width in pixels (210 mm at 300 dpi).
+pub(crate) const WIDTH: u32 = 2480;
+/// Page height in pixels (279.4 mm at 300 dpi).
+pub(crate) const HEIGHT: u32 = 3300;
+/// Pixels per metre at 300 dpi, for the PNG's physical size.
+pub(crate) const PIXELS_PER_METRE: u32 = 11_811;
+
+/// Blank paper around everything (about 12.7 mm, inside any printer's unprintable border).
+const MARGIN: u32 = 150;
+/// Left and right ends of the content.
+const LEFT: u32 = MARGIN;
+const RIGHT: u32 = WIDTH - MARGIN;
+/// Bottom of the content.
+const BOTTOM: u32 = HEIGHT - MARGIN;
+/// Top of the place for the QR codes (or for the notice that there are none).
+const CODES_TOP: u32 = 980;
+/// Room kept below the codes for the coin list and the footer.
+const LIST_ROOM: u32 = 330;
+/// Text scale of the code numbers, the coin list and the instructions.
+const SMALL: u32 = 3;
+const BODY: u32 = 4;
+/// Height of the number under each code, with its spacing.
+const CODE_LABEL: u32 = GLYPH * SMALL + 12;
+
+/// How the coins are drawn as QR codes: the symbol version, the error correction level and the
+/// size of a module in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QrSetup {
+    /// The QR version (1 to 40): the symbol is `17 + 4·version` modules wide.
+    pub(crate) version: i16,
+    /// The error correction level.
+    pub(crate) ec: EcLevel,
+    /// Pixels per module at 300 dpi.
+    pub(crate) module: u32,
+}
+
+/// The setup written, chosen with the degraded-scan measurement (see the docs).
+pub(crate) const SETUP: QrSetup = QrSetup { version: 20, ec: EcLevel::M, module: 4 };
+
+impl QrSetup {
+    /// Modules across a symbol, without its quiet zone.
+    fn modules(self) -> u32 {
+        17 + 4 * u32::try_from(self.version).expect("versions are 1 to 40")
+    }
+
+    /// Horizontal distance between the symbols of one row: a symbol and the 4-module quiet zone
+    /// it shares with its neighbour.
+    fn pitch_x(self) -> u32 {
+        (self.modules() + 4) * self.module
+    }
+
+    /// Vertical distance between rows: a symbol, its quiet zone, its number, the next row's
+    /// quiet zone.
+    fn pitch_y(self) -> u32 {
+        (self.modules() + 8) * self.module + CODE_LABEL
+    }
+
+    /// How far every second row is moved to the right: by more than a fifth of the distance
+    /// between rows, so that no finder pattern lines up with one of the code below it, which
+    /// would let a detector pair the finder patterns of different codes (a brick layout).
+    fn shift(self) -> u32 {
+        self.pitch_y() * 3 / 10
+    }
+
+    /// Columns and rows of codes that fit on the page.
+    pub(crate) fn grid(self) -> (u32, u32) {
+        let room = (RIGHT - LEFT).saturating_sub(self.shift() + 4 * self.module);
+        let columns = room / self.pitch_x();
+        let height = BOTTOM - LIST_ROOM - CODES_TOP;
+        let rows = height / self.pitch_y();
+        (columns, rows)
+    }
+
+    /// Where the top left module of code `i` (from 0) is drawn.
+    fn position(self, i: u32) -> (u32, u32) {
+        let (columns, _) = self.grid();
+        let width = columns * self.pitch_x() + 4 * self.module + self.shift();
+        let left = LEFT + (RIGHT - LEFT).saturating_sub(width) / 2 + 4 * self.module;
+        let (row, column) = (i / columns, i % columns);
+        let x = left + column * self.pitch_x() + (row % 2) * self.shift();
+        let y = CODES_TOP + 4 * self.module + row * self.pitch_y();
+        (x, y)
+    }
+
+    /// How many codes fit on the page.
+    pub(crate) fn codes_per_page(self) -> usize {
+        let (columns, rows) = self.grid();
+        (columns * rows) as usize
+    }
+
+    /// Whether `text` fits in one symbol of this setup.
+    fn fits(self, text: &str) -> bool {
+        let mut bits = Bits::new(Version::Normal(self.version));
+        bits.push_alphanumeric_data(text.as_bytes()).is_ok()
+            && bits.push_terminator(self.ec).is_ok()
+    }
+
+    /// The most payload bytes one code carries (an even number, so that base45 uses whole
+    /// groups), for a set of at most `codes_per_page` codes.
+    pub(crate) fn chunk_bytes(self) -> usize {
+        let total = u32::try_from(self.codes_per_page()).unwrap_or(qr_text::MAX_CODES);
+        let longest = |chunk: usize| "0".repeat(qr_text::framed_len(chunk, total));
+        let (mut low, mut high) = (0usize, 4096usize);
+        while low + 1 < high {
+            let mid = (low + high) / 2;
+            if self.fits(&longest(mid)) { low = mid } else { high = mid }
+        }
+        low & !1
+    }
+
+    /// The texts of the codes for `payload`, or `None` when they do not fit on one page.
+    pub(crate) fn texts(self, payload: &[u8]) -> Option<Vec<String>> {
+        let chunk = self.chunk_bytes();
+        if chunk == 0 || payload.len().div_ceil(chunk) > self.codes_per_page() {
+            return None;
+        }
+        Some(qr_text::frame(payload, chunk))
+    }
+}
+
+/// Draws the page for `coins`, whose format-9 bytes are `payload` and whose amount, count, tag
+/// and date `label` gives, with `setup`'s QR codes when they fit on the page.
+pub(crate) fn draw(coins: &[Coin], payload: &[u8], label: &PngLabel, setup: QrSetup) -> Canvas {
+    let mut page = Canvas::new(WIDTH, HEIGHT);
+    page.frame(60, 60, WIDTH - 120, HEIGHT - 120, 10, Ink::Gold);
+    page.frame(84, 84, WIDTH - 168, HEIGHT - 168, 3, Ink::Gold);
+    header(&mut page, label);
+    match setup.texts(payload) {
+        Some(texts) => codes(&mut page, &texts, setup),
+        None => no_codes(&mut page, label.coin_count(), setup),
+    }
+    coin_list(&mut page, coins);
+    page
+}
+
+/// `1 coin`, `6 coins`, `65,535 coins`.
+fn count_text(n: usize) -> String {
+    if n == 1 {
+        return "1 coin".to_owned();
+    }
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped} coins")
+}
+
+fn header(page: &mut Canvas, label: &PngLabel) {
+    page.text_centered(LEFT, RIGHT, 150, "CloudCoin", 11, Ink::Blue);
+    page.text_centered(LEFT, RIGHT, 270, &label.amount().display_grouped(), 16, Ink::Green);
+    let mut line = count_text(label.coin_count());
+    if !label.date().is_empty() {
+        line = format!("{line}  -  {}", label.date());
+    }
+    if !label.tag().as_str().is_empty() {
+        page.text_centered(LEFT, RIGHT, 440, label.tag().as_str(), 6, Ink::Blue);
+    }
+    page.text_centered(LEFT, RIGHT, 520, &line, 5, Ink::Grey);
+
+    // The warning, in a tinted box framed in red.
+    page.fill(LEFT, 610, RIGHT - LEFT, 150, Ink::Tint);
+    page.frame(LEFT, 610, RIGHT - LEFT, 150, 5, Ink::Red);
+    page.text_centered(LEFT, RIGHT, 640, "WHOEVER HOLDS THIS PAPER OR THIS FILE", 5, Ink::Red);
+    page.text_centered(LEFT, RIGHT, 700, "CAN SPEND THE COINS. KEEP IT LIKE CASH.", 5, Ink::Red);
+
+    let instructions = [
+        "To receive these coins, import this PNG file, or a scan or photo of",
+        "this whole page, into a CloudCoin wallet. The QR codes carry the",
+        "coins; every one of them is needed and they may be read in any order.",
+    ];
+    for (y, line) in (800u32..).step_by(GLYPH as usize * BODY as usize + 18).zip(instructions) {
+        page.text(LEFT, y, line, BODY, Ink::Black);
+    }
+}
+
+/// Draws the codes in rows under the header, each numbered under it.
+fn codes(page: &mut Canvas, texts: &[String], setup: QrSetup) {
+    let n = texts.len();
+    let side = setup.modules() * setup.module;
+    for (i, text) in texts.iter().enumerate() {
+        let i = u32::try_from(i).expect("a page holds few codes");
+        let (x, y) = setup.position(i);
+        symbol(page, x, y, text, setup);
+        let label = format!("{} / {n}", i + 1);
+        let label_top = y + side + 4 * setup.module;
+        page.text_centered(x, x + side, label_top, &label, SMALL, Ink::Grey);
+    }
+}
+
+/// Draws the QR symbol of `text` with its top left module at `(x, y)`.
+fn symbol(page: &mut Canvas, x: u32, y: u32, text: &str, setup: QrSetup) {
+    let mut bits = Bits::new(Version::Normal(setup.version));
+    let code = bits
+        .push_alphanumeric_data(text.as_bytes())
+        .and_then(|()| bits.push_terminator(setup.ec))
+        .and_then(|()| QrCode::with_bits(bits, setup.ec))
+        .expect("texts are framed to fit one symbol");
+    let width = u32::try_from(code.width()).expect("a symbol is at most 177 modules wide");
+    let m = setup.module;
+    for (i, colour) in (0u32..).zip(code.to_colors()) {
+        if colour == Color::Dark {
+            page.fill(x + (i % width) * m, y + (i / width) * m, m, m, Ink::Black);
+        }
+    }
+}
+
+/// Says, where the codes would be, that this printout does not carry the coins.
+fn no_codes(page: &mut Canvas, count: usize, setup: QrSetup) {
+    let top = CODES_TOP + 40;
+    let height = BOTTOM - LIST_ROOM - top - 40;
+    page.fill(LEFT, top, RIGHT - LEFT, height, Ink::Tint);
+    page.frame(LEFT, top, RIGHT - LEFT, height, 12, Ink::Red);
+    let capacity = setup.codes_per_page() * setup.chunk_bytes();
+    let fit = capacity.saturating_sub(crate::bin::HEADER_LEN) / crate::bin::RECORD_LEN;
+    let lines: [(&str, u32, Ink); 8] = [
+        ("THIS PRINTOUT DOES NOT", 9, Ink::Red),
+        ("CARRY THE COINS", 9, Ink::Red),
+        ("", 4, Ink::Black),
+        (&format!("{} are too many for QR codes on one page", count_text(count)), BODY, Ink::Black),
+        (&format!("(a page carries at most {fit} coins)."), BODY, Ink::Black),
+        ("The coins are in the PNG file only: keep the file itself,", BODY, Ink::Black),
+        ("and import the file, not a scan of this page.", BODY, Ink::Black),
+        ("", 4, Ink::Black),
+    ];
+    let mut y = top + height / 2 - 300;
+    for (line, scale, ink) in lines {
+        page.text_centered(LEFT + 40, RIGHT - 40, y, line, scale, ink);
+        y += GLYPH * scale + 30;
+    }
+}
+
+/// Lists the coins (denomination and serial number) in columns at the bottom of the page, as
+/// many as fit, then how many more there are.
+fn coin_list(page: &mut Canvas, coins: &[Coin]) {
+    let top = BOTTOM - LIST_ROOM + 20;
+    page.text(LEFT, top, "The coins (value #serial):", SMALL, Ink::Black);
+    let line = GLYPH * SMALL + 8;
+    // More entries than the list has room for are never drawn.
+    const MOST: usize = 200;
+    let entries: Vec<String> = coins
+        .iter()
+        .take(MOST)
+        .map(|c| {
+            let value = c
+                .value()
+                .map_or_else(|| format!("code {}", c.denomination.code()), Amount::display_grouped);
+            format!("{value} #{}", c.serial.get())
+        })
+        .collect();
+    let widest = entries.iter().map(|e| text_width(e, SMALL)).max().unwrap_or(0);
+    let column = widest + 48;
+    let columns = ((RIGHT - LEFT + 48) / column.max(1)).max(1) as usize;
+    let rows = ((LIST_ROOM - 60 - line) / line) as usize;
+    let shown = if coins.len() <= columns * rows { coins.len() } else { columns * rows - 1 };
+    for (i, entry) in entries.iter().take(shown).enumerate() {
+        let (col, row) = (i / rows, i % rows);
+        let x = LEFT + u32::try_from(col).expect("few columns") * column;
+        let y = top + line + 8 + u32::try_from(row).expect("few rows") * line;
+        page.text(x, y, entry, SMALL, Ink::Black);
+    }
+    if shown < coins.len() {
+        let i = shown;
+        let (col, row) = (i / rows, i % rows);
+        let x = LEFT + u32::try_from(col).expect("few columns") * column;
+        let y = top + line + 8 + u32::try_from(row).expect("few rows") * line;
+        page.text(x, y, &format!("and {} more", coins.len() - shown), SMALL, Ink::Grey);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
+
+    fn coins(n: u32) -> Vec<Coin> {
+        (0..n)
+            .map(|sn| {
+                Coin::new(
+                    Denomination::from_code(0),
+                    SerialNumber::new(sn),
+                    [[sn as u8; 16]; RAIDA_COUNT],
+                    [Pown::Pass; RAIDA_COUNT],
+                )
+            })
+            .collect()
+    }
+
+    fn page_of(n: u32) -> Canvas {
+        let coins = coins(n);
+        let payload = crate::bin::encode_bin(&coins).expect("bin");
+        let label = PngLabel::new(&coins, Tag::empty(), "2026-11-29").expect("label");
+        draw(&coins, &payload, &label, SETUP)
+    }
+
+    fn count(page: &Canvas, ink: Ink, top: u32, bottom: u32) -> usize {
+        (top..bottom)
+            .flat_map(|y| (0..page.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| page.ink(x, y) == ink)
+            .count()
+    }
+
+    /// The most coins whose format-9 bytes fit in the page's codes.
+    fn most_coins(setup: QrSetup) -> usize {
+        let bytes = setup.codes_per_page() * setup.chunk_bytes();
+        (bytes - crate::bin::HEADER_LEN) / crate::bin::RECORD_LEN
+    }
+
+    #[test]
+    fn a_page_carries_at_least_twenty_coins() {
+        assert!(most_coins(SETUP) >= 20, "{}", most_coins(SETUP));
+        let n = u32::try_from(most_coins(SETUP)).expect("small");
+        for fits in [1, 20, n] {
+            let payload = crate::bin::encode_bin(&coins(fits)).expect("bin");
+            assert!(SETUP.texts(&payload).is_some(), "{fits} coins fit");
+        }
+        let payload = crate::bin::encode_bin(&coins(n + 1)).expect("bin");
+        assert_eq!(SETUP.texts(&payload), None, "{} coins do not fit", n + 1);
+    }
+
+    #[test]
+    fn every_code_is_a_full_symbol_of_the_setup_and_inside_the_page() {
+        let chunk = SETUP.chunk_bytes();
+        let total = u32::try_from(SETUP.codes_per_page()).expect("small");
+        assert!(SETUP.fits(&"0".repeat(qr_text::framed_len(chunk, total))));
+        assert!(!SETUP.fits(&"0".repeat(qr_text::framed_len(chunk + 2, total))));
+        let side = SETUP.modules() * SETUP.module;
+        for i in 0..total {
+            let (x, y) = SETUP.position(i);
+            assert!(x >= LEFT + 4 * SETUP.module && x + side + 4 * SETUP.module <= RIGHT);
+            assert!(y + side + 4 * SETUP.module + CODE_LABEL <= BOTTOM - LIST_ROOM);
+        }
+    }
+
+    #[test]
+    fn too_many_coins_draw_no_codes_and_say_so() {
+        let n = u32::try_from(most_coins(SETUP)).expect("small");
+        let carried = page_of(n);
+        let not_carried = page_of(n + 1);
+        let codes_area = (CODES_TOP, BOTTOM - LIST_ROOM);
+        let modules = count(&carried, Ink::Black, codes_area.0, codes_area.1);
+        assert!(modules > 1_000_000, "{modules}");
+        assert_eq!(count(&carried, Ink::Red, codes_area.0, codes_area.1), 0);
+        // No QR module where the codes would be, only the notice and its few lines of text.
+        assert!(count(&not_carried, Ink::Black, codes_area.0, codes_area.1) < modules / 10);
+        assert!(count(&not_carried, Ink::Red, codes_area.0, codes_area.1) > 50_000);
+    }
+
+    #[test]
+    fn counts_are_grouped() {
+        assert_eq!(count_text(1), "1 coin");
+        assert_eq!(count_text(999), "999 coins");
+        assert_eq!(count_text(65_535), "65,535 coins");
+        assert_eq!(count_text(1_000_000), "1,000,000 coins");
+    }
+}
