@@ -3,7 +3,7 @@
 //! and hyper's internals outside the api crate, whose hyper service is the point).
 //!
 //! Run by `.ci/run`:
-//! `cargo +nightly rustdoc -p CRATE --lib --all-features -- -Zunstable-options --output-format json`
+//! `RUSTC_BOOTSTRAP=1 cargo rustdoc -p CRATE --lib --all-features -- -Zunstable-options --output-format json`
 //! for each library, then `cargo run -p cloudcoin-tests --bin check-public-api -- target/doc/*.json`.
 
 #![allow(

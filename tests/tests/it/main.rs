@@ -5,6 +5,7 @@ mod architecture;
 mod files;
 mod properties;
 mod service;
+mod test_coins;
 
 use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber};
 

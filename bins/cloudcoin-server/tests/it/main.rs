@@ -11,4 +11,3 @@ mod import_backup;
 mod openapi;
 mod paths;
 mod support;
-mod test_coins;

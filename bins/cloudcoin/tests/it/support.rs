@@ -158,9 +158,10 @@ fn empty_home() -> PathBuf {
     HOME.get_or_init(|| tempfile::tempdir().expect("temp dir")).path().to_owned()
 }
 
-/// The repository's synthetic test coins.
+/// The repository's synthetic test coins: a copy of `examples/test-coins` inside this crate, so
+/// its tests also run from the packaged crate.
 pub(crate) fn test_coins() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/test-coins")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/test-coins")
 }
 
 pub(crate) fn json(bytes: &[u8]) -> Value {

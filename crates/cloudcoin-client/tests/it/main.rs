@@ -50,7 +50,7 @@ impl Running {
 }
 
 fn test_coin_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/test-coins");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/test-coins");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("the test coins")
         .map(|e| e.expect("entry").path())
