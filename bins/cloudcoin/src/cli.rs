@@ -32,8 +32,12 @@ pub(crate) struct Cli {
     pub(crate) server: String,
 
     /// The API token (see "API token" in --help for where it is found otherwise).
-    #[arg(long, global = true, conflicts_with = "token_file")]
+    #[arg(long, global = true, conflicts_with_all = ["token_file", "no_token"])]
     pub(crate) token: Option<String>,
+
+    /// Send no token at all: for a server started with `--no-auth` (which writes no token file).
+    #[arg(long, global = true, conflicts_with = "token_file")]
+    pub(crate) no_token: bool,
 
     /// A file holding the API token.
     #[arg(long, global = true, value_name = "FILE")]

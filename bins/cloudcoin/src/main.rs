@@ -37,12 +37,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Completions { shell } = cli.command {
         return completions(shell);
     }
-    let token = token::discover(&cli)?;
-    let client = Client::builder(cli.server.clone())
-        .token(token)
-        .timeout(Duration::from_secs(cli.timeout))
-        .build()
-        .map_err(|e| Failure::usage(format!("--server: {e}")))?;
+    let mut builder = Client::builder(cli.server.clone()).timeout(Duration::from_secs(cli.timeout));
+    if let Some(token) = token::discover(&cli)? {
+        builder = builder.token(token);
+    }
+    let client = builder.build().map_err(|e| Failure::usage(format!("--server: {e}")))?;
     let cx = Context { client, server: cli.server, out: Output { json: cli.json } };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

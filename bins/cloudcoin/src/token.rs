@@ -11,8 +11,16 @@ use crate::exit::Failure;
 /// The environment variable the server reads its token from; the CLI reads it too.
 const TOKEN_ENV: &str = "CLOUDCOIN_AUTH_TOKEN";
 
-/// The token to send, or a usage failure that says where it looked.
-pub(crate) fn discover(cli: &Cli) -> Result<String, Failure> {
+/// The token to send (none with `--no-token`), or a usage failure that says where it looked.
+pub(crate) fn discover(cli: &Cli) -> Result<Option<String>, Failure> {
+    if cli.no_token {
+        return Ok(None);
+    }
+    find(cli).map(Some)
+}
+
+/// The token from the flags, the environment or the server's token file.
+fn find(cli: &Cli) -> Result<String, Failure> {
     if let Some(token) = &cli.token {
         if token.trim().is_empty() {
             return Err(Failure::usage("--token is empty"));
@@ -40,7 +48,8 @@ pub(crate) fn discover(cli: &Cli) -> Result<String, Failure> {
     read_token_file(&token_file(&dir)).map_err(|e| {
         Failure::usage(format!(
             "no API token: {} (the token file of {whence} {}); pass --token or --token-file, \
-             or --data-dir if the server uses another data directory",
+             --data-dir if the server uses another data directory, or --no-token for a server \
+             started with --no-auth",
             why(&e),
             dir.display()
         ))

@@ -156,3 +156,38 @@ fn the_token_is_found_where_the_server_keeps_it() {
         &["cloudcoin-server/.cloudcoin/api-token"],
     );
 }
+
+#[test]
+fn no_token_talks_to_a_server_started_with_no_auth() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let data = home.path().join("data");
+    let server =
+        Server::spawn(&["--data-dir".as_ref(), data.as_os_str(), "--no-auth".as_ref()], &[]);
+
+    // Such a server writes no token file, so the CLI's search fails and names the way out.
+    let line = refused(
+        bare_cli()
+            .args(["--server", &server.url(), "--data-dir"])
+            .arg(&data)
+            .arg("wallets")
+            .assert(),
+        2,
+        &["no API token", "--no-token"],
+    );
+    assert!(line.contains("--no-auth"), "{line}");
+
+    // With --no-token it sends none and the server answers.
+    let out = bare_cli()
+        .args(["--server", &server.url(), "--no-token", "--json", "wallets"])
+        .assert()
+        .success();
+    assert_eq!(json(&out.get_output().stdout)[0]["name"], "Default");
+
+    // A server that wants a token still refuses a request without one (8).
+    let guarded = Server::start();
+    refused(
+        bare_cli().args(["--server", &guarded.url(), "--no-token", "wallets"]).assert(),
+        8,
+        &["token"],
+    );
+}
