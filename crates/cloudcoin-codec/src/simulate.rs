@@ -204,7 +204,9 @@ fn cover(page: &mut RgbImage, code: u32) -> Result<(), CodecError> {
     let ys = bounds.iter().map(|p| p.1);
     let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
     let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
-    let pad = (x1 - x0) / 10;
+    // A little beyond the code's own modules, but inside its quiet zone (4 of its 97+ modules),
+    // so that one code is covered and its neighbours are not.
+    let pad = (x1 - x0) / 50;
     for y in y0.saturating_sub(pad)..(y1 + pad).min(page.height()) {
         for x in x0.saturating_sub(pad)..(x1 + pad).min(page.width()) {
             page.put_pixel(x, y, image::Rgb([255, 255, 255]));

@@ -5,6 +5,7 @@ mod export;
 mod faults;
 mod import_backup;
 mod import_faults;
+mod paper_wallet;
 mod recovery;
 mod support;
 mod wallets;
