@@ -160,6 +160,12 @@ pub(crate) fn has_coin_chunk(bytes: &[u8]) -> bool {
 
 /// The CRC-32 of PNG chunks (ISO 3309, polynomial 0xEDB88320, reflected).
 pub(crate) fn crc32(data: &[u8]) -> u32 {
+    !crc_update(!0, data)
+}
+
+/// The same CRC of `data` continued from `crc` (start with `!0`, finish with `!`), for data read
+/// in pieces.
+pub(crate) fn crc_update(mut crc: u32, data: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
         let mut table = [0u32; 256];
         let mut n = 0;
@@ -175,11 +181,10 @@ pub(crate) fn crc32(data: &[u8]) -> u32 {
         }
         table
     };
-    let mut crc = 0xFFFF_FFFFu32;
     for &b in data {
         crc = TABLE[usize::from((crc as u8) ^ b)] ^ (crc >> 8);
     }
-    crc ^ 0xFFFF_FFFF
+    crc
 }
 
 #[cfg(test)]

@@ -254,7 +254,8 @@ fn png<R: Read>(r: &mut R, sink: &mut Sink<'_>) -> Result<(), Stop> {
         r.read_exact(&mut head)?;
         let len = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
         let kind = [head[4], head[5], head[6], head[7]];
-        let mut data = Crc32Reader { inner: (&mut *r).take(len), crc: crc_update(!0, &kind) };
+        let mut data =
+            Crc32Reader { inner: (&mut *r).take(len), crc: crate::png_file::crc_update(!0, &kind) };
         if &kind == b"cLDc" && !found {
             found = true;
             let mut first = [0u8; 1];
@@ -293,33 +294,9 @@ struct Crc32Reader<R> {
 impl<R: Read> Read for Crc32Reader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.crc = crc_update(self.crc, &buf[..n]);
+        self.crc = crate::png_file::crc_update(self.crc, &buf[..n]);
         Ok(n)
     }
-}
-
-/// The PNG CRC-32 (ISO 3309, reflected 0xEDB88320) of `data` continued from `crc` (start with
-/// `!0`, finish with `!`).
-fn crc_update(mut crc: u32, data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut n = 0;
-        while n < 256 {
-            let mut c = n as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-                k += 1;
-            }
-            table[n] = c;
-            n += 1;
-        }
-        table
-    };
-    for &b in data {
-        crc = TABLE[usize::from((crc as u8) ^ b)] ^ (crc >> 8);
-    }
-    crc
 }
 
 /// A zip: entry by entry within `limits`, each entry read by the reader of its format. An entry
@@ -589,8 +566,9 @@ mod tests {
     #[test]
     fn crc_matches_the_whole_file_crc() {
         let data = b"IEND and then some bytes";
-        assert_eq!(!crc_update(!0, data), crate::png_file::crc32(data));
-        let split = !crc_update(crc_update(!0, &data[..5]), &data[5..]);
+        assert_eq!(!crate::png_file::crc_update(!0, data), crate::png_file::crc32(data));
+        let split =
+            !crate::png_file::crc_update(crate::png_file::crc_update(!0, &data[..5]), &data[5..]);
         assert_eq!(split, crate::png_file::crc32(data));
     }
 
