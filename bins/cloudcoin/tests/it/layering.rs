@@ -7,9 +7,15 @@ fn the_cli_uses_only_the_client_crate_to_reach_the_server() {
         .expect("read the manifest");
     let mut in_deps = false;
     let mut deps = Vec::new();
+    // Both manifest shapes: ours (`name = …` lines under `[dependencies]`) and the one
+    // `cargo package` writes (a `[dependencies.name]` table per dependency).
     for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_deps = line == "[dependencies]";
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.trim_end_matches(']');
+            in_deps = header == "dependencies";
+            if let Some(name) = header.strip_prefix("dependencies.") {
+                deps.push(name.trim_matches('"').to_owned());
+            }
         } else if in_deps && let Some((name, _)) = line.split_once(['=', '.']) {
             deps.push(name.trim().to_owned());
         }
