@@ -70,4 +70,17 @@ fn main() {
             );
         }
     }
+    // One page drawn with the most QR codes it holds: the png of 31 coins, the most a page
+    // carries as codes (20 codes), and of 20 coins (13 codes). The 65,535-coin png draws its
+    // page without codes, so its cost over the other writers is at most about one such page.
+    for count in [20u32, 31] {
+        let coins = coins(count);
+        let options = WriteOptions::new().with_date("2026-11-29");
+        let write = median(|| {
+            let mut out = Cursor::new(Vec::new());
+            write_coins(&mut out, FileKind::Png, &coins, &options).expect("write");
+            black_box(out.into_inner());
+        });
+        println!("{:<6} {:>7} {:>12} {:>10.1?}", "page", count, "", write);
+    }
 }

@@ -50,8 +50,12 @@ pub(crate) struct QrSetup {
     pub(crate) module: u32,
 }
 
-/// The setup written, chosen with the degraded-scan measurement (see the docs).
+/// The setup written, chosen with the degraded-scan measurement (see the docs). Its module size
+/// is the smallest drawn: pages of fewer codes draw them larger ([`QrSetup::for_codes`]).
 pub(crate) const SETUP: QrSetup = QrSetup { version: 20, ec: EcLevel::M, module: 4 };
+
+/// The largest module drawn, in pixels (0.68 mm): a page of one to four codes.
+const LARGEST_MODULE: u32 = 8;
 
 impl QrSetup {
     /// Modules across a symbol, without its quiet zone.
@@ -87,15 +91,31 @@ impl QrSetup {
         (columns, rows)
     }
 
-    /// Where the top left module of code `i` (from 0) is drawn.
-    fn position(self, i: u32) -> (u32, u32) {
+    /// Where the top left module of code `i` (from 0) of `n` is drawn: the rows of codes are
+    /// centred across the page and in the height kept for them.
+    fn position(self, i: u32, n: u32) -> (u32, u32) {
         let (columns, _) = self.grid();
-        let width = columns * self.pitch_x() + 4 * self.module + self.shift();
+        let rows = n.div_ceil(columns);
+        let shift = if rows > 1 { self.shift() } else { 0 };
+        let width = n.min(columns) * self.pitch_x() + 4 * self.module + shift;
         let left = LEFT + (RIGHT - LEFT).saturating_sub(width) / 2 + 4 * self.module;
+        let height = rows * self.pitch_y();
+        let top = CODES_TOP + (BOTTOM - LIST_ROOM - CODES_TOP).saturating_sub(height) / 2;
         let (row, column) = (i / columns, i % columns);
         let x = left + column * self.pitch_x() + (row % 2) * self.shift();
-        let y = CODES_TOP + 4 * self.module + row * self.pitch_y();
+        let y = top + 4 * self.module + row * self.pitch_y();
         (x, y)
+    }
+
+    /// The setup a page of `n` codes is drawn with: the same symbols, at the largest module size
+    /// up to [`LARGEST_MODULE`] at which all `n` fit. A page of few codes draws them larger, so
+    /// that they fill the page and a scan or photo of it has more pixels per module.
+    pub(crate) fn for_codes(self, n: usize) -> QrSetup {
+        (self.module..=LARGEST_MODULE.max(self.module))
+            .rev()
+            .map(|module| QrSetup { module, ..self })
+            .find(|larger| larger.codes_per_page() >= n)
+            .unwrap_or(self)
     }
 
     /// How many codes fit on the page.
@@ -142,7 +162,7 @@ pub(crate) fn draw(coins: &[Coin], payload: &[u8], label: &PngLabel, setup: QrSe
     page.frame(84, 84, WIDTH - 168, HEIGHT - 168, 3, Ink::Gold);
     header(&mut page, label);
     match setup.texts(payload) {
-        Some(texts) => codes(&mut page, &texts, setup),
+        Some(texts) => codes(&mut page, &texts, setup.for_codes(texts.len())),
         None => no_codes(&mut page, label.coin_count(), setup),
     }
     coin_list(&mut page, coins);
@@ -195,11 +215,10 @@ fn header(page: &mut Canvas, label: &PngLabel) {
 
 /// Draws the codes in rows under the header, each numbered under it.
 fn codes(page: &mut Canvas, texts: &[String], setup: QrSetup) {
-    let n = texts.len();
+    let n = u32::try_from(texts.len()).expect("a page holds few codes");
     let side = setup.modules() * setup.module;
-    for (i, text) in texts.iter().enumerate() {
-        let i = u32::try_from(i).expect("a page holds few codes");
-        let (x, y) = setup.position(i);
+    for (i, text) in (0u32..).zip(texts) {
+        let (x, y) = setup.position(i, n);
         symbol(page, x, y, text, setup);
         let label = format!("{} / {n}", i + 1);
         let label_top = y + side + 4 * setup.module;
@@ -343,12 +362,30 @@ mod tests {
         let total = u32::try_from(SETUP.codes_per_page()).expect("small");
         assert!(SETUP.fits(&"0".repeat(qr_text::framed_len(chunk, total))));
         assert!(!SETUP.fits(&"0".repeat(qr_text::framed_len(chunk + 2, total))));
-        let side = SETUP.modules() * SETUP.module;
-        for i in 0..total {
-            let (x, y) = SETUP.position(i);
-            assert!(x >= LEFT + 4 * SETUP.module && x + side + 4 * SETUP.module <= RIGHT);
-            assert!(y + side + 4 * SETUP.module + CODE_LABEL <= BOTTOM - LIST_ROOM);
+        for n in 1..=total {
+            let setup = SETUP.for_codes(n as usize);
+            assert!(setup.module >= SETUP.module && setup.codes_per_page() >= n as usize);
+            let side = setup.modules() * setup.module;
+            for i in 0..n {
+                let (x, y) = setup.position(i, n);
+                assert!(x >= LEFT + 4 * setup.module && x + side + 4 * setup.module <= RIGHT);
+                assert!(y >= CODES_TOP + 4 * setup.module, "{n} codes");
+                assert!(y + side + 4 * setup.module + CODE_LABEL <= BOTTOM - LIST_ROOM);
+            }
         }
+    }
+
+    #[test]
+    fn few_codes_are_drawn_larger_and_a_full_page_at_the_setup() {
+        assert_eq!(SETUP.for_codes(1).module, LARGEST_MODULE);
+        assert_eq!(SETUP.for_codes(4).module, LARGEST_MODULE, "a 6-coin page");
+        assert_eq!(SETUP.for_codes(SETUP.codes_per_page()), SETUP);
+        let sizes: Vec<u32> =
+            (1..=SETUP.codes_per_page()).map(|n| SETUP.for_codes(n).module).collect();
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+        // Only the module size changes: the symbols are the setup's.
+        let one = SETUP.for_codes(1);
+        assert_eq!((one.version, one.ec), (SETUP.version, SETUP.ec));
     }
 
     #[test]
