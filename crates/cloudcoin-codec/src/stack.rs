@@ -9,7 +9,9 @@ use std::io::Write;
 use cloudcoin_domain::{
     AuthenticityNumber, CLOUDCOIN_ID, Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+#[cfg(test)]
+use serde::Serialize;
 
 use crate::error::CodecError;
 
@@ -58,7 +60,9 @@ struct WireCoin {
     pown: Option<String>,
 }
 
-/// One coin of a stack as written: every value a string, as in v1 stacks.
+/// One coin of a stack as written: every value a string, as in v1 stacks. The writer
+/// ([`write_coin_line`]) prints this shape directly; the tests check it prints what serde would.
+#[cfg(test)]
 #[derive(Debug, Serialize)]
 struct WireCoinOut {
     nn: String,
@@ -68,6 +72,7 @@ struct WireCoinOut {
     pown: String,
 }
 
+#[cfg(test)]
 impl From<&Coin> for WireCoinOut {
     fn from(coin: &Coin) -> WireCoinOut {
         WireCoinOut {
@@ -152,14 +157,121 @@ fn parse_an(text: &str) -> Result<AuthenticityNumber, String> {
     Ok(an)
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+#[cfg(test)]
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    String::from_utf8(out).expect("hex digits are ASCII")
+}
+
+/// Appends `bytes` as lower-case hex digits.
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0F)]));
+        out.push(HEX_DIGITS[usize::from(b >> 4)]);
+        out.push(HEX_DIGITS[usize::from(b & 0x0F)]);
     }
-    out
+}
+
+/// Appends one coin as the writer prints it:
+/// `{"nn":"6","sn":"…","dn":"…","an":["…", …25…],"pown":"…"}` — every value a string of
+/// digits, hex digits or POWN letters, none of which JSON escapes.
+fn write_coin_line(out: &mut Vec<u8>, coin: &Coin) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        out,
+        "{{\"nn\":\"{CLOUDCOIN_ID}\",\"sn\":\"{}\",\"dn\":\"{}\",\"an\":[",
+        coin.serial.get(),
+        coin.denomination.code()
+    );
+    for (i, an) in coin.ans.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\"" } else { b",\"" });
+        push_hex(out, an);
+        out.push(b'"');
+    }
+    out.extend_from_slice(b"],\"pown\":\"");
+    for p in &coin.pown {
+        // POWN letters are ASCII.
+        out.push(p.letter() as u8);
+    }
+    out.extend_from_slice(b"\"}");
+}
+
+/// Reads one coin printed exactly as [`write_coin_line`] prints it (hex in either case), with
+/// every value checked as the stack reader checks it. `None` for anything else — another key
+/// order, white space, escapes, a value the reader would refuse — which the caller then gives to
+/// the stack reader, so what is accepted, and every error, stays the reader's own. Returns the
+/// coin and the bytes after it.
+pub(crate) fn read_coin_line(bytes: &[u8]) -> Option<(Coin, &[u8])> {
+    /// The text up to the next `"`, which must hold no escape, and the rest after the quote.
+    fn string(bytes: &[u8]) -> Option<(&str, &[u8])> {
+        let end = bytes.iter().position(|&b| b == b'"')?;
+        let text = &bytes[..end];
+        if text.iter().any(|&b| b == b'\\' || b < 0x20) {
+            return None;
+        }
+        Some((std::str::from_utf8(text).ok()?, &bytes[end + 1..]))
+    }
+    fn number<T: std::str::FromStr>(text: &str, sign: bool) -> Option<T> {
+        let digits = if sign { text.strip_prefix('-').unwrap_or(text) } else { text };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok()
+    }
+    let rest = bytes.strip_prefix(b"{\"nn\":\"")?;
+    let (nn, rest) = string(rest)?;
+    if number::<u16>(nn, false)? != CLOUDCOIN_ID {
+        return None;
+    }
+    let rest = rest.strip_prefix(b",\"sn\":\"")?;
+    let (sn, rest) = string(rest)?;
+    let serial: u32 = number(sn, false)?;
+    let rest = rest.strip_prefix(b",\"dn\":\"")?;
+    let (dn, rest) = string(rest)?;
+    let code: i8 = number(dn, true)?;
+    let mut rest = rest.strip_prefix(b",\"an\":[")?;
+    let mut ans = [AuthenticityNumber::default(); RAIDA_COUNT];
+    for (i, slot) in ans.iter_mut().enumerate() {
+        if i > 0 {
+            rest = rest.strip_prefix(b",")?;
+        }
+        let (text, after) = string(rest.strip_prefix(b"\"")?)?;
+        *slot = parse_an(text).ok()?;
+        rest = after;
+    }
+    let rest = rest.strip_prefix(b"],\"pown\":\"")?;
+    let (pown, rest) = string(rest)?;
+    let pown = Coin::parse_pown(pown).ok()?;
+    let rest = rest.strip_prefix(b"}")?;
+    let coin = Coin::new(Denomination::from_code(code), SerialNumber::new(serial), ans, pown);
+    Some((coin, rest))
+}
+
+/// Reads a stack laid out exactly as [`write_stack_reporting`] writes it (white space allowed
+/// after it), or `None` for any other text, for the general reader to read.
+fn read_written_stack(bytes: &[u8]) -> Option<Vec<Coin>> {
+    let mut rest = bytes.strip_prefix(b"{\"cloudcoin\":[")?;
+    let mut coins = Vec::new();
+    let mut seen = HashSet::new();
+    loop {
+        let separator: &[u8] = if coins.is_empty() { b"\n" } else { b",\n" };
+        let Some(next) = rest.strip_prefix(separator) else { break };
+        let Some((coin, after)) = read_coin_line(next) else {
+            // `\n]}` after the last coin (or of an empty stack) ends it; anything else is not
+            // this layout.
+            break;
+        };
+        if !seen.insert(coin.id()) {
+            return None;
+        }
+        coins.push(coin);
+        rest = after;
+    }
+    let rest = rest.strip_prefix(b"\n]}")?;
+    rest.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).then_some(coins)
 }
 
 /// Writes `coins` as a stack, one coin per line:
@@ -184,11 +296,12 @@ pub(crate) fn write_stack_reporting<W: Write>(
         return Err(CodecError::PansNotCarried { id: coin.id() });
     }
     w.write_all(b"{\"cloudcoin\":[")?;
+    let mut line = Vec::with_capacity(1024);
     for (i, coin) in coins.iter().enumerate() {
-        w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        // Our strings always serialise: a failure here can only be the writer's.
-        serde_json::to_writer(&mut w, &WireCoinOut::from(coin))
-            .map_err(|e| CodecError::Io(e.into()))?;
+        line.clear();
+        line.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        write_coin_line(&mut line, coin);
+        w.write_all(&line)?;
         if (i + 1) % crate::bin::PROGRESS_EVERY == 0 {
             progress(i + 1);
         }
@@ -206,6 +319,15 @@ pub(crate) fn write_stack_reporting<W: Write>(
 /// exactly 25 ANs, an AN that is not 32 hex digits, a bad POWN string and a repeated coin.
 pub fn decode_stack(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    // A stack as this crate writes it is read straight; any other text by the general reader.
+    if let Some(coins) = read_written_stack(bytes) {
+        return Ok(coins);
+    }
+    decode_general(bytes)
+}
+
+/// The general stack reader (serde), for a stack without its byte order mark.
+fn decode_general(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
     let wire: WireStack = serde_json::from_slice(bytes).map_err(CodecError::json)?;
     let mut seen = HashSet::with_capacity(wire.cloudcoin.len());
     let mut coins = Vec::with_capacity(wire.cloudcoin.len());
@@ -305,6 +427,85 @@ mod tests {
             decode_stack(short_last_an.as_bytes()),
             Err(CodecError::BadAn { coin: 0, index: 24, .. })
         ));
+    }
+
+    fn sample(n: u32) -> Vec<Coin> {
+        (0..n)
+            .map(|i| {
+                let ans = core::array::from_fn(|r| {
+                    core::array::from_fn(|b| (i as u8).wrapping_mul(31) ^ (r * 16 + b) as u8)
+                });
+                let pown = core::array::from_fn(|r| match (i as usize + r) % 4 {
+                    0 => Pown::Pass,
+                    1 => Pown::Fail,
+                    2 => Pown::Untried,
+                    _ => Pown::Error,
+                });
+                let code = i8::try_from(i % 9).expect("small") - 4;
+                Coin::new(Denomination::from_code(code), SerialNumber::new(i * 7919), ans, pown)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_writer_prints_what_serde_prints() {
+        let coins = sample(50);
+        let mut out = Vec::new();
+        write_stack(&mut out, &coins).expect("writes");
+        let mut expected = b"{\"cloudcoin\":[".to_vec();
+        for (i, coin) in coins.iter().enumerate() {
+            expected.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            serde_json::to_writer(&mut expected, &WireCoinOut::from(coin)).expect("json");
+        }
+        expected.extend_from_slice(b"\n]}\n");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            String::from_utf8(expected).expect("utf-8")
+        );
+        let mut empty = Vec::new();
+        write_stack(&mut empty, &[]).expect("writes");
+        assert_eq!(empty, b"{\"cloudcoin\":[\n]}\n");
+    }
+
+    /// The straight reader of written stacks gives what the general reader gives — the same
+    /// coins, or the same error — for the written text, every cut of it and many changed bytes.
+    #[test]
+    fn the_straight_reader_agrees_with_the_general_reader() {
+        for coins in [sample(0), sample(1), sample(12)] {
+            let mut bytes = Vec::new();
+            write_stack(&mut bytes, &coins).expect("writes");
+            assert!(read_written_stack(&bytes).is_some(), "a written stack is read straight");
+            assert_eq!(decode_stack(&bytes).expect("reads"), coins);
+            let same = |b: &[u8]| {
+                let straight = decode_stack(b);
+                let general = decode_general(b.strip_prefix(UTF8_BOM).unwrap_or(b));
+                match (&straight, &general) {
+                    (Ok(a), Ok(g)) => assert_eq!(a, g),
+                    (Err(a), Err(g)) => assert_eq!(a.to_string(), g.to_string()),
+                    _ => panic!("{straight:?} against {general:?}"),
+                }
+            };
+            for cut in 0..bytes.len() {
+                same(&bytes[..cut]);
+                for flip in [0x01u8, 0x20, 0x41, 0x80] {
+                    let mut changed = bytes.clone();
+                    changed[cut] ^= flip;
+                    same(&changed);
+                }
+            }
+            let upper = String::from_utf8(bytes.clone()).expect("utf-8").to_uppercase();
+            same(upper.as_bytes());
+            same(&[&bytes[..], b" \t\r\n"].concat());
+            same(&[&bytes[..], b"x"].concat());
+        }
+        // A repeated coin is refused as the general reader refuses it.
+        let one = sample(1);
+        let mut bytes = Vec::new();
+        write_stack(&mut bytes, &one).expect("writes");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        let line = text.lines().nth(1).expect("coin line");
+        let twice = format!("{{\"cloudcoin\":[\n{line},\n{line}\n]}}\n");
+        assert!(matches!(decode_stack(twice.as_bytes()), Err(CodecError::DuplicateCoin { .. })));
     }
 
     #[test]

@@ -363,6 +363,15 @@ fn stack<R: BufRead>(r: &mut R, sink: &mut Sink<'_>) -> Result<(), Stop> {
             }
             element.clear();
             scan.object(&mut element)?;
+            // A coin as this crate writes it is read straight; any other by the stack reader.
+            if let Some((coin, [])) = crate::stack::read_coin_line(&element) {
+                sink.coin(coin)?;
+                match scan.bump_non_space()? {
+                    Some(b',') => continue,
+                    Some(b']') => break,
+                    _ => return Err(Stop::Other),
+                }
+            }
             wrapped.clear();
             wrapped.extend_from_slice(b"{\"cloudcoin\":[");
             wrapped.extend_from_slice(&element);

@@ -59,14 +59,38 @@ pub(crate) fn validate(
     if let Some(own) = own {
         own.refuse(&canonical, &dir)?;
     }
-    let probe = format!(".cloudcoin-write-test-{}", uuid::Uuid::new_v4().simple());
-    match dir.create_new(&probe, OUTPUT_MODE) {
-        Ok(_) => {
+    // The write probe: a file with no name where the file system can make one (nothing to
+    // remove afterwards, no entry in the folder), else a named one, removed at once.
+    let not_writable = |e: std::io::Error| format!("it is not writable ({e})");
+    match dir.create_unnamed(OUTPUT_MODE) {
+        Ok(Some(_probe)) => Ok(dir),
+        Ok(None) => {
+            let probe = format!(".cloudcoin-write-test-{}", uuid::Uuid::new_v4().simple());
+            dir.create_new(&probe, OUTPUT_MODE).map_err(not_writable)?;
             dir.remove_if_exists(&probe);
             Ok(dir)
         }
-        Err(e) => Err(format!("it is not writable ({e})")),
+        Err(e) => Err(not_writable(e)),
     }
+}
+
+/// Whether the directory `meta` describes, on the file system `fs_type` (`statfs`), surely has
+/// no subdirectory: its link count is 2 (its name and its own `.`), on a file system known to
+/// count one more link for each subdirectory's `..` (ext2/3/4, XFS, tmpfs). A count of 1 —
+/// btrfs, overlay, or ext4 past 65,000 subdirectories — says nothing, nor does any other file
+/// system: those are read.
+fn surely_a_leaf(meta: &fs::Metadata, fs_type: i64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    const EXT: i64 = 0xEF53;
+    const XFS: i64 = 0x5846_5342;
+    const TMPFS: i64 = 0x0102_1994;
+    meta.nlink() == 2 && matches!(fs_type, EXT | XFS | TMPFS)
+}
+
+/// The `statfs` type of the file system holding `path`, or 0 when it cannot be told.
+fn fs_type(path: &Path) -> i64 {
+    #[allow(clippy::unnecessary_cast, reason = "the field's type differs between targets")]
+    rustix::fs::statfs(path).map_or(0, |s| s.f_type as i64)
 }
 
 /// Refuses a folder where the file name `base` — or one of the numbered names ` (2)`, ` (3)`, …
@@ -115,12 +139,18 @@ impl OwnTree {
     }
 
     /// The identity of every directory in the tree, its root included (symbolic links are not
-    /// followed; mounts inside the tree are entered).
+    /// followed; mounts inside the tree are entered). A directory that surely has no
+    /// subdirectory ([`surely_a_leaf`]) is not listed: a wallet's `Bank` or `Sent` may hold
+    /// tens of thousands of coin files and no folder, and this runs for every export request.
     fn identities(&self) -> std::io::Result<HashSet<Identity>> {
         let mut found = HashSet::new();
-        found.insert(Identity::of(&fs::symlink_metadata(&self.root)?));
-        let mut pending = vec![self.root.clone()];
-        while let Some(dir) = pending.pop() {
+        let root = fs::symlink_metadata(&self.root)?;
+        found.insert(Identity::of(&root));
+        let mut pending = vec![(self.root.clone(), root)];
+        while let Some((dir, meta)) = pending.pop() {
+            if surely_a_leaf(&meta, fs_type(&dir)) {
+                continue;
+            }
             let Ok(entries) = fs::read_dir(&dir) else { continue };
             for entry in entries.filter_map(Result::ok) {
                 if !entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -129,7 +159,7 @@ impl OwnTree {
                 if let Ok(meta) = fs::symlink_metadata(entry.path())
                     && found.insert(Identity::of(&meta))
                 {
-                    pending.push(entry.path());
+                    pending.push((entry.path(), meta));
                 }
             }
         }
@@ -228,6 +258,46 @@ mod tests {
         for outside in ["", "data-evil", "out"] {
             assert!(validate(&base.join(outside), &[], Some(&own)).is_ok(), "{outside}");
         }
+    }
+
+    #[test]
+    fn every_directory_of_the_tree_is_known_the_leaves_without_listing_them() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = fs::canonicalize(dir.path()).expect("canonical");
+        for d in
+            ["Wallets/W/Bank", "Wallets/W/Sent/kept/deeper", "Wallets/V/Bank", ".cloudcoin/journal"]
+        {
+            fs::create_dir_all(data.join(d)).expect("mkdir");
+        }
+        for i in 0..50 {
+            fs::write(data.join(format!("Wallets/W/Bank/{i}.bin")), b"x").expect("file");
+        }
+        let mut expected = HashSet::new();
+        let mut pending = vec![data.clone()];
+        while let Some(d) = pending.pop() {
+            expected.insert(Identity::of(&fs::symlink_metadata(&d).expect("meta")));
+            for e in fs::read_dir(&d).expect("list") {
+                let e = e.expect("entry");
+                if e.file_type().expect("type").is_dir() {
+                    pending.push(e.path());
+                }
+            }
+        }
+        let tree = OwnTree::new(&data).expect("tree");
+        assert_eq!(tree.identities().expect("walk"), expected);
+        let bank = fs::symlink_metadata(data.join("Wallets/W/Bank")).expect("meta");
+        let sent = fs::symlink_metadata(data.join("Wallets/W/Sent")).expect("meta");
+        if fs_type(&data) == 0xEF53 || fs_type(&data) == 0x0102_1994 {
+            assert!(surely_a_leaf(&bank, fs_type(&data)), "nlink {}", bank.nlink());
+            assert!(!surely_a_leaf(&sent, fs_type(&data)), "Sent has a folder in it");
+        }
+        assert!(!surely_a_leaf(&bank, 0x6969), "an NFS count is not trusted");
+        // A folder made later inside a leaf is found at the next walk.
+        fs::create_dir(data.join("Wallets/W/Bank/later")).expect("mkdir");
+        let later =
+            Identity::of(&fs::symlink_metadata(data.join("Wallets/W/Bank/later")).expect("meta"));
+        assert!(tree.identities().expect("walk").contains(&later));
     }
 
     #[test]
