@@ -160,8 +160,9 @@ pub(crate) fn draw(coins: &[Coin], payload: &[u8], label: &PngLabel, setup: QrSe
     let mut page = Canvas::new(WIDTH, HEIGHT);
     page.frame(60, 60, WIDTH - 120, HEIGHT - 120, 10, Ink::Gold);
     page.frame(84, 84, WIDTH - 168, HEIGHT - 168, 3, Ink::Gold);
-    header(&mut page, label);
-    match setup.texts(payload) {
+    let texts = setup.texts(payload);
+    header(&mut page, label, texts.as_ref().map(Vec::len));
+    match texts {
         Some(texts) => codes(&mut page, &texts, setup.for_codes(texts.len())),
         None => no_codes(&mut page, label.coin_count(), setup),
     }
@@ -185,7 +186,9 @@ fn count_text(n: usize) -> String {
     format!("{grouped} coins")
 }
 
-fn header(page: &mut Canvas, label: &PngLabel) {
+/// The title, amount, tag, count and date, the warning, and the instructions for a page of
+/// `codes` QR codes (`None`: the coins do not fit and the page has none).
+fn header(page: &mut Canvas, label: &PngLabel, codes: Option<usize>) {
     page.text_centered(LEFT, RIGHT, 150, "CloudCoin", 11, Ink::Blue);
     page.text_centered(LEFT, RIGHT, 270, &label.amount().display_grouped(), 16, Ink::Green);
     let mut line = count_text(label.coin_count());
@@ -203,11 +206,23 @@ fn header(page: &mut Canvas, label: &PngLabel) {
     page.text_centered(LEFT, RIGHT, 640, "WHOEVER HOLDS THIS PAPER OR THIS FILE", 5, Ink::Red);
     page.text_centered(LEFT, RIGHT, 700, "CAN SPEND THE COINS. KEEP IT LIKE CASH.", 5, Ink::Red);
 
-    let instructions = [
-        "To receive these coins, import this PNG file, or a scan or photo of",
-        "this whole page, into a CloudCoin wallet. The QR codes carry the",
-        "coins; every one of them is needed and they may be read in any order.",
-    ];
+    let instructions = match codes {
+        Some(1) => [
+            "To receive these coins, import this PNG file, or a scan or photo of",
+            "this whole page, into a CloudCoin wallet. The QR code carries the",
+            "coins.",
+        ],
+        Some(_) => [
+            "To receive these coins, import this PNG file, or a scan or photo of",
+            "this whole page, into a CloudCoin wallet. The QR codes carry the",
+            "coins; every one of them is needed and they may be read in any order.",
+        ],
+        None => [
+            "To receive these coins, import this PNG file into a CloudCoin wallet.",
+            "This page has no QR codes: a scan or photo of it does not carry the",
+            "coins.",
+        ],
+    };
     for (y, line) in (800u32..).step_by(GLYPH as usize * BODY as usize + 18).zip(instructions) {
         page.text(LEFT, y, line, BODY, Ink::Black);
     }
