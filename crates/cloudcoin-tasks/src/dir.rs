@@ -46,6 +46,14 @@ impl Dir {
         Ok(Dir { path: path.to_path_buf(), handle: File::from(fd) })
     }
 
+    /// Opens the directory at `path` as it is reached (a symbolic link is followed): for the
+    /// wallet's own folders, which may be links to another disk.
+    pub(crate) fn open(path: &Path) -> io::Result<Dir> {
+        let flags = OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY;
+        let fd = rustix::fs::open(path, flags, Mode::empty())?;
+        Ok(Dir { path: path.to_path_buf(), handle: File::from(fd) })
+    }
+
     /// The path the directory was opened at.
     pub(crate) fn path(&self) -> &Path {
         &self.path
@@ -202,6 +210,24 @@ impl Dir {
         }
     }
 
+    /// Gives the complete, durable unnamed file `file` the name `base`, or `base (2)`, … — the
+    /// first free one (tried by linking: a taken name fails the link, nothing is replaced).
+    /// Returns the name.
+    pub(crate) fn link_unnamed_unique(&self, file: &File, base: &str) -> io::Result<String> {
+        let mut name = base.to_owned();
+        loop {
+            match self.link_unnamed(file, &name) {
+                Ok(()) => return Ok(name),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    name = cloudcoin_domain::unique_file_name(base, |n| {
+                        self.entry_type(n).is_ok_and(|t| t.is_some())
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Gives the unnamed file `file` (from [`Dir::create_unnamed`], or a read-only reopening of
     /// it) the name `name`; fails if the name exists.
     fn link_unnamed(&self, file: &File, name: &str) -> io::Result<()> {
@@ -229,6 +255,11 @@ impl Dir {
     /// Flushes the directory's entries (new names, removals) to disk.
     pub(crate) fn sync(&self) -> io::Result<()> {
         self.handle.sync_all()
+    }
+
+    /// Flushes everything written to the file system holding the directory (`syncfs`).
+    pub(crate) fn sync_file_system(&self) -> io::Result<()> {
+        Ok(rustix::fs::syncfs(&self.handle)?)
     }
 }
 

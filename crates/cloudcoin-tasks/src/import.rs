@@ -4,9 +4,10 @@
 //! wallet holds already (Bank, Fracked, Limbo, Suspect) are counted, not stored twice; a coin in
 //! two items is stored once. New coins are claimed in the index first (so a racing import cannot
 //! store them too; it waits for this one instead of counting them as present), then all written
-//! as temporary files in `Bank`, made durable by one `syncfs` of `Bank`'s own file system,
+//! as files with no name in `Bank` (named temporary files where the file system cannot make
+//! those), made durable by one `syncfs` of `Bank`'s own file system per batch,
 //! published under their single-coin names without replacing anything, and `Bank` is synced once:
-//! a constant number of syncs per import, not one per coin.
+//! a few syncs per import (one per batch of up to 4,096 coins), never one per coin.
 
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
@@ -21,6 +22,7 @@ use cloudcoin_codec::{
 };
 use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
 
+use crate::dir::Dir;
 use crate::durable::{self, error_chain, now_unix};
 use crate::export::{StepError, lock};
 use crate::fault;
@@ -359,8 +361,89 @@ impl Drop for Claims<'_> {
     }
 }
 
-/// Writes each coin durably into Bank, recording what was stored (in order of `fresh`).
+/// Writes each coin durably into Bank, recording what was stored (in order of `fresh`): as
+/// unnamed files where the file system makes them ([`store_unnamed`]), else through named
+/// temporary files ([`store_named`]); then one fsync of Bank.
 fn store_all(
+    tracker: &Tracker,
+    job: &ImportJob,
+    bank: &Path,
+    fresh: &[Coin],
+    stored: &mut Vec<(CoinId, String)>,
+) -> Result<(), StepError> {
+    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let dir = Dir::open(bank).map_err(io("cannot open Bank"))?;
+    match dir.create_unnamed(crate::folder::OUTPUT_MODE).map_err(io("cannot store a coin"))? {
+        Some(first) => store_unnamed(tracker, job, &dir, fresh, first, stored)
+            .map_err(io("cannot store a coin"))?,
+        None => store_named(tracker, job, bank, fresh, stored)?,
+    }
+    dir.sync().map_err(io("cannot flush Bank to disk"))?;
+    fault::point("import:after_store").map_err(io("cannot flush Bank to disk"))?;
+    Ok(())
+}
+
+/// Most unnamed files an import holds open at once: a quarter of the open-file limit, at least
+/// 64 and at most 4,096. Each batch costs one `syncfs`.
+fn unnamed_batch() -> usize {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let quarter = soft.map_or(usize::MAX, |n| usize::try_from(n / 4).unwrap_or(usize::MAX));
+    quarter.clamp(64, 4096)
+}
+
+/// Stores each coin as a file with no name (`O_TMPFILE`) in Bank, batch by batch: every file of
+/// the batch is written, one `syncfs` of Bank's file system makes them durable, then each is
+/// linked under its coin's name (the first free one; nothing is replaced). One name is made per
+/// coin, and it is made only for a complete, durable file; a crash or an error before the link
+/// leaves nothing behind (an unnamed file vanishes with its last handle). `first` is the first
+/// coin's file, already created.
+fn store_unnamed(
+    tracker: &Tracker,
+    job: &ImportJob,
+    dir: &Dir,
+    fresh: &[Coin],
+    first: fs::File,
+    stored: &mut Vec<(CoinId, String)>,
+) -> std::io::Result<()> {
+    let batch = unnamed_batch();
+    let n = fresh.len();
+    let mut first = Some(first);
+    let mut files = Vec::with_capacity(batch.min(n));
+    for chunk in fresh.chunks(batch) {
+        files.clear();
+        for coin in chunk {
+            let mut file = match first.take() {
+                Some(file) => file,
+                None => dir.create_unnamed(crate::folder::OUTPUT_MODE)?.ok_or_else(|| {
+                    std::io::Error::other("the file system stopped making unnamed files")
+                })?,
+            };
+            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
+                .map_err(|e| std::io::Error::other(error_chain(&e)))?;
+            file.write_all(&bytes)?;
+            files.push(file);
+        }
+        // The file system Bank is on, whatever the wallet folder's is.
+        dir.sync_file_system()?;
+        for (file, coin) in files.iter().zip(chunk) {
+            let name = dir.link_unnamed_unique(file, &coin_file_name(coin))?;
+            stored.push((coin.id(), name));
+            if stored.len() == n / 2 + 1 {
+                fault::point("import:mid_store")?;
+            }
+            tracker.advance(job.id, 50 + (45 * stored.len() / n) as u8, None);
+        }
+    }
+    Ok(())
+}
+
+/// Stores the coins through named temporary files `.{name}.{task id}.partial` in Bank (where
+/// the file system cannot make unnamed files): all written, one `syncfs`, then each published
+/// by a hard link and the temporary name removed (`import:unlink_temp`).
+fn store_named(
     tracker: &Tracker,
     job: &ImportJob,
     bank: &Path,
@@ -402,8 +485,6 @@ fn store_all(
         }
         return Err(StepError::io("cannot store a coin", &e));
     }
-    durable::sync_dir(bank).map_err(io("cannot flush Bank to disk"))?;
-    fault::point("import:after_store").map_err(io("cannot flush Bank to disk"))?;
     Ok(())
 }
 
