@@ -285,9 +285,30 @@ fn fingerprint(req: &ExportRequest) -> String {
     )
 }
 
+/// How long [`Service::open`] waits for a lock held by someone else before it says
+/// [`OpenError::Locked`].
+///
+/// A program that starts other programs lends each child a copy of its open files between the
+/// fork and the exec, the lock file included: a service closed and opened again in that instant
+/// would otherwise be refused as locked by nobody. A real second owner keeps the lock far longer.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Takes the one-owner lock, trying again every few milliseconds for up to `patience`.
+fn take_lock(file: &File, patience: Duration) -> Result<(), TryLockError> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match file.try_lock() {
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            done => return done,
+        }
+    }
+}
+
 impl Service {
-    /// Blocking. Creates the data directory, takes the one-owner lock (a second process gets
-    /// [`OpenError::Locked`]), runs crash recovery, scans the wallets into memory and creates
+    /// Blocking. Creates the data directory, takes the one-owner lock (a second owner gets
+    /// [`OpenError::Locked`] after a wait of two seconds for it to let go), runs crash recovery, scans the wallets into memory and creates
     /// `Default`. Call it from a plain thread, `spawn_blocking`, or before serving.
     pub fn open(config: ServiceConfig) -> Result<Service, OpenError> {
         let layout = Layout { root: config.data_dir.clone() };
@@ -302,15 +323,10 @@ impl Service {
             .truncate(false)
             .open(&lock_path)
             .map_err(io_err(&lock_path))?;
-        match lock_file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(OpenError::Locked { data_dir: config.data_dir.clone() });
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(OpenError::Io { path: lock_path, source: e });
-            }
-        }
+        take_lock(&lock_file, LOCK_PATIENCE).map_err(|e| match e {
+            TryLockError::WouldBlock => OpenError::Locked { data_dir: config.data_dir.clone() },
+            TryLockError::Error(e) => OpenError::Io { path: lock_path, source: e },
+        })?;
 
         let default = WalletName::parse("Default").expect("Default is a valid wallet name");
         let mut names = store::wallet_names(&layout).map_err(io_err(&layout.wallets()))?;

@@ -43,6 +43,38 @@ async fn a_second_owner_is_refused_until_the_first_closes() {
     let _third = env.open().await;
 }
 
+/// A process that starts other programs lends each child a copy of its open files between the
+/// fork and the exec, the lock file included. A service closed and opened again in that instant
+/// is not "locked by another owner": the open waits the instant out.
+#[test]
+fn a_service_reopened_while_the_process_starts_programs_is_not_locked() {
+    let env = Env::with_bank(&[]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spawners: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::process::Command::new("true").status();
+                }
+            })
+        })
+        .collect();
+    let mut locked = 0;
+    for _ in 0..300 {
+        match Service::open(env.config()) {
+            Ok(service) => drop(service),
+            Err(OpenError::Locked { .. }) => locked += 1,
+            Err(e) => panic!("open: {e}"),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in spawners {
+        s.join().expect("spawner");
+    }
+    assert_eq!(locked, 0, "{locked} of 300 opens were refused as locked by nobody");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hand_dropped_coins_count_and_foreign_files_stay() {
     let mut start = mixed_coins();
