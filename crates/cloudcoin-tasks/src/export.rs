@@ -63,7 +63,7 @@ pub(crate) fn file_name(coins: &[Held], tag: &Tag, kind: FileKind) -> String {
     match coins {
         [one] => export_file_name(std::slice::from_ref(&one.coin), tag, kind),
         _ => {
-            let total = cloudcoin_domain::total_value(coins.iter().map(|h| &h.coin));
+            let total = cloudcoin_domain::total_value(coins.iter().map(|h| &*h.coin));
             cloudcoin_domain::multi_coin_file_name(
                 total.unwrap_or(Amount::MAX),
                 coins.len(),
@@ -84,7 +84,7 @@ pub(crate) fn run(
     job: &ExportJob,
 ) -> (TaskOutcome, bool) {
     tracker.advance(job.id, 5, Some("Coins reserved"));
-    let mut coins: Vec<Coin> = job.coins.iter().map(|h| h.coin.clone()).collect();
+    let mut coins: Vec<Coin> = job.coins.iter().map(|h| (*h.coin).clone()).collect();
     // In the digest's order, so that checking the file needs no second pass.
     crate::verify::digest_order(&mut coins);
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
@@ -171,9 +171,7 @@ fn forget(state: &mut WalletState, coins: &[Held]) {
     let mine: Vec<Held> = coins
         .iter()
         .filter(|h| {
-            state.coins.get(&h.coin.id()).is_some_and(|e| {
-                e.hold == Hold::Reserved && e.folder == h.folder && e.file == h.file
-            })
+            state.coins.get(&h.coin.id()).is_some_and(|e| e.hold == Hold::Reserved && e.is_at(h))
         })
         .cloned()
         .collect();
@@ -453,6 +451,7 @@ fn date_today() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::FileName;
     use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
 
     #[test]
@@ -466,7 +465,11 @@ mod tests {
             .collect();
         let held: Vec<Held> = coins
             .iter()
-            .map(|c| Held { coin: c.clone(), folder: Folder::Bank, file: String::new() })
+            .map(|c| Held {
+                coin: Arc::new(c.clone()),
+                folder: Folder::Bank,
+                file: FileName::default(),
+            })
             .collect();
         let tag = Tag::parse("trade").expect("tag");
         for n in [0, 1, 2, 4] {

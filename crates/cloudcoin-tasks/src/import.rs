@@ -274,8 +274,8 @@ fn claim(
                 "the wallet was deleted while the import ran".to_owned(),
             ));
         }
-        let busy = found.iter().find_map(|(_, c)| match state.coins.get(&c.id()) {
-            Some(Entry { hold: Hold::Incoming(other), .. }) if *other != job.id => Some(*other),
+        let busy = found.iter().find_map(|(_, c)| match state.coins.get(&c.id())?.hold {
+            Hold::Incoming(other) if other != job.id => Some(other),
             _ => None,
         });
         let Some(other) = busy else { break };
@@ -314,12 +314,12 @@ fn claim(
                 }
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(Entry {
-                    folder: Folder::Bank,
-                    file: String::new(),
-                    coin: coin.clone(),
-                    hold: Hold::Incoming(job.id),
-                });
+                slot.insert(Entry::new(
+                    Folder::Bank,
+                    String::new(),
+                    coin.clone(),
+                    Hold::Incoming(job.id),
+                ));
                 fresh.push(coin);
             }
         }
@@ -345,7 +345,7 @@ impl Claims<'_> {
             if let Some(e) = state.coins.get_mut(id)
                 && e.hold == Hold::Incoming(self.task)
             {
-                e.file.clone_from(file);
+                e.set_file(file.clone());
                 e.hold = Hold::Free;
             }
         }
@@ -629,7 +629,7 @@ pub(crate) fn pick_up_dropped(
             let file = final_path
                 .file_name()
                 .map_or_else(|| base.clone(), |s| s.to_string_lossy().into_owned());
-            let entry = Entry { folder: Folder::Bank, file, coin: coin.clone(), hold: Hold::Free };
+            let entry = Entry::new(Folder::Bank, file, coin.clone(), Hold::Free);
             state.coins.insert(coin.id(), entry);
         }
         durable::sync_dir(&bank)?;

@@ -116,7 +116,7 @@ impl Record {
                 dn: h.coin.denomination.code(),
                 sn: h.coin.serial.get(),
                 folder: h.folder.name().to_owned(),
-                file: h.file.clone(),
+                file: h.file().into_owned(),
             })
             .collect()
     }

@@ -8,6 +8,7 @@
 //! others to `Trash` (see [`scan_wallet`]), and an export sets aside any copy dropped in since
 //! ([`set_aside_copies`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io;
@@ -15,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
 use cloudcoin_domain::{
-    Amount, Candidate, Coin, CoinId, Denomination, FileKind, Pocket, Pown, Tag, WalletName,
-    single_coin_file_name,
+    Amount, Candidate, Coin, CoinId, Denomination, FileKind, Pocket, Pown, SerialNumber, Tag,
+    WalletName, single_coin_file_name,
 };
 
 use crate::task::TaskId;
@@ -100,21 +101,83 @@ pub(crate) enum Hold {
     Blocked,
 }
 
-/// One coin the wallet holds.
+/// A held coin's file name, kept only when it is not the name the coin's file gets by the
+/// convention ([`coin_file_name`]). Nearly every file has that name, so the index keeps no string
+/// for it; the name is made again when it is needed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FileName(Option<Box<str>>);
+
+impl FileName {
+    /// The name `name` of `coin`'s file.
+    pub(crate) fn of(coin: &Coin, name: String) -> FileName {
+        if name == coin_file_name(coin) { FileName(None) } else { FileName(Some(name.into())) }
+    }
+
+    /// The name, for the coin it was made for.
+    pub(crate) fn get<'a>(&'a self, coin: &Coin) -> Cow<'a, str> {
+        match &self.0 {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(coin_file_name(coin)),
+        }
+    }
+
+    /// The name when it is not the conventional one.
+    fn other(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// One coin the wallet holds. The coin itself is shared (an export holds the same allocation,
+/// never a copy).
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
+    pub(crate) coin: Arc<Coin>,
     pub(crate) folder: Folder,
-    pub(crate) file: String,
-    pub(crate) coin: Coin,
     pub(crate) hold: Hold,
+    file: FileName,
+}
+
+impl Entry {
+    /// `coin`, held in the file `file` of `folder`.
+    pub(crate) fn new(folder: Folder, file: String, coin: Coin, hold: Hold) -> Entry {
+        let file = FileName::of(&coin, file);
+        Entry { coin: Arc::new(coin), folder, hold, file }
+    }
+
+    /// The name of the coin's file in its folder.
+    pub(crate) fn file(&self) -> Cow<'_, str> {
+        self.file.get(&self.coin)
+    }
+
+    /// Records that the coin's file is now called `file`.
+    pub(crate) fn set_file(&mut self, file: String) {
+        self.file = FileName::of(&self.coin, file);
+    }
+
+    /// Whether the coin's file is where `held` says.
+    pub(crate) fn is_at(&self, held: &Held) -> bool {
+        self.folder == held.folder && self.file == held.file
+    }
+
+    /// The coin taken out of the spendable set, with where its file is.
+    fn held(&self) -> Held {
+        Held { coin: self.coin.clone(), folder: self.folder, file: self.file.clone() }
+    }
 }
 
 /// A coin taken out of the spendable set, with where its file is.
 #[derive(Debug, Clone)]
 pub(crate) struct Held {
-    pub(crate) coin: Coin,
+    pub(crate) coin: Arc<Coin>,
     pub(crate) folder: Folder,
-    pub(crate) file: String,
+    pub(crate) file: FileName,
+}
+
+impl Held {
+    /// The name of the coin's file in its folder.
+    pub(crate) fn file(&self) -> Cow<'_, str> {
+        self.file.get(&self.coin)
+    }
 }
 
 /// The in-memory state of one wallet. Guarded by a `std::sync::Mutex`, never held across IO.
@@ -173,7 +236,7 @@ impl WalletState {
                 let e = self.coins.get_mut(id).expect("selection only returns free indexed coins");
                 debug_assert_eq!(e.hold, Hold::Free);
                 e.hold = Hold::Reserved;
-                Held { coin: e.coin.clone(), folder: e.folder, file: e.file.clone() }
+                e.held()
             })
             .collect()
     }
@@ -198,7 +261,7 @@ impl WalletState {
 
     /// Every coin the wallet holds, whatever its hold, in a stable order.
     pub(crate) fn all_coins(&self) -> Vec<Coin> {
-        let mut coins: Vec<Coin> = self.coins.values().map(|e| e.coin.clone()).collect();
+        let mut coins: Vec<Coin> = self.coins.values().map(|e| (*e.coin).clone()).collect();
         coins.sort_by_key(|c| std::cmp::Reverse(c.id()));
         coins
     }
@@ -266,43 +329,59 @@ struct Copy {
 /// Reads one wallet's held folders into a fresh state. Foreign, unreadable or multi-coin files
 /// are logged and left where they are.
 ///
-/// A coin id found in more than one file is one coin ([`settle_copies`]): one file is kept and
-/// indexed, the others are moved to `Trash` with a log line. Nothing is deleted.
+/// Each folder is read once, file by file through a handle on the folder, and each coin goes
+/// straight into the index: there is no second list of every coin. A coin id found in more than
+/// one file is one coin ([`settle_copies`]): its files are gathered as they are met and settled
+/// once every folder is read; one file is kept and indexed, the others are moved to `Trash` with
+/// a log line. Nothing is deleted.
 pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<WalletState> {
-    let mut found: BTreeMap<CoinId, Vec<Copy>> = BTreeMap::new();
+    let mut state = WalletState::default();
+    // Every file of each coin id met more than once, the indexed one first.
+    let mut copies: BTreeMap<CoinId, Vec<Copy>> = BTreeMap::new();
+    let mut buf = Vec::with_capacity(4096);
     for folder in Folder::HELD {
-        let dir = layout.folder(name, folder);
-        let mut files: Vec<(String, PathBuf)> = Vec::new();
-        for entry in fs::read_dir(&dir)? {
+        let path = layout.folder(name, folder);
+        let dir = fs::File::open(&path)?;
+        for entry in fs::read_dir(&path)? {
             let entry = entry?;
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            if file_name.starts_with('.') || !entry.file_type()?.is_file() {
+            let raw = entry.file_name();
+            if raw.as_encoded_bytes().starts_with(b".") || !entry.file_type()?.is_file() {
                 continue;
             }
-            files.push((file_name, entry.path()));
-        }
-        files.sort();
-        for (file_name, path) in files {
-            match read_single_coin(&path) {
+            match read_single_coin_at(&dir, &raw, &mut buf) {
                 Ok(coin) => {
-                    found.entry(coin.id()).or_default().push(Copy { folder, file: file_name, coin })
+                    let file = raw.to_string_lossy().into_owned();
+                    let id = coin.id();
+                    match state.coins.entry(id) {
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(Entry::new(folder, file, coin, Hold::Free));
+                        }
+                        std::collections::hash_map::Entry::Occupied(first) => {
+                            let first = first.get();
+                            copies
+                                .entry(id)
+                                .or_insert_with(|| {
+                                    vec![Copy {
+                                        folder: first.folder,
+                                        file: first.file().into_owned(),
+                                        coin: (*first.coin).clone(),
+                                    }]
+                                })
+                                .push(Copy { folder, file, coin });
+                        }
+                    }
                 }
                 Err(reason) => {
-                    tracing::warn!(wallet = %name, file = %path.display(), %reason, "file left alone: not a single coin");
+                    tracing::warn!(wallet = %name, file = %entry.path().display(), %reason, "file left alone: not a single coin");
                 }
             }
         }
     }
-    let mut state = WalletState::default();
-    for (id, mut copies) in found {
-        let entry = if copies.len() == 1 {
-            let Copy { folder, file, coin } = copies.pop().expect("one copy");
-            Entry { folder, file, coin, hold: Hold::Free }
-        } else {
-            settle_copies(layout, name, copies)?
-        };
+    for (id, group) in copies {
+        let entry = settle_copies(layout, name, group)?;
         state.coins.insert(id, entry);
     }
+    state.coins.shrink_to_fit();
     Ok(state)
 }
 
@@ -374,7 +453,7 @@ fn settle_copies(layout: &Layout, wallet: &WalletName, mut copies: Vec<Copy>) ->
     for folder in touched {
         crate::durable::sync_dir(&layout.folder(wallet, folder))?;
     }
-    Ok(Entry { folder: keep.folder, file: keep.file, coin: keep.coin, hold })
+    Ok(Entry::new(keep.folder, keep.file, keep.coin, hold))
 }
 
 /// Renames a wallet's file into another of its folders under its own name or the next free one
@@ -394,6 +473,73 @@ fn move_aside(
     Ok(name)
 }
 
+/// Which files the index knows, without a string per coin: the folder of each coin whose file
+/// has the conventional name, and the few names that are not conventional.
+struct KnownFiles {
+    conventional: HashMap<CoinId, Folder>,
+    others: HashSet<(Folder, Box<str>)>,
+    /// The value part of a conventional name, for each denomination code.
+    values: HashMap<String, Denomination>,
+}
+
+impl KnownFiles {
+    fn of(state: &WalletState) -> KnownFiles {
+        let mut conventional = HashMap::with_capacity(state.coins.len());
+        let mut others = HashSet::new();
+        for (id, e) in &state.coins {
+            match e.file.other() {
+                None => {
+                    conventional.insert(*id, e.folder);
+                }
+                Some(name) => {
+                    others.insert((e.folder, name.into()));
+                }
+            }
+        }
+        let values = (i8::MIN..=i8::MAX)
+            .map(|code| {
+                let d = Denomination::from_code(code);
+                let value = match d.value() {
+                    Some(v) => v.file_name_format(),
+                    None => format!("code {code}"),
+                };
+                (value, d)
+            })
+            .collect();
+        KnownFiles { conventional, others, values }
+    }
+
+    /// Whether `name` in `folder` is the file of a coin the index holds.
+    fn contains(&self, folder: Folder, name: &str) -> bool {
+        if self.others.contains(&(folder, Box::from(name))) {
+            return true;
+        }
+        // A conventional name says which coin it would be; it is that coin's file only if the
+        // index has the coin in this folder under exactly this name.
+        let Some((value, serial)) =
+            name.strip_suffix(" ''.bin").and_then(|n| n.rsplit_once(" CloudCoin #"))
+        else {
+            return false;
+        };
+        let (Some(denomination), Ok(serial)) = (self.values.get(value), serial.parse::<u32>())
+        else {
+            return false;
+        };
+        let id = CoinId { denomination: *denomination, serial: SerialNumber::new(serial) };
+        self.conventional.get(&id) == Some(&folder) && id_file_name(id) == name
+    }
+}
+
+/// The conventional file name of the coin `id` (it depends on the id alone).
+fn id_file_name(id: CoinId) -> String {
+    coin_file_name(&Coin::new(
+        id.denomination,
+        id.serial,
+        [[0; 16]; cloudcoin_domain::RAIDA_COUNT],
+        [Pown::Untried; cloudcoin_domain::RAIDA_COUNT],
+    ))
+}
+
 /// Before an export journals its coins: moves to `Trash` every file in the wallet's held folders
 /// that holds one of `held`'s coins but is not the file the index knows for it — a copy dropped
 /// in by hand or by other software since the start — so that moving the indexed files to `Sent`
@@ -407,10 +553,7 @@ pub(crate) fn set_aside_copies(
     held: &[Held],
 ) -> io::Result<usize> {
     let wanted: HashMap<CoinId, &Held> = held.iter().map(|h| (h.coin.id(), h)).collect();
-    let known: HashSet<(Folder, String)> = {
-        let s = state.lock().unwrap_or_else(|p| p.into_inner());
-        s.coins.values().map(|e| (e.folder, e.file.clone())).collect()
-    };
+    let known = KnownFiles::of(&state.lock().unwrap_or_else(|p| p.into_inner()));
     let mut moved = 0;
     let mut touched = std::collections::BTreeSet::new();
     for folder in Folder::HELD {
@@ -422,7 +565,7 @@ pub(crate) fn set_aside_copies(
             if name.starts_with('.') || !entry.file_type()?.is_file() {
                 continue;
             }
-            if !known.contains(&(folder, name.clone())) {
+            if !known.contains(folder, &name) {
                 names.push(name);
             }
         }
@@ -452,7 +595,33 @@ pub(crate) fn read_single_coin(path: &Path) -> Result<Coin, String> {
         return Err(format!("{len} bytes is too large for a coin file"));
     }
     let bytes = fs::read(path).map_err(|e| e.to_string())?;
-    let mut coins = cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default())
+    one_coin(&bytes)
+}
+
+/// Reads the file `name` of the folder `dir` that should hold exactly one coin, into `buf`
+/// (reused from file to file). One open and the reads: no separate look at the file's size.
+fn read_single_coin_at(
+    dir: &fs::File,
+    name: &std::ffi::OsStr,
+    buf: &mut Vec<u8>,
+) -> Result<Coin, String> {
+    use std::io::Read;
+    let flags = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, rustix::fs::Mode::empty())
+        .map_err(|e| io::Error::from(e).to_string())?;
+    let file = fs::File::from(fd);
+    buf.clear();
+    (&file).take(MAX_COIN_FILE_BYTES + 1).read_to_end(buf).map_err(|e| e.to_string())?;
+    if buf.len() as u64 > MAX_COIN_FILE_BYTES {
+        let len = file.metadata().map_or(buf.len() as u64, |m| m.len());
+        return Err(format!("{len} bytes is too large for a coin file"));
+    }
+    one_coin(buf)
+}
+
+/// The one coin `bytes` hold.
+fn one_coin(bytes: &[u8]) -> Result<Coin, String> {
+    let mut coins = cloudcoin_codec::decode_any(bytes, &cloudcoin_codec::Limits::default())
         .map_err(|e| crate::durable::error_chain(&e))?;
     match coins.len() {
         1 => Ok(coins.pop().expect("length checked")),
@@ -648,7 +817,7 @@ mod tests {
         assert_eq!(state.candidates().len(), 2, "the key coin is never a candidate");
         let one = CoinId { denomination: Denomination::from_code(0), serial: SerialNumber::new(1) };
         let held = state.reserve(&[one]);
-        assert_eq!(held[0].file, "a.bin");
+        assert_eq!(held[0].file(), "a.bin");
         assert_eq!(state.candidates().len(), 1);
         assert!(state.candidates().iter().all(|c| c.id != one));
         assert_eq!(state.balance().1, 1);
