@@ -326,53 +326,76 @@ struct Copy {
     coin: Coin,
 }
 
+/// Files the scan lists before it reads them (a bound on what it keeps at once).
+const SCAN_BATCH: usize = 4096;
+
+/// Threads that read a batch of coin files at once: file reads cost mostly system time, which
+/// the cores share out.
+fn scan_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+}
+
 /// Reads one wallet's held folders into a fresh state. Foreign, unreadable or multi-coin files
 /// are logged and left where they are.
 ///
-/// Each folder is read once, file by file through a handle on the folder, and each coin goes
-/// straight into the index: there is no second list of every coin. A coin id found in more than
-/// one file is one coin ([`settle_copies`]): its files are gathered as they are met and settled
-/// once every folder is read; one file is kept and indexed, the others are moved to `Trash` with
-/// a log line. Nothing is deleted.
+/// Each folder is listed once, and its files are read in batches (by a few threads, each file
+/// through a handle on the folder) straight into the index: there is no second list of every
+/// coin. A coin id found in more than one file is one coin ([`settle_copies`]): its files are
+/// gathered as they are met and settled once every folder is read; one file is kept and
+/// indexed, the others are moved to `Trash` with a log line. Nothing is deleted.
 pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<WalletState> {
     let mut state = WalletState::default();
     // Every file of each coin id met more than once, the indexed one first.
     let mut copies: BTreeMap<CoinId, Vec<Copy>> = BTreeMap::new();
-    let mut buf = Vec::with_capacity(4096);
+    let threads = scan_threads();
     for folder in Folder::HELD {
         let path = layout.folder(name, folder);
         let dir = fs::File::open(&path)?;
-        for entry in fs::read_dir(&path)? {
-            let entry = entry?;
-            let raw = entry.file_name();
-            if raw.as_encoded_bytes().starts_with(b".") || !entry.file_type()?.is_file() {
-                continue;
-            }
-            match read_single_coin_at(&dir, &raw, &mut buf) {
-                Ok(coin) => {
-                    let file = raw.to_string_lossy().into_owned();
-                    let id = coin.id();
-                    match state.coins.entry(id) {
-                        std::collections::hash_map::Entry::Vacant(slot) => {
-                            slot.insert(Entry::new(folder, file, coin, Hold::Free));
-                        }
-                        std::collections::hash_map::Entry::Occupied(first) => {
-                            let first = first.get();
-                            copies
-                                .entry(id)
-                                .or_insert_with(|| {
-                                    vec![Copy {
-                                        folder: first.folder,
-                                        file: first.file().into_owned(),
-                                        coin: (*first.coin).clone(),
-                                    }]
-                                })
-                                .push(Copy { folder, file, coin });
-                        }
-                    }
+        let mut listing = fs::read_dir(&path)?;
+        loop {
+            let mut names = Vec::with_capacity(SCAN_BATCH);
+            for entry in listing.by_ref() {
+                let entry = entry?;
+                let raw = entry.file_name();
+                if raw.as_encoded_bytes().starts_with(b".") || !entry.file_type()?.is_file() {
+                    continue;
                 }
-                Err(reason) => {
-                    tracing::warn!(wallet = %name, file = %entry.path().display(), %reason, "file left alone: not a single coin");
+                names.push(raw);
+                if names.len() == SCAN_BATCH {
+                    break;
+                }
+            }
+            if names.is_empty() {
+                break;
+            }
+            for (raw, read) in names.iter().zip(read_batch(&dir, &names, threads)) {
+                let coin = match read {
+                    Ok(coin) => coin,
+                    Err(reason) => {
+                        let file = path.join(raw);
+                        tracing::warn!(wallet = %name, file = %file.display(), %reason, "file left alone: not a single coin");
+                        continue;
+                    }
+                };
+                let file = raw.to_string_lossy().into_owned();
+                let id = coin.id();
+                match state.coins.entry(id) {
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(Entry::new(folder, file, coin, Hold::Free));
+                    }
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        let first = first.get();
+                        copies
+                            .entry(id)
+                            .or_insert_with(|| {
+                                vec![Copy {
+                                    folder: first.folder,
+                                    file: first.file().into_owned(),
+                                    coin: (*first.coin).clone(),
+                                }]
+                            })
+                            .push(Copy { folder, file, coin });
+                    }
                 }
             }
         }
@@ -383,6 +406,35 @@ pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<Wall
     }
     state.coins.shrink_to_fit();
     Ok(state)
+}
+
+/// Reads the files `names` of the folder `dir` as single coins, in order, `threads` at a time.
+fn read_batch(
+    dir: &fs::File,
+    names: &[std::ffi::OsString],
+    threads: usize,
+) -> Vec<Result<Coin, String>> {
+    let read_all = |names: &[std::ffi::OsString]| {
+        let mut buf = Vec::with_capacity(4096);
+        names.iter().map(|n| read_single_coin_at(dir, n, &mut buf)).collect::<Vec<_>>()
+    };
+    let share = names.len().div_ceil(threads.max(1));
+    if threads <= 1 || names.len() < 64 {
+        return read_all(names);
+    }
+    std::thread::scope(|scope| {
+        let mut parts = names.chunks(share);
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts.map(|part| scope.spawn(move || read_all(part))).collect();
+        let mut read = read_all(first);
+        for other in others {
+            match other.join() {
+                Ok(part) => read.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        read
+    })
 }
 
 /// How many RAIDA said "pass" when the coin was last checked.
