@@ -112,6 +112,15 @@ impl Ink {
         }
     }
 
+    /// The bytes of a PNG `PLTE` chunk giving every ink's colour at its index.
+    pub(crate) fn palette() -> [u8; 24] {
+        let mut out = [0u8; 24];
+        for (entry, ink) in out.chunks_exact_mut(3).zip(Ink::ALL) {
+            entry.copy_from_slice(&ink.rgb());
+        }
+        out
+    }
+
     /// The ink stored as `index` on a canvas.
     fn from_index(index: u8) -> Ink {
         Ink::ALL[usize::from(index) % Ink::ALL.len()]
@@ -156,12 +165,16 @@ impl Canvas {
             .expect("a pixel offset fits in memory")
     }
 
-    /// Row `y` as RGB bytes, into `out` (three bytes per pixel).
-    pub(crate) fn rgb_row(&self, y: u32, out: &mut Vec<u8>) {
+    /// Row `y` as 4-bit indices into [`PALETTE`], into `out`: two pixels a byte, the left one in
+    /// the high half, as a PNG of bit depth 4 stores them.
+    pub(crate) fn indexed_row(&self, y: u32, out: &mut Vec<u8>) {
         out.clear();
         let start = self.offset(0, y);
         let row = &self.inks[start..start + self.width as usize];
-        out.extend(row.iter().flat_map(|&i| Ink::from_index(i).rgb()));
+        out.extend(row.chunks(2).map(|pair| {
+            let index = |i: Option<&u8>| i.map_or(0, |&i| Ink::from_index(i) as u8);
+            (index(pair.first()) << 4) | index(pair.get(1))
+        }));
     }
 
     /// Fills the rectangle of `w`×`h` pixels at `(x, y)`, clipped to the page.
@@ -273,8 +286,18 @@ mod tests {
         assert_eq!(c.text_centered(0, 200, 0, "0123456789", 4, Ink::Green), 2);
         assert_eq!(text_width("0123456789", 2), 160);
         let mut row = Vec::new();
-        c.rgb_row(0, &mut row);
-        assert_eq!(row.len(), 600);
+        c.indexed_row(0, &mut row);
+        assert_eq!(row.len(), 100);
+        let mut odd = Canvas::new(3, 1);
+        odd.fill(0, 0, 1, 1, Ink::Tint);
+        odd.fill(2, 0, 1, 1, Ink::Red);
+        odd.indexed_row(0, &mut row);
+        assert_eq!(row, [(Ink::Tint as u8) << 4, (Ink::Red as u8) << 4]);
+        let palette = Ink::palette();
+        for ink in Ink::ALL {
+            let i = 3 * usize::from(ink as u8);
+            assert_eq!(palette[i..i + 3], ink.rgb());
+        }
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub(crate) fn write_png_setup<W: Write>(
     write_canvas(w, &payload, &canvas)
 }
 
-/// Encodes `canvas` as an RGB PNG with `payload` in the `cLDc` chunk at offset 33, and the
+/// Encodes `canvas` as a 4-bit palette PNG with `payload` in the `cLDc` chunk at offset 33, and the
 /// page's physical size (300 dpi) in a `pHYs` chunk after it.
 pub(crate) fn write_canvas<W: Write>(
     mut w: W,
@@ -47,13 +47,18 @@ pub(crate) fn write_canvas<W: Write>(
 ) -> Result<(), CodecError> {
     {
         let mut encoder = png::Encoder::new(&mut w, canvas.width(), canvas.height());
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
+        // The page has eight inks: four bits a pixel with a palette, a sixth of the bytes of RGB
+        // to compress (measured: the 6-coin page 94 KB instead of 216 KB, and faster to write).
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_depth(png::BitDepth::Four);
         encoder.set_compression(png::Compression::Fast);
-        // No optional ancillary chunks are configured, so the header is the signature and IHDR only,
-        // and the coin chunk written next lands at offset 33.
+        encoder.set_filter(png::Filter::Adaptive);
+        // No palette or optional chunk is configured, so the header is the signature and IHDR
+        // only, and the coin chunk written next lands at offset 33; the palette follows it (PLTE
+        // must only come before the image data).
         let mut writer = encoder.write_header().map_err(png_error)?;
         writer.write_chunk(png::chunk::ChunkType(COIN_CHUNK), payload).map_err(png_error)?;
+        writer.write_chunk(png::chunk::PLTE, &crate::picture::Ink::palette()).map_err(png_error)?;
         let ppm = page::PIXELS_PER_METRE.to_be_bytes();
         let mut phys = [0u8; 9];
         phys[..4].copy_from_slice(&ppm);
@@ -61,9 +66,9 @@ pub(crate) fn write_canvas<W: Write>(
         phys[8] = 1; // unit: the metre
         writer.write_chunk(png::chunk::pHYs, &phys).map_err(png_error)?;
         let mut stream = writer.stream_writer().map_err(png_error)?;
-        let mut row = Vec::with_capacity(canvas.width() as usize * 3);
+        let mut row = Vec::with_capacity(canvas.width().div_ceil(2) as usize);
         for y in 0..canvas.height() {
-            canvas.rgb_row(y, &mut row);
+            canvas.indexed_row(y, &mut row);
             stream.write_all(&row)?;
         }
         stream.finish().map_err(png_error)?;
