@@ -185,6 +185,20 @@ fn encode_record(coin: &Coin, with_pans: bool, record: &mut [u8; RECORD_LEN + PA
 /// rewrites it, while refusing the file would keep a good coin from its owner. Several-coin files
 /// carry no POWN, so their coins read as untried. With state flag 1 every coin keeps the PANs its
 /// record carries ([`Coin::pans`]).
+///
+/// ```
+/// use cloudcoin_codec::{CodecError, decode_bin, encode_bin};
+/// use cloudcoin_domain::{Coin, Denomination, Pown, SerialNumber, RAIDA_COUNT};
+///
+/// let coins: Vec<Coin> = (1..=2)
+///     .map(|sn| Coin::new(Denomination::from_code(1), SerialNumber::new(sn), [[7; 16]; RAIDA_COUNT], [Pown::Pass; RAIDA_COUNT]))
+///     .collect();
+/// let bytes = encode_bin(&coins).unwrap();
+/// let back = decode_bin(&bytes).unwrap();
+/// assert_eq!(back.iter().map(Coin::id).collect::<Vec<_>>(), coins.iter().map(Coin::id).collect::<Vec<_>>());
+/// // A file cut short is refused, never read as fewer coins.
+/// assert!(matches!(decode_bin(&bytes[..bytes.len() - 1]), Err(CodecError::Truncated { .. })));
+/// ```
 pub fn decode_bin(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
     if bytes.len() < HEADER_LEN {
         return Err(CodecError::Truncated { expected: HEADER_LEN, found: bytes.len() });

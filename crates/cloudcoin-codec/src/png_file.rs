@@ -87,6 +87,17 @@ fn png_error(e: png::EncodingError) -> CodecError {
 /// Reads the coins out of a PNG: checks the signature, walks every chunk up to IEND checking
 /// each CRC, and decodes the first `cLDc` chunk, whose data may be format-9 bytes or (for
 /// inspection only) a JSON stack, which then fails or succeeds as the stack reader says.
+///
+/// ```
+/// use cloudcoin_codec::{decode_png, write_coins, WriteOptions};
+/// use cloudcoin_domain::{Coin, Denomination, FileKind, Pown, SerialNumber, RAIDA_COUNT};
+///
+/// let coin = Coin::new(Denomination::from_code(0), SerialNumber::new(9), [[3; 16]; RAIDA_COUNT], [Pown::Pass; RAIDA_COUNT]);
+/// let mut png = Vec::new();
+/// write_coins(&mut png, FileKind::Png, std::slice::from_ref(&coin), &WriteOptions::new()).unwrap();
+/// assert_eq!(&png[37..41], b"cLDc"); // the coin chunk's type, right after the IHDR chunk
+/// assert_eq!(decode_png(&png).unwrap()[0].ans, coin.ans);
+/// ```
 pub fn decode_png(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
     let rest = bytes.strip_prefix(PNG_SIGNATURE.as_slice()).ok_or(CodecError::NotPng)?;
     let mut payload = None;

@@ -317,6 +317,18 @@ pub(crate) fn write_stack_reporting<W: Write>(
 ///
 /// Refuses a coin without `dn` ([`CodecError::LegacyCoin`]), another coin id, a coin without
 /// exactly 25 ANs, an AN that is not 32 hex digits, a bad POWN string and a repeated coin.
+///
+/// ```
+/// use cloudcoin_codec::decode_stack;
+///
+/// let an = "00112233445566778899aabbccddeeff";
+/// let ans = vec![format!("\"{an}\""); 25].join(",");
+/// let stack = format!(r#"{{"cloudcoin":[{{"nn":6,"sn":"42","dn":1,"an":[{ans}],"pown":"ppppppppppppppppppppppppp"}}]}}"#);
+/// let coins = decode_stack(stack.as_bytes()).unwrap();
+/// assert_eq!((coins.len(), coins[0].serial.get(), coins[0].ans[3][15]), (1, 42, 0xff));
+/// // Not a stack: refused with an error of our own.
+/// assert!(decode_stack(b"{\"cloudcoin\": 3}").is_err());
+/// ```
 pub fn decode_stack(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     // A stack as this crate writes it is read straight; any other text by the general reader.
