@@ -7,30 +7,11 @@
 
 use std::time::Instant;
 
-use cloudcoin_codec::simulate::{Degradation, QrChoice, print_and_scan, rasterise, write_png_with};
+use cloudcoin_codec::simulate::{
+    Degradation, QrChoice, print_and_scan, rasterise, sample_coins, write_png_with,
+};
 use cloudcoin_codec::{Limits, PngLabel, decode_any};
-use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
-
-fn coins(count: u32) -> Vec<Coin> {
-    (0..count)
-        .map(|i| {
-            let mut ans = [[0u8; 16]; RAIDA_COUNT];
-            let mut x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            for b in ans.iter_mut().flatten() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
-            }
-            Coin::new(
-                Denomination::from_code((i % 7) as i8 - 2),
-                SerialNumber::new(1_000_000 + i * 7919),
-                ans,
-                [Pown::Untried; RAIDA_COUNT],
-            )
-        })
-        .collect()
-}
+use cloudcoin_domain::Tag;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -47,7 +28,7 @@ fn main() {
     };
     let (codes, fit) = choice.capacity();
     println!("{choice:?}: {codes} codes, {fit} coins per page");
-    let coins = coins(count);
+    let coins = sample_coins(count);
     let label =
         PngLabel::new(&coins, Tag::parse("campaign").expect("tag"), "2026-11-29").expect("label");
     let mut png = Vec::new();

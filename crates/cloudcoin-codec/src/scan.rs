@@ -209,34 +209,14 @@ fn halve(grey: &GrayImage) -> GrayImage {
 #[cfg(all(test, feature = "simulate"))]
 mod tests {
     use super::*;
-    use crate::simulate::{Degradation, QrChoice, print_and_scan, rasterise, write_png_with};
-    use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber, Tag};
-
-    /// The 20 coins of the `scan_campaign` example.
-    fn campaign_coins() -> Vec<Coin> {
-        (0..20u32)
-            .map(|i| {
-                let mut ans = [[0u8; 16]; RAIDA_COUNT];
-                let mut x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-                for b in ans.iter_mut().flatten() {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    *b = x as u8;
-                }
-                Coin::new(
-                    Denomination::from_code(i8::try_from(i % 7).expect("small") - 2),
-                    SerialNumber::new(1_000_000 + i * 7919),
-                    ans,
-                    [Pown::Untried; RAIDA_COUNT],
-                )
-            })
-            .collect()
-    }
+    use crate::simulate::{
+        Degradation, QrChoice, print_and_scan, rasterise, sample_coins, write_png_with,
+    };
+    use cloudcoin_domain::Tag;
 
     #[test]
     fn codes_the_first_reading_misses_are_read_from_the_picture_moved() {
-        let coins = campaign_coins();
+        let coins = sample_coins(20);
         let label =
             crate::PngLabel::new(&coins, Tag::parse("campaign").expect("tag"), "2026-11-29")
                 .expect("label");

@@ -24,6 +24,8 @@ use std::io::Cursor;
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageFormat, RgbImage, imageops};
 
+use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber};
+
 use crate::error::CodecError;
 
 /// A choice of QR symbol for the page, to compare candidates with the degraded-scan measurement.
@@ -272,4 +274,37 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
+}
+
+/// `count` coins with distinct ids and varied, random-looking ANs (the same on every call), of
+/// seven denominations from 0.01 to 10,000: the pages of the scan campaign (the `scan_campaign`
+/// example) and of the tests that replay its seeds.
+///
+/// ```
+/// use cloudcoin_codec::simulate::sample_coins;
+///
+/// let coins = sample_coins(20);
+/// assert_eq!(coins.len(), 20);
+/// assert_eq!(coins, sample_coins(20));
+/// assert_ne!(coins[0].ans[0], coins[0].ans[1]);
+/// ```
+pub fn sample_coins(count: u32) -> Vec<Coin> {
+    (0..count)
+        .map(|i| {
+            let mut ans = [[0u8; 16]; RAIDA_COUNT];
+            let mut x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            for b in ans.iter_mut().flatten() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x.to_le_bytes()[0];
+            }
+            Coin::new(
+                Denomination::from_code(i8::try_from(i % 7).expect("below 7") - 2),
+                SerialNumber::new(1_000_000 + i * 7919),
+                ans,
+                [Pown::Untried; RAIDA_COUNT],
+            )
+        })
+        .collect()
 }
