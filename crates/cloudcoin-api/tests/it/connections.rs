@@ -4,18 +4,12 @@
 use std::time::Duration;
 
 use cloudcoin_api::{ApiConfig, serve};
-use cloudcoin_tasks::{Service, ServiceConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_connections_do_not_hold_the_slots_of_a_real_request() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let config = ServiceConfig::new(data.path()).with_task_retention(Duration::from_secs(3600));
-    let service = tokio::task::spawn_blocking(move || Service::open(config))
-        .await
-        .expect("open thread")
-        .expect("service opens");
+    let (_data, service) = crate::open_service().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     // Timers far longer than the test may take: only the budgets can let the request through.

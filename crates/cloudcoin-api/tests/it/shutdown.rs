@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use cloudcoin_api::{ApiConfig, serve};
-use cloudcoin_tasks::{Service, ServiceConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -15,12 +14,7 @@ async fn start() -> (
     tokio::task::JoinHandle<std::io::Result<()>>,
     tempfile::TempDir,
 ) {
-    let data = tempfile::tempdir().expect("temp dir");
-    let config = ServiceConfig::new(data.path()).with_task_retention(Duration::from_secs(3600));
-    let service = tokio::task::spawn_blocking(move || Service::open(config))
-        .await
-        .expect("open thread")
-        .expect("service opens");
+    let (data, service) = crate::open_service().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let api = ApiConfig::default().with_allowed_hosts(ApiConfig::hosts_for(addr));
