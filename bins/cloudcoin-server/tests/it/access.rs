@@ -82,15 +82,7 @@ fn foreign_hosts_and_origins_are_refused() {
 #[test]
 fn a_non_loopback_address_without_a_token_refuses_to_start() {
     let data = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_cloudcoin-server"))
-        .args(["--listen", "0.0.0.0:0", "--data-dir"])
-        .arg(data.path())
-        .env_remove("CLOUDCOIN_AUTH_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the server");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused_start(&["--listen", "0.0.0.0:0"], data.path());
     assert!(
         stderr.contains("not a loopback address") && stderr.contains("--auth-token"),
         "{stderr}"
@@ -248,15 +240,7 @@ fn no_auth_accepts_requests_without_a_token_and_keeps_the_host_and_origin_checks
 fn no_auth_on_a_non_loopback_address_refuses_to_start_naming_both_flags() {
     for listen in ["0.0.0.0:0", "[::]:0"] {
         let data = tempfile::tempdir().expect("temp dir");
-        let out = Command::new(env!("CARGO_BIN_EXE_cloudcoin-server"))
-            .args(["--no-auth", "--listen", listen, "--data-dir"])
-            .arg(data.path())
-            .env_remove("CLOUDCOIN_AUTH_TOKEN")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the server");
-        assert!(!out.status.success());
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = refused_start(&["--no-auth", "--listen", listen], data.path());
         assert!(stderr.contains("--no-auth") && stderr.contains("--listen"), "{stderr}");
         assert!(!data.path().join("Wallets").exists(), "nothing was created");
     }
@@ -290,14 +274,23 @@ fn a_second_server_on_a_taken_port_says_which_flag_to_change() {
     let data = tempfile::tempdir().expect("temp dir");
     let first = Server::start_in(data.path(), Opts::default());
     let other = tempfile::tempdir().expect("temp dir");
+    let stderr =
+        refused_start(&["--auth-token", "t", "--listen", &first.addr.to_string()], other.path());
+    assert!(stderr.contains("already in use") && stderr.contains("--listen"), "{stderr}");
+    assert_eq!(first.get("/api/v1/info").status, 200, "the first server is untouched");
+}
+
+/// Runs the server with `args` on `data` (no token in the environment), expects it to refuse to
+/// start, and returns what it printed on stderr.
+fn refused_start(args: &[&str], data: &std::path::Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_cloudcoin-server"))
-        .args(["--auth-token", "t", "--listen", &first.addr.to_string(), "--data-dir"])
-        .arg(other.path())
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("CLOUDCOIN_AUTH_TOKEN")
         .stdin(Stdio::null())
         .output()
         .expect("run the server");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("already in use") && stderr.contains("--listen"), "{stderr}");
-    assert_eq!(first.get("/api/v1/info").status, 200, "the first server is untouched");
+    assert!(!out.status.success(), "the server started with {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
