@@ -63,7 +63,7 @@ pub(crate) const PROGRESS_EVERY: usize = 500;
 ///
 /// [`FileKind::Bin`]: cloudcoin_domain::FileKind::Bin
 pub fn encode_bin(coins: &[Coin]) -> Result<Vec<u8>, CodecError> {
-    let mut out = Vec::with_capacity(HEADER_LEN + record_len(coins) * coins.len());
+    let mut out = Vec::with_capacity(file_len(coins));
     write_bin(&mut out, coins)?;
     Ok(out)
 }
@@ -80,6 +80,24 @@ pub(crate) fn write_bin_reporting<W: Write>(
     progress: &mut dyn FnMut(usize),
 ) -> Result<(), CodecError> {
     let count = check_writable(coins)?;
+    write_checked(&mut w, coins, count, progress)?;
+    w.flush()?;
+    Ok(())
+}
+
+/// The length of the format-9 file of `coins`, once [`check_writable`] has passed.
+pub(crate) fn file_len(coins: &[Coin]) -> usize {
+    HEADER_LEN + record_len(coins) * coins.len()
+}
+
+/// The format-9 bytes of `coins`, which [`check_writable`] has accepted with `count`, into `w`
+/// (not flushed), calling `progress` as [`write_bin_reporting`] does.
+pub(crate) fn write_checked<W: Write>(
+    mut w: W,
+    coins: &[Coin],
+    count: u16,
+    progress: &mut dyn FnMut(usize),
+) -> std::io::Result<()> {
     let with_pans = carries_pans(coins);
     w.write_all(&header(coins, count, with_pans))?;
     let mut record = [0u8; RECORD_LEN + PAN_LEN];
@@ -91,7 +109,6 @@ pub(crate) fn write_bin_reporting<W: Write>(
             progress(i + 1);
         }
     }
-    w.flush()?;
     progress(coins.len());
     Ok(())
 }

@@ -144,26 +144,34 @@ impl QrSetup {
         low & !1
     }
 
+    /// Whether the codes of a format-9 file of `len` bytes fit on one page.
+    pub(crate) fn carries(self, len: usize) -> bool {
+        let chunk = self.chunk_bytes();
+        chunk != 0 && len.div_ceil(chunk) <= self.codes_per_page()
+    }
+
     /// The texts of the codes for `payload`, or `None` when they do not fit on one page.
     pub(crate) fn texts(self, payload: &[u8]) -> Option<Vec<String>> {
-        let chunk = self.chunk_bytes();
-        if chunk == 0 || payload.len().div_ceil(chunk) > self.codes_per_page() {
-            return None;
-        }
-        Some(qr_text::frame(payload, chunk))
+        self.carries(payload.len()).then(|| qr_text::frame(payload, self.chunk_bytes()))
     }
 }
 
-/// Draws the page for `coins`, whose format-9 bytes are `payload` and whose amount, count, tag
-/// and date `label` gives, with `setup`'s QR codes when they fit on the page.
-pub(crate) fn draw(coins: &[Coin], payload: &[u8], label: &PngLabel, setup: QrSetup) -> Canvas {
+/// Draws the page for `coins`, whose amount, count, tag and date `label` gives, with the QR
+/// codes of `texts` ([`QrSetup::texts`] of the coins' format-9 bytes) drawn with `setup`, or,
+/// when `texts` is `None` (the coins do not fit), the notice that the printout does not carry
+/// them.
+pub(crate) fn draw(
+    coins: &[Coin],
+    texts: Option<&[String]>,
+    label: &PngLabel,
+    setup: QrSetup,
+) -> Canvas {
     let mut page = Canvas::new(WIDTH, HEIGHT);
     page.frame(60, 60, WIDTH - 120, HEIGHT - 120, 10, Ink::Gold);
     page.frame(84, 84, WIDTH - 168, HEIGHT - 168, 3, Ink::Gold);
-    let texts = setup.texts(payload);
-    header(&mut page, label, texts.as_ref().map(Vec::len));
+    header(&mut page, label, texts.map(<[String]>::len));
     match texts {
-        Some(texts) => codes(&mut page, &texts, setup.for_codes(texts.len())),
+        Some(texts) => codes(&mut page, texts, setup.for_codes(texts.len())),
         None => no_codes(&mut page, label.coin_count(), setup),
     }
     coin_list(&mut page, coins);
@@ -343,7 +351,7 @@ mod tests {
         let coins = coins(n);
         let payload = crate::bin::encode_bin(&coins).expect("bin");
         let label = PngLabel::new(&coins, Tag::empty(), "2026-11-29").expect("label");
-        draw(&coins, &payload, &label, SETUP)
+        draw(&coins, SETUP.texts(&payload).as_deref(), &label, SETUP)
     }
 
     fn count(page: &Canvas, ink: Ink, top: u32, bottom: u32) -> usize {

@@ -27,26 +27,38 @@ pub(crate) fn write_png<W: Write>(
 }
 
 /// [`write_png`] with the QR codes of `setup`.
+///
+/// The coins' format-9 bytes are built in memory only when they fit in QR codes on the page (a
+/// few dozen coins); otherwise they are written straight into the `cLDc` chunk, coin by coin,
+/// so a 65,535-coin file never holds a second copy of its coins in memory.
 pub(crate) fn write_png_setup<W: Write>(
     w: W,
     coins: &[Coin],
     label: &PngLabel,
     setup: page::QrSetup,
 ) -> Result<(), CodecError> {
-    let payload = crate::bin::encode_bin(coins)?;
-    let canvas = page::draw(coins, &payload, label, setup);
-    write_canvas(w, &payload, &canvas)
+    let count = crate::bin::check_writable(coins)?;
+    let texts = if setup.carries(crate::bin::file_len(coins)) {
+        setup.texts(&crate::bin::encode_bin(coins)?)
+    } else {
+        None
+    };
+    let canvas = page::draw(coins, texts.as_deref(), label, setup);
+    write_canvas(w, coins, count, &canvas)
 }
 
-/// Encodes `canvas` as a 4-bit palette PNG with `payload` in the `cLDc` chunk at offset 33, and the
-/// page's physical size (300 dpi) in a `pHYs` chunk after it.
-pub(crate) fn write_canvas<W: Write>(
+/// Encodes `canvas` as a 4-bit palette PNG with the format-9 bytes of `coins` (which
+/// [`check_writable`](crate::bin::check_writable) accepted with `count`) in the `cLDc` chunk at
+/// offset 33, and the page's physical size (300 dpi) in a `pHYs` chunk after it.
+fn write_canvas<W: Write>(
     mut w: W,
-    payload: &[u8],
+    coins: &[Coin],
+    count: u16,
     canvas: &crate::picture::Canvas,
 ) -> Result<(), CodecError> {
+    let mut out = CoinChunkAfterHeader { inner: &mut w, header_left: HEADER_LEN, coins, count };
     {
-        let mut encoder = png::Encoder::new(&mut w, canvas.width(), canvas.height());
+        let mut encoder = png::Encoder::new(&mut out, canvas.width(), canvas.height());
         // The page has eight inks: four bits a pixel with a palette, a sixth of the bytes of RGB
         // to compress (measured: the 6-coin page 94 KB instead of 216 KB, and faster to write).
         encoder.set_color(png::ColorType::Indexed);
@@ -54,10 +66,9 @@ pub(crate) fn write_canvas<W: Write>(
         encoder.set_compression(png::Compression::Fast);
         encoder.set_filter(png::Filter::Adaptive);
         // No palette or optional chunk is configured, so the header is the signature and IHDR
-        // only, and the coin chunk written next lands at offset 33; the palette follows it (PLTE
-        // must only come before the image data).
+        // only, and the coin chunk `out` writes after it lands at offset 33; the palette follows
+        // it (PLTE must only come before the image data).
         let mut writer = encoder.write_header().map_err(png_error)?;
-        writer.write_chunk(png::chunk::ChunkType(COIN_CHUNK), payload).map_err(png_error)?;
         writer.write_chunk(png::chunk::PLTE, &crate::picture::Ink::palette()).map_err(png_error)?;
         let ppm = page::PIXELS_PER_METRE.to_be_bytes();
         let mut phys = [0u8; 9];
@@ -73,8 +84,78 @@ pub(crate) fn write_canvas<W: Write>(
         }
         stream.finish().map_err(png_error)?;
     }
+    if out.header_left != 0 {
+        return Err(CodecError::PngEncode {
+            source: crate::error::LibraryError::new(std::io::Error::other(
+                "the PNG encoder wrote a header of an unexpected length",
+            )),
+        });
+    }
     w.flush()?;
     Ok(())
+}
+
+/// The signature and IHDR chunk: the bytes before the coin chunk.
+const HEADER_LEN: usize = PNG_SIGNATURE.len() + CHUNK_OVERHEAD + 13;
+
+/// Passes the PNG encoder's output to `inner`, and writes the `cLDc` chunk of `coins` right
+/// after the first [`HEADER_LEN`] bytes (the signature and IHDR), streaming the records and
+/// their CRC instead of asking the encoder to copy a buffer of them.
+struct CoinChunkAfterHeader<'c, W> {
+    inner: W,
+    /// Header bytes still to pass before the coin chunk; 0 once it is written.
+    header_left: usize,
+    coins: &'c [Coin],
+    count: u16,
+}
+
+impl<W: Write> CoinChunkAfterHeader<'_, W> {
+    fn write_coin_chunk(&mut self) -> std::io::Result<()> {
+        let len = u32::try_from(crate::bin::file_len(self.coins))
+            .expect("65,535 records of at most 807 bytes fit in a chunk");
+        self.inner.write_all(&len.to_be_bytes())?;
+        let mut body = CrcWriter { inner: &mut self.inner, crc: crc32fast::Hasher::new() };
+        body.write_all(&COIN_CHUNK)?;
+        crate::bin::write_checked(&mut body, self.coins, self.count, &mut |_| {})?;
+        let crc = body.crc.finalize();
+        self.inner.write_all(&crc.to_be_bytes())
+    }
+}
+
+impl<W: Write> Write for CoinChunkAfterHeader<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.header_left == 0 {
+            return self.inner.write(buf);
+        }
+        let n = self.inner.write(&buf[..buf.len().min(self.header_left)])?;
+        self.header_left -= n;
+        if self.header_left == 0 {
+            self.write_coin_chunk()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Passes bytes to `inner`, keeping the PNG CRC of them.
+struct CrcWriter<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for CrcWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn png_error(e: png::EncodingError) -> CodecError {
@@ -238,6 +319,44 @@ mod tests {
         assert_eq!(&out[37..41], b"cLDc");
         assert_eq!(&out[41..41 + 439], crate::bin::encode_bin(&[coin()]).expect("bin").as_slice());
         assert_eq!(decode_png(&out).expect("reads"), vec![coin()]);
+    }
+
+    #[test]
+    fn coins_too_many_for_the_codes_are_streamed_into_the_chunk() {
+        // 40 coins do not fit in one page's codes, so their bytes are written straight into the
+        // chunk; a coin with PANs makes every record the long kind.
+        let mut coins: Vec<Coin> = (0..40)
+            .map(|sn| {
+                Coin::new(
+                    Denomination::from_code(-1),
+                    SerialNumber::new(100 + sn),
+                    [[sn as u8; 16]; RAIDA_COUNT],
+                    [Pown::Pass; RAIDA_COUNT],
+                )
+            })
+            .collect();
+        coins[7] = coins[7].clone().with_pans([[0x5A; 16]; RAIDA_COUNT]);
+        let bin = crate::bin::encode_bin(&coins).expect("bin");
+        assert!(!page::SETUP.carries(bin.len()));
+        let label = PngLabel::new(&coins, Tag::empty(), "2026-12-02").expect("label");
+        let mut out = Vec::new();
+        write_png(&mut out, &coins, &label).expect("writes");
+        let len = u32::try_from(bin.len()).expect("small");
+        assert_eq!(&out[33..37], &len.to_be_bytes());
+        assert_eq!(&out[41..41 + bin.len()], bin.as_slice());
+        let crc = &out[41 + bin.len()..45 + bin.len()];
+        assert_eq!(crc, crc32(&out[37..41 + bin.len()]).to_be_bytes());
+        assert_eq!(decode_png(&out).expect("reads"), decode_png_bin(&bin));
+        // A duplicated coin is refused before anything is written.
+        coins.push(coins[0].clone());
+        let mut refused = Vec::new();
+        let err = write_png(&mut refused, &coins, &label).expect_err("duplicate");
+        assert!(matches!(err, CodecError::DuplicateCoin { .. }), "{err}");
+        assert!(refused.is_empty());
+    }
+
+    fn decode_png_bin(bin: &[u8]) -> Vec<Coin> {
+        crate::bin::decode_bin(bin).expect("bin reads")
     }
 
     #[test]
