@@ -3,7 +3,7 @@
 //! [`Limits`].
 
 use std::collections::HashSet;
-use std::io::{Cursor, Read, Seek, Write};
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
 use cloudcoin_domain::{Coin, CoinId, FileKind, Tag, single_coin_file_name};
 use zip::write::SimpleFileOptions;
@@ -115,7 +115,7 @@ pub fn write_zip(
 ) -> Result<(), CodecError> {
     crate::bin::check_unique(coins)?;
     let entry_options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-    let mut zip = ZipWriter::new(w);
+    let mut zip = ZipWriter::new(SeekWindow::new(w, WINDOW)?);
     let mut entry = Vec::with_capacity(crate::bin::HEADER_LEN + crate::bin::RECORD_LEN);
     for (i, coin) in coins.iter().enumerate() {
         entry.clear();
@@ -131,6 +131,106 @@ pub fn write_zip(
     w.flush()?;
     options.report(coins.len());
     Ok(())
+}
+
+/// How many bytes [`SeekWindow`] gathers before it writes them out.
+const WINDOW: usize = 1 << 20;
+
+/// A writer that keeps what was written last in memory, so that the zip writer's seek back to
+/// each entry's local header (to fill in its CRC and sizes once the entry is written) lands in
+/// memory: two seeks and a write per entry on the file become none. The bytes that reach `inner`
+/// are exactly those written straight to it would be.
+///
+/// `buf` holds the bytes of `inner` from offset `base` on, not yet written out; `inner`'s own
+/// position is `base`. A seek within `buf` only moves `pos`; any other seek writes `buf` out
+/// first. When `buf` passes `window` bytes and the cursor is at its end, all but the last eighth
+/// is written out (an entry's header is far nearer than that).
+struct SeekWindow<W: Write + Seek> {
+    inner: W,
+    buf: Vec<u8>,
+    base: u64,
+    pos: usize,
+    window: usize,
+}
+
+impl<W: Write + Seek> SeekWindow<W> {
+    fn new(mut inner: W, window: usize) -> io::Result<SeekWindow<W>> {
+        let base = inner.stream_position()?;
+        Ok(SeekWindow { inner, buf: Vec::with_capacity(window + window / 4), base, pos: 0, window })
+    }
+
+    /// Writes the first `n` bytes of `buf` out.
+    fn write_out(&mut self, n: usize) -> io::Result<()> {
+        self.inner.write_all(&self.buf[..n])?;
+        self.buf.drain(..n);
+        self.base += n as u64;
+        self.pos -= n.min(self.pos);
+        Ok(())
+    }
+
+    /// Writes all of `buf` out and leaves `inner` at the cursor.
+    fn write_all_out(&mut self) -> io::Result<()> {
+        let cursor = self.base + self.pos as u64;
+        let end = self.base + self.buf.len() as u64;
+        let n = self.buf.len();
+        self.inner.write_all(&self.buf[..n])?;
+        self.buf.clear();
+        self.pos = 0;
+        self.base = end;
+        if cursor != end {
+            self.base = self.inner.seek(SeekFrom::Start(cursor))?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write + Seek> Write for SeekWindow<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let end = self.pos + data.len();
+        if end > self.buf.len() {
+            self.buf.resize(end, 0);
+        }
+        self.buf[self.pos..end].copy_from_slice(data);
+        self.pos = end;
+        if self.pos == self.buf.len() && self.buf.len() >= self.window {
+            let keep = self.window / 8;
+            self.write_out(self.buf.len() - keep)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_all_out()?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write + Seek> Seek for SeekWindow<W> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let here = self.base + self.pos as u64;
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => here.checked_add_signed(d),
+            SeekFrom::End(_) => None,
+        };
+        if let Some(t) = target
+            && t >= self.base
+            && t <= self.base + self.buf.len() as u64
+        {
+            self.pos = usize::try_from(t - self.base).map_err(io::Error::other)?;
+            return Ok(t);
+        }
+        self.write_all_out()?;
+        let at = match to {
+            SeekFrom::Current(_) => {
+                let t = target.ok_or_else(|| io::Error::other("seek before the start"))?;
+                self.inner.seek(SeekFrom::Start(t))?
+            }
+            other => self.inner.seek(other)?,
+        };
+        self.base = at;
+        Ok(at)
+    }
 }
 
 /// Reads every coin in a zip archive: each entry (directories skipped, as are the `__MACOSX/`
@@ -278,6 +378,105 @@ mod tests {
         assert!(limits.max_entries >= crate::bin::MAX_COINS);
         assert_eq!(limits.max_entry_bytes, 64 * 1024 * 1024);
         assert_eq!(limits.max_depth, 2);
+    }
+
+    /// A writer that counts the seeks it is asked for.
+    struct Counting {
+        inner: Cursor<Vec<u8>>,
+        seeks: usize,
+        writes: usize,
+    }
+
+    impl Write for Counting {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            self.inner.write(data)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for Counting {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            self.seeks += 1;
+            self.inner.seek(to)
+        }
+    }
+
+    fn coins(n: u32) -> Vec<Coin> {
+        use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
+        (1..=n)
+            .map(|sn| {
+                let an = [(sn % 251) as u8; 16];
+                let d = Denomination::from_code((sn % 5) as i8 - 2);
+                Coin::new(d, SerialNumber::new(sn), [an; RAIDA_COUNT], [Pown::Pass; RAIDA_COUNT])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_window_writes_the_bytes_the_zip_writer_makes_with_few_seeks() {
+        let coins = coins(3_000);
+        // The zip writer straight on a cursor: a seek back for every entry.
+        let mut direct = Counting { inner: Cursor::new(Vec::new()), seeks: 0, writes: 0 };
+        let mut zip = ZipWriter::new(&mut direct);
+        let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+        for coin in &coins {
+            zip.start_file(single_coin_file_name(coin, &Tag::empty(), FileKind::Bin), options)
+                .expect("start");
+            zip.write_all(&crate::bin::encode_bin(std::slice::from_ref(coin)).expect("bin"))
+                .expect("write");
+        }
+        zip.finish().expect("finish");
+        assert!(direct.seeks >= 2 * coins.len(), "{} seeks", direct.seeks);
+
+        let mut windowed = Counting { inner: Cursor::new(Vec::new()), seeks: 0, writes: 0 };
+        write_zip(&mut windowed, &coins, &WriteOptions::new()).expect("write_zip");
+        assert_eq!(windowed.inner.get_ref(), direct.inner.get_ref(), "the same bytes");
+        assert!(windowed.seeks <= 4, "{} seeks", windowed.seeks);
+        assert!(windowed.writes <= 8, "{} writes", windowed.writes);
+        assert_eq!(decode_zip(windowed.inner.get_ref(), &Limits::default()).expect("read"), coins);
+    }
+
+    #[test]
+    fn the_window_behaves_as_the_writer_under_it() {
+        // Writes and seeks of every kind, in and out of a small window, after a non-zero start.
+        let mut plain = Cursor::new(vec![7u8; 5]);
+        plain.set_position(5);
+        let mut under = Cursor::new(vec![7u8; 5]);
+        under.set_position(5);
+        let mut window = SeekWindow::new(&mut under, 64).expect("window");
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for step in 0..5_000u32 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (plain.get_ref().len() as u64).max(1);
+            let op = match state % 7 {
+                0 => SeekFrom::Start(state % len),
+                1 => SeekFrom::Current(-((state % 80) as i64).min(plain.position() as i64)),
+                2 => SeekFrom::End(-((state % 40) as i64).min(len as i64)),
+                3 => SeekFrom::Current(0),
+                _ => {
+                    let bytes: Vec<u8> =
+                        (0..state % 100).map(|i| (i as u32 + step) as u8).collect();
+                    plain.write_all(&bytes).expect("write");
+                    window.write_all(&bytes).expect("write");
+                    continue;
+                }
+            };
+            assert_eq!(window.seek(op).expect("seek"), plain.seek(op).expect("seek"), "{op:?}");
+            if step % 1_000 == 999 {
+                window.flush().expect("flush");
+                assert_eq!(window.inner.get_ref(), plain.get_ref());
+            }
+        }
+        window.flush().expect("flush");
+        let at = window.stream_position().expect("position");
+        drop(window);
+        assert_eq!(under.get_ref(), plain.get_ref());
+        assert_eq!((at, under.position()), (plain.position(), plain.position()));
     }
 
     #[test]
