@@ -361,6 +361,21 @@ fn stack<R: BufRead>(r: &mut R, sink: &mut Sink<'_>) -> Result<(), Stop> {
             if scan.next_non_space()? != Some(b'{') {
                 return Err(Stop::Other);
             }
+            // A coin as this crate writes it, whole in the buffer, is read where it lies: the
+            // line reader accepts only digits, hex digits and POWN letters inside its strings, so
+            // the coin it reads ends at the brace that `object` would match.
+            let buf = scan.r.fill_buf()?;
+            let straight = crate::stack::read_coin_line(buf)
+                .map(|(coin, rest)| (coin, buf.len() - rest.len()));
+            if let Some((coin, used)) = straight {
+                scan.r.consume(used);
+                sink.coin(coin)?;
+                match scan.bump_non_space()? {
+                    Some(b',') => continue,
+                    Some(b']') => break,
+                    _ => return Err(Stop::Other),
+                }
+            }
             element.clear();
             scan.object(&mut element)?;
             // A coin as this crate writes it is read straight; any other by the stack reader.
@@ -559,6 +574,54 @@ mod tests {
                 longer.extend_from_slice(b" x");
                 same(&longer);
             }
+        }
+    }
+
+    /// A file that hands out at most `piece` bytes per read, so coin lines cross the reader's
+    /// buffer at every place.
+    struct Pieces {
+        inner: Cursor<Vec<u8>>,
+        piece: usize,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = out.len().min(self.piece);
+            self.inner.read(&mut out[..n])
+        }
+    }
+
+    impl Seek for Pieces {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            self.inner.seek(to)
+        }
+    }
+
+    #[test]
+    fn a_stack_larger_than_the_buffer_or_read_in_pieces_reads_the_same() {
+        let coins: Vec<Coin> = (0..700).map(|i| coin(i as i8 % 7 - 3, 50_000 + i)).collect();
+        let mut bytes = Vec::new();
+        crate::stack::write_stack(&mut bytes, &coins).expect("stack");
+        assert!(bytes.len() > 2 * BUFFER, "{} bytes", bytes.len());
+        for piece in [usize::MAX, 1, 333, 951, 4096] {
+            let mut got = Vec::new();
+            let file = Pieces { inner: Cursor::new(bytes.clone()), piece };
+            let n = read_each(file, &Limits::default(), &mut |c| {
+                got.push(c);
+                Ok(())
+            })
+            .expect("read");
+            assert_eq!((n, &got), (coins.len(), &coins), "pieces of {piece}");
+        }
+        // A byte changed around the buffer's end, or the file cut there: the whole-file answer.
+        for at in [BUFFER - 3, BUFFER, BUFFER + 500, 2 * BUFFER + 17] {
+            let mut changed = bytes.clone();
+            changed[at] ^= 0x41;
+            let whole = crate::decode_any(&changed, &Limits::default()).map_err(|e| e.to_string());
+            assert_eq!(streamed(&changed).map_err(|e| e.to_string()), whole, "changed at {at}");
+            let whole =
+                crate::decode_any(&bytes[..at], &Limits::default()).map_err(|e| e.to_string());
+            assert_eq!(streamed(&bytes[..at]).map_err(|e| e.to_string()), whole, "cut at {at}");
         }
     }
 
