@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo run --release -p cloudcoin-bench                       # 65,535 coins, 3 rounds
 //! cargo run --release -p cloudcoin-bench -- --coins 1000 --runs 5 --startup-coins 0
+//! cargo run --release -p cloudcoin-bench -- --startup-only     # only Service::open, 200,000 coins
 //! ```
 //!
 //! Each round builds a wallet of N coins by importing one stack file into an empty data
@@ -72,6 +73,10 @@ struct RunArgs {
     /// Small exports whose acceptance is timed per round.
     #[arg(long, default_value_t = 20)]
     small_exports: usize,
+    /// Time only the start-up (`--runs` opens of the `--startup-coins` wallet): no import,
+    /// exports or floors.
+    #[arg(long)]
+    startup_only: bool,
 }
 
 /// One measured job, run in a child process.
@@ -422,8 +427,23 @@ fn run_all(args: &RunArgs) -> Result<()> {
     };
     let base_tmp = tempfile::Builder::new().prefix("cloudcoin-bench-").tempdir_in(&parent)?;
     let base = fs::canonicalize(base_tmp.path())?;
-    eprintln!("measuring in {} with {} coins, {} rounds", base.display(), args.coins, args.runs);
+    if !args.startup_only {
+        eprintln!(
+            "measuring in {} with {} coins, {} rounds",
+            base.display(),
+            args.coins,
+            args.runs
+        );
+        transfers(args, &base)?;
+    }
+    if args.startup_coins > 0 {
+        startup(args, &base)?;
+    }
+    Ok(())
+}
 
+/// The import, export and acceptance rounds, each against its floor.
+fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
     let coins: Vec<Coin> = (0..args.coins).map(bench_coin).collect();
     let stack = base.join("coins.stack");
     let mut w = std::io::BufWriter::new(fs::File::create(&stack)?);
@@ -534,25 +554,28 @@ fn run_all(args: &RunArgs) -> Result<()> {
         accept_whole.len()
     );
 
-    if args.startup_coins > 0 {
-        let data = base.join("startup");
-        build_wallet(&data, args.startup_coins)?;
-        let mut times = Vec::new();
-        let mut rss = Vec::new();
-        for _ in 0..args.runs {
-            let opened = child(&[os("open"), os(&data)])?;
-            times.push(opened.secs);
-            rss.push(opened.vmhwm_kb);
-        }
-        println!(
-            "start-up with {} coins: {:.3} s, {} MB peak RSS (medians of {}; runs: {})",
-            args.startup_coins,
-            median(&times),
-            median_u64(&rss) / 1024,
-            times.len(),
-            times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(" ")
-        );
+    Ok(())
+}
+
+/// `Service::open` timed `--runs` times over a wallet of `--startup-coins` coins.
+fn startup(args: &RunArgs, base: &Path) -> Result<()> {
+    let data = base.join("startup");
+    build_wallet(&data, args.startup_coins)?;
+    let mut times = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..args.runs {
+        let opened = child(&[os("open"), os(&data)])?;
+        times.push(opened.secs);
+        rss.push(opened.vmhwm_kb);
     }
+    println!(
+        "start-up with {} coins: {:.3} s, {} MB peak RSS (medians of {}; runs: {})",
+        args.startup_coins,
+        median(&times),
+        median_u64(&rss) / 1024,
+        times.len(),
+        times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(" ")
+    );
     Ok(())
 }
 
