@@ -10,6 +10,7 @@
 //! a few syncs per import (one per batch of up to 4,096 coins), never one per coin.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -528,21 +529,24 @@ fn failed(kind: FailureKind, message: String) -> TaskOutcome {
 /// a second name of a coin already stored; if the coin it holds is not held with the same keys
 /// (it never should be), it is moved to `Trash` instead of removed, and logged. Temporaries of an
 /// import that was interrupted are the journal's, and recovery has removed them already.
-/// Returns how many files were cleaned up. Blocking.
+/// `bank_hidden` is what the start-up scan listed in `Bank` with a name starting with `.`
+/// ([`crate::store::Scanned`]): every such temporary file is among them, so `Bank` is not
+/// listed again. Returns how many files were cleaned up. Blocking.
 pub(crate) fn remove_stale_temporaries(
     layout: &Layout,
     wallet: &WalletName,
     state: &WalletState,
+    bank_hidden: &[OsString],
 ) -> std::io::Result<usize> {
     let bank = layout.folder(wallet, Folder::Bank);
     let trash = layout.folder(wallet, Folder::Trash);
     let mut cleaned = 0;
-    for entry in fs::read_dir(&bank)?.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for raw in bank_hidden {
+        let name = raw.to_string_lossy().into_owned();
         if !is_import_temporary(&name) {
             continue;
         }
-        let path = entry.path();
+        let path = bank.join(raw);
         let same = read_single_coin(&path)
             .is_ok_and(|coin| state.coins.get(&coin.id()).is_some_and(|e| e.coin.ans == coin.ans));
         if same {
@@ -579,19 +583,22 @@ const PICKUP_SUFFIX: &str = ".pickup.partial";
 /// `Bank` (coins already held are skipped), then moves each such file to `Imported`. A file that is
 /// not a coin file is logged and left where it is. Safe to interrupt: a file leaves `Import` only
 /// after all its coins are stored and synced, and stored coins are skipped the next time. Blocking;
-/// runs under the data-directory lock before anything is served.
+/// runs under the data-directory lock before anything is served. The temporary files an earlier
+/// pick-up left in `Bank` are removed first: they are among `bank_hidden`, the names starting
+/// with `.` that the start-up scan listed there ([`crate::store::Scanned`]).
 pub(crate) fn pick_up_dropped(
     layout: &Layout,
     wallet: &WalletName,
     state: &mut WalletState,
+    bank_hidden: &[OsString],
 ) -> std::io::Result<usize> {
     let bank = layout.folder(wallet, Folder::Bank);
     let import_dir = layout.folder(wallet, Folder::Import);
     let imported_dir = layout.folder(wallet, Folder::Imported);
-    for entry in fs::read_dir(&bank)?.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for raw in bank_hidden {
+        let name = raw.to_string_lossy();
         if name.starts_with('.') && name.ends_with(PICKUP_SUFFIX) {
-            durable::remove_if_exists(&entry.path());
+            durable::remove_if_exists(&bank.join(raw));
         }
     }
     let mut files: Vec<PathBuf> = fs::read_dir(&import_dir)?

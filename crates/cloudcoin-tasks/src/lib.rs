@@ -61,6 +61,7 @@ mod import;
 mod journal;
 mod records;
 mod recovery;
+mod scan;
 mod service;
 mod store;
 mod task;

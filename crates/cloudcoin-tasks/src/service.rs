@@ -345,10 +345,13 @@ impl Service {
         let mut wallets = Wallets::new();
         for name in names {
             let dir = layout.wallet(&name);
-            let mut state = store::scan_wallet(&layout, &name).map_err(io_err(&dir))?;
+            let store::Scanned { mut state, bank_hidden } =
+                store::scan_wallet_listed(&layout, &name).map_err(io_err(&dir))?;
             hold_back(&mut state, &name, &held_back);
-            import::pick_up_dropped(&layout, &name, &mut state).map_err(io_err(&dir))?;
-            import::remove_stale_temporaries(&layout, &name, &state).map_err(io_err(&dir))?;
+            import::pick_up_dropped(&layout, &name, &mut state, &bank_hidden)
+                .map_err(io_err(&dir))?;
+            import::remove_stale_temporaries(&layout, &name, &state, &bank_hidden)
+                .map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));

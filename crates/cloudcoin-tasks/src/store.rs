@@ -24,7 +24,7 @@ use crate::task::TaskId;
 
 /// Largest file a wallet folder may hold for it to be read as a coin (a single coin is 439 or
 /// 839 bytes in format 9; stacks and pictures are larger).
-const MAX_COIN_FILE_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_COIN_FILE_BYTES: u64 = 4 << 20;
 
 /// A folder of a wallet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -142,6 +142,26 @@ impl Entry {
     pub(crate) fn new(folder: Folder, file: String, coin: Coin, hold: Hold) -> Entry {
         let file = FileName::of(&coin, file);
         Entry { coin: Arc::new(coin), folder, hold, file }
+    }
+
+    /// `coin`, found by the scan in the file `file` of `folder`; `conventional` says whether
+    /// `file` is the coin's conventional name (told by [`crate::scan::Conventional`], which
+    /// need not make the name).
+    pub(crate) fn scanned(
+        folder: Folder,
+        file: &str,
+        conventional: bool,
+        coin: Coin,
+        hold: Hold,
+    ) -> Entry {
+        let file = if conventional { FileName(None) } else { FileName(Some(file.into())) };
+        Entry { coin: Arc::new(coin), folder, hold, file }
+    }
+
+    /// Whether the coin's file has the conventional name.
+    #[cfg(test)]
+    pub(crate) fn is_conventional(&self) -> bool {
+        self.file.other().is_none()
     }
 
     /// The name of the coin's file in its folder.
@@ -326,62 +346,53 @@ struct Copy {
     coin: Coin,
 }
 
-/// Files the scan lists before it reads them (a bound on what it keeps at once).
-const SCAN_BATCH: usize = 4096;
-
-/// Threads that read a batch of coin files at once: file reads cost mostly system time, which
-/// the cores share out.
-fn scan_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+/// What the start-up scan saw besides the coins: the names in `Bank` that start with `.` (the
+/// temporary files an interrupted import or pick-up may have left), so that the start-up's
+/// clean-ups need not list `Bank` again.
+#[derive(Debug)]
+pub(crate) struct Scanned {
+    pub(crate) state: WalletState,
+    pub(crate) bank_hidden: Vec<std::ffi::OsString>,
 }
 
 /// Reads one wallet's held folders into a fresh state. Foreign, unreadable or multi-coin files
 /// are logged and left where they are.
-///
-/// Each folder is listed once, and its files are read in batches (by a few threads, each file
-/// through a handle on the folder) straight into the index: there is no second list of every
-/// coin. A coin id found in more than one file is one coin ([`settle_copies`]): its files are
-/// gathered as they are met and settled once every folder is read; one file is kept and
-/// indexed, the others are moved to `Trash` with a log line. Nothing is deleted.
 pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<WalletState> {
+    Ok(scan_wallet_listed(layout, name)?.state)
+}
+
+/// [`scan_wallet`], also returning the names in `Bank` that start with `.`.
+///
+/// Each folder is listed once, through a handle on it, and its files are read in batches (by a
+/// few threads while the listing goes on, see [`crate::scan`]) straight into the index: there is
+/// no second list of every coin. A coin id found in more than one file is one coin
+/// ([`settle_copies`]): its files are gathered as they are met and settled once every folder is
+/// read; one file is kept and indexed, the others are moved to `Trash` with a log line. Nothing
+/// is deleted.
+pub(crate) fn scan_wallet_listed(layout: &Layout, name: &WalletName) -> io::Result<Scanned> {
+    use crate::scan::Read;
     let mut state = WalletState::default();
     // Every file of each coin id met more than once, the indexed one first.
     let mut copies: BTreeMap<CoinId, Vec<Copy>> = BTreeMap::new();
-    let threads = scan_threads();
+    let threads = crate::scan::threads();
+    let mut bank_hidden = Vec::new();
     for folder in Folder::HELD {
         let path = layout.folder(name, folder);
         let dir = fs::File::open(&path)?;
-        let mut listing = fs::read_dir(&path)?;
-        loop {
-            let mut names = Vec::with_capacity(SCAN_BATCH);
-            for entry in listing.by_ref() {
-                let entry = entry?;
-                let raw = entry.file_name();
-                if raw.as_encoded_bytes().starts_with(b".") || !entry.file_type()?.is_file() {
-                    continue;
-                }
-                names.push(raw);
-                if names.len() == SCAN_BATCH {
-                    break;
-                }
-            }
-            if names.is_empty() {
-                break;
-            }
-            for (raw, read) in names.iter().zip(read_batch(&dir, &names, threads)) {
-                let coin = match read {
-                    Ok(coin) => coin,
-                    Err(reason) => {
-                        let file = path.join(raw);
+        let take = |names: &crate::scan::Names, read: Vec<Read>| {
+            for read in read {
+                let entry = match read {
+                    Read::Coin(entry) => entry,
+                    Read::NotACoin { index, reason } => {
+                        let file = path.join(names.name(index));
                         tracing::warn!(wallet = %name, file = %file.display(), %reason, "file left alone: not a single coin");
                         continue;
                     }
                 };
-                let file = raw.to_string_lossy().into_owned();
-                let id = coin.id();
+                let id = entry.coin.id();
                 match state.coins.entry(id) {
                     std::collections::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(Entry::new(folder, file, coin, Hold::Free));
+                        slot.insert(entry);
                     }
                     std::collections::hash_map::Entry::Occupied(first) => {
                         let first = first.get();
@@ -394,10 +405,19 @@ pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<Wall
                                     coin: (*first.coin).clone(),
                                 }]
                             })
-                            .push(Copy { folder, file, coin });
+                            .push(Copy {
+                                folder,
+                                file: entry.file().into_owned(),
+                                coin: (*entry.coin).clone(),
+                            });
                     }
                 }
             }
+        };
+        let bank = folder == Folder::Bank;
+        let hidden = crate::scan::scan_folder(&dir, folder, threads, bank, take)?;
+        if bank {
+            bank_hidden = hidden;
         }
     }
     for (id, group) in copies {
@@ -405,36 +425,7 @@ pub(crate) fn scan_wallet(layout: &Layout, name: &WalletName) -> io::Result<Wall
         state.coins.insert(id, entry);
     }
     state.coins.shrink_to_fit();
-    Ok(state)
-}
-
-/// Reads the files `names` of the folder `dir` as single coins, in order, `threads` at a time.
-fn read_batch(
-    dir: &fs::File,
-    names: &[std::ffi::OsString],
-    threads: usize,
-) -> Vec<Result<Coin, String>> {
-    let read_all = |names: &[std::ffi::OsString]| {
-        let mut buf = Vec::with_capacity(4096);
-        names.iter().map(|n| read_single_coin_at(dir, n, &mut buf)).collect::<Vec<_>>()
-    };
-    let share = names.len().div_ceil(threads.max(1));
-    if threads <= 1 || names.len() < 64 {
-        return read_all(names);
-    }
-    std::thread::scope(|scope| {
-        let mut parts = names.chunks(share);
-        let first = parts.next().unwrap_or_default();
-        let others: Vec<_> = parts.map(|part| scope.spawn(move || read_all(part))).collect();
-        let mut read = read_all(first);
-        for other in others {
-            match other.join() {
-                Ok(part) => read.extend(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        read
-    })
+    Ok(Scanned { state, bank_hidden })
 }
 
 /// How many RAIDA said "pass" when the coin was last checked.
@@ -650,29 +641,8 @@ pub(crate) fn read_single_coin(path: &Path) -> Result<Coin, String> {
     one_coin(&bytes)
 }
 
-/// Reads the file `name` of the folder `dir` that should hold exactly one coin, into `buf`
-/// (reused from file to file). One open and the reads: no separate look at the file's size.
-fn read_single_coin_at(
-    dir: &fs::File,
-    name: &std::ffi::OsStr,
-    buf: &mut Vec<u8>,
-) -> Result<Coin, String> {
-    use std::io::Read;
-    let flags = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
-    let fd = rustix::fs::openat(dir, name, flags, rustix::fs::Mode::empty())
-        .map_err(|e| io::Error::from(e).to_string())?;
-    let file = fs::File::from(fd);
-    buf.clear();
-    (&file).take(MAX_COIN_FILE_BYTES + 1).read_to_end(buf).map_err(|e| e.to_string())?;
-    if buf.len() as u64 > MAX_COIN_FILE_BYTES {
-        let len = file.metadata().map_or(buf.len() as u64, |m| m.len());
-        return Err(format!("{len} bytes is too large for a coin file"));
-    }
-    one_coin(buf)
-}
-
 /// The one coin `bytes` hold.
-fn one_coin(bytes: &[u8]) -> Result<Coin, String> {
+pub(crate) fn one_coin(bytes: &[u8]) -> Result<Coin, String> {
     let mut coins = cloudcoin_codec::decode_any(bytes, &cloudcoin_codec::Limits::default())
         .map_err(|e| crate::durable::error_chain(&e))?;
     match coins.len() {

@@ -201,6 +201,49 @@ async fn files_dropped_in_import_are_stored_at_start() {
     assert_eq!((again.balance, again.coins), (amount("11.1"), 3), "nothing picked up twice");
 }
 
+/// A Bank large enough to be read by several threads, with what other software or a person may
+/// leave beside the coins: the start-up indexes exactly the files holding one coin, leaves every
+/// other file where it is, and cleans up only its own temporary names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_bank_with_foreign_and_temporary_files_is_read_whole() {
+    let coins: Vec<_> = (1..=300).map(|sn| coin(0, sn)).collect();
+    let env = Env::with_bank(&coins);
+    let bank = env.folder("Default", "Bank");
+    let before = all_names(&bank);
+    let put = |name: &str, bytes: &[u8]| std::fs::write(bank.join(name), bytes).expect("write");
+    let bin = |c: &[cloudcoin_domain::Coin]| cloudcoin_codec::encode_bin(c).expect("encode");
+    let task = "0f5d1a52-4c3e-4b8e-9a77-2f1e0c3b6a11";
+    let foreign = [
+        ("notes.txt", b"not a coin".to_vec()),
+        ("two coins.bin", bin(&[coin(1, 900), coin(1, 901)])),
+        ("empty.bin", Vec::new()),
+        ("my ten.bin", bin(&[coin(1, 902)])),
+        (".hidden ten.bin", bin(&[coin(1, 903)])),
+    ];
+    for (name, bytes) in &foreign {
+        put(name, bytes);
+    }
+    // Left by an interrupted pick-up; left by an import, of a coin held; and of one not held.
+    put(".gift.bin.pickup.partial", &bin(&[coin(1, 905)]));
+    put(&format!(".1 CloudCoin #1 ''.bin.{task}.partial"), &bin(&[coins[0].clone()]));
+    put(&format!(".stray.bin.{task}.partial"), &bin(&[coin(1, 904)]));
+    std::fs::create_dir(bank.join("folder.bin")).expect("mkdir");
+    std::os::unix::fs::symlink(bank.join("my ten.bin"), bank.join("link.bin")).expect("symlink");
+
+    for _ in 0..2 {
+        let service = env.open().await;
+        let w = service.wallet(&wallet("Default")).await.expect("wallet");
+        assert_eq!((w.balance, w.coins), (amount("310"), 301), "the single coins, once each");
+        let mut expected = before.clone();
+        expected.extend(foreign.iter().map(|(name, _)| (*name).to_owned()));
+        expected.extend(["folder.bin".to_owned(), "link.bin".to_owned()]);
+        expected.sort();
+        assert_eq!(all_names(&bank), expected, "foreign files stay, temporary names go");
+        let trash = all_names(&env.folder("Default", "Trash"));
+        assert_eq!(trash, vec![format!("stray.bin.{task}.partial")], "not a coin held: kept");
+    }
+}
+
 fn put_coin(dir: &std::path::Path, name: &str, coin: &cloudcoin_domain::Coin) {
     std::fs::create_dir_all(dir).expect("mkdir");
     let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin)).expect("encode");
