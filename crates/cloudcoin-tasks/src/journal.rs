@@ -10,7 +10,7 @@ use cloudcoin_domain::{Coin, CoinId, Denomination, SerialNumber};
 use serde::{Deserialize, Serialize};
 
 use crate::durable::{RecordFolder, Unreadable};
-use crate::store::Held;
+use crate::store::{Folder, Held, id_file_name};
 
 /// Format version of journal records.
 const VERSION: u32 = 1;
@@ -25,12 +25,21 @@ pub(crate) enum Op {
 }
 
 /// A coin an export takes, and where its wallet file was when the export began.
+///
+/// The folder and the file name are written only when they are not the usual ones: a coin in
+/// `Bank` under its conventional name is `{"dn":1,"sn":7998}` (a whole-balance export's record is
+/// written three times, and this keeps it a quarter of the size). Records that spell them out
+/// (older ones) read the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct JournalCoin {
     pub(crate) dn: i8,
     pub(crate) sn: u32,
-    pub(crate) folder: String,
-    pub(crate) file: String,
+    /// The folder's name; absent for `Bank`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) folder: Option<String>,
+    /// The file's name; absent for the coin's conventional name ([`id_file_name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) file: Option<String>,
 }
 
 impl JournalCoin {
@@ -38,6 +47,19 @@ impl JournalCoin {
         CoinId {
             denomination: Denomination::from_code(self.dn),
             serial: SerialNumber::new(self.sn),
+        }
+    }
+
+    /// The folder the coin's file was in (`Bank` when absent or unknown, as it always was).
+    pub(crate) fn folder(&self) -> Folder {
+        self.folder.as_deref().and_then(Folder::parse).unwrap_or(Folder::Bank)
+    }
+
+    /// The name of the coin's file in its folder.
+    pub(crate) fn file_name(&self) -> String {
+        match &self.file {
+            Some(name) => name.clone(),
+            None => id_file_name(self.id()),
         }
     }
 }
@@ -115,8 +137,8 @@ impl Record {
             .map(|h| JournalCoin {
                 dn: h.coin.denomination.code(),
                 sn: h.coin.serial.get(),
-                folder: h.folder.name().to_owned(),
-                file: h.file().into_owned(),
+                folder: (h.folder != Folder::Bank).then(|| h.folder.name().to_owned()),
+                file: h.file.other().map(str::to_owned),
             })
             .collect()
     }
@@ -172,6 +194,7 @@ mod tests {
     use std::fs;
 
     use super::*;
+    use crate::store::coin_file_name;
     use cloudcoin_domain::{Pown, RAIDA_COUNT};
 
     fn coin(code: i8, sn: u32, an: u8) -> Coin {
@@ -200,7 +223,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let journal = Journal::new(dir.path().to_path_buf());
         let mut r = Record::new(Op::Export, "op1".into(), "Default".into());
-        r.coins = vec![JournalCoin { dn: 1, sn: 7, folder: "Bank".into(), file: "x.bin".into() }];
+        r.coins = vec![JournalCoin {
+            dn: 1,
+            sn: 7,
+            folder: Some("Fracked".into()),
+            file: Some("x.bin".into()),
+        }];
         r.target_dir = Some(PathBuf::from("/tmp/out"));
         journal.write(&r).expect("write");
         r.committed = true;
@@ -211,6 +239,48 @@ mod tests {
         journal.remove("op1").expect("remove");
         assert!(journal.list().expect("list").is_empty());
         journal.remove("op1").expect("removing twice is fine");
+    }
+
+    #[test]
+    fn a_coin_in_bank_under_its_usual_name_is_written_short_and_reads_back_whole() {
+        use crate::store::FileName;
+        let held = |coin: Coin, folder, name: Option<&str>| {
+            let file = match name {
+                Some(n) => FileName::of(&coin, n.to_owned()),
+                None => FileName::of(&coin, coin_file_name(&coin)),
+            };
+            Held { coin: std::sync::Arc::new(coin), folder, file }
+        };
+        let mut held_coins = Vec::new();
+        for code in -8..=8 {
+            for sn in [1, 77, 16_777_215] {
+                // Other ANs and POWN: the name depends on the denomination and serial alone.
+                let mut c = coin(code, sn, (sn % 200) as u8);
+                c.pown = [Pown::Fail; RAIDA_COUNT];
+                held_coins.push(held(c, Folder::Bank, None));
+            }
+        }
+        held_coins.push(held(coin(1, 5, 1), Folder::Fracked, None));
+        held_coins.push(held(coin(1, 6, 1), Folder::Bank, Some("1 CloudCoin #6 '' (2).bin")));
+        held_coins.push(held(coin(1, 8, 1), Folder::Limbo, Some("kept by hand.bin")));
+        let coins = Record::coins_of(&held_coins);
+        for (c, h) in coins.iter().zip(&held_coins) {
+            assert_eq!(c.id(), h.coin.id());
+            assert_eq!(c.folder(), h.folder);
+            assert_eq!(c.file_name(), h.file().into_owned(), "{:?}", h.coin.id());
+        }
+        let text = serde_json::to_string(&coins[0]).expect("json");
+        assert_eq!(text, r#"{"dn":-8,"sn":1}"#);
+        let text = serde_json::to_string(&coins[coins.len() - 1]).expect("json");
+        assert_eq!(text, r#"{"dn":1,"sn":8,"folder":"Limbo","file":"kept by hand.bin"}"#);
+        // A record of an older version, with every field spelled out, reads the same.
+        let old: JournalCoin = serde_json::from_str(
+            r#"{"dn":2,"sn":9,"folder":"Bank","file":"100 CloudCoin #9 ''.bin"}"#,
+        )
+        .expect("old record");
+        let short: JournalCoin = serde_json::from_str(r#"{"dn":2,"sn":9}"#).expect("short");
+        assert_eq!((old.folder(), old.file_name()), (short.folder(), short.file_name()));
+        assert_eq!(old.file_name(), "100 CloudCoin #9 ''.bin");
     }
 
     #[test]

@@ -249,8 +249,7 @@ fn recover_export(layout: &Layout, record: &Record) -> Result<Settled, OpenError
 fn warn_missing_coin_files(layout: &Layout, record: &Record) {
     let Ok(wallet) = WalletName::parse(&record.wallet) else { return };
     for c in &record.coins {
-        let folder = Folder::parse(&c.folder).unwrap_or(Folder::Bank);
-        let home = layout.folder(&wallet, folder).join(&c.file);
+        let home = layout.folder(&wallet, c.folder()).join(c.file_name());
         if fs::symlink_metadata(&home).is_err() {
             tracing::warn!(op = %record.id, file = %home.display(), "recovery: a coin file of a rolled-back export is not in its folder");
         }

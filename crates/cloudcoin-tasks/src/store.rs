@@ -122,7 +122,7 @@ impl FileName {
     }
 
     /// The name when it is not the conventional one.
-    fn other(&self) -> Option<&str> {
+    pub(crate) fn other(&self) -> Option<&str> {
         self.0.as_deref()
     }
 }
@@ -195,6 +195,7 @@ pub(crate) struct Held {
 
 impl Held {
     /// The name of the coin's file in its folder.
+    #[cfg(test)]
     pub(crate) fn file(&self) -> Cow<'_, str> {
         self.file.get(&self.coin)
     }
@@ -574,7 +575,7 @@ impl KnownFiles {
 }
 
 /// The conventional file name of the coin `id` (it depends on the id alone).
-fn id_file_name(id: CoinId) -> String {
+pub(crate) fn id_file_name(id: CoinId) -> String {
     coin_file_name(&Coin::new(
         id.denomination,
         id.serial,
