@@ -84,14 +84,10 @@ pub(crate) fn run(
     job: &ExportJob,
 ) -> (TaskOutcome, bool) {
     tracker.advance(job.id, 5, Some("Coins reserved"));
-    let t0 = std::time::Instant::now();
-    let ph = |what: &str| eprintln!("PHASE {what} {:.3}", t0.elapsed().as_secs_f64());
-    ph("start");
     let mut coins: Vec<Coin> = job.coins.iter().map(|h| (*h.coin).clone()).collect();
     // In the digest's order, so that checking the file needs no second pass.
     crate::verify::digest_order(&mut coins);
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
-    ph("cloned+sorted");
     record.coins = Record::coins_of(&job.coins);
     record.coins_digest = coins_digest(&coins);
     record.target_dir = Some(job.folder.real_path());
@@ -100,12 +96,11 @@ pub(crate) fn run(
     record.amount_units = job.amount.units();
     job.tag.as_str().clone_into(&mut record.tag);
     let output = Output { dir: &job.folder, temp: &temp_name, kind: job.kind, step: "export" };
-    ph("record built");
 
     // A copy of a taken coin dropped into the wallet since the start must not stay spendable.
     let published = crate::store::set_aside_copies(layout, &job.wallet, &job.state, &job.coins)
         .map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", &e))
-        .and_then(|_| { ph("set aside"); output.open_unnamed() })
+        .and_then(|_| output.open_unnamed())
         .and_then(|unnamed| {
             match unnamed {
                 Some(_) => record.unnamed = true,
@@ -126,7 +121,6 @@ pub(crate) fn run(
         Ok(done) => done,
         Err(e) => return give_back(journal, job, &mut record, e),
     };
-    ph("published");
     let final_path = job.folder.real_path().join(&final_name);
     // The coins are in the published file now: they leave the wallet's index at once, so an
     // import of that very file (a person may take it the moment it appears) stores them as new
@@ -157,10 +151,7 @@ pub(crate) fn run(
         );
     }
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
-    ph("committed");
-    let fin = finish(layout, &record, &final_path, &sha256);
-    ph("finished");
-    match fin {
+    match finish(layout, &record, &final_path, &sha256) {
         Ok(result) => {
             tracing::info!(task = %job.id, file = %final_path.display(), amount = %job.amount, coins = job.coins.len(), "export completed");
             (TaskOutcome::Export(result), true)
@@ -256,16 +247,13 @@ fn write_and_publish(
     unnamed: Option<File>,
     base_name: &str,
 ) -> Result<(String, String), StepError> {
-    let t0 = std::time::Instant::now();
     journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
-    eprintln!("PHASE  journal1 {:.3}", t0.elapsed().as_secs_f64());
     fault::point("export:after_journal")
         .map_err(|e| StepError::io("cannot write the journal", &e))?;
 
     let options = WriteOptions::new().with_tag(job.tag.clone()).with_date(date_today());
     let (staged, sha256) =
         output.write_verified(unnamed, tracker, job.id, coins, options, &record.coins_digest)?;
-    eprintln!("PHASE  written+verified {:.3}", t0.elapsed().as_secs_f64());
     record.sha256.clone_from(&sha256);
     let final_name = job
         .folder
@@ -318,7 +306,6 @@ impl Output<'_> {
     ) -> Result<(Staged, String), StepError> {
         let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
         tracker.advance(task, 10, Some("Writing coins"));
-        let t0 = std::time::Instant::now();
         let named = unnamed.is_none();
         let file = match unnamed {
             Some(file) => file,
@@ -343,7 +330,6 @@ impl Output<'_> {
             message: format!("cannot write the file: {}", error_chain(&e)),
         })?;
         let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
-        eprintln!("PHASE   wrote {:.3}", t0.elapsed().as_secs_f64());
         fault::point(&format!("{}:after_write", self.step)).map_err(io("cannot write the file"))?;
         file.sync_all().map_err(io("cannot flush the file to disk"))?;
         // Complete and durable: nothing writes to it again, so no handle stays open for writing
@@ -357,7 +343,6 @@ impl Output<'_> {
         fault::point(&format!("{}:after_fsync", self.step))
             .map_err(io("cannot flush the file to disk"))?;
 
-        eprintln!("PHASE   fsynced {:.3}", t0.elapsed().as_secs_f64());
         tracker.advance(task, 85, Some("Verifying the file"));
         // One streaming pass: the coins are checked and the file hashed without holding either.
         let sha256 = match &staged {
@@ -411,11 +396,9 @@ pub(crate) fn finish(
     let files: Vec<(Folder, String)> =
         record.coins.iter().map(|c| (c.folder(), c.file_name())).collect();
     let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
-    let t0 = std::time::Instant::now();
     crate::store::move_coins(layout, &wallet, &files, Folder::Sent, "export:mid_move")
         .map_err(io("cannot move the coins to Sent"))?;
     fault::point("export:after_move").map_err(io("cannot move the coins to Sent"))?;
-    eprintln!("PHASE  moved {:.3}", t0.elapsed().as_secs_f64());
 
     let amount = Amount::from_units(record.amount_units);
     let file_text = final_path.to_string_lossy();
