@@ -7,6 +7,7 @@
 //! cargo run --release -p cloudcoin-bench                       # 65,535 coins, 3 rounds
 //! cargo run --release -p cloudcoin-bench -- --coins 1000 --runs 5 --startup-coins 0
 //! cargo run --release -p cloudcoin-bench -- --startup-only     # only Service::open, 200,000 coins
+//! cargo run --release -p cloudcoin-bench -- --acceptance-only  # start_export timings only
 //! ```
 //!
 //! Each round builds a wallet of N coins by importing one stack file into an empty data
@@ -77,6 +78,11 @@ struct RunArgs {
     /// exports or floors.
     #[arg(long)]
     startup_only: bool,
+    /// Time only the acceptance of exports: no floor jobs, one whole-balance export per round
+    /// (as `bin`) instead of one per file type, and no start-up timing. Quicker, for iterating
+    /// on `start_export`; the ratio columns are left empty.
+    #[arg(long, conflicts_with = "startup_only")]
+    acceptance_only: bool,
 }
 
 /// One measured job, run in a child process.
@@ -436,7 +442,7 @@ fn run_all(args: &RunArgs) -> Result<()> {
         );
         transfers(args, &base)?;
     }
-    if args.startup_coins > 0 {
+    if args.startup_coins > 0 && !args.acceptance_only {
         startup(args, &base)?;
     }
     Ok(())
@@ -463,9 +469,15 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
     let n = args.coins.to_string();
     for round in 0..args.runs {
         eprintln!("round {} of {}", round + 1, args.runs);
-        fresh_dir(&scratch_a)?;
-        fresh_dir(&scratch_b)?;
-        let create = child(&[os("floor-create"), os(&scratch_a), os(&n)])?;
+        let floors = !args.acceptance_only;
+        let skipped = || Report { secs: f64::NAN, ..Report::default() };
+        let create = if floors {
+            fresh_dir(&scratch_a)?;
+            fresh_dir(&scratch_b)?;
+            child(&[os("floor-create"), os(&scratch_a), os(&n)])?
+        } else {
+            skipped()
+        };
         fresh_dir(&data)?;
         fresh_dir(&out)?;
         let imported = child(&[os("import"), os(&data), os(&stack)])?;
@@ -479,20 +491,30 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
             create.secs,
             imported.vmhwm_kb / 1024
         );
-        let moved = child(&[os("floor-move"), os(&scratch_a), os(&scratch_b)])?;
-        fs::remove_dir_all(&scratch_a)?;
-        fs::remove_dir_all(&scratch_b)?;
+        let moved = if floors {
+            let moved = child(&[os("floor-move"), os(&scratch_a), os(&scratch_b)])?;
+            fs::remove_dir_all(&scratch_a)?;
+            fs::remove_dir_all(&scratch_b)?;
+            moved
+        } else {
+            skipped()
+        };
 
-        // A different order each round, so no type always runs first.
-        let count = exports.len();
+        // A different order each round, so no type always runs first (only `bin` without
+        // the floors).
+        let count = if floors { exports.len() } else { 1 };
         for k in 0..count {
             let (kind, samples) = &mut exports[(k + round) % count];
             let done = child(&[os("export"), os(&data), os(&out), os(kind.extension())])?;
-            let write = child(&[
-                os("floor-write"),
-                os(&base.join("floor.out")),
-                os(&done.bytes.to_string()),
-            ])?;
+            let write = if floors {
+                child(&[
+                    os("floor-write"),
+                    os(&base.join("floor.out")),
+                    os(&done.bytes.to_string()),
+                ])?
+            } else {
+                skipped()
+            };
             samples.ours.push(done.secs);
             samples.floor.push(moved.secs + write.secs);
             samples.rss_kb.push(done.vmhwm_kb);
@@ -531,7 +553,12 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
         "job", "ours s", "floor s", "ratio", "peak RSS", "poll max"
     );
     let mut lines = vec![("import stack".to_owned(), &import)];
-    lines.extend(exports.iter().map(|(k, s)| (format!("export {}", k.extension()), s)));
+    lines.extend(
+        exports
+            .iter()
+            .filter(|(_, s)| !s.ours.is_empty())
+            .map(|(k, s)| (format!("export {}", k.extension()), s)),
+    );
     for (name, s) in lines {
         let ratios: Vec<f64> = s.ours.iter().zip(&s.floor).map(|(o, f)| o / f).collect();
         let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
