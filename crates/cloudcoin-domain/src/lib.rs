@@ -42,6 +42,7 @@ mod coin;
 mod error;
 mod names;
 mod select;
+mod spendable;
 #[cfg(feature = "proptest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
 pub mod strategies;
@@ -60,3 +61,4 @@ pub use select::{
     Candidate, MAX_COINS_PER_FILE, Pocket, PocketOrder, Selection, SelectionPolicy, Spendable,
     select_coins, select_from_pockets,
 };
+pub use spendable::SpendableSet;

@@ -251,11 +251,34 @@ fn choose<T: Spendable>(
     policy: &SelectionPolicy,
 ) -> Result<Vec<usize>, SelectError> {
     let piles = Piles::new(available, policy.pocket_order);
-    let balance = piles.balance();
+    let sizes: Vec<(Denomination, usize)> =
+        piles.by_denomination.iter().map(|(d, pile)| (*d, pile.len())).collect();
+    let counts = plan(target, &sizes, policy)?;
+    let needed = counts.iter().map(|&(_, n)| n).sum();
+    let mut chosen = Vec::with_capacity(needed);
+    for (denomination, n) in counts {
+        chosen.extend(piles.by_denomination[&denomination].iter().take(n).copied());
+    }
+    Ok(chosen)
+}
+
+/// How many coins of each denomination to take for `target` from piles of the given sizes
+/// (money denominations, each at most once, in any order): largest denomination first, only
+/// denominations taken from, or why no exact set exists. Shared by [`select_coins`] and
+/// [`crate::SpendableSet::select`], so both decide alike.
+pub(crate) fn plan(
+    target: Amount,
+    sizes: &[(Denomination, usize)],
+    policy: &SelectionPolicy,
+) -> Result<Vec<(Denomination, usize)>, SelectError> {
+    let mut sizes: Vec<(Denomination, usize)> =
+        sizes.iter().copied().filter(|&(d, n)| d.is_money() && n > 0).collect();
+    sizes.sort_unstable_by_key(|&(d, _)| std::cmp::Reverse(d));
+    let balance = balance_of(&sizes);
     if target > balance {
         return Err(SelectError::NotEnoughCoins { balance, requested: target });
     }
-    let plan = piles.greedy(target);
+    let plan = greedy(&sizes, target);
     if plan.taken != target {
         return Err(SelectError::NoExactChange {
             requested: target,
@@ -268,11 +291,21 @@ fn choose<T: Spendable>(
     if needed > policy.max_coins {
         return Err(SelectError::TooManyCoins { needed, max: policy.max_coins });
     }
-    let mut chosen = Vec::with_capacity(needed);
-    for (denomination, n) in plan.counts {
-        chosen.extend(piles.by_denomination[&denomination].iter().take(n).copied());
-    }
-    Ok(chosen)
+    Ok(plan.counts)
+}
+
+/// The value of piles of these sizes (money denominations only).
+pub(crate) fn balance_of(sizes: &[(Denomination, usize)]) -> Amount {
+    // 65,535 × 10^14 units per pile is far from u64 limits only for realistic wallets;
+    // saturate rather than wrap for absurd ones (the request is then simply "not enough").
+    let units = sizes
+        .iter()
+        .fold(0u64, |acc, &(d, n)| acc.saturating_add(value_of(d).saturating_mul(n as u64)));
+    Amount::from_units(units)
+}
+
+fn value_of(d: Denomination) -> u64 {
+    d.value().map_or(0, Amount::units)
 }
 
 /// Spendable coins grouped by denomination, each pile (positions in the caller's slice) in
@@ -311,45 +344,36 @@ impl Piles {
         }
         Piles { by_denomination }
     }
+}
 
-    fn value_of(d: Denomination) -> u64 {
-        d.value().expect("piles hold only money denominations").units()
-    }
-
-    fn balance(&self) -> Amount {
-        // 65,535 × 10^14 units per pile is far from u64 limits only for realistic wallets;
-        // saturate rather than wrap for absurd ones (the request is then simply "not enough").
-        let units = self.by_denomination.iter().fold(0u64, |acc, (d, pile)| {
-            acc.saturating_add(Self::value_of(*d).saturating_mul(pile.len() as u64))
-        });
-        Amount::from_units(units)
-    }
-
-    fn greedy(&self, target: Amount) -> Plan {
-        let mut remaining = target.units();
-        let mut taken = 0u64;
-        let mut counts = Vec::new();
-        let mut smallest_above: Option<u64> = None;
-        for (d, pile) in self.by_denomination.iter().rev() {
-            let value = Self::value_of(*d);
-            let have = pile.len() as u64;
-            let n = have.min(remaining / value);
-            if n < have {
-                // Taking one more of this denomination overshoots: a candidate above.
-                let above = taken.saturating_add((n + 1).saturating_mul(value));
-                smallest_above = Some(smallest_above.map_or(above, |s| s.min(above)));
-            }
-            if n > 0 {
-                counts.push((*d, usize::try_from(n).expect("n is at most a pile length")));
-            }
-            taken += n * value;
-            remaining -= n * value;
+/// The greedy walk over piles of money denominations, largest first.
+fn greedy(sizes: &[(Denomination, usize)], target: Amount) -> Plan {
+    let mut remaining = target.units();
+    let mut taken = 0u64;
+    let mut counts = Vec::new();
+    let mut smallest_above: Option<u64> = None;
+    for &(d, have) in sizes {
+        let value = value_of(d);
+        if value == 0 {
+            continue;
         }
-        Plan {
-            counts,
-            taken: Amount::from_units(taken),
-            smallest_above: smallest_above.filter(|_| remaining != 0).map(Amount::from_units),
+        let have = have as u64;
+        let n = have.min(remaining / value);
+        if n < have {
+            // Taking one more of this denomination overshoots: a candidate above.
+            let above = taken.saturating_add((n + 1).saturating_mul(value));
+            smallest_above = Some(smallest_above.map_or(above, |s| s.min(above)));
         }
+        if n > 0 {
+            counts.push((d, usize::try_from(n).expect("n is at most a pile length")));
+        }
+        taken += n * value;
+        remaining -= n * value;
+    }
+    Plan {
+        counts,
+        taken: Amount::from_units(taken),
+        smallest_above: smallest_above.filter(|_| remaining != 0).map(Amount::from_units),
     }
 }
 

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use cloudcoin_domain::strategies::{self, Pans};
 use cloudcoin_domain::{
-    Amount, Coin, CoinId, Denomination, Pocket, SelectError, SelectionPolicy, select_coins,
-    select_from_pockets,
+    Amount, Candidate, Coin, CoinId, Denomination, Pocket, SelectError, SelectionPolicy,
+    SerialNumber, SpendableSet, select_coins, select_from_pockets,
 };
 use proptest::prelude::*;
 
@@ -137,5 +137,95 @@ proptest! {
         let again = select_coins(w.amount, &pairs, &SelectionPolicy::default())
             .map_err(|e| TestCaseError::fail(format!("{e}")))?;
         prop_assert_eq!(again.ids(), chosen.ids());
+    }
+}
+
+/// Candidates with distinct ids over every money code and a few that are not money, serials from
+/// a small range (so denominations share serials and piles interleave pockets), each in a pocket.
+fn candidates() -> impl Strategy<Value = Vec<Candidate>> {
+    let code = prop_oneof![9 => -8i8..=6, 1 => Just(11i8)];
+    let pocket = prop_oneof![3 => Just(Pocket::Bank), 1 => Just(Pocket::Fracked)];
+    prop::collection::vec((code, 0u32..400, pocket), 0..300).prop_map(|raw| {
+        let mut seen = HashSet::new();
+        raw.into_iter()
+            .map(|(code, serial, pocket)| {
+                let denomination = Denomination::from_code(code);
+                Candidate::new(CoinId { denomination, serial: SerialNumber::new(serial) }, pocket)
+            })
+            .filter(|c| seen.insert(c.id))
+            .collect()
+    })
+}
+
+/// A target a wallet of [`candidates`] can often, but not always, make: a few digits at one of
+/// the scales its coins have.
+fn target() -> impl Strategy<Value = Amount> {
+    (1u64..5000, 0u32..=12)
+        .prop_map(|(digits, scale)| Amount::from_units(digits * 10u64.pow(scale)))
+}
+
+/// Checks that the set chooses exactly what `select_coins` chooses from `wallet`, or fails alike.
+fn same_choice(
+    set: &SpendableSet,
+    wallet: &[Candidate],
+    target: Amount,
+    policy: &SelectionPolicy,
+) -> Result<(), TestCaseError> {
+    let from_set = set.select(target, policy);
+    let from_slice = select_coins(target, wallet, policy).map(|s| s.to_owned_coins());
+    prop_assert_eq!(&from_set, &from_slice);
+    // Taking chooses the same and leaves the set without exactly those coins.
+    let mut after = set.clone();
+    prop_assert_eq!(after.take(target, policy), from_set.clone());
+    let taken: HashSet<CoinId> = from_set.iter().flatten().map(|c| c.id).collect();
+    let left: SpendableSet = wallet.iter().copied().filter(|c| !taken.contains(&c.id)).collect();
+    prop_assert_eq!(after, left);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// The kept-sorted set chooses the same coins, in the same order, as a selection over the
+    /// same candidates, and fails with the same error; still after coins leave and come back.
+    #[test]
+    fn the_spendable_set_chooses_as_select_coins(
+        wallet in candidates(),
+        targets in prop::collection::vec(target(), 1..4),
+        max_coins in prop_oneof![3 => Just(cloudcoin_domain::MAX_COINS_PER_FILE), 1 => 1usize..40],
+        removed in prop::collection::vec(any::<prop::sample::Index>(), 0..60),
+    ) {
+        let policy = SelectionPolicy::default().with_max_coins(max_coins);
+        let mut set: SpendableSet = wallet.iter().copied().collect();
+        let money: Vec<&Candidate> =
+            wallet.iter().filter(|c| c.id.denomination.is_money()).collect();
+        prop_assert_eq!(set.len(), money.len());
+        let total = money.iter().try_fold(Amount::ZERO, |t, c| t.checked_add(c.id.denomination.value()?));
+        prop_assert_eq!(Some(set.balance()), total);
+        for &t in &targets {
+            same_choice(&set, &wallet, t, &policy)?;
+        }
+        // Take some coins out (as a reservation does), choose again, then put them back.
+        let mut left = wallet.clone();
+        let mut out = Vec::new();
+        for index in &removed {
+            if left.is_empty() {
+                break;
+            }
+            let c = left.remove(index.index(left.len()));
+            let pocket = set.remove(c.id);
+            prop_assert_eq!(pocket, c.id.denomination.is_money().then_some(c.pocket));
+            prop_assert_eq!(set.remove(c.id), None, "removed once");
+            out.push(c);
+        }
+        prop_assert_eq!(&set, &left.iter().copied().collect::<SpendableSet>());
+        for &t in &targets {
+            same_choice(&set, &left, t, &policy)?;
+        }
+        for c in &out {
+            prop_assert_eq!(set.insert(*c), c.id.denomination.is_money());
+            prop_assert!(!set.insert(Candidate::new(c.id, Pocket::Bank)), "an id is held once");
+        }
+        prop_assert_eq!(&set, &wallet.iter().copied().collect::<SpendableSet>());
     }
 }
