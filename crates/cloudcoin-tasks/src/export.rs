@@ -57,20 +57,21 @@ pub(crate) fn lock(state: &Mutex<WalletState>) -> std::sync::MutexGuard<'_, Wall
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The name the export of `coins` gets (before ` (n)` for a taken name).
-pub(crate) fn file_name(coins: &[Held], tag: &Tag, kind: FileKind) -> String {
-    // As `export_file_name`, without copying every coin.
-    match coins {
-        [one] => export_file_name(std::slice::from_ref(&one.coin), tag, kind),
-        _ => {
-            let total = cloudcoin_domain::total_value(coins.iter().map(|h| &*h.coin));
-            cloudcoin_domain::multi_coin_file_name(
-                total.unwrap_or(Amount::MAX),
-                coins.len(),
-                tag,
-                kind,
-            )
-        }
+/// The name the export of `count` coins chosen for `amount` gets (before ` (n)` for a taken
+/// name); `single` is the coin when there is one.
+///
+/// As `export_file_name`, without reading every coin: the chosen coins are money and sum to
+/// `amount` exactly, which is the total the name shows.
+pub(crate) fn file_name(
+    count: usize,
+    single: Option<&Coin>,
+    amount: Amount,
+    tag: &Tag,
+    kind: FileKind,
+) -> String {
+    match single {
+        Some(one) if count == 1 => export_file_name(std::slice::from_ref(one), tag, kind),
+        _ => cloudcoin_domain::multi_coin_file_name(amount, count, tag, kind),
     }
 }
 
@@ -448,7 +449,6 @@ fn date_today() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::FileName;
     use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
 
     #[test]
@@ -460,19 +460,13 @@ mod tests {
                 Coin::new(d, s, [[3; 16]; RAIDA_COUNT], [Pown::Pass; RAIDA_COUNT])
             })
             .collect();
-        let held: Vec<Held> = coins
-            .iter()
-            .map(|c| Held {
-                coin: Arc::new(c.clone()),
-                folder: Folder::Bank,
-                file: FileName::default(),
-            })
-            .collect();
         let tag = Tag::parse("trade").expect("tag");
         for n in [0, 1, 2, 4] {
             for kind in FileKind::ALL {
                 let expected = export_file_name(&coins[..n], &tag, kind);
-                assert_eq!(file_name(&held[..n], &tag, kind), expected);
+                let amount = cloudcoin_domain::total_value(&coins[..n]).expect("small");
+                let single = (n == 1).then(|| &coins[0]);
+                assert_eq!(file_name(n, single, amount, &tag, kind), expected);
             }
         }
     }

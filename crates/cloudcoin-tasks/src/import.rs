@@ -297,9 +297,9 @@ fn claim(
     let mut fresh = Vec::new();
     let mut present = 0;
     for (item, coin) in found {
-        match state.coins.entry(coin.id()) {
-            std::collections::hash_map::Entry::Occupied(held) => {
-                let held = &held.get().coin;
+        match state.coins.get(&coin.id()) {
+            Some(held) => {
+                let held = &held.coin;
                 let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
                 if held.ans == coin.ans && !more_keys {
                     present += 1;
@@ -314,13 +314,10 @@ fn claim(
                     });
                 }
             }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(Entry::new(
-                    Folder::Bank,
-                    String::new(),
-                    coin.clone(),
-                    Hold::Incoming(job.id),
-                ));
+            None => {
+                let claim =
+                    Entry::new(Folder::Bank, String::new(), coin.clone(), Hold::Incoming(job.id));
+                state.coins.insert(coin.id(), claim);
                 fresh.push(coin);
             }
         }
@@ -343,12 +340,12 @@ impl Claims<'_> {
         let stored = std::mem::take(&mut self.stored);
         let mut state = lock(self.state);
         for (id, file) in &stored {
-            if let Some(e) = state.coins.get_mut(id)
-                && e.hold == Hold::Incoming(self.task)
-            {
-                e.set_file(file.clone());
-                e.hold = Hold::Free;
-            }
+            state.coins.update(id, |e| {
+                if e.hold == Hold::Incoming(self.task) {
+                    e.set_file(file.clone());
+                    e.hold = Hold::Free;
+                }
+            });
         }
         state.coins.retain(|_, e| e.hold != Hold::Incoming(self.task));
         state.claims_settled.notify_all();

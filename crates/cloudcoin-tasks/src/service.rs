@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudcoin_domain::{
-    Amount, Denomination, FileKind, SelectionPolicy, Tag, WalletName, select_coins,
-};
+use cloudcoin_domain::{Amount, CoinId, Denomination, FileKind, SelectionPolicy, Tag, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
@@ -17,7 +15,7 @@ use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
 use crate::records::{IdempotencyRecord, TaskStore};
-use crate::store::{self, Held, Layout, WalletState};
+use crate::store::{self, Layout, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
 use crate::tracker::Tracker;
 
@@ -571,19 +569,23 @@ impl Service {
         };
         let state = self.wallet_state(&req.wallet)?;
         let folder = self.check_folder(&req.folder).await?;
-        // Selecting among a whole wallet is CPU work: off the async workers. The coins come back
-        // as `Reserved`, so a request dropped meanwhile still gives them back.
+        // Reserving a whole wallet is CPU work: off the async workers. The coins come back as
+        // `Reserved`, so a request dropped meanwhile still gives them back. Only their ids are
+        // taken here; the task looks up their files (nothing else changes a reserved coin).
         let (reserved, base) = {
             let (state, amount, tag, kind) = (state.clone(), req.amount, req.tag.clone(), req.kind);
             blocking(move || {
-                let reserved = {
+                let (reserved, single) = {
                     let mut s = lock(&state);
-                    let candidates = s.candidates();
-                    let chosen =
-                        select_coins(amount, &candidates, &SelectionPolicy::default())?.ids();
-                    Reserved { coins: Some(s.reserve(&chosen)), state: state.clone() }
+                    let ids = s.reserve_amount(amount, &SelectionPolicy::default())?;
+                    let single = match ids.as_slice() {
+                        [one] => s.coins.get(one).map(|e| e.coin.clone()),
+                        _ => None,
+                    };
+                    (Reserved { ids: Some(ids), state: state.clone() }, single)
                 };
-                let base = export::file_name(reserved.coins(), &tag, kind);
+                let count = reserved.ids().len();
+                let base = export::file_name(count, single.as_deref(), amount, &tag, kind);
                 Ok((reserved, base))
             })
             .await?
@@ -597,27 +599,26 @@ impl Service {
             .as_ref()
             .map(|key| IdempotencyRecord { key: key.clone(), fingerprint: fingerprint(&req) });
         let view = self.inner.tracker.create(id, TaskKind::Export, "Starting", idempotency);
-        let job = ExportJob {
-            id,
-            wallet: req.wallet.clone(),
-            state,
-            coins: reserved.hand_over(),
-            amount: req.amount,
-            folder,
-            kind: req.kind,
-            tag: req.tag.clone(),
-        };
-        tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = job.coins.len(), "export started");
+        let ids = reserved.hand_over();
+        tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = ids.len(), "export started");
+        let (wallet, amount, kind, tag) =
+            (req.wallet.clone(), req.amount, req.kind, req.tag.clone());
         self.spawn(id, move |inner| {
             // The task's record is written here, off the request's path, before the export's
             // journal record: until both exist the export has changed nothing, so a crash before
             // it only forgets a task that never started (and its idempotency key with it).
             if let Err(e) = inner.tracker.persist(id) {
-                lock(&job.state).release(&job.coins);
+                lock(&state).release_ids(ids);
                 tracing::warn!(task = %id, error = %e, "cannot record the task; coins returned");
                 let message = "cannot record the task; the coins were returned to the wallet";
                 return (failed(FailureKind::Io, message), true);
             }
+            // The reserved coins with their files, looked up here, off the request's path.
+            let Some(coins) = lock(&state).held(&ids) else {
+                tracing::error!(task = %id, "a reserved coin changed before its export started; the coins stay reserved until the next start");
+                return (failed(FailureKind::Internal, "internal error; see the server log"), true);
+            };
+            let job = ExportJob { id, wallet, state, coins, amount, folder, kind, tag };
             export::run(&inner.layout, &inner.journal, &inner.tracker, &job)
         });
         Ok(view)
@@ -781,24 +782,24 @@ impl Drop for Settle<'_> {
 /// never leaves coins stuck as reserved.
 struct Reserved {
     state: Arc<Mutex<WalletState>>,
-    coins: Option<Vec<Held>>,
+    ids: Option<Vec<CoinId>>,
 }
 
 impl Reserved {
-    fn coins(&self) -> &[Held] {
-        self.coins.as_deref().expect("coins are present until handed over")
+    fn ids(&self) -> &[CoinId] {
+        self.ids.as_deref().expect("coins are present until handed over")
     }
 
     /// The coins, now owned by the task, which settles or releases them.
-    fn hand_over(mut self) -> Vec<Held> {
-        self.coins.take().expect("handed over once")
+    fn hand_over(mut self) -> Vec<CoinId> {
+        self.ids.take().expect("handed over once")
     }
 }
 
 impl Drop for Reserved {
     fn drop(&mut self) {
-        if let Some(coins) = self.coins.take() {
-            lock(&self.state).release(&coins);
+        if let Some(ids) = self.ids.take() {
+            lock(&self.state).release_ids(ids);
         }
     }
 }
@@ -808,9 +809,7 @@ impl Drop for Reserved {
 fn hold_back(state: &mut WalletState, wallet: &WalletName, records: &[crate::journal::Record]) {
     for record in records.iter().filter(|r| r.wallet == wallet.as_str()) {
         for c in &record.coins {
-            if let Some(entry) = state.coins.get_mut(&c.id()) {
-                entry.hold = store::Hold::Reserved;
-            }
+            state.coins.update(&c.id(), |entry| entry.hold = store::Hold::Reserved);
         }
         tracing::warn!(wallet = %wallet, op = %record.id, coins = record.coins.len(), "coins held back: their export needs attention");
     }

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
 use cloudcoin_domain::{
-    Amount, Candidate, Coin, CoinId, Denomination, FileKind, Pocket, Pown, SerialNumber, Tag,
-    WalletName, single_coin_file_name,
+    Amount, Candidate, Coin, CoinId, Denomination, FileKind, Pocket, Pown, SelectError,
+    SelectionPolicy, SerialNumber, SpendableSet, Tag, WalletName, single_coin_file_name,
 };
 
 use crate::task::TaskId;
@@ -201,10 +201,141 @@ impl Held {
     }
 }
 
+/// The coins a wallet holds, by id, with the spendable ones — money, in Bank or Fracked, free —
+/// also kept in spending order ([`SpendableSet`]), so that choosing coins for an export costs
+/// the coins it takes, not the coins the wallet holds. Every change of a coin goes through
+/// [`Coins::insert`], [`Coins::update`], [`Coins::remove`] or [`Coins::retain`], which keep the
+/// spendable set equal to what a walk over every coin would find.
+#[derive(Debug, Default)]
+pub(crate) struct Coins {
+    map: HashMap<CoinId, Entry>,
+    spendable: SpendableSet,
+}
+
+impl Coins {
+    /// The coin `id`, if held.
+    pub(crate) fn get(&self, id: &CoinId) -> Option<&Entry> {
+        self.map.get(id)
+    }
+
+    /// Whether the coin `id` is held.
+    pub(crate) fn contains_key(&self, id: &CoinId) -> bool {
+        self.map.contains_key(id)
+    }
+
+    /// How many coins are held, whatever their hold.
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no coin is held.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Every held coin, in no particular order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.map.values()
+    }
+
+    /// Every held coin with its id, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&CoinId, &Entry)> {
+        self.map.iter()
+    }
+
+    /// The spendable coins.
+    #[cfg(test)]
+    pub(crate) fn spendable(&self) -> &SpendableSet {
+        &self.spendable
+    }
+
+    /// Holds `entry` as the coin `id` (replacing what was held under that id) and returns the
+    /// entry it replaced.
+    pub(crate) fn insert(&mut self, id: CoinId, entry: Entry) -> Option<Entry> {
+        self.spendable.remove(id);
+        if let Some(c) = spendable_as(id, &entry) {
+            self.spendable.insert(c);
+        }
+        self.map.insert(id, entry)
+    }
+
+    /// Changes the coin `id` with `change`, if held, and returns what `change` returned.
+    pub(crate) fn update<R>(
+        &mut self,
+        id: &CoinId,
+        change: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
+        let entry = self.map.get_mut(id)?;
+        let out = change(entry);
+        self.spendable.remove(*id);
+        if let Some(c) = spendable_as(*id, entry) {
+            self.spendable.insert(c);
+        }
+        Some(out)
+    }
+
+    /// Takes the coins `select_coins` chooses for `amount` out of the spendable set, marks them
+    /// reserved and returns their ids, in the selection's order.
+    fn reserve_amount(
+        &mut self,
+        amount: Amount,
+        policy: &SelectionPolicy,
+    ) -> Result<Vec<CoinId>, SelectError> {
+        let chosen = self.spendable.take(amount, policy)?;
+        Ok(chosen
+            .iter()
+            .map(|c| {
+                let e = self.map.get_mut(&c.id).expect("the spendable set holds only held coins");
+                debug_assert_eq!(spendable_as(c.id, e), Some(*c), "a spendable coin");
+                e.hold = Hold::Reserved;
+                c.id
+            })
+            .collect())
+    }
+
+    /// Forgets the coin `id` and returns its entry, if held.
+    pub(crate) fn remove(&mut self, id: &CoinId) -> Option<Entry> {
+        let entry = self.map.remove(id)?;
+        self.spendable.remove(*id);
+        Some(entry)
+    }
+
+    /// Keeps only the coins `keep` says yes to.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&CoinId, &Entry) -> bool) {
+        let spendable = &mut self.spendable;
+        self.map.retain(|id, entry| {
+            let kept = keep(id, entry);
+            if !kept {
+                spendable.remove(*id);
+            }
+            kept
+        });
+    }
+
+    /// Gives back memory the map no longer needs.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.map.shrink_to_fit();
+    }
+
+    /// The spendable set a walk over every coin finds (what [`Coins::spendable`] must equal).
+    #[cfg(test)]
+    pub(crate) fn recount(&self) -> SpendableSet {
+        self.map.iter().filter_map(|(id, e)| spendable_as(*id, e)).collect()
+    }
+}
+
+/// The coin `id` as selection sees it, when it is spendable: money, in Bank or Fracked, free.
+fn spendable_as(id: CoinId, e: &Entry) -> Option<Candidate> {
+    if e.hold != Hold::Free || !id.denomination.is_money() {
+        return None;
+    }
+    e.folder.pocket().map(|pocket| Candidate { id, pocket })
+}
+
 /// The in-memory state of one wallet. Guarded by a `std::sync::Mutex`, never held across IO.
 #[derive(Debug, Default)]
 pub(crate) struct WalletState {
-    pub(crate) coins: HashMap<CoinId, Entry>,
+    pub(crate) coins: Coins,
     /// Set when the wallet is deleted; tasks holding the state must not store into it.
     pub(crate) deleted: bool,
     /// Notified (with the state's mutex) whenever an import settles its `Incoming` claims, so an
@@ -213,12 +344,22 @@ pub(crate) struct WalletState {
 }
 
 impl WalletState {
-    /// Spendable coins: money, in Bank or Fracked, free.
-    pub(crate) fn candidates(&self) -> Vec<Candidate> {
-        self.coins
-            .iter()
-            .filter(|(_, e)| e.hold == Hold::Free && e.coin.denomination.is_money())
-            .filter_map(|(id, e)| e.folder.pocket().map(|pocket| Candidate { id: *id, pocket }))
+    /// Chooses coins for `amount` among the spendable ones (`select_coins`'s choice) and marks
+    /// them reserved; returns their ids, in the selection's order. Their files are looked up
+    /// later ([`WalletState::held`]): nothing else changes a reserved coin.
+    pub(crate) fn reserve_amount(
+        &mut self,
+        amount: Amount,
+        policy: &SelectionPolicy,
+    ) -> Result<Vec<CoinId>, SelectError> {
+        self.coins.reserve_amount(amount, policy)
+    }
+
+    /// The coins and files of the reserved coins `ids`, in that order, or `None` when one of them
+    /// is not held as reserved (then nothing is returned, and nothing changed).
+    pub(crate) fn held(&self, ids: &[CoinId]) -> Option<Vec<Held>> {
+        ids.iter()
+            .map(|id| self.coins.get(id).filter(|e| e.hold == Hold::Reserved).map(Entry::held))
             .collect()
     }
 
@@ -250,26 +391,19 @@ impl WalletState {
         map
     }
 
-    /// Marks `ids` reserved and returns their coins and files. Every id must be free.
-    pub(crate) fn reserve(&mut self, ids: &[CoinId]) -> Vec<Held> {
-        ids.iter()
-            .map(|id| {
-                let e = self.coins.get_mut(id).expect("selection only returns free indexed coins");
-                debug_assert_eq!(e.hold, Hold::Free);
-                e.hold = Hold::Reserved;
-                e.held()
-            })
-            .collect()
-    }
-
     /// Makes reserved coins spendable again.
     pub(crate) fn release(&mut self, coins: &[Held]) {
-        for h in coins {
-            if let Some(e) = self.coins.get_mut(&h.coin.id())
-                && e.hold == Hold::Reserved
-            {
-                e.hold = Hold::Free;
-            }
+        self.release_ids(coins.iter().map(|h| h.coin.id()));
+    }
+
+    /// Makes the reserved coins `ids` spendable again.
+    pub(crate) fn release_ids(&mut self, ids: impl IntoIterator<Item = CoinId>) {
+        for id in ids {
+            self.coins.update(&id, |e| {
+                if e.hold == Hold::Reserved {
+                    e.hold = Hold::Free;
+                }
+            });
         }
     }
 
@@ -391,12 +525,11 @@ pub(crate) fn scan_wallet_listed(layout: &Layout, name: &WalletName) -> io::Resu
                     }
                 };
                 let id = entry.coin.id();
-                match state.coins.entry(id) {
-                    std::collections::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(entry);
+                match state.coins.get(&id) {
+                    None => {
+                        state.coins.insert(id, entry);
                     }
-                    std::collections::hash_map::Entry::Occupied(first) => {
-                        let first = first.get();
+                    Some(first) => {
                         copies
                             .entry(id)
                             .or_insert_with(|| {
@@ -530,7 +663,7 @@ impl KnownFiles {
     fn of(state: &WalletState) -> KnownFiles {
         let mut conventional = HashMap::with_capacity(state.coins.len());
         let mut others = HashSet::new();
-        for (id, e) in &state.coins {
+        for (id, e) in state.coins.iter() {
             match e.file.other() {
                 None => {
                     conventional.insert(*id, e.folder);
@@ -837,19 +970,136 @@ mod tests {
         put(&bank, "b.bin", &[coin(0, 2)]);
         put(&bank, "key.bin", &[coin(11, 3)]);
         let mut state = scan_wallet(&layout, &name).expect("scan");
-        assert_eq!(state.candidates().len(), 2, "the key coin is never a candidate");
+        assert_eq!(state.coins.spendable().len(), 2, "the key coin is never a candidate");
         let one = CoinId { denomination: Denomination::from_code(0), serial: SerialNumber::new(1) };
-        let held = state.reserve(&[one]);
+        let policy = SelectionPolicy::default();
+        let amount = Amount::parse_request("1").expect("amount");
+        assert_eq!(state.reserve_amount(amount, &policy), Ok(vec![one]), "the lowest serial");
+        let held = state.held(&[one]).expect("reserved");
         assert_eq!(held[0].file(), "a.bin");
-        assert_eq!(state.candidates().len(), 1);
-        assert!(state.candidates().iter().all(|c| c.id != one));
+        assert_eq!(state.coins.spendable().len(), 1);
+        assert_eq!(state.coins.spendable().pocket_of(one), None);
         assert_eq!(state.balance().1, 1);
         state.release(&held);
         assert_eq!(state.balance().1, 2);
-        let held = state.reserve(&[one]);
+        assert_eq!(state.reserve_amount(amount, &policy), Ok(vec![one]));
+        let held = state.held(&[one]).expect("reserved");
         state.remove(&held);
         assert_eq!(state.coins.len(), 2);
         assert_eq!(state.all_coins().len(), 2);
+    }
+
+    /// One change of a wallet's index, as the pipelines make them.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Holds a coin (replacing one of the same id): denomination code, serial, folder, hold.
+        Insert(i8, u32, usize, usize),
+        /// Reserves coins, as an export does: for the value of the spendable coins a mask picks
+        /// (an amount that can be made), or for any amount in units of 0.001.
+        Reserve(u64, Option<u64>),
+        /// Releases one earlier reservation, as a failed export does.
+        Release(usize),
+        /// Forgets one earlier reservation's coins, as a finished export does.
+        Forget(usize),
+        /// Changes one held coin's hold and folder, as recovery, imports and the scan do.
+        Change(usize, usize, usize),
+        /// Forgets one held coin.
+        Remove(usize),
+        /// Forgets every coin an import claimed, as settling its claims does.
+        DropClaims,
+        /// Forgets the coins whose serial leaves this remainder by 3.
+        Retain(u32),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let code = prop_oneof![6 => -3i8..=1, 1 => Just(11i8)];
+        prop_oneof![
+            6 => (code, 0u32..40, 0usize..6, 0usize..5).prop_map(|(c, s, f, h)| Op::Insert(c, s, f, h)),
+            4 => (any::<u64>(), proptest::option::weighted(0.2, 1u64..30_000)).prop_map(|(m, a)| Op::Reserve(m, a)),
+            1 => any::<usize>().prop_map(Op::Release),
+            1 => any::<usize>().prop_map(Op::Forget),
+            2 => (any::<usize>(), 0usize..6, 0usize..5).prop_map(|(i, f, h)| Op::Change(i, f, h)),
+            1 => any::<usize>().prop_map(Op::Remove),
+            1 => Just(Op::DropClaims),
+            1 => (0u32..3).prop_map(Op::Retain),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// After any sequence of changes, the spendable set kept beside the coins is the one a
+        /// walk over every coin finds, and the balance agrees with it.
+        #[test]
+        fn the_spendable_set_follows_every_change(ops in proptest::collection::vec(op(), 1..120)) {
+            let task = TaskId::new();
+            let folders = [Folder::Bank, Folder::Fracked, Folder::Limbo, Folder::Suspect, Folder::Bank, Folder::Fracked];
+            let holds = [Hold::Free, Hold::Free, Hold::Reserved, Hold::Incoming(task), Hold::Blocked];
+            let mut state = WalletState::default();
+            let mut reservations: Vec<Vec<Held>> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Insert(code, sn, f, h) => {
+                        let c = coin(code, sn);
+                        let file = coin_file_name(&c);
+                        state.coins.insert(c.id(), Entry::new(folders[f], file, c, holds[h]));
+                    }
+                    Op::Reserve(mask, any) => {
+                        let before = state.coins.recount();
+                        let mut spendable: Vec<CoinId> = state.coins.iter().filter_map(|(id, e)| spendable_as(*id, e)).map(|c| c.id).collect();
+                        spendable.sort();
+                        let picked = spendable.iter().enumerate().filter(|(i, _)| mask & (1 << (i % 64)) != 0);
+                        let value = picked.filter_map(|(_, id)| id.denomination.value()).try_fold(Amount::ZERO, Amount::checked_add).expect("small");
+                        let amount = match any {
+                            Some(thousandths) => Amount::from_units(thousandths * 100_000),
+                            None if value.is_zero() => continue,
+                            None => value,
+                        };
+                        match state.reserve_amount(amount, &SelectionPolicy::default()) {
+                            Ok(ids) => {
+                                let held = state.held(&ids).expect("reserved");
+                                let expected: Vec<CoinId> = before.select(amount, &SelectionPolicy::default()).expect("the same choice").iter().map(|c| c.id).collect();
+                                proptest::prop_assert_eq!(ids, expected);
+                                proptest::prop_assert!(held.iter().all(|h| state.coins.get(&h.coin.id()).is_some_and(|e| e.hold == Hold::Reserved)));
+                                reservations.push(held);
+                            }
+                            Err(e) => {
+                                proptest::prop_assert_eq!(Err(e), before.select(amount, &SelectionPolicy::default()));
+                            }
+                        }
+                    }
+                    Op::Release(i) if !reservations.is_empty() => {
+                        let held = reservations.swap_remove(i % reservations.len());
+                        state.release(&held);
+                    }
+                    Op::Forget(i) if !reservations.is_empty() => {
+                        let held = reservations.swap_remove(i % reservations.len());
+                        state.remove(&held);
+                    }
+                    Op::Change(i, f, h) if !state.coins.is_empty() => {
+                        let mut ids: Vec<CoinId> = state.coins.iter().map(|(id, _)| *id).collect();
+                        ids.sort();
+                        let id = ids[i % ids.len()];
+                        state.coins.update(&id, |e| {
+                            e.folder = folders[f];
+                            e.hold = holds[h];
+                        });
+                    }
+                    Op::Remove(i) if !state.coins.is_empty() => {
+                        let mut ids: Vec<CoinId> = state.coins.iter().map(|(id, _)| *id).collect();
+                        ids.sort();
+                        state.coins.remove(&ids[i % ids.len()]);
+                    }
+                    Op::DropClaims => state.coins.retain(|_, e| e.hold != Hold::Incoming(task)),
+                    Op::Retain(k) => state.coins.retain(|id, _| id.serial.get() % 3 != k),
+                    _ => {}
+                }
+                let recount = state.coins.recount();
+                proptest::prop_assert_eq!(state.coins.spendable(), &recount);
+                proptest::prop_assert_eq!(state.balance(), (recount.balance(), recount.len()));
+            }
+        }
     }
 
     #[test]
