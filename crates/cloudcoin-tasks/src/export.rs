@@ -85,12 +85,31 @@ pub(crate) fn run(
     job: &ExportJob,
 ) -> (TaskOutcome, bool) {
     tracker.advance(job.id, 5, Some("Coins reserved"));
-    let mut coins: Vec<Coin> = job.coins.iter().map(|h| (*h.coin).clone()).collect();
-    // In the digest's order, so that checking the file needs no second pass.
-    crate::verify::digest_order(&mut coins);
+    // A copy of a taken coin dropped into the wallet since the start must not stay spendable:
+    // such copies are moved to Trash (file work, on a second thread) while the coins, their
+    // journal list and their digest are made (memory work, here). Both are done before the
+    // journal record is written; they share nothing but the coins' handles, which neither
+    // changes.
+    let (set_aside, coins, journal_coins, digest) = std::thread::scope(|scope| {
+        let aside = || crate::store::set_aside_copies(layout, &job.wallet, &job.state, &job.coins);
+        let beside =
+            std::thread::Builder::new().name("export-aside".into()).spawn_scoped(scope, aside);
+        let mut coins: Vec<Coin> = job.coins.iter().map(|h| (*h.coin).clone()).collect();
+        // In the digest's order, so that checking the file needs no second pass.
+        crate::verify::digest_order(&mut coins);
+        let journal_coins = Record::coins_of(&job.coins);
+        let digest = coins_digest(&coins);
+        let set_aside = match beside {
+            // A panic there goes on here, as it would have without the thread.
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: the same work, after the rest.
+            Err(_) => aside(),
+        };
+        (set_aside, coins, journal_coins, digest)
+    });
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
-    record.coins = Record::coins_of(&job.coins);
-    record.coins_digest = coins_digest(&coins);
+    record.coins = journal_coins;
+    record.coins_digest = digest;
     record.target_dir = Some(job.folder.real_path());
     let base_name = export_file_name(&coins, &job.tag, job.kind);
     let temp_name = format!(".{base_name}.{}.partial", job.id);
@@ -98,8 +117,7 @@ pub(crate) fn run(
     job.tag.as_str().clone_into(&mut record.tag);
     let output = Output { dir: &job.folder, temp: &temp_name, kind: job.kind, step: "export" };
 
-    // A copy of a taken coin dropped into the wallet since the start must not stay spendable.
-    let published = crate::store::set_aside_copies(layout, &job.wallet, &job.state, &job.coins)
+    let published = set_aside
         .map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", &e))
         .and_then(|_| output.open_unnamed())
         .and_then(|unnamed| {
