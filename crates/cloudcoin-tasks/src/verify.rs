@@ -8,6 +8,8 @@
 //! (405 bytes per coin) to sort them.
 
 use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::mpsc::SyncSender;
+use std::thread::ScopedJoinHandle;
 
 use cloudcoin_codec::{CodecError, Limits, read_each};
 use cloudcoin_domain::{Coin, RAIDA_COUNT};
@@ -91,7 +93,30 @@ pub(crate) fn check_file<F: Read + Seek>(
     count: usize,
 ) -> Result<String, Mismatch> {
     file.seek(SeekFrom::Start(0))?;
-    let mut file = Hashing { inner: file, sha: Sha256::new(), pos: 0, in_order: true };
+    // The file's own hash is computed on a second thread from the bytes as they are read, while
+    // this one reads the coins (where no thread can be started, here).
+    std::thread::scope(|scope| {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let hasher =
+            std::thread::Builder::new().name("verify-sha".into()).spawn_scoped(scope, move || {
+                let mut sha = Sha256::new();
+                received.iter().for_each(|chunk| sha.update(chunk));
+                sha
+            });
+        let sha = match hasher {
+            Ok(handle) => FileSha::There(chunks, handle),
+            Err(_) => FileSha::Here(Sha256::new()),
+        };
+        check_hashing(Hashing { inner: file, sha, pos: 0, in_order: true }, digest, count)
+    })
+}
+
+/// [`check_file`] once the hashing reader is set up.
+fn check_hashing<F: Read + Seek>(
+    mut file: Hashing<'_, F>,
+    digest: &str,
+    count: usize,
+) -> Result<String, Mismatch> {
     let mut coins = Sha256::new();
     coins.update((count as u64).to_be_bytes());
     let mut last: Option<[u8; ITEM_LEN]> = None;
@@ -118,8 +143,10 @@ pub(crate) fn check_file<F: Read + Seek>(
     if !matches {
         return Err(Mismatch::OtherCoins);
     }
-    if file.in_order {
-        return Ok(hex(&file.sha.finalize()));
+    if file.in_order
+        && let Some(sha) = file.sha.finish()
+    {
+        return Ok(hex(&sha.finalize()));
     }
     let mut sha = Sha256::new();
     file.inner.seek(SeekFrom::Start(0))?;
@@ -153,27 +180,59 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// Where the file's hash is computed.
+enum FileSha<'scope> {
+    /// On this thread.
+    Here(Sha256),
+    /// On a thread that hashes the chunks sent to it, and returns the hasher when they end.
+    There(SyncSender<Vec<u8>>, ScopedJoinHandle<'scope, Sha256>),
+}
+
+impl FileSha<'_> {
+    /// Hashes `bytes`; false if the hashing thread is gone (then the hash cannot be had this way).
+    fn update(&mut self, bytes: &[u8]) -> bool {
+        match self {
+            FileSha::Here(sha) => {
+                sha.update(bytes);
+                true
+            }
+            FileSha::There(chunks, _) => chunks.send(bytes.to_vec()).is_ok(),
+        }
+    }
+
+    /// The hasher of every byte given, or `None` if the hashing thread failed.
+    fn finish(self) -> Option<Sha256> {
+        match self {
+            FileSha::Here(sha) => Some(sha),
+            FileSha::There(chunks, handle) => {
+                drop(chunks);
+                handle.join().ok()
+            }
+        }
+    }
+}
+
 /// A reader that hashes what it reads, as long as it is read from the start straight on.
-struct Hashing<F> {
+struct Hashing<'scope, F> {
     inner: F,
-    sha: Sha256,
+    sha: FileSha<'scope>,
     pos: u64,
     /// Every byte so far was read in order from the start: `sha` is the hash of `0..pos`.
     in_order: bool,
 }
 
-impl<F: Read> Read for Hashing<F> {
+impl<F: Read> Read for Hashing<'_, F> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if self.in_order {
-            self.sha.update(&buf[..n]);
+        if self.in_order && n > 0 && !self.sha.update(&buf[..n]) {
+            self.in_order = false;
         }
         self.pos += n as u64;
         Ok(n)
     }
 }
 
-impl<F: Seek> Seek for Hashing<F> {
+impl<F: Seek> Seek for Hashing<'_, F> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let at = self.inner.seek(to)?;
         if at != self.pos {
