@@ -333,7 +333,8 @@ impl Output<'_> {
                 .create_new(self.temp, crate::folder::OUTPUT_MODE)
                 .map_err(io("cannot create the file"))?,
         };
-        let mut w = BufWriter::new(file);
+        // Large writes: a 26 MB file in a few dozen system calls, not a few thousand.
+        let mut w = BufWriter::with_capacity(1 << 20, file);
         let total = coins.len().max(1);
         let last = Cell::new(0usize);
         let options = options.with_progress(|written: usize| {
