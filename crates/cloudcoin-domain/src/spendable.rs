@@ -203,10 +203,25 @@ impl SpendableSet {
     }
 }
 
+/// The set of these coins, as [`SpendableSet::insert`] one after the other makes it (the first
+/// of an id listed twice is kept), built a pile at a time: one sort per pile rather than one tree
+/// insertion per coin.
 impl FromIterator<Candidate> for SpendableSet {
     fn from_iter<I: IntoIterator<Item = Candidate>>(coins: I) -> SpendableSet {
+        // Per pile: (serial, arrival, pocket), so that the first arrival of a serial is kept.
+        let mut raw: [Vec<(SerialNumber, usize, Pocket)>; MONEY_DENOMINATIONS] = Default::default();
+        for (arrival, coin) in coins.into_iter().enumerate() {
+            if let Some(i) = Self::pile_index(coin.id.denomination) {
+                raw[i].push((coin.id.serial, arrival, coin.pocket));
+            }
+        }
         let mut set = SpendableSet::new();
-        set.extend(coins);
+        for (pile, mut coins) in set.piles.iter_mut().zip(raw) {
+            coins.sort_unstable();
+            coins.dedup_by_key(|c| c.0);
+            *pile = coins.into_iter().map(|(serial, _, pocket)| (pocket, serial)).collect();
+            set.len += pile.len();
+        }
         set
     }
 }

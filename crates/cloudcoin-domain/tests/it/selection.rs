@@ -229,3 +229,28 @@ proptest! {
         prop_assert_eq!(&set, &wallet.iter().copied().collect::<SpendableSet>());
     }
 }
+
+proptest! {
+    /// Collecting a list (ids listed twice, coins that are not money) makes the set that inserting
+    /// its coins one after the other makes.
+    #[test]
+    fn collecting_is_inserting_one_by_one(
+        raw in prop::collection::vec((-9i8..=7, 0u32..20, any::<bool>()), 0..200),
+    ) {
+        let coins: Vec<Candidate> = raw
+            .into_iter()
+            .map(|(code, serial, fracked)| {
+                let denomination = Denomination::from_code(code);
+                let pocket = if fracked { Pocket::Fracked } else { Pocket::Bank };
+                Candidate::new(CoinId { denomination, serial: SerialNumber::new(serial) }, pocket)
+            })
+            .collect();
+        let mut one_by_one = SpendableSet::new();
+        for c in &coins {
+            one_by_one.insert(*c);
+        }
+        let collected: SpendableSet = coins.iter().copied().collect();
+        prop_assert_eq!(collected.len(), one_by_one.len());
+        prop_assert_eq!(collected, one_by_one);
+    }
+}
