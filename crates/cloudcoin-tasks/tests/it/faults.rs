@@ -106,6 +106,49 @@ async fn a_crash_at_any_export_step_loses_and_duplicates_nothing() {
     }
 }
 
+/// As above, with the export taking coins whose files are in `Fracked` (under the usual name) and
+/// in `Bank` under a name given by hand: the journal names only those, and recovery must still
+/// find each file, so that no coin stays behind in the wallet once it is in the output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_any_export_step_finds_coins_in_fracked_and_under_other_names() {
+    for step in EXPORT_FAULT_STEPS {
+        let start = mixed_coins();
+        let env = Env::with_bank(&start);
+        let (bank, fracked) = (env.folder("Default", "Bank"), env.folder("Default", "Fracked"));
+        std::fs::create_dir_all(&fracked).expect("Fracked");
+        // Seven of the ten 0.1 coins are fracked: the export takes three from Bank, two from
+        // Fracked; its 10 is the one under a hand-given name.
+        for c in start.iter().filter(|c| c.denomination.code() == -1).take(7) {
+            let name = cloudcoin_domain::single_coin_file_name(
+                c,
+                &cloudcoin_domain::Tag::empty(),
+                FileKind::Bin,
+            );
+            std::fs::rename(bank.join(&name), fracked.join(&name)).expect("to Fracked");
+        }
+        let ten = &start[0];
+        let name = cloudcoin_domain::single_coin_file_name(
+            ten,
+            &cloudcoin_domain::Tag::empty(),
+            FileKind::Bin,
+        );
+        std::fs::rename(bank.join(&name), bank.join("my ten.bin")).expect("renamed");
+        assert!(run_child(&env, "export", "CLOUDCOIN_FAULT", step), "{step} was not reached");
+        let service = env.open().await;
+        assert_each_coin_once(&env, &start);
+        let w = service.wallet(&wallet("Default")).await.expect("wallet");
+        match all_names(&env.out).as_slice() {
+            [] => assert_eq!(w.balance, amount("36"), "{step}"),
+            [_] => {
+                assert_eq!(w.balance, amount("25.5"), "{step}");
+                assert_eq!(coins_in(&env.folder("Default", "Sent")).len(), 6, "{step}");
+            }
+            more => panic!("{step}: {more:?}"),
+        }
+        assert!(all_names(&env.data.join(".cloudcoin/journal")).is_empty(), "{step}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_at_any_backup_step_leaves_the_wallet_and_no_partial_file() {
     for step in BACKUP_FAULT_STEPS {
