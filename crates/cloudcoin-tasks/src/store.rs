@@ -596,8 +596,11 @@ pub(crate) fn scan_wallet_listed(layout: &Layout, name: &WalletName) -> io::Resu
         }
     }
     for (id, group) in copies {
-        let entry = settle_copies(layout, name, group)?;
-        state.coins.map.insert(id, entry);
+        match settle_copies(layout, name, group)? {
+            Some(entry) => state.coins.map.insert(id, entry),
+            // Every file of it is gone since it was read: not held.
+            None => state.coins.map.remove(&id),
+        };
     }
     state.coins.reindex();
     state.coins.shrink_to_fit();
@@ -626,7 +629,27 @@ fn same_keys(copies: &[Copy]) -> bool {
 /// (held and backed up, never spent) and the others to `Trash`, all logged as errors — never both
 /// spendable, nothing deleted. If a file cannot be moved, the coin is indexed `Blocked` (not
 /// spendable) and the next start tries again.
-fn settle_copies(layout: &Layout, wallet: &WalletName, mut copies: Vec<Copy>) -> io::Result<Entry> {
+///
+/// Only the files still there are settled: one the scan read may have been moved or removed since
+/// by other software sharing the folders (a file moved from one held folder to another is then
+/// seen in both). Keeping the name that is gone would move the coin's only file to `Trash`.
+/// `None` when every file of the coin is gone.
+fn settle_copies(
+    layout: &Layout,
+    wallet: &WalletName,
+    mut copies: Vec<Copy>,
+) -> io::Result<Option<Entry>> {
+    copies.retain(|c| {
+        let path = layout.folder(wallet, c.folder).join(&c.file);
+        let gone = matches!(fs::symlink_metadata(&path), Err(e) if e.kind() == io::ErrorKind::NotFound);
+        if gone {
+            tracing::warn!(wallet = %wallet, coin = %c.coin.id(), file = %format!("{}/{}", c.folder.name(), c.file), "a file of this coin was moved or removed while the wallet was read; the files still there are settled");
+        }
+        !gone
+    });
+    if copies.is_empty() {
+        return Ok(None);
+    }
     let same = same_keys(&copies);
     copies.sort_by(|a, b| {
         (b.coin.pans().is_some(), passes(&b.coin))
@@ -672,7 +695,7 @@ fn settle_copies(layout: &Layout, wallet: &WalletName, mut copies: Vec<Copy>) ->
     for folder in touched {
         crate::durable::sync_dir(&layout.folder(wallet, folder))?;
     }
-    Ok(Entry::new(keep.folder, keep.file, keep.coin, hold))
+    Ok(Some(Entry::new(keep.folder, keep.file, keep.coin, hold)))
 }
 
 /// Renames a wallet's file into another of its folders under its own name or the next free one
@@ -980,6 +1003,38 @@ mod tests {
         let name = WalletName::parse("W").expect("name");
         layout.create_wallet_dirs(&name).expect("dirs");
         (tmp, layout, name)
+    }
+
+    /// The scan read a coin's file in `Bank`; other software then moved that file to `Fracked`,
+    /// where the scan read it again: two files of one coin as the scan saw them, one of them gone
+    /// by the time they are settled. The file left is the coin's only file: it is the one kept,
+    /// not moved to `Trash` while the index points at the name that is gone.
+    #[test]
+    fn a_file_moved_while_the_scan_ran_is_kept_where_it_is_now() {
+        let (_tmp, layout, name) = layout_with_wallet();
+        let c = coin(0, 1);
+        let file = coin_file_name(&c);
+        let fracked = layout.folder(&name, Folder::Fracked);
+        put(&fracked, &file, std::slice::from_ref(&c));
+        let seen = vec![
+            Copy { folder: Folder::Bank, file: file.clone(), coin: c.clone() },
+            Copy { folder: Folder::Fracked, file: file.clone(), coin: c.clone() },
+        ];
+        let entry = settle_copies(&layout, &name, seen).expect("settled").expect("a file is left");
+        assert!(fracked.join(&file).exists(), "the coin's only file is not moved to Trash");
+        assert_eq!(fs::read_dir(layout.folder(&name, Folder::Trash)).expect("Trash").count(), 0);
+        let gone = coin(0, 2);
+        let both = [Folder::Bank, Folder::Fracked].map(|folder| Copy {
+            folder,
+            file: coin_file_name(&gone),
+            coin: gone.clone(),
+        });
+        let none = settle_copies(&layout, &name, both.into()).expect("settled");
+        assert!(none.is_none(), "a coin whose files are all gone is not held");
+        assert_eq!(
+            (entry.folder, entry.file(), entry.hold),
+            (Folder::Fracked, file.into(), Hold::Free)
+        );
     }
 
     #[test]
