@@ -199,6 +199,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Appends `bytes` as lower-case hex digits (16 bytes, an AN, at a time).
+#[cfg(test)]
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     for chunk in bytes.chunks(16) {
         let mut digits = [0u8; 32];
@@ -210,12 +211,71 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// Each byte's two lower-case hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [HEX_DIGITS[i >> 4], HEX_DIGITS[i & 0x0F]];
+        i += 1;
+    }
+    table
+};
+
+/// Appends the decimal digits of `n`, as `Display` prints it.
+fn push_decimal(out: &mut Vec<u8>, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // A remainder of 10 is below 10: one ASCII digit.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// Appends one coin as the writer prints it:
 /// `{"nn":"6","sn":"…","dn":"…","an":["…", …25…],"pown":"…"}` — every value a string of
-/// digits, hex digits or POWN letters, none of which JSON escapes.
+/// digits, hex digits or POWN letters, none of which JSON escapes. Printed piece by piece, the
+/// same bytes as `write!` with `Display` would (a test compares the two).
 fn write_coin_line(out: &mut Vec<u8>, coin: &Coin) {
+    out.extend_from_slice(b"{\"nn\":\"");
+    push_decimal(out, u32::from(CLOUDCOIN_ID));
+    out.extend_from_slice(b"\",\"sn\":\"");
+    push_decimal(out, coin.serial.get());
+    out.extend_from_slice(b"\",\"dn\":\"");
+    let code = coin.denomination.code();
+    if code < 0 {
+        out.push(b'-');
+    }
+    push_decimal(out, u32::from(code.unsigned_abs()));
+    out.extend_from_slice(b"\",\"an\":[");
+    for (i, an) in coin.ans.iter().enumerate() {
+        // `,"` (the first without its comma), 32 hex digits, `"`.
+        let mut quoted = [b'"'; 35];
+        quoted[0] = b',';
+        for (pair, &b) in quoted[2..34].chunks_exact_mut(2).zip(an) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+        }
+        out.extend_from_slice(if i == 0 { &quoted[1..] } else { &quoted[..] });
+    }
+    out.extend_from_slice(b"],\"pown\":\"");
+    for p in &coin.pown {
+        // POWN letters are ASCII.
+        out.push(p.letter() as u8);
+    }
+    out.extend_from_slice(b"\"}");
+}
+
+/// The coin line as the writer printed it with `write!` and `Display`, which
+/// [`write_coin_line`] must match byte for byte.
+#[cfg(test)]
+fn write_coin_line_formatted(out: &mut Vec<u8>, coin: &Coin) {
     use std::io::Write as _;
-    // Writing into a Vec cannot fail.
     let _ = write!(
         out,
         "{{\"nn\":\"{CLOUDCOIN_ID}\",\"sn\":\"{}\",\"dn\":\"{}\",\"an\":[",
@@ -229,7 +289,6 @@ fn write_coin_line(out: &mut Vec<u8>, coin: &Coin) {
     }
     out.extend_from_slice(b"],\"pown\":\"");
     for p in &coin.pown {
-        // POWN letters are ASCII.
         out.push(p.letter() as u8);
     }
     out.extend_from_slice(b"\"}");
@@ -524,6 +583,41 @@ mod tests {
         let mut empty = Vec::new();
         write_stack(&mut empty, &[]).expect("writes");
         assert_eq!(empty, b"{\"cloudcoin\":[\n]}\n");
+    }
+
+    /// The coin line printed piece by piece is the one `write!` printed, for the extreme serial
+    /// numbers and denomination codes and for arbitrary coins.
+    #[test]
+    fn the_line_is_the_formatted_line() {
+        let same = |coin: &Coin| {
+            let (mut fast, mut formatted) = (Vec::new(), Vec::new());
+            write_coin_line(&mut fast, coin);
+            write_coin_line_formatted(&mut formatted, coin);
+            assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&formatted));
+        };
+        let mut coins = sample(40);
+        for sn in [0, 1, 9, 10, 99, 100, 999_999_999, 1_000_000_000, u32::MAX] {
+            for code in [i8::MIN, -10, -9, -1, 0, 1, 9, 10, 99, 100, i8::MAX] {
+                let ans = [[sn as u8 ^ code as u8; 16]; RAIDA_COUNT];
+                let pown = [Pown::NoReply; RAIDA_COUNT];
+                coins.push(Coin::new(
+                    Denomination::from_code(code),
+                    SerialNumber::new(sn),
+                    ans,
+                    pown,
+                ));
+            }
+        }
+        coins.iter().for_each(same);
+        proptest::proptest!(|(sn in proptest::prelude::any::<u32>(),
+                               code in proptest::prelude::any::<i8>(),
+                               bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 400),
+                               letters in proptest::collection::vec(0usize..7, RAIDA_COUNT))| {
+            let ans = core::array::from_fn(|r| core::array::from_fn(|b| bytes[r * 16 + b]));
+            let all = [Pown::Untried, Pown::Pass, Pown::BrokeKey, Pown::NoReply, Pown::Dropped, Pown::Error, Pown::Fail];
+            let pown = core::array::from_fn(|r| all[letters[r]]);
+            same(&Coin::new(Denomination::from_code(code), SerialNumber::new(sn), ans, pown));
+        });
     }
 
     /// The straight reader of written stacks gives what the general reader gives — the same
