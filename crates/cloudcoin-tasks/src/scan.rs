@@ -7,7 +7,8 @@
 //! always did: a name starting with `.` or anything that is not a regular file (as the listing
 //! says, or `lstat` where the file system does not say) is no coin file; a regular file is read
 //! whole (up to [`MAX_COIN_FILE_BYTES`]) and must decode as exactly one coin
-//! ([`crate::store::one_coin`]); anything else is reported back, to be logged and left alone.
+//! ([`crate::store::one_coin`]); anything else, and a file whose name is not UTF-8 (the index
+//! could not name it to move it), is reported back, to be logged and left alone.
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::fs::File;
@@ -225,11 +226,17 @@ fn read_batch(
     (0..names.len())
         .map(|index| {
             let name = names.c_name(index);
+            // The index names a coin's file by a `String`, and moving the file (to `Sent` when it
+            // is exported) uses that name: a name that is not UTF-8 would be a different name, the
+            // move would find nothing, and the file would stay spendable while the coin is out.
+            let Ok(file) = std::str::from_utf8(name.to_bytes()) else {
+                let reason = "its name is not valid UTF-8, so the wallet cannot move it; rename it";
+                return Read::NotACoin { index, reason: reason.to_owned() };
+            };
             match read_coin_at(dir, name, buf) {
                 Ok(coin) => {
-                    let file = String::from_utf8_lossy(name.to_bytes());
-                    let plain = conventional.is_name_of(&coin, &file);
-                    Read::Coin(Entry::scanned(folder, &file, plain, coin, Hold::Free))
+                    let plain = conventional.is_name_of(&coin, file);
+                    Read::Coin(Entry::scanned(folder, file, plain, coin, Hold::Free))
                 }
                 Err(reason) => Read::NotACoin { index, reason },
             }

@@ -244,6 +244,36 @@ async fn a_large_bank_with_foreign_and_temporary_files_is_read_whole() {
     }
 }
 
+/// A coin file put in `Bank` by hand or by other software under a name that is not UTF-8: the
+/// wallet cannot name it again, so spending it would leave the file in `Bank` while the coin is in
+/// the output — spendable again at the next start. Whatever the wallet does with it, the coin ends
+/// up in exactly one place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coin_file_whose_name_is_not_utf8_is_never_in_two_places() {
+    use std::os::unix::ffi::OsStrExt;
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let odd = coin(2, 500);
+    let name = std::ffi::OsStr::from_bytes(b"100 CloudCoin #500 \xff.bin");
+    let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&odd)).expect("encode");
+    std::fs::write(env.folder("Default", "Bank").join(name), bytes).expect("write");
+    let mut all = start.clone();
+    all.push(odd);
+
+    let service = env.open().await;
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    if let Ok(view) = service.start_export(env.export_request("100", FileKind::Bin)).await {
+        finished(&service, view.id).await;
+    }
+    drop(service);
+    let service = env.open().await;
+    assert_each_coin_once(&env, &all);
+    let again = service.wallet(&wallet("Default")).await.expect("wallet");
+    let exported = !all_names(&env.out).is_empty();
+    let spent = if exported { amount("100") } else { cloudcoin_domain::Amount::ZERO };
+    assert_eq!(again.balance.checked_add(spent), Some(w.balance), "no coin counted after it left");
+}
+
 fn put_coin(dir: &std::path::Path, name: &str, coin: &cloudcoin_domain::Coin) {
     std::fs::create_dir_all(dir).expect("mkdir");
     let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin)).expect("encode");
