@@ -93,32 +93,80 @@ pub(crate) fn check_file<F: Read + Seek>(
     count: usize,
 ) -> Result<String, Mismatch> {
     file.seek(SeekFrom::Start(0))?;
-    // The file's own hash is computed on a second thread from the bytes as they are read, while
-    // this one reads the coins (where no thread can be started, here).
+    // The file's own hash and the coins' digest are computed on a second thread, from the bytes
+    // as they are read and the coins' records as they are decoded, while this one reads the
+    // coins (where no thread can be started, here).
     std::thread::scope(|scope| {
-        let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Chunk>(8);
         let hasher =
             std::thread::Builder::new().name("verify-sha".into()).spawn_scoped(scope, move || {
-                let mut sha = Sha256::new();
-                received.iter().for_each(|chunk| sha.update(chunk));
-                sha
+                let (mut file, mut records) = (Sha256::new(), Sha256::new());
+                received.iter().for_each(|chunk| match chunk {
+                    Chunk::File(bytes) => file.update(bytes),
+                    Chunk::Records(bytes) => records.update(bytes),
+                });
+                (file, records)
             });
-        let sha = match hasher {
-            Ok(handle) => FileSha::There(chunks, handle),
-            Err(_) => FileSha::Here(Sha256::new()),
+        let (sha, records) = match hasher {
+            Ok(handle) => (FileSha::There(chunks.clone(), handle), Some(chunks)),
+            Err(_) => (FileSha::Here(Sha256::new()), None),
         };
-        check_hashing(Hashing { inner: file, sha, pos: 0, in_order: true }, digest, count)
+        let file = Hashing { inner: file, sha, pos: 0, in_order: true };
+        check_hashing(file, records, digest, count)
     })
 }
 
-/// [`check_file`] once the hashing reader is set up.
+/// How many bytes of digest records are sent to the hashing thread at a time.
+const RECORD_BATCH: usize = 256 << 10;
+
+/// The coins' digest records as they are made: hashed here, or sent in batches to the hashing
+/// thread.
+struct Records {
+    /// The hashing thread's channel; `None` to hash here.
+    to: Option<SyncSender<Chunk>>,
+    /// Records not yet hashed or sent.
+    batch: Vec<u8>,
+    here: Sha256,
+    /// A batch could not be sent (the hashing thread is gone): the digest cannot be had this way.
+    lost: bool,
+}
+
+impl Records {
+    fn add(&mut self, bytes: &[u8]) {
+        self.batch.extend_from_slice(bytes);
+        if self.batch.len() >= RECORD_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        match &self.to {
+            Some(to) => {
+                let full = std::mem::replace(&mut self.batch, Vec::with_capacity(RECORD_BATCH));
+                if to.send(Chunk::Records(full)).is_err() {
+                    self.lost = true;
+                }
+            }
+            None => {
+                self.here.update(&self.batch);
+                self.batch.clear();
+            }
+        }
+    }
+}
+
+/// [`check_file`] once the hashing reader is set up; `records` is the hashing thread's channel
+/// for the coins' digest records, if there is that thread.
 fn check_hashing<F: Read + Seek>(
     mut file: Hashing<'_, F>,
+    records: Option<SyncSender<Chunk>>,
     digest: &str,
     count: usize,
 ) -> Result<String, Mismatch> {
-    let mut coins = Sha256::new();
-    coins.update((count as u64).to_be_bytes());
+    let remote = records.is_some();
+    let batch = Vec::with_capacity(RECORD_BATCH);
+    let mut coins = Records { to: records, batch, here: Sha256::new(), lost: false };
+    coins.add(&(count as u64).to_be_bytes());
     let mut last: Option<[u8; ITEM_LEN]> = None;
     let mut sorted = true;
     let found = read_each(&mut file, &Limits::default(), &mut |coin| {
@@ -127,30 +175,43 @@ fn check_hashing<F: Read + Seek>(
             if last.is_some_and(|l| l >= record) {
                 sorted = false;
             } else {
-                coins.update(record);
+                coins.add(&record);
                 last = Some(record);
             }
         }
         Ok(())
     })?;
+    if sorted {
+        coins.flush();
+    }
+    // The hashing thread ends once both its senders are gone.
+    let Records { to, here: coins_here, lost, .. } = coins;
+    drop(to);
     // Whatever the readers left unread (after a PNG's IEND) still counts for the file's hash.
     io::copy(&mut file, &mut io::sink())?;
-    let matches = if sorted {
-        found == count && hex(&coins.finalize()) == digest
-    } else {
-        found == count && sorted_digest(&mut file.inner, found)? == digest
+    let Hashing { mut inner, sha, in_order, .. } = file;
+    let hashed = sha.finish();
+    let coins_digest = match (&hashed, remote) {
+        _ if !sorted => None,
+        (_, false) => Some(hex(&coins_here.finalize())),
+        (Some((_, records)), true) if !lost => Some(hex(&records.clone().finalize())),
+        (_, true) => None,
     };
+    let matches = found == count
+        && match coins_digest {
+            Some(found_digest) => found_digest == digest,
+            // Not in the digest's order (or its hash was lost): the records, read again.
+            None => sorted_digest(&mut inner, found)? == digest,
+        };
     if !matches {
         return Err(Mismatch::OtherCoins);
     }
-    if file.in_order
-        && let Some(sha) = file.sha.finish()
-    {
+    if in_order && let Some((sha, _)) = hashed {
         return Ok(hex(&sha.finalize()));
     }
     let mut sha = Sha256::new();
-    file.inner.seek(SeekFrom::Start(0))?;
-    io::copy(&mut file.inner, &mut sha)?;
+    inner.seek(SeekFrom::Start(0))?;
+    io::copy(&mut inner, &mut sha)?;
     Ok(hex(&sha.finalize()))
 }
 
@@ -180,12 +241,21 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// What the hashing thread is sent.
+enum Chunk {
+    /// The next bytes of the file.
+    File(Vec<u8>),
+    /// The next bytes of the coins' digest records.
+    Records(Vec<u8>),
+}
+
 /// Where the file's hash is computed.
 enum FileSha<'scope> {
     /// On this thread.
     Here(Sha256),
-    /// On a thread that hashes the chunks sent to it, and returns the hasher when they end.
-    There(SyncSender<Vec<u8>>, ScopedJoinHandle<'scope, Sha256>),
+    /// On a thread that hashes the chunks sent to it, and returns the file's hasher and the
+    /// records' hasher when they end.
+    There(SyncSender<Chunk>, ScopedJoinHandle<'scope, (Sha256, Sha256)>),
 }
 
 impl FileSha<'_> {
@@ -196,14 +266,15 @@ impl FileSha<'_> {
                 sha.update(bytes);
                 true
             }
-            FileSha::There(chunks, _) => chunks.send(bytes.to_vec()).is_ok(),
+            FileSha::There(chunks, _) => chunks.send(Chunk::File(bytes.to_vec())).is_ok(),
         }
     }
 
-    /// The hasher of every byte given, or `None` if the hashing thread failed.
-    fn finish(self) -> Option<Sha256> {
+    /// The hasher of every byte given and that of the records sent (empty here), or `None` if
+    /// the hashing thread failed. Every other sender to the thread must be gone.
+    fn finish(self) -> Option<(Sha256, Sha256)> {
         match self {
-            FileSha::Here(sha) => Some(sha),
+            FileSha::Here(sha) => Some((sha, Sha256::new())),
             FileSha::There(chunks, handle) => {
                 drop(chunks);
                 handle.join().ok()
@@ -292,6 +363,35 @@ mod tests {
                 assert!(matches!(e, Err(Mismatch::OtherCoins)), "{kind:?}: {e:?}");
                 let e = check_file(Cursor::new(&bytes[..bytes.len() - 5]), &digest, coins.len());
                 assert!(matches!(e, Err(Mismatch::Unreadable(_))), "{kind:?}: {e:?}");
+            }
+        }
+    }
+
+    /// Without a hashing thread the file and the coins are hashed here, with the same answers.
+    #[test]
+    fn without_the_hashing_thread_the_answers_are_the_same() {
+        let here = |bytes: &[u8], digest: &str, count: usize| {
+            let sha = FileSha::Here(Sha256::new());
+            let file = Hashing { inner: Cursor::new(bytes), sha, pos: 0, in_order: true };
+            check_hashing(file, None, digest, count)
+        };
+        let mut coins: Vec<Coin> = (0..30).map(|i| coin(i as i8 % 9 - 4, 900 - i)).collect();
+        let digest = coins_digest(&coins);
+        for sorted in [false, true] {
+            if sorted {
+                digest_order(&mut coins);
+            }
+            for kind in FileKind::ALL {
+                let bytes = file(kind, &coins);
+                let sha = here(&bytes, &digest, coins.len())
+                    .unwrap_or_else(|e| panic!("{kind:?} sorted {sorted}: {e:?}"));
+                assert_eq!(sha, crate::durable::sha256_hex(&bytes), "{kind:?}");
+                let mut changed = coins.clone();
+                changed[3].ans[7][0] ^= 1;
+                let e = here(&file(kind, &changed), &digest, coins.len());
+                assert!(matches!(e, Err(Mismatch::OtherCoins)), "{kind:?}: {e:?}");
+                let e = here(&file(kind, &coins[1..]), &digest, coins.len());
+                assert!(matches!(e, Err(Mismatch::OtherCoins)), "{kind:?}: {e:?}");
             }
         }
     }
