@@ -122,14 +122,35 @@ impl<R: Read + Seek> BufRead for SeekBuf<R> {
     }
 }
 
+/// Where a seek `to` from the absolute position `here` lands, when that can be told without the
+/// stream's length: `None` for [`SeekFrom::End`] and for a position before the start.
+pub(crate) fn seek_target(here: u64, to: SeekFrom) -> Option<u64> {
+    match to {
+        SeekFrom::Start(n) => Some(n),
+        SeekFrom::Current(d) => here.checked_add_signed(d),
+        SeekFrom::End(_) => None,
+    }
+}
+
+/// Seeks `inner` for a buffering wrapper whose logical position is not `inner`'s own: a seek from
+/// the current position goes to its absolute `target` ([`seek_target`]); the others as asked.
+pub(crate) fn seek_inner<S: Seek>(
+    inner: &mut S,
+    to: SeekFrom,
+    target: Option<u64>,
+) -> io::Result<u64> {
+    match to {
+        SeekFrom::Current(_) => {
+            let t = target.ok_or_else(|| io::Error::other("seek before the start"))?;
+            inner.seek(SeekFrom::Start(t))
+        }
+        other => inner.seek(other),
+    }
+}
+
 impl<R: Read + Seek> Seek for SeekBuf<R> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let here = self.base + self.pos as u64;
-        let target = match to {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::Current(d) => here.checked_add_signed(d),
-            SeekFrom::End(_) => None,
-        };
+        let target = seek_target(self.base + self.pos as u64, to);
         if let Some(t) = target
             && t >= self.base
             && t <= self.base + self.filled as u64
@@ -138,13 +159,7 @@ impl<R: Read + Seek> Seek for SeekBuf<R> {
             return Ok(t);
         }
         // Outside the buffer: the inner reader's position is base + filled.
-        let at = match to {
-            SeekFrom::Current(d) => {
-                let t = here.checked_add_signed(d).ok_or_else(|| io::Error::other("bad seek"))?;
-                self.inner.seek(SeekFrom::Start(t))?
-            }
-            other => self.inner.seek(other)?,
-        };
+        let at = seek_inner(&mut self.inner, to, target)?;
         self.base = at;
         self.pos = 0;
         self.filled = 0;

@@ -207,12 +207,7 @@ impl<W: Write + Seek> Write for SeekWindow<W> {
 
 impl<W: Write + Seek> Seek for SeekWindow<W> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let here = self.base + self.pos as u64;
-        let target = match to {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::Current(d) => here.checked_add_signed(d),
-            SeekFrom::End(_) => None,
-        };
+        let target = crate::stream::seek_target(self.base + self.pos as u64, to);
         if let Some(t) = target
             && t >= self.base
             && t <= self.base + self.buf.len() as u64
@@ -221,13 +216,7 @@ impl<W: Write + Seek> Seek for SeekWindow<W> {
             return Ok(t);
         }
         self.write_all_out()?;
-        let at = match to {
-            SeekFrom::Current(_) => {
-                let t = target.ok_or_else(|| io::Error::other("seek before the start"))?;
-                self.inner.seek(SeekFrom::Start(t))?
-            }
-            other => self.inner.seek(other)?,
-        };
+        let at = crate::stream::seek_inner(&mut self.inner, to, target)?;
         self.base = at;
         Ok(at)
     }
