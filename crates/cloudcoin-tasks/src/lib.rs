@@ -56,6 +56,8 @@ mod durable;
 mod error;
 mod export;
 mod fault;
+#[cfg(test)]
+mod fixtures;
 mod folder;
 mod import;
 mod journal;

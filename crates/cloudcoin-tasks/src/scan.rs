@@ -329,16 +329,8 @@ fn is_decimal_of(digits: &str, n: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::coin;
     use std::fs;
-
-    fn coin(code: i8, sn: u32) -> Coin {
-        Coin::new(
-            Denomination::from_code(code),
-            SerialNumber::new(sn),
-            [[sn as u8; 16]; RAIDA_COUNT],
-            [Pown::Pass; RAIDA_COUNT],
-        )
-    }
 
     #[test]
     fn a_conventional_name_is_told_exactly_as_the_name_is_made() {

@@ -981,16 +981,7 @@ pub(crate) fn count_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cloudcoin_domain::{Pown, RAIDA_COUNT, SerialNumber};
-
-    fn coin(code: i8, sn: u32) -> Coin {
-        Coin::new(
-            Denomination::from_code(code),
-            SerialNumber::new(sn),
-            [[sn as u8; 16]; RAIDA_COUNT],
-            [Pown::Pass; RAIDA_COUNT],
-        )
-    }
+    use crate::fixtures::coin;
 
     fn put(dir: &Path, name: &str, coins: &[Coin]) {
         fs::write(dir.join(name), cloudcoin_codec::encode_bin(coins).expect("encode"))
