@@ -18,7 +18,13 @@
 //!
 //! - import: creating N files of 439 bytes in one folder, then one `syncfs`;
 //! - export: N renames from one folder to another on directory handles plus an fsync of both
-//!   folders, plus writing a file as large as the service's output and fsyncing it.
+//!   folders, plus writing a file as large as the service's output and fsyncing it — timed anew
+//!   beside each export.
+//!
+//! Every job starts on a settled disk (`sync` first), and no file is removed until the run ends
+//! (each round has folders of its own): on a file system without a journal, files created soon
+//! after many were removed are slow to allocate, which would burden the next job. A 65,535-coin
+//! run of 3 rounds keeps about 3 GB until it ends.
 //!
 //! It also times `Service::open` over a wallet of `--startup-coins` coins (with a few foreign
 //! files beside them), and how long `start_export` takes to accept a small and a whole-balance
@@ -263,9 +269,8 @@ fn floor_write(file: &Path, bytes: u64) -> Result<Report> {
     }
     f.sync_all()?;
     drop(f);
-    let secs = start.elapsed().as_secs_f64();
-    fs::remove_file(file)?;
-    Ok(Report { secs, bytes, ..Report::default() })
+    // Kept until the end of the run: removing it now would put work on the next job's disk.
+    Ok(Report { secs: start.elapsed().as_secs_f64(), bytes, ..Report::default() })
 }
 
 async fn open_service(data: &Path) -> Result<Service> {
@@ -402,17 +407,21 @@ fn median_u64(values: &[u64]) -> u64 {
     v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
-/// Puts every coin file in Sent back into Bank and removes the export folder's files.
-fn restore(data: &Path, out: &Path) -> Result<()> {
+/// Puts every coin file in Sent back into Bank (renames only: no file is removed while the run
+/// measures).
+fn restore(data: &Path) -> Result<()> {
     let wallet = data.join("Wallets/Default");
     for entry in fs::read_dir(wallet.join("Sent"))? {
         let entry = entry?;
         fs::rename(entry.path(), wallet.join("Bank").join(entry.file_name()))?;
     }
-    for entry in fs::read_dir(out)? {
-        fs::remove_file(entry?.path())?;
-    }
     Ok(())
+}
+
+/// Writes everything the run has changed to the disk before the next measured job starts, so
+/// that no job pays for the writes of the one before.
+fn settle() {
+    rustix::fs::sync();
 }
 
 fn fresh_dir(path: &Path) -> Result<()> {
@@ -459,8 +468,6 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
     let balance = total_value(&coins).context("the bench wallet's value fits")?;
     drop(coins);
 
-    let (data, out) = (base.join("data"), base.join("out"));
-    let (scratch_a, scratch_b) = (base.join("floor-a"), base.join("floor-b"));
     let mut import = Samples::default();
     let mut exports: Vec<(FileKind, Samples)> =
         FileKind::ALL.into_iter().map(|k| (k, Samples::default())).collect();
@@ -469,17 +476,21 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
     let n = args.coins.to_string();
     for round in 0..args.runs {
         eprintln!("round {} of {}", round + 1, args.runs);
+        // Each round has folders of its own, and nothing is removed before the end of the run:
+        // on a file system without a journal (ext4 here) new files made shortly after many were
+        // removed are slow to allocate, which would burden whichever job came next.
+        let folder = |name: &str| -> Result<PathBuf> {
+            let path = base.join(format!("round-{round}")).join(name);
+            fs::create_dir_all(&path)?;
+            Ok(path)
+        };
+        let (data, scratch) = (folder("data")?, [folder("floor-a")?, folder("floor-b")?]);
         let floors = !args.acceptance_only;
         let skipped = || Report { secs: f64::NAN, ..Report::default() };
-        let create = if floors {
-            fresh_dir(&scratch_a)?;
-            fresh_dir(&scratch_b)?;
-            child(&[os("floor-create"), os(&scratch_a), os(&n)])?
-        } else {
-            skipped()
-        };
-        fresh_dir(&data)?;
-        fresh_dir(&out)?;
+        settle();
+        let create =
+            if floors { child(&[os("floor-create"), os(&scratch[0]), os(&n)])? } else { skipped() };
+        settle();
         let imported = child(&[os("import"), os(&data), os(&stack)])?;
         import.ours.push(imported.secs);
         import.floor.push(create.secs);
@@ -491,27 +502,27 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
             create.secs,
             imported.vmhwm_kb / 1024
         );
-        let moved = if floors {
-            let moved = child(&[os("floor-move"), os(&scratch_a), os(&scratch_b)])?;
-            fs::remove_dir_all(&scratch_a)?;
-            fs::remove_dir_all(&scratch_b)?;
-            moved
-        } else {
-            skipped()
-        };
 
         // A different order each round, so no type always runs first (only `bin` without
-        // the floors).
+        // the floors). Each export is timed beside its own floor: the floor's files move from
+        // one of its folders to the other, as the wallet's move from Bank to Sent and back.
         let count = if floors { exports.len() } else { 1 };
         for k in 0..count {
             let (kind, samples) = &mut exports[(k + round) % count];
+            let out = folder(&format!("out-{}", kind.extension()))?;
+            settle();
+            let moved = if floors {
+                let (from, to) = (&scratch[k % 2], &scratch[(k + 1) % 2]);
+                child(&[os("floor-move"), os(from), os(to)])?
+            } else {
+                skipped()
+            };
+            settle();
             let done = child(&[os("export"), os(&data), os(&out), os(kind.extension())])?;
+            settle();
             let write = if floors {
-                child(&[
-                    os("floor-write"),
-                    os(&base.join("floor.out")),
-                    os(&done.bytes.to_string()),
-                ])?
+                let file = folder("floor-out")?.join(format!("{}.out", kind.extension()));
+                child(&[os("floor-write"), os(&file), os(&done.bytes.to_string())])?
             } else {
                 skipped()
             };
@@ -529,14 +540,15 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
                 done.accept_ms.first().copied().unwrap_or(f64::NAN)
             );
             accept_whole.extend(done.accept_ms);
-            restore(&data, &out)?;
+            restore(&data)?;
         }
         if args.small_exports > 0 {
             let small = args.small_exports.to_string();
-            let done = child(&[os("accept"), os(&data), os(&out), os(&small)])?;
+            settle();
+            let done = child(&[os("accept"), os(&data), os(&folder("out-small")?), os(&small)])?;
             eprintln!("  small exports accepted in {:.2?} ms", done.accept_ms);
             accept_small.extend(done.accept_ms);
-            restore(&data, &out)?;
+            restore(&data)?;
         }
     }
 
