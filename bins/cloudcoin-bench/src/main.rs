@@ -269,7 +269,6 @@ fn floor_write(file: &Path, bytes: u64) -> Result<Report> {
     }
     f.sync_all()?;
     drop(f);
-    // Kept until the end of the run: removing it now would put work on the next job's disk.
     Ok(Report { secs: start.elapsed().as_secs_f64(), bytes, ..Report::default() })
 }
 
@@ -476,9 +475,7 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
     let n = args.coins.to_string();
     for round in 0..args.runs {
         eprintln!("round {} of {}", round + 1, args.runs);
-        // Each round has folders of its own, and nothing is removed before the end of the run:
-        // on a file system without a journal (ext4 here) new files made shortly after many were
-        // removed are slow to allocate, which would burden whichever job came next.
+        // Folders of the round's own, kept to the end of the run (see the module's comment).
         let folder = |name: &str| -> Result<PathBuf> {
             let path = base.join(format!("round-{round}")).join(name);
             fs::create_dir_all(&path)?;
