@@ -1,10 +1,12 @@
 //! The export pipeline: reserved coins into a new file, crash-safely.
 //!
-//! Steps (each a fault point): journal the intent → write a temporary file in the target folder →
-//! fsync → read it back and check it holds exactly the reserved coins → publish it under its final
-//! name without replacing anything → journal "committed" → move the coins' files to `Sent` →
-//! transaction row and receipt → remove the journal record. Before the output is published a
-//! failure puts the coins back; after, the export is finished (now, or by recovery at start-up).
+//! Steps (each a fault point): write an unnamed file in the target folder → fsync → journal the
+//! intent → read the file back and check it holds exactly the reserved coins → publish it under
+//! its final name without replacing anything → journal "committed" → move the coins' files to
+//! `Sent` → transaction row and receipt → remove the journal record. (Where the folder cannot
+//! hold unnamed files the intent is journaled first, naming the temporary file.) Before the output
+//! is published a failure puts the coins back; after, the export is finished (now, or by recovery
+//! at start-up).
 
 use std::cell::Cell;
 use std::fs::File;
@@ -85,57 +87,38 @@ pub(crate) fn run(
     job: &ExportJob,
 ) -> (TaskOutcome, bool) {
     tracker.advance(job.id, 5, Some("Coins reserved"));
-    // A copy of a taken coin dropped into the wallet since the start must not stay spendable:
-    // such copies are moved to Trash (file work, on a second thread) while the coins, their
-    // journal list and their digest are made (memory work, here). Both are done before the
-    // journal record is written; they share nothing but the coins' handles, which neither
-    // changes.
-    let (set_aside, coins, journal_coins, digest) = std::thread::scope(|scope| {
-        let aside = || crate::store::set_aside_copies(layout, &job.wallet, &job.state, &job.coins);
-        let beside =
-            std::thread::Builder::new().name("export-aside".into()).spawn_scoped(scope, aside);
-        let mut coins: Vec<Coin> = job.coins.iter().map(|h| (*h.coin).clone()).collect();
-        // In the digest's order, so that checking the file needs no second pass.
-        crate::verify::digest_order(&mut coins);
-        let journal_coins = Record::coins_of(&job.coins);
-        let digest = coins_digest(&coins);
-        let set_aside = match beside {
-            // A panic there goes on here, as it would have without the thread.
-            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: the same work, after the rest.
-            Err(_) => aside(),
-        };
-        (set_aside, coins, journal_coins, digest)
-    });
+    let mut coins: Vec<Coin> = job.coins.iter().map(|h| (*h.coin).clone()).collect();
+    // In the digest's order, so that checking the file needs no second pass.
+    crate::verify::digest_order(&mut coins);
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
-    record.coins = journal_coins;
-    record.coins_digest = digest;
     record.target_dir = Some(job.folder.real_path());
-    let base_name = export_file_name(&coins, &job.tag, job.kind);
-    let temp_name = format!(".{base_name}.{}.partial", job.id);
     record.amount_units = job.amount.units();
     job.tag.as_str().clone_into(&mut record.tag);
+    let base_name = export_file_name(&coins, &job.tag, job.kind);
+    let temp_name = format!(".{base_name}.{}.partial", job.id);
     let output = Output { dir: &job.folder, temp: &temp_name, kind: job.kind, step: "export" };
 
-    let published = set_aside
-        .map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", &e))
-        .and_then(|_| output.open_unnamed())
-        .and_then(|unnamed| {
-            match unnamed {
-                Some(_) => record.unnamed = true,
-                None => record.temp = Some(temp_name.clone()),
-            }
-            write_and_publish(
-                journal,
-                tracker,
-                job,
-                &coins,
-                &mut record,
-                &output,
-                unnamed,
-                &base_name,
-            )
-        });
+    // While this thread writes the file, a second one moves to Trash any copy of a taken coin
+    // dropped into the wallet since the start (it must not stay spendable), and makes the
+    // journal's list of the coins and their digest. The journal record is written only once
+    // that is done, and the file is published only after the record. The two threads share
+    // nothing but the coins, which neither changes.
+    let published = std::thread::scope(|scope| {
+        let side = || Prepared {
+            set_aside: crate::store::set_aside_copies(layout, &job.wallet, &job.state, &job.coins),
+            coins: Record::coins_of(&job.coins),
+            digest: coins_digest(&coins),
+        };
+        let beside =
+            std::thread::Builder::new().name("export-aside".into()).spawn_scoped(scope, side);
+        let prepared = move || match beside {
+            // A panic there goes on here, as it would have without the thread.
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: the same work, here.
+            Err(_) => side(),
+        };
+        write_and_publish(journal, tracker, job, &coins, &mut record, &output, prepared, &base_name)
+    });
     let (final_name, sha256) = match published {
         Ok(done) => done,
         Err(e) => return give_back(journal, job, &mut record, e),
@@ -170,7 +153,10 @@ pub(crate) fn run(
         );
     }
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
-    match finish(layout, &record, &final_path, &sha256) {
+    let finished = finish(layout, &record, &final_path, &sha256);
+    // The coins' copies and their journal list are freed off this thread: the task is done.
+    free_later((coins, record));
+    match finished {
         Ok(result) => {
             tracing::info!(task = %job.id, file = %final_path.display(), amount = %job.amount, coins = job.coins.len(), "export completed");
             (TaskOutcome::Export(result), true)
@@ -184,17 +170,30 @@ pub(crate) fn run(
     }
 }
 
+/// Drops `value` on a short-lived thread of its own (here, when none can be started): freeing a
+/// whole wallet's coins one allocation at a time is work the task's outcome need not wait for.
+pub(crate) fn free_later<T: Send + 'static>(value: T) {
+    // Where no thread can be started, the closure is dropped here, and the value with it.
+    let spawned = std::thread::Builder::new().name("export-free".into()).spawn(move || drop(value));
+    drop(spawned);
+}
+
+/// What the export's second thread makes while the file is written.
+struct Prepared {
+    /// How many copies of the taken coins were moved to Trash.
+    set_aside: io::Result<usize>,
+    /// The journal's list of the coins.
+    coins: Vec<crate::journal::JournalCoin>,
+    /// The coins' digest.
+    digest: String,
+}
+
 /// Removes an export's coins from the wallet's index — only the entries it reserved (an import
 /// may have stored the same coins again since).
 fn forget(state: &mut WalletState, coins: &[Held]) {
-    let mine: Vec<Held> = coins
-        .iter()
-        .filter(|h| {
-            state.coins.get(&h.coin.id()).is_some_and(|e| e.hold == Hold::Reserved && e.is_at(h))
-        })
-        .cloned()
-        .collect();
-    state.remove(&mine);
+    for h in coins {
+        state.coins.remove_if(&h.coin.id(), |e| e.hold == Hold::Reserved && e.is_at(h));
+    }
 }
 
 /// The outcome of an export whose file is out but whose coins could not be settled: they are out
@@ -254,7 +253,12 @@ fn give_back(
     (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), true)
 }
 
-/// Journal, write, sync, verify, publish. Returns the final name and the file's SHA-256.
+/// Writes the output and publishes it: the journal record (once `prepared` is done: the second
+/// copies set aside, the coins listed), the file written and synced, read back and checked, then
+/// linked under its final name. Returns the final name and the file's SHA-256.
+///
+/// An unnamed file is written before the record, since nothing needs removing if the process
+/// dies meanwhile; a named temporary file only after the record names it.
 #[allow(clippy::too_many_arguments, reason = "one pipeline step, called once")]
 fn write_and_publish(
     journal: &Journal,
@@ -263,16 +267,34 @@ fn write_and_publish(
     coins: &[Coin],
     record: &mut Record,
     output: &Output<'_>,
-    unnamed: Option<File>,
+    prepared: impl FnOnce() -> Prepared,
     base_name: &str,
 ) -> Result<(String, String), StepError> {
-    journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
-    fault::point("export:after_journal")
-        .map_err(|e| StepError::io("cannot write the journal", &e))?;
-
+    let unnamed = output.open_unnamed()?;
+    let journaled = |record: &mut Record, temp: Option<&str>| {
+        let Prepared { set_aside, coins, digest } = prepared();
+        set_aside.map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", &e))?;
+        record.temp = temp.map(str::to_owned);
+        record.coins = coins;
+        record.coins_digest = digest;
+        journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
+        fault::point("export:after_journal")
+            .map_err(|e| StepError::io("cannot write the journal", &e))
+    };
     let options = WriteOptions::new().with_tag(job.tag.clone()).with_date(date_today());
-    let (staged, sha256) =
-        output.write_verified(unnamed, tracker, job.id, coins, options, &record.coins_digest)?;
+    let staged = match unnamed {
+        Some(file) => {
+            record.unnamed = true;
+            let staged = output.write_synced(Some(file), tracker, job.id, coins, options)?;
+            journaled(record, None)?;
+            staged
+        }
+        None => {
+            journaled(record, Some(output.temp))?;
+            output.write_synced(None, tracker, job.id, coins, options)?
+        }
+    };
+    let sha256 = output.verify(tracker, job.id, &staged, &record.coins_digest, coins.len())?;
     record.sha256.clone_from(&sha256);
     let final_name = job
         .folder
@@ -323,6 +345,21 @@ impl Output<'_> {
         options: WriteOptions<'_>,
         digest: &str,
     ) -> Result<(Staged, String), StepError> {
+        let staged = self.write_synced(unnamed, tracker, task, coins, options)?;
+        let sha256 = self.verify(tracker, task, &staged, digest, coins.len())?;
+        Ok((staged, sha256))
+    }
+
+    /// The writing half of [`Output::write_verified`]: the file written, synced, and held
+    /// read-only (or closed, when named).
+    pub(crate) fn write_synced(
+        &self,
+        unnamed: Option<File>,
+        tracker: &Tracker,
+        task: TaskId,
+        coins: &[Coin],
+        options: WriteOptions<'_>,
+    ) -> Result<Staged, StepError> {
         let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
         tracker.advance(task, 10, Some("Writing coins"));
         let named = unnamed.is_none();
@@ -362,17 +399,30 @@ impl Output<'_> {
         };
         fault::point(&format!("{}:after_fsync", self.step))
             .map_err(io("cannot flush the file to disk"))?;
+        Ok(staged)
+    }
 
+    /// The checking half of [`Output::write_verified`]: reads `staged` back in one streaming
+    /// pass, checks it holds exactly the `count` coins of `digest`, and returns its SHA-256.
+    pub(crate) fn verify(
+        &self,
+        tracker: &Tracker,
+        task: TaskId,
+        staged: &Staged,
+        digest: &str,
+        count: usize,
+    ) -> Result<String, StepError> {
         tracker.advance(task, 85, Some("Verifying the file"));
-        // One streaming pass: the coins are checked and the file hashed without holding either.
-        let sha256 = match &staged {
+        match staged {
             Staged::Named(temp) => {
-                let file = self.dir.open_read(temp).map_err(io("cannot read the file back"))?;
-                crate::verify::verify_file(file, digest, coins.len())?
+                let file = self
+                    .dir
+                    .open_read(temp)
+                    .map_err(|e| StepError::io("cannot read the file back", &e))?;
+                crate::verify::verify_file(file, digest, count)
             }
-            Staged::Unnamed(file) => crate::verify::verify_file(file, digest, coins.len())?,
-        };
-        Ok((staged, sha256))
+            Staged::Unnamed(file) => crate::verify::verify_file(file, digest, count),
+        }
     }
 }
 
@@ -413,15 +463,38 @@ pub(crate) fn finish(
         kind: FailureKind::Internal,
         message: format!("journal names a bad wallet: {e}"),
     })?;
-    let files: Vec<(Folder, String)> =
-        record.coins.iter().map(|c| (c.folder(), c.file_name())).collect();
     let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
-    crate::store::move_coins(layout, &wallet, &files, Folder::Sent, "export:mid_move")
-        .map_err(io("cannot move the coins to Sent"))?;
-    fault::point("export:after_move").map_err(io("cannot move the coins to Sent"))?;
-
     let amount = Amount::from_units(record.amount_units);
     let file_text = final_path.to_string_lossy();
+    // The receipt's text is made on a second thread while the coins move; it is written after
+    // them, as the transaction row is.
+    let receipt = || {
+        let receipt = Receipt {
+            id: &record.id,
+            time: records::rfc3339(now_unix()),
+            amount: amount.to_string(),
+            coins: record.coins.iter().map(|c| c.id().to_string()).collect(),
+            file: &file_text,
+            sha256,
+        };
+        records::receipt_bytes(&receipt)
+    };
+    let (moved, receipt) = std::thread::scope(|scope| {
+        let beside =
+            std::thread::Builder::new().name("export-receipt".into()).spawn_scoped(scope, receipt);
+        let files = record.coins.iter().map(|c| (c.folder(), c.file_name()));
+        let moved =
+            crate::store::move_coins(layout, &wallet, files, Folder::Sent, "export:mid_move")
+                .and_then(|()| fault::point("export:after_move"))
+                .map_err(io("cannot move the coins to Sent"));
+        let receipt = match beside {
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => receipt(),
+        };
+        (moved, receipt)
+    });
+    moved?;
+
     let wallet_dir = layout.wallet(&wallet);
     let seen = records::has_transaction(&wallet_dir, &record.id)
         .map_err(io("cannot read transactions.csv"))?;
@@ -440,18 +513,15 @@ pub(crate) fn finish(
         )
         .map_err(io("cannot write transactions.csv"))?;
     }
-    records::write_receipt(
-        &layout.folder(&wallet, Folder::Receipts),
-        &Receipt {
-            id: &record.id,
-            time: records::rfc3339(now_unix()),
-            amount: amount.to_string(),
-            coins: record.coins.iter().map(|c| c.id().to_string()).collect(),
-            file: &file_text,
-            sha256,
-        },
-    )
-    .map_err(io("cannot write the receipt"))?;
+    receipt
+        .and_then(|bytes| {
+            records::write_receipt_bytes(
+                &layout.folder(&wallet, Folder::Receipts),
+                &record.id,
+                &bytes,
+            )
+        })
+        .map_err(io("cannot write the receipt"))?;
     Ok(ExportResult {
         file: final_path.to_path_buf(),
         amount,

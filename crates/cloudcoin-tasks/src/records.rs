@@ -90,10 +90,14 @@ pub(crate) struct Receipt<'a> {
     pub(crate) sha256: &'a str,
 }
 
-/// Writes a receipt atomically.
-pub(crate) fn write_receipt(receipts_dir: &Path, r: &Receipt<'_>) -> io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(r).map_err(io::Error::other)?;
-    crate::durable::write_atomic(&receipts_dir.join(format!("{}.json", r.id)), &bytes)
+/// The text of a receipt.
+pub(crate) fn receipt_bytes(r: &Receipt<'_>) -> io::Result<Vec<u8>> {
+    serde_json::to_vec_pretty(r).map_err(io::Error::other)
+}
+
+/// Writes the receipt text `bytes` of operation `id` atomically.
+pub(crate) fn write_receipt_bytes(receipts_dir: &Path, id: &str, bytes: &[u8]) -> io::Result<()> {
+    crate::durable::write_atomic(&receipts_dir.join(format!("{id}.json")), bytes)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.

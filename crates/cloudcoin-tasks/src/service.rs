@@ -619,7 +619,9 @@ impl Service {
                 return (failed(FailureKind::Internal, "internal error; see the server log"), true);
             };
             let job = ExportJob { id, wallet, state, coins, amount, folder, kind, tag };
-            export::run(&inner.layout, &inner.journal, &inner.tracker, &job)
+            let done = export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
+            export::free_later(job.coins);
+            done
         });
         Ok(view)
     }

@@ -204,7 +204,7 @@ impl Held {
 /// The coins a wallet holds, by id, with the spendable ones — money, in Bank or Fracked, free —
 /// also kept in spending order ([`SpendableSet`]), so that choosing coins for an export costs
 /// the coins it takes, not the coins the wallet holds. Every change of a coin goes through
-/// [`Coins::insert`], [`Coins::update`], [`Coins::remove`] or [`Coins::retain`], which keep the
+/// [`Coins::insert`], [`Coins::update`], [`Coins::remove_if`] or [`Coins::retain`], which keep the
 /// spendable set equal to what a walk over every coin would find.
 #[derive(Debug, Default)]
 pub(crate) struct Coins {
@@ -324,10 +324,26 @@ impl Coins {
     }
 
     /// Forgets the coin `id` and returns its entry, if held.
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, id: &CoinId) -> Option<Entry> {
         let entry = self.map.remove(id)?;
         self.spendable.remove(*id);
         Some(entry)
+    }
+
+    /// Removes the coin `id` when `remove` says yes to its entry (one lookup); returns whether
+    /// it did.
+    pub(crate) fn remove_if(&mut self, id: &CoinId, remove: impl FnOnce(&Entry) -> bool) -> bool {
+        match self.map.entry(*id) {
+            std::collections::hash_map::Entry::Occupied(slot) if remove(slot.get()) => {
+                let entry = slot.remove();
+                if spendable_as(*id, &entry).is_some() {
+                    self.spendable.remove(*id);
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Keeps only the coins `keep` says yes to.
@@ -448,6 +464,7 @@ impl WalletState {
     }
 
     /// Forgets coins that left the wallet.
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, coins: &[Held]) {
         for h in coins {
             self.coins.remove(&h.coin.id());
@@ -878,17 +895,19 @@ pub(crate) fn wallet_names(layout: &Layout) -> io::Result<Vec<WalletName>> {
 /// rather than replace anything; only a taken name (then the next free one is looked for) or a
 /// missing source (then the source is checked, so a vanished destination is an error, not a
 /// move) costs more.
-pub(crate) fn move_coins(
+pub(crate) fn move_coins<N: AsRef<str>>(
     layout: &Layout,
     wallet: &WalletName,
-    files: &[(Folder, String)],
+    files: impl ExactSizeIterator<Item = (Folder, N)>,
     to: Folder,
     mid_step: &str,
 ) -> io::Result<()> {
     let dest = fs::File::open(layout.folder(wallet, to))?;
     let mut sources: BTreeMap<Folder, fs::File> = BTreeMap::new();
     let mut touched = std::collections::BTreeSet::new();
-    for (i, (folder, file)) in files.iter().enumerate() {
+    let half = files.len() / 2;
+    for (i, (folder, file)) in files.enumerate() {
+        let (folder, file) = (&folder, file.as_ref());
         let source = match sources.entry(*folder) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
@@ -899,7 +918,7 @@ pub(crate) fn move_coins(
             continue;
         }
         touched.insert(*folder);
-        if i == files.len() / 2 {
+        if i == half {
             crate::fault::point(mid_step)?;
         }
     }
@@ -1199,11 +1218,11 @@ mod tests {
         put(&sent, "a.bin", &[coin(0, 9)]);
         let files =
             vec![(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "moved.bin".to_owned())];
-        move_coins(&layout, &name, &files, Folder::Sent, "test").expect("move");
+        move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test").expect("move");
         assert!(!bank.join("a.bin").exists());
         assert!(sent.join("a (2).bin").exists());
         assert_eq!(read_single_coin(&sent.join("a.bin")).map(|c| c.serial.get()), Ok(9));
-        move_coins(&layout, &name, &files, Folder::Sent, "test")
+        move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test")
             .expect("a second run does nothing");
         assert_eq!(fs::read_dir(&sent).expect("sent").count(), 2);
     }
@@ -1225,7 +1244,7 @@ mod tests {
         let e = move_one(&source, "a.bin", &dest).expect_err("the destination is gone");
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         assert!(bank.join("a.bin").exists(), "the coin stays where it was");
-        assert!(move_coins(&layout, &name, &files, Folder::Trash, "test").is_err());
+        assert!(move_coins(&layout, &name, files.iter().cloned(), Folder::Trash, "test").is_err());
         assert!(bank.join("a.bin").exists() && bank.join("b.bin").exists());
         assert!(!move_one(&source, "missing.bin", &dest).expect("gone counts as moved"));
     }
