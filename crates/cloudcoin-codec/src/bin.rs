@@ -10,6 +10,7 @@
 //! with PANs equal to its ANs. A set where no coin carries PANs is written with state flag 0,
 //! 407-byte records, exactly as before.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::io::Write;
 
@@ -62,21 +63,21 @@ pub(crate) const PROGRESS_EVERY: usize = 500;
 /// ```
 ///
 /// [`FileKind::Bin`]: cloudcoin_domain::FileKind::Bin
-pub fn encode_bin(coins: &[Coin]) -> Result<Vec<u8>, CodecError> {
+pub fn encode_bin<C: Borrow<Coin>>(coins: &[C]) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(file_len(coins));
     write_bin(&mut out, coins)?;
     Ok(out)
 }
 
 /// Writes `coins` as a format-9 file to `w`.
-pub(crate) fn write_bin<W: Write>(w: W, coins: &[Coin]) -> Result<(), CodecError> {
+pub(crate) fn write_bin<W: Write, C: Borrow<Coin>>(w: W, coins: &[C]) -> Result<(), CodecError> {
     write_bin_reporting(w, coins, &mut |_| {})
 }
 
 /// [`write_bin`], calling `progress(coins_written)` every few hundred coins and at the end.
-pub(crate) fn write_bin_reporting<W: Write>(
+pub(crate) fn write_bin_reporting<W: Write, C: Borrow<Coin>>(
     mut w: W,
-    coins: &[Coin],
+    coins: &[C],
     progress: &mut dyn FnMut(usize),
 ) -> Result<(), CodecError> {
     let count = check_writable(coins)?;
@@ -86,15 +87,15 @@ pub(crate) fn write_bin_reporting<W: Write>(
 }
 
 /// The length of the format-9 file of `coins`, once [`check_writable`] has passed.
-pub(crate) fn file_len(coins: &[Coin]) -> usize {
+pub(crate) fn file_len<C: Borrow<Coin>>(coins: &[C]) -> usize {
     HEADER_LEN + record_len(coins) * coins.len()
 }
 
 /// The format-9 bytes of `coins`, which [`check_writable`] has accepted with `count`, into `w`
 /// (not flushed), calling `progress` as [`write_bin_reporting`] does.
-pub(crate) fn write_checked<W: Write>(
+pub(crate) fn write_checked<W: Write, C: Borrow<Coin>>(
     mut w: W,
-    coins: &[Coin],
+    coins: &[C],
     count: u16,
     progress: &mut dyn FnMut(usize),
 ) -> std::io::Result<()> {
@@ -103,7 +104,7 @@ pub(crate) fn write_checked<W: Write>(
     let mut record = [0u8; RECORD_LEN + PAN_LEN];
     let len = record_len(coins);
     for (i, coin) in coins.iter().enumerate() {
-        encode_record(coin, with_pans, &mut record);
+        encode_record(coin.borrow(), with_pans, &mut record);
         w.write_all(&record[..len])?;
         if (i + 1) % PROGRESS_EVERY == 0 {
             progress(i + 1);
@@ -115,7 +116,7 @@ pub(crate) fn write_checked<W: Write>(
 
 /// The coin count as the header stores it, after checking that the coins fit in one file and that
 /// none is repeated (a repeated coin in a file would be a duplicated coin).
-pub(crate) fn check_writable(coins: &[Coin]) -> Result<u16, CodecError> {
+pub(crate) fn check_writable<C: Borrow<Coin>>(coins: &[C]) -> Result<u16, CodecError> {
     if coins.len() > MAX_COINS {
         return Err(CodecError::TooManyCoins { count: coins.len() });
     }
@@ -124,9 +125,9 @@ pub(crate) fn check_writable(coins: &[Coin]) -> Result<u16, CodecError> {
 }
 
 /// Fails on the first coin whose identity was already seen.
-pub(crate) fn check_unique(coins: &[Coin]) -> Result<(), CodecError> {
+pub(crate) fn check_unique<C: Borrow<Coin>>(coins: &[C]) -> Result<(), CodecError> {
     let mut seen = HashSet::with_capacity(coins.len());
-    for coin in coins {
+    for coin in coins.iter().map(Borrow::borrow) {
         if !seen.insert(coin.id()) {
             return Err(CodecError::DuplicateCoin { id: coin.id() });
         }
@@ -135,16 +136,16 @@ pub(crate) fn check_unique(coins: &[Coin]) -> Result<(), CodecError> {
 }
 
 /// Whether a file of `coins` has state flag 1: when any of them carries PANs.
-fn carries_pans(coins: &[Coin]) -> bool {
-    coins.iter().any(|c| c.pans().is_some())
+fn carries_pans<C: Borrow<Coin>>(coins: &[C]) -> bool {
+    coins.iter().any(|c| c.borrow().pans().is_some())
 }
 
 /// The record length a file of `coins` uses.
-pub(crate) fn record_len(coins: &[Coin]) -> usize {
+pub(crate) fn record_len<C: Borrow<Coin>>(coins: &[C]) -> usize {
     if carries_pans(coins) { RECORD_LEN + PAN_LEN } else { RECORD_LEN }
 }
 
-fn header(coins: &[Coin], count: u16, with_pans: bool) -> [u8; HEADER_LEN] {
+fn header<C: Borrow<Coin>>(coins: &[C], count: u16, with_pans: bool) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[0] = FORMAT_9;
     h[1] = 0x01; // cloud id
@@ -158,7 +159,7 @@ fn header(coins: &[Coin], count: u16, with_pans: bool) -> [u8; HEADER_LEN] {
         [one] => {
             // 25 POWN nibbles, RAIDA 0 in the high nibble of byte 16, then the nibble 0x9.
             let mut nibbles = [0x9u8; 26];
-            for (slot, p) in nibbles.iter_mut().zip(one.pown) {
+            for (slot, p) in nibbles.iter_mut().zip(one.borrow().pown) {
                 *slot = p.nibble();
             }
             for (byte, pair) in h[16..29].iter_mut().zip(nibbles.chunks_exact(2)) {

@@ -7,6 +7,8 @@
 //! `i / n`), and the list of the coins. When the coins are too many for QR codes on one page, the
 //! place of the codes says in large letters that the printout does not carry the coins.
 
+use std::borrow::Borrow;
+
 use cloudcoin_domain::{Amount, Coin};
 use qrcode::types::{Color, EcLevel, Version};
 use qrcode::{QrCode, bits::Bits};
@@ -160,8 +162,8 @@ impl QrSetup {
 /// codes of `texts` ([`QrSetup::texts`] of the coins' format-9 bytes) drawn with `setup`, or,
 /// when `texts` is `None` (the coins do not fit), the notice that the printout does not carry
 /// them.
-pub(crate) fn draw(
-    coins: &[Coin],
+pub(crate) fn draw<C: Borrow<Coin>>(
+    coins: &[C],
     texts: Option<&[String]>,
     label: &PngLabel,
     setup: QrSetup,
@@ -293,7 +295,7 @@ fn no_codes(page: &mut Canvas, count: usize, setup: QrSetup) {
 
 /// Lists the coins (denomination and serial number) in columns at the bottom of the page, as
 /// many as fit, then how many more there are.
-fn coin_list(page: &mut Canvas, coins: &[Coin]) {
+fn coin_list<C: Borrow<Coin>>(page: &mut Canvas, coins: &[C]) {
     let top = BOTTOM - LIST_ROOM + 20;
     page.text(LEFT, top, "The coins (value #serial):", SMALL, Ink::Black);
     let line = GLYPH * SMALL + 8;
@@ -303,6 +305,7 @@ fn coin_list(page: &mut Canvas, coins: &[Coin]) {
         .iter()
         .take(MOST)
         .map(|c| {
+            let c: &Coin = c.borrow();
             let value = c
                 .value()
                 .map_or_else(|| format!("code {}", c.denomination.code()), Amount::display_grouped);

@@ -2,6 +2,8 @@
 //! primitives (a canvas of a few inks, text in the 8×8 bitmap font, filled boxes) that `page`
 //! lays the paper wallet out with.
 
+use std::borrow::Borrow;
+
 use cloudcoin_domain::{Amount, Coin, Tag, total_value};
 use font8x8::legacy::{BASIC_LEGACY, LATIN_LEGACY};
 
@@ -42,12 +44,16 @@ impl PngLabel {
     /// but add nothing to the amount.
     ///
     /// Fails with [`CodecError::TooManyCoins`] for more coins than one PNG file can hold.
-    pub fn new(coins: &[Coin], tag: Tag, date: impl Into<String>) -> Result<PngLabel, CodecError> {
+    pub fn new<C: Borrow<Coin>>(
+        coins: &[C],
+        tag: Tag,
+        date: impl Into<String>,
+    ) -> Result<PngLabel, CodecError> {
         if coins.len() > crate::bin::MAX_COINS {
             return Err(CodecError::TooManyCoins { count: coins.len() });
         }
-        let amount =
-            total_value(coins).expect("65,535 coins of the largest denomination fit in an amount");
+        let amount = total_value(coins.iter().map(Borrow::borrow))
+            .expect("65,535 coins of the largest denomination fit in an amount");
         Ok(PngLabel { amount, coin_count: coins.len(), tag, date: date.into() })
     }
 

@@ -1,6 +1,7 @@
 //! The PNG "paper wallet" (`docs/SPEC.md` §4.3): a real picture with a private `cLDc` chunk, directly after
 //! IHDR, holding the format-9 bytes of the coins.
 
+use std::borrow::Borrow;
 use std::io::Write;
 
 use cloudcoin_domain::Coin;
@@ -18,9 +19,9 @@ const CHUNK_OVERHEAD: usize = 12;
 
 /// Writes `coins` as a PNG picture showing `label`, with the format-9 bytes of the coins in a
 /// `cLDc` chunk at file offset 33, directly after IHDR.
-pub(crate) fn write_png<W: Write>(
+pub(crate) fn write_png<W: Write, C: Borrow<Coin>>(
     w: W,
-    coins: &[Coin],
+    coins: &[C],
     label: &PngLabel,
 ) -> Result<(), CodecError> {
     write_png_setup(w, coins, label, page::SETUP)
@@ -31,9 +32,9 @@ pub(crate) fn write_png<W: Write>(
 /// The coins' format-9 bytes are built in memory only when they fit in QR codes on the page (a
 /// few dozen coins); otherwise they are written straight into the `cLDc` chunk, coin by coin,
 /// so a 65,535-coin file never holds a second copy of its coins in memory.
-pub(crate) fn write_png_setup<W: Write>(
+pub(crate) fn write_png_setup<W: Write, C: Borrow<Coin>>(
     w: W,
-    coins: &[Coin],
+    coins: &[C],
     label: &PngLabel,
     setup: page::QrSetup,
 ) -> Result<(), CodecError> {
@@ -50,9 +51,9 @@ pub(crate) fn write_png_setup<W: Write>(
 /// Encodes `canvas` as a 4-bit palette PNG with the format-9 bytes of `coins` (which
 /// [`check_writable`](crate::bin::check_writable) accepted with `count`) in the `cLDc` chunk at
 /// offset 33, and the page's physical size (300 dpi) in a `pHYs` chunk after it.
-fn write_canvas<W: Write>(
+fn write_canvas<W: Write, C: Borrow<Coin>>(
     mut w: W,
-    coins: &[Coin],
+    coins: &[C],
     count: u16,
     canvas: &crate::picture::Canvas,
 ) -> Result<(), CodecError> {
@@ -101,15 +102,15 @@ const HEADER_LEN: usize = PNG_SIGNATURE.len() + CHUNK_OVERHEAD + 13;
 /// Passes the PNG encoder's output to `inner`, and writes the `cLDc` chunk of `coins` right
 /// after the first [`HEADER_LEN`] bytes (the signature and IHDR), streaming the records and
 /// their CRC instead of asking the encoder to copy a buffer of them.
-struct CoinChunkAfterHeader<'c, W> {
+struct CoinChunkAfterHeader<'c, W, C> {
     inner: W,
     /// Header bytes still to pass before the coin chunk; 0 once it is written.
     header_left: usize,
-    coins: &'c [Coin],
+    coins: &'c [C],
     count: u16,
 }
 
-impl<W: Write> CoinChunkAfterHeader<'_, W> {
+impl<W: Write, C: Borrow<Coin>> CoinChunkAfterHeader<'_, W, C> {
     fn write_coin_chunk(&mut self) -> std::io::Result<()> {
         let len = u32::try_from(crate::bin::file_len(self.coins))
             .expect("65,535 records of at most 807 bytes fit in a chunk");
@@ -122,7 +123,7 @@ impl<W: Write> CoinChunkAfterHeader<'_, W> {
     }
 }
 
-impl<W: Write> Write for CoinChunkAfterHeader<'_, W> {
+impl<W: Write, C: Borrow<Coin>> Write for CoinChunkAfterHeader<'_, W, C> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.header_left == 0 {
             return self.inner.write(buf);

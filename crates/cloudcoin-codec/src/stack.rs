@@ -3,6 +3,7 @@
 //! What the parser accepts ([`WireStack`]) and what is a valid coin ([`Coin`]) are kept apart:
 //! serde reads the wire structs, `TryFrom` turns each into a coin.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::io::Write;
 
@@ -392,13 +393,13 @@ pub(crate) fn write_stack<W: Write>(w: W, coins: &[Coin]) -> Result<(), CodecErr
 }
 
 /// [`write_stack`], calling `progress(coins_written)` every few hundred coins and at the end.
-pub(crate) fn write_stack_reporting<W: Write>(
+pub(crate) fn write_stack_reporting<W: Write, C: Borrow<Coin>>(
     mut w: W,
-    coins: &[Coin],
+    coins: &[C],
     progress: &mut dyn FnMut(usize),
 ) -> Result<(), CodecError> {
     crate::bin::check_unique(coins)?;
-    if let Some(coin) = coins.iter().find(|c| c.pans().is_some()) {
+    if let Some(coin) = coins.iter().map(Borrow::borrow).find(|c: &&Coin| c.pans().is_some()) {
         return Err(CodecError::PansNotCarried { id: coin.id() });
     }
     w.write_all(b"{\"cloudcoin\":[")?;
@@ -406,7 +407,7 @@ pub(crate) fn write_stack_reporting<W: Write>(
     for (i, coin) in coins.iter().enumerate() {
         line.clear();
         line.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-        write_coin_line(&mut line, coin);
+        write_coin_line(&mut line, coin.borrow());
         w.write_all(&line)?;
         if (i + 1) % crate::bin::PROGRESS_EVERY == 0 {
             progress(i + 1);

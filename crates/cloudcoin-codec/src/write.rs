@@ -1,5 +1,6 @@
 //! The writers' one entry point, [`write_coins`], and the options every writer takes.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::io::Write;
 
@@ -94,6 +95,8 @@ impl fmt::Debug for WriteOptions<'_> {
 /// Writes `coins` to `w` as a file of `kind`: a format-9 `bin`, a JSON `stack` or a `png` page.
 ///
 /// Any [`Write`] will do (a file, a socket, a `Vec<u8>`); the writer is flushed at the end.
+/// The coins may be a slice of coins or of references to them (`&[Coin]`, `&[&Coin]`,
+/// `&[Arc<Coin>]`): a caller holding shared coins writes them without copying them first.
 /// A `zip` archive is refused with [`CodecError::NeedsSeek`] before anything is written: a zip
 /// writer goes back to fill in each entry's header once the entry is written, so it needs
 /// [`std::io::Seek`] as well; call [`write_zip`](crate::write_zip) for it.
@@ -125,10 +128,10 @@ impl fmt::Debug for WriteOptions<'_> {
 /// let refused = write_coins(Vec::new(), FileKind::Zip, &coins, &WriteOptions::new());
 /// assert!(matches!(refused, Err(cloudcoin_codec::CodecError::NeedsSeek { kind: FileKind::Zip })));
 /// ```
-pub fn write_coins(
+pub fn write_coins<C: Borrow<Coin>>(
     w: impl Write,
     kind: FileKind,
-    coins: &[Coin],
+    coins: &[C],
     options: &WriteOptions<'_>,
 ) -> Result<(), CodecError> {
     let mut progress = |n: usize| options.report(n);

@@ -2,6 +2,7 @@
 //! stored uncompressed; read whatever coin files (bin, stack, png, nested zip) they hold, within
 //! [`Limits`].
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
@@ -89,7 +90,8 @@ impl Limits {
 /// Unlike [`write_coins`](crate::write_coins) this needs [`Seek`]: the zip writer goes back to
 /// fill in each entry's sizes and checksum once the entry is written. A [`std::fs::File`], a
 /// [`std::io::BufWriter`] around one, or a [`Cursor`] will do. Refuses a coin set holding the
-/// same coin twice ([`CodecError::DuplicateCoin`]).
+/// same coin twice ([`CodecError::DuplicateCoin`]). As with `write_coins`, the coins may be a
+/// slice of coins or of references to them.
 ///
 /// ```
 /// use std::io::Cursor;
@@ -108,16 +110,16 @@ impl Limits {
 /// write_zip(&mut file, &coins, &WriteOptions::new()).unwrap();
 /// assert_eq!(decode_zip(file.get_ref(), &Limits::default()).unwrap(), coins);
 /// ```
-pub fn write_zip(
+pub fn write_zip<C: Borrow<Coin>>(
     w: impl Write + Seek,
-    coins: &[Coin],
+    coins: &[C],
     options: &WriteOptions<'_>,
 ) -> Result<(), CodecError> {
     crate::bin::check_unique(coins)?;
     let entry_options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     let mut zip = ZipWriter::new(SeekWindow::new(w, WINDOW)?);
     let mut entry = Vec::with_capacity(crate::bin::HEADER_LEN + crate::bin::RECORD_LEN);
-    for (i, coin) in coins.iter().enumerate() {
+    for (i, coin) in coins.iter().map(Borrow::borrow).enumerate() {
         entry.clear();
         crate::bin::write_bin(&mut entry, std::slice::from_ref(coin))?;
         zip.start_file(single_coin_file_name(coin, &Tag::empty(), FileKind::Bin), entry_options)

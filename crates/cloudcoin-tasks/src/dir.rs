@@ -231,14 +231,22 @@ impl Dir {
     /// Gives the unnamed file `file` (from [`Dir::create_unnamed`], or a read-only reopening of
     /// it) the name `name`; fails if the name exists.
     fn link_unnamed(&self, file: &File, name: &str) -> io::Result<()> {
-        let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-        match rustix::fs::linkat(CWD, &proc_path, &self.handle, name, AtFlags::SYMLINK_FOLLOW) {
-            // No /proc here: link the descriptor itself (needs CAP_DAC_READ_SEARCH).
-            Err(rustix::io::Errno::NOENT) if !Path::new("/proc/self/fd").is_dir() => {
-                Ok(rustix::fs::linkat(file, "", &self.handle, name, AtFlags::EMPTY_PATH)?)
+        use rustix::io::Errno;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // The descriptor itself, where the kernel allows it (Linux 6.10 on, for the process that
+        // opened the file; or with CAP_DAC_READ_SEARCH): no path to look up. Refused once, it is
+        // not tried again.
+        static DESCRIPTOR_REFUSED: AtomicBool = AtomicBool::new(false);
+        if !DESCRIPTOR_REFUSED.load(Ordering::Relaxed) {
+            match rustix::fs::linkat(file, "", &self.handle, name, AtFlags::EMPTY_PATH) {
+                Err(Errno::NOENT | Errno::PERM) => {
+                    DESCRIPTOR_REFUSED.store(true, Ordering::Relaxed)
+                }
+                other => return Ok(other?),
             }
-            other => Ok(other?),
         }
+        let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        Ok(rustix::fs::linkat(CWD, &proc_path, &self.handle, name, AtFlags::SYMLINK_FOLLOW)?)
     }
 
     /// Where the open directory is now, as the kernel knows it (`/proc/self/fd`): the path a

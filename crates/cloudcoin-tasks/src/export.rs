@@ -8,6 +8,7 @@
 //! is published a failure puts the coins back; after, the export is finished (now, or by recovery
 //! at start-up).
 
+use std::borrow::Borrow;
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufWriter, Read};
@@ -87,14 +88,16 @@ pub(crate) fn run(
     job: &ExportJob,
 ) -> (TaskOutcome, bool) {
     tracker.advance(job.id, 5, Some("Coins reserved"));
-    let mut coins: Vec<Coin> = job.coins.iter().map(|h| (*h.coin).clone()).collect();
-    // In the digest's order, so that checking the file needs no second pass.
+    // The coins themselves, not copies of them, in the digest's order, so that checking the
+    // file needs no second pass.
+    let mut coins: Vec<&Coin> = job.coins.iter().map(|h| &*h.coin).collect();
     crate::verify::digest_order(&mut coins);
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
     record.target_dir = Some(job.folder.real_path());
     record.amount_units = job.amount.units();
     job.tag.as_str().clone_into(&mut record.tag);
-    let base_name = export_file_name(&coins, &job.tag, job.kind);
+    let single = coins.first().copied().filter(|_| coins.len() == 1);
+    let base_name = file_name(coins.len(), single, job.amount, &job.tag, job.kind);
     let temp_name = format!(".{base_name}.{}.partial", job.id);
     let output = Output { dir: &job.folder, temp: &temp_name, kind: job.kind, step: "export" };
 
@@ -154,8 +157,8 @@ pub(crate) fn run(
     }
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
     let finished = finish(layout, &record, &final_path, &sha256);
-    // The coins' copies and their journal list are freed off this thread: the task is done.
-    free_later((coins, record));
+    // The coins' journal list is freed off this thread: the task is done.
+    free_later(record);
     match finished {
         Ok(result) => {
             tracing::info!(task = %job.id, file = %final_path.display(), amount = %job.amount, coins = job.coins.len(), "export completed");
@@ -264,7 +267,7 @@ fn write_and_publish(
     journal: &Journal,
     tracker: &Tracker,
     job: &ExportJob,
-    coins: &[Coin],
+    coins: &[&Coin],
     record: &mut Record,
     output: &Output<'_>,
     prepared: impl FnOnce() -> Prepared,
@@ -336,12 +339,12 @@ impl Output<'_> {
     /// fsyncs it; keeps only a read-only handle on it; reads it back and checks it holds
     /// exactly the coins of `digest`. Returns the file, ready for [`Dir::publish_unique`], and
     /// its SHA-256. Fault points: `{step}:after_write`, `{step}:after_fsync`.
-    pub(crate) fn write_verified(
+    pub(crate) fn write_verified<C: Borrow<Coin>>(
         &self,
         unnamed: Option<File>,
         tracker: &Tracker,
         task: TaskId,
-        coins: &[Coin],
+        coins: &[C],
         options: WriteOptions<'_>,
         digest: &str,
     ) -> Result<(Staged, String), StepError> {
@@ -352,12 +355,12 @@ impl Output<'_> {
 
     /// The writing half of [`Output::write_verified`]: the file written, synced, and held
     /// read-only (or closed, when named).
-    pub(crate) fn write_synced(
+    pub(crate) fn write_synced<C: Borrow<Coin>>(
         &self,
         unnamed: Option<File>,
         tracker: &Tracker,
         task: TaskId,
-        coins: &[Coin],
+        coins: &[C],
         options: WriteOptions<'_>,
     ) -> Result<Staged, StepError> {
         let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);

@@ -384,12 +384,13 @@ fn store_all(
     Ok(())
 }
 
-/// Most unnamed files an import holds open at once: a quarter of the open-file limit, at least
-/// 64 and at most 4,096. Each batch costs one `syncfs`.
+/// Most unnamed files in one batch: an eighth of the open-file limit, at least 64 and at most
+/// 4,096. Each batch costs one `syncfs`; two batches are open at a time (one being written, one
+/// being linked).
 fn unnamed_batch() -> usize {
     let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
-    let quarter = soft.map_or(usize::MAX, |n| usize::try_from(n / 4).unwrap_or(usize::MAX));
-    quarter.clamp(64, 4096)
+    let eighth = soft.map_or(usize::MAX, |n| usize::try_from(n / 8).unwrap_or(usize::MAX));
+    eighth.clamp(64, 4096)
 }
 
 /// Stores each coin as a file with no name (`O_TMPFILE`) in Bank, batch by batch: every file of
@@ -398,6 +399,11 @@ fn unnamed_batch() -> usize {
 /// coin, and it is made only for a complete, durable file; a crash or an error before the link
 /// leaves nothing behind (an unnamed file vanishes with its last handle). `first` is the first
 /// coin's file, already created.
+///
+/// The batches are written on a second thread while this one links the batch before (the
+/// links hold Bank's lock; writing unnamed files does not), so the import costs about the
+/// larger of the two, not their sum. A failure on either side stops both; the coins linked by
+/// then are stored.
 fn store_unnamed(
     tracker: &Tracker,
     job: &ImportJob,
@@ -407,25 +413,39 @@ fn store_unnamed(
     stored: &mut Vec<(CoinId, String)>,
 ) -> std::io::Result<()> {
     let batch = unnamed_batch();
+    // Writes the batches in order (the first coin to `first`, when given), handing each,
+    // durable, to `deliver`, which says whether to go on.
+    let write =
+        |mut first: Option<fs::File>,
+         deliver: &mut dyn FnMut(Vec<fs::File>, &[Coin]) -> std::io::Result<bool>| {
+            for chunk in fresh.chunks(batch) {
+                let mut files = Vec::with_capacity(chunk.len());
+                for coin in chunk {
+                    let mut file = match first.take() {
+                        Some(file) => file,
+                        None => {
+                            dir.create_unnamed(crate::folder::OUTPUT_MODE)?.ok_or_else(|| {
+                                std::io::Error::other(
+                                    "the file system stopped making unnamed files",
+                                )
+                            })?
+                        }
+                    };
+                    let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
+                        .map_err(|e| std::io::Error::other(error_chain(&e)))?;
+                    file.write_all(&bytes)?;
+                    files.push(file);
+                }
+                // The file system Bank is on, whatever the wallet folder's is.
+                dir.sync_file_system()?;
+                if !deliver(files, chunk)? {
+                    break;
+                }
+            }
+            Ok(())
+        };
     let n = fresh.len();
-    let mut first = Some(first);
-    let mut files = Vec::with_capacity(batch.min(n));
-    for chunk in fresh.chunks(batch) {
-        files.clear();
-        for coin in chunk {
-            let mut file = match first.take() {
-                Some(file) => file,
-                None => dir.create_unnamed(crate::folder::OUTPUT_MODE)?.ok_or_else(|| {
-                    std::io::Error::other("the file system stopped making unnamed files")
-                })?,
-            };
-            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
-                .map_err(|e| std::io::Error::other(error_chain(&e)))?;
-            file.write_all(&bytes)?;
-            files.push(file);
-        }
-        // The file system Bank is on, whatever the wallet folder's is.
-        dir.sync_file_system()?;
+    let mut link = |files: Vec<fs::File>, chunk: &[Coin]| -> std::io::Result<()> {
         for (file, coin) in files.iter().zip(chunk) {
             let name = dir.link_unnamed_unique(file, &coin_file_name(coin))?;
             stored.push((coin.id(), name));
@@ -434,8 +454,34 @@ fn store_unnamed(
             }
             tracker.advance(job.id, 50 + (45 * stored.len() / n) as u8, None);
         }
-    }
-    Ok(())
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        let (to, batches) = std::sync::mpsc::sync_channel::<Vec<fs::File>>(0);
+        let writer = std::thread::Builder::new()
+            .name("import-write".into())
+            // The linking side gone (it failed): this one stops too.
+            .spawn_scoped(scope, move || {
+                write(Some(first), &mut |files, _| Ok(to.send(files).is_ok()))
+            });
+        let writer = match writer {
+            Ok(handle) => handle,
+            // No thread to be had (the first file went with the attempt): write and link each
+            // batch here.
+            Err(_) => return write(None, &mut |files, chunk| link(files, chunk).map(|()| true)),
+        };
+        let mut linked = Ok(());
+        for (files, chunk) in batches.iter().zip(fresh.chunks(batch)) {
+            linked = link(files, chunk);
+            if linked.is_err() {
+                break;
+            }
+        }
+        // Dropping the receiver stops the writer at its next batch.
+        drop(batches);
+        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        linked.and(written)
+    })
 }
 
 /// Stores the coins through named temporary files `.{name}.{task id}.partial` in Bank (where

@@ -145,18 +145,18 @@ impl Record {
 }
 
 /// A fingerprint of a coin set that a file must hold exactly: ids and ANs, order-free.
-pub(crate) fn coins_digest(coins: &[Coin]) -> String {
+pub(crate) fn coins_digest<C: std::borrow::Borrow<Coin>>(coins: &[C]) -> String {
     use crate::verify::{ITEM_LEN, item};
     use sha2::Digest;
     let mut sha = sha2::Sha256::new();
     sha.update((coins.len() as u64).to_be_bytes());
     // SHA-256 over the count, then the sorted, distinct records. Coins already in that order (an
     // export's) are hashed as they are; others are sorted in one buffer of records.
-    let key = |c: &Coin| (c.denomination.code() as u8, c.serial.get());
+    let key = |c: &C| (c.borrow().denomination.code() as u8, c.borrow().serial.get());
     if coins.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
-        coins.iter().for_each(|c| sha.update(item(c)));
+        coins.iter().for_each(|c| sha.update(item(c.borrow())));
     } else {
-        let mut items: Vec<[u8; ITEM_LEN]> = coins.iter().map(item).collect();
+        let mut items: Vec<[u8; ITEM_LEN]> = coins.iter().map(|c| item(c.borrow())).collect();
         items.sort_unstable();
         items.dedup();
         items.iter().for_each(|i| sha.update(i));

@@ -30,8 +30,8 @@ pub(crate) fn item(c: &Coin) -> [u8; ITEM_LEN] {
 }
 
 /// Sorts coins in the order of their digest records, the order exports write them in.
-pub(crate) fn digest_order(coins: &mut [Coin]) {
-    coins.sort_by_cached_key(|c| (c.denomination.code() as u8, c.serial.get()));
+pub(crate) fn digest_order<C: std::borrow::Borrow<Coin>>(coins: &mut [C]) {
+    coins.sort_unstable_by_key(|c| (c.borrow().denomination.code() as u8, c.borrow().serial.get()));
 }
 
 /// Why a file does not check out.
