@@ -63,7 +63,12 @@ pub(crate) const PROGRESS_EVERY: usize = 500;
 /// ```
 ///
 /// [`FileKind::Bin`]: cloudcoin_domain::FileKind::Bin
-pub fn encode_bin<C: Borrow<Coin>>(coins: &[C]) -> Result<Vec<u8>, CodecError> {
+pub fn encode_bin(coins: &[Coin]) -> Result<Vec<u8>, CodecError> {
+    encode_borrowed(coins)
+}
+
+/// [`encode_bin`] of coins or references to them.
+pub(crate) fn encode_borrowed<C: Borrow<Coin>>(coins: &[C]) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(file_len(coins));
     write_bin(&mut out, coins)?;
     Ok(out)

@@ -40,7 +40,7 @@ pub(crate) fn write_png_setup<W: Write, C: Borrow<Coin>>(
 ) -> Result<(), CodecError> {
     let count = crate::bin::check_writable(coins)?;
     let texts = if setup.carries(crate::bin::file_len(coins)) {
-        setup.texts(&crate::bin::encode_bin(coins)?)
+        setup.texts(&crate::bin::encode_borrowed(coins)?)
     } else {
         None
     };
