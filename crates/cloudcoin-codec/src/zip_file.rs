@@ -116,6 +116,19 @@ pub fn write_zip<C: Borrow<Coin>>(
     options: &WriteOptions<'_>,
 ) -> Result<(), CodecError> {
     crate::bin::check_unique(coins)?;
+    if coins.len() <= STORED_MOST {
+        write_stored(w, coins, options)
+    } else {
+        write_with_crate(w, coins, options)
+    }
+}
+
+/// The archive written by the `zip` crate: needed past [`STORED_MOST`] coins.
+fn write_with_crate<C: Borrow<Coin>>(
+    w: impl Write + Seek,
+    coins: &[C],
+    options: &WriteOptions<'_>,
+) -> Result<(), CodecError> {
     let entry_options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     let mut zip = ZipWriter::new(SeekWindow::new(w, WINDOW)?);
     let mut entry = Vec::with_capacity(crate::bin::HEADER_LEN + crate::bin::RECORD_LEN);
@@ -130,6 +143,94 @@ pub fn write_zip<C: Borrow<Coin>>(
         }
     }
     let mut w = zip.finish().map_err(CodecError::zip_write)?;
+    w.flush()?;
+    options.report(coins.len());
+    Ok(())
+}
+
+/// Most entries [`write_stored`] writes: what the end record counts without zip64. A larger set
+/// (a backup of a big wallet) is written by the `zip` crate, which adds the zip64 records.
+const STORED_MOST: usize = u16::MAX as usize;
+
+/// Writes `coins` as the archive the `zip` crate writes for them with stored entries, byte for
+/// byte (kept by a test), without its per-entry bookkeeping or its seeks back: each entry's size
+/// and CRC are known before its header is written, so the archive goes out front to back. Local
+/// headers: version 1.0, no flags (the UTF-8 flag for a name that is not ASCII), stored, the DOS
+/// date 1980-01-01 00:00, no extra field. Central headers: made by Unix 1.0, external attributes
+/// of a regular file with mode 0644, as the crate writes them. At most [`STORED_MOST`] coins,
+/// whose archive is far below 4 GiB.
+fn write_stored<C: Borrow<Coin>>(
+    mut w: impl Write + Seek,
+    coins: &[C],
+    options: &WriteOptions<'_>,
+) -> Result<(), CodecError> {
+    const VERSION: u16 = 10;
+    const MADE_BY: u16 = (3 << 8) | VERSION;
+    const DOS_DATE: u16 = (1 << 5) | 1;
+    const UTF8_NAME: u16 = 1 << 11;
+    const REGULAR_0644: u32 = 0o100_644 << 16;
+    let start = w.stream_position()?;
+    let offset32 = |at: u64| {
+        u32::try_from(at).map_err(|_| CodecError::Io(io::Error::other("zip offset past 4 GiB")))
+    };
+    let mut central = Vec::with_capacity(coins.len() * 80);
+    let mut entry = Vec::with_capacity(crate::bin::HEADER_LEN + crate::bin::RECORD_LEN * 2);
+    let mut header = Vec::with_capacity(128);
+    let mut at = start;
+    for (i, coin) in coins.iter().map(Borrow::borrow).enumerate() {
+        entry.clear();
+        crate::bin::write_bin(&mut entry, std::slice::from_ref(coin))?;
+        let name = single_coin_file_name(coin, &Tag::empty(), FileKind::Bin);
+        let flags = if name.is_ascii() { 0 } else { UTF8_NAME };
+        let crc = crc32fast::hash(&entry);
+        let size = u32::try_from(entry.len()).expect("one coin's file is small");
+        let name_len = u16::try_from(name.len()).expect("a coin's file name is short");
+        header.clear();
+        header.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        for field in [VERSION, flags, 0, 0, DOS_DATE] {
+            header.extend_from_slice(&field.to_le_bytes());
+        }
+        for field in [crc, size, size] {
+            header.extend_from_slice(&field.to_le_bytes());
+        }
+        for field in [name_len, 0] {
+            header.extend_from_slice(&field.to_le_bytes());
+        }
+        header.extend_from_slice(name.as_bytes());
+        w.write_all(&header)?;
+        w.write_all(&entry)?;
+
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        for field in [MADE_BY, VERSION, flags, 0, 0, DOS_DATE] {
+            central.extend_from_slice(&field.to_le_bytes());
+        }
+        for field in [crc, size, size] {
+            central.extend_from_slice(&field.to_le_bytes());
+        }
+        for field in [name_len, 0, 0, 0, 0] {
+            central.extend_from_slice(&field.to_le_bytes());
+        }
+        central.extend_from_slice(&REGULAR_0644.to_le_bytes());
+        central.extend_from_slice(&offset32(at)?.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+        at += (header.len() + entry.len()) as u64;
+        if (i + 1) % PROGRESS_EVERY == 0 {
+            options.report(i + 1);
+        }
+    }
+    w.write_all(&central)?;
+    let count = u16::try_from(coins.len()).expect("checked against STORED_MOST");
+    let mut end = Vec::with_capacity(22);
+    end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    for field in [0, 0, count, count] {
+        end.extend_from_slice(&field.to_le_bytes());
+    }
+    let central_len = u32::try_from(central.len())
+        .map_err(|_| CodecError::Io(io::Error::other("zip directory past 4 GiB")))?;
+    end.extend_from_slice(&central_len.to_le_bytes());
+    end.extend_from_slice(&offset32(at)?.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    w.write_all(&end)?;
     w.flush()?;
     options.report(coins.len());
     Ok(())
@@ -423,11 +524,50 @@ mod tests {
         assert!(direct.seeks >= 2 * coins.len(), "{} seeks", direct.seeks);
 
         let mut windowed = Counting { inner: Cursor::new(Vec::new()), seeks: 0, writes: 0 };
-        write_zip(&mut windowed, &coins, &WriteOptions::new()).expect("write_zip");
+        write_with_crate(&mut windowed, &coins, &WriteOptions::new()).expect("write_zip");
         assert_eq!(windowed.inner.get_ref(), direct.inner.get_ref(), "the same bytes");
         assert!(windowed.seeks <= 4, "{} seeks", windowed.seeks);
         assert!(windowed.writes <= 8, "{} writes", windowed.writes);
         assert_eq!(decode_zip(windowed.inner.get_ref(), &Limits::default()).expect("read"), coins);
+    }
+
+    /// The archive the `zip` crate writes for `coins` with stored entries, from `start` on.
+    fn crate_archive(coins: &[Coin], start: usize) -> Vec<u8> {
+        let mut out = Cursor::new(vec![9u8; start]);
+        out.set_position(start as u64);
+        let mut zip = ZipWriter::new(&mut out);
+        let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+        for coin in coins {
+            zip.start_file(single_coin_file_name(coin, &Tag::empty(), FileKind::Bin), options)
+                .expect("start");
+            zip.write_all(&crate::bin::encode_bin(std::slice::from_ref(coin)).expect("bin"))
+                .expect("write");
+        }
+        zip.finish().expect("finish");
+        out.into_inner()
+    }
+
+    #[test]
+    fn the_direct_writer_makes_the_zip_crates_bytes_front_to_back() {
+        use cloudcoin_domain::RAIDA_COUNT;
+        let mut with_pans = coins(40);
+        with_pans[7] = with_pans[7].clone().with_pans([[0x5A; 16]; RAIDA_COUNT]);
+        let sets = [coins(0), coins(1), coins(2), coins(1_000), with_pans];
+        for (set, start) in sets.iter().zip([0, 0, 3, 0, 17]) {
+            let mut direct = Counting { inner: Cursor::new(vec![9u8; start]), seeks: 0, writes: 0 };
+            direct.inner.set_position(start as u64);
+            let borrowed: Vec<&Coin> = set.iter().collect();
+            write_zip(&mut direct, &borrowed, &WriteOptions::new()).expect("write_zip");
+            let expected = crate_archive(set, start);
+            assert_eq!(direct.inner.get_ref().len(), expected.len(), "{} coins", set.len());
+            assert!(direct.inner.get_ref() == &expected, "{} coins: other bytes", set.len());
+            // Only the starting position is asked for: nothing is written twice.
+            assert!(direct.seeks <= 1, "{} seeks", direct.seeks);
+            if start == 0 {
+                let back = decode_zip(direct.inner.get_ref(), &Limits::default()).expect("read");
+                assert_eq!(&back, set, "{} coins read back", set.len());
+            }
+        }
     }
 
     #[test]
