@@ -285,19 +285,25 @@ fn write_and_publish(
             .map_err(|e| StepError::io("cannot write the journal", &e))
     };
     let options = WriteOptions::new().with_tag(job.tag.clone()).with_date(date_today());
-    let staged = match unnamed {
+    let (staged, sha256) = match unnamed {
         Some(file) => {
             record.unnamed = true;
-            let staged = output.write_synced(Some(file), tracker, job.id, coins, options)?;
-            journaled(record, None)?;
-            staged
+            // The file is synced on a second thread while this one journals the intent and
+            // reads the file back; it is published only once all three are done.
+            output.write_unnamed_then(file, tracker, job.id, coins, options, |written| {
+                journaled(record, None)?;
+                tracker.advance(job.id, 85, Some("Verifying the file"));
+                crate::verify::verify_file(written, &record.coins_digest, coins.len())
+            })?
         }
         None => {
             journaled(record, Some(output.temp))?;
-            output.write_synced(None, tracker, job.id, coins, options)?
+            let staged = output.write_synced(None, tracker, job.id, coins, options)?;
+            let sha256 =
+                output.verify(tracker, job.id, &staged, &record.coins_digest, coins.len())?;
+            (staged, sha256)
         }
     };
-    let sha256 = output.verify(tracker, job.id, &staged, &record.coins_digest, coins.len())?;
     record.sha256.clone_from(&sha256);
     let final_name = job
         .folder
@@ -363,16 +369,82 @@ impl Output<'_> {
         coins: &[C],
         options: WriteOptions<'_>,
     ) -> Result<Staged, StepError> {
-        let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
-        tracker.advance(task, 10, Some("Writing coins"));
         let named = unnamed.is_none();
         let file = match unnamed {
             Some(file) => file,
             None => self
                 .dir
                 .create_new(self.temp, crate::folder::OUTPUT_MODE)
-                .map_err(io("cannot create the file"))?,
+                .map_err(|e| StepError::io("cannot create the file", &e))?,
         };
+        let file = self.write_file(file, tracker, task, coins, options)?;
+        file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
+        // Complete and durable: nothing writes to it again, so no handle stays open for writing
+        // while it waits for its name.
+        let staged = if named {
+            drop(file);
+            Staged::Named(self.temp.to_owned())
+        } else {
+            Staged::Unnamed(crate::dir::reopen_read_only(&file).unwrap_or(file))
+        };
+        self.after_fsync()?;
+        Ok(staged)
+    }
+
+    /// Writes `coins` to the unnamed file `file`, keeps only a read-only handle on it, and
+    /// fsyncs it on a second thread while `meanwhile` runs with that handle here (both here
+    /// where no thread can be started: first the fsync). Returns what `meanwhile` returns once
+    /// both succeeded; the fsync's error first. Fault points as [`Output::write_synced`].
+    pub(crate) fn write_unnamed_then<C: Borrow<Coin>, T>(
+        &self,
+        file: File,
+        tracker: &Tracker,
+        task: TaskId,
+        coins: &[C],
+        options: WriteOptions<'_>,
+        meanwhile: impl FnOnce(&File) -> Result<T, StepError>,
+    ) -> Result<(Staged, T), StepError> {
+        let file = self.write_file(file, tracker, task, coins, options)?;
+        // Complete: nothing writes to it again, so no handle stays open for writing while it is
+        // synced and waits for its name (an fsync through a read-only handle syncs the file).
+        let file = crate::dir::reopen_read_only(&file).unwrap_or(file);
+        let synced = || {
+            file.sync_all()
+                .map_err(|e| StepError::io("cannot flush the file to disk", &e))
+                .and_then(|()| self.after_fsync())
+        };
+        let (synced, done) = std::thread::scope(|scope| {
+            let beside =
+                std::thread::Builder::new().name("output-fsync".into()).spawn_scoped(scope, synced);
+            match beside {
+                Ok(handle) => {
+                    let done = meanwhile(&file);
+                    let synced =
+                        handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (synced, Some(done))
+                }
+                Err(_) => match synced() {
+                    Ok(()) => (Ok(()), Some(meanwhile(&file))),
+                    Err(e) => (Err(e), None),
+                },
+            }
+        });
+        synced?;
+        let value = done.expect("the fsync succeeded, so the rest ran")?;
+        Ok((Staged::Unnamed(file), value))
+    }
+
+    /// Encodes `coins` into `file` through a large buffer, with progress from 10 to 80
+    /// (`{step}:after_write`). Returns the file, not yet synced.
+    fn write_file<C: Borrow<Coin>>(
+        &self,
+        file: File,
+        tracker: &Tracker,
+        task: TaskId,
+        coins: &[C],
+        options: WriteOptions<'_>,
+    ) -> Result<File, StepError> {
+        tracker.advance(task, 10, Some("Writing coins"));
         // Large writes: a 26 MB file in a few dozen system calls, not a few thousand.
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let total = coins.len().max(1);
@@ -390,19 +462,15 @@ impl Output<'_> {
             message: format!("cannot write the file: {}", error_chain(&e)),
         })?;
         let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
-        fault::point(&format!("{}:after_write", self.step)).map_err(io("cannot write the file"))?;
-        file.sync_all().map_err(io("cannot flush the file to disk"))?;
-        // Complete and durable: nothing writes to it again, so no handle stays open for writing
-        // while it waits for its name.
-        let staged = if named {
-            drop(file);
-            Staged::Named(self.temp.to_owned())
-        } else {
-            Staged::Unnamed(crate::dir::reopen_read_only(&file).unwrap_or(file))
-        };
+        fault::point(&format!("{}:after_write", self.step))
+            .map_err(|e| StepError::io("cannot write the file", &e))?;
+        Ok(file)
+    }
+
+    /// The fault point after the output's fsync.
+    fn after_fsync(&self) -> Result<(), StepError> {
         fault::point(&format!("{}:after_fsync", self.step))
-            .map_err(io("cannot flush the file to disk"))?;
-        Ok(staged)
+            .map_err(|e| StepError::io("cannot flush the file to disk", &e))
     }
 
     /// The checking half of [`Output::write_verified`]: reads `staged` back in one streaming

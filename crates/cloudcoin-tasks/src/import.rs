@@ -393,6 +393,9 @@ fn unnamed_batch() -> usize {
     eighth.clamp(64, 4096)
 }
 
+/// Takes a written, durable batch of unnamed files with their coins; says whether to go on.
+type Deliver<'a> = dyn FnMut(Vec<fs::File>, &[Coin]) -> std::io::Result<bool> + 'a;
+
 /// Stores each coin as a file with no name (`O_TMPFILE`) in Bank, batch by batch: every file of
 /// the batch is written, one `syncfs` of Bank's file system makes them durable, then each is
 /// linked under its coin's name (the first free one; nothing is replaced). One name is made per
@@ -415,35 +418,29 @@ fn store_unnamed(
     let batch = unnamed_batch();
     // Writes the batches in order (the first coin to `first`, when given), handing each,
     // durable, to `deliver`, which says whether to go on.
-    let write =
-        |mut first: Option<fs::File>,
-         deliver: &mut dyn FnMut(Vec<fs::File>, &[Coin]) -> std::io::Result<bool>| {
-            for chunk in fresh.chunks(batch) {
-                let mut files = Vec::with_capacity(chunk.len());
-                for coin in chunk {
-                    let mut file = match first.take() {
-                        Some(file) => file,
-                        None => {
-                            dir.create_unnamed(crate::folder::OUTPUT_MODE)?.ok_or_else(|| {
-                                std::io::Error::other(
-                                    "the file system stopped making unnamed files",
-                                )
-                            })?
-                        }
-                    };
-                    let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
-                        .map_err(|e| std::io::Error::other(error_chain(&e)))?;
-                    file.write_all(&bytes)?;
-                    files.push(file);
-                }
-                // The file system Bank is on, whatever the wallet folder's is.
-                dir.sync_file_system()?;
-                if !deliver(files, chunk)? {
-                    break;
-                }
+    let write = |mut first: Option<fs::File>, deliver: &mut Deliver<'_>| {
+        for chunk in fresh.chunks(batch) {
+            let mut files = Vec::with_capacity(chunk.len());
+            for coin in chunk {
+                let mut file = match first.take() {
+                    Some(file) => file,
+                    None => dir.create_unnamed(crate::folder::OUTPUT_MODE)?.ok_or_else(|| {
+                        std::io::Error::other("the file system stopped making unnamed files")
+                    })?,
+                };
+                let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
+                    .map_err(|e| std::io::Error::other(error_chain(&e)))?;
+                file.write_all(&bytes)?;
+                files.push(file);
             }
-            Ok(())
-        };
+            // The file system Bank is on, whatever the wallet folder's is.
+            dir.sync_file_system()?;
+            if !deliver(files, chunk)? {
+                break;
+            }
+        }
+        Ok(())
+    };
     let n = fresh.len();
     let mut link = |files: Vec<fs::File>, chunk: &[Coin]| -> std::io::Result<()> {
         for (file, coin) in files.iter().zip(chunk) {
