@@ -394,7 +394,9 @@ impl Output<'_> {
     /// Writes `coins` to the unnamed file `file`, keeps only a read-only handle on it, and
     /// fsyncs it on a second thread while `meanwhile` runs with that handle here (both here
     /// where no thread can be started: first the fsync). Returns what `meanwhile` returns once
-    /// both succeeded; the fsync's error first. Fault points as [`Output::write_synced`].
+    /// both succeeded; the fsync's error first. Fault points as [`Output::write_synced`]; the
+    /// one after the fsync is passed once both are done, so `meanwhile`'s own fault points come
+    /// before it.
     pub(crate) fn write_unnamed_then<C: Borrow<Coin>, T>(
         &self,
         file: File,
@@ -408,11 +410,8 @@ impl Output<'_> {
         // Complete: nothing writes to it again, so no handle stays open for writing while it is
         // synced and waits for its name (an fsync through a read-only handle syncs the file).
         let file = crate::dir::reopen_read_only(&file).unwrap_or(file);
-        let synced = || {
-            file.sync_all()
-                .map_err(|e| StepError::io("cannot flush the file to disk", &e))
-                .and_then(|()| self.after_fsync())
-        };
+        let synced =
+            || file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e));
         let (synced, done) = std::thread::scope(|scope| {
             let beside =
                 std::thread::Builder::new().name("output-fsync".into()).spawn_scoped(scope, synced);
@@ -430,6 +429,8 @@ impl Output<'_> {
             }
         });
         synced?;
+        // Here, once both threads are done: a crash at this point interrupts nothing half-way.
+        self.after_fsync()?;
         let value = done.expect("the fsync succeeded, so the rest ran")?;
         Ok((Staged::Unnamed(file), value))
     }

@@ -12,12 +12,13 @@ use std::io;
 
 /// The fault points of an export, in the order the pipeline passes them.
 ///
-/// With an unnamed output (the usual way) the journal record is written once the file is synced;
-/// with a named temporary file, before the file is created (`export:after_journal` comes first).
+/// With an unnamed output (the usual way) the journal record is written once the file is
+/// written, while it is synced; with a named temporary file, before the file is created
+/// (`export:after_journal` comes first).
 pub const EXPORT_FAULT_STEPS: [&str; 7] = [
     "export:after_write",
-    "export:after_fsync",
     "export:after_journal",
+    "export:after_fsync",
     "export:after_rename",
     "export:after_commit",
     "export:mid_move",
