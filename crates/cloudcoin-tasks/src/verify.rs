@@ -111,7 +111,7 @@ pub(crate) fn check_file<F: Read + Seek>(
             Ok(handle) => (FileSha::There(chunks.clone(), handle), Some(chunks)),
             Err(_) => (FileSha::Here(Sha256::new()), None),
         };
-        let file = Hashing { inner: file, sha, pos: 0, in_order: true };
+        let file = Hashing { inner: file, sha, pos: 0, hashed: 0, lost: false };
         check_hashing(file, records, digest, count)
     })
 }
@@ -187,9 +187,11 @@ fn check_hashing<F: Read + Seek>(
     // The hashing thread ends once both its senders are gone.
     let Records { to, here: coins_here, lost, .. } = coins;
     drop(to);
-    // Whatever the readers left unread (after a PNG's IEND) still counts for the file's hash.
+    // What the readers did not read in order from the start (a PNG's bytes after IEND, a zip's
+    // central directory, read first) is read now, so the hash covers the whole file.
+    file.seek(SeekFrom::Start(file.hashed))?;
     io::copy(&mut file, &mut io::sink())?;
-    let Hashing { mut inner, sha, in_order, .. } = file;
+    let Hashing { mut inner, sha, lost, .. } = file;
     let hashed = sha.finish();
     let coins_digest = match (&hashed, remote) {
         _ if !sorted => None,
@@ -206,7 +208,7 @@ fn check_hashing<F: Read + Seek>(
     if !matches {
         return Err(Mismatch::OtherCoins);
     }
-    if in_order && let Some((sha, _)) = hashed {
+    if !lost && let Some((sha, _)) = hashed {
         return Ok(hex(&sha.finalize()));
     }
     let mut sha = Sha256::new();
@@ -283,20 +285,32 @@ impl FileSha<'_> {
     }
 }
 
-/// A reader that hashes what it reads, as long as it is read from the start straight on.
+/// A reader that hashes the bytes it reads that extend the part of the file hashed so far, which
+/// always starts at offset 0: a reader that goes straight on from the start gets the file hashed
+/// as it reads it; one that reads some part first (a zip reader its central directory, at the
+/// end) gets the rest hashed as it reads on from the start, and what it never read in that
+/// order is read at the end.
 struct Hashing<'scope, F> {
     inner: F,
     sha: FileSha<'scope>,
     pos: u64,
-    /// Every byte so far was read in order from the start: `sha` is the hash of `0..pos`.
-    in_order: bool,
+    /// `sha` is the hash of bytes `0..hashed`.
+    hashed: u64,
+    /// The hashing thread is gone: the file's hash cannot be had this way.
+    lost: bool,
 }
 
 impl<F: Read> Read for Hashing<'_, F> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if self.in_order && n > 0 && !self.sha.update(&buf[..n]) {
-            self.in_order = false;
+        let end = self.pos + n as u64;
+        if !self.lost && (self.pos..end).contains(&self.hashed) {
+            let from = usize::try_from(self.hashed - self.pos).expect("within the buffer");
+            if self.sha.update(&buf[from..n]) {
+                self.hashed = end;
+            } else {
+                self.lost = true;
+            }
         }
         self.pos += n as u64;
         Ok(n)
@@ -306,9 +320,6 @@ impl<F: Read> Read for Hashing<'_, F> {
 impl<F: Seek> Seek for Hashing<'_, F> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let at = self.inner.seek(to)?;
-        if at != self.pos {
-            self.in_order = false;
-        }
         self.pos = at;
         Ok(at)
     }
@@ -372,7 +383,7 @@ mod tests {
     fn without_the_hashing_thread_the_answers_are_the_same() {
         let here = |bytes: &[u8], digest: &str, count: usize| {
             let sha = FileSha::Here(Sha256::new());
-            let file = Hashing { inner: Cursor::new(bytes), sha, pos: 0, in_order: true };
+            let file = Hashing { inner: Cursor::new(bytes), sha, pos: 0, hashed: 0, lost: false };
             check_hashing(file, None, digest, count)
         };
         let mut coins: Vec<Coin> = (0..30).map(|i| coin(i as i8 % 9 - 4, 900 - i)).collect();
