@@ -191,7 +191,7 @@ fn check_hashing<F: Read + Seek>(
     // central directory, read first) is read now, so the hash covers the whole file.
     file.seek(SeekFrom::Start(file.hashed))?;
     io::copy(&mut file, &mut io::sink())?;
-    let Hashing { mut inner, sha, lost, .. } = file;
+    let Hashing { mut inner, sha, lost: file_lost, .. } = file;
     let hashed = sha.finish();
     let coins_digest = match (&hashed, remote) {
         _ if !sorted => None,
@@ -208,7 +208,7 @@ fn check_hashing<F: Read + Seek>(
     if !matches {
         return Err(Mismatch::OtherCoins);
     }
-    if !lost && let Some((sha, _)) = hashed {
+    if !file_lost && let Some((sha, _)) = hashed {
         return Ok(hex(&sha.finalize()));
     }
     let mut sha = Sha256::new();
