@@ -107,10 +107,21 @@ pub(crate) fn run(
     // that is done, and the file is published only after the record. The two threads share
     // nothing but the coins, which neither changes.
     let published = std::thread::scope(|scope| {
-        let side = || Prepared {
-            set_aside: crate::store::set_aside_copies(layout, &job.wallet, &job.state, &job.coins),
-            coins: Record::coins_of(&job.coins),
-            digest: coins_digest(&coins),
+        let side = || {
+            let set_aside =
+                crate::store::set_aside_copies(layout, &job.wallet, &job.state, &job.coins);
+            let mut journal_coins = Record::coins_of(&job.coins);
+            // In the order their folders list them, which is the order they move in.
+            if let Ok(seen) = &set_aside {
+                journal_coins.sort_by_cached_key(|c| {
+                    seen.listed.get(&c.id()).copied().unwrap_or((usize::MAX, 0))
+                });
+            }
+            Prepared {
+                set_aside: set_aside.map(|s| s.moved),
+                coins: journal_coins,
+                digest: coins_digest(&coins),
+            }
         };
         let beside =
             std::thread::Builder::new().name("export-aside".into()).spawn_scoped(scope, side);
