@@ -1233,8 +1233,7 @@ mod tests {
         let sent = layout.folder(&name, Folder::Sent);
         put(&bank, "a.bin", &[coin(0, 1)]);
         put(&sent, "a.bin", &[coin(0, 9)]);
-        let files =
-            vec![(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "moved.bin".to_owned())];
+        let files = [(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "moved.bin".to_owned())];
         move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test").expect("move");
         assert!(!bank.join("a.bin").exists());
         assert!(sent.join("a (2).bin").exists());
@@ -1252,7 +1251,7 @@ mod tests {
         put(&bank, "a.bin", &[coin(0, 1)]);
         put(&bank, "b.bin", &[coin(0, 2)]);
         fs::create_dir(trash.join("sub")).expect("mkdir");
-        let files = vec![(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "b.bin".to_owned())];
+        let files = [(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "b.bin".to_owned())];
         // Trash is opened, then removed: every rename into it fails with "not found".
         let dest = fs::File::open(&trash).expect("open");
         fs::remove_dir(trash.join("sub")).expect("rmdir");
