@@ -233,9 +233,9 @@ impl Dir {
     fn link_unnamed(&self, file: &File, name: &str) -> io::Result<()> {
         use rustix::io::Errno;
         use std::sync::atomic::{AtomicBool, Ordering};
-        // The descriptor itself, where the kernel allows it (Linux 6.10 on, for the process that
-        // opened the file; or with CAP_DAC_READ_SEARCH): no path to look up. Refused once, it is
-        // not tried again.
+        // The descriptor itself, where the kernel allows it (with CAP_DAC_READ_SEARCH, and on
+        // recent kernels for the process that opened the file): no path to look up. Refused
+        // once, it is not tried again.
         static DESCRIPTOR_REFUSED: AtomicBool = AtomicBool::new(false);
         if !DESCRIPTOR_REFUSED.load(Ordering::Relaxed) {
             match rustix::fs::linkat(file, "", &self.handle, name, AtFlags::EMPTY_PATH) {
