@@ -192,6 +192,25 @@ pub(crate) fn free_later<T: Send + 'static>(value: T) {
     drop(spawned);
 }
 
+/// Runs `side` on a second thread named `name` while `here` runs on this one, and returns both
+/// results. Where no thread can be started, both run here, `side` first. A panic on the second
+/// thread goes on here, as it would have without the thread.
+fn alongside<A: Send, B>(
+    name: &str,
+    side: impl Fn() -> A + Sync,
+    here: impl FnOnce() -> B,
+) -> (A, B) {
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new().name(name.to_owned()).spawn_scoped(scope, &side) {
+            Ok(handle) => {
+                let here = here();
+                (handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), here)
+            }
+            Err(_) => (side(), here()),
+        }
+    })
+}
+
 /// What the export's second thread makes while the file is written.
 struct Prepared {
     /// How many copies of the taken coins were moved to Trash.
@@ -303,16 +322,12 @@ fn write_and_publish(
             // reads the file back; it is published only once all three are done.
             output.write_unnamed_then(file, tracker, job.id, coins, options, |written| {
                 journaled(record, None)?;
-                tracker.advance(job.id, 85, Some("Verifying the file"));
-                crate::verify::verify_file(written, &record.coins_digest, coins.len())
+                output.check(tracker, job.id, written, &record.coins_digest, coins.len())
             })?
         }
         None => {
             journaled(record, Some(output.temp))?;
-            let staged = output.write_synced(None, tracker, job.id, coins, options)?;
-            let sha256 =
-                output.verify(tracker, job.id, &staged, &record.coins_digest, coins.len())?;
-            (staged, sha256)
+            output.write_verified(None, tracker, job.id, coins, options, &record.coins_digest)?
         }
     };
     record.sha256.clone_from(&sha256);
@@ -365,47 +380,33 @@ impl Output<'_> {
         options: WriteOptions<'_>,
         digest: &str,
     ) -> Result<(Staged, String), StepError> {
-        let staged = self.write_synced(unnamed, tracker, task, coins, options)?;
-        let sha256 = self.verify(tracker, task, &staged, digest, coins.len())?;
-        Ok((staged, sha256))
-    }
-
-    /// The writing half of [`Output::write_verified`]: the file written, synced, and held
-    /// read-only (or closed, when named).
-    pub(crate) fn write_synced<C: Borrow<Coin>>(
-        &self,
-        unnamed: Option<File>,
-        tracker: &Tracker,
-        task: TaskId,
-        coins: &[C],
-        options: WriteOptions<'_>,
-    ) -> Result<Staged, StepError> {
-        let named = unnamed.is_none();
-        let file = match unnamed {
-            Some(file) => file,
-            None => self
-                .dir
-                .create_new(self.temp, crate::folder::OUTPUT_MODE)
-                .map_err(|e| StepError::io("cannot create the file", &e))?,
-        };
-        let file = self.write_file(file, tracker, task, coins, options)?;
-        file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
-        // Complete and durable: nothing writes to it again, so no handle stays open for writing
-        // while it waits for its name.
-        let staged = if named {
-            drop(file);
-            Staged::Named(self.temp.to_owned())
-        } else {
-            Staged::Unnamed(crate::dir::reopen_read_only(&file).unwrap_or(file))
-        };
-        self.after_fsync()?;
-        Ok(staged)
+        let check = |file: &File| self.check(tracker, task, file, digest, coins.len());
+        match unnamed {
+            Some(file) => self.write_unnamed_then(file, tracker, task, coins, options, check),
+            None => {
+                let file = self
+                    .dir
+                    .create_new(self.temp, crate::folder::OUTPUT_MODE)
+                    .map_err(|e| StepError::io("cannot create the file", &e))?;
+                let file = self.write_file(file, tracker, task, coins, options)?;
+                file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
+                // Complete and durable: nothing writes to it again, so no handle stays open for
+                // writing while it waits for its name.
+                drop(file);
+                self.after_fsync()?;
+                let file = self
+                    .dir
+                    .open_read(self.temp)
+                    .map_err(|e| StepError::io("cannot read the file back", &e))?;
+                Ok((Staged::Named(self.temp.to_owned()), check(&file)?))
+            }
+        }
     }
 
     /// Writes `coins` to the unnamed file `file`, keeps only a read-only handle on it, and
-    /// fsyncs it on a second thread while `meanwhile` runs with that handle here (both here
-    /// where no thread can be started: first the fsync). Returns what `meanwhile` returns once
-    /// both succeeded; the fsync's error first. Fault points as [`Output::write_synced`]; the
+    /// fsyncs it on a second thread while `meanwhile` runs with that handle here (both here,
+    /// the fsync first, where no thread can be started). Returns what `meanwhile` returns once
+    /// both succeeded; the fsync's error first. Fault points as [`Output::write_verified`]; the
     /// one after the fsync is passed once both are done, so `meanwhile`'s own fault points come
     /// before it.
     pub(crate) fn write_unnamed_then<C: Borrow<Coin>, T>(
@@ -421,29 +422,29 @@ impl Output<'_> {
         // Complete: nothing writes to it again, so no handle stays open for writing while it is
         // synced and waits for its name (an fsync through a read-only handle syncs the file).
         let file = crate::dir::reopen_read_only(&file).unwrap_or(file);
-        let synced =
-            || file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e));
-        let (synced, done) = std::thread::scope(|scope| {
-            let beside =
-                std::thread::Builder::new().name("output-fsync".into()).spawn_scoped(scope, synced);
-            match beside {
-                Ok(handle) => {
-                    let done = meanwhile(&file);
-                    let synced =
-                        handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    (synced, Some(done))
-                }
-                Err(_) => match synced() {
-                    Ok(()) => (Ok(()), Some(meanwhile(&file))),
-                    Err(e) => (Err(e), None),
-                },
-            }
-        });
+        let (synced, done) = alongside(
+            "output-fsync",
+            || file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e)),
+            || meanwhile(&file),
+        );
         synced?;
         // Here, once both threads are done: a crash at this point interrupts nothing half-way.
         self.after_fsync()?;
-        let value = done.expect("the fsync succeeded, so the rest ran")?;
-        Ok((Staged::Unnamed(file), value))
+        Ok((Staged::Unnamed(file), done?))
+    }
+
+    /// Reads the written `file` back in one streaming pass (progress 85), checks it holds
+    /// exactly the `count` coins of `digest`, and returns its SHA-256.
+    pub(crate) fn check(
+        &self,
+        tracker: &Tracker,
+        task: TaskId,
+        file: &File,
+        digest: &str,
+        count: usize,
+    ) -> Result<String, StepError> {
+        tracker.advance(task, 85, Some("Verifying the file"));
+        crate::verify::verify_file(file, digest, count)
     }
 
     /// Encodes `coins` into `file` through a large buffer, with progress from 10 to 80
@@ -483,29 +484,6 @@ impl Output<'_> {
     fn after_fsync(&self) -> Result<(), StepError> {
         fault::point(&format!("{}:after_fsync", self.step))
             .map_err(|e| StepError::io("cannot flush the file to disk", &e))
-    }
-
-    /// The checking half of [`Output::write_verified`]: reads `staged` back in one streaming
-    /// pass, checks it holds exactly the `count` coins of `digest`, and returns its SHA-256.
-    pub(crate) fn verify(
-        &self,
-        tracker: &Tracker,
-        task: TaskId,
-        staged: &Staged,
-        digest: &str,
-        count: usize,
-    ) -> Result<String, StepError> {
-        tracker.advance(task, 85, Some("Verifying the file"));
-        match staged {
-            Staged::Named(temp) => {
-                let file = self
-                    .dir
-                    .open_read(temp)
-                    .map_err(|e| StepError::io("cannot read the file back", &e))?;
-                crate::verify::verify_file(file, digest, count)
-            }
-            Staged::Unnamed(file) => crate::verify::verify_file(file, digest, count),
-        }
     }
 }
 
@@ -562,19 +540,11 @@ pub(crate) fn finish(
         };
         records::receipt_bytes(&receipt)
     };
-    let (moved, receipt) = std::thread::scope(|scope| {
-        let beside =
-            std::thread::Builder::new().name("export-receipt".into()).spawn_scoped(scope, receipt);
+    let (receipt, moved) = alongside("export-receipt", receipt, || {
         let files = record.coins.iter().map(|c| (c.folder(), c.file_name()));
-        let moved =
-            crate::store::move_coins(layout, &wallet, files, Folder::Sent, "export:mid_move")
-                .and_then(|()| fault::point("export:after_move"))
-                .map_err(io("cannot move the coins to Sent"));
-        let receipt = match beside {
-            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => receipt(),
-        };
-        (moved, receipt)
+        crate::store::move_coins(layout, &wallet, files, Folder::Sent, "export:mid_move")
+            .and_then(|()| fault::point("export:after_move"))
+            .map_err(io("cannot move the coins to Sent"))
     });
     moved?;
 

@@ -924,17 +924,17 @@ pub(crate) fn move_coins<N: AsRef<str>>(
     let mut touched = std::collections::BTreeSet::new();
     let half = files.len() / 2;
     for (i, (folder, file)) in files.enumerate() {
-        let (folder, file) = (&folder, file.as_ref());
-        let source = match sources.entry(*folder) {
+        let file = file.as_ref();
+        let source = match sources.entry(folder) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(fs::File::open(layout.folder(wallet, *folder))?)
+                e.insert(fs::File::open(layout.folder(wallet, folder))?)
             }
         };
         if !move_one(source, file, &dest)? {
             continue;
         }
-        touched.insert(*folder);
+        touched.insert(folder);
         if i == half {
             crate::fault::point(mid_step)?;
         }
