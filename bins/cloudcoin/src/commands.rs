@@ -4,7 +4,6 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use cloudcoin_client::wire::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Task, TaskData, WalletDetail,
 };
@@ -262,7 +261,7 @@ fn import_items(paths: &[PathBuf], upload: bool) -> Result<Vec<ImportItem>, Fail
             }
             let bytes = std::fs::read(p)
                 .map_err(|e| Failure::usage(format!("reading {}: {e}", p.display())))?;
-            Ok(ImportItem::Inline(base64::engine::general_purpose::STANDARD.encode(bytes)))
+            Ok(ImportItem::Bytes(bytes))
         })
         .collect()
 }

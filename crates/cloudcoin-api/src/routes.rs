@@ -231,7 +231,7 @@ where
         (Route::OpenApi, Method::GET) => {
             Ok(json_response(StatusCode::OK, Bytes::from_static(OPENAPI_JSON.as_bytes())))
         }
-        (Route::Info, Method::GET) => success(StatusCode::OK, wire::Info::this_server()),
+        (Route::Info, Method::GET) => success(StatusCode::OK, crate::render::info()),
         (Route::Export, Method::POST) => {
             let key = parse::idempotency_key(req.headers().get("idempotency-key"))?;
             let body = read_body(req, limit, state).await?;
@@ -252,7 +252,7 @@ where
             accepted(&task)
         }
         (Route::Tasks, Method::GET) => {
-            let tasks: Vec<_> = service.tasks().iter().map(wire::Task::from_view).collect();
+            let tasks: Vec<_> = service.tasks().iter().map(crate::render::task).collect();
             success(StatusCode::OK, tasks)
         }
         (Route::Task(id), Method::GET) => {
@@ -261,30 +261,29 @@ where
                 .ok()
                 .and_then(|id| service.task(id))
                 .ok_or_else(|| ApiError::task_not_found(id))?;
-            success(StatusCode::OK, wire::Task::from_view(&task))
+            success(StatusCode::OK, crate::render::task(&task))
         }
         (Route::Wallets, Method::GET) => {
             let wallets = service.list_wallets().await.map_err(|e| service_error(&e))?;
-            let wallets: Vec<_> = wallets.iter().map(wire::WalletSummary::from_service).collect();
             success(StatusCode::OK, wallets)
         }
         (Route::Wallets, Method::POST) => {
             let body = read_body(req, limit, state).await?;
             let name = off_worker(body, parse::create_wallet_request).await?;
             let wallet = service.create_wallet(&name).await.map_err(|e| service_error(&e))?;
-            let mut r = success(StatusCode::CREATED, wire::WalletSummary::from_service(&wallet))?;
             let location = HeaderValue::from_str(&format!(
                 "/api/v1/wallets/{}",
                 percent_encode(wallet.name.as_str())
             ))
             .map_err(|e| ApiError::internal(&e))?;
+            let mut r = success(StatusCode::CREATED, wallet)?;
             r.headers_mut().insert(header::LOCATION, location);
             Ok(r)
         }
         (Route::Wallet(name), Method::GET) => {
             let name = parse::wallet_in_path(name)?;
             let wallet = service.wallet(&name).await.map_err(|e| service_error(&e))?;
-            success(StatusCode::OK, wire::WalletDetail::from_service(&wallet))
+            success(StatusCode::OK, wallet)
         }
         (Route::Wallet(name), Method::DELETE) => {
             let name = parse::wallet_in_path(name)?;
@@ -365,7 +364,7 @@ fn success(status: StatusCode, payload: impl Serialize) -> Result<Response<ApiBo
 
 /// 202 with the task and `Location: /api/v1/tasks/{id}`.
 fn accepted(task: &TaskView) -> Result<Response<ApiBody>, ApiError> {
-    let mut r = json_response(StatusCode::ACCEPTED, success_body(wire::Task::from_view(task))?);
+    let mut r = json_response(StatusCode::ACCEPTED, success_body(crate::render::task(task))?);
     let location = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id))
         .map_err(|e| ApiError::internal(&e))?;
     r.headers_mut().insert(header::LOCATION, location);

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use cloudcoin_api::wire::{
+use cloudcoin_domain::WalletName;
+use cloudcoin_wire::TaskId;
+use cloudcoin_wire::{
     BackupRequest, CreateWalletRequest, Deleted, ExportRequest, Health, ImportRequest, Info, Task,
     WalletDetail, WalletSummary,
 };
-use cloudcoin_domain::WalletName;
-use cloudcoin_tasks::TaskId;
 use http::Method;
 use serde::Serialize;
 
@@ -110,7 +110,8 @@ impl Client {
         self.transport.send(Call::get("/health".into())).await
     }
 
-    /// `POST /api/v1/export` with a fresh random `Idempotency-Key`: the server checks the
+    /// `POST /api/v1/export` with the request's `Idempotency-Key`
+    /// ([`ExportRequest::with_idempotency_key`]), or a fresh random one: the server checks the
     /// request, reserves the coins and answers with the running task (follow it with
     /// [`Client::wait`]).
     ///
@@ -120,7 +121,10 @@ impl Client {
     /// twice. If no attempt is answered the error is [`Error::ExportUnconfirmed`], which names
     /// the key for [`Client::export_with_key`].
     pub async fn export(&self, request: &ExportRequest) -> Result<Task, Error> {
-        self.export_with_key(request, &new_idempotency_key()).await
+        match &request.idempotency_key {
+            Some(key) => self.export_with_key(request, key).await,
+            None => self.export_with_key(request, &new_idempotency_key()).await,
+        }
     }
 
     /// [`Client::export`] with a given `Idempotency-Key` (1 to 200 visible ASCII characters):

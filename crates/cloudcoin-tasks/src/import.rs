@@ -90,6 +90,7 @@ fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
                 .decode(compact.as_bytes())
                 .map_err(|e| format!("the inline data is not valid base64: {e}"))
         }
+        _ => Err("this server does not read this kind of import item".to_owned()),
     }
 }
 
@@ -119,6 +120,7 @@ fn source_of(index: usize, item: &ImportItem) -> String {
         ImportItem::File(p) => p.to_string_lossy().into_owned(),
         ImportItem::InlineBase64(_) => format!("inline #{index}"),
         ImportItem::Bytes(_) => format!("bytes #{index}"),
+        _ => format!("item #{index}"),
     }
 }
 

@@ -274,7 +274,7 @@ fn assert_never_returned(service: &cloudcoin_tasks::Service, env: &Env, what: &s
             assert!(task.message.contains("needs attention"), "{what}: {}", task.message);
             assert!(task.message.contains(OUTPUT), "{what}: {}", task.message);
         }
-        TaskStatus::Running => panic!("{what}: still running after recovery"),
+        other => panic!("{what}: {other:?} after recovery"),
     }
 }
 
