@@ -87,9 +87,13 @@ impl Limits {
 /// `w`. Progress is reported every hundred coins and at the end; the tag and date of `options`
 /// are not used (a zip has no page to print them on).
 ///
-/// Unlike [`write_coins`](crate::write_coins) this needs [`Seek`]: the zip writer goes back to
-/// fill in each entry's sizes and checksum once the entry is written. A [`std::fs::File`], a
-/// [`std::io::BufWriter`] around one, or a [`Cursor`] will do. Refuses a coin set holding the
+/// Unlike [`write_coins`](crate::write_coins) this takes a [`Seek`] writer, for its position:
+/// the archive's offsets count from where `w` stands. Up to 65,535 coins the archive is written
+/// front to back, each entry's size and checksum known before its header, without seeking back.
+/// A larger set needs zip64 records and is written by the `zip` crate, whose seeks back to an
+/// entry's header stay within a buffer of the last megabyte, so `w` still sees its bytes once,
+/// in order. A [`std::fs::File`], a [`std::io::BufWriter`] around one, or a [`Cursor`] will do.
+/// Refuses a coin set holding the
 /// same coin twice ([`CodecError::DuplicateCoin`]). As with `write_coins`, the coins may be a
 /// slice of coins or of references to them.
 ///

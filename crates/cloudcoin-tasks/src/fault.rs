@@ -15,6 +15,7 @@ use std::io;
 /// With an unnamed output (the usual way) the journal record is written once the file is
 /// written, while it is synced; with a named temporary file, before the file is created
 /// (`export:after_journal` comes first).
+#[cfg(feature = "fault-injection")]
 pub const EXPORT_FAULT_STEPS: [&str; 7] = [
     "export:after_write",
     "export:after_journal",
@@ -26,14 +27,17 @@ pub const EXPORT_FAULT_STEPS: [&str; 7] = [
 ];
 
 /// The fault points of an import, in order.
+#[cfg(feature = "fault-injection")]
 pub const IMPORT_FAULT_STEPS: [&str; 4] =
     ["import:after_journal", "import:unlink_temp", "import:mid_store", "import:after_store"];
 
 /// The fault points of a backup, in order.
+#[cfg(feature = "fault-injection")]
 pub const BACKUP_FAULT_STEPS: [&str; 3] =
     ["backup:after_journal", "backup:after_write", "backup:after_fsync"];
 
 /// The fault points of creating and deleting wallets.
+#[cfg(feature = "fault-injection")]
 pub const WALLET_FAULT_STEPS: [&str; 1] = ["wallet:delete_move"];
 
 /// Passes the named step: may abort or fail when fault injection is compiled in and asks for it.

@@ -74,6 +74,8 @@ mod tracker;
 mod verify;
 
 pub use crate::error::{OpenError, ServiceError};
+#[cfg(feature = "fault-injection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
 pub use crate::fault::{
     BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, WALLET_FAULT_STEPS,
 };
