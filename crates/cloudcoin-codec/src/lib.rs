@@ -42,8 +42,6 @@ mod picture;
 mod png_file;
 mod qr_text;
 mod scan;
-#[cfg(feature = "simulate")]
-pub mod simulate;
 mod sniff;
 mod stack;
 mod stream;

@@ -188,12 +188,6 @@ fn codes_in(grey: &GrayImage) -> Result<Vec<(Part, Corners)>, CodecError> {
     Ok(out)
 }
 
-/// The CloudCoin codes in `grey` with their corners (for the scan simulation).
-#[cfg(feature = "simulate")]
-pub(crate) fn code_bounds(grey: &GrayImage) -> Vec<(Part, Corners)> {
-    codes_in(grey).unwrap_or_default()
-}
-
 /// `grey` at half its width and height, each pixel the mean of a 2×2 block.
 fn halve(grey: &GrayImage) -> GrayImage {
     let (w, h) = (grey.width() / 2, grey.height() / 2);
@@ -204,38 +198,4 @@ fn halve(grey: &GrayImage) -> GrayImage {
             .sum();
         image::Luma([u8::try_from(sum / 4).expect("a mean of bytes is a byte")])
     })
-}
-
-#[cfg(all(test, feature = "simulate"))]
-mod tests {
-    use super::*;
-    use crate::simulate::{
-        Degradation, QrChoice, print_and_scan, rasterise, sample_coins, write_png_with,
-    };
-    use cloudcoin_domain::Tag;
-
-    #[test]
-    fn codes_the_first_reading_misses_are_read_from_the_picture_moved() {
-        let coins = sample_coins(20);
-        let label =
-            crate::PngLabel::new(&coins, Tag::parse("campaign").expect("tag"), "2026-11-29")
-                .expect("label");
-        let mut png = Vec::new();
-        write_png_with(&mut png, &coins, &label, QrChoice::current()).expect("writes");
-        let printed = rasterise(&png).expect("rasterises");
-        // Random scans of this page in which the first reading, at the picture's own pixel
-        // grid, lost one code or more (found with the `scan_campaign` example's degradations).
-        for seed in [3, 10, 12] {
-            let scan = print_and_scan(&printed, &Degradation::random(seed)).expect("scans");
-            let grey = decode_picture(&scan).expect("decodes").into_luma8();
-            let first = codes_in(&grey).expect("reads").len();
-            assert!(
-                first < 13,
-                "seed {seed}: the first reading found all 13 codes, so this seed no longer shows \
-                 the moved readings at work; pick seeds whose first reading misses a code"
-            );
-            let all = read_codes(&grey).expect("reads");
-            assert!(all.is_complete(), "seed {seed}: {:?} of 13 after {first}", all.found());
-        }
-    }
 }

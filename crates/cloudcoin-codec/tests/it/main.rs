@@ -3,7 +3,6 @@
 mod golden;
 mod negative;
 mod pans;
-#[cfg(feature = "simulate")]
 mod paper;
 mod picture;
 mod properties;
