@@ -228,7 +228,7 @@ pub fn decode_png(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
     let payload = payload.ok_or(CodecError::NoCoinChunk)?;
     match payload.first() {
         Some(&crate::bin::FORMAT_9) => crate::bin::decode_bin(payload),
-        _ if crate::sniff::looks_like_json(payload) => crate::stack::decode_stack(payload),
+        _ if crate::stack::looks_like_json(payload) => crate::stack::decode_stack(payload),
         Some(&found) => Err(CodecError::UnknownFormat { found }),
         None => Err(CodecError::Truncated { expected: crate::bin::HEADER_LEN, found: 0 }),
     }

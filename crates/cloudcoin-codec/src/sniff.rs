@@ -1,10 +1,12 @@
-//! Telling the formats apart by content (never by name), and reading any of them.
+//! The dispatcher above the formats: telling them apart by content (never by name), and reading
+//! any of them. The format modules (`bin`, `stack`, `png_file`, `zip_file`, `scan`) never call
+//! back into it: a zip archive's entries are read through the function this module hands it.
 
 use cloudcoin_domain::{Coin, FileKind};
 
 use crate::error::CodecError;
-use crate::stack::UTF8_BOM;
-use crate::zip_file::Limits;
+use crate::limits::Limits;
+use crate::zip_file::{self, Entry};
 
 /// Says which format `bytes` are in, from their content alone: the PNG signature, a zip local
 /// file header (or the end record of an empty archive), a format-9 byte with room for a header,
@@ -36,7 +38,7 @@ pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
     } else if bytes.first() == Some(&crate::bin::FORMAT_9) && bytes.len() >= crate::bin::HEADER_LEN
     {
         Ok(FileKind::Bin)
-    } else if looks_like_json(bytes) {
+    } else if crate::stack::looks_like_json(bytes) {
         Ok(FileKind::Stack)
     } else {
         Err(CodecError::NotACoinFile { looked_like: describe(bytes) })
@@ -63,12 +65,6 @@ pub fn is_picture_to_scan(bytes: &[u8]) -> bool {
     crate::scan::is_jpeg(bytes)
         || (bytes.starts_with(crate::png_file::PNG_SIGNATURE)
             && !crate::png_file::has_coin_chunk(bytes))
-}
-
-/// Whether the first byte after an optional byte order mark and white space is `{`.
-pub(crate) fn looks_like_json(bytes: &[u8]) -> bool {
-    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// A short description of bytes that are no coin file, for error messages: what they are not,
@@ -126,8 +122,41 @@ pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError
         FileKind::Bin => crate::bin::decode_bin(bytes),
         FileKind::Stack => crate::stack::decode_stack(bytes),
         FileKind::Png => crate::png_file::decode_png(bytes),
-        FileKind::Zip => crate::zip_file::decode_zip(bytes, limits),
+        FileKind::Zip => decode_zip(bytes, limits),
     }
+}
+
+/// Reads every coin in a zip archive: each entry (directories skipped, as are the `__MACOSX/`
+/// and `.DS_Store` litter of macOS archivers) must be a coin file of any supported format,
+/// nested zips included down to [`Limits::max_depth`].
+///
+/// Fails with [`CodecError::ZipEntryNotCoin`] for an entry that is no coin file,
+/// [`CodecError::ZipEntry`] for a coin file that cannot be read, [`CodecError::TooLarge`] when a
+/// limit is passed (checked against the declared and the actual sizes), and
+/// [`CodecError::DuplicateCoin`] when one coin appears twice anywhere in the archive, and
+/// [`CodecError::Zip`] when the archive itself cannot be read.
+///
+/// ```
+/// use cloudcoin_codec::{decode_zip, CodecError, Limits};
+///
+/// // An empty archive is just its end record.
+/// let empty = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+/// assert!(decode_zip(empty, &Limits::default()).unwrap().is_empty());
+/// assert!(matches!(decode_zip(b"PK\x03\x04junk", &Limits::default()), Err(CodecError::Zip { .. })));
+/// ```
+pub fn decode_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
+    zip_file::read(bytes, limits, &zip_entry)
+}
+
+/// One entry of a zip archive, by [`sniff`]: a coin file read by its format's reader, or an
+/// archive for the zip reader to walk into.
+fn zip_entry(data: &[u8]) -> Result<Entry, CodecError> {
+    Ok(Entry::Coins(match sniff(data)? {
+        FileKind::Zip => return Ok(Entry::Archive),
+        FileKind::Bin => crate::bin::decode_bin(data)?,
+        FileKind::Stack => crate::stack::decode_stack(data)?,
+        FileKind::Png => crate::png_file::decode_png(data)?,
+    }))
 }
 
 #[cfg(test)]

@@ -19,6 +19,13 @@ use crate::error::CodecError;
 /// The UTF-8 byte order mark some editors put in front of text files.
 pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Whether the first byte after an optional byte order mark and white space is `{`: how a stack
+/// file starts.
+pub(crate) fn looks_like_json(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// A field that may be a JSON number or a string holding one.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
