@@ -6,6 +6,7 @@ use cloudcoin_domain::{Coin, FileKind};
 
 use crate::error::CodecError;
 use crate::limits::Limits;
+#[cfg(feature = "zip")]
 use crate::zip_file::{self, Entry};
 
 /// Says which format `bytes` are in, from their content alone: the PNG signature, a zip local
@@ -45,6 +46,9 @@ pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
     }
 }
 
+/// How every JPEG file starts: the start-of-image marker and the next marker's first byte.
+const JPEG_START: &[u8] = &[0xFF, 0xD8, 0xFF];
+
 /// Whether `bytes` are a picture to read QR codes from rather than a coin file: a JPEG, or a PNG
 /// without a `cLDc` chunk — a photo or scan of a printed paper wallet (`docs/SPEC.md` §4.3.1).
 /// Such a picture is read with [`scan_picture`](crate::scan_picture); [`decode_any`] does that
@@ -62,7 +66,7 @@ pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
 /// assert!(!is_picture_to_scan(b"{\"cloudcoin\":[]}"));
 /// ```
 pub fn is_picture_to_scan(bytes: &[u8]) -> bool {
-    crate::scan::is_jpeg(bytes)
+    bytes.starts_with(JPEG_START)
         || (bytes.starts_with(crate::png_file::PNG_SIGNATURE)
             && !crate::png_file::has_coin_chunk(bytes))
 }
@@ -116,13 +120,25 @@ fn describe(bytes: &[u8]) -> String {
 /// ```
 pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
     if is_picture_to_scan(bytes) {
+        #[cfg(feature = "paper-scan")]
         return crate::scan::decode_paper([&crate::scan::scan_picture(bytes)?]);
+        #[cfg(not(feature = "paper-scan"))]
+        return Err(CodecError::NotBuiltIn {
+            what: "reading the QR codes of a photo or scan",
+            feature: "paper-scan",
+        });
     }
     match sniff(bytes)? {
         FileKind::Bin => crate::bin::decode_bin(bytes),
         FileKind::Stack => crate::stack::decode_stack(bytes),
         FileKind::Png => crate::png_file::decode_png(bytes),
+        #[cfg(feature = "zip")]
         FileKind::Zip => decode_zip(bytes, limits),
+        #[cfg(not(feature = "zip"))]
+        FileKind::Zip => {
+            let _ = limits;
+            Err(CodecError::NotBuiltIn { what: "reading zip archives", feature: "zip" })
+        }
     }
 }
 
@@ -144,12 +160,14 @@ pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError
 /// assert!(decode_zip(empty, &Limits::default()).unwrap().is_empty());
 /// assert!(matches!(decode_zip(b"PK\x03\x04junk", &Limits::default()), Err(CodecError::Zip { .. })));
 /// ```
+#[cfg(feature = "zip")]
 pub fn decode_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
     zip_file::read(bytes, limits, &zip_entry)
 }
 
 /// One entry of a zip archive, by [`sniff`]: a coin file read by its format's reader, or an
 /// archive for the zip reader to walk into.
+#[cfg(feature = "zip")]
 fn zip_entry(data: &[u8]) -> Result<Entry, CodecError> {
     Ok(Entry::Coins(match sniff(data)? {
         FileKind::Zip => return Ok(Entry::Archive),

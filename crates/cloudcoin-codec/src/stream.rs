@@ -185,6 +185,13 @@ fn stream<R: BufRead + Seek>(r: &mut R, limits: &Limits, sink: &mut Sink<'_>) ->
     if head.starts_with(crate::png_file::PNG_SIGNATURE) {
         png(r, sink)
     } else if head.starts_with(b"PK\x03\x04") {
+        // Without zip support the whole-file reader says so.
+        #[cfg(not(feature = "zip"))]
+        return {
+            let _ = limits;
+            Err(Stop::Other)
+        };
+        #[cfg(feature = "zip")]
         zip(r, limits, sink)
     } else if head.first() == Some(&FORMAT_9) {
         bin(r, sink)?;
@@ -291,6 +298,7 @@ impl<R: Read> Read for Crc32Reader<R> {
 
 /// A zip: entry by entry within `limits`, each entry read by the reader of its format. An entry
 /// that is itself a zip is left to the whole-file reader.
+#[cfg(feature = "zip")]
 fn zip<R: Read + Seek>(r: &mut R, limits: &Limits, sink: &mut Sink<'_>) -> Result<(), Stop> {
     let mut archive = zip::ZipArchive::new(r).map_err(|_| Stop::Other)?;
     if archive.len() > limits.max_entries {
@@ -500,7 +508,8 @@ impl<R: BufRead> Scanner<'_, R> {
     }
 }
 
-#[cfg(test)]
+// The tests stream files of every kind, zips and png pages included.
+#[cfg(all(test, feature = "png", feature = "zip"))]
 mod tests {
     use super::*;
     use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
