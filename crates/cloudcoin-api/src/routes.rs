@@ -113,24 +113,21 @@ impl Route {
     }
 }
 
-/// Decodes `%XX` escapes in one path segment.
+/// Decodes `%XX` escapes in one path segment. Strict where the crate is lenient: a `%` not
+/// followed by two hex digits is refused, not kept as it is, and so are bytes that are no UTF-8.
 fn percent_decode(segment: &str) -> Result<String, ApiError> {
     let bad = || ApiError::field("wallet name in the path", "has a malformed %-escape");
     let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = bytes.iter().enumerate().filter(|(_, b)| **b == b'%').all(|(i, _)| {
+        bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return Err(bad());
     }
-    String::from_utf8(out).map_err(|_| bad())
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| bad())
 }
 
 /// Answers one request: access checks, routing, the handler, CORS headers, and one log line.
@@ -272,8 +269,8 @@ where
             let name = off_worker(body, parse::create_wallet_request).await?;
             let wallet = service.create_wallet(&name).await.map_err(|e| service_error(&e))?;
             let location = HeaderValue::from_str(&format!(
-                "/api/v1/wallets/{}",
-                percent_encode(wallet.name.as_str())
+                "/api/v1{}",
+                cloudcoin_wire::wallet_path(&wallet.name)
             ))
             .map_err(|e| ApiError::internal(&e))?;
             let mut r = success(StatusCode::CREATED, wallet)?;
@@ -313,19 +310,6 @@ where
         return parse(&body);
     }
     tokio::task::spawn_blocking(move || parse(&body)).await.map_err(|e| ApiError::internal(&e))?
-}
-
-/// Escapes a wallet name for a URL path segment (names hold letters, digits, space, `_-.`).
-fn percent_encode(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (413) or a body that stalls (408).
@@ -510,5 +494,10 @@ mod tests {
         assert_eq!(percent_decode("a%20b%2Fc").expect("ok"), "a b/c");
         assert!(percent_decode("%zz").is_err());
         assert!(percent_decode("%ff").is_err());
+        // A sign is no hex digit (u8::from_str_radix would take "+f"), nor is a lone or short %.
+        for bad in ["%+f", "%-1", "a%", "a%2", "%%41"] {
+            assert!(percent_decode(bad).is_err(), "{bad}");
+        }
+        assert_eq!(percent_decode("%41%42").expect("ok"), "AB");
     }
 }

@@ -12,7 +12,7 @@ use http::Method;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::transport::{Call, Transport, segment};
+use crate::transport::{Call, Transport};
 use crate::wait::{Backoff, Wait};
 
 /// How long a client waits for each answer unless told otherwise.
@@ -206,7 +206,7 @@ impl Client {
 
     /// `GET /api/v1/wallets/{name}`: one wallet in detail.
     pub async fn wallet(&self, name: &WalletName) -> Result<WalletDetail, Error> {
-        self.transport.send(Call::get(format!("/wallets/{}", segment(name.as_str())))).await
+        self.transport.send(Call::get(cloudcoin_wire::wallet_path(name))).await
     }
 
     /// `POST /api/v1/wallets`: creates an empty wallet.
@@ -218,7 +218,7 @@ impl Client {
     pub async fn delete_wallet(&self, name: &WalletName) -> Result<Deleted, Error> {
         let call = Call {
             method: Method::DELETE,
-            path: format!("/wallets/{}", segment(name.as_str())),
+            path: cloudcoin_wire::wallet_path(name),
             body: None,
             idempotency_key: None,
         };

@@ -45,7 +45,7 @@ pub use crate::task::{
     BackupData, BadTaskId, ExportData, ImportData, Rejection, Task, TaskData, TaskId, TaskKind,
     TaskStatus, UnknownName,
 };
-pub use crate::wallet::{Deleted, Health, Info, WalletDetail, WalletSummary};
+pub use crate::wallet::{Deleted, Health, Info, WalletDetail, WalletSummary, wallet_path};
 
 #[cfg(test)]
 mod tests;

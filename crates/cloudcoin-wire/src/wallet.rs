@@ -83,6 +83,23 @@ impl WalletDetail {
     }
 }
 
+/// The characters of a path segment written as themselves (RFC 3986's unreserved); every other
+/// byte is a `%XX` escape.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The path of wallet `name` below the API's base, `/wallets/{name}`, its name percent-encoded
+/// as one path segment.
+///
+/// ```
+/// use cloudcoin_domain::WalletName;
+/// assert_eq!(cloudcoin_wire::wallet_path(&WalletName::parse("My Wallet")?), "/wallets/My%20Wallet");
+/// # Ok::<(), cloudcoin_domain::NameError>(())
+/// ```
+pub fn wallet_path(name: &WalletName) -> String {
+    format!("/wallets/{}", percent_encoding::utf8_percent_encode(name.as_str(), SEGMENT))
+}
+
 /// `DELETE /api/v1/wallets/{name}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
