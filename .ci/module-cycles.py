@@ -17,7 +17,7 @@ def deps(src: pathlib.Path) -> dict[str, set[str]]:
     for name, path in modules.items():
         text = path.read_text()
         # Unit tests may use any module; only the production code counts.
-        text = re.split(r"#\[cfg\(test\)\]\s*mod tests\b", text)[0]
+        text = re.split(r"#\[cfg\([^\]]*\btest\b[^\]]*\)\]\s*mod tests\b", text)[0]
         text = "\n".join(line.split("//")[0] for line in text.splitlines())
         used = set(re.findall(r"\bcrate::(\w+)", text))
         # `use crate::{a, b::c}` groups.
