@@ -1,7 +1,7 @@
 //! The bounds on what reading a file may cost.
 
 /// Bounds on what reading an archive may cost, so that a zip bomb or a 2 GB "coin" ends in
-/// [`CodecError::TooLarge`] or [`CodecError::TooDeep`] instead of exhausting memory.
+/// [`CodecError::TooLarge`](crate::CodecError::TooLarge) or [`CodecError::TooDeep`](crate::CodecError::TooDeep) instead of exhausting memory.
 ///
 /// `#[non_exhaustive]`: start from [`Limits::default`] and change what you need with the
 /// `with_*` methods (or by assigning a field).
