@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use cloudcoin_codec::{Limits, WriteOptions, decode_any, write_coins, write_zip};
 use cloudcoin_domain::{Amount, Coin, FileKind, Tag, WalletName, export_file_name};
 
-use crate::dir::{Dir, Staged};
+use crate::dir::{Dir, Publication, Staged};
 use crate::durable::{error_chain, now_unix};
 use crate::fault;
 use crate::journal::{Journal, Op, Record, coins_digest};
@@ -133,7 +133,7 @@ pub(crate) fn run(
         };
         write_and_publish(journal, tracker, job, &coins, &mut record, &output, prepared, &base_name)
     });
-    let (final_name, sha256) = match published {
+    let (final_name, sha256, temp_left) = match published {
         Ok(done) => done,
         Err(e) => return give_back(journal, job, &mut record, e),
     };
@@ -168,12 +168,30 @@ pub(crate) fn run(
     }
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
     let finished = finish(layout, &record, &final_path, &sha256);
+    // A name the export made is removed before its record is: a temporary name the fallback
+    // could not remove after the link is tried once more, and if it is still there the record
+    // stays, marked finished, for the next start to remove it.
+    let temp_gone = match (temp_left, &record.temp) {
+        (Some(e), Some(temp)) if finished.is_ok() => match job.folder.remove_checked(temp) {
+            Ok(()) => true,
+            Err(again) => {
+                tracing::error!(task = %job.id, temp = %temp, error = %e, again = %again, "export completed, but its temporary name cannot be removed; the next start removes it");
+                record.finished = true;
+                if let Err(e) = journal.write(&record) {
+                    tracing::error!(task = %job.id, error = %e, "cannot mark the export finished in the journal; the next start settles it again");
+                }
+                false
+            }
+        },
+        (Some(_), _) => false,
+        (None, _) => true,
+    };
     // The coins' journal list is freed off this thread: the task is done.
     free_later(record);
     match finished {
         Ok(result) => {
             tracing::info!(task = %job.id, file = %final_path.display(), amount = %job.amount, coins = job.coins.len(), "export completed");
-            (TaskOutcome::Export(result), true)
+            (TaskOutcome::Export(result), temp_gone)
         }
         Err(e) => not_settled(
             job,
@@ -288,7 +306,8 @@ fn give_back(
 
 /// Writes the output and publishes it: the journal record (once `prepared` is done: the second
 /// copies set aside, the coins listed), the file written and synced, read back and checked, then
-/// linked under its final name. Returns the final name and the file's SHA-256.
+/// linked under its final name. Returns the final name, the file's SHA-256, and why the temporary
+/// name is still there after a link-then-unlink publication, if it is.
 ///
 /// An unnamed file is written before the record, since nothing needs removing if the process
 /// dies meanwhile; a named temporary file only after the record names it.
@@ -302,7 +321,7 @@ fn write_and_publish(
     output: &Output<'_>,
     prepared: impl FnOnce() -> Prepared,
     base_name: &str,
-) -> Result<(String, String), StepError> {
+) -> Result<(String, String, Option<io::Error>), StepError> {
     let unnamed = output.open_unnamed()?;
     let journaled = |record: &mut Record, temp: Option<&str>| {
         let Prepared { set_aside, coins, digest } = prepared();
@@ -331,16 +350,17 @@ fn write_and_publish(
         }
     };
     record.sha256.clone_from(&sha256);
-    let final_name = job
+    let published = job
         .folder
-        .publish_unique(&staged, base_name, |name| {
+        .publish_unique(&staged, base_name, |name, how| {
             // Before the link: from here on, recovery takes the link as possible.
             record.final_name = Some(name.to_owned());
+            record.link_then_unlink = how == Publication::LinkThenUnlink;
             record.target_dir = Some(job.folder.real_path());
             journal.write(record)
         })
         .map_err(|e| StepError::io("cannot give the file its name", &e))?;
-    Ok((final_name, sha256))
+    Ok((published.name, sha256, published.temp_left))
 }
 
 /// A temporary output file in a client's folder, written the same careful way by exports and

@@ -20,7 +20,9 @@ use crate::error::OpenError;
 use crate::export;
 use crate::journal::{Journal, Op, Record};
 use crate::store::{Folder, Layout};
-use crate::task::{BackupResult, FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome};
+use crate::task::{
+    BackupResult, ExportResult, FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome,
+};
 use crate::tracker::Tracker;
 
 /// Message of an export rolled back by recovery.
@@ -65,7 +67,7 @@ pub(crate) fn recover(
             ))
         })?;
         let settled = match record.op {
-            Op::Export => recover_export(layout, &record)?,
+            Op::Export => recover_export(layout, journal, &record)?,
             Op::Import => Settled::done(recover_import(layout, &record)),
             Op::Backup => recover_backup(&record),
         };
@@ -83,7 +85,8 @@ pub(crate) fn recover(
         tracker.settle(id, settled.outcome);
         tracker.persist(id).map_err(|e| OpenError::Io { path: layout.tasks(), source: e })?;
         if settled.keep {
-            if record.op == Op::Export {
+            // A finished export's coins are in Sent: only its temporary name is left to remove.
+            if record.op == Op::Export && !record.finished {
                 held.push(record);
             }
         } else {
@@ -180,13 +183,25 @@ fn remove_temp(record: &Record, seen: &Seen) -> Result<(), String> {
     })
 }
 
-fn recover_export(layout: &Layout, record: &Record) -> Result<Settled, OpenError> {
+fn recover_export(
+    layout: &Layout,
+    journal: &Journal,
+    record: &Record,
+) -> Result<Settled, OpenError> {
     let seen = look(record);
     let output = output_path(record);
     let record_file = layout.journal().join(format!("{}.json", record.id));
 
+    let temp_links = match (&record.temp, &seen.dir) {
+        (Some(temp), Ok(dir)) => dir.link_count(temp).ok().flatten(),
+        _ => None,
+    };
+    // Published by link then unlink, and the temporary file has a second name: it was linked
+    // (the user may have renamed the final file since).
+    let linked_elsewhere = record.link_then_unlink && temp_links.is_some_and(|n| n > 1);
+
     // Certainly linked: go forward, whatever can be seen of the file now.
-    if record.committed || seen.verified.is_some() {
+    if record.finished || record.committed || seen.verified.is_some() || linked_elsewhere {
         if !record.committed
             && let Ok(dir) = &seen.dir
             && let Err(e) = dir.sync()
@@ -198,27 +213,44 @@ fn recover_export(layout: &Layout, record: &Record) -> Result<Settled, OpenError
                 error_chain(&e)
             )));
         }
-        if let Err(problem) = remove_temp(record, &seen) {
-            tracing::warn!(op = %record.id, %problem, "recovery: a published export's temporary name is left");
-        }
         if seen.verified.is_none() {
-            tracing::warn!(op = %record.id, file = %output.display(), reason = %seen.missing, "recovery: the export was committed; finishing it without seeing its file");
+            tracing::warn!(op = %record.id, file = %output.display(), reason = %seen.missing, "recovery: the export was published; finishing it without seeing its file");
         }
         let sha256 = seen.verified.clone().unwrap_or_else(|| record.sha256.clone());
-        let result = export::finish(layout, record, &output, &sha256).map_err(|e| {
-            OpenError::Recovery(format!("cannot finish export {}: {}", record.id, e.message))
-        })?;
+        let result = if record.finished {
+            ExportResult {
+                file: output.clone(),
+                amount: Amount::from_units(record.amount_units),
+                coins: record.coins.len(),
+                sha256,
+            }
+        } else {
+            export::finish(layout, record, &output, &sha256).map_err(|e| {
+                OpenError::Recovery(format!("cannot finish export {}: {}", record.id, e.message))
+            })?
+        };
         tracing::info!(op = %record.id, file = %output.display(), coins = result.coins, "recovery: export rolled forward");
+        // A name the export made is removed before its record is.
+        if let Err(problem) = remove_temp(record, &seen) {
+            tracing::warn!(op = %record.id, %problem, "recovery: a finished export's temporary name is left; the record stays until it is removed");
+            if !record.finished {
+                let mut marked = record.clone();
+                marked.finished = true;
+                journal
+                    .write(&marked)
+                    .map_err(|e| OpenError::Io { path: record_file.clone(), source: e })?;
+            }
+            return Ok(Settled { outcome: TaskOutcome::Export(result), keep: true });
+        }
         return Ok(Settled::done(TaskOutcome::Export(result)));
     }
 
     // Certainly never linked: no final name was chosen yet, or the named temporary file is
-    // still there (it is renamed, never copied, into its final name).
-    let temp_present = match (&record.temp, &seen.dir) {
-        (Some(temp), Ok(dir)) => dir.entry_type(temp).is_ok_and(|t| t.is_some()),
-        _ => false,
-    };
-    if record.final_name.is_none() || temp_present {
+    // still there after an atomic rename was tried (it is renamed, never copied, into its final
+    // name). After a link-then-unlink publication the temporary name being there proves
+    // nothing: the final name may have been linked and the file taken since.
+    let temp_present = temp_links.is_some();
+    if record.final_name.is_none() || (temp_present && !record.link_then_unlink) {
         if let Err(problem) = remove_temp(record, &seen) {
             tracing::warn!(op = %record.id, %problem, "recovery: export held back");
             return Ok(Settled::held(format!(
