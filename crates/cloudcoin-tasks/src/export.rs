@@ -138,6 +138,27 @@ pub(crate) fn run(
         Err(e) => return give_back(journal, job, &mut record, e),
     };
     let final_path = job.folder.real_path().join(&final_name);
+    // The path the task reports must reach the file written: a folder that is its own mount,
+    // detached meanwhile (`umount -l`), still takes files through the held handle, and they
+    // vanish with it. Not reached (or not known): not published as far as anyone can tell, and
+    // not undone either (a bind mount's source may still show the file): the coins stay
+    // reserved and the record stays, for the next start.
+    match job.folder.reaches(&final_name, &final_path) {
+        Ok(true) => {}
+        reached => {
+            let why = match reached {
+                Err(e) => error_chain(&e),
+                Ok(_) => "another file or none is there".to_owned(),
+            };
+            tracing::error!(task = %job.id, file = %final_path.display(), reason = %why, "export written, but its path does not reach the file; coins held back");
+            let message = format!(
+                "needs attention: the file was written, but {} does not reach it ({why}): the folder was probably unmounted or moved during the export. Its {} coins are kept out of the balance so that they cannot be spent twice; the next start finishes the export if the file is there, and holds them back otherwise",
+                final_path.display(),
+                job.coins.len()
+            );
+            return (TaskOutcome::Failed(TaskFailure { kind: FailureKind::Io, message }), false);
+        }
+    }
     // The coins are in the published file now: they leave the wallet's index at once, so an
     // import of that very file (a person may take it the moment it appears) stores them as new
     // coins instead of counting them as already present while they are on their way to Sent.
