@@ -10,13 +10,14 @@
 
 use std::borrow::Borrow;
 use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use cloudcoin_codec::{Limits, WriteOptions, decode_any, write_coins, write_zip};
-use cloudcoin_domain::{Amount, Coin, FileKind, Tag, WalletName, export_file_name};
+use cloudcoin_domain::{Amount, Coin, CoinId, FileKind, Tag, WalletName, export_file_name};
 
 use crate::dir::{Dir, Publication, Staged};
 use crate::durable::{error_chain, now_unix};
@@ -188,7 +189,8 @@ pub(crate) fn run(
         );
     }
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
-    let finished = finish(layout, &record, &final_path, &sha256);
+    let keys = || job.coins.iter().map(|h| (h.coin.id(), h.coin.clone())).collect();
+    let finished = finish(layout, &record, &final_path, &sha256, Some(&job.state), &keys);
     // A name the export made is removed before its record is: a temporary name the fallback
     // could not remove after the link is tried once more, and if it is still there the record
     // stays, marked finished, for the next start to remove it.
@@ -555,11 +557,19 @@ pub(crate) fn read_back(dir: &Dir, temp: &str) -> Result<Vec<u8>, StepError> {
 /// Finishes a published export: coins to `Sent`, transaction row, receipt. Idempotent, so
 /// recovery can run it again after a crash. The journal record is removed by the caller once the
 /// task's outcome is recorded.
+///
+/// A coin the journal says is exported is moved to `Sent` wherever the wallet holds it: a file
+/// not where the record says is looked up by id across the held folders (skipping the files the
+/// index `known` holds, when there is one) and moved; one found nowhere is reported, never taken
+/// for moved. `keys` gives the exported coins' keys, where they are known (an empty map where
+/// they are not), called only when a file is missing.
 pub(crate) fn finish(
     layout: &Layout,
     record: &Record,
     final_path: &Path,
     sha256: &str,
+    known: Option<&Mutex<WalletState>>,
+    keys: &(dyn Fn() -> HashMap<CoinId, Arc<Coin>> + Sync),
 ) -> Result<ExportResult, StepError> {
     let wallet = WalletName::parse(&record.wallet).map_err(|e| StepError {
         kind: FailureKind::Internal,
@@ -584,6 +594,7 @@ pub(crate) fn finish(
     let (receipt, moved) = alongside("export-receipt", receipt, || {
         let files = record.coins.iter().map(|c| (c.folder(), c.file_name()));
         crate::store::move_coins(layout, &wallet, files, Folder::Sent, "export:mid_move")
+            .and_then(|missing| move_missing(layout, &wallet, record, &missing, known, keys))
             .and_then(|()| fault::point("export:after_move"))
             .map_err(io("cannot move the coins to Sent"))
     });
@@ -622,6 +633,35 @@ pub(crate) fn finish(
         coins: record.coins.len(),
         sha256: sha256.to_owned(),
     })
+}
+
+/// Looks up the coins of `record` at the places `missing` (of its list) — files not where the
+/// journal says — across the wallet's held folders and moves them to `Sent`. A coin found
+/// neither there nor under its usual name in `Sent` is reported: it was moved out of the wallet
+/// by other software, and is in the published file.
+fn move_missing(
+    layout: &Layout,
+    wallet: &WalletName,
+    record: &Record,
+    missing: &[usize],
+    known: Option<&Mutex<WalletState>>,
+    keys: &(dyn Fn() -> HashMap<CoinId, Arc<Coin>> + Sync),
+) -> io::Result<()> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let wanted: HashSet<CoinId> =
+        missing.iter().filter_map(|&i| record.coins.get(i)).map(|c| c.id()).collect();
+    let found =
+        crate::store::move_found_coins(layout, wallet, &wanted, known, &keys(), Folder::Sent)?;
+    let sent = layout.folder(wallet, Folder::Sent);
+    for id in wanted.difference(&found) {
+        let usual = crate::store::id_file_name(*id);
+        if std::fs::symlink_metadata(sent.join(&usual)).is_err() {
+            tracing::error!(op = %record.id, wallet = %wallet, coin = %id, "an exported coin is neither in the wallet's held folders nor under its usual name in Sent: other software moved it out of the wallet; it is in the published file");
+        }
+    }
+    Ok(())
 }
 
 /// Today's date, `YYYY-MM-DD` (UTC), for the picture.

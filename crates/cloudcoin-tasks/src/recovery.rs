@@ -8,11 +8,13 @@
 //! at every start. The task of each record then gets its real outcome, and a settled record is
 //! removed last, so running recovery twice does the same thing once.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use cloudcoin_domain::{Amount, WalletName};
+use cloudcoin_domain::{Amount, Coin, CoinId, WalletName};
 
 use crate::dir::Dir;
 use crate::durable::{self, error_chain};
@@ -157,6 +159,19 @@ fn streamed_check(dir: &Dir, name: &str, record: &Record) -> Result<String, expo
     crate::verify::verify_file(file, &record.coins_digest, count)
 }
 
+/// The coins of the record's output file, by id, when it is there and holds exactly the
+/// record's coins; empty otherwise (their keys are then not known).
+fn exported_keys(seen: &Seen, record: &Record) -> HashMap<CoinId, Arc<Coin>> {
+    let (Ok(dir), Some(name), Some(_)) = (&seen.dir, &record.final_name, &seen.verified) else {
+        return HashMap::new();
+    };
+    let Ok(bytes) = export::read_back(dir, name) else { return HashMap::new() };
+    match cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default()) {
+        Ok(coins) => coins.into_iter().map(|c| (c.id(), Arc::new(c))).collect(),
+        Err(_) => HashMap::new(),
+    }
+}
+
 /// Where the record's output is (or was meant to be).
 fn output_path(record: &Record) -> PathBuf {
     let dir = record.target_dir.clone().unwrap_or_default();
@@ -225,7 +240,9 @@ fn recover_export(
                 sha256,
             }
         } else {
-            export::finish(layout, record, &output, &sha256).map_err(|e| {
+            // The exported coins' keys, read from the file where it can be seen.
+            let keys = || exported_keys(&seen, record);
+            export::finish(layout, record, &output, &sha256, None, &keys).map_err(|e| {
                 OpenError::Recovery(format!("cannot finish export {}: {}", record.id, e.message))
             })?
         };
