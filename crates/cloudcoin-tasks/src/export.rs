@@ -191,6 +191,9 @@ pub(crate) fn run(
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
     let keys = || job.coins.iter().map(|h| (h.coin.id(), h.coin.clone())).collect();
     let finished = finish(layout, &record, &final_path, &sha256, Some(&job.state), &keys);
+    if finished.is_ok() {
+        gone(&mut lock(&job.state), &job.coins);
+    }
     // A name the export made is removed before its record is: a temporary name the fallback
     // could not remove after the link is tried once more, and if it is still there the record
     // stays, marked finished, for the next start to remove it.
@@ -263,10 +266,18 @@ struct Prepared {
 }
 
 /// Removes an export's coins from the wallet's index — only the entries it reserved (an import
-/// may have stored the same coins again since).
+/// may have stored the same coins again since) — and marks their files as leaving.
 fn forget(state: &mut WalletState, coins: &[Held]) {
     for h in coins {
         state.coins.remove_if(&h.coin.id(), |e| e.hold == Hold::Reserved && e.is_at(h));
+        state.leaving.insert((h.folder, h.file.get(&h.coin).into()));
+    }
+}
+
+/// The export's files have gone to `Sent`: they are no longer leaving.
+fn gone(state: &mut WalletState, coins: &[Held]) {
+    for h in coins {
+        state.leaving.remove(&(h.folder, h.file.get(&h.coin).into()));
     }
 }
 
@@ -692,6 +703,44 @@ mod tests {
                 assert_eq!(file_name(n, single, amount, &tag, kind), expected);
             }
         }
+    }
+
+    /// Two exports of one wallet at once. Export A has published its file and its coin's file is
+    /// on its way to `Sent`; an import of A's file stored the same coin again (under the next
+    /// free name) and export B took it. B's scan for stray copies meets A's file: it is not a
+    /// stray. Moving it to `Trash` would put A's exported coin in Trash instead of Sent (and had
+    /// A moved it first, B failed with "cannot move a second copy of a coin to Trash").
+    #[test]
+    fn another_exports_file_on_its_way_to_sent_is_not_a_stray_copy() {
+        use crate::store::{Entry, Layout, scan_wallet, set_aside_copies};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let wallet = WalletName::parse("W").expect("name");
+        layout.create_wallet_dirs(&wallet).expect("dirs");
+        let bank = layout.folder(&wallet, Folder::Bank);
+        let x = crate::fixtures::coin(0, 7);
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&x)).expect("encode");
+        let usual = crate::store::coin_file_name(&x);
+        std::fs::write(bank.join(&usual), &bytes).expect("write");
+        let mut state = scan_wallet(&layout, &wallet).expect("scan");
+        let policy = cloudcoin_domain::SelectionPolicy::default();
+        let ids = state.reserve_amount(x.value().expect("money"), &policy).expect("reserve");
+        let a = state.held(&ids).expect("reserved");
+        forget(&mut state, &a);
+        // The import of A's file: the same coin, under the next free name, reserved by B.
+        let again = cloudcoin_domain::unique_file_name(&usual, |n| bank.join(n).exists());
+        std::fs::write(bank.join(&again), &bytes).expect("write");
+        state
+            .coins
+            .insert(x.id(), Entry::new(Folder::Bank, again.clone(), x.clone(), Hold::Reserved));
+        let b = state.held(&[x.id()]).expect("reserved by B");
+        let state = Mutex::new(state);
+        let aside = set_aside_copies(&layout, &wallet, &state, &b).expect("set aside");
+        assert_eq!(aside.moved, 0, "A's file was taken for a stray copy");
+        assert!(bank.join(&usual).exists(), "A's file is still to be moved to Sent");
+        assert!(bank.join(&again).exists());
+        let trash = layout.folder(&wallet, Folder::Trash);
+        assert_eq!(std::fs::read_dir(trash).expect("Trash").count(), 0);
     }
 
     #[test]

@@ -397,6 +397,9 @@ pub(crate) struct WalletState {
     /// Notified (with the state's mutex) whenever an import settles its `Incoming` claims, so an
     /// import waiting for those coins looks again.
     pub(crate) claims_settled: Arc<Condvar>,
+    /// The files (folder, name) of coins in a published export, on their way to `Sent`: out of
+    /// the index, but not strays — another export's scan for stray copies leaves them alone.
+    pub(crate) leaving: HashSet<(Folder, Box<str>)>,
 }
 
 impl WalletState {
@@ -679,7 +682,10 @@ fn settle_copies(
     let mut touched = std::collections::BTreeSet::new();
     for other in &copies {
         match move_aside(layout, wallet, other.folder, &other.file, Folder::Trash) {
-            Ok(name) => {
+            Ok(None) => {
+                tracing::warn!(wallet = %wallet, coin = %id, file = %format!("{}/{}", other.folder.name(), other.file), "a second file of this coin was moved or removed by other software before it could be set aside");
+            }
+            Ok(Some(name)) => {
                 touched.extend([other.folder, Folder::Trash]);
                 let from = format!("{}/{}", other.folder.name(), other.file);
                 let kept = format!("{}/{}", keep.folder.name(), keep.file);
@@ -697,7 +703,11 @@ fn settle_copies(
     }
     if !same && keep.folder.pocket().is_some() {
         match move_aside(layout, wallet, keep.folder, &keep.file, Folder::Suspect) {
-            Ok(name) => {
+            Ok(None) => {
+                hold = Hold::Blocked;
+                tracing::error!(wallet = %wallet, coin = %id, file = %format!("{}/{}", keep.folder.name(), keep.file), "a coin with two sets of keys was moved by other software before it could go to Suspect; it is not spendable until the next start");
+            }
+            Ok(Some(name)) => {
                 touched.extend([keep.folder, Folder::Suspect]);
                 tracing::error!(wallet = %wallet, coin = %id, from = %format!("{}/{}", keep.folder.name(), keep.file), to = %format!("Suspect/{name}"), "a coin id with two sets of keys is kept in Suspect, not spendable");
                 keep.folder = Folder::Suspect;
@@ -716,20 +726,19 @@ fn settle_copies(
 }
 
 /// Renames a wallet's file into another of its folders under its own name or the next free one
-/// (never replacing a file there), and returns the name used. The caller syncs both folders.
+/// (never replacing a file there: [`move_one`]), and returns the name used, or `None` when the
+/// file is no longer there. The caller syncs both folders.
 fn move_aside(
     layout: &Layout,
     wallet: &WalletName,
     from: Folder,
     file: &str,
     to: Folder,
-) -> io::Result<String> {
+) -> io::Result<Option<String>> {
     let dest = layout.folder(wallet, to);
     fs::create_dir_all(&dest)?;
-    let name =
-        cloudcoin_domain::unique_file_name(file, |n| fs::symlink_metadata(dest.join(n)).is_ok());
-    fs::rename(layout.folder(wallet, from).join(file), dest.join(&name))?;
-    Ok(name)
+    let (source, dest) = (fs::File::open(layout.folder(wallet, from))?, fs::File::open(&dest)?);
+    move_one(&source, file, &dest)
 }
 
 /// Which files the index knows, without a string per coin: the folder of each coin whose file
@@ -755,6 +764,7 @@ impl KnownFiles {
                 }
             }
         }
+        others.extend(state.leaving.iter().cloned());
         let values = (i8::MIN..=i8::MAX)
             .map(|code| {
                 let d = Denomination::from_code(code);
@@ -836,7 +846,11 @@ pub(crate) fn set_aside_copies(
         for name in names {
             let Ok(coin) = read_single_coin(&dir.join(&name)) else { continue };
             let Some(h) = wanted.get(&coin.id()) else { continue };
-            let to = move_aside(layout, wallet, folder, &name, Folder::Trash)?;
+            // Gone since the listing (another export's file on its way to Sent, or moved by
+            // other software): nothing is left here to set aside.
+            let Some(to) = move_aside(layout, wallet, folder, &name, Folder::Trash)? else {
+                continue;
+            };
             touched.extend([folder, Folder::Trash]);
             moved += 1;
             if coin.ans == h.coin.ans {
