@@ -39,6 +39,9 @@ pub const BACKUP_FAULT_STEPS: [&str; 3] =
 /// where `RENAME_NOREPLACE` is refused): after the link, and the removal of the temporary name.
 pub const PUBLISH_FAULT_STEPS: [&str; 2] = ["publish:after_link", "publish:unlink_temp"];
 
+/// The fault points of the task tracker: writing a finished task's outcome.
+pub const TASK_FAULT_STEPS: [&str; 1] = ["task:record_outcome"];
+
 /// The fault points of creating and deleting wallets.
 pub const WALLET_FAULT_STEPS: [&str; 1] = ["wallet:delete_move"];
 
@@ -52,6 +55,7 @@ pub(crate) fn point(step: &str) -> io::Result<()> {
             .chain(&BACKUP_FAULT_STEPS)
             .chain(&WALLET_FAULT_STEPS)
             .chain(&PUBLISH_FAULT_STEPS)
+            .chain(&TASK_FAULT_STEPS)
             .any(|s| *s == step),
         "fault point {step} is not listed, so no crash test covers it"
     );

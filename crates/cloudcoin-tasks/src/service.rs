@@ -693,8 +693,8 @@ impl Service {
                     (failed(FailureKind::Internal, "internal error; see the server log"), false)
                 }
             };
-            inner.tracker.finish(id, outcome);
-            if let Err(e) = inner.tracker.persist(id) {
+            // Shown only once on disk: a restart never changes an outcome a client has seen.
+            if let Err(e) = inner.tracker.finish_durably(id, outcome) {
                 tracing::error!(task = %id, error = %e, "cannot record the task's outcome");
                 return;
             }

@@ -42,7 +42,13 @@ fn child() {
                 wallet("B"),
                 vec![ImportItem::File(Path::new(&out).join("source.bin"))],
             );
-            service.start_import(req).await.expect("import started");
+            let view = service.start_import(req).await.expect("import started");
+            if op == "import-watch" {
+                // What a client polling the task sees once it has ended: status, then message.
+                let seen = service.wait(view.id).await.expect("known");
+                let text = format!("{:?}\n{}", seen.status, seen.message);
+                std::fs::write(Path::new(&out).join("seen.txt"), text).expect("seen.txt");
+            }
         }
         service.shutdown().await;
     });

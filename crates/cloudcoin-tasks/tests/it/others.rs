@@ -355,3 +355,32 @@ async fn a_second_service_is_refused_after_the_lock_file_is_deleted() {
     );
     drop(first);
 }
+
+/// A finished task's outcome is shown only once it is on disk: with the disk refusing the
+/// task's record, an import that stored every coin must not read `completed` and then, after a
+/// restart, `error: interrupted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_shows_no_outcome_a_restart_would_change() {
+    let source = mixed_coins();
+    let env = Env::with_bank(&[]);
+    std::fs::create_dir_all(env.folder("B", "Bank")).expect("wallet B");
+    let bytes = cloudcoin_codec::encode_bin(&source).expect("encode");
+    std::fs::write(env.out.join("source.bin"), bytes).expect("source");
+    let vars = [("CLOUDCOIN_FAULT_IO", "task:record_outcome")];
+    assert!(child_command(&env, "import-watch", &vars).status().expect("child").success());
+    let seen = std::fs::read_to_string(env.out.join("seen.txt")).expect("seen.txt");
+    let (status, message) = seen.split_once('\n').expect("status and message");
+
+    let service = env.open().await;
+    let after = only_task(&service);
+    assert_eq!(ids(&coins_in(&env.folder("B", "Bank"))), ids(&source), "every coin stored");
+    if status == "Running" {
+        assert!(message.contains("cannot be recorded"), "{message}");
+    } else {
+        assert_eq!(
+            (format!("{:?}", after.status), after.message.as_str()),
+            (status.to_owned(), message),
+            "the task read {status} ({message}) before a restart"
+        );
+    }
+}
