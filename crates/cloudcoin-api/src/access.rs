@@ -6,8 +6,17 @@ use http::{HeaderMap, StatusCode, header};
 use crate::config::ApiConfig;
 use crate::error::{ApiError, code};
 
-/// Refuses a request whose `Host` is not one of the server's own names (403).
+/// Refuses a request with more than one `Host` field (400, RFC 9112 §3.2: which one a proxy
+/// in front of the server read cannot be known), and one whose `Host` is not one of the
+/// server's own names (403).
 pub(crate) fn check_host(config: &ApiConfig, headers: &HeaderMap) -> Result<(), ApiError> {
+    if headers.get_all(header::HOST).iter().nth(1).is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::DUPLICATE_HEADER,
+            "the request has more than one Host header; send exactly one, naming this server",
+        ));
+    }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     if config.allowed_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(host)) {
         return Ok(());
@@ -107,6 +116,10 @@ mod tests {
             assert_eq!(e.status, StatusCode::FORBIDDEN);
         }
         assert!(check_host(&c, &HeaderMap::new()).is_err());
+        let mut twice = headers(&[(header::HOST, "127.0.0.1:8006")]);
+        twice.append(header::HOST, HeaderValue::from_static("127.0.0.1:8006"));
+        let e = check_host(&c, &twice).expect_err("two Host headers");
+        assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, code::DUPLICATE_HEADER));
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub const HOST_NOT_ALLOWED: u16 = 4309;
 pub const ORIGIN_NOT_ALLOWED: u16 = 4310;
 /// 408: the request body did not arrive in time.
 pub const BODY_TIMEOUT: u16 = 4311;
+/// 400: a header that must appear once (`Host`) appears more than once.
+pub const DUPLICATE_HEADER: u16 = 4312;
 
 /// Every code with its meaning, in numeric order.
 pub const ALL: &[(u16, &str)] = &[
@@ -84,6 +86,7 @@ pub const ALL: &[(u16, &str)] = &[
     (HOST_NOT_ALLOWED, "Host header is not the server's own address"),
     (ORIGIN_NOT_ALLOWED, "Origin not allowed"),
     (BODY_TIMEOUT, "request body did not arrive in time"),
+    (DUPLICATE_HEADER, "a header that must appear once (Host) appears more than once"),
 ];
 
 /// The meaning of `code`, or `None` for a code this API never sends.

@@ -51,6 +51,7 @@
 //! | 4309 | 403 | `Host` header is not the server's own address |
 //! | 4310 | 403 | `Origin` not allowed |
 //! | 4311 | 408 | request body did not arrive in time |
+//! | 4312 | 400 | a header that must appear once (`Host`) appears more than once |
 //!
 //! The same table is [`codes::ALL`], and the `x-error-codes` of the OpenAPI document.
 

@@ -100,7 +100,8 @@ impl Route {
     /// The methods the route answers, as the `Allow` header lists them.
     pub(crate) fn allow(&self) -> &'static str {
         match self {
-            Route::Health | Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) => "GET",
+            Route::Health => "GET, HEAD",
+            Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) => "GET",
             Route::Export | Route::Import | Route::Backup => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
@@ -155,6 +156,26 @@ where
 }
 
 async fn respond<B>(state: &AppState, req: Request<B>) -> Response<ApiBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let head = req.method() == Method::HEAD;
+    let response = respond_with_body(state, req).await;
+    if head { without_body(response) } else { response }
+}
+
+/// The answer to a `HEAD` request: the headers the `GET` answer would carry, its length among
+/// them, and no body (RFC 9110 §9.3.2).
+fn without_body(response: Response<ApiBody>) -> Response<ApiBody> {
+    let (mut parts, body) = response.into_parts();
+    let length = body.into_bytes().len();
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Response::from_parts(parts, ApiBody::response(StatusCode::OK, Bytes::new()).into_body())
+}
+
+async fn respond_with_body<B>(state: &AppState, req: Request<B>) -> Response<ApiBody>
 where
     B: Body + Send + 'static,
     B::Data: Send,
@@ -227,7 +248,8 @@ where
     let limit = state.config.body_limit;
     let method = req.method().clone();
     match (&route, method.clone()) {
-        (Route::Health, Method::GET) => success(StatusCode::OK, wire::Health::ok()),
+        // HEAD answers as GET does; `respond` drops the body.
+        (Route::Health, Method::GET | Method::HEAD) => success(StatusCode::OK, wire::Health::ok()),
         (Route::OpenApi, Method::GET) => {
             Ok(json_response(StatusCode::OK, Bytes::from_static(OPENAPI_JSON.as_bytes())))
         }

@@ -193,6 +193,48 @@ impl OwnTree {
     }
 }
 
+impl OwnTree {
+    /// Opens the file at the absolute `path` for reading an import from it, refusing a file
+    /// in the data directory or anywhere under it — by its real path, or by the identity of its
+    /// folder and of every folder above it (a link, a bind mount or a second mount leading in).
+    /// The folder is opened once, without following a link, and the file is opened through that
+    /// handle (never through a link), so the file read is the one checked. Nothing of the file
+    /// is read here, and a refusal never says what it holds.
+    pub(crate) fn open_import_source(&self, path: &Path) -> Result<fs::File, String> {
+        let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
+        let real = fs::canonicalize(path).map_err(cannot)?;
+        let (Some(folder), Some(name)) = (real.parent(), real.file_name()) else {
+            return Err("it is not a regular file".to_owned());
+        };
+        let why = "the server reads its own files itself, and a coin file there is a wallet's \
+                   coin (importing it would store it a second time); nothing was read";
+        if real.starts_with(&self.root) {
+            return Err(format!(
+                "it is inside the server's data directory ({}); {why}",
+                self.root.display()
+            ));
+        }
+        let dir = Dir::open_nofollow(folder).map_err(cannot)?;
+        let ancestry = dir.ancestry().map_err(cannot)?;
+        let own = self.identities().map_err(cannot)?;
+        if ancestry.iter().any(|id| own.contains(id)) {
+            return Err(format!(
+                "it is inside the server's data directory ({}), reached another way (a bind \
+                 mount or a second mount); {why}",
+                self.root.display()
+            ));
+        }
+        let name = name.to_string_lossy();
+        // A FIFO or a device would block or never end: only a regular file is opened.
+        match dir.entry_type(&name).map_err(cannot)? {
+            Some(rustix::fs::FileType::RegularFile) => {}
+            Some(_) => return Err("it is not a regular file".to_owned()),
+            None => return Err("cannot read the file: it does not exist".to_owned()),
+        }
+        dir.open_read(&name).map_err(cannot)
+    }
+}
+
 /// The roots as real paths; a root that cannot be resolved is kept as given (and so matches
 /// nothing that resolves) and logged.
 pub(crate) fn canonical_roots(roots: &[PathBuf]) -> Vec<PathBuf> {

@@ -51,16 +51,31 @@ pub(crate) struct ImportJob {
     pub(crate) state: Arc<Mutex<WalletState>>,
     pub(crate) items: Vec<ImportItem>,
     pub(crate) tag: Tag,
+    /// The data directory: no item is read from it.
+    pub(crate) own_tree: crate::folder::OwnTree,
 }
 
-/// The bytes of one item, or why it cannot be read.
-fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
+/// The bytes of one item, or why it cannot be read. A file is refused when it lies in the data
+/// directory `own` (when given; the start-up pick-up reads the wallets' `Import` folders, which
+/// are in it): see [`crate::folder::OwnTree::open_import_source`].
+fn load(item: &ImportItem, own: Option<&crate::folder::OwnTree>) -> Result<Vec<u8>, String> {
     match item {
         ImportItem::File(path) => {
             if !path.is_absolute() {
                 return Err("the path is not absolute".to_owned());
             }
-            let meta = fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+            let file = match own {
+                Some(own) => own.open_import_source(path)?,
+                None => {
+                    let meta =
+                        fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+                    if !meta.is_file() {
+                        return Err("it is not a regular file".to_owned());
+                    }
+                    fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?
+                }
+            };
+            let meta = file.metadata().map_err(|e| format!("cannot read the file: {e}"))?;
             if !meta.is_file() {
                 return Err("it is not a regular file".to_owned());
             }
@@ -68,8 +83,8 @@ fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
                 return Err(format!("the file is larger than {MAX_FILE_BYTES} bytes"));
             }
             let mut bytes = Vec::with_capacity(meta.len() as usize);
-            fs::File::open(path)
-                .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            file.take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
                 .map_err(|e| format!("cannot read the file: {e}"))?;
             Ok(bytes)
         }
@@ -161,7 +176,7 @@ pub(crate) fn run(
     let n = job.items.len().max(1);
     for (i, item) in job.items.iter().enumerate() {
         let source = source_of(i, item);
-        let decoded = load(item).and_then(|bytes| {
+        let decoded = load(item, Some(&job.own_tree)).and_then(|bytes| {
             if is_picture_to_scan(&bytes) {
                 let scan = scan_picture(&bytes).map_err(|e| reason_of(&e))?;
                 pictures.push((i, source.clone(), scan));
@@ -650,7 +665,7 @@ pub(crate) fn pick_up_dropped(
     files.sort();
     let mut total = 0;
     for path in files {
-        let coins = match load(&ImportItem::File(path.clone()))
+        let coins = match load(&ImportItem::File(path.clone()), None)
             .and_then(|bytes| decode_any(&bytes, &Limits::default()).map_err(|e| error_chain(&e)))
         {
             Ok(coins) => coins,

@@ -652,7 +652,14 @@ impl Service {
         let inner = self.inner.clone();
         blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
         tracing::info!(task = %id, wallet = %req.wallet, items = req.items.len(), "import started");
-        let job = ImportJob { id, wallet: req.wallet, state, items: req.items, tag: req.tag };
+        let job = ImportJob {
+            id,
+            wallet: req.wallet,
+            state,
+            items: req.items,
+            tag: req.tag,
+            own_tree: self.inner.own_tree.clone(),
+        };
         self.spawn(id, move |inner| {
             (import::run(&inner.layout, &inner.journal, &inner.tracker, &job), true)
         });

@@ -300,3 +300,73 @@ async fn a_rejection_says_what_a_file_is_not_never_what_it_contains() {
         assert!(!x.reason.is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_of_a_path_inside_the_data_directory_is_refused_and_changes_nothing() {
+    let env = Env::with_bank(&mixed_coins());
+    // A coin no wallet holds, in files inside the data directory: in a wallet's Trash and in a
+    // folder of the data directory's own; then reached through links and a bind mount from
+    // outside. None of them may be stored: files there are the server's, never an import.
+    let stray = coin(2, 9_001);
+    let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&stray)).expect("encode");
+    let trash = env.folder("Default", "Trash");
+    std::fs::create_dir_all(&trash).expect("mkdir");
+    std::fs::write(trash.join("stray.bin"), &bytes).expect("write");
+    std::fs::create_dir(env.data.join("notes")).expect("mkdir");
+    std::fs::write(env.data.join("notes/stray.bin"), &bytes).expect("write");
+    std::os::unix::fs::symlink(trash.join("stray.bin"), env.out.join("link.bin")).expect("link");
+    std::os::unix::fs::symlink(&trash, env.out.join("trash-link")).expect("link");
+    let mut items = vec![
+        ImportItem::File(trash.join("stray.bin")),
+        ImportItem::File(env.data.join("notes/stray.bin")),
+        ImportItem::File(
+            env.folder("Default", "Bank").join(
+                std::fs::read_dir(env.folder("Default", "Bank"))
+                    .expect("list")
+                    .next()
+                    .expect("a coin file")
+                    .expect("entry")
+                    .file_name(),
+            ),
+        ),
+        ImportItem::File(env.out.join("link.bin")),
+        ImportItem::File(env.out.join("trash-link/stray.bin")),
+    ];
+    let mounted = env.out.join("mounted");
+    std::fs::create_dir(&mounted).expect("mkdir");
+    let mount = BindMount::new(&trash, &mounted);
+    if mount.is_some() {
+        items.push(ImportItem::File(mounted.join("stray.bin")));
+    }
+    let service = env.open().await;
+    let bank_before = all_names(&env.folder("Default", "Bank"));
+    let refused = items.len();
+    // One good coin from outside too, so the import completes and lists each rejection.
+    let good = coin(2, 9_002);
+    std::fs::write(
+        env.out.join("good.bin"),
+        cloudcoin_codec::encode_bin(std::slice::from_ref(&good)).expect("encode"),
+    )
+    .expect("write");
+    items.push(ImportItem::File(env.out.join("good.bin")));
+    let r = import(&service, "Default", items).await;
+    assert_eq!((r.imported, r.already_present), (1, 0), "{:?}", r.rejected);
+    assert_eq!(r.rejected.len(), refused, "{:?}", r.rejected);
+    for rejection in &r.rejected {
+        assert!(
+            rejection.reason.contains("inside the server's data directory"),
+            "{}: {}",
+            rejection.source,
+            rejection.reason
+        );
+    }
+    let mut expected = bank_before;
+    expected.push(cloudcoin_domain::single_coin_file_name(&good, &tag(""), FileKind::Bin));
+    expected.sort();
+    assert_eq!(all_names(&env.folder("Default", "Bank")), expected, "only the good coin stored");
+    drop(mount);
+    // The same file outside the data directory is an ordinary import.
+    std::fs::write(env.out.join("copy.bin"), &bytes).expect("write");
+    let r = import(&service, "Default", vec![ImportItem::File(env.out.join("copy.bin"))]).await;
+    assert_eq!(r.imported, 1, "{:?}", r.rejected);
+}
