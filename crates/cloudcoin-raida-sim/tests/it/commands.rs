@@ -33,7 +33,11 @@ async fn pown_applies_per_raida_and_per_coin() {
     let resp = send(net.addresses()[3], &Req::new(3, 1, 20, payload).bytes()).await;
     assert_eq!((resp.status(), resp.body().to_vec()), (243, vec![0b101]));
     assert_eq!(net.sim().an(3, coins[0].id()), Some(pan));
-    assert_eq!(net.sim().an(3, coins[1].id()), Some(coins[1].ans[3]), "a failing coin keeps its AN");
+    assert_eq!(
+        net.sim().an(3, coins[1].id()),
+        Some(coins[1].ans[3]),
+        "a failing coin keeps its AN"
+    );
     assert_eq!(net.sim().an(3, coins[2].id()), Some(pan));
     assert_eq!(net.sim().an(4, coins[0].id()), Some(coins[0].ans[4]), "other RAIDA untouched");
     assert!(net.sim().log(3)[0].applied);
@@ -49,7 +53,8 @@ async fn find_tells_an_from_pan_and_refuses_unknown_coins() {
     let net = start(SimConfig::default().with_coins(coins.clone()).with_serial_limit(1000)).await;
     let addr = net.addresses()[9];
     let (an0, an1, pan) = (coins[0].ans[9], coins[1].ans[9], [0x77; 16]);
-    let status = |payload: Vec<u8>| async move { send(addr, &Req::new(9, 2, 60, payload).bytes()).await };
+    let status =
+        |payload: Vec<u8>| async move { send(addr, &Req::new(9, 2, 60, payload).bytes()).await };
     assert_eq!(status(c37(2, 10, &an0, &pan)).await.status(), 209);
     net.sim().set_an(9, coins[0].id(), Some(pan));
     assert_eq!(status(c37(2, 10, &an0, &pan)).await.status(), 210);
@@ -71,7 +76,8 @@ async fn tickets(net: &Network, coin: &cloudcoin_domain::Coin, from: &[u8]) -> [
     let mut out = [0u32; 25];
     for &r in from {
         let payload = c21(1, coin.serial.get(), &coin.ans[usize::from(r)]);
-        let resp = send(net.addresses()[usize::from(r)], &Req::new(r, 2, 40, payload).bytes()).await;
+        let resp =
+            send(net.addresses()[usize::from(r)], &Req::new(r, 2, 40, payload).bytes()).await;
         assert_eq!(resp.status(), 241);
         out[usize::from(r)] = u32::from_be_bytes(resp.body().try_into().expect("a 4-byte ticket"));
     }
@@ -109,10 +115,9 @@ async fn tickets_are_used_up_by_a_failed_fix_and_claimed_once_per_raida() {
 async fn tickets_expire_after_300_seconds_of_the_injected_clock() {
     let coins = generate_coins(1, 1, 1);
     let clock = ManualClock::new();
-    let net = start(
-        SimConfig::default().with_coins(coins.clone()).with_clock(Arc::new(clock.clone())),
-    )
-    .await;
+    let net =
+        start(SimConfig::default().with_coins(coins.clone()).with_clock(Arc::new(clock.clone())))
+            .await;
     net.sim().set_an(0, coins[0].id(), Some([0; 16]));
     let t = tickets(&net, &coins[0], &(1..=13).collect::<Vec<_>>()).await;
     assert_eq!(net.sim().live_tickets(5), 1);
@@ -150,16 +155,19 @@ async fn make_change_retires_the_parent_and_makes_ten_children() {
     let coins = generate_coins(1, 1, 2);
     let net = start(SimConfig::default().with_coins(coins.clone())).await;
     let addr = net.addresses()[2];
-    let resp = send(addr, &Req::new(2, 9, 90, make_change_payload(&coins[0], 2, 40_000)).bytes()).await;
+    let resp =
+        send(addr, &Req::new(2, 9, 90, make_change_payload(&coins[0], 2, 40_000)).bytes()).await;
     assert_eq!((resp.status(), resp.raw.len()), (250, 32));
     assert_eq!(net.sim().an(2, coins[0].id()), None, "the parent is gone");
     for i in 0..10u8 {
         assert_eq!(net.sim().an(2, id(0, 40_000 + u32::from(i))), Some([i; 16]));
     }
     // The range is taken now; a wrong AN is a fail.
-    let resp = send(addr, &Req::new(2, 9, 90, make_change_payload(&coins[1], 2, 40_005)).bytes()).await;
+    let resp =
+        send(addr, &Req::new(2, 9, 90, make_change_payload(&coins[1], 2, 40_005)).bytes()).await;
     assert_eq!(resp.status(), 40);
-    let resp = send(addr, &Req::new(2, 9, 90, make_change_payload(&coins[1], 3, 50_000)).bytes()).await;
+    let resp =
+        send(addr, &Req::new(2, 9, 90, make_change_payload(&coins[1], 3, 50_000)).bytes()).await;
     assert_eq!(resp.status(), 242);
     assert_eq!(net.sim().an(2, coins[1].id()), Some(coins[1].ans[2]));
 }
@@ -174,8 +182,10 @@ async fn with_reservation_break_and_join_use_the_reserved_sns() {
     let addr = net.addresses()[0];
     let an = coins[0].ans[0];
     let resp = send(addr, &Req::new(0, 9, 91, vec![0, 0, 0, 9, 1, 1]).bytes()).await;
-    let sns: Vec<u32> =
-        resp.body()[1..].chunks_exact(4).map(|c| u32::from_be_bytes(c.try_into().expect("4"))).collect();
+    let sns: Vec<u32> = resp.body()[1..]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes(c.try_into().expect("4")))
+        .collect();
     // A SN outside the reservation: 41.
     let mut bad = vec![0, 0, 0, 9];
     bad.extend(c21(1, 1, &an));
@@ -219,12 +229,14 @@ async fn one_connection_carries_several_requests() {
 #[tokio::test]
 async fn the_observer_sees_a_request_before_it_is_applied() {
     let coins = generate_coins(0, 1, 1);
-    let seen: Arc<Mutex<Vec<(u8, Command, Option<u8>)>>> = Arc::default();
+    type Seen = Vec<(u8, Command, Option<u8>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let s = Arc::clone(&seen);
-    let net = start(SimConfig::default().with_coins(coins.clone()).with_observer(Arc::new(
-        move |r| s.lock().expect("not poisoned").push((r.raida, r.command, r.status)),
-    )))
-    .await;
+    let net =
+        start(SimConfig::default().with_coins(coins.clone()).with_observer(Arc::new(move |r| {
+            s.lock().expect("not poisoned").push((r.raida, r.command, r.status))
+        })))
+        .await;
     let payload = c37(0, 1, &coins[0].ans[6], &[1; 16]);
     send(net.addresses()[6], &Req::new(6, 1, 20, payload).bytes()).await;
     let seen = seen.lock().expect("not poisoned").clone();

@@ -39,7 +39,9 @@ async fn echo_bytes_30_31_come_back_in_6_7() {
 
 #[tokio::test]
 async fn detect_mixed_answers_243_with_bitfield_01() {
-    let net = start(SimConfig::default().with_coins([public_seed_coin(1, 5), public_seed_coin(1, 6)])).await;
+    let net =
+        start(SimConfig::default().with_coins([public_seed_coin(1, 5), public_seed_coin(1, 6)]))
+            .await;
     let mut payload = c21(1, 5, &public_seed_an(1, 5));
     payload.extend(c21(1, 6, &[0; 16]));
     let resp = send(net.addresses()[0], &Req::new(0, 1, 10, payload).bytes()).await;
@@ -164,9 +166,11 @@ async fn fix_with_tickets(others: usize) -> (u8, Network) {
     net.sim().set_an(0, coin.id(), Some([0xee; 16]));
     let mut tickets = [0u32; 25];
     for r in 1..=others as u8 {
-        let resp =
-            send(net.addresses()[usize::from(r)], &Req::new(r, 2, 40, c21(1, 5, &coin.ans[0])).bytes())
-                .await;
+        let resp = send(
+            net.addresses()[usize::from(r)],
+            &Req::new(r, 2, 40, c21(1, 5, &coin.ans[0])).bytes(),
+        )
+        .await;
         assert_eq!((resp.status(), resp.size()), (241, 6), "a ticket from RAIDA {r}");
         tickets[usize::from(r)] = u32::from_be_bytes(resp.body().try_into().expect("4"));
     }
