@@ -19,7 +19,7 @@ use crate::config::{Config, PageReservation, ResponseCounter};
 use crate::error::{CallError, ConfigError, WireError};
 use crate::transport::{Failure, exchange};
 use crate::wire::{
-    BODY_OVERHEAD, Check, Command, CounterMode, FreeSerials, Found, Request, RequestKey, Response,
+    BODY_OVERHEAD, Check, Command, CounterMode, Found, FreeSerials, Request, RequestKey, Response,
     Ticket, put_c5, random_bytes,
 };
 use crate::{Key, RaidaId, RaidaSet, Status};
@@ -282,18 +282,22 @@ impl Client {
         let jobs = RaidaId::all().map(|raida| Job { raida, coins: vec![0], payload: Vec::new() });
         let outcomes = self.run(Command::Echo, jobs.collect()).await;
         per_raida(outcomes, |response, elapsed| match response.status {
-            Status::Success => {
-                Ok(Echo { round_trip: elapsed, exec_micros: response.exec_micros })
-            }
+            Status::Success => Ok(Echo { round_trip: elapsed, exec_micros: response.exec_micros }),
             status => Err(WireError::UnexpectedStatus { status }),
         })
     }
 
     /// Detect (1/10): is each coin's AN right at each RAIDA. Read-only.
     pub async fn detect(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
-        let jobs = self.plan(coins.len(), C21, |_| RaidaSet::ALL, None, |i, r, out| {
-            put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-        })?;
+        let jobs = self.plan(
+            coins.len(),
+            C21,
+            |_| RaidaSet::ALL,
+            None,
+            |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+            },
+        )?;
         let outcomes = self.run(Command::Detect, jobs).await;
         Ok(per_coin(ids(coins), outcomes, |resp, n| resp.checks(n)))
     }
@@ -305,10 +309,16 @@ impl Client {
     /// and settle with [`Client::find`].
     pub async fn pown(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
         let pans = all_pans(coins)?;
-        let jobs = self.plan(coins.len(), C37, |_| RaidaSet::ALL, None, |i, r, out| {
-            put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-            out.extend_from_slice(&pans[i][r.index()]);
-        })?;
+        let jobs = self.plan(
+            coins.len(),
+            C37,
+            |_| RaidaSet::ALL,
+            None,
+            |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+                out.extend_from_slice(&pans[i][r.index()]);
+            },
+        )?;
         let outcomes = self.run(Command::Pown, jobs).await;
         Ok(per_coin(ids(coins), outcomes, |resp, n| resp.checks(n)))
     }
@@ -342,10 +352,16 @@ impl Client {
     /// coin must carry its PANs.
     pub async fn find(&self, coins: &[Coin]) -> Result<CoinAnswers<Found>, CallError> {
         let pans = all_pans(coins)?;
-        let jobs = self.plan(coins.len(), C37, |_| RaidaSet::ALL, None, |i, r, out| {
-            put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-            out.extend_from_slice(&pans[i][r.index()]);
-        })?;
+        let jobs = self.plan(
+            coins.len(),
+            C37,
+            |_| RaidaSet::ALL,
+            None,
+            |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+                out.extend_from_slice(&pans[i][r.index()]);
+            },
+        )?;
         let outcomes = self.run(Command::Find, jobs).await;
         Ok(per_coin(ids(coins), outcomes, |resp, n| resp.found(n)))
     }
@@ -364,9 +380,15 @@ impl Client {
                 t
             })
             .collect();
-        let jobs = self.plan(coins.len(), 5, |i| coins[i].at, Some(&trailers), |i, _, out| {
-            put_c5(out, coins[i].id.denomination, coins[i].id.serial);
-        })?;
+        let jobs = self.plan(
+            coins.len(),
+            5,
+            |i| coins[i].at,
+            Some(&trailers),
+            |i, _, out| {
+                put_c5(out, coins[i].id.denomination, coins[i].id.serial);
+            },
+        )?;
         let outcomes = self.run(Command::Fix, jobs).await;
         let ids = coins.iter().map(|c| c.id).collect();
         Ok(per_coin(ids, outcomes, |resp, n| resp.checks(n)))
@@ -529,32 +551,39 @@ impl Inner {
     /// Sends one request to RAIDA `r` and returns its checked (and decrypted) response.
     async fn send(&self, command: Command, r: RaidaId, payload: Vec<u8>) -> Outcome {
         let mode = match &self.config.key_coin {
-            Some(_) => Some(self.counter(r).await.map_err(|()| Failure::NotSent(NotSent::CounterUnknown))?),
+            Some(_) => Some(
+                self.counter(r).await.map_err(|()| Failure::NotSent(NotSent::CounterUnknown))?,
+            ),
             None => None,
         };
         let mut request = Request::new(r, command, payload);
         request.coin_id = self.config.coin_id;
-        request.key = self.config.key_coin.as_ref().map(|k| {
-            RequestKey::new(k.id.denomination, k.id.serial, k.ans[r.index()])
-        });
-        let _permit = self.limits[r.index()].acquire().await.expect("the semaphore is never closed");
+        request.key = self
+            .config
+            .key_coin
+            .as_ref()
+            .map(|k| RequestKey::new(k.id.denomination, k.id.serial, k.ans[r.index()]));
+        let _permit =
+            self.limits[r.index()].acquire().await.expect("the semaphore is never closed");
         self.exchange(&request, mode).await
     }
 
     /// One request with its retries (read-only commands only).
     async fn exchange(&self, request: &Request, mode: Option<CounterMode>) -> Outcome {
         let bytes = request.encode().map_err(|_| Failure::NotSent(NotSent::NotAsked))?;
-        let retries = if request.command.is_read_only() { self.config.read_only_retries } else { 0 };
+        let retries =
+            if request.command.is_read_only() { self.config.read_only_retries } else { 0 };
         let address = self.config.addresses.get(request.raida);
         let mut attempt = 0;
         loop {
-            let result = exchange(address, &bytes, self.config.connect_timeout, self.config.timeout)
-                .await
-                .and_then(|done| {
-                    let mut response = done.response;
-                    check(request, &mut response, mode)?;
-                    Ok((response, done.elapsed))
-                });
+            let result =
+                exchange(address, &bytes, self.config.connect_timeout, self.config.timeout)
+                    .await
+                    .and_then(|done| {
+                        let mut response = done.response;
+                        check(request, &mut response, mode)?;
+                        Ok((response, done.elapsed))
+                    });
             match result {
                 Err(failure) if attempt < retries => {
                     tracing::debug!(raida = %request.raida, ?failure, "no answer; resending a read-only request");
@@ -622,7 +651,11 @@ impl Inner {
 
 /// Checks that `response` answers `request` and decrypts its body (`mode` is `None` under
 /// type 0, or for the probe, which decrypts itself).
-fn check(request: &Request, response: &mut Response, mode: Option<CounterMode>) -> Result<(), Failure> {
+fn check(
+    request: &Request,
+    response: &mut Response,
+    mode: Option<CounterMode>,
+) -> Result<(), Failure> {
     let about_coins = matches!(
         response.status,
         Status::Success

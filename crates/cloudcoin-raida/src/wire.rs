@@ -268,7 +268,8 @@ impl Request {
     /// The header and body bytes, or [`WireError::BodyTooLong`] past 65,535 bytes of body.
     pub fn encode(&self) -> Result<Vec<u8>, WireError> {
         let body_len = self.body_len();
-        let len16 = u16::try_from(body_len).map_err(|_| WireError::BodyTooLong { len: body_len })?;
+        let len16 =
+            u16::try_from(body_len).map_err(|_| WireError::BodyTooLong { len: body_len })?;
         let mut out = Vec::with_capacity(HEADER_LEN + body_len);
         out.extend_from_slice(&[1, 0, self.raida.get(), 0]);
         out.extend_from_slice(&[self.command.group(), self.command.code()]);
@@ -400,7 +401,8 @@ impl Response {
     /// assert_eq!(Response::body_len(&header).unwrap(), 259);
     /// ```
     pub fn body_len(header: &[u8; HEADER_LEN]) -> Result<usize, WireError> {
-        let size = usize::from(header[9]) << 16 | usize::from(header[10]) << 8 | usize::from(header[11]);
+        let size =
+            usize::from(header[9]) << 16 | usize::from(header[10]) << 8 | usize::from(header[11]);
         if size == 1 {
             return Err(WireError::SizeTooSmall { size });
         }
@@ -469,7 +471,11 @@ impl Response {
         Ok((checks, Some(ticket)))
     }
 
-    fn checks_with_trailer(&self, n: usize, trailer: usize) -> Result<(Vec<Check>, &[u8]), WireError> {
+    fn checks_with_trailer(
+        &self,
+        n: usize,
+        trailer: usize,
+    ) -> Result<(Vec<Check>, &[u8]), WireError> {
         let (checks, used) = match self.status {
             Status::AllPass => (vec![Check::Pass; n], 0),
             Status::AllFail => (vec![Check::Fail; n], 0),
@@ -477,7 +483,9 @@ impl Response {
                 let len = n.div_ceil(8);
                 let bits = self.body.get(..len).ok_or(self.unexpected_body(len + trailer))?;
                 let checks = (0..n)
-                    .map(|i| if bits[i / 8] >> (i % 8) & 1 == 1 { Check::Pass } else { Check::Fail })
+                    .map(
+                        |i| if bits[i / 8] >> (i % 8) & 1 == 1 { Check::Pass } else { Check::Fail },
+                    )
                     .collect();
                 (checks, len)
             }
@@ -522,7 +530,7 @@ impl Response {
             return Err(WireError::UnexpectedStatus { status: self.status });
         }
         let (dn, sns) = self.body.split_first().ok_or(self.unexpected_body(1))?;
-        if sns.len() % 4 != 0 || sns.len() > 64 * 4 {
+        if !sns.len().is_multiple_of(4) || sns.len() > 64 * 4 {
             return Err(self.unexpected_body(1 + sns.len() / 4 * 4));
         }
         let serials = sns

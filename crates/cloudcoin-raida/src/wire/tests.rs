@@ -175,7 +175,9 @@ fn type_1_detect_request_vector() {
     plain.extend_from_slice(&request.payload);
     assert_eq!(
         plain,
-        hex("111111111111111111111111d85df38f0100000005820a3fc6f7d59a62c6d90384853adac9010000000600000000000000000000000000000000")
+        hex(
+            "111111111111111111111111d85df38f0100000005820a3fc6f7d59a62c6d90384853adac9010000000600000000000000000000000000000000"
+        )
     );
     let bytes = request.encode().expect("fits");
     assert_eq!(
@@ -184,7 +186,9 @@ fn type_1_detect_request_vector() {
     );
     assert_eq!(
         bytes[HEADER_LEN..],
-        hex("40f11ee678c5f2a9bff92f2c588f293e8e18a6e8dc554ee6ecac2ee524178c7b9105561efb0522d753142fc8f23748b9301040a36d72b3a3d29b3e3e")[..]
+        hex(
+            "40f11ee678c5f2a9bff92f2c588f293e8e18a6e8dc554ee6ecac2ee524178c7b9105561efb0522d753142fc8f23748b9301040a36d72b3a3d29b3e3e"
+        )[..]
     );
 }
 
