@@ -3,5 +3,6 @@
 
 mod commands;
 mod faults;
+mod properties;
 mod req;
 mod vectors;
