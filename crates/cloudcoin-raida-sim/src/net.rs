@@ -295,7 +295,11 @@ async fn go_offline(shared: &Shared, raida: u8) {
 
 async fn accept_loop(shared: Arc<Shared>, raida: u8, listener: TcpListener) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors or similar: give the system a moment instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
         if shared.nodes[usize::from(raida)].offline.load(Ordering::SeqCst) {
             continue;
         }
