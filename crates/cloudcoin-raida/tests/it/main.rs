@@ -1,0 +1,5 @@
+//! The client against the simulator over real loopback sockets.
+
+mod commands;
+mod common;
+mod faults;
