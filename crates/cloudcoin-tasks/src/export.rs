@@ -743,6 +743,32 @@ mod tests {
         assert_eq!(std::fs::read_dir(trash).expect("Trash").count(), 0);
     }
 
+    /// Other software moves a reserved coin's file from `Bank` to `Fracked` before the export's
+    /// scan for stray copies: the file there is the coin's own, not a copy. Put in `Trash`, the
+    /// coin would be lost to the wallet if the export then failed and gave its coins back.
+    #[test]
+    fn a_reserved_coins_own_file_moved_by_other_software_is_not_a_stray_copy() {
+        use crate::store::{Layout, scan_wallet, set_aside_copies};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let wallet = WalletName::parse("W").expect("name");
+        layout.create_wallet_dirs(&wallet).expect("dirs");
+        let (bank, fracked) =
+            (layout.folder(&wallet, Folder::Bank), layout.folder(&wallet, Folder::Fracked));
+        let x = crate::fixtures::coin(0, 7);
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&x)).expect("encode");
+        let usual = crate::store::coin_file_name(&x);
+        std::fs::write(bank.join(&usual), &bytes).expect("write");
+        let mut state = scan_wallet(&layout, &wallet).expect("scan");
+        let policy = cloudcoin_domain::SelectionPolicy::default();
+        let ids = state.reserve_amount(x.value().expect("money"), &policy).expect("reserve");
+        let held = state.held(&ids).expect("reserved");
+        std::fs::rename(bank.join(&usual), fracked.join(&usual)).expect("moved by another program");
+        let aside = set_aside_copies(&layout, &wallet, &Mutex::new(state), &held).expect("scan");
+        assert_eq!(aside.moved, 0, "the coin's only file was taken for a stray copy");
+        assert!(fracked.join(&usual).exists(), "the coin's only file stays held");
+    }
+
     #[test]
     fn verify_accepts_exactly_the_coins() {
         let coin = |sn| {

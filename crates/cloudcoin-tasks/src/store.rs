@@ -681,7 +681,8 @@ fn settle_copies(
     let mut hold = Hold::Free;
     let mut touched = std::collections::BTreeSet::new();
     for other in &copies {
-        match move_aside(layout, wallet, other.folder, &other.file, Folder::Trash) {
+        let kept = (keep.folder, keep.file.as_str());
+        match move_copy_aside(layout, wallet, kept, other.folder, &other.file, Folder::Trash) {
             Ok(None) => {
                 tracing::warn!(wallet = %wallet, coin = %id, file = %format!("{}/{}", other.folder.name(), other.file), "a second file of this coin was moved or removed by other software before it could be set aside");
             }
@@ -739,6 +740,43 @@ fn move_aside(
     fs::create_dir_all(&dest)?;
     let (source, dest) = (fs::File::open(layout.folder(wallet, from))?, fs::File::open(&dest)?);
     move_one(&source, file, &dest)
+}
+
+/// Moves `file` of `from`, a second file of a coin whose file `kept` (folder, name) stays, into
+/// `to` — only while `kept` is there and is another file. Other software sharing the wallet may
+/// move the kept file meanwhile (then `file` may be the coin's only file, or the very same file
+/// seen under its new name): if `kept` is gone after the move, `file` is moved back to `from`,
+/// so the coin keeps a file in a held folder (a second file is settled at the next start; a
+/// coin file in `Trash` is lost to the wallet). Returns the name in `to`, or `None` when nothing
+/// was set aside.
+fn move_copy_aside(
+    layout: &Layout,
+    wallet: &WalletName,
+    kept: (Folder, &str),
+    from: Folder,
+    file: &str,
+    to: Folder,
+) -> io::Result<Option<String>> {
+    use std::os::unix::fs::MetadataExt;
+    let kept_path = layout.folder(wallet, kept.0).join(kept.1);
+    let same = |a: &fs::Metadata, b: &fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+    let (Ok(k), Ok(f)) = (
+        fs::symlink_metadata(&kept_path),
+        fs::symlink_metadata(layout.folder(wallet, from).join(file)),
+    ) else {
+        return Ok(None);
+    };
+    if same(&k, &f) {
+        return Ok(None);
+    }
+    let Some(name) = move_aside(layout, wallet, from, file, to)? else { return Ok(None) };
+    if fs::symlink_metadata(&kept_path).is_ok_and(|now| same(&now, &k)) {
+        return Ok(Some(name));
+    }
+    // The kept file moved meanwhile: this one goes back where it was.
+    let back = move_aside(layout, wallet, to, &name, from)?;
+    tracing::warn!(wallet = %wallet, file = %format!("{}/{file}", from.name()), kept = %kept_path.display(), back = ?back, "the kept file of a coin was moved by other software while a second file was set aside; the second file stays");
+    Ok(None)
 }
 
 /// Which files the index knows, without a string per coin: the folder of each coin whose file
@@ -847,8 +885,12 @@ pub(crate) fn set_aside_copies(
             let Ok(coin) = read_single_coin(&dir.join(&name)) else { continue };
             let Some(h) = wanted.get(&coin.id()) else { continue };
             // Gone since the listing (another export's file on its way to Sent, or moved by
-            // other software): nothing is left here to set aside.
-            let Some(to) = move_aside(layout, wallet, folder, &name, Folder::Trash)? else {
+            // other software), or the coin's own file moved here by other software: nothing to
+            // set aside.
+            let own = h.file.get(&h.coin);
+            let Some(to) =
+                move_copy_aside(layout, wallet, (h.folder, &own), folder, &name, Folder::Trash)?
+            else {
                 continue;
             };
             touched.extend([folder, Folder::Trash]);
