@@ -665,7 +665,10 @@ async fn import_file(
     name: &str,
 ) {
     let Some(coins) = decode(path) else { return };
-    let req = ImportRequest::new(wallet.clone(), vec![ImportItem::File(path.to_path_buf())]);
+    // Published outputs of this server: their coins were sent away, so storing them again
+    // needs the request's say-so.
+    let req = ImportRequest::new(wallet.clone(), vec![ImportItem::File(path.to_path_buf())])
+        .with_sent_coins_allowed();
     let Ok(task) = service.start_import(req).await else { return };
     if let Some(TaskView { outcome: Some(TaskOutcome::Import(r)), .. }) =
         wait(service, task.id).await

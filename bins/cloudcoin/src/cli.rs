@@ -134,6 +134,11 @@ pub(crate) struct ImportArgs {
     /// Send the files' contents instead of their paths (for a server on another machine).
     #[arg(long)]
     pub(crate) upload: bool,
+    /// Store coins this server sent away too (a file that came back to you, or coins moved
+    /// between two wallets of the server). Whoever else holds such a file can spend its coins
+    /// too; only claiming them with the RAIDA settles who owns them.
+    #[arg(long)]
+    pub(crate) allow_sent: bool,
 }
 
 #[derive(Debug, Args)]

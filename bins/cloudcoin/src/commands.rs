@@ -138,11 +138,9 @@ async fn import(cx: &Context, args: ImportArgs) -> Result<(), Failure> {
             ));
         }
     }
-    let task = cx
-        .client
-        .import(&ImportRequest::new(wallet, items))
-        .await
-        .map_err(|e| cx.call_failed(e))?;
+    let request = ImportRequest::new(wallet, items);
+    let request = if args.allow_sent { request.with_sent_coins_allowed() } else { request };
+    let task = cx.client.import(&request).await.map_err(|e| cx.call_failed(e))?;
     let task = follow(cx, task.id, "import").await?;
     finished(cx, task)
 }

@@ -112,7 +112,9 @@ pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
             }
         });
     }
-    Ok(ImportRequest::new(wallet, items).with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty)))
+    let request = ImportRequest::new(wallet, items)
+        .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty));
+    Ok(if f.flag("allow_sent")? { request.with_sent_coins_allowed() } else { request })
 }
 
 /// `POST /api/v1/backup`: `{name, folder, tag?}`.
@@ -202,6 +204,20 @@ mod tests {
         let e = import_request(br#"{"name":"B","items":[{"type":"file"}]}"#).expect_err("no data");
         assert!(e.message.starts_with("items[0].data:"), "{}", e.message);
         let e = import_request(br#"{"name":"B","items":[]}"#).expect_err("empty");
+        let item = r#""items":[{"type":"file","data":"/a.bin"}]"#;
+        for (flag, allowed) in
+            [("", false), (r#","allow_sent":false"#, false), (r#","allow_sent":true"#, true)]
+        {
+            let body = format!(r#"{{"name":"B",{item}{flag}}}"#);
+            assert_eq!(
+                import_request(body.as_bytes()).expect("valid").allow_sent,
+                allowed,
+                "{body}"
+            );
+        }
+        let bad = format!(r#"{{"name":"B",{item},"allow_sent":"yes"}}"#);
+        let refused = import_request(bad.as_bytes()).expect_err("not a boolean");
+        assert!(refused.message.starts_with("allow_sent"), "{}", refused.message);
         assert!(e.message.starts_with("items:"), "{}", e.message);
     }
 

@@ -239,12 +239,35 @@ pub struct ImportRequest {
     /// The tag recorded with the import.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_tag")]
     pub tag: Option<Tag>,
+    /// Store coins this server sent away too (their files, with the same keys, are in a
+    /// wallet's `Sent` folder). Off unless `true`: whoever holds the exported file can spend
+    /// such a coin as well, and only claiming it with the RAIDA settles who owns it. A coin
+    /// another wallet of the server holds is never stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_sent: bool,
 }
 
 impl ImportRequest {
-    /// An import of `items` into `name`.
+    /// An import of `items` into `name`, refusing coins this server sent away.
     pub fn new(name: WalletName, items: Vec<ImportItem>) -> ImportRequest {
-        ImportRequest { name, items, tag: None }
+        ImportRequest { name, items, tag: None, allow_sent: false }
+    }
+
+    /// The same request, storing coins this server sent away too (`"allow_sent": true`).
+    ///
+    /// ```
+    /// use cloudcoin_api::wire::{ImportItem, ImportRequest};
+    /// use cloudcoin_domain::WalletName;
+    ///
+    /// let items = vec![ImportItem::File("/home/me/coins.stack".into())];
+    /// let request = ImportRequest::new(WalletName::parse("Alice").unwrap(), items);
+    /// let json = serde_json::to_value(request.clone().with_sent_coins_allowed()).unwrap();
+    /// assert_eq!(json["allow_sent"], true);
+    /// assert!(serde_json::to_value(request).unwrap().get("allow_sent").is_none());
+    /// ```
+    pub fn with_sent_coins_allowed(mut self) -> ImportRequest {
+        self.allow_sent = true;
+        self
     }
 
     /// The same request with `tag`.

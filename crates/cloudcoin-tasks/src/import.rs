@@ -53,6 +53,10 @@ pub(crate) struct ImportJob {
     pub(crate) tag: Tag,
     /// The data directory: no item is read from it.
     pub(crate) own_tree: crate::folder::OwnTree,
+    /// The other wallets, which must not hold a coin this import stores.
+    pub(crate) owners: crate::owners::Owners,
+    /// Whether coins this server sent away are stored again.
+    pub(crate) allow_sent: bool,
 }
 
 /// The bytes of one item, or why it cannot be read. A file is refused when it lies in the data
@@ -226,6 +230,17 @@ pub(crate) fn run(
         Err(outcome) => return outcome,
     };
     let mut claims = Claims { state: &job.state, task: job.id, stored: Vec::new() };
+    // Claimed, the coins cannot leave for an export: now look for their files in the other
+    // folders of the server. Those left unstored leave the index with the claims.
+    let fresh: Vec<Coin> = match not_elsewhere_on_disk(layout, job, fresh, &mut rejected) {
+        Ok(fresh) => fresh.into_iter().map(|(_, coin)| coin).collect(),
+        Err(e) => {
+            return failed(
+                FailureKind::Io,
+                format!("cannot look for the coins in the other wallets: {}", error_chain(&e)),
+            );
+        }
+    };
 
     tracker.advance(job.id, 50, Some("Storing coins"));
     let bank = layout.folder(&job.wallet, Folder::Bank);
@@ -280,10 +295,15 @@ fn claim(
     tracker: &Tracker,
     found: Vec<(usize, Coin)>,
     rejected: &mut Vec<Rejection>,
-) -> Result<(Vec<Coin>, usize), TaskOutcome> {
-    let mut state = lock(&job.state);
+) -> Result<(Vec<(usize, Coin)>, usize), TaskOutcome> {
     let mut announced = false;
-    loop {
+    let ids: Vec<CoinId> = found.iter().map(|(_, c)| c.id()).collect();
+    let (_claiming, elsewhere, mut state) = loop {
+        // Under the service-wide claim lock, held until the claims are taken: what the other
+        // wallets hold, then this wallet (see `crate::owners`).
+        let claiming = job.owners.claiming();
+        let elsewhere = job.owners.held_elsewhere(&job.wallet, &ids);
+        let state = lock(&job.state);
         if state.deleted {
             return Err(failed(
                 FailureKind::Io,
@@ -294,7 +314,8 @@ fn claim(
             Hold::Incoming(other) if other != job.id => Some(other),
             _ => None,
         });
-        let Some(other) = busy else { break };
+        let Some(other) = busy else { break (claiming, elsewhere, state) };
+        drop(claiming);
         if !announced {
             announced = true;
             tracing::info!(task = %job.id, other = %other, "waiting for a running import of the same coins");
@@ -307,11 +328,21 @@ fn claim(
             );
         }
         let settled = state.claims_settled.clone();
-        state = settled.wait(state).unwrap_or_else(|p| p.into_inner());
-    }
+        drop(settled.wait(state).unwrap_or_else(|p| p.into_inner()));
+    };
     let mut fresh = Vec::new();
     let mut present = 0;
     for (item, coin) in found {
+        if !state.coins.contains_key(&coin.id())
+            && let Some(held) = elsewhere.get(&coin.id())
+        {
+            rejected.push(Rejection {
+                item,
+                source: source_of(item, &job.items[item]),
+                reason: crate::owners::held_reason(coin.id(), held),
+            });
+            continue;
+        }
         match state.coins.get(&coin.id()) {
             Some(held) => {
                 let held = &held.coin;
@@ -333,11 +364,37 @@ fn claim(
                 let claim =
                     Entry::new(Folder::Bank, String::new(), coin.clone(), Hold::Incoming(job.id));
                 state.coins.insert(coin.id(), claim);
-                fresh.push(coin);
+                fresh.push((item, coin));
             }
         }
     }
     Ok((fresh, present))
+}
+
+/// Keeps of the claimed coins `fresh` those no other folder of the server holds with the same
+/// keys ([`crate::owners::find_on_disk`]); the others are rejected: a file in another wallet's
+/// held folder always, a file in a `Sent` folder unless the request allows sent coins. Blocking.
+fn not_elsewhere_on_disk(
+    layout: &Layout,
+    job: &ImportJob,
+    fresh: Vec<(usize, Coin)>,
+    rejected: &mut Vec<Rejection>,
+) -> std::io::Result<Vec<(usize, Coin)>> {
+    let coins: Vec<Coin> = fresh.iter().map(|(_, c)| c.clone()).collect();
+    let found = crate::owners::find_on_disk(layout, &coins)?;
+    let mut kept = Vec::with_capacity(fresh.len());
+    for (item, coin) in fresh {
+        match found.get(&coin.id()) {
+            Some(crate::owners::OnDisk::Sent { .. }) if job.allow_sent => kept.push((item, coin)),
+            Some(place) => rejected.push(Rejection {
+                item,
+                source: source_of(item, &job.items[item]),
+                reason: crate::owners::on_disk_reason(coin.id(), place),
+            }),
+            None => kept.push((item, coin)),
+        }
+    }
+    Ok(kept)
 }
 
 /// An import's `Incoming` claims. [`Claims::settle`] — or, if the pipeline panics, dropping —

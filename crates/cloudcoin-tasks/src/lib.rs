@@ -61,6 +61,7 @@ mod fixtures;
 mod folder;
 mod import;
 mod journal;
+mod owners;
 mod records;
 mod recovery;
 mod scan;

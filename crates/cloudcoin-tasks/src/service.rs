@@ -153,12 +153,35 @@ pub struct ImportRequest {
     pub items: Vec<ImportItem>,
     /// The tag recorded with the transaction.
     pub tag: Tag,
+    /// Whether a coin this server sent away (its file, with the same keys, in a wallet's
+    /// `Sent` folder) may be stored again. Off by default: whoever holds the exported file can
+    /// spend that coin too, and only claiming it with the RAIDA settles who owns it. A coin
+    /// another wallet of this server holds is never stored, whatever this says.
+    pub allow_sent: bool,
 }
 
 impl ImportRequest {
-    /// Import `items` into `wallet`, with an empty tag.
+    /// Import `items` into `wallet`, with an empty tag, refusing coins this server sent away.
     pub fn new(wallet: WalletName, items: Vec<ImportItem>) -> ImportRequest {
-        ImportRequest { wallet, items, tag: Tag::empty() }
+        ImportRequest { wallet, items, tag: Tag::empty(), allow_sent: false }
+    }
+
+    /// Stores coins this server sent away too ([`ImportRequest::allow_sent`]): for a file that
+    /// came back to its owner, say, or moves coins from one wallet of this server to another.
+    ///
+    /// ```
+    /// use cloudcoin_domain::WalletName;
+    /// use cloudcoin_tasks::{ImportItem, ImportRequest};
+    ///
+    /// let wallet = WalletName::parse("Alice").unwrap();
+    /// let items = vec![ImportItem::File("/home/me/10.5 CloudCoin #6 ''.stack".into())];
+    /// let request = ImportRequest::new(wallet, items);
+    /// assert!(!request.allow_sent);
+    /// assert!(request.with_sent_coins_allowed().allow_sent);
+    /// ```
+    pub fn with_sent_coins_allowed(mut self) -> ImportRequest {
+        self.allow_sent = true;
+        self
     }
 
     /// Sets the tag recorded with the transaction.
@@ -230,7 +253,7 @@ pub struct Service {
     inner: Arc<Inner>,
 }
 
-type Wallets = BTreeMap<WalletName, Arc<Mutex<WalletState>>>;
+use crate::owners::{Owners, Wallets};
 
 #[derive(Debug)]
 struct Inner {
@@ -241,7 +264,8 @@ struct Inner {
     own_tree: crate::folder::OwnTree,
     journal: Journal,
     tracker: Tracker,
-    wallets: Mutex<Wallets>,
+    /// The wallets, and the lock imports claim coins under.
+    owners: Owners,
     handles: Mutex<Vec<JoinHandle<()>>>,
     /// Tasks whose pipeline is still running (or still recording its end).
     in_flight: Mutex<std::collections::HashSet<TaskId>>,
@@ -375,7 +399,7 @@ impl Service {
                 own_tree,
                 journal,
                 tracker,
-                wallets: Mutex::new(wallets),
+                owners: Owners::new(wallets),
                 handles: Mutex::new(Vec::new()),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
                 settled: tokio::sync::watch::Sender::new(0),
@@ -393,7 +417,7 @@ impl Service {
     }
 
     fn wallets(&self) -> std::sync::MutexGuard<'_, Wallets> {
-        self.inner.wallets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.owners.wallets()
     }
 
     fn wallet_state(&self, name: &WalletName) -> Result<Arc<Mutex<WalletState>>, ServiceError> {
@@ -659,6 +683,8 @@ impl Service {
             items: req.items,
             tag: req.tag,
             own_tree: self.inner.own_tree.clone(),
+            owners: self.inner.owners.clone(),
+            allow_sent: req.allow_sent,
         };
         self.spawn(id, move |inner| {
             (import::run(&inner.layout, &inner.journal, &inner.tracker, &job), true)
