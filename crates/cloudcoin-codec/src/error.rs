@@ -155,6 +155,21 @@ pub enum CodecError {
         #[source]
         source: Box<CodecError>,
     },
+    /// A picture with more pixels, or a longer side, than a picture that is read may have.
+    #[error(
+        "the picture is {width} × {height} pixels ({} in all); a picture that is read may have at most {max_pixels} pixels and sides of at most {max_side}: scan the page at 300 to 600 dpi",
+        u64::from(*width) * u64::from(*height)
+    )]
+    PictureTooLarge {
+        /// Its width in pixels.
+        width: u32,
+        /// Its height in pixels.
+        height: u32,
+        /// The most pixels a picture may have.
+        max_pixels: u64,
+        /// The longest side a picture may have.
+        max_side: u32,
+    },
     /// Something exceeds a size or count limit.
     #[error("{what} exceeds the limit of {limit}")]
     TooLarge {
