@@ -647,9 +647,13 @@ pub(crate) fn finish(
 }
 
 /// Looks up the coins of `record` at the places `missing` (of its list) — files not where the
-/// journal says — across the wallet's held folders and moves them to `Sent`. A coin found
-/// neither there nor under its usual name in `Sent` is reported: it was moved out of the wallet
-/// by other software, and is in the published file.
+/// journal says — across the wallet's held folders and moves them to `Sent`.
+///
+/// Other software may be moving the files at the same time, so the folders are looked through a
+/// second time for what the first pass missed. While the service runs (`known` is its index) a
+/// coin found in neither pass is an error: the export is not settled, its record stays, and the
+/// next start looks again before anything is served. At start-up (no index) a coin found nowhere
+/// is reported: other software moved it out of the wallet, and it is in the published file.
 fn move_missing(
     layout: &Layout,
     wallet: &WalletName,
@@ -661,12 +665,27 @@ fn move_missing(
     if missing.is_empty() {
         return Ok(());
     }
-    let wanted: HashSet<CoinId> =
+    let mut wanted: HashSet<CoinId> =
         missing.iter().filter_map(|&i| record.coins.get(i)).map(|c| c.id()).collect();
-    let found =
-        crate::store::move_found_coins(layout, wallet, &wanted, known, &keys(), Folder::Sent)?;
+    let keys = keys();
+    // A second pass for what the first missed: other software may move a file from a folder
+    // not yet looked through into one already looked through.
+    for _ in 0..2 {
+        let found =
+            crate::store::move_found_coins(layout, wallet, &wanted, known, &keys, Folder::Sent)?;
+        wanted.retain(|id| !found.contains(id));
+        if wanted.is_empty() {
+            return Ok(());
+        }
+    }
+    if known.is_some() {
+        return Err(io::Error::other(format!(
+            "{} of its coins are not where the wallet keeps them and cannot be found in its folders (moved by other software?)",
+            wanted.len()
+        )));
+    }
     let sent = layout.folder(wallet, Folder::Sent);
-    for id in wanted.difference(&found) {
+    for id in &wanted {
         let usual = crate::store::id_file_name(*id);
         if std::fs::symlink_metadata(sent.join(&usual)).is_err() {
             tracing::error!(op = %record.id, wallet = %wallet, coin = %id, "an exported coin is neither in the wallet's held folders nor under its usual name in Sent: other software moved it out of the wallet; it is in the published file");
