@@ -164,7 +164,7 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
 /// let key = RequestKey::new(Denomination::from_code(1), SerialNumber::new(7), [0x87; 16]);
 /// assert_eq!(key.serial.get(), 7);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct RequestKey {
     /// The key coin's denomination (request byte 17).
@@ -173,6 +173,16 @@ pub struct RequestKey {
     pub serial: SerialNumber,
     /// The key coin's AN at the RAIDA the request goes to: the AES key.
     pub an: Key,
+}
+
+impl std::fmt::Debug for RequestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The AN is a secret: never in a log line.
+        f.debug_struct("RequestKey")
+            .field("denomination", &self.denomination)
+            .field("serial", &self.serial)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RequestKey {
@@ -227,7 +237,7 @@ impl CounterMode {
 /// assert_eq!(bytes[..8], [1, 0, 0, 0, 0, 0, 0, 6]);
 /// assert_eq!(bytes[22..24], [0, 0x12]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Request {
     /// The RAIDA it goes to (byte 2).
@@ -244,6 +254,19 @@ pub struct Request {
     pub key: Option<RequestKey>,
     /// The command's records, in clear.
     pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The payload carries ANs and PANs: only its length is shown.
+        f.debug_struct("Request")
+            .field("raida", &self.raida)
+            .field("command", &self.command)
+            .field("coin_id", &self.coin_id)
+            .field("key", &self.key)
+            .field("payload_len", &self.payload.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Request {

@@ -292,3 +292,12 @@ fn key_coin_header_carries_a_negative_denomination_as_a_signed_byte() {
     assert_eq!(bytes[17], 0xf8);
     assert_eq!(bytes[18..22], [0, 0, 0, 9]);
 }
+
+#[test]
+fn a_request_never_prints_its_keys() {
+    let mut request = key_coin_request();
+    request.payload.extend_from_slice(&[0xab; 16]);
+    let text = format!("{request:?}");
+    assert!(text.contains("Detect") && text.contains("payload_len"), "{text}");
+    assert!(!text.contains("171") && !text.contains("135"), "no key byte: {text}");
+}
