@@ -13,6 +13,11 @@ pub(crate) fn token_path(data_dir: &Path) -> PathBuf {
     data_dir.join(".cloudcoin").join("api-token")
 }
 
+/// Where the wallet page's current sign-in URL is kept, beside the token (mode 0600).
+pub(crate) fn sign_in_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(".cloudcoin").join("sign-in-url")
+}
+
 /// Reads the token file, creating it with a fresh random token (mode 0600) if it is missing.
 pub(crate) fn read_or_create(path: &Path) -> anyhow::Result<String> {
     match fs::read_to_string(path) {

@@ -1,10 +1,11 @@
-//! Who may call: the `Host` check (DNS rebinding), the `Origin` check (no permissive CORS) and
-//! the bearer token.
+//! Who may call: the `Host` check (DNS rebinding), the `Origin` check (no permissive CORS), the
+//! bearer token, and the wallet page's session cookie ([`crate::session`]).
 
 use http::{HeaderMap, StatusCode, header};
 
 use crate::config::ApiConfig;
 use crate::error::{ApiError, code};
+use crate::session::{COOKIE, PAGE_HEADER, Sessions, constant_time_eq};
 
 /// Refuses a request whose `Host` is not one of the server's own names (403).
 pub(crate) fn check_host(config: &ApiConfig, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -41,6 +42,54 @@ pub(crate) fn check_origin<'a>(
     ))
 }
 
+/// Requires the bearer token, or the wallet page's session: its cookie, the page header, and a
+/// same-origin request (see [`crate::session`]). Without a configured token, anyone who passed
+/// the `Host` and `Origin` checks may call.
+pub(crate) fn check_caller(
+    config: &ApiConfig,
+    sessions: &Sessions,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    if config.auth_token.is_none() || headers.contains_key(header::AUTHORIZATION) {
+        return check_token(config, headers);
+    }
+    if crate::session::cookie(headers, COOKIE).is_none() {
+        return check_token(config, headers);
+    }
+    if !sessions.has_session(headers) {
+        return Err(unauthorized(
+            "This page's session has ended (the server restarted, or it signed in too long ago)",
+        ));
+    }
+    if headers.get(PAGE_HEADER).is_none_or(|v| v.as_bytes() != b"1") || !same_origin(headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            code::ORIGIN_NOT_ALLOWED,
+            "the session cookie is accepted only from the wallet page itself (same origin, with \
+             its X-CloudCoin-Page header); other programs send the bearer token",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a browser request comes from a page of this server: an `Origin` of `http://{Host}`,
+/// or no `Origin` (browsers send none on a same-origin `GET`) and a `Sec-Fetch-Site` that is
+/// absent or `same-origin`.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let fetch_site_ok =
+        headers.get("sec-fetch-site").is_none_or(|v| v.as_bytes() == b"same-origin");
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some(origin) => {
+            fetch_site_ok
+                && origin
+                    .strip_prefix("http://")
+                    .is_some_and(|rest| rest.eq_ignore_ascii_case(host) && !host.is_empty())
+        }
+        None => fetch_site_ok && !headers.contains_key(header::ORIGIN),
+    }
+}
+
 /// Requires `Authorization: Bearer <token>` when a token is configured (401).
 pub(crate) fn check_token(config: &ApiConfig, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &config.auth_token else { return Ok(()) };
@@ -62,19 +111,11 @@ fn unauthorized(why: &str) -> ApiError {
         code::UNAUTHORIZED,
         format!(
             "{why}. Either send Authorization: Bearer <token> with the token from the api-token \
-             file the server names at start-up (or its --auth-token value), or, for local clients \
+             file the server names at start-up (or its --auth-token value); in a browser, open \
+             the sign-in link the server prints (or run `cloudcoin open`); or, for local clients \
              that send no token, restart the server with --no-auth (loopback addresses only)"
         ),
     )
-}
-
-/// Compares without stopping at the first difference, so timing does not reveal the prefix
-/// that matched. (The length is not secret.)
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -469,6 +469,9 @@ pub struct BackupData {
     /// Their value (money coins only).
     #[serde(with = "amount")]
     pub amount: Amount,
+    /// SHA-256 of the zip, lowercase hex (empty from a server that did not keep it).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 /// A wallet in `GET /api/v1/wallets` (also the payload of a `201` from `POST /api/v1/wallets`).
@@ -581,6 +584,7 @@ impl TaskData {
                 file: r.file.clone(),
                 coins: r.coins as u64,
                 amount: r.amount,
+                sha256: r.sha256.clone(),
             }),
             O::Failed(f) => TaskData::Error(crate::error::task_failure(f).payload()),
             #[allow(unreachable_patterns)]

@@ -66,7 +66,9 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
     match written {
         Ok(path) => {
             tracing::info!(task = %job.id, file = %path.display(), coins = job.coins.len(), "backup completed");
-            (TaskOutcome::Backup(BackupResult { file: path, coins: job.coins.len(), amount }), true)
+            let sha256 = record.sha256.clone();
+            let result = BackupResult { file: path, coins: job.coins.len(), amount, sha256 };
+            (TaskOutcome::Backup(result), true)
         }
         Err(e) => {
             tracing::warn!(task = %job.id, error = %e.message, "backup failed");
