@@ -23,13 +23,18 @@ pub(crate) fn check_host(config: &ApiConfig, headers: &HeaderMap) -> Result<(), 
     ))
 }
 
-/// The request's `Origin`, if it carries one and it is allowed; a foreign origin is refused (403).
+/// The request's `Origin`, if it carries one and it is allowed (CORS answers go to it); the
+/// server's own origin (the wallet page, `http://{Host}`) passes without CORS; any other origin
+/// is refused (403).
 pub(crate) fn check_origin<'a>(
     config: &ApiConfig,
     headers: &'a HeaderMap,
 ) -> Result<Option<&'a str>, ApiError> {
     let Some(origin) = headers.get(header::ORIGIN) else { return Ok(None) };
     let origin = origin.to_str().unwrap_or("");
+    if is_own_origin(origin, headers) {
+        return Ok(None);
+    }
     if config.allowed_origins.iter().any(|o| o == origin) {
         return Ok(Some(origin));
     }
@@ -70,6 +75,13 @@ pub(crate) fn check_caller(
         ));
     }
     Ok(())
+}
+
+/// Whether `origin` is `http://{Host}` (the `Host` having passed [`check_host`]).
+fn is_own_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    !host.is_empty()
+        && origin.strip_prefix("http://").is_some_and(|rest| rest.eq_ignore_ascii_case(host))
 }
 
 /// Whether a browser request comes from a page of this server: an `Origin` of `http://{Host}`,
