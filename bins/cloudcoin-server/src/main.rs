@@ -127,6 +127,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config = config.with_sign_in(page_base_url(addrs[0]), Some(sign_in_file.clone()));
     let data_dir_shown = service.data_dir().display().to_string();
     let api = cloudcoin_api::Api::new(service, config);
+    // Written before the address is logged, so whoever sees the log finds the file.
+    if let Some(url) = api.sign_in_url() {
+        let path = sign_in_file.clone();
+        tokio::task::spawn_blocking(move || token::write_private(&path, &url))
+            .await
+            .context("the sign-in file thread failed")??;
+    }
     tracing::info!("listening on http://{}, data dir {data_dir_shown}", addrs[0]);
     for addr in &addrs[1..] {
         tracing::info!("also listening on http://{addr}");

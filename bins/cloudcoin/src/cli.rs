@@ -94,6 +94,13 @@ pub(crate) enum Command {
     Task(TaskArgs),
     /// Show the server's name, version and API version.
     Info,
+    /// Open the wallet page in a browser: prints the server's one-time sign-in link (from
+    /// {data dir}/.cloudcoin/sign-in-url), and opens it with xdg-open when a desktop is there.
+    Open {
+        /// Only print the link; do not start a browser.
+        #[arg(long)]
+        print: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.

@@ -78,6 +78,7 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
             })
         }
         Command::Completions { shell } => crate::completions(shell),
+        Command::Open { print } => crate::open::open(None, print),
     }
 }
 

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod open;
 mod output;
 mod token;
 
@@ -36,6 +37,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Completions { shell } = cli.command {
         return completions(shell);
+    }
+    if let Command::Open { print } = cli.command {
+        return open::open(cli.data_dir.as_deref(), print);
     }
     let mut builder = Client::builder(cli.server.clone()).timeout(Duration::from_secs(cli.timeout));
     if let Some(token) = token::discover(&cli)? {

@@ -129,6 +129,11 @@ function breakdownTable(title, map, label) {
   return table;
 }
 
+/** The denominations, largest first (the server's keys are decimal text). */
+function sortedByValue(map) {
+  return Object.fromEntries(Object.entries(map || {}).sort(([a], [b]) => Number(b) - Number(a)));
+}
+
 function walletCard(w, detail) {
   const card = el('article', { class: 'card', 'data-wallet': w.name },
     el('h3', { class: 'wallet-name' }, w.name),
@@ -136,7 +141,7 @@ function walletCard(w, detail) {
     el('p', { class: 'muted coin-count' }, coinsText(w.coins)));
   if (detail) {
     card.append(el('div', { class: 'breakdown' },
-      breakdownTable('By denomination', detail.denominations, (d) => `${d} CC coins`),
+      breakdownTable('By denomination', sortedByValue(detail.denominations), (d) => `${d} CC coins`),
       breakdownTable('By state (folder)', detail.folders, (f) => f)));
   }
   const del = el('button', { type: 'button', class: 'danger' }, 'Delete');
@@ -287,6 +292,9 @@ $('export-form').addEventListener('submit', async (ev) => {
   const tag = $('export-tag').value.trim();
   if (tag) body.tag = tag;
   $('nearest').hidden = true;
+  $('export-progress-box').hidden = true;
+  $('export-progress').value = 0;
+  $('export-percent').textContent = '0 %';
   $('export-result').hidden = true;
   $('export-actions').hidden = true;
   setStatus($('export-download-status'), '');
@@ -418,6 +426,7 @@ $('backup-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const body = { name: $('backup-wallet').value, folder: $('backup-folder').value.trim() };
   $('backup-result').hidden = true;
+  $('backup-progress-box').hidden = true;
   $('backup-download').hidden = true;
   setStatus($('backup-download-status'), '');
   setStatus($('backup-status'), 'Starting…');
