@@ -186,6 +186,66 @@ mod tests {
     }
 
     #[test]
+    fn the_page_cookie_counts_only_with_the_page_header_from_the_same_origin() {
+        let c = config();
+        let sessions = Sessions::new(Some("http://127.0.0.1:8006".into()), None);
+        let url = sessions.sign_in_url().expect("url");
+        let code = url.split("code=").nth(1).expect("code");
+        let id = sessions.redeem(code).expect("session");
+        let cookie = format!("{COOKIE}={id}");
+        let with = |pairs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8006"));
+            for (k, v) in pairs {
+                h.insert(
+                    header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    HeaderValue::from_str(v).expect("value"),
+                );
+            }
+            check_caller(&c, &sessions, &h)
+        };
+        // The page: its header, and its own origin or (a same-origin GET) none.
+        assert!(with(&[("cookie", &cookie), (PAGE_HEADER, "1")]).is_ok());
+        assert!(
+            with(&[("cookie", &cookie), (PAGE_HEADER, "1"), ("origin", "http://127.0.0.1:8006")])
+                .is_ok()
+        );
+        assert!(
+            with(&[("cookie", &cookie), (PAGE_HEADER, "1"), ("sec-fetch-site", "same-origin")])
+                .is_ok()
+        );
+        // Without the header, from another origin or site, or with a forged cookie: refused.
+        let refused = [
+            vec![("cookie", cookie.as_str())],
+            vec![("cookie", &cookie), ("origin", "http://127.0.0.1:8006")],
+            vec![("cookie", &cookie), (PAGE_HEADER, "1"), ("origin", "http://127.0.0.1:9999")],
+            vec![("cookie", &cookie), (PAGE_HEADER, "1"), ("origin", "null")],
+            vec![("cookie", &cookie), (PAGE_HEADER, "1"), ("sec-fetch-site", "same-site")],
+            vec![("cookie", "cloudcoin_session=forged"), (PAGE_HEADER, "1")],
+            vec![(PAGE_HEADER, "1")],
+        ];
+        for pairs in refused {
+            assert!(with(&pairs).is_err(), "{pairs:?}");
+        }
+        // The bearer token works as before, and a wrong one is not rescued by the cookie.
+        assert!(with(&[("authorization", "Bearer s3cret")]).is_ok());
+        assert!(
+            with(&[("authorization", "Bearer nope"), ("cookie", &cookie), (PAGE_HEADER, "1")])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_servers_own_origin_passes_without_cors() {
+        let c = config();
+        let mut h = headers(&[(header::HOST, "127.0.0.1:8006")]);
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8006"));
+        assert_eq!(check_origin(&c, &h).expect("own origin"), None);
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8007"));
+        assert!(check_origin(&c, &h).is_err());
+    }
+
+    #[test]
     fn constant_time_compare() {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));

@@ -137,8 +137,15 @@ mod tests {
             let head = tag.split('>').next().unwrap_or("");
             assert!(head.contains("src=\"/page/"), "inline script: <script{head}>");
         }
-        for text in [INDEX_HTML, APP_JS, STYLE_CSS] {
-            assert!(!text.contains("http://") && !text.contains("https://"), "an outside address");
+        for link in lower.split(" src=\"").skip(1).chain(lower.split(" href=\"").skip(1)) {
+            assert!(
+                link.starts_with('/'),
+                "a link off this server: {}",
+                &link[..link.len().min(40)]
+            );
+        }
+        for text in [APP_JS, STYLE_CSS] {
+            assert!(!text.contains("://"), "an outside address");
         }
         assert!(!APP_JS.contains("innerHTML"), "the page inserts text, never HTML");
         assert!(!APP_JS.contains("insertAdjacentHTML") && !APP_JS.contains("outerHTML"));

@@ -867,7 +867,11 @@ mod tests {
                 "error",
                 r#"{"result":null,"imported":0,"already_present":0,"rejected":[{"item":0,"source":"inline #0","reason":"r"}],"amount":0}"#,
             ),
-            ("backup", "completed", r#"{"result":null,"file":"/b.zip","coins":3,"amount":1.5}"#),
+            (
+                "backup",
+                "completed",
+                r#"{"result":null,"file":"/b.zip","coins":3,"amount":1.5,"sha256":"cd"}"#,
+            ),
             (
                 "export",
                 "error",
