@@ -111,9 +111,10 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
     /// The exact amount, e.g. 10.5 (at most 8 fraction digits).
+    #[arg(allow_negative_numbers = true)]
     pub(crate) amount: String,
     /// The file type.
-    #[arg(long = "type", value_enum)]
+    #[arg(long = "type", value_enum, default_value = "zip")]
     pub(crate) kind: FileType,
     /// The folder to write the file in (made absolute against the current directory).
     #[arg(long)]
@@ -166,6 +167,7 @@ pub(crate) enum WalletCommand {
     /// Show a wallet's balance, coins per denomination and files per folder.
     Show {
         /// Its name.
+        #[arg(default_value = "Default")]
         name: String,
     },
     /// Delete an empty wallet.

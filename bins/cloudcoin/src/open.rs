@@ -68,6 +68,20 @@ pub(crate) fn open(data_dir: Option<&Path>, print_only: bool) -> Result<(), Fail
         .map_err(|e| Failure::new(Status::Failed, format!("cannot write the link: {e}")))
 }
 
+/// Whether something accepts connections at the address of `server` (`http://127.0.0.1:8006`).
+pub(crate) fn server_answers(server: &str) -> bool {
+    let rest = server.strip_prefix("http://").or_else(|| server.strip_prefix("https://"));
+    let host = rest.unwrap_or(server).split('/').next().unwrap_or("");
+    let with_port = if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        host.to_owned()
+    } else if server.starts_with("https://") {
+        format!("{host}:443")
+    } else {
+        format!("{host}:80")
+    };
+    answers(&with_port)
+}
+
 /// Whether something accepts connections at `host` (`127.0.0.1:8006`).
 fn answers(host: &str) -> bool {
     let Ok(addrs) = host.to_socket_addrs() else { return false };
