@@ -94,6 +94,13 @@ pub(crate) enum Command {
     Task(TaskArgs),
     /// Show the server's name, version and API version.
     Info,
+    /// Show a wallet's history: every export and import, newest first (its transactions.csv,
+    /// read from the server's data directory on this machine).
+    History {
+        /// The wallet.
+        #[arg(long, default_value = "Default")]
+        wallet: String,
+    },
     /// Open the wallet page in a browser: prints the server's one-time sign-in link (from
     /// {data dir}/.cloudcoin/sign-in-url), and opens it with xdg-open when a desktop is there.
     Open {

@@ -96,6 +96,7 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
         }
         Command::Completions { shell } => crate::completions(shell),
         Command::Open { print } => crate::open::open(None, print),
+        Command::History { wallet } => crate::history::history(None, &wallet, cx.out.json),
     }
 }
 
@@ -388,20 +389,6 @@ pub(crate) fn utc_time(secs: u64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_times_and_counts() {
-        assert_eq!(utc_time(0), "1970-01-01 00:00:00");
-        assert_eq!(utc_time(1_764_339_000), "2025-11-28 14:10:00");
-        assert_eq!(utc_time(951_782_400), "2000-02-29 00:00:00");
-        assert_eq!(coins(1), "1 coin");
-        assert_eq!(coins(0), "0 coins");
-    }
-}
-
 fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
     writeln!(o, "task:     {}", t.id)?;
     writeln!(o, "type:     {}", t.kind.as_str())?;
@@ -414,4 +401,18 @@ fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
         writeln!(o, "error:    {} (code {})", e.message, e.code)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_and_counts() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_time(1_764_339_000), "2025-11-28 14:10:00");
+        assert_eq!(utc_time(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(coins(1), "1 coin");
+        assert_eq!(coins(0), "0 coins");
+    }
 }

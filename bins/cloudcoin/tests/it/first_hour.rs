@@ -67,6 +67,20 @@ fn defaults_numbers_and_words() {
     let said = text(&again.get_output().stdout);
     assert!(said.contains("already present:  1 coin\n"), "{said}");
 
+    // A system folder gets words about the folder, not the kernel's "No such file".
+    let proc = server.cli().args(["export", "1", "--folder", "/proc"]).assert().code(4);
+    let err = text(&proc.get_output().stderr);
+    assert!(err.contains("no file can be created in it") && !err.contains("os error"), "{err}");
+
+    // `history` lists the wallet's exports and imports, newest first.
+    let history =
+        server.cli().arg("--data-dir").arg(&server.data).arg("history").assert().success();
+    let rows = text(&history.get_output().stdout);
+    let lines: Vec<&str> = rows.lines().collect();
+    assert!(lines[0].starts_with("TIME (UTC)"), "{rows}");
+    assert!(lines[1].contains("export") && lines[1].contains("10.5"), "{rows}");
+    assert!(lines.last().is_some_and(|l| l.contains("import") && l.contains("126")), "{rows}");
+
     // `tasks` shows when each task started and its amount.
     let tasks = text(&server.cli().arg("tasks").assert().success().get_output().stdout);
     let header = tasks.lines().next().expect("header");
