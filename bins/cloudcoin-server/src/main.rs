@@ -123,12 +123,43 @@ async fn run(args: Args) -> anyhow::Result<()> {
             config.without_auth()
         }
     };
-    tracing::info!("listening on http://{}, data dir {}", addrs[0], service.data_dir().display());
+    let sign_in_file = token::sign_in_path(&data_dir);
+    config = config.with_sign_in(page_base_url(addrs[0]), Some(sign_in_file.clone()));
+    let data_dir_shown = service.data_dir().display().to_string();
+    let api = cloudcoin_api::Api::new(service, config);
+    // Written before the address is logged, so whoever sees the log finds the file.
+    if let Some(url) = api.sign_in_url() {
+        let path = sign_in_file.clone();
+        tokio::task::spawn_blocking(move || token::write_private(&path, &url))
+            .await
+            .context("the sign-in file thread failed")??;
+    }
+    tracing::info!("listening on http://{}, data dir {data_dir_shown}", addrs[0]);
     for addr in &addrs[1..] {
         tracing::info!("also listening on http://{addr}");
     }
-    cloudcoin_api::Api::new(service, config).serve_listeners(listeners, shutdown_signal()).await?;
+    if let Some(url) = api.sign_in_url() {
+        tracing::info!(
+            "wallet page: open {url} in a browser on this machine (the link works once; \
+             `cloudcoin open` gives a new one; it is also in {})",
+            sign_in_file.display()
+        );
+    }
+    api.serve_listeners(listeners, shutdown_signal()).await?;
     Ok(())
+}
+
+/// `http://host:port` as a browser on this machine reaches `addr`: a wildcard address becomes
+/// `127.0.0.1` (or `[::1]`).
+fn page_base_url(addr: std::net::SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}")
 }
 
 /// `$XDG_DATA_HOME/cloudcoin-server`, else `~/.local/share/cloudcoin-server`.

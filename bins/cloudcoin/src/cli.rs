@@ -94,6 +94,20 @@ pub(crate) enum Command {
     Task(TaskArgs),
     /// Show the server's name, version and API version.
     Info,
+    /// Show a wallet's history: every export and import, newest first (its transactions.csv,
+    /// read from the server's data directory on this machine).
+    History {
+        /// The wallet.
+        #[arg(long, default_value = "Default")]
+        wallet: String,
+    },
+    /// Open the wallet page in a browser: prints the server's one-time sign-in link (from
+    /// {data dir}/.cloudcoin/sign-in-url), and opens it with xdg-open when a desktop is there.
+    Open {
+        /// Only print the link; do not start a browser.
+        #[arg(long)]
+        print: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -104,9 +118,10 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
     /// The exact amount, e.g. 10.5 (at most 8 fraction digits).
+    #[arg(allow_negative_numbers = true)]
     pub(crate) amount: String,
     /// The file type.
-    #[arg(long = "type", value_enum)]
+    #[arg(long = "type", value_enum, default_value = "zip")]
     pub(crate) kind: FileType,
     /// The folder to write the file in (made absolute against the current directory).
     #[arg(long)]
@@ -164,6 +179,7 @@ pub(crate) enum WalletCommand {
     /// Show a wallet's balance, coins per denomination and files per folder.
     Show {
         /// Its name.
+        #[arg(default_value = "Default")]
         name: String,
     },
     /// Delete an empty wallet.

@@ -20,11 +20,22 @@ pub(crate) struct Context {
     pub(crate) client: Client,
     pub(crate) server: String,
     pub(crate) out: Output,
+    /// Where the token sent came from, for the message when the server refuses it.
+    pub(crate) token_source: Option<String>,
 }
 
 impl Context {
     fn call_failed(&self, e: cloudcoin_client::Error) -> Failure {
-        Failure::client(e, &self.server)
+        let mut f = Failure::client(e, &self.server);
+        if f.status == Status::Token {
+            match &self.token_source {
+                Some(source) => {
+                    f.message.push_str(&format!(" (the token sent came from {source})"))
+                }
+                None => f.message.push_str(" (no token was sent: --no-token)"),
+            }
+        }
+        f
     }
 }
 
@@ -59,9 +70,15 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
                 let task = follow(cx, id, "task").await?;
                 finished(cx, task)
             }
+            // One rendering and one exit rule with `task wait`: a finished task prints its
+            // result (or fails with its error, exit 1); a running one prints where it is.
             (Some(id), None) => {
                 let task = cx.client.task(task_id(&id)?).await.map_err(|e| cx.call_failed(e))?;
-                cx.out.emit(&task, |o| print_task(o, &task))
+                if task.status == TaskStatus::Running {
+                    cx.out.emit(&task, |o| print_task(o, &task))
+                } else {
+                    finished(cx, task)
+                }
             }
             (None, None) => {
                 Err(Failure::usage("give a task id: cloudcoin task ID, or task wait ID"))
@@ -78,6 +95,8 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
             })
         }
         Command::Completions { shell } => crate::completions(shell),
+        Command::Open { print } => crate::open::open(None, print),
+        Command::History { wallet } => crate::history::history(None, &wallet, cx.out.json),
     }
 }
 
@@ -86,7 +105,12 @@ fn wallet_name(what: &str, text: &str) -> Result<WalletName, Failure> {
 }
 
 fn tag(text: Option<&str>) -> Result<Option<Tag>, Failure> {
-    text.map(|t| Tag::parse(t).map_err(|e| Failure::usage(format!("--tag {t:?}: {e}")))).transpose()
+    text.map(|t| Tag::parse(t).map_err(|e| Failure::usage(format!("--tag «{t}»: {e}")))).transpose()
+}
+
+/// "1 coin", "3 coins".
+pub(crate) fn coins(n: u64) -> String {
+    if n == 1 { "1 coin".to_owned() } else { format!("{n} coins") }
 }
 
 fn task_id(text: &str) -> Result<TaskId, Failure> {
@@ -160,9 +184,11 @@ async fn wallets(cx: &Context) -> Result<(), Failure> {
     let wallets = cx.client.wallets().await.map_err(|e| cx.call_failed(e))?;
     cx.out.emit(&wallets, |o| {
         let mut rows = vec![vec!["NAME".to_owned(), "BALANCE".to_owned(), "COINS".to_owned()]];
-        rows.extend(wallets.iter().map(|w| {
-            vec![w.name.as_str().to_owned(), w.balance.display_grouped(), w.coins.to_string()]
-        }));
+        rows.extend(
+            wallets.iter().map(|w| {
+                vec![w.name.as_str().to_owned(), w.balance.to_string(), w.coins.to_string()]
+            }),
+        );
         table(o, &rows)
     })
 }
@@ -274,23 +300,19 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
     match &task.data {
         Some(TaskData::Export(d)) => {
             writeln!(o, "file:    {}", d.file.display())?;
-            writeln!(o, "amount:  {}", d.amount.display_grouped())?;
+            writeln!(o, "amount:  {}", d.amount)?;
             writeln!(o, "coins:   {}", d.coins)?;
             writeln!(o, "sha256:  {}", d.sha256)
         }
         Some(TaskData::Backup(d)) => {
             writeln!(o, "file:    {}", d.file.display())?;
-            writeln!(o, "amount:  {}", d.amount.display_grouped())?;
-            writeln!(o, "coins:   {}", d.coins)
+            writeln!(o, "amount:  {}", d.amount)?;
+            writeln!(o, "coins:   {}", d.coins)?;
+            writeln!(o, "sha256:  {}", d.sha256)
         }
         Some(TaskData::Import(d)) => {
-            writeln!(
-                o,
-                "imported:         {} coins worth {}",
-                d.imported,
-                d.amount.display_grouped()
-            )?;
-            writeln!(o, "already present:  {}", d.already_present)?;
+            writeln!(o, "imported:         {} worth {}", coins(d.imported), d.amount)?;
+            writeln!(o, "already present:  {}", coins(d.already_present))?;
             writeln!(o, "rejected:         {}", d.rejected.len())?;
             for r in &d.rejected {
                 writeln!(o, "  {}: {}", r.source, r.reason)?;
@@ -303,27 +325,66 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
 
 fn print_wallet(o: &mut dyn Write, w: &WalletDetail) -> io::Result<()> {
     writeln!(o, "wallet:   {}", w.name.as_str())?;
-    writeln!(o, "balance:  {}", w.balance.display_grouped())?;
+    writeln!(o, "balance:  {}", w.balance)?;
     writeln!(o, "coins:    {}", w.coins)?;
-    let coins: Vec<String> = w.denominations.iter().map(|(d, n)| format!("{d} × {n}")).collect();
-    writeln!(o, "by denomination:  {}", coins.join(", "))?;
+    let mut by_value: Vec<(&String, &u64)> =
+        w.denominations.iter().filter(|(_, n)| **n > 0).collect();
+    by_value.sort_by_key(|(d, _)| {
+        std::cmp::Reverse(d.parse::<Amount>().map(Amount::units).unwrap_or(0))
+    });
+    let coins: Vec<String> = by_value.iter().map(|(d, n)| format!("{d} × {n}")).collect();
+    let none = || "none".to_owned();
+    writeln!(o, "by denomination:  {}", if coins.is_empty() { none() } else { coins.join(", ") })?;
     let files: Vec<String> =
         w.folders.iter().filter(|(_, n)| **n > 0).map(|(f, n)| format!("{f} {n}")).collect();
-    writeln!(o, "files per folder: {}", files.join(", "))
+    writeln!(o, "files per folder: {}", if files.is_empty() { none() } else { files.join(", ") })
 }
 
 fn print_tasks(o: &mut dyn Write, tasks: &[Task]) -> io::Result<()> {
-    let mut rows = vec![["ID", "TYPE", "STATUS", "PROGRESS", "MESSAGE"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["ID", "STARTED (UTC)", "TYPE", "STATUS", "PROGRESS", "AMOUNT", "MESSAGE"]
+            .map(String::from)
+            .to_vec(),
+    ];
     rows.extend(tasks.iter().map(|t| {
+        let amount = match &t.data {
+            Some(TaskData::Export(d)) => d.amount.to_string(),
+            Some(TaskData::Import(d)) => d.amount.to_string(),
+            Some(TaskData::Backup(d)) => d.amount.to_string(),
+            _ => "-".to_owned(),
+        };
         vec![
             t.id.to_string(),
+            utc_time(t.started),
             t.kind.as_str().to_owned(),
             t.status.as_str().to_owned(),
             format!("{}%", t.progress),
+            amount,
             t.message.clone(),
         ]
     }));
     table(o, &rows)
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` in UTC (days to a civil date: Howard Hinnant's method).
+pub(crate) fn utc_time(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
@@ -338,4 +399,18 @@ fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
         writeln!(o, "error:    {} (code {})", e.message, e.code)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_and_counts() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_time(1_764_339_000), "2025-11-28 14:10:00");
+        assert_eq!(utc_time(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(coins(1), "1 coin");
+        assert_eq!(coins(0), "0 coins");
+    }
 }

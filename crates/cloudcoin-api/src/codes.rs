@@ -60,6 +60,10 @@ pub const ORIGIN_NOT_ALLOWED: u16 = 4310;
 pub const BODY_TIMEOUT: u16 = 4311;
 /// 400: a header that must appear once (`Host`) appears more than once.
 pub const DUPLICATE_HEADER: u16 = 4312;
+/// 409: the task has no file to download (not a completed export or backup).
+pub const TASK_HAS_NO_FILE: u16 = 4313;
+/// 410: the task's file was moved, removed or changed since the task wrote it.
+pub const FILE_CHANGED: u16 = 4314;
 
 /// Every code with its meaning, in numeric order.
 pub const ALL: &[(u16, &str)] = &[
@@ -87,6 +91,8 @@ pub const ALL: &[(u16, &str)] = &[
     (ORIGIN_NOT_ALLOWED, "Origin not allowed"),
     (BODY_TIMEOUT, "request body did not arrive in time"),
     (DUPLICATE_HEADER, "a header that must appear once (Host) appears more than once"),
+    (TASK_HAS_NO_FILE, "the task has no file to download"),
+    (FILE_CHANGED, "the task's file was moved, removed or changed since it was written"),
 ];
 
 /// The meaning of `code`, or `None` for a code this API never sends.

@@ -12,10 +12,13 @@ use serde::Serialize;
 
 use crate::access;
 use crate::config::ApiConfig;
+use crate::download;
 use crate::error::{ApiError, code, service_error};
 use crate::json::{error_body, success_body};
+use crate::page;
 use crate::parse;
 use crate::service::ApiBody;
+use crate::session::Sessions;
 use crate::wire;
 
 /// The OpenAPI 3.1 document of this API, served at `/api/v1/openapi.json`.
@@ -26,6 +29,8 @@ pub(crate) const OPENAPI_JSON: &str = include_str!("../openapi.json");
 pub(crate) struct AppState {
     pub(crate) service: cloudcoin_tasks::Service,
     pub(crate) config: ApiConfig,
+    /// The wallet page's sign-in code and sessions.
+    pub(crate) sessions: Sessions,
 }
 
 /// The endpoints of the v1 API.
@@ -39,6 +44,7 @@ pub(crate) enum Route {
     Backup,
     Tasks,
     Task(String),
+    TaskFile(String),
     Wallets,
     Wallet(String),
 }
@@ -56,6 +62,7 @@ impl Route {
             Route::Backup,
             Route::Tasks,
             Route::Task("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
+            Route::TaskFile("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::Wallets,
             Route::Wallet("Default".into()),
         ]
@@ -74,6 +81,7 @@ impl Route {
             ["backup"] => Route::Backup,
             ["tasks"] => Route::Tasks,
             ["tasks", id] if !id.is_empty() => Route::Task((*id).to_owned()),
+            ["tasks", id, "file"] if !id.is_empty() => Route::TaskFile((*id).to_owned()),
             ["wallets"] => Route::Wallets,
             ["wallets", name] if !name.is_empty() => Route::Wallet(percent_decode(name)?),
             _ => return Ok(None),
@@ -92,6 +100,7 @@ impl Route {
             Route::Backup => "/api/v1/backup",
             Route::Tasks => "/api/v1/tasks",
             Route::Task(_) => "/api/v1/tasks/{id}",
+            Route::TaskFile(_) => "/api/v1/tasks/{id}/file",
             Route::Wallets => "/api/v1/wallets",
             Route::Wallet(_) => "/api/v1/wallets/{name}",
         }
@@ -101,7 +110,9 @@ impl Route {
     pub(crate) fn allow(&self) -> &'static str {
         match self {
             Route::Health => "GET, HEAD",
-            Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) => "GET",
+            Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) | Route::TaskFile(_) => {
+                "GET"
+            }
             Route::Export | Route::Import | Route::Backup => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
@@ -189,7 +200,10 @@ where
         Ok(origin) => origin.map(str::to_owned),
         Err(e) => return error_response(&e),
     };
-    let mut response = if req.method() == Method::OPTIONS && origin.is_some() {
+    let page = page::respond(state, req.method(), req.uri().path(), req.uri().query()).await;
+    let mut response = if let Some(page) = page {
+        page
+    } else if req.method() == Method::OPTIONS && origin.is_some() {
         preflight()
     } else {
         match Route::parse(req.uri().path()) {
@@ -199,7 +213,7 @@ where
                 let checked = if route.is_public() {
                     Ok(())
                 } else {
-                    access::check_token(config, req.headers())
+                    access::check_caller(config, &state.sessions, req.headers())
                 };
                 match checked {
                     Err(e) => error_response(&e),
@@ -218,6 +232,7 @@ where
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
         h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Location"));
     }
+    page::harden(response.headers_mut());
     response
 }
 
@@ -284,6 +299,14 @@ where
                 .and_then(|id| service.task(id))
                 .ok_or_else(|| ApiError::task_not_found(id))?;
             success(StatusCode::OK, wire::Task::from_view(&task))
+        }
+        (Route::TaskFile(id), Method::GET) => {
+            let task = id
+                .parse::<TaskId>()
+                .ok()
+                .and_then(|id| service.task(id))
+                .ok_or_else(|| ApiError::task_not_found(id))?;
+            download::task_file(&task).await
         }
         (Route::Wallets, Method::GET) => {
             let wallets = service.list_wallets().await.map_err(|e| service_error(&e))?;

@@ -492,6 +492,9 @@ pub struct BackupData {
     /// Their value (money coins only).
     #[serde(with = "amount")]
     pub amount: Amount,
+    /// SHA-256 of the zip, lowercase hex (empty from a server that did not keep it).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 /// A wallet in `GET /api/v1/wallets` (also the payload of a `201` from `POST /api/v1/wallets`).
@@ -604,6 +607,7 @@ impl TaskData {
                 file: r.file.clone(),
                 coins: r.coins as u64,
                 amount: r.amount,
+                sha256: r.sha256.clone(),
             }),
             O::Failed(f) => TaskData::Error(crate::error::task_failure(f).payload()),
             #[allow(unreachable_patterns)]
@@ -886,7 +890,11 @@ mod tests {
                 "error",
                 r#"{"result":null,"imported":0,"already_present":0,"rejected":[{"item":0,"source":"inline #0","reason":"r"}],"amount":0}"#,
             ),
-            ("backup", "completed", r#"{"result":null,"file":"/b.zip","coins":3,"amount":1.5}"#),
+            (
+                "backup",
+                "completed",
+                r#"{"result":null,"file":"/b.zip","coins":3,"amount":1.5,"sha256":"cd"}"#,
+            ),
             (
                 "export",
                 "error",

@@ -66,7 +66,8 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
     match written {
         Ok((path, temp_gone)) => {
             tracing::info!(task = %job.id, file = %path.display(), coins = job.coins.len(), "backup completed");
-            let result = BackupResult { file: path, coins: job.coins.len(), amount };
+            let sha256 = record.sha256.clone();
+            let result = BackupResult { file: path, coins: job.coins.len(), amount, sha256 };
             (TaskOutcome::Backup(result), temp_gone)
         }
         Err(e) => {

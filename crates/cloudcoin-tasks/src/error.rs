@@ -49,7 +49,11 @@ pub enum ServiceError {
         name: WalletName,
     },
     /// The wallet still holds coins.
-    #[error("wallet \"{name}\" still holds {coins} coins; export or move them before deleting it")]
+    #[error(
+        "wallet \"{name}\" still holds {coins} coin file(s); export them first (for example \
+         `cloudcoin export <its balance> --wallet \"{name}\"`, then import that file into \
+         another wallet), then delete it"
+    )]
     WalletNotEmpty {
         /// The wallet.
         name: WalletName,

@@ -61,7 +61,21 @@ pub(crate) fn validate(
     }
     // The write probe: a file with no name where the file system can make one (nothing to
     // remove afterwards, no entry in the folder), else a named one, removed at once.
-    let not_writable = |e: std::io::Error| format!("it is not writable ({e})");
+    // A probe that fails with "not found" in a folder that exists means a file system that
+    // takes no new files at all (/proc, /sys): say that, not the kernel's confusing words.
+    let not_writable = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            "no file can be created in it (a system folder such as /proc or /sys?); choose a \
+             folder of yours, such as your home or Downloads folder"
+                .to_owned()
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "the server may not write in it (permission denied); choose a folder the user \
+             running the server owns"
+                .to_owned()
+        }
+        _ => format!("it is not writable ({e})"),
+    };
     match dir.create_unnamed(OUTPUT_MODE) {
         Ok(Some(_probe)) => Ok(dir),
         Ok(None) => {

@@ -154,6 +154,9 @@ pub(crate) enum OutcomeRecord {
         file: PathBuf,
         coins: usize,
         amount_units: u64,
+        /// Absent in records written before backups kept it.
+        #[serde(default)]
+        sha256: String,
     },
     Failed {
         kind: String,
@@ -234,6 +237,7 @@ impl OutcomeRecord {
                 file: r.file.clone(),
                 coins: r.coins,
                 amount_units: r.amount.units(),
+                sha256: r.sha256.clone(),
             },
             TaskOutcome::Failed(f) => OutcomeRecord::Failed {
                 kind: f.kind.as_str().to_owned(),
@@ -267,11 +271,12 @@ impl OutcomeRecord {
                     amount: Amount::from_units(*amount_units),
                 })
             }
-            OutcomeRecord::Backup { file, coins, amount_units } => {
+            OutcomeRecord::Backup { file, coins, amount_units, sha256 } => {
                 TaskOutcome::Backup(BackupResult {
                     file: file.clone(),
                     coins: *coins,
                     amount: Amount::from_units(*amount_units),
+                    sha256: sha256.clone(),
                 })
             }
             OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {

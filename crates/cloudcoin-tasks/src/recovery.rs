@@ -335,13 +335,14 @@ fn recover_backup(record: &Record) -> Settled {
             "interrupted by a restart; {problem}; the next start tries again"
         ));
     }
-    if let Some(_sha) = seen.verified {
+    if let Some(sha256) = seen.verified {
         let path = output_path(record);
         tracing::info!(op = %record.id, file = %path.display(), "recovery: backup was complete");
         return Settled::done(TaskOutcome::Backup(BackupResult {
             file: path,
             coins: record.coin_count,
             amount: Amount::from_units(record.amount_units),
+            sha256,
         }));
     }
     tracing::info!(op = %record.id, "recovery: unfinished backup removed");

@@ -176,6 +176,8 @@ pub struct BackupResult {
     pub coins: usize,
     /// Their value (money coins only).
     pub amount: Amount,
+    /// SHA-256 of the zip, lowercase hex (empty for a backup recorded before it was kept).
+    pub sha256: String,
 }
 
 /// Why a task ended in error.

@@ -266,9 +266,15 @@ fn end(t: &mut Tracked, outcome: TaskOutcome) {
             if r.imported == 0 && r.already_present == 0 && !r.rejected.is_empty() =>
         {
             t.view.status = TaskStatus::Error;
+            let first = &r.rejected[0];
+            let more = match r.rejected.len() - 1 {
+                0 => String::new(),
+                1 => " (and 1 more refusal)".to_owned(),
+                n => format!(" (and {n} more refusals)"),
+            };
             t.view.message = format!(
-                "Import failed: nothing could be imported ({} rejected; data.rejected gives each reason)",
-                r.rejected.len()
+                "Import failed: nothing could be imported: {}: {}{more}",
+                first.source, first.reason
             );
         }
         _ => {

@@ -3,11 +3,13 @@
 
 mod access;
 mod bad_requests;
+mod browser;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod export;
 mod idempotency;
 mod import_backup;
 mod openapi;
+mod page;
 mod paths;
 mod support;

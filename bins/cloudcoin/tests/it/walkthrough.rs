@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::{Server, decode, field, file_names, json, sha256_hex, text};
+use crate::support::{Server, bare_cli, decode, field, file_names, json, sha256_hex, text};
 
 const TYPES: [&str; 4] = ["stack", "png", "zip", "bin"];
 
@@ -225,4 +225,52 @@ fn info_help_and_completions() {
     let script = crate::support::bare_cli().args(["completions", "bash"]).assert().success();
     let script = text(&script.get_output().stdout);
     assert!(script.contains("_cloudcoin") && script.contains("export"), "a bash completion script");
+}
+
+/// `cloudcoin open` prints the server's current sign-in link, which signs a browser in once;
+/// after that it prints the next one. With no server, it says to start one.
+#[test]
+fn open_prints_a_working_sign_in_link() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let server = Server::spawn(
+        &[
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--auth-token".as_ref(),
+            "a-long-test-token".as_ref(),
+        ],
+        &[],
+    );
+    let out = bare_cli().arg("--data-dir").arg(&data).args(["open", "--print"]).assert().success();
+    let printed = text(&out.get_output().stdout);
+    let url = printed.lines().find_map(|l| l.trim().strip_prefix("http://")).expect("a link");
+    let url = format!("http://{url}");
+    assert!(url.starts_with(&format!("{}/sign-in?code=", server.url())), "{printed}");
+    let (status, headers) = get_head(&url);
+    assert_eq!(status, 303, "the link signs in: {headers}");
+    assert!(headers.to_ascii_lowercase().contains("set-cookie: cloudcoin_session="), "{headers}");
+    assert_eq!(get_head(&url).0, 403, "the same link does not work twice");
+    let out = bare_cli().arg("--data-dir").arg(&data).args(["open", "--print"]).assert().success();
+    let next = text(&out.get_output().stdout);
+    assert!(!next.contains(&url) && next.contains("/sign-in?code="), "a new link: {next}");
+
+    drop(server);
+    let out = bare_cli().arg("--data-dir").arg(&data).args(["open", "--print"]).assert().code(5);
+    let err = text(&out.get_output().stderr);
+    assert!(err.contains("no server at http://") && err.contains("cloudcoin-server"), "{err}");
+}
+
+/// The status and head of a GET of `url` (plain HTTP/1.1, `Connection: close`).
+fn get_head(url: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let head = raw.split("\r\n\r\n").next().unwrap_or("").to_owned();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status");
+    (status, head)
 }
