@@ -10,8 +10,10 @@
 //!   (`umount -l`) at a random moment of some rounds and plugged in again after the kill;
 //! - a "foreign mover" — another program sharing the wallet — moves coin files between `Bank`,
 //!   `Fracked` and `Limbo` while the clients run and while the server is down, and drops copies
-//!   of coin files while it is down. After every round the data directory is opened again (crash recovery runs)
-//! and a checker that reads the files itself verifies that
+//!   of coin files while it is down.
+//!
+//! After every round the data directory is opened again (crash recovery runs) and a checker that
+//! reads the files itself verifies that
 //!
 //! - every coin is in exactly one of {a wallet's held folders, a published output file} (a coin
 //!   whose export needs attention may also be in its output, but is not spendable);
@@ -650,7 +652,7 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
     // Held back: export records left in the journal after recovery.
     f.held_back_now = 0;
     let mut held: BTreeMap<String, BTreeSet<CoinId>> = BTreeMap::new();
-    let mut named: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut named: BTreeSet<String> = BTreeSet::new();
     let journal = place.data().join(".cloudcoin/journal");
     for path in visible_files(&journal) {
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
@@ -660,9 +662,10 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
         };
         // A temporary name a record still names is the record's to remove: after a
         // link-then-unlink publication that cannot be told apart from a taken file, it stays with
-        // its coins held back.
-        if let (Some(dir), Some(temp)) = (record["target_dir"].as_str(), record["temp"].as_str()) {
-            named.insert(Path::new(dir).join(temp));
+        // its coins held back (in its folder, wherever that was unplugged to; the name holds the
+        // task id).
+        if let Some(temp) = record["temp"].as_str() {
+            named.insert(temp.to_owned());
         }
         if record["op"] != "export" {
             continue;
@@ -789,12 +792,12 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
 }
 
 /// Hidden files in `dir` that read as coins, but for those a journal record still names.
-fn readable_temporaries(dir: &Path, named: &BTreeSet<PathBuf>, v: &mut Vec<String>) {
+fn readable_temporaries(dir: &Path, named: &BTreeSet<String>, v: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with('.')
-            && !named.contains(&e.path())
+            && !named.contains(&name)
             && e.file_type().is_ok_and(|t| t.is_file())
             && decode(&e.path()).is_some_and(|c| !c.is_empty())
         {

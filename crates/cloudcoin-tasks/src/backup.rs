@@ -52,7 +52,7 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
     let temp = format!(".{base}.{}.partial", job.id);
     let mut record = Record::new(Op::Backup, job.id.to_string(), job.wallet.as_str().to_owned());
     record.coins_digest = coins_digest(&job.coins);
-    record.target_dir = Some(job.folder.real_path());
+    record.target_dir = Some(job.folder.journal_path());
     record.amount_units = amount.units();
     record.coin_count = job.coins.len();
     let output = Output { dir: &job.folder, temp: &temp, kind: FileKind::Zip, step: "backup" };
@@ -113,7 +113,7 @@ fn write(
         .folder
         .publish_unique(&staged, base, |name, _| {
             record.final_name = Some(name.to_owned());
-            record.target_dir = Some(job.folder.real_path());
+            record.target_dir = Some(job.folder.journal_path());
             journal.write(record)
         })
         .map_err(io("cannot give the file its name"))?;

@@ -303,6 +303,18 @@ impl Dir {
         }
     }
 
+    /// The path to record for a later start to find the folder again: where it is now
+    /// ([`Dir::real_path`]) while that path reaches it; else the path it was opened at. A mount
+    /// lazily detached (`umount -l`) is known to the kernel as `/`, which reaches nothing of it;
+    /// the path the user gave is where it comes back when it is mounted again.
+    pub(crate) fn journal_path(&self) -> PathBuf {
+        let real = self.real_path();
+        match std::fs::metadata(&real) {
+            Ok(meta) if self.is(&meta).unwrap_or(false) => real,
+            _ => self.path.clone(),
+        }
+    }
+
     /// Flushes the directory's entries (new names, removals) to disk.
     pub(crate) fn sync(&self) -> io::Result<()> {
         self.handle.sync_all()

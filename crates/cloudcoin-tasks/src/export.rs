@@ -94,7 +94,7 @@ pub(crate) fn run(
     let mut coins: Vec<&Coin> = job.coins.iter().map(|h| &*h.coin).collect();
     crate::verify::digest_order(&mut coins);
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
-    record.target_dir = Some(job.folder.real_path());
+    record.target_dir = Some(job.folder.journal_path());
     record.amount_units = job.amount.units();
     job.tag.as_str().clone_into(&mut record.tag);
     let single = coins.first().copied().filter(|_| coins.len() == 1);
@@ -390,7 +390,7 @@ fn write_and_publish(
             // Before the link: from here on, recovery takes the link as possible.
             record.final_name = Some(name.to_owned());
             record.link_then_unlink = how == Publication::LinkThenUnlink;
-            record.target_dir = Some(job.folder.real_path());
+            record.target_dir = Some(job.folder.journal_path());
             journal.write(record)
         })
         .map_err(|e| StepError::io("cannot give the file its name", &e))?;

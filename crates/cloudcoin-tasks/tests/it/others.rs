@@ -384,3 +384,28 @@ async fn a_task_shows_no_outcome_a_restart_would_change() {
         );
     }
 }
+
+/// The same detach with a bind mount (a stick whose files stay on it): the export holds its coins
+/// back while the file cannot be reached, and once the stick is plugged in again at the same
+/// place, the next start finds the file where the journal says and finishes the export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_into_a_detached_bind_mount_finishes_once_it_is_plugged_in_again() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let stick = beside(&env, "stick");
+    std::fs::create_dir(&stick).expect("mkdir");
+    let Some(mount) = BindMount::new(&stick, &env.out) else { return };
+    let (mut child, flag) = paused_export(&env, "export:after_fsync", &[]);
+    drop(mount); // umount -l
+    std::fs::remove_file(&flag).expect("resume");
+    assert!(child.wait().expect("child").success());
+    assert!(files_in(&env.folder("Default", "Sent")).is_empty(), "coins in Sent");
+    assert_eq!(readable_coin_files(&stick), [OUTPUT], "the file is on the stick");
+
+    let Some(_again) = BindMount::new(&stick, &env.out) else { return };
+    let service = env.open().await;
+    let task = only_task(&service);
+    assert_eq!(task.status, TaskStatus::Completed, "{}", task.message);
+    assert_each_coin_once(&env, &start);
+    assert!(journal_records(&env).is_empty());
+}
