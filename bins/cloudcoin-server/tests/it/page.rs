@@ -103,6 +103,16 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
     assert_eq!(coins_text, json!("26 coins"));
     let breakdown = eval(&tab, "document.querySelector('.card .breakdown').innerText");
     assert!(breakdown.as_str().expect("text").contains("Bank"), "{breakdown}");
+    let denominations = eval(
+        &tab,
+        "Array.from(document.querySelectorAll('.card .breakdown table:first-child td:first-child'), \
+         (td) => td.textContent)",
+    );
+    assert_eq!(
+        denominations,
+        json!(["100 CC coins", "10 CC coins", "1 CC coins", "0.1 CC coins"]),
+        "largest first"
+    );
     screenshots(&tab, "1-wallets");
 
     // Import: three coin files (one holding a coin the wallet has), a paper wallet picture,
