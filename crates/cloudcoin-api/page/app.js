@@ -122,16 +122,18 @@ function show(screen) {
 let wallets = [];
 
 function breakdownTable(title, map, label) {
-  const rows = Object.entries(map || {}).filter(([, n]) => n > 0);
+  const entries = Array.isArray(map) ? map : Object.entries(map || {});
+  const rows = entries.filter(([, n]) => n > 0);
   const table = el('table', {}, el('caption', {}, title));
   if (rows.length === 0) table.append(el('tr', {}, el('td', { class: 'muted' }, 'none')));
   for (const [k, n] of rows) table.append(el('tr', {}, el('td', {}, label(k)), el('td', { class: 'n' }, String(n))));
   return table;
 }
 
-/** The denominations, largest first (the server's keys are decimal text). */
+/** The denominations, largest first, as [key, count] pairs (an object would put "1", "10",
+ *  "100" before "0.1": JavaScript orders integer-like keys first). */
 function sortedByValue(map) {
-  return Object.fromEntries(Object.entries(map || {}).sort(([a], [b]) => Number(b) - Number(a)));
+  return Object.entries(map || {}).sort(([a], [b]) => Number(b) - Number(a));
 }
 
 function walletCard(w, detail) {

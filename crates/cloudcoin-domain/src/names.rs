@@ -217,8 +217,11 @@ mod tests {
         for bad in ['/', '\\', '\'', '.', ','] {
             let err = Tag::parse(&format!("a{bad}b")).expect_err("bad character");
             assert!(matches!(err, NameError::BadCharacter { ch, .. } if ch == bad));
-            assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+            assert!(err.to_string().contains(&format!("«{bad}»")), "{err}");
+            assert!(!err.to_string().contains("'\\''"), "no Rust escapes: {err}");
         }
+        let err = Tag::parse("a\nb").expect_err("a control character");
+        assert!(err.to_string().contains("U+000A"), "{err}");
     }
 
     #[test]

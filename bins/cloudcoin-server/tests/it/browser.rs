@@ -4,6 +4,7 @@
 //! sizes for screenshots).
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +29,8 @@ pub(crate) fn chromium() -> Option<PathBuf> {
             std::env::var_os("CI").is_none(),
             "chromium is not installed, and CI must run the browser tests (.ci/run installs it)"
         );
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED: chromium is not installed, so the wallet page is not tested in a browser \
              here; `apt-get install chromium` (Debian) to run these tests"
         );

@@ -103,6 +103,16 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
     assert_eq!(coins_text, json!("26 coins"));
     let breakdown = eval(&tab, "document.querySelector('.card .breakdown').innerText");
     assert!(breakdown.as_str().expect("text").contains("Bank"), "{breakdown}");
+    let denominations = eval(
+        &tab,
+        "Array.from(document.querySelectorAll('.card .breakdown table:first-child td:first-child'), \
+         (td) => td.textContent)",
+    );
+    assert_eq!(
+        denominations,
+        json!(["100 CC coins", "10 CC coins", "1 CC coins", "0.1 CC coins"]),
+        "largest first"
+    );
     screenshots(&tab, "1-wallets");
 
     // Import: three coin files (one holding a coin the wallet has), a paper wallet picture,
@@ -413,4 +423,72 @@ fn with_no_auth_the_page_works_without_signing_in() {
     wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
     assert_eq!(balance_shown(&tab, "Default"), "147.5");
     assert_eq!(eval(&tab, "document.getElementById('signin').hidden"), Value::Bool(true));
+}
+
+/// The download, without a browser: only to an authenticated caller, only a completed export's
+/// or backup's file, only while its SHA-256 is the task's; and the page's headers.
+#[test]
+fn the_download_serves_only_the_unchanged_file_to_an_authenticated_caller() {
+    let data = tempfile::tempdir().expect("data");
+    let out = tempfile::tempdir().expect("out");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let server = Server::start_in(data.path(), Opts::default());
+    let task =
+        server.export(&json!({"name":"Default","amount":"10.5","folder":out.path(),"type":"bin"}));
+    let id = task["id"].as_str().expect("id").to_owned();
+    let file = task["data"]["file"].as_str().expect("file").to_owned();
+    let path = format!("/api/v1/tasks/{id}/file");
+
+    let r = server.get(&path);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(sha256_hex(&r.body), task["data"]["sha256"].as_str().expect("sha"));
+    assert_eq!(r.body, std::fs::read(&file).expect("the file"));
+    assert_eq!(r.header("content-type").as_deref(), Some("application/octet-stream"));
+    assert!(r.header("content-disposition").is_some_and(|d| d.starts_with("attachment;")));
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+
+    // No token, a forged cookie, the cookie's header without a session: refused.
+    let host = server.addr.to_string();
+    let anonymous =
+        crate::support::raw_request(server.addr, "GET", &path, &[("Host", &host)], None);
+    anonymous.assert_error(401, 4308);
+    let forged = crate::support::raw_request(
+        server.addr,
+        "GET",
+        &path,
+        &[("Host", &host), ("Cookie", "cloudcoin_session=forged"), ("X-CloudCoin-Page", "1")],
+        None,
+    );
+    forged.assert_error(401, 4308);
+
+    // An import has no file; an unknown task is not found.
+    let coin_file = out.path().join("one.bin");
+    std::fs::write(&coin_file, cloudcoin_codec::encode_bin(&coins(0, 9000, 1)).expect("bin"))
+        .expect("write");
+    let r = server.post(
+        "/api/v1/import",
+        &json!({"name":"Default","items":[{"type":"file","data":coin_file}]}),
+    );
+    let import = r.json()["payload"]["id"].as_str().expect("id").to_owned();
+    server.wait_task(&import);
+    server.get(&format!("/api/v1/tasks/{import}/file")).assert_error(409, 4312);
+    server.get("/api/v1/tasks/9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a/file").assert_error(404, 4105);
+
+    // Changed or removed: gone.
+    let mut bytes = std::fs::read(&file).expect("the file");
+    bytes[0] ^= 1;
+    std::fs::write(&file, &bytes).expect("change one bit");
+    server.get(&path).assert_error(410, 4313);
+    std::fs::remove_file(&file).expect("remove");
+    server.get(&path).assert_error(410, 4313);
+
+    // The page and every answer carry the hardening headers.
+    let page = server.get("/");
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")));
+    let csp = page.header("content-security-policy").expect("a policy");
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(server.get("/api/v1/wallets").header("cache-control").as_deref(), Some("no-store"));
 }
