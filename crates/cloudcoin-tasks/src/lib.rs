@@ -75,7 +75,8 @@ mod verify;
 
 pub use crate::error::{OpenError, ServiceError};
 pub use crate::fault::{
-    BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, WALLET_FAULT_STEPS,
+    BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, PUBLISH_FAULT_STEPS,
+    TASK_FAULT_STEPS, WALLET_FAULT_STEPS,
 };
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,

@@ -254,6 +254,8 @@ struct Inner {
     wallet_changes: tokio::sync::Mutex<()>,
     /// Held (locked) for the service's lifetime: one owner per data directory.
     _lock: File,
+    /// The data directory, held (locked) for the service's lifetime: the lock no one can delete.
+    _dir_lock: File,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
@@ -325,6 +327,15 @@ impl Service {
             TryLockError::WouldBlock => OpenError::Locked { data_dir: config.data_dir.clone() },
             TryLockError::Error(e) => OpenError::Io { path: lock_path, source: e },
         })?;
+        // The lock file can be deleted from under a running service (by a person or a clean-up
+        // tool), and a second service would then lock a new file of that name: the data
+        // directory itself is locked too, which nothing can unlink while it is in use. The file
+        // stays locked for servers of earlier versions, which lock only it.
+        let dir_lock = File::open(&config.data_dir).map_err(io_err(&config.data_dir))?;
+        take_lock(&dir_lock, LOCK_PATIENCE).map_err(|e| match e {
+            TryLockError::WouldBlock => OpenError::Locked { data_dir: config.data_dir.clone() },
+            TryLockError::Error(e) => OpenError::Io { path: config.data_dir.clone(), source: e },
+        })?;
 
         let default = WalletName::parse("Default").expect("Default is a valid wallet name");
         let mut names = store::wallet_names(&layout).map_err(io_err(&layout.wallets()))?;
@@ -371,6 +382,7 @@ impl Service {
                 keyed_exports: tokio::sync::Mutex::new(()),
                 wallet_changes: tokio::sync::Mutex::new(()),
                 _lock: lock_file,
+                _dir_lock: dir_lock,
             }),
         })
     }
@@ -681,8 +693,8 @@ impl Service {
                     (failed(FailureKind::Internal, "internal error; see the server log"), false)
                 }
             };
-            inner.tracker.finish(id, outcome);
-            if let Err(e) = inner.tracker.persist(id) {
+            // Shown only once on disk: a restart never changes an outcome a client has seen.
+            if let Err(e) = inner.tracker.finish_durably(id, outcome) {
                 tracing::error!(task = %id, error = %e, "cannot record the task's outcome");
                 return;
             }

@@ -131,6 +131,45 @@ impl Tracker {
         Some(t.view.clone())
     }
 
+    /// Ends a running task with its outcome once that is on disk: the finished record is written
+    /// first, and only then shown. Where it cannot be written (a full disk), the task stays
+    /// running, its message says why, and the error is returned: a restart then reports what the
+    /// files say, and nobody has seen an outcome that the restart would change. A task that has
+    /// already ended is left as it is. Blocking.
+    pub(crate) fn finish_durably(&self, id: TaskId, outcome: TaskOutcome) -> io::Result<()> {
+        let (record, view) = {
+            let tasks = self.lock();
+            let Some(t) = tasks.by_id.get(&id) else { return Ok(()) };
+            if t.view.status != TaskStatus::Running {
+                return Ok(());
+            }
+            let mut ended = Tracked {
+                seq: t.seq,
+                order: t.order,
+                view: t.view.clone(),
+                idempotency: t.idempotency.clone(),
+            };
+            end(&mut ended, outcome);
+            (TaskRecord::from_view(&ended.view, ended.order, ended.idempotency), ended.view)
+        };
+        let written =
+            crate::fault::point("task:record_outcome").and_then(|()| self.store.write(&record));
+        let mut tasks = self.lock();
+        let Some(t) = tasks.by_id.get_mut(&id) else { return written };
+        if t.view.status != TaskStatus::Running {
+            return written;
+        }
+        match &written {
+            Ok(()) => t.view = view,
+            Err(e) => {
+                t.view.message = format!(
+                    "finished, but its outcome cannot be recorded on disk ({e}); it is shown once it is, and a restart reports what the wallet's files say"
+                );
+            }
+        }
+        written
+    }
+
     /// Gives a task the outcome crash recovery settled on. Unlike [`Tracker::finish`] this
     /// replaces an interim ending: a task whose journal record outlived it (an export whose file
     /// was out but whose coins were not settled, or one that needed attention at an earlier

@@ -5,6 +5,7 @@ mod export;
 mod faults;
 mod import_backup;
 mod import_faults;
+mod others;
 mod paper_wallet;
 mod recovery;
 mod support;
