@@ -112,7 +112,10 @@ pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
             }
         });
     }
-    Ok(ImportRequest::new(wallet, items).with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty)))
+    let claim = f.opt_bool("claim")?.unwrap_or(true);
+    Ok(ImportRequest::new(wallet, items)
+        .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
+        .with_claim(claim))
 }
 
 /// `POST /api/v1/backup`: `{name, folder, tag?}`.

@@ -439,6 +439,73 @@ pub struct ImportData {
     /// The value of the coins imported.
     #[serde(with = "amount")]
     pub amount: Amount,
+    /// Whether the new coins were claimed on the RAIDA, and their grades (absent from the
+    /// answers of servers older than the network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ClaimData>,
+}
+
+/// `data.claim` of a finished import: whether its new coins were claimed (powned to keys only
+/// this wallet knows) and how the RAIDA graded them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClaimData {
+    /// `true` when the coins were claimed; `false`: stored with the keys they came with (no
+    /// network configured, or `"claim": false`), and the sender can still spend them.
+    pub claimed: bool,
+    /// What that means, for a person.
+    pub note: String,
+    /// Claimed; every RAIDA holds this wallet's key.
+    pub bank: GradeData,
+    /// Authentic, and a few RAIDA do not hold this wallet's key yet: healing repairs them.
+    pub fracked: GradeData,
+    /// Not money: 13 or more RAIDA refused the keys the file carried.
+    pub counterfeit: GradeData,
+    /// Not settled (too few answers): kept with both keys until healing settles them.
+    pub limbo: GradeData,
+    /// The counterfeit coins, as `{"dn": code, "sn": serial}`.
+    pub counterfeit_coins: Vec<CoinRef>,
+}
+
+/// How many coins, and how much, ended in one grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GradeData {
+    /// Coins.
+    pub coins: u64,
+    /// Their value.
+    #[serde(with = "amount")]
+    pub amount: Amount,
+}
+
+/// A coin named by its denomination code and serial number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CoinRef {
+    /// The denomination code (`1` is 10, `-1` is 0.1).
+    pub dn: i8,
+    /// The serial number.
+    pub sn: u32,
+}
+
+impl ClaimData {
+    fn from_report(r: &cloudcoin_tasks::ClaimReport) -> ClaimData {
+        let g =
+            |c: &cloudcoin_tasks::GradeCount| GradeData { coins: c.coins as u64, amount: c.amount };
+        ClaimData {
+            claimed: r.claimed,
+            note: r.note.clone(),
+            bank: g(&r.bank),
+            fracked: g(&r.fracked),
+            counterfeit: g(&r.counterfeit),
+            limbo: g(&r.limbo),
+            counterfeit_coins: r
+                .counterfeit_coins
+                .iter()
+                .map(|id| CoinRef { dn: id.denomination.code(), sn: id.serial.get() })
+                .collect(),
+        }
+    }
 }
 
 /// One import item (or one coin in it) that was refused.
@@ -575,6 +642,7 @@ impl TaskData {
                     })
                     .collect(),
                 amount: r.amount,
+                claim: Some(ClaimData::from_report(&r.claim)),
             }),
             O::Backup(r) => TaskData::Backup(BackupData {
                 result: (),

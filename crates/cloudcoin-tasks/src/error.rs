@@ -30,6 +30,9 @@ pub enum OpenError {
     /// Crash recovery could not finish; nothing was served.
     #[error("crash recovery failed: {0}")]
     Recovery(String),
+    /// The RAIDA network's settings are not usable.
+    #[error("the RAIDA network settings are not usable")]
+    Network(#[source] cloudcoin_raida::ConfigError),
 }
 
 /// Why a request to the service was refused. Nothing was reserved or written when one is returned.

@@ -51,6 +51,10 @@ pub(crate) struct ImportJob {
     pub(crate) state: Arc<Mutex<WalletState>>,
     pub(crate) items: Vec<ImportItem>,
     pub(crate) tag: Tag,
+    /// The RAIDA network, when this import claims its coins.
+    pub(crate) network: Option<crate::network::Network>,
+    /// The claim report when the coins are not claimed (no network, or `"claim": false`).
+    pub(crate) claim: crate::claim::ClaimReport,
 }
 
 /// The bytes of one item, or why it cannot be read.
@@ -205,15 +209,33 @@ pub(crate) fn run(
         }
     }
 
+    // With the network, each new coin is stored in Limbo with 25 fresh PANs beside its ANs: on
+    // disk before any RAIDA hears of them (see `claim`). A coin that came with PANs keeps its
+    // own (they may be its only live keys): it goes to Limbo unclaimed, for healing to settle.
+    let turn = job.network.as_ref().map(|net| net.turn(&job.wallet));
+    let _turn = turn.as_ref().map(crate::network::WalletTurn::hold);
+    let (into, mut to_claim) = match &job.network {
+        Some(_) => (Folder::Limbo, HashSet::new()),
+        None => (Folder::Bank, HashSet::new()),
+    };
+    if job.network.is_some() {
+        for (_, coin) in &mut found {
+            if coin.pans().is_none() {
+                let pans = std::array::from_fn(|_| cloudcoin_raida::random_key());
+                *coin = coin.clone().with_pans(pans);
+                to_claim.insert(coin.id());
+            }
+        }
+    }
     // Claim the new coins in the index (see `claim`).
-    let (fresh, already_present) = match claim(job, tracker, found, &mut rejected) {
+    let (fresh, already_present) = match claim(job, tracker, found, into, &mut rejected) {
         Ok(claimed) => claimed,
         Err(outcome) => return outcome,
     };
     let mut claims = Claims { state: &job.state, task: job.id, stored: Vec::new() };
 
     tracker.advance(job.id, 50, Some("Storing coins"));
-    let bank = layout.folder(&job.wallet, Folder::Bank);
+    let bank = layout.folder(&job.wallet, into);
     let outcome = store_all(tracker, job, &bank, &fresh, &mut claims.stored);
     // Whatever happened, the index must say what is on disk: the stored coins become free, the
     // others leave the index, and imports waiting for them look again.
@@ -249,8 +271,42 @@ pub(crate) fn run(
             tracing::warn!(task = %job.id, error = %e, "cannot write the transaction row");
         }
     }
-    tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), "import completed");
-    TaskOutcome::Import(ImportResult { imported: stored.len(), already_present, rejected, amount })
+    let mut claim = job.claim.clone();
+    if let Some(net) = &job.network {
+        tracker.advance(job.id, 80, Some("Claiming the coins on the RAIDA"));
+        let ids: Vec<CoinId> =
+            stored.iter().map(|(id, _)| *id).filter(|id| to_claim.contains(id)).collect();
+        claim = match crate::claim::claim_stored(net, layout, &job.wallet, &job.state, &ids) {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
+                let mut r = crate::claim::ClaimReport::default();
+                r.note = format!(
+                    "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
+                );
+                r
+            }
+        };
+        // Coins that came with their own PANs wait in Limbo, unclaimed, for healing.
+        for (id, _) in stored.iter().filter(|(id, _)| !to_claim.contains(id)) {
+            if let Some(c) = fresh.iter().find(|c| c.id() == *id) {
+                claim.limbo.coins += 1;
+                claim.limbo.amount = claim
+                    .limbo
+                    .amount
+                    .checked_add(c.value().unwrap_or(Amount::ZERO))
+                    .unwrap_or(Amount::MAX);
+            }
+        }
+    }
+    tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), claimed = claim.claimed, "import completed");
+    TaskOutcome::Import(ImportResult {
+        imported: stored.len(),
+        already_present,
+        rejected,
+        amount,
+        claim,
+    })
 }
 
 /// Claims the coins an import found, under the wallet's lock: a coin the wallet holds is counted
@@ -264,6 +320,7 @@ fn claim(
     job: &ImportJob,
     tracker: &Tracker,
     found: Vec<(usize, Coin)>,
+    into: Folder,
     rejected: &mut Vec<Rejection>,
 ) -> Result<(Vec<Coin>, usize), TaskOutcome> {
     let mut state = lock(&job.state);
@@ -300,7 +357,9 @@ fn claim(
         match state.coins.get(&coin.id()) {
             Some(held) => {
                 let held = &held.coin;
-                let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
+                // PANs this import made up itself are no other keys.
+                let own_pans = into == Folder::Limbo && held.pans().is_none();
+                let more_keys = !own_pans && coin.pans().is_some_and(|p| held.pans() != Some(p));
                 if held.ans == coin.ans && !more_keys {
                     present += 1;
                 } else {
@@ -315,8 +374,7 @@ fn claim(
                 }
             }
             None => {
-                let claim =
-                    Entry::new(Folder::Bank, String::new(), coin.clone(), Hold::Incoming(job.id));
+                let claim = Entry::new(into, String::new(), coin.clone(), Hold::Incoming(job.id));
                 state.coins.insert(coin.id(), claim);
                 fresh.push(coin);
             }

@@ -51,6 +51,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backup;
+mod claim;
 mod dir;
 mod durable;
 mod error;
@@ -61,6 +62,7 @@ mod fixtures;
 mod folder;
 mod import;
 mod journal;
+mod network;
 mod records;
 mod recovery;
 mod scan;
@@ -73,6 +75,7 @@ pub mod testing;
 mod tracker;
 mod verify;
 
+pub use crate::claim::{ClaimReport, GradeCount};
 pub use crate::error::{OpenError, ServiceError};
 pub use crate::fault::{
     BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, PUBLISH_FAULT_STEPS,

@@ -149,6 +149,8 @@ pub(crate) enum OutcomeRecord {
         already_present: usize,
         rejected: Vec<RejectionRecord>,
         amount_units: u64,
+        #[serde(default)]
+        claim: Option<ClaimRecord>,
     },
     Backup {
         file: PathBuf,
@@ -159,6 +161,54 @@ pub(crate) enum OutcomeRecord {
         kind: String,
         message: String,
     },
+}
+
+/// An import's claim report as stored on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ClaimRecord {
+    claimed: bool,
+    note: String,
+    /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
+    grades: [(usize, u64); 4],
+    counterfeit_coins: Vec<(i8, u32)>,
+}
+
+impl ClaimRecord {
+    fn of(r: &crate::claim::ClaimReport) -> ClaimRecord {
+        let g = |c: &crate::claim::GradeCount| (c.coins, c.amount.units());
+        ClaimRecord {
+            claimed: r.claimed,
+            note: r.note.clone(),
+            grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
+            counterfeit_coins: r
+                .counterfeit_coins
+                .iter()
+                .map(|id| (id.denomination.code(), id.serial.get()))
+                .collect(),
+        }
+    }
+
+    fn report(&self) -> crate::claim::ClaimReport {
+        let g = |(coins, units): (usize, u64)| {
+            crate::claim::GradeCount::new(coins, Amount::from_units(units))
+        };
+        let mut r = crate::claim::ClaimReport::default();
+        r.claimed = self.claimed;
+        r.note.clone_from(&self.note);
+        r.bank = g(self.grades[0]);
+        r.fracked = g(self.grades[1]);
+        r.counterfeit = g(self.grades[2]);
+        r.limbo = g(self.grades[3]);
+        r.counterfeit_coins = self
+            .counterfeit_coins
+            .iter()
+            .map(|&(dn, sn)| cloudcoin_domain::CoinId {
+                denomination: cloudcoin_domain::Denomination::from_code(dn),
+                serial: cloudcoin_domain::SerialNumber::new(sn),
+            })
+            .collect();
+        r
+    }
 }
 
 /// A rejection as stored on disk.
@@ -229,6 +279,7 @@ impl OutcomeRecord {
                     })
                     .collect(),
                 amount_units: r.amount.units(),
+                claim: Some(ClaimRecord::of(&r.claim)),
             },
             TaskOutcome::Backup(r) => OutcomeRecord::Backup {
                 file: r.file.clone(),
@@ -252,7 +303,7 @@ impl OutcomeRecord {
                     sha256: sha256.clone(),
                 })
             }
-            OutcomeRecord::Import { imported, already_present, rejected, amount_units } => {
+            OutcomeRecord::Import { imported, already_present, rejected, amount_units, claim } => {
                 TaskOutcome::Import(ImportResult {
                     imported: *imported,
                     already_present: *already_present,
@@ -265,6 +316,9 @@ impl OutcomeRecord {
                         })
                         .collect(),
                     amount: Amount::from_units(*amount_units),
+                    claim: claim
+                        .as_ref()
+                        .map_or_else(crate::claim::ClaimReport::offline, ClaimRecord::report),
                 })
             }
             OutcomeRecord::Backup { file, coins, amount_units } => {

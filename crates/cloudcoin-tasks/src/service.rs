@@ -42,6 +42,8 @@ pub struct ServiceConfig {
     pub export_roots: Vec<PathBuf>,
     /// Finished tasks older than this are forgotten.
     pub task_retention: Duration,
+    /// The RAIDA network; `None` (the default): the server works offline and claims nothing.
+    pub network: Option<cloudcoin_raida::Config>,
 }
 
 impl ServiceConfig {
@@ -56,7 +58,25 @@ impl ServiceConfig {
             data_dir: data_dir.into(),
             export_roots: Vec::new(),
             task_retention: Self::DEFAULT_TASK_RETENTION,
+            network: None,
         }
+    }
+
+    /// Turns the RAIDA network on: imports claim their coins, and healing settles Limbo and
+    /// repairs Fracked coins.
+    ///
+    /// ```
+    /// use cloudcoin_raida::{AddressList, Config};
+    /// use cloudcoin_tasks::ServiceConfig;
+    ///
+    /// let list: String = (0..25).map(|i| format!("127.0.0.1:{}\n", 50000 + i)).collect();
+    /// let config = ServiceConfig::new("/var/lib/cloudcoin")
+    ///     .with_network(Config::new(AddressList::parse(&list).unwrap()));
+    /// assert!(config.network.is_some());
+    /// ```
+    pub fn with_network(mut self, network: cloudcoin_raida::Config) -> ServiceConfig {
+        self.network = Some(network);
+        self
     }
 
     /// Confines exports and backups to folders beneath `roots`.
@@ -153,12 +173,22 @@ pub struct ImportRequest {
     pub items: Vec<ImportItem>,
     /// The tag recorded with the transaction.
     pub tag: Tag,
+    /// Whether to claim the new coins on the RAIDA when a network is configured (default
+    /// `true`); `false` stores them with the keys they came with, as without a network.
+    pub claim: bool,
 }
 
 impl ImportRequest {
-    /// Import `items` into `wallet`, with an empty tag.
+    /// Import `items` into `wallet`, with an empty tag, claiming the coins when a network is
+    /// configured.
     pub fn new(wallet: WalletName, items: Vec<ImportItem>) -> ImportRequest {
-        ImportRequest { wallet, items, tag: Tag::empty() }
+        ImportRequest { wallet, items, tag: Tag::empty(), claim: true }
+    }
+
+    /// Sets [`ImportRequest::claim`].
+    pub fn with_claim(mut self, claim: bool) -> ImportRequest {
+        self.claim = claim;
+        self
     }
 
     /// Sets the tag recorded with the transaction.
@@ -241,6 +271,8 @@ struct Inner {
     own_tree: crate::folder::OwnTree,
     journal: Journal,
     tracker: Tracker,
+    /// The RAIDA network, when configured.
+    network: Option<crate::network::Network>,
     wallets: Mutex<Wallets>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     /// Tasks whose pipeline is still running (or still recording its end).
@@ -367,6 +399,10 @@ impl Service {
         }
         let roots = crate::folder::canonical_roots(&config.export_roots);
         let own_tree = crate::folder::OwnTree::new(&layout.root).map_err(io_err(&layout.root))?;
+        let network = match config.network {
+            Some(c) => Some(crate::network::Network::new(c).map_err(OpenError::Network)?),
+            None => None,
+        };
         Ok(Service {
             inner: Arc::new(Inner {
                 data_dir: config.data_dir,
@@ -375,6 +411,7 @@ impl Service {
                 own_tree,
                 journal,
                 tracker,
+                network,
                 wallets: Mutex::new(wallets),
                 handles: Mutex::new(Vec::new()),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
@@ -652,7 +689,21 @@ impl Service {
         let inner = self.inner.clone();
         blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
         tracing::info!(task = %id, wallet = %req.wallet, items = req.items.len(), "import started");
-        let job = ImportJob { id, wallet: req.wallet, state, items: req.items, tag: req.tag };
+        let network = if req.claim { self.inner.network.clone() } else { None };
+        let claim = match (&self.inner.network, req.claim) {
+            (None, _) => crate::claim::ClaimReport::offline(),
+            (Some(_), false) => crate::claim::ClaimReport::declined(),
+            (Some(_), true) => crate::claim::ClaimReport::default(),
+        };
+        let job = ImportJob {
+            id,
+            wallet: req.wallet,
+            state,
+            items: req.items,
+            tag: req.tag,
+            network,
+            claim,
+        };
         self.spawn(id, move |inner| {
             (import::run(&inner.layout, &inner.journal, &inner.tracker, &job), true)
         });

@@ -973,7 +973,11 @@ pub(crate) fn move_coins<N: AsRef<str>>(
 /// `renameat2(RENAME_NOREPLACE)`; where the file system refuses that flag, `link` (which never
 /// replaces) then `unlink` of the source name — a crash between the two leaves the coin under
 /// both names, which the start-up scan settles as two files of one coin.
-fn move_one(source: &fs::File, file: &str, dest: &fs::File) -> io::Result<Option<String>> {
+pub(crate) fn move_one(
+    source: &fs::File,
+    file: &str,
+    dest: &fs::File,
+) -> io::Result<Option<String>> {
     use rustix::fs::{AtFlags, RenameFlags, linkat, renameat_with, statat, unlinkat};
     use rustix::io::Errno;
     let mut name = file.to_owned();

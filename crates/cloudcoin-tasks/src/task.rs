@@ -154,6 +154,8 @@ pub struct ImportResult {
     pub rejected: Vec<Rejection>,
     /// The value of the coins imported.
     pub amount: Amount,
+    /// Whether the new coins were claimed on the RAIDA, and their grades.
+    pub claim: crate::claim::ClaimReport,
 }
 
 /// One import item (or one coin in it) that was refused.

@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_requests;
+mod claim;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod export;
