@@ -82,6 +82,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .context("the start-up thread failed")?
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
 
+    // Healing a crash interrupted, or coins a claim left Fracked or in Limbo, starts again.
+    for task in service.resume_healing().await {
+        tracing::info!(task = %task.id, "healing resumed");
+    }
+
     let auth_token = if args.no_auth {
         None
     } else {

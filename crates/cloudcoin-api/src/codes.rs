@@ -58,6 +58,8 @@ pub const HOST_NOT_ALLOWED: u16 = 4309;
 pub const ORIGIN_NOT_ALLOWED: u16 = 4310;
 /// 408: the request body did not arrive in time.
 pub const BODY_TIMEOUT: u16 = 4311;
+/// 409: the request needs the RAIDA network, and the server has none configured.
+pub const NO_NETWORK: u16 = 4312;
 
 /// Every code with its meaning, in numeric order.
 pub const ALL: &[(u16, &str)] = &[
@@ -84,6 +86,7 @@ pub const ALL: &[(u16, &str)] = &[
     (HOST_NOT_ALLOWED, "Host header is not the server's own address"),
     (ORIGIN_NOT_ALLOWED, "Origin not allowed"),
     (BODY_TIMEOUT, "request body did not arrive in time"),
+    (NO_NETWORK, "no RAIDA network configured (--raida-list)"),
 ];
 
 /// The meaning of `code`, or `None` for a code this API never sends.

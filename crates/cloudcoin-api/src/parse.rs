@@ -118,6 +118,12 @@ pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
         .with_claim(claim))
 }
 
+/// `POST /api/v1/fix`: `{name}`.
+pub(crate) fn fix_request(body: &[u8]) -> Result<WalletName, ApiError> {
+    let f = Fields::parse_body(body)?;
+    wallet_field(&f, "name")
+}
+
 /// `POST /api/v1/backup`: `{name, folder, tag?}`.
 pub(crate) fn backup_request(body: &[u8]) -> Result<BackupRequest, ApiError> {
     let f = Fields::parse_body(body)?;

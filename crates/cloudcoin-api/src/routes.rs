@@ -37,6 +37,7 @@ pub(crate) enum Route {
     Export,
     Import,
     Backup,
+    Fix,
     Tasks,
     Task(String),
     Wallets,
@@ -54,6 +55,7 @@ impl Route {
             Route::Export,
             Route::Import,
             Route::Backup,
+            Route::Fix,
             Route::Tasks,
             Route::Task("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::Wallets,
@@ -72,6 +74,7 @@ impl Route {
             ["export"] => Route::Export,
             ["import"] => Route::Import,
             ["backup"] => Route::Backup,
+            ["fix"] => Route::Fix,
             ["tasks"] => Route::Tasks,
             ["tasks", id] if !id.is_empty() => Route::Task((*id).to_owned()),
             ["wallets"] => Route::Wallets,
@@ -90,6 +93,7 @@ impl Route {
             Route::Export => "/api/v1/export",
             Route::Import => "/api/v1/import",
             Route::Backup => "/api/v1/backup",
+            Route::Fix => "/api/v1/fix",
             Route::Tasks => "/api/v1/tasks",
             Route::Task(_) => "/api/v1/tasks/{id}",
             Route::Wallets => "/api/v1/wallets",
@@ -101,7 +105,7 @@ impl Route {
     pub(crate) fn allow(&self) -> &'static str {
         match self {
             Route::Health | Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) => "GET",
-            Route::Export | Route::Import | Route::Backup => "POST",
+            Route::Export | Route::Import | Route::Backup | Route::Fix => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
         }
@@ -249,6 +253,12 @@ where
             let body = read_body(req, limit, state).await?;
             let request = off_worker(body, parse::backup_request).await?;
             let task = service.start_backup(request).await.map_err(|e| service_error(&e))?;
+            accepted(&task)
+        }
+        (Route::Fix, Method::POST) => {
+            let body = read_body(req, limit, state).await?;
+            let wallet = off_worker(body, parse::fix_request).await?;
+            let task = service.start_fix(&wallet).await.map_err(|e| service_error(&e))?;
             accepted(&task)
         }
         (Route::Tasks, Method::GET) => {

@@ -380,6 +380,8 @@ pub enum TaskData {
     Import(ImportData),
     /// A completed backup.
     Backup(BackupData),
+    /// A completed healing.
+    Fix(FixData),
     /// A task that failed.
     Error(ErrorPayload),
 }
@@ -397,6 +399,7 @@ impl TaskData {
         match kind {
             TaskKind::Export => serde_json::from_str(text).map(TaskData::Export),
             TaskKind::Import => serde_json::from_str(text).map(TaskData::Import),
+            TaskKind::Fix => serde_json::from_str(text).map(TaskData::Fix),
             _ => serde_json::from_str(text).map(TaskData::Backup),
         }
     }
@@ -476,6 +479,23 @@ pub struct GradeData {
     /// Their value.
     #[serde(with = "amount")]
     pub amount: Amount,
+}
+
+/// `data` of a completed healing (`POST /api/v1/fix`): the coins looked at (every Limbo and
+/// Fracked coin of the wallet) and the grade each ended in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FixData {
+    /// Coins looked at.
+    pub coins: u64,
+    /// Now held with this wallet's key on every RAIDA.
+    pub bank: GradeData,
+    /// Still lacking this wallet's key on some RAIDA.
+    pub fracked: GradeData,
+    /// Found counterfeit.
+    pub counterfeit: GradeData,
+    /// Still unsettled, kept with every key.
+    pub limbo: GradeData,
 }
 
 /// A coin named by its denomination code and serial number.
@@ -650,6 +670,19 @@ impl TaskData {
                 coins: r.coins as u64,
                 amount: r.amount,
             }),
+            O::Fix(r) => {
+                let g = |c: &cloudcoin_tasks::GradeCount| GradeData {
+                    coins: c.coins as u64,
+                    amount: c.amount,
+                };
+                TaskData::Fix(FixData {
+                    coins: r.coins as u64,
+                    bank: g(&r.bank),
+                    fracked: g(&r.fracked),
+                    counterfeit: g(&r.counterfeit),
+                    limbo: g(&r.limbo),
+                })
+            }
             O::Failed(f) => TaskData::Error(crate::error::task_failure(f).payload()),
             #[allow(unreachable_patterns)]
             _ => TaskData::Error(ErrorPayload::new(
@@ -820,7 +853,8 @@ mod file_kind {
 mod task_kind {
     use super::*;
 
-    const ALL: [TaskKind; 3] = [TaskKind::Export, TaskKind::Import, TaskKind::Backup];
+    const ALL: [TaskKind; 4] =
+        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix];
 
     pub(crate) fn serialize<S: Serializer>(k: &TaskKind, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(k.as_str())
@@ -828,9 +862,9 @@ mod task_kind {
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TaskKind, D::Error> {
         let text = String::deserialize(d)?;
-        ALL.into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| de::Error::unknown_variant(&text, &["export", "import", "backup"]))
+        ALL.into_iter().find(|k| k.as_str() == text).ok_or_else(|| {
+            de::Error::unknown_variant(&text, &["export", "import", "backup", "fix"])
+        })
     }
 }
 

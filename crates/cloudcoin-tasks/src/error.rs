@@ -39,6 +39,11 @@ pub enum OpenError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServiceError {
+    /// The request needs the RAIDA network, and none is configured.
+    #[error(
+        "this server has no RAIDA network configured; start it with --raida-list to heal, claim or reclaim coins"
+    )]
+    NoNetwork,
     /// No wallet of that name.
     #[error("wallet \"{name}\" does not exist; create it first or check the name")]
     WalletNotFound {

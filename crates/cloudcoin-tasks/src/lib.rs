@@ -60,6 +60,7 @@ mod fault;
 #[cfg(test)]
 mod fixtures;
 mod folder;
+mod heal;
 mod import;
 mod journal;
 mod network;
@@ -81,6 +82,7 @@ pub use crate::fault::{
     BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, PUBLISH_FAULT_STEPS,
     TASK_FAULT_STEPS, WALLET_FAULT_STEPS,
 };
+pub use crate::heal::HealReport;
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

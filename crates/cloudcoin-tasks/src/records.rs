@@ -161,6 +161,11 @@ pub(crate) enum OutcomeRecord {
         kind: String,
         message: String,
     },
+    Fix {
+        coins: usize,
+        /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
+        grades: [(usize, u64); 4],
+    },
 }
 
 /// An import's claim report as stored on disk.
@@ -286,6 +291,13 @@ impl OutcomeRecord {
                 coins: r.coins,
                 amount_units: r.amount.units(),
             },
+            TaskOutcome::Fix(r) => {
+                let g = |c: &crate::claim::GradeCount| (c.coins, c.amount.units());
+                OutcomeRecord::Fix {
+                    coins: r.coins,
+                    grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
+                }
+            }
             TaskOutcome::Failed(f) => OutcomeRecord::Failed {
                 kind: f.kind.as_str().to_owned(),
                 message: f.message.clone(),
@@ -327,6 +339,18 @@ impl OutcomeRecord {
                     coins: *coins,
                     amount: Amount::from_units(*amount_units),
                 })
+            }
+            OutcomeRecord::Fix { coins, grades } => {
+                let g = |(coins, units): (usize, u64)| {
+                    crate::claim::GradeCount::new(coins, Amount::from_units(units))
+                };
+                let mut r = crate::heal::HealReport::default();
+                r.coins = *coins;
+                r.bank = g(grades[0]);
+                r.fracked = g(grades[1]);
+                r.counterfeit = g(grades[2]);
+                r.limbo = g(grades[3]);
+                TaskOutcome::Fix(r)
             }
             OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {
                 kind: FailureKind::parse(kind)?,

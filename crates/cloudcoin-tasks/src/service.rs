@@ -273,6 +273,8 @@ struct Inner {
     tracker: Tracker,
     /// The RAIDA network, when configured.
     network: Option<crate::network::Network>,
+    /// The healing task of each wallet that has one running: at most one per wallet.
+    healing: Mutex<BTreeMap<WalletName, TaskId>>,
     wallets: Mutex<Wallets>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     /// Tasks whose pipeline is still running (or still recording its end).
@@ -412,6 +414,7 @@ impl Service {
                 journal,
                 tracker,
                 network,
+                healing: Mutex::new(BTreeMap::new()),
                 wallets: Mutex::new(wallets),
                 handles: Mutex::new(Vec::new()),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
@@ -704,8 +707,93 @@ impl Service {
             network,
             claim,
         };
+        let this = self.clone();
         self.spawn(id, move |inner| {
-            (import::run(&inner.layout, &inner.journal, &inner.tracker, &job), true)
+            let outcome = import::run(&inner.layout, &inner.journal, &inner.tracker, &job);
+            // Coins the claim left Fracked or in Limbo are healed at once, by a task of its own.
+            if let TaskOutcome::Import(r) = &outcome
+                && r.claim.claimed
+                && r.claim.fracked.coins + r.claim.limbo.coins > 0
+            {
+                match this.start_fix_now(&job.wallet) {
+                    Ok(heal) => tracing::info!(task = %job.id, heal = %heal.id, "healing started after the claim"),
+                    Err(e) => tracing::warn!(task = %job.id, error = %e, "cannot start healing after the claim"),
+                }
+            }
+            (outcome, true)
+        });
+        Ok(view)
+    }
+
+    /// Starts healing `wallet` with the RAIDA (`POST /api/v1/fix`): Limbo coins settled with
+    /// find, Fracked coins repaired with get ticket and fix, and pown again where a RAIDA
+    /// still holds a key this wallet did not make. At most one healing runs per wallet: while
+    /// one runs, its task is returned. Refused without a network.
+    pub async fn start_fix(&self, wallet: &WalletName) -> Result<TaskView, ServiceError> {
+        let this = self.clone();
+        let wallet = wallet.clone();
+        blocking(move || this.start_fix_now(&wallet)).await
+    }
+
+    /// Starts healing every wallet holding Limbo or Fracked coins, or a fix a crash
+    /// interrupted (after a start, with a network). Returns the tasks started.
+    pub async fn resume_healing(&self) -> Vec<TaskView> {
+        if self.inner.network.is_none() {
+            return Vec::new();
+        }
+        let pending_fixes = self.inner.layout.own().join("heal");
+        let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some());
+        let names: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
+            self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
+        let mut started = Vec::new();
+        for (name, state) in names {
+            let needs = any_fix
+                || lock(&state)
+                    .coins
+                    .values()
+                    .any(|e| matches!(e.folder, store::Folder::Limbo | store::Folder::Fracked));
+            if needs && let Ok(view) = self.start_fix(&name).await {
+                started.push(view);
+            }
+        }
+        started
+    }
+
+    /// [`Service::start_fix`], from a blocking thread.
+    fn start_fix_now(&self, wallet: &WalletName) -> Result<TaskView, ServiceError> {
+        let Some(network) = self.inner.network.clone() else {
+            return Err(ServiceError::NoNetwork);
+        };
+        let state = self.wallet_state(wallet)?;
+        let mut healing = lock_any(&self.inner.healing);
+        if let Some(view) = healing.get(wallet).and_then(|id| self.task(*id))
+            && view.status == crate::task::TaskStatus::Running
+        {
+            return Ok(view);
+        }
+        let id = TaskId::new();
+        let view =
+            self.inner.tracker.create(id, TaskKind::Fix, "Healing coins with the RAIDA", None);
+        self.inner.tracker.persist(id).map_err(internal)?;
+        healing.insert(wallet.clone(), id);
+        drop(healing);
+        tracing::info!(task = %id, wallet = %wallet, "healing started");
+        let wallet = wallet.clone();
+        self.spawn(id, move |inner| {
+            let done = crate::heal::heal(&network, &inner.layout, &wallet, &state);
+            let outcome = match done {
+                Ok(report) => TaskOutcome::Fix(report),
+                Err(e) => {
+                    tracing::warn!(task = %id, error = %e, "healing stopped");
+                    failed(
+                        FailureKind::Io,
+                        &format!(
+                            "healing stopped: {e}; every key stays on disk, start it again later"
+                        ),
+                    )
+                }
+            };
+            (outcome, false)
         });
         Ok(view)
     }

@@ -38,6 +38,7 @@ fn completed_message(kind: TaskKind) -> &'static str {
         TaskKind::Export => "Export completed successfully",
         TaskKind::Import => "Import completed successfully",
         TaskKind::Backup => "Backup completed successfully",
+        TaskKind::Fix => "Healing completed",
     }
 }
 

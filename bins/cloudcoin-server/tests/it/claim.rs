@@ -287,3 +287,116 @@ fn without_a_network_or_with_claim_false_the_coins_are_stored_unclaimed_and_said
         assert_eq!(sim.net.sim().agreeing(c), 25, "nothing was sent to the RAIDA");
     }
 }
+
+/// Waits for every healing task the server knows and returns the last one's result.
+fn wait_healings(server: &Server) -> Vec<Value> {
+    let list = server.get("/api/v1/tasks").json();
+    let ids: Vec<String> = list["payload"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter(|t| t["type"] == "fix")
+        .map(|t| t["id"].as_str().expect("id").to_owned())
+        .collect();
+    ids.iter().map(|id| server.wait_task(id).1).collect()
+}
+
+fn fix(server: &Server, wallet: &str) -> Value {
+    let r = server.post("/api/v1/fix", &json!({"name": wallet}));
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["payload"]["id"].as_str().expect("id").to_owned();
+    server.wait_task(&id).1
+}
+
+#[test]
+fn fracked_coins_are_healed_when_the_three_raida_return_and_a_failing_raida_is_fixed() {
+    let coins = generate_coins(1, 1, 6);
+    let sim = Sim::start(SimConfig::default().with_coins(coins.clone()));
+    for r in 0..3 {
+        sim.net.set_offline(r);
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let task = import(&server, "Default", &coin_file(files.path(), "c.bin", &coins), json!({}));
+    assert_eq!(task["data"]["claim"]["fracked"]["coins"], 6, "{task}");
+    // The healing the claim started cannot reach the three RAIDA: the coins stay Fracked.
+    for heal in wait_healings(&server) {
+        assert_eq!(heal["status"], "completed", "{heal}");
+    }
+    assert_eq!(ids(&folder_coins(data.path(), "Default", "Fracked")), ids(&coins));
+    for r in 0..3 {
+        sim.online(r);
+    }
+    // And RAIDA 5 loses one coin's key: only a fix (tickets from the others) brings it back.
+    let broken = coins[0].id();
+    sim.net.sim().set_an(5, broken, Some([0xee; 16]));
+    let heal = fix(&server, "Default");
+    assert_eq!(heal["status"], "completed", "{heal}");
+    assert_eq!(heal["data"]["bank"]["coins"], 6, "{heal}");
+    let bank = folder_coins(data.path(), "Default", "Bank");
+    assert_eq!(ids(&bank), ids(&coins));
+    for c in &bank {
+        let old = coins.iter().find(|o| o.id() == c.id()).expect("same coin");
+        assert_eq!(sim.net.sim().agreeing(c), 25, "every RAIDA holds the wallet's key");
+        assert!((0..25).all(|r| c.ans[r] != old.ans[r]), "no key the sender knew is left");
+    }
+    assert_eq!(server.balance("Default"), ("60".to_owned(), 6));
+}
+
+#[test]
+fn a_network_where_fix_never_works_keeps_the_coin_fracked_and_its_keys() {
+    let coins = generate_coins(0, 1, 2);
+    let sim = Sim::start(
+        SimConfig::default()
+            .with_coins(coins.clone())
+            .with_fix(cloudcoin_raida_sim::FixBetweenServers::Never),
+    );
+    sim.net.sim().set_an(7, coins[0].id(), Some([0xee; 16]));
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let task = import(&server, "Default", &coin_file(files.path(), "c.bin", &coins), json!({}));
+    assert_eq!(task["data"]["claim"]["fracked"]["coins"], 1, "{task}");
+    assert_eq!(task["data"]["claim"]["bank"]["coins"], 1, "{task}");
+    wait_healings(&server);
+    let heal = fix(&server, "Default");
+    assert_eq!(heal["data"]["fracked"]["coins"], 1, "{heal}");
+    let fracked = folder_coins(data.path(), "Default", "Fracked");
+    assert_eq!(fracked.len(), 1);
+    assert_eq!(sim.net.sim().agreeing(&fracked[0]), 24, "all but the broken RAIDA");
+    assert_eq!(server.balance("Default"), ("2".to_owned(), 2));
+}
+
+#[test]
+fn limbo_coins_are_settled_by_find_in_the_healing_the_claim_starts() {
+    let coins = generate_coins(0, 1, 5);
+    let sim = Sim::start(SimConfig::default().with_coins(coins.clone()));
+    for r in 0..13 {
+        sim.net.add_fault(FaultRule::new(r, Fault::DropReplyAfterApply).command(Command::Pown));
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let task = import(&server, "Default", &coin_file(files.path(), "c.bin", &coins), json!({}));
+    assert_eq!(task["data"]["claim"]["limbo"]["coins"], 5, "{task}");
+    let heals = wait_healings(&server);
+    assert_eq!(heals.len(), 1, "one healing, started by the claim");
+    assert_eq!(heals[0]["data"]["bank"]["coins"], 5, "{}", heals[0]);
+    let bank = folder_coins(data.path(), "Default", "Bank");
+    assert_eq!(ids(&bank), ids(&coins));
+    for c in &bank {
+        assert!(c.pans().is_none());
+        assert_eq!(sim.net.sim().agreeing(c), 25);
+    }
+    assert_eq!(server.balance("Default"), ("5".to_owned(), 5));
+}
+
+#[test]
+fn fix_without_a_network_is_refused_and_says_why() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data.path(), Opts::default());
+    let r = server.post("/api/v1/fix", &json!({"name": "Default"}));
+    let message = r.assert_error(409, 4312);
+    assert!(message.contains("--raida-list"), "{message}");
+}
