@@ -38,6 +38,7 @@ pub(crate) enum Route {
     Import,
     Backup,
     Fix,
+    Raida,
     Tasks,
     Task(String),
     Wallets,
@@ -56,6 +57,7 @@ impl Route {
             Route::Import,
             Route::Backup,
             Route::Fix,
+            Route::Raida,
             Route::Tasks,
             Route::Task("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::Wallets,
@@ -75,6 +77,7 @@ impl Route {
             ["import"] => Route::Import,
             ["backup"] => Route::Backup,
             ["fix"] => Route::Fix,
+            ["raida"] => Route::Raida,
             ["tasks"] => Route::Tasks,
             ["tasks", id] if !id.is_empty() => Route::Task((*id).to_owned()),
             ["wallets"] => Route::Wallets,
@@ -94,6 +97,7 @@ impl Route {
             Route::Import => "/api/v1/import",
             Route::Backup => "/api/v1/backup",
             Route::Fix => "/api/v1/fix",
+            Route::Raida => "/api/v1/raida",
             Route::Tasks => "/api/v1/tasks",
             Route::Task(_) => "/api/v1/tasks/{id}",
             Route::Wallets => "/api/v1/wallets",
@@ -104,7 +108,12 @@ impl Route {
     /// The methods the route answers, as the `Allow` header lists them.
     pub(crate) fn allow(&self) -> &'static str {
         match self {
-            Route::Health | Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) => "GET",
+            Route::Health
+            | Route::OpenApi
+            | Route::Info
+            | Route::Raida
+            | Route::Tasks
+            | Route::Task(_) => "GET",
             Route::Export | Route::Import | Route::Backup | Route::Fix => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
@@ -260,6 +269,10 @@ where
             let wallet = off_worker(body, parse::fix_request).await?;
             let task = service.start_fix(&wallet).await.map_err(|e| service_error(&e))?;
             accepted(&task)
+        }
+        (Route::Raida, Method::GET) => {
+            let all = service.raida_health().await.map_err(|e| service_error(&e))?;
+            success(StatusCode::OK, wire::RaidaStatus::from_service(&all))
         }
         (Route::Tasks, Method::GET) => {
             let tasks: Vec<_> = service.tasks().iter().map(wire::Task::from_view).collect();

@@ -498,6 +498,52 @@ pub struct FixData {
     pub limbo: GradeData,
 }
 
+/// `GET /api/v1/raida`: every RAIDA's echo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RaidaStatus {
+    /// How many of the 25 answered.
+    pub up: u64,
+    /// Each RAIDA, by id.
+    pub raida: Vec<RaidaEcho>,
+}
+
+/// One RAIDA's echo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RaidaEcho {
+    /// Its id, 0 to 24.
+    pub id: u8,
+    /// Its address.
+    pub address: String,
+    /// Whether it answered.
+    pub up: bool,
+    /// The echo's round trip in milliseconds; `null` when it did not answer.
+    pub latency_ms: Option<u64>,
+    /// The type-1 response counter seen or set (`restart`, `continue`); `null` while not learnt.
+    pub counter: Option<String>,
+}
+
+impl RaidaStatus {
+    pub(crate) fn from_service(all: &[cloudcoin_tasks::RaidaHealth]) -> RaidaStatus {
+        RaidaStatus {
+            up: all.iter().filter(|r| r.up).count() as u64,
+            raida: all
+                .iter()
+                .map(|r| RaidaEcho {
+                    id: r.id,
+                    address: r.address.clone(),
+                    up: r.up,
+                    latency_ms: r
+                        .round_trip
+                        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                    counter: r.counter.map(str::to_owned),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A coin named by its denomination code and serial number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

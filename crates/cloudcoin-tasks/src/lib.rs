@@ -83,6 +83,7 @@ pub use crate::fault::{
     TASK_FAULT_STEPS, WALLET_FAULT_STEPS,
 };
 pub use crate::heal::HealReport;
+pub use crate::network::RaidaHealth;
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

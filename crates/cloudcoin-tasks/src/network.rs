@@ -10,6 +10,31 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use cloudcoin_domain::WalletName;
 use cloudcoin_raida::Client;
 
+/// One RAIDA's answer to an echo.
+///
+/// ```
+/// use cloudcoin_tasks::RaidaHealth;
+/// fn up_count(all: &[RaidaHealth]) -> usize {
+///     all.iter().filter(|r| r.up).count()
+/// }
+/// assert_eq!(up_count(&[]), 0);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RaidaHealth {
+    /// The RAIDA's id, 0 to 24.
+    pub id: u8,
+    /// Its address, as the list gives it.
+    pub address: String,
+    /// Whether it answered the echo.
+    pub up: bool,
+    /// How long the echo took, from connecting to the last byte of the answer.
+    pub round_trip: Option<std::time::Duration>,
+    /// The type-1 response counter seen or set for it: `"restart"`, `"continue"`, or `None`
+    /// while not learnt.
+    pub counter: Option<&'static str>,
+}
+
 /// The configured network.
 #[derive(Debug, Clone)]
 pub(crate) struct Network {
@@ -53,6 +78,26 @@ impl Network {
     pub(crate) fn turn(&self, wallet: &WalletName) -> WalletTurn {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         WalletTurn { lock: locks.entry(wallet.clone()).or_default().clone() }
+    }
+
+    /// Every RAIDA's echo.
+    pub(crate) async fn health(&self) -> Vec<RaidaHealth> {
+        let echo = self.client.echo().await;
+        echo.iter()
+            .map(|(r, answer)| {
+                let said = answer.said();
+                RaidaHealth {
+                    id: r.get(),
+                    address: self.client.config().addresses.get(r).to_owned(),
+                    up: said.is_some(),
+                    round_trip: said.map(|e| e.round_trip),
+                    counter: self.client.counter_mode(r).map(|m| match m {
+                        cloudcoin_raida::CounterMode::Restart => "restart",
+                        _ => "continue",
+                    }),
+                }
+            })
+            .collect()
     }
 
     /// Runs `future` to its end from a blocking thread of the service's runtime.

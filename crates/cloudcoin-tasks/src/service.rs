@@ -759,6 +759,14 @@ impl Service {
         started
     }
 
+    /// Every RAIDA's echo: up or not, and how long it took. Refused without a network.
+    pub async fn raida_health(&self) -> Result<Vec<crate::network::RaidaHealth>, ServiceError> {
+        match &self.inner.network {
+            Some(net) => Ok(net.health().await),
+            None => Err(ServiceError::NoNetwork),
+        }
+    }
+
     /// [`Service::start_fix`], from a blocking thread.
     fn start_fix_now(&self, wallet: &WalletName) -> Result<TaskView, ServiceError> {
         let Some(network) = self.inner.network.clone() else {

@@ -400,3 +400,26 @@ fn fix_without_a_network_is_refused_and_says_why() {
     let message = r.assert_error(409, 4312);
     assert!(message.contains("--raida-list"), "{message}");
 }
+
+#[test]
+fn the_raida_route_shows_each_echo() {
+    let sim = Sim::start(SimConfig::default());
+    sim.net.set_offline(3);
+    sim.net.set_offline(17);
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let r = server.get("/api/v1/raida");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let payload = &r.json()["payload"];
+    assert_eq!(payload["up"], 23, "{payload}");
+    let all = payload["raida"].as_array().expect("list");
+    assert_eq!(all.len(), 25);
+    for (i, echo) in all.iter().enumerate() {
+        assert_eq!(echo["id"], i);
+        assert_eq!(echo["up"], i != 3 && i != 17, "{echo}");
+        assert_eq!(echo["latency_ms"].is_null(), i == 3 || i == 17, "{echo}");
+    }
+    let offline = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(offline.path(), Opts::default());
+    server.get("/api/v1/raida").assert_error(409, 4312);
+}
