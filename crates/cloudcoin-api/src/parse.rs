@@ -81,7 +81,8 @@ pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportR
         folder_field(&f, "folder")?,
         kind_field(&f, "type")?,
     )
-    .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty));
+    .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
+    .with_verify(f.opt_bool("verify")?.unwrap_or(true));
     if let Some(key) = key {
         request = request.with_idempotency_key(key);
     }

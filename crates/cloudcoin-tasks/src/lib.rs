@@ -64,6 +64,7 @@ mod heal;
 mod import;
 mod journal;
 mod network;
+mod precheck;
 mod records;
 mod recovery;
 mod scan;

@@ -113,6 +113,9 @@ pub struct ExportRequest {
     pub tag: Tag,
     /// A client's key: the same key and request give the same task.
     pub idempotency_key: Option<String>,
+    /// With a RAIDA network, whether to detect the chosen coins first and set aside any that
+    /// fail (default `true`; without a network nothing is checked).
+    pub verify: bool,
 }
 
 impl ExportRequest {
@@ -131,7 +134,14 @@ impl ExportRequest {
             kind,
             tag: Tag::empty(),
             idempotency_key: None,
+            verify: true,
         }
+    }
+
+    /// Sets [`ExportRequest::verify`].
+    pub fn with_verify(mut self, verify: bool) -> ExportRequest {
+        self.verify = verify;
+        self
     }
 
     /// Sets the tag in the file name (and on a png page).
@@ -655,6 +665,7 @@ impl Service {
         tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = ids.len(), "export started");
         let (wallet, amount, kind, tag) =
             (req.wallet.clone(), req.amount, req.kind, req.tag.clone());
+        let check = if req.verify { self.inner.network.clone() } else { None };
         self.spawn(id, move |inner| {
             // The task's record is written here, off the request's path, before the export's
             // journal record: until both exist the export has changed nothing, so a crash before
@@ -665,6 +676,26 @@ impl Service {
                 let message = "cannot record the task; the coins were returned to the wallet";
                 return (failed(FailureKind::Io, message), true);
             }
+            // With the network, the chosen coins are checked first (see `precheck`).
+            let ids = match &check {
+                None => ids,
+                Some(net) => {
+                    inner.tracker.advance(id, 2, Some("Checking the coins with the RAIDA"));
+                    match crate::precheck::verified(net, &inner.layout, &wallet, &state, ids, amount)
+                    {
+                        Ok(checked) => {
+                            for (coin, to) in &checked.set_aside {
+                                tracing::warn!(task = %id, coin = %coin, folder = to.name(), "a chosen coin failed the check and was set aside");
+                            }
+                            checked.ids
+                        }
+                        Err(message) => {
+                            tracing::warn!(task = %id, %message, "export stopped by the check");
+                            return (failed(FailureKind::Verification, &message), true);
+                        }
+                    }
+                }
+            };
             // The reserved coins with their files, looked up here, off the request's path.
             let Some(coins) = lock(&state).held(&ids) else {
                 tracing::error!(task = %id, "a reserved coin changed before its export started; the coins stay reserved until the next start");

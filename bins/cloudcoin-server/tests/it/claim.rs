@@ -423,3 +423,31 @@ fn the_raida_route_shows_each_echo() {
     let server = Server::start_in(offline.path(), Opts::default());
     server.get("/api/v1/raida").assert_error(409, 4312);
 }
+
+#[test]
+fn an_export_sets_aside_a_coin_gone_counterfeit_and_sends_only_good_coins() {
+    let coins = generate_coins(0, 1, 5);
+    let sim = Sim::start(SimConfig::default().with_coins(coins.clone()));
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let task = import(&server, "Default", &coin_file(files.path(), "c.bin", &coins), json!({}));
+    assert_eq!(task["data"]["claim"]["bank"]["coins"], 5, "{task}");
+    // Coin #1 (the first the selection takes) goes counterfeit: 13 RAIDA hold other keys.
+    let bad = coins[0].id();
+    for r in 0..13 {
+        sim.net.sim().set_an(r, bad, Some([0xdd; 16]));
+    }
+    let task =
+        server.export(&json!({"name":"Default","amount":"4","folder":out.path(),"type":"bin"}));
+    assert_eq!(task["status"], "completed", "{task}");
+    let sent = crate::support::decode_file(Path::new(task["data"]["file"].as_str().expect("file")));
+    assert_eq!(sent.len(), 4);
+    assert!(!ids(&sent).contains(&bad), "the counterfeit coin was not sent");
+    for c in &sent {
+        assert_eq!(sim.net.sim().agreeing(c), 25, "every coin sent is good");
+    }
+    assert_eq!(ids(&folder_coins(data.path(), "Default", "Counterfeit")), HashSet::from([bad]));
+    assert_eq!(server.balance("Default"), ("0".to_owned(), 0));
+}
