@@ -230,7 +230,7 @@ pub(crate) fn run(
     // Claim the new coins in the index (see `claim`).
     let (fresh, already_present) = match claim(job, tracker, found, into, &mut rejected) {
         Ok(claimed) => claimed,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let mut claims = Claims { state: &job.state, task: job.id, stored: Vec::new() };
 
@@ -280,11 +280,12 @@ pub(crate) fn run(
             Ok(report) => report,
             Err(e) => {
                 tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
-                let mut r = crate::claim::ClaimReport::default();
-                r.note = format!(
-                    "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
-                );
-                r
+                crate::claim::ClaimReport {
+                    note: format!(
+                        "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
+                    ),
+                    ..crate::claim::ClaimReport::default()
+                }
             }
         };
         // Coins that came with their own PANs wait in Limbo, unclaimed, for healing.
@@ -322,15 +323,15 @@ fn claim(
     found: Vec<(usize, Coin)>,
     into: Folder,
     rejected: &mut Vec<Rejection>,
-) -> Result<(Vec<Coin>, usize), TaskOutcome> {
+) -> Result<(Vec<Coin>, usize), Box<TaskOutcome>> {
     let mut state = lock(&job.state);
     let mut announced = false;
     loop {
         if state.deleted {
-            return Err(failed(
+            return Err(Box::new(failed(
                 FailureKind::Io,
                 "the wallet was deleted while the import ran".to_owned(),
-            ));
+            )));
         }
         let busy = found.iter().find_map(|(_, c)| match state.coins.get(&c.id())?.hold {
             Hold::Incoming(other) if other != job.id => Some(other),

@@ -197,22 +197,22 @@ impl ClaimRecord {
         let g = |(coins, units): (usize, u64)| {
             crate::claim::GradeCount::new(coins, Amount::from_units(units))
         };
-        let mut r = crate::claim::ClaimReport::default();
-        r.claimed = self.claimed;
-        r.note.clone_from(&self.note);
-        r.bank = g(self.grades[0]);
-        r.fracked = g(self.grades[1]);
-        r.counterfeit = g(self.grades[2]);
-        r.limbo = g(self.grades[3]);
-        r.counterfeit_coins = self
-            .counterfeit_coins
-            .iter()
-            .map(|&(dn, sn)| cloudcoin_domain::CoinId {
-                denomination: cloudcoin_domain::Denomination::from_code(dn),
-                serial: cloudcoin_domain::SerialNumber::new(sn),
-            })
-            .collect();
-        r
+        crate::claim::ClaimReport {
+            claimed: self.claimed,
+            note: self.note.clone(),
+            bank: g(self.grades[0]),
+            fracked: g(self.grades[1]),
+            counterfeit: g(self.grades[2]),
+            limbo: g(self.grades[3]),
+            counterfeit_coins: self
+                .counterfeit_coins
+                .iter()
+                .map(|&(dn, sn)| cloudcoin_domain::CoinId {
+                    denomination: cloudcoin_domain::Denomination::from_code(dn),
+                    serial: cloudcoin_domain::SerialNumber::new(sn),
+                })
+                .collect(),
+        }
     }
 }
 
@@ -344,13 +344,13 @@ impl OutcomeRecord {
                 let g = |(coins, units): (usize, u64)| {
                     crate::claim::GradeCount::new(coins, Amount::from_units(units))
                 };
-                let mut r = crate::heal::HealReport::default();
-                r.coins = *coins;
-                r.bank = g(grades[0]);
-                r.fracked = g(grades[1]);
-                r.counterfeit = g(grades[2]);
-                r.limbo = g(grades[3]);
-                TaskOutcome::Fix(r)
+                TaskOutcome::Fix(crate::heal::HealReport {
+                    coins: *coins,
+                    bank: g(grades[0]),
+                    fracked: g(grades[1]),
+                    counterfeit: g(grades[2]),
+                    limbo: g(grades[3]),
+                })
             }
             OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {
                 kind: FailureKind::parse(kind)?,

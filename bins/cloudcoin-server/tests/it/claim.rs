@@ -41,13 +41,15 @@ impl Sim {
 
     /// A server on `data` that claims through this network.
     fn server(&self, data: &Path) -> Server {
-        let mut opts = Opts::default();
-        opts.args = vec![
-            "--raida-list".into(),
-            self.list.to_string_lossy().into_owned(),
-            "--raida-timeout-ms".into(),
-            "3000".into(),
-        ];
+        let opts = Opts {
+            args: vec![
+                "--raida-list".into(),
+                self.list.to_string_lossy().into_owned(),
+                "--raida-timeout-ms".into(),
+                "3000".into(),
+            ],
+            ..Opts::default()
+        };
         Server::start_in(data, opts)
     }
 }
