@@ -293,6 +293,29 @@ impl BackupRequest {
     }
 }
 
+/// `POST /api/v1/fix`: heal wallet `name`'s Limbo and Fracked coins with the RAIDA.
+///
+/// ```
+/// use cloudcoin_api::wire::FixRequest;
+/// use cloudcoin_domain::WalletName;
+/// let r = FixRequest::new(WalletName::parse("Default").unwrap());
+/// assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"name":"Default"}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FixRequest {
+    /// The wallet.
+    #[serde(with = "wallet_name")]
+    pub name: WalletName,
+}
+
+impl FixRequest {
+    /// Heal wallet `name`.
+    pub fn new(name: WalletName) -> FixRequest {
+        FixRequest { name }
+    }
+}
+
 /// `POST /api/v1/wallets`: create wallet `name`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
