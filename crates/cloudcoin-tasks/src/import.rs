@@ -358,10 +358,10 @@ fn claim(
         match state.coins.get(&coin.id()) {
             Some(held) => {
                 let held = &held.coin;
-                // PANs this import made up itself are no other keys.
-                let own_pans = into == Folder::Limbo && held.pans().is_none();
-                let more_keys = !own_pans && coin.pans().is_some_and(|p| held.pans() != Some(p));
-                if held.ans == coin.ans && !more_keys {
+                let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
+                // With the network the wallet's keys for a coin it holds are the ones it claimed
+                // (the file's are the keys it claimed from): the coin is present.
+                if into == Folder::Limbo || (held.ans == coin.ans && !more_keys) {
                     present += 1;
                 } else {
                     rejected.push(Rejection {

@@ -135,6 +135,10 @@ fn three_raida_offline_leave_the_coins_fracked_and_counted() {
     let claim = &task["data"]["claim"];
     assert_eq!(claim["fracked"]["coins"], 10, "{task}");
     assert_eq!(claim["fracked"]["amount"].to_string(), "100", "{claim}");
+    // The healing the claim starts cannot reach the three RAIDA either.
+    for heal in wait_healings(&server) {
+        assert_eq!(heal["data"]["fracked"]["coins"], 10, "{heal}");
+    }
     let fracked = folder_coins(data.path(), "Default", "Fracked");
     assert_eq!(ids(&fracked), ids(&coins));
     for c in &fracked {
@@ -161,8 +165,14 @@ fn replies_dropped_after_apply_on_13_raida_keep_both_keys_in_limbo() {
     let data = tempfile::tempdir().expect("temp dir");
     let files = tempfile::tempdir().expect("temp dir");
     let server = sim.server(data.path());
+    // Find answers only "busy" here, so the healing the claim starts cannot settle them yet.
+    for r in 0..25 {
+        sim.net.add_fault(FaultRule::new(r, Fault::ForceStatus(254)).command(Command::Find));
+    }
     let task = import(&server, "Default", &coin_file(files.path(), "c.bin", &coins), json!({}));
     assert_eq!(task["data"]["claim"]["limbo"]["coins"], 5, "{task}");
+    let heals = wait_healings(&server);
+    assert_eq!(heals[0]["data"]["limbo"]["coins"], 5, "{}", heals[0]);
     let limbo = folder_coins(data.path(), "Default", "Limbo");
     assert_eq!(ids(&limbo), ids(&coins));
     for c in &limbo {
@@ -452,4 +462,62 @@ fn an_export_sets_aside_a_coin_gone_counterfeit_and_sends_only_good_coins() {
     }
     assert_eq!(ids(&folder_coins(data.path(), "Default", "Counterfeit")), HashSet::from([bad]));
     assert_eq!(server.balance("Default"), ("0".to_owned(), 0));
+}
+
+#[test]
+fn a_server_killed_while_its_pown_is_on_the_wire_settles_the_coins_after_restart() {
+    let coins = generate_coins(0, 1, 5);
+    let (tx, rx) = std::sync::mpsc::channel::<u8>();
+    let tx = Mutex::new(tx);
+    let observer = Arc::new(move |req: &LoggedRequest| {
+        if req.command == Command::Pown {
+            let _ = tx.lock().expect("lock").send(req.raida);
+        }
+    });
+    let sim = Sim::start(SimConfig::default().with_coins(coins.clone()).with_observer(observer));
+    // Every RAIDA applies the pown and never answers: the wallet cannot know what happened.
+    for r in 0..25 {
+        sim.net.add_fault(FaultRule::new(r, Fault::StallAfterApply).command(Command::Pown));
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let file = coin_file(files.path(), "c.bin", &coins);
+    let r = server.post(
+        "/api/v1/import",
+        &json!({"name": "Default", "items": [{"type": "file", "data": file}]}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    // Once every RAIDA holds the new keys, the server dies before any answer.
+    for _ in 0..25 {
+        rx.recv_timeout(std::time::Duration::from_secs(60)).expect("a pown reaches each RAIDA");
+    }
+    server.kill();
+    sim.net.set_faults(cloudcoin_raida_sim::FaultPlan::new());
+    // The restarted server finds the coins in Limbo with their PANs and settles them.
+    let server = sim.server(data.path());
+    let heals = wait_healings(&server);
+    assert_eq!(heals.len(), 1, "healing resumed at start");
+    assert_eq!(heals[0]["data"]["bank"]["coins"], 5, "{}", heals[0]);
+    let bank = folder_coins(data.path(), "Default", "Bank");
+    assert_eq!(ids(&bank), ids(&coins));
+    for c in &bank {
+        assert_eq!(sim.net.sim().agreeing(c), 25, "the wallet kept every key it sent");
+    }
+}
+
+#[test]
+fn importing_a_claimed_file_again_counts_its_coins_as_present() {
+    let coins = generate_coins(0, 1, 3);
+    let sim = Sim::start(SimConfig::default().with_coins(coins.clone()));
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let file = coin_file(files.path(), "c.bin", &coins);
+    let first = import(&server, "Default", &file, json!({}));
+    assert_eq!(first["data"]["claim"]["bank"]["coins"], 3, "{first}");
+    let again = import(&server, "Default", &file, json!({}));
+    assert_eq!(again["data"]["already_present"], 3, "{again}");
+    assert_eq!(again["data"]["rejected"].as_array().map(Vec::len), Some(0), "{again}");
+    assert_eq!(server.balance("Default"), ("3".to_owned(), 3));
 }
