@@ -59,7 +59,7 @@ pub const ORIGIN_NOT_ALLOWED: u16 = 4310;
 /// 408: the request body did not arrive in time.
 pub const BODY_TIMEOUT: u16 = 4311;
 /// 409: the request needs the RAIDA network, and the server has none configured.
-pub const NO_NETWORK: u16 = 4312;
+pub const NO_NETWORK: u16 = 4315;
 
 /// Every code with its meaning, in numeric order.
 pub const ALL: &[(u16, &str)] = &[

@@ -409,7 +409,7 @@ fn fix_without_a_network_is_refused_and_says_why() {
     let data = tempfile::tempdir().expect("temp dir");
     let server = Server::start_in(data.path(), Opts::default());
     let r = server.post("/api/v1/fix", &json!({"name": "Default"}));
-    let message = r.assert_error(409, 4312);
+    let message = r.assert_error(409, 4315);
     assert!(message.contains("--raida-list"), "{message}");
 }
 
@@ -433,7 +433,7 @@ fn the_raida_route_shows_each_echo() {
     }
     let offline = tempfile::tempdir().expect("temp dir");
     let server = Server::start_in(offline.path(), Opts::default());
-    server.get("/api/v1/raida").assert_error(409, 4312);
+    server.get("/api/v1/raida").assert_error(409, 4315);
 }
 
 #[test]
