@@ -37,6 +37,8 @@
 //!
 //! The binary `cloudcoin-raida-sim` runs a network beside a wallet server until Ctrl-C.
 
+#![warn(missing_docs)]
+
 mod coins;
 mod commands;
 mod config;

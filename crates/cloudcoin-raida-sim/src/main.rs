@@ -111,6 +111,6 @@ async fn main() -> Result<()> {
         );
     }
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    net.shutdown();
+    net.shutdown_and_wait().await;
     Ok(())
 }

@@ -180,22 +180,22 @@ impl Network {
         *lock(&self.shared.faults) = plan;
     }
 
-    /// Takes RAIDA `raida` offline: its listener closes (connections are refused) and open
-    /// connections end without an answer, until [`Network::set_online`].
+    /// Takes RAIDA `raida` offline: its listener is closed when this returns (connections are
+    /// refused) and open connections end without an answer, until [`Network::set_online`].
     ///
     /// ```
     /// # use cloudcoin_raida_sim::{Network, SimConfig};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let net = Network::start(SimConfig::default()).await.unwrap();
-    /// net.set_offline(3);
+    /// net.set_offline(3).await;
     /// assert!(!net.is_online(3));
     /// assert!(tokio::net::TcpStream::connect(net.addresses()[3]).await.is_err());
     /// net.set_online(3).await.unwrap();
     /// assert!(tokio::net::TcpStream::connect(net.addresses()[3]).await.is_ok());
     /// # });
     /// ```
-    pub fn set_offline(&self, raida: u8) {
-        go_offline(&self.shared, raida);
+    pub async fn set_offline(&self, raida: u8) {
+        go_offline(&self.shared, raida).await;
     }
 
     /// Brings RAIDA `raida` back on its old address.
@@ -237,20 +237,36 @@ impl Network {
         self.shared.nodes.get(usize::from(raida)).is_some_and(|n| !n.offline.load(Ordering::SeqCst))
     }
 
-    /// Stops the listeners and ends open connections.
+    /// Stops the listeners and ends open connections, without waiting: the ports close moments
+    /// later (as when the network is dropped). See [`Network::shutdown_and_wait`].
+    ///
+    /// ```
+    /// # use cloudcoin_raida_sim::{Network, SimConfig};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let net = Network::start(SimConfig::default()).await.unwrap();
+    /// net.shutdown();
+    /// # });
+    /// ```
+    pub fn shutdown(self) {
+        drop(self);
+    }
+
+    /// Stops the listeners and ends open connections; the ports are closed when this returns.
     ///
     /// ```
     /// # use cloudcoin_raida_sim::{Network, SimConfig};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let net = Network::start(SimConfig::default()).await.unwrap();
     /// let addr = net.addresses()[0];
-    /// net.shutdown();
-    /// tokio::task::yield_now().await;
+    /// net.shutdown_and_wait().await;
     /// assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     /// # });
     /// ```
-    pub fn shutdown(self) {
-        drop(self);
+    pub async fn shutdown_and_wait(self) {
+        self.shared.stop.send_replace(true);
+        for r in 0..RAIDA_COUNT as u8 {
+            go_offline(&self.shared, r).await;
+        }
     }
 }
 
@@ -265,17 +281,25 @@ impl Drop for Network {
     }
 }
 
-fn go_offline(shared: &Shared, raida: u8) {
+/// Marks RAIDA `raida` offline and closes its listener; returns once the listener is closed.
+async fn go_offline(shared: &Shared, raida: u8) {
     let Some(node) = shared.nodes.get(usize::from(raida)) else { return };
     node.offline.store(true, Ordering::SeqCst);
-    if let Some(task) = lock(&node.accept).take() {
+    let task = lock(&node.accept).take();
+    if let Some(task) = task {
         task.abort();
+        // An aborted task's future (and so its listener) is dropped before its handle completes.
+        let _ = task.await;
     }
 }
 
 async fn accept_loop(shared: Arc<Shared>, raida: u8, listener: TcpListener) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors or similar: give the system a moment instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
         if shared.nodes[usize::from(raida)].offline.load(Ordering::SeqCst) {
             continue;
         }
@@ -357,7 +381,8 @@ async fn serve_requests(shared: &Arc<Shared>, raida: u8, stream: &mut TcpStream)
             }
             Some(f @ Fault::GoOffline) => {
                 shared.sim.log_unread(raida, &raw, f);
-                go_offline(shared, raida);
+                // The listener is closed before this connection ends without an answer.
+                go_offline(shared, raida).await;
                 return;
             }
         };

@@ -139,6 +139,9 @@ impl Simulator {
         let node = self.raidas.get(usize::from(raida))?;
         let group = raw.get(4).copied().unwrap_or(0);
         let echo_bytes = [raw.get(30).copied().unwrap_or(0), raw.get(31).copied().unwrap_or(0)];
+        // The decoded request is built only for the log or the observer (a large batch with
+        // neither is answered without copying it).
+        let recorded = self.config.keep_log || self.config.observer.is_some();
         let mut entry = LoggedRequest {
             raida,
             command: Command::from_bytes(group, raw.get(5).copied().unwrap_or(0)),
@@ -146,7 +149,7 @@ impl Simulator {
             key_coin: None,
             coins: Vec::new(),
             pg: None,
-            raw: raw.to_vec(),
+            raw: if recorded { raw.to_vec() } else { Vec::new() },
             status: None,
             applied: false,
             fault,
@@ -173,9 +176,12 @@ impl Simulator {
                 if parsed.header.encryption == 1 {
                     entry.key_coin = Some((parsed.header.key_dn, parsed.header.key_sn));
                 }
-                let (coins, pg) = crate::commands::decode_for_log(parsed.command, &parsed.payload);
-                entry.coins = coins;
-                entry.pg = pg;
+                if recorded {
+                    let (coins, pg) =
+                        crate::commands::decode_for_log(parsed.command, &parsed.payload);
+                    entry.coins = coins;
+                    entry.pg = pg;
+                }
                 let outcome = match apply {
                     Apply::Yes => {
                         // The observer sees the request before it changes anything.

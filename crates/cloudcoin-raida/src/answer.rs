@@ -242,7 +242,7 @@ impl RaidaAnswers<Check> {
 /// # async fn demo(client: &cloudcoin_raida::Client, coins: &[cloudcoin_domain::Coin]) {
 /// use cloudcoin_raida::Grade;
 ///
-/// let answers = client.detect(coins).await;
+/// let answers = client.detect(coins).await.expect("a detect fits");
 /// for (coin, grade) in answers.grades() {
 ///     if grade == Grade::Fracked {
 ///         // get tickets where it passes and fix it where it fails

@@ -19,7 +19,7 @@ use crate::config::{Config, PageReservation, ResponseCounter};
 use crate::error::{CallError, ConfigError, WireError};
 use crate::transport::{Failure, exchange};
 use crate::wire::{
-    BODY_OVERHEAD, Check, Command, CounterMode, FreeSerials, Found, Request, RequestKey, Response,
+    BODY_OVERHEAD, Check, Command, CounterMode, Found, FreeSerials, Request, RequestKey, Response,
     Ticket, put_c5, random_bytes,
 };
 use crate::{Key, RaidaId, RaidaSet, Status};
@@ -230,7 +230,22 @@ const C21: usize = 21;
 const C37: usize = 37;
 
 impl Client {
-    /// A client with these settings.
+    /// A client with these settings, or the error of the first setting that cannot be used.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cloudcoin_raida::{AddressList, Client, Config, RaidaId};
+    ///
+    /// let list: String = (0..25).map(|i| format!("127.0.0.1:{}\n", 50000 + i)).collect();
+    /// let mut config = Config::new(AddressList::parse(&list).unwrap());
+    /// config.timeout = Duration::ZERO;
+    /// assert!(Client::new(config.clone()).is_err());
+    /// config.timeout = Duration::from_secs(5);
+    /// let client = Client::new(config).unwrap();
+    /// assert_eq!(client.config().coin_id, 6);
+    /// // Type 0 (no key coin): no counter to learn.
+    /// assert_eq!(client.counter_mode(RaidaId::new(0).unwrap()), None);
+    /// ```
     pub fn new(config: Config) -> Result<Client, ConfigError> {
         config.validate()?;
         let limits = (0..RAIDA_COUNT).map(|_| Arc::new(Semaphore::new(config.requests_per_raida)));
@@ -243,13 +258,13 @@ impl Client {
         })
     }
 
-    /// The settings.
+    /// The settings (see [`Client::new`] for an example).
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
     /// RAIDA `r`'s type-1 response counter: the configured one, or the one learnt (`None`
-    /// while not learnt yet).
+    /// while not learnt yet). See [`Client::new`] and [`Client::learn_counters`] for examples.
     pub fn counter_mode(&self, r: RaidaId) -> Option<CounterMode> {
         match self.inner.config.response_counter {
             ResponseCounter::Restart => Some(CounterMode::Restart),
@@ -259,7 +274,28 @@ impl Client {
     }
 
     /// Learns every RAIDA's response counter now (otherwise each is learnt before the first
-    /// type-1 request to it). Returns the mode per RAIDA, `None` where it could not be learnt.
+    /// type-1 request to it). Returns the mode per RAIDA, `None` where it could not be learnt,
+    /// or [`CallError::NoKeyCoin`] without a key coin.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::{Client, CounterMode, KeyCoin};
+    ///
+    /// let mut config = client.config().clone();
+    /// config.key_coin = Some(KeyCoin::from_coin(&cloudcoin_raida_sim::generate_coins(2, 9, 1)[0]));
+    /// let client = Client::new(config).unwrap();
+    /// let modes = client.learn_counters().await.unwrap();
+    /// assert!(modes.iter().all(|m| *m == Some(CounterMode::Continue)));
+    /// assert_eq!(client.counter_mode(cloudcoin_raida::RaidaId::new(3).unwrap()), Some(CounterMode::Continue));
+    /// # });
+    /// ```
     pub async fn learn_counters(&self) -> Result<[Option<CounterMode>; RAIDA_COUNT], CallError> {
         if self.inner.config.key_coin.is_none() {
             return Err(CallError::NoKeyCoin);
@@ -278,22 +314,56 @@ impl Client {
     }
 
     /// Echo (0/0) to every RAIDA: which are there, and how long each took.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// let echo = client.echo().await;
+    /// assert_eq!(echo.said_count(), 25);
+    /// # });
+    /// ```
     pub async fn echo(&self) -> RaidaAnswers<Echo> {
         let jobs = RaidaId::all().map(|raida| Job { raida, coins: vec![0], payload: Vec::new() });
         let outcomes = self.run(Command::Echo, jobs.collect()).await;
         per_raida(outcomes, |response, elapsed| match response.status {
-            Status::Success => {
-                Ok(Echo { round_trip: elapsed, exec_micros: response.exec_micros })
-            }
+            Status::Success => Ok(Echo { round_trip: elapsed, exec_micros: response.exec_micros }),
             status => Err(WireError::UnexpectedStatus { status }),
         })
     }
 
     /// Detect (1/10): is each coin's AN right at each RAIDA. Read-only.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::Grade;
+    ///
+    /// let answers = client.detect(&coins).await.unwrap();
+    /// assert!(answers.grades().all(|(_, grade)| grade == Grade::Bank));
+    /// # });
+    /// ```
     pub async fn detect(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
-        let jobs = self.plan(coins.len(), C21, |_| RaidaSet::ALL, None, |i, r, out| {
-            put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-        })?;
+        let jobs = self.plan(
+            coins.len(),
+            C21,
+            |_| RaidaSet::ALL,
+            None,
+            |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+            },
+        )?;
         let outcomes = self.run(Command::Detect, jobs).await;
         Ok(per_coin(ids(coins), outcomes, |resp, n| resp.checks(n)))
     }
@@ -303,12 +373,43 @@ impl Client {
     ///
     /// `Pass` at RAIDA `r`: it now holds PAN `r`. `NoAnswer`: it may hold either; keep both
     /// and settle with [`Client::find`].
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::random_key;
+    ///
+    /// // Make the PANs and write the coins down with them first; then:
+    /// let pending: Vec<_> = coins
+    ///     .iter()
+    ///     .map(|c| c.clone().with_pans(std::array::from_fn(|_| random_key())))
+    ///     .collect();
+    /// let answers = client.pown(&pending).await.unwrap();
+    /// for (i, (id, per_raida)) in answers.iter().enumerate() {
+    ///     // Where it passed, the RAIDA holds the PAN: AN := PAN there. Where no answer came,
+    ///     // keep both and settle with find.
+    ///     assert_eq!(answers.passed_at(i).len(), 25, "{id}: {per_raida:?}");
+    /// }
+    /// # });
+    /// ```
     pub async fn pown(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
         let pans = all_pans(coins)?;
-        let jobs = self.plan(coins.len(), C37, |_| RaidaSet::ALL, None, |i, r, out| {
-            put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-            out.extend_from_slice(&pans[i][r.index()]);
-        })?;
+        let jobs = self.plan(
+            coins.len(),
+            C37,
+            |_| RaidaSet::ALL,
+            None,
+            |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+                out.extend_from_slice(&pans[i][r.index()]);
+            },
+        )?;
         let outcomes = self.run(Command::Pown, jobs).await;
         Ok(per_coin(ids(coins), outcomes, |resp, n| resp.checks(n)))
     }
@@ -316,6 +417,23 @@ impl Client {
     /// Get ticket (2/40) for coins at the RAIDA in `at[i]` (where each passes): each passing
     /// coin gets its request's ticket at that RAIDA. A ticket takes one of a RAIDA's 512 slots
     /// until claimed or expired (300 s); this is not resent.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::{RaidaSet, TicketCheck};
+    ///
+    /// let at = vec![RaidaSet::ALL; coins.len()];
+    /// let tickets = client.get_ticket(&coins, &at).await.unwrap();
+    /// assert_eq!(tickets.tickets(0).iter().flatten().count(), 25);
+    /// # });
+    /// ```
     pub async fn get_ticket(
         &self,
         coins: &[Coin],
@@ -340,12 +458,37 @@ impl Client {
 
     /// Find (2/60): does each RAIDA hold the coin's AN, its PAN, or neither. Read-only. Every
     /// coin must carry its PANs.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::{random_key, Answer, Found};
+    ///
+    /// let pending: Vec<_> =
+    ///     coins.iter().map(|c| c.clone().with_pans([random_key(); 25])).collect();
+    /// let found = client.find(&pending).await.unwrap();
+    /// // Nothing was powned: every RAIDA still holds the AN.
+    /// assert!(found.iter().all(|(_, a)| a.iter().all(|x| *x == Answer::Said(Found::An))));
+    /// # });
+    /// ```
     pub async fn find(&self, coins: &[Coin]) -> Result<CoinAnswers<Found>, CallError> {
         let pans = all_pans(coins)?;
-        let jobs = self.plan(coins.len(), C37, |_| RaidaSet::ALL, None, |i, r, out| {
-            put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-            out.extend_from_slice(&pans[i][r.index()]);
-        })?;
+        let jobs = self.plan(
+            coins.len(),
+            C37,
+            |_| RaidaSet::ALL,
+            None,
+            |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+                out.extend_from_slice(&pans[i][r.index()]);
+            },
+        )?;
         let outcomes = self.run(Command::Find, jobs).await;
         Ok(per_coin(ids(coins), outcomes, |resp, n| resp.found(n)))
     }
@@ -353,6 +496,31 @@ impl Client {
     /// Fix (2/80) each coin at the RAIDA of its `at`, on its tickets, with the pad `pg`
     /// (chosen at random and **stored before this call**). Where a coin passes, its AN there
     /// is now [`crate::fix_an`]`(r, dn, sn, pg)`. Coins with the same tickets share requests.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::{fix_an, random_key, FixCoin, RaidaId, RaidaSet};
+    ///
+    /// let coin = &coins[0];
+    /// let r0 = RaidaId::new(0).unwrap();
+    /// net.sim().set_an(0, coin.id(), Some([0; 16])); // fracked at RAIDA 0
+    /// let at = [RaidaSet::ALL.without(r0)];
+    /// let tickets = client.get_ticket(std::slice::from_ref(coin), &at).await.unwrap();
+    /// let pg = random_key(); // stored before the fix is sent
+    /// let fix = FixCoin::new(coin.id(), RaidaSet::EMPTY.with(r0), tickets.tickets(0));
+    /// let fixed = client.fix(&[fix], &pg).await.unwrap();
+    /// assert!(fixed.coin(0).1[0].is_pass());
+    /// let new_an = fix_an(r0, coin.denomination, coin.serial, &pg);
+    /// assert_eq!(net.sim().an(0, coin.id()), Some(new_an));
+    /// # });
+    /// ```
     pub async fn fix(&self, coins: &[FixCoin], pg: &Key) -> Result<CoinAnswers<Check>, CallError> {
         let trailers: Vec<Vec<u8>> = coins
             .iter()
@@ -364,9 +532,15 @@ impl Client {
                 t
             })
             .collect();
-        let jobs = self.plan(coins.len(), 5, |i| coins[i].at, Some(&trailers), |i, _, out| {
-            put_c5(out, coins[i].id.denomination, coins[i].id.serial);
-        })?;
+        let jobs = self.plan(
+            coins.len(),
+            5,
+            |i| coins[i].at,
+            Some(&trailers),
+            |i, _, out| {
+                put_c5(out, coins[i].id.denomination, coins[i].id.serial);
+            },
+        )?;
         let outcomes = self.run(Command::Fix, jobs).await;
         let ids = coins.iter().map(|c| c.id).collect();
         Ok(per_coin(ids, outcomes, |resp, n| resp.checks(n)))
@@ -376,6 +550,27 @@ impl Client {
     /// `start` … `start + 9`. `Said(Pass)` where it succeeded (250 or 241). A server
     /// without the command answers [`Status::InvalidCommand`]; a taken range
     /// [`Status::BadCoin`] (40). Store the start and every PAN before this call.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::{random_key, Grade, MakeChange};
+    ///
+    /// let parent = &coins[0];
+    /// let start = MakeChange::random_start();
+    /// let pans = std::array::from_fn(|_| std::array::from_fn(|_| random_key()));
+    /// // Store the start SN and the 250 PANs first; then:
+    /// let change = MakeChange::new(parent.id(), parent.ans, start, pans);
+    /// let answers = client.make_change(&change).await;
+    /// assert_eq!(answers.grade(), Grade::Bank);
+    /// # });
+    /// ```
     pub async fn make_change(&self, change: &MakeChange) -> RaidaAnswers<Check> {
         let jobs = RaidaId::all().map(|r| {
             let mut payload = Vec::with_capacity(C21 + 4 + 160);
@@ -396,6 +591,22 @@ impl Client {
 
     /// Change SNs (9/91): free serial numbers of the denomination below `denomination`, for a
     /// break (`Break`) or join (`Join`) in `session`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::{PageOp, Session};
+    ///
+    /// let free = client.change_serials(Session::random(), PageOp::Break, coins[0].denomination).await;
+    /// assert!(free.iter().all(|(_, a)| a.said().is_some_and(|f| f.serials.len() == 64)));
+    /// # });
+    /// ```
     pub async fn change_serials(
         &self,
         session: Session,
@@ -417,11 +628,62 @@ impl Client {
     /// Break (9/92) the page's parent into its 10 children. `Said(Pass)` on 250,
     /// `Said(Fail)` on 242 (a wrong AN); [`Status::PageNotReserved`] (41) where the change
     /// SNs reserved nothing (always, on the published server).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::{random_key, Page, PageCoin, PageOp, Session};
+    ///
+    /// let parent = &coins[0];
+    /// let session = Session::random();
+    /// let free = client.change_serials(session, PageOp::Break, parent.denomination).await;
+    /// let serials = &free.get(cloudcoin_raida::RaidaId::new(0).unwrap()).said().unwrap().serials;
+    /// let children: Vec<PageCoin> = serials[..10]
+    ///     .iter()
+    ///     .map(|sn| PageCoin::new(*sn, std::array::from_fn(|_| random_key())))
+    ///     .collect();
+    /// let page = Page::new(session, parent.id(), parent.ans, children);
+    /// let answers = client.break_coin(&page).await.unwrap();
+    /// // 25 passes where change SNs reserved the page; 41 everywhere on the published server.
+    /// assert_eq!(answers.tally().pass, 25);
+    /// # });
+    /// ```
     pub async fn break_coin(&self, page: &Page) -> Result<RaidaAnswers<Check>, CallError> {
         self.page(Command::Break, page).await
     }
 
     /// Join (9/93): the same shape as a break, the other way.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let coins = cloudcoin_raida_sim::generate_coins(1, 1, 3);
+    /// # let sim = cloudcoin_raida_sim::SimConfig::default().with_coins(coins.clone())
+    /// #     .with_coins(cloudcoin_raida_sim::generate_coins(2, 9, 1))
+    /// #     .with_reservation(cloudcoin_raida_sim::Reservation::Reserve);
+    /// # let net = cloudcoin_raida_sim::Network::start(sim).await.unwrap();
+    /// # let list = cloudcoin_raida::AddressList::parse(&net.address_list()).unwrap();
+    /// # let client = cloudcoin_raida::Client::new(cloudcoin_raida::Config::new(list)).unwrap();
+    /// use cloudcoin_raida::{random_key, Page, PageCoin, PageOp, Session};
+    /// use cloudcoin_domain::{CoinId, Denomination};
+    ///
+    /// // Ten coins of 1 (code 0) become one coin of 10 (code 1).
+    /// # let tens = cloudcoin_raida_sim::generate_coins(0, 50, 10);
+    /// # for c in &tens { for r in 0..25u8 { net.sim().set_an(r, c.id(), Some(c.ans[usize::from(r)])); } }
+    /// let session = Session::random();
+    /// let free = client.change_serials(session, PageOp::Join, Denomination::from_code(0)).await;
+    /// let sn = free.get(cloudcoin_raida::RaidaId::new(0).unwrap()).said().unwrap().serials[0];
+    /// let joined = CoinId { denomination: Denomination::from_code(1), serial: sn };
+    /// let children = tens.iter().map(|c| PageCoin::new(c.serial, c.ans)).collect();
+    /// let page = Page::new(session, joined, std::array::from_fn(|_| random_key()), children);
+    /// assert_eq!(client.join(&page).await.unwrap().tally().pass, 25);
+    /// # });
+    /// ```
     pub async fn join(&self, page: &Page) -> Result<RaidaAnswers<Check>, CallError> {
         self.page(Command::Join, page).await
     }
@@ -529,32 +791,39 @@ impl Inner {
     /// Sends one request to RAIDA `r` and returns its checked (and decrypted) response.
     async fn send(&self, command: Command, r: RaidaId, payload: Vec<u8>) -> Outcome {
         let mode = match &self.config.key_coin {
-            Some(_) => Some(self.counter(r).await.map_err(|()| Failure::NotSent(NotSent::CounterUnknown))?),
+            Some(_) => Some(
+                self.counter(r).await.map_err(|()| Failure::NotSent(NotSent::CounterUnknown))?,
+            ),
             None => None,
         };
         let mut request = Request::new(r, command, payload);
         request.coin_id = self.config.coin_id;
-        request.key = self.config.key_coin.as_ref().map(|k| {
-            RequestKey::new(k.id.denomination, k.id.serial, k.ans[r.index()])
-        });
-        let _permit = self.limits[r.index()].acquire().await.expect("the semaphore is never closed");
+        request.key = self
+            .config
+            .key_coin
+            .as_ref()
+            .map(|k| RequestKey::new(k.id.denomination, k.id.serial, k.ans[r.index()]));
+        let _permit =
+            self.limits[r.index()].acquire().await.expect("the semaphore is never closed");
         self.exchange(&request, mode).await
     }
 
     /// One request with its retries (read-only commands only).
     async fn exchange(&self, request: &Request, mode: Option<CounterMode>) -> Outcome {
         let bytes = request.encode().map_err(|_| Failure::NotSent(NotSent::NotAsked))?;
-        let retries = if request.command.is_read_only() { self.config.read_only_retries } else { 0 };
+        let retries =
+            if request.command.is_read_only() { self.config.read_only_retries } else { 0 };
         let address = self.config.addresses.get(request.raida);
         let mut attempt = 0;
         loop {
-            let result = exchange(address, &bytes, self.config.connect_timeout, self.config.timeout)
-                .await
-                .and_then(|done| {
-                    let mut response = done.response;
-                    check(request, &mut response, mode)?;
-                    Ok((response, done.elapsed))
-                });
+            let result =
+                exchange(address, &bytes, self.config.connect_timeout, self.config.timeout)
+                    .await
+                    .and_then(|done| {
+                        let mut response = done.response;
+                        check(request, &mut response, mode)?;
+                        Ok((response, done.elapsed))
+                    });
             match result {
                 Err(failure) if attempt < retries => {
                     tracing::debug!(raida = %request.raida, ?failure, "no answer; resending a read-only request");
@@ -622,7 +891,11 @@ impl Inner {
 
 /// Checks that `response` answers `request` and decrypts its body (`mode` is `None` under
 /// type 0, or for the probe, which decrypts itself).
-fn check(request: &Request, response: &mut Response, mode: Option<CounterMode>) -> Result<(), Failure> {
+fn check(
+    request: &Request,
+    response: &mut Response,
+    mode: Option<CounterMode>,
+) -> Result<(), Failure> {
     let about_coins = matches!(
         response.status,
         Status::Success

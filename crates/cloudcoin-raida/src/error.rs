@@ -66,7 +66,9 @@ pub enum WireError {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The list does not have exactly 25 addresses.
-    #[error("the RAIDA address list has {found} addresses; it needs 25, one `host:port` a line (line n = RAIDA n-1)")]
+    #[error(
+        "the RAIDA address list has {found} addresses; it needs 25, one `host:port` a line (line n = RAIDA n-1)"
+    )]
     WrongCount {
         /// How many address lines there were.
         found: usize,
@@ -109,7 +111,9 @@ pub enum CallError {
     },
     /// A break or join, configured as [`crate::PageReservation::NotReserved`]: every RAIDA
     /// would answer 41.
-    #[error("this network does not reserve pages (change SNs); a break or join would be refused with 41: use make change")]
+    #[error(
+        "this network does not reserve pages (change SNs); a break or join would be refused with 41: use make change"
+    )]
     PagesNotReserved,
     /// The automatic response counter needs a key coin, and there is none.
     #[error("the response counter can only be learnt with a key coin")]

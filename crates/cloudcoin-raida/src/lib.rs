@@ -61,7 +61,6 @@ pub use error::{CallError, ConfigError, WireError};
 pub use ids::{Key, RaidaId, RaidaSet};
 pub use status::Status;
 pub use wire::{
-    BODY_OVERHEAD, CHALLENGE_LEN, Challenge, Check, Command, CounterMode, DEFAULT_COIN_ID,
-    FreeSerials, Found, HEADER_LEN, MAX_BODY_LEN, Request, RequestKey, Response, TERMINATOR,
-    Ticket,
+    BODY_OVERHEAD, CHALLENGE_LEN, Challenge, Check, Command, CounterMode, DEFAULT_COIN_ID, Found,
+    FreeSerials, HEADER_LEN, MAX_BODY_LEN, Request, RequestKey, Response, TERMINATOR, Ticket,
 };

@@ -139,7 +139,10 @@ impl Status {
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            Status::RateLimited | Status::InternalError | Status::NetworkError | Status::MemoryError
+            Status::RateLimited
+                | Status::InternalError
+                | Status::NetworkError
+                | Status::MemoryError
         )
     }
 }

@@ -1,7 +1,7 @@
 //! Hex helpers for the unit tests.
 
 pub(crate) fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "even number of hex digits");
+    assert!(s.len().is_multiple_of(2), "even number of hex digits");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digits"))

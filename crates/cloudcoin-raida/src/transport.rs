@@ -11,7 +11,10 @@ use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 
 use crate::answer::{NotSent, Silence};
-use crate::wire::{HEADER_LEN, Response};
+use crate::wire::{HEADER_LEN, MAX_BODY_LEN, Response};
+
+/// The largest size field the client reads.
+const MAX_RESPONSE_BODY: usize = MAX_BODY_LEN + 2;
 
 /// Why an exchange gave no response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +52,12 @@ pub(crate) async fn exchange(
         let mut header = [0u8; HEADER_LEN];
         stream.read_exact(&mut header).await.map_err(|_| Silence::Closed)?;
         let size = Response::body_len(&header).map_err(|_| Silence::Garbled)?;
+        // No answer of the protocol is longer than a request body (a find's byte a coin is the
+        // longest); a bigger size field is not read, so a broken RAIDA cannot make the client
+        // allocate 16 MiB a request.
+        if size > MAX_RESPONSE_BODY {
+            return Err(Silence::Garbled);
+        }
         let mut all = Vec::with_capacity(HEADER_LEN + size);
         all.extend_from_slice(&header);
         all.resize(HEADER_LEN + size, 0);

@@ -164,7 +164,7 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
 /// let key = RequestKey::new(Denomination::from_code(1), SerialNumber::new(7), [0x87; 16]);
 /// assert_eq!(key.serial.get(), 7);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct RequestKey {
     /// The key coin's denomination (request byte 17).
@@ -173,6 +173,16 @@ pub struct RequestKey {
     pub serial: SerialNumber,
     /// The key coin's AN at the RAIDA the request goes to: the AES key.
     pub an: Key,
+}
+
+impl std::fmt::Debug for RequestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The AN is a secret: never in a log line.
+        f.debug_struct("RequestKey")
+            .field("denomination", &self.denomination)
+            .field("serial", &self.serial)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RequestKey {
@@ -227,7 +237,7 @@ impl CounterMode {
 /// assert_eq!(bytes[..8], [1, 0, 0, 0, 0, 0, 0, 6]);
 /// assert_eq!(bytes[22..24], [0, 0x12]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Request {
     /// The RAIDA it goes to (byte 2).
@@ -244,6 +254,19 @@ pub struct Request {
     pub key: Option<RequestKey>,
     /// The command's records, in clear.
     pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The payload carries ANs and PANs: only its length is shown.
+        f.debug_struct("Request")
+            .field("raida", &self.raida)
+            .field("command", &self.command)
+            .field("coin_id", &self.coin_id)
+            .field("key", &self.key)
+            .field("payload_len", &self.payload.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Request {
@@ -268,7 +291,8 @@ impl Request {
     /// The header and body bytes, or [`WireError::BodyTooLong`] past 65,535 bytes of body.
     pub fn encode(&self) -> Result<Vec<u8>, WireError> {
         let body_len = self.body_len();
-        let len16 = u16::try_from(body_len).map_err(|_| WireError::BodyTooLong { len: body_len })?;
+        let len16 =
+            u16::try_from(body_len).map_err(|_| WireError::BodyTooLong { len: body_len })?;
         let mut out = Vec::with_capacity(HEADER_LEN + body_len);
         out.extend_from_slice(&[1, 0, self.raida.get(), 0]);
         out.extend_from_slice(&[self.command.group(), self.command.code()]);
@@ -400,7 +424,8 @@ impl Response {
     /// assert_eq!(Response::body_len(&header).unwrap(), 259);
     /// ```
     pub fn body_len(header: &[u8; HEADER_LEN]) -> Result<usize, WireError> {
-        let size = usize::from(header[9]) << 16 | usize::from(header[10]) << 8 | usize::from(header[11]);
+        let size =
+            usize::from(header[9]) << 16 | usize::from(header[10]) << 8 | usize::from(header[11]);
         if size == 1 {
             return Err(WireError::SizeTooSmall { size });
         }
@@ -469,7 +494,11 @@ impl Response {
         Ok((checks, Some(ticket)))
     }
 
-    fn checks_with_trailer(&self, n: usize, trailer: usize) -> Result<(Vec<Check>, &[u8]), WireError> {
+    fn checks_with_trailer(
+        &self,
+        n: usize,
+        trailer: usize,
+    ) -> Result<(Vec<Check>, &[u8]), WireError> {
         let (checks, used) = match self.status {
             Status::AllPass => (vec![Check::Pass; n], 0),
             Status::AllFail => (vec![Check::Fail; n], 0),
@@ -477,7 +506,9 @@ impl Response {
                 let len = n.div_ceil(8);
                 let bits = self.body.get(..len).ok_or(self.unexpected_body(len + trailer))?;
                 let checks = (0..n)
-                    .map(|i| if bits[i / 8] >> (i % 8) & 1 == 1 { Check::Pass } else { Check::Fail })
+                    .map(
+                        |i| if bits[i / 8] >> (i % 8) & 1 == 1 { Check::Pass } else { Check::Fail },
+                    )
                     .collect();
                 (checks, len)
             }
@@ -522,7 +553,7 @@ impl Response {
             return Err(WireError::UnexpectedStatus { status: self.status });
         }
         let (dn, sns) = self.body.split_first().ok_or(self.unexpected_body(1))?;
-        if sns.len() % 4 != 0 || sns.len() > 64 * 4 {
+        if !sns.len().is_multiple_of(4) || sns.len() > 64 * 4 {
             return Err(self.unexpected_body(1 + sns.len() / 4 * 4));
         }
         let serials = sns

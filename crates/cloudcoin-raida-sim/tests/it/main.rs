@@ -3,5 +3,7 @@
 
 mod commands;
 mod faults;
+mod independence;
+mod properties;
 mod req;
 mod vectors;

@@ -175,7 +175,9 @@ fn type_1_detect_request_vector() {
     plain.extend_from_slice(&request.payload);
     assert_eq!(
         plain,
-        hex("111111111111111111111111d85df38f0100000005820a3fc6f7d59a62c6d90384853adac9010000000600000000000000000000000000000000")
+        hex(
+            "111111111111111111111111d85df38f0100000005820a3fc6f7d59a62c6d90384853adac9010000000600000000000000000000000000000000"
+        )
     );
     let bytes = request.encode().expect("fits");
     assert_eq!(
@@ -184,7 +186,9 @@ fn type_1_detect_request_vector() {
     );
     assert_eq!(
         bytes[HEADER_LEN..],
-        hex("40f11ee678c5f2a9bff92f2c588f293e8e18a6e8dc554ee6ecac2ee524178c7b9105561efb0522d753142fc8f23748b9301040a36d72b3a3d29b3e3e")[..]
+        hex(
+            "40f11ee678c5f2a9bff92f2c588f293e8e18a6e8dc554ee6ecac2ee524178c7b9105561efb0522d753142fc8f23748b9301040a36d72b3a3d29b3e3e"
+        )[..]
     );
 }
 
@@ -287,4 +291,13 @@ fn key_coin_header_carries_a_negative_denomination_as_a_signed_byte() {
     let bytes = request.encode().expect("fits");
     assert_eq!(bytes[17], 0xf8);
     assert_eq!(bytes[18..22], [0, 0, 0, 9]);
+}
+
+#[test]
+fn a_request_never_prints_its_keys() {
+    let mut request = key_coin_request();
+    request.payload.extend_from_slice(&[0xab; 16]);
+    let text = format!("{request:?}");
+    assert!(text.contains("Detect") && text.contains("payload_len"), "{text}");
+    assert!(!text.contains("171") && !text.contains("135"), "no key byte: {text}");
 }
