@@ -35,6 +35,10 @@ impl Sim {
         Sim { net, list, _dir: dir, rt }
     }
 
+    fn offline(&self, raida: u8) {
+        self.rt.block_on(self.net.set_offline(raida));
+    }
+
     fn online(&self, raida: u8) {
         self.rt.block_on(self.net.set_online(raida)).expect("back online");
     }
@@ -126,7 +130,7 @@ fn three_raida_offline_leave_the_coins_fracked_and_counted() {
     let coins = generate_coins(1, 1, 10);
     let sim = Sim::start(SimConfig::default().with_coins(coins.clone()));
     for r in 0..3 {
-        sim.net.set_offline(r);
+        sim.offline(r);
     }
     let data = tempfile::tempdir().expect("temp dir");
     let files = tempfile::tempdir().expect("temp dir");
@@ -325,7 +329,7 @@ fn fracked_coins_are_healed_when_the_three_raida_return_and_a_failing_raida_is_f
     let coins = generate_coins(1, 1, 6);
     let sim = Sim::start(SimConfig::default().with_coins(coins.clone()));
     for r in 0..3 {
-        sim.net.set_offline(r);
+        sim.offline(r);
     }
     let data = tempfile::tempdir().expect("temp dir");
     let files = tempfile::tempdir().expect("temp dir");
@@ -416,8 +420,8 @@ fn fix_without_a_network_is_refused_and_says_why() {
 #[test]
 fn the_raida_route_shows_each_echo() {
     let sim = Sim::start(SimConfig::default());
-    sim.net.set_offline(3);
-    sim.net.set_offline(17);
+    sim.offline(3);
+    sim.offline(17);
     let data = tempfile::tempdir().expect("temp dir");
     let server = sim.server(data.path());
     let r = server.get("/api/v1/raida");
