@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    let network = raida_config(&args).await?;
     let listen = listen::resolve(&args.listen).await?;
     let loopback = listen.addrs.iter().all(|a| a.ip().is_loopback());
     if args.no_auth && !loopback {
@@ -64,13 +65,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addrs: Vec<std::net::SocketAddr> =
         listeners.iter().map(|l| l.local_addr()).collect::<Result<_, _>>()?;
 
-    let service_config = ServiceConfig::new(&data_dir)
+    let mut service_config = ServiceConfig::new(&data_dir)
         .with_export_roots(args.export_roots)
         .with_task_retention(Duration::from_secs(args.task_retention_hours.saturating_mul(3600)));
+    match network {
+        Some(network) => {
+            tracing::info!("RAIDA network on: imports claim their coins");
+            service_config = service_config.with_network(network);
+        }
+        None => tracing::info!(
+            "no RAIDA network (--raida-list): imported coins are stored as they come, not claimed"
+        ),
+    }
     let service = tokio::task::spawn_blocking(move || Service::open(service_config))
         .await
         .context("the start-up thread failed")?
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+
+    // Healing a crash interrupted, or coins a claim left Fracked or in Limbo, starts again.
+    for task in service.resume_healing().await {
+        tracing::info!(task = %task.id, "healing resumed");
+    }
 
     let auth_token = if args.no_auth {
         None
@@ -160,6 +175,37 @@ fn page_base_url(addr: std::net::SocketAddr) -> String {
         });
     }
     format!("http://{addr}")
+}
+
+/// The RAIDA settings from the flags, when `--raida-list` is given.
+async fn raida_config(args: &Args) -> anyhow::Result<Option<cloudcoin_raida::Config>> {
+    let Some(path) = args.raida_list.clone() else { return Ok(None) };
+    let shown = path.display().to_string();
+    let text = tokio::task::spawn_blocking(move || std::fs::read_to_string(path))
+        .await
+        .context("the start-up thread failed")?
+        .with_context(|| format!("cannot read the RAIDA list {shown}"))?;
+    let list = cloudcoin_raida::AddressList::parse(&text)
+        .with_context(|| format!("the RAIDA list {shown} is not 25 lines of host:port"))?;
+    let mut config = cloudcoin_raida::Config::new(list);
+    if let Some(id) = args.raida_coin_id {
+        config.coin_id = id;
+    }
+    if let Some(counter) = args.raida_response_counter {
+        config.response_counter = match counter {
+            cli::Counter::Auto => cloudcoin_raida::ResponseCounter::Auto,
+            cli::Counter::Restart => cloudcoin_raida::ResponseCounter::Restart,
+            cli::Counter::Continue => cloudcoin_raida::ResponseCounter::Continue,
+        };
+    }
+    if let Some(ms) = args.raida_timeout_ms {
+        config.timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.raida_connect_timeout_ms {
+        config.connect_timeout = Duration::from_millis(ms);
+    }
+    config.validate().context("the RAIDA settings are not usable")?;
+    Ok(Some(config))
 }
 
 /// `$XDG_DATA_HOME/cloudcoin-server`, else `~/.local/share/cloudcoin-server`.

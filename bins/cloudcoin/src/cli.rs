@@ -83,6 +83,15 @@ pub(crate) enum Command {
     Import(ImportArgs),
     /// Write a zip of every coin in a wallet into a folder (the coins stay in the wallet).
     Backup(BackupArgs),
+    /// Heal a wallet's Limbo and Fracked coins with the RAIDA (the server needs --raida-list),
+    /// wait for it, and print the grade each coin ended in.
+    Fix {
+        /// The wallet to heal.
+        #[arg(long, default_value = "Default")]
+        wallet: String,
+    },
+    /// Show every RAIDA's echo: up or not, and the round trip.
+    Raida,
     /// List the wallets with their balances.
     Wallets,
     /// Create, show or delete one wallet.

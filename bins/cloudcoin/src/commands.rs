@@ -84,6 +84,29 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
                 Err(Failure::usage("give a task id: cloudcoin task ID, or task wait ID"))
             }
         },
+        Command::Fix { wallet } => {
+            let wallet = wallet_name("--wallet", &wallet)?;
+            let request = cloudcoin_client::wire::FixRequest::new(wallet);
+            let task = cx.client.fix(&request).await.map_err(|e| cx.call_failed(e))?;
+            let task = follow(cx, task.id, "fix").await?;
+            finished(cx, task)
+        }
+        Command::Raida => {
+            let status = cx.client.raida().await.map_err(|e| cx.call_failed(e))?;
+            cx.out.emit(&status, |o| {
+                writeln!(o, "{} of 25 RAIDA up", status.up)?;
+                let mut rows = vec![["ID", "ADDRESS", "UP", "MS"].map(String::from).to_vec()];
+                rows.extend(status.raida.iter().map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.address.clone(),
+                        if r.up { "yes" } else { "no" }.to_owned(),
+                        r.latency_ms.map_or_else(|| "-".to_owned(), |ms| ms.to_string()),
+                    ]
+                }));
+                table(o, &rows)
+            })
+        }
         Command::Info => {
             let info = cx.client.info().await.map_err(|e| cx.call_failed(e))?;
             cx.out.emit(&info, |o| {
@@ -317,7 +340,36 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
             for r in &d.rejected {
                 writeln!(o, "  {}: {}", r.source, r.reason)?;
             }
+            if let Some(c) = &d.claim {
+                if c.claimed {
+                    let g = |x: &cloudcoin_client::wire::GradeData| {
+                        format!("{} ({})", x.coins, x.amount.display_grouped())
+                    };
+                    writeln!(
+                        o,
+                        "claimed:          bank {}, fracked {}, limbo {}, counterfeit {}",
+                        g(&c.bank),
+                        g(&c.fracked),
+                        g(&c.limbo),
+                        g(&c.counterfeit)
+                    )?;
+                    for coin in &c.counterfeit_coins {
+                        writeln!(o, "  counterfeit: denomination {} #{}", coin.dn, coin.sn)?;
+                    }
+                }
+                writeln!(o, "{}", c.note)?;
+            }
             Ok(())
+        }
+        Some(TaskData::Fix(d)) => {
+            let g = |x: &cloudcoin_client::wire::GradeData| {
+                format!("{} ({})", x.coins, x.amount.display_grouped())
+            };
+            writeln!(o, "coins looked at:  {}", d.coins)?;
+            writeln!(o, "bank:             {}", g(&d.bank))?;
+            writeln!(o, "fracked:          {}", g(&d.fracked))?;
+            writeln!(o, "limbo:            {}", g(&d.limbo))?;
+            writeln!(o, "counterfeit:      {}", g(&d.counterfeit))
         }
         _ => writeln!(o, "{}", task.message),
     }

@@ -64,6 +64,8 @@ pub const DUPLICATE_HEADER: u16 = 4312;
 pub const TASK_HAS_NO_FILE: u16 = 4313;
 /// 410: the task's file was moved, removed or changed since the task wrote it.
 pub const FILE_CHANGED: u16 = 4314;
+/// 409: the request needs the RAIDA network, and the server has none configured.
+pub const NO_NETWORK: u16 = 4315;
 
 /// Every code with its meaning, in numeric order.
 pub const ALL: &[(u16, &str)] = &[
@@ -93,6 +95,7 @@ pub const ALL: &[(u16, &str)] = &[
     (DUPLICATE_HEADER, "a header that must appear once (Host) appears more than once"),
     (TASK_HAS_NO_FILE, "the task has no file to download"),
     (FILE_CHANGED, "the task's file was moved, removed or changed since it was written"),
+    (NO_NETWORK, "no RAIDA network configured (--raida-list)"),
 ];
 
 /// The meaning of `code`, or `None` for a code this API never sends.

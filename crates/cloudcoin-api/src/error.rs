@@ -180,6 +180,7 @@ pub(crate) fn service_error(e: &ServiceError) -> ApiError {
                 ErrorDetails { field: Some("items".to_owned()), ..ErrorDetails::default() },
             )
         }
+        ServiceError::NoNetwork => ApiError::new(S::CONFLICT, code::NO_NETWORK, e.to_string()),
         ServiceError::Internal(_) => ApiError::internal(e),
         #[allow(unreachable_patterns)]
         _ => ApiError::internal(e),

@@ -155,6 +155,16 @@ impl Fields {
         Amount::parse_request(&decimal).map_err(|e| crate::error::amount_error(&name, &e))
     }
 
+    /// An optional boolean (absent or `null` give `None`).
+    pub(crate) fn opt_bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(key).map(|raw| raw.get().trim()) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::field(&self.name(key), "must be true or false")),
+        }
+    }
+
     /// A required array of raw values.
     pub(crate) fn array(&self, key: &str) -> Result<Vec<Box<RawValue>>, ApiError> {
         let raw = self.required(key)?;

@@ -57,6 +57,7 @@
 //! | 4312 | 400 | a header that must appear once (`Host`) appears more than once |
 //! | 4313 | 409 | the task has no file to download |
 //! | 4314 | 410 | the task's file was moved, removed or changed since it was written |
+//! | 4315 | 409 | no RAIDA network configured (`--raida-list`) |
 //!
 //! The same table is [`codes::ALL`], and the `x-error-codes` of the OpenAPI document.
 

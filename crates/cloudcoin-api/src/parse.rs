@@ -81,7 +81,8 @@ pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportR
         folder_field(&f, "folder")?,
         kind_field(&f, "type")?,
     )
-    .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty));
+    .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
+    .with_verify(f.opt_bool("verify")?.unwrap_or(true));
     if let Some(key) = key {
         request = request.with_idempotency_key(key);
     }
@@ -112,9 +113,17 @@ pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
             }
         });
     }
+    let claim = f.opt_bool("claim")?.unwrap_or(true);
     let request = ImportRequest::new(wallet, items)
-        .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty));
+        .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
+        .with_claim(claim);
     Ok(if f.flag("allow_sent")? { request.with_sent_coins_allowed() } else { request })
+}
+
+/// `POST /api/v1/fix`: `{name}`.
+pub(crate) fn fix_request(body: &[u8]) -> Result<WalletName, ApiError> {
+    let f = Fields::parse_body(body)?;
+    wallet_field(&f, "name")
 }
 
 /// `POST /api/v1/backup`: `{name, folder, tag?}`.

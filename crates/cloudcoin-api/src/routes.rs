@@ -42,6 +42,8 @@ pub(crate) enum Route {
     Export,
     Import,
     Backup,
+    Fix,
+    Raida,
     Tasks,
     Task(String),
     TaskFile(String),
@@ -60,6 +62,8 @@ impl Route {
             Route::Export,
             Route::Import,
             Route::Backup,
+            Route::Fix,
+            Route::Raida,
             Route::Tasks,
             Route::Task("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::TaskFile("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
@@ -79,6 +83,8 @@ impl Route {
             ["export"] => Route::Export,
             ["import"] => Route::Import,
             ["backup"] => Route::Backup,
+            ["fix"] => Route::Fix,
+            ["raida"] => Route::Raida,
             ["tasks"] => Route::Tasks,
             ["tasks", id] if !id.is_empty() => Route::Task((*id).to_owned()),
             ["tasks", id, "file"] if !id.is_empty() => Route::TaskFile((*id).to_owned()),
@@ -98,6 +104,8 @@ impl Route {
             Route::Export => "/api/v1/export",
             Route::Import => "/api/v1/import",
             Route::Backup => "/api/v1/backup",
+            Route::Fix => "/api/v1/fix",
+            Route::Raida => "/api/v1/raida",
             Route::Tasks => "/api/v1/tasks",
             Route::Task(_) => "/api/v1/tasks/{id}",
             Route::TaskFile(_) => "/api/v1/tasks/{id}/file",
@@ -110,10 +118,13 @@ impl Route {
     pub(crate) fn allow(&self) -> &'static str {
         match self {
             Route::Health => "GET, HEAD",
-            Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) | Route::TaskFile(_) => {
-                "GET"
-            }
-            Route::Export | Route::Import | Route::Backup => "POST",
+            Route::OpenApi
+            | Route::Info
+            | Route::Raida
+            | Route::Tasks
+            | Route::Task(_)
+            | Route::TaskFile(_) => "GET",
+            Route::Export | Route::Import | Route::Backup | Route::Fix => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
         }
@@ -287,6 +298,16 @@ where
             let request = off_worker(body, parse::backup_request).await?;
             let task = service.start_backup(request).await.map_err(|e| service_error(&e))?;
             accepted(&task)
+        }
+        (Route::Fix, Method::POST) => {
+            let body = read_body(req, limit, state).await?;
+            let wallet = off_worker(body, parse::fix_request).await?;
+            let task = service.start_fix(&wallet).await.map_err(|e| service_error(&e))?;
+            accepted(&task)
+        }
+        (Route::Raida, Method::GET) => {
+            let all = service.raida_health().await.map_err(|e| service_error(&e))?;
+            success(StatusCode::OK, wire::RaidaStatus::from_service(&all))
         }
         (Route::Tasks, Method::GET) => {
             let tasks: Vec<_> = service.tasks().iter().map(wire::Task::from_view).collect();

@@ -316,6 +316,29 @@ impl BackupRequest {
     }
 }
 
+/// `POST /api/v1/fix`: heal wallet `name`'s Limbo and Fracked coins with the RAIDA.
+///
+/// ```
+/// use cloudcoin_api::wire::FixRequest;
+/// use cloudcoin_domain::WalletName;
+/// let r = FixRequest::new(WalletName::parse("Default").unwrap());
+/// assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"name":"Default"}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FixRequest {
+    /// The wallet.
+    #[serde(with = "wallet_name")]
+    pub name: WalletName,
+}
+
+impl FixRequest {
+    /// Heal wallet `name`.
+    pub fn new(name: WalletName) -> FixRequest {
+        FixRequest { name }
+    }
+}
+
 /// `POST /api/v1/wallets`: create wallet `name`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -403,6 +426,8 @@ pub enum TaskData {
     Import(ImportData),
     /// A completed backup.
     Backup(BackupData),
+    /// A completed healing.
+    Fix(FixData),
     /// A task that failed.
     Error(ErrorPayload),
 }
@@ -420,6 +445,7 @@ impl TaskData {
         match kind {
             TaskKind::Export => serde_json::from_str(text).map(TaskData::Export),
             TaskKind::Import => serde_json::from_str(text).map(TaskData::Import),
+            TaskKind::Fix => serde_json::from_str(text).map(TaskData::Fix),
             _ => serde_json::from_str(text).map(TaskData::Backup),
         }
     }
@@ -462,6 +488,136 @@ pub struct ImportData {
     /// The value of the coins imported.
     #[serde(with = "amount")]
     pub amount: Amount,
+    /// Whether the new coins were claimed on the RAIDA, and their grades (absent from the
+    /// answers of servers older than the network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ClaimData>,
+}
+
+/// `data.claim` of a finished import: whether its new coins were claimed (powned to keys only
+/// this wallet knows) and how the RAIDA graded them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClaimData {
+    /// `true` when the coins were claimed; `false`: stored with the keys they came with (no
+    /// network configured, or `"claim": false`), and the sender can still spend them.
+    pub claimed: bool,
+    /// What that means, for a person.
+    pub note: String,
+    /// Claimed; every RAIDA holds this wallet's key.
+    pub bank: GradeData,
+    /// Authentic, and a few RAIDA do not hold this wallet's key yet: healing repairs them.
+    pub fracked: GradeData,
+    /// Not money: 13 or more RAIDA refused the keys the file carried.
+    pub counterfeit: GradeData,
+    /// Not settled (too few answers): kept with both keys until healing settles them.
+    pub limbo: GradeData,
+    /// The counterfeit coins, as `{"dn": code, "sn": serial}`.
+    pub counterfeit_coins: Vec<CoinRef>,
+}
+
+/// How many coins, and how much, ended in one grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GradeData {
+    /// Coins.
+    pub coins: u64,
+    /// Their value.
+    #[serde(with = "amount")]
+    pub amount: Amount,
+}
+
+/// `data` of a completed healing (`POST /api/v1/fix`): the coins looked at (every Limbo and
+/// Fracked coin of the wallet) and the grade each ended in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FixData {
+    /// Coins looked at.
+    pub coins: u64,
+    /// Now held with this wallet's key on every RAIDA.
+    pub bank: GradeData,
+    /// Still lacking this wallet's key on some RAIDA.
+    pub fracked: GradeData,
+    /// Found counterfeit.
+    pub counterfeit: GradeData,
+    /// Still unsettled, kept with every key.
+    pub limbo: GradeData,
+}
+
+/// `GET /api/v1/raida`: every RAIDA's echo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RaidaStatus {
+    /// How many of the 25 answered.
+    pub up: u64,
+    /// Each RAIDA, by id.
+    pub raida: Vec<RaidaEcho>,
+}
+
+/// One RAIDA's echo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RaidaEcho {
+    /// Its id, 0 to 24.
+    pub id: u8,
+    /// Its address.
+    pub address: String,
+    /// Whether it answered.
+    pub up: bool,
+    /// The echo's round trip in milliseconds; `null` when it did not answer.
+    pub latency_ms: Option<u64>,
+    /// The type-1 response counter seen or set (`restart`, `continue`); `null` while not learnt.
+    pub counter: Option<String>,
+}
+
+impl RaidaStatus {
+    pub(crate) fn from_service(all: &[cloudcoin_tasks::RaidaHealth]) -> RaidaStatus {
+        RaidaStatus {
+            up: all.iter().filter(|r| r.up).count() as u64,
+            raida: all
+                .iter()
+                .map(|r| RaidaEcho {
+                    id: r.id,
+                    address: r.address.clone(),
+                    up: r.up,
+                    latency_ms: r
+                        .round_trip
+                        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                    counter: r.counter.map(str::to_owned),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A coin named by its denomination code and serial number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CoinRef {
+    /// The denomination code (`1` is 10, `-1` is 0.1).
+    pub dn: i8,
+    /// The serial number.
+    pub sn: u32,
+}
+
+impl ClaimData {
+    fn from_report(r: &cloudcoin_tasks::ClaimReport) -> ClaimData {
+        let g =
+            |c: &cloudcoin_tasks::GradeCount| GradeData { coins: c.coins as u64, amount: c.amount };
+        ClaimData {
+            claimed: r.claimed,
+            note: r.note.clone(),
+            bank: g(&r.bank),
+            fracked: g(&r.fracked),
+            counterfeit: g(&r.counterfeit),
+            limbo: g(&r.limbo),
+            counterfeit_coins: r
+                .counterfeit_coins
+                .iter()
+                .map(|id| CoinRef { dn: id.denomination.code(), sn: id.serial.get() })
+                .collect(),
+        }
+    }
 }
 
 /// One import item (or one coin in it) that was refused.
@@ -601,6 +757,7 @@ impl TaskData {
                     })
                     .collect(),
                 amount: r.amount,
+                claim: Some(ClaimData::from_report(&r.claim)),
             }),
             O::Backup(r) => TaskData::Backup(BackupData {
                 result: (),
@@ -609,6 +766,19 @@ impl TaskData {
                 amount: r.amount,
                 sha256: r.sha256.clone(),
             }),
+            O::Fix(r) => {
+                let g = |c: &cloudcoin_tasks::GradeCount| GradeData {
+                    coins: c.coins as u64,
+                    amount: c.amount,
+                };
+                TaskData::Fix(FixData {
+                    coins: r.coins as u64,
+                    bank: g(&r.bank),
+                    fracked: g(&r.fracked),
+                    counterfeit: g(&r.counterfeit),
+                    limbo: g(&r.limbo),
+                })
+            }
             O::Failed(f) => TaskData::Error(crate::error::task_failure(f).payload()),
             #[allow(unreachable_patterns)]
             _ => TaskData::Error(ErrorPayload::new(
@@ -779,7 +949,8 @@ mod file_kind {
 mod task_kind {
     use super::*;
 
-    const ALL: [TaskKind; 3] = [TaskKind::Export, TaskKind::Import, TaskKind::Backup];
+    const ALL: [TaskKind; 4] =
+        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix];
 
     pub(crate) fn serialize<S: Serializer>(k: &TaskKind, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(k.as_str())
@@ -787,9 +958,9 @@ mod task_kind {
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TaskKind, D::Error> {
         let text = String::deserialize(d)?;
-        ALL.into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| de::Error::unknown_variant(&text, &["export", "import", "backup"]))
+        ALL.into_iter().find(|k| k.as_str() == text).ok_or_else(|| {
+            de::Error::unknown_variant(&text, &["export", "import", "backup", "fix"])
+        })
     }
 }
 

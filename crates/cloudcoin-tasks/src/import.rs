@@ -57,6 +57,10 @@ pub(crate) struct ImportJob {
     pub(crate) owners: crate::owners::Owners,
     /// Whether coins this server sent away are stored again.
     pub(crate) allow_sent: bool,
+    /// The RAIDA network, when this import claims its coins.
+    pub(crate) network: Option<crate::network::Network>,
+    /// The claim report when the coins are not claimed (no network, or `"claim": false`).
+    pub(crate) claim: crate::claim::ClaimReport,
 }
 
 /// The bytes of one item, or why it cannot be read. A file is refused when it lies in the data
@@ -224,10 +228,28 @@ pub(crate) fn run(
         }
     }
 
+    // With the network, each new coin is stored in Limbo with 25 fresh PANs beside its ANs: on
+    // disk before any RAIDA hears of them (see `claim`). A coin that came with PANs keeps its
+    // own (they may be its only live keys): it goes to Limbo unclaimed, for healing to settle.
+    let turn = job.network.as_ref().map(|net| net.turn(&job.wallet));
+    let _turn = turn.as_ref().map(crate::network::WalletTurn::hold);
+    let (into, mut to_claim) = match &job.network {
+        Some(_) => (Folder::Limbo, HashSet::new()),
+        None => (Folder::Bank, HashSet::new()),
+    };
+    if job.network.is_some() {
+        for (_, coin) in &mut found {
+            if coin.pans().is_none() {
+                let pans = std::array::from_fn(|_| cloudcoin_raida::random_key());
+                *coin = coin.clone().with_pans(pans);
+                to_claim.insert(coin.id());
+            }
+        }
+    }
     // Claim the new coins in the index (see `claim`).
-    let (fresh, already_present) = match claim(job, tracker, found, &mut rejected) {
+    let (fresh, already_present) = match claim(job, tracker, found, into, &mut rejected) {
         Ok(claimed) => claimed,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let mut claims = Claims { state: &job.state, task: job.id, stored: Vec::new() };
     // Claimed, the coins cannot leave for an export: now look for their files in the other
@@ -243,7 +265,7 @@ pub(crate) fn run(
     };
 
     tracker.advance(job.id, 50, Some("Storing coins"));
-    let bank = layout.folder(&job.wallet, Folder::Bank);
+    let bank = layout.folder(&job.wallet, into);
     let outcome = store_all(tracker, job, &bank, &fresh, &mut claims.stored);
     // Whatever happened, the index must say what is on disk: the stored coins become free, the
     // others leave the index, and imports waiting for them look again.
@@ -279,8 +301,43 @@ pub(crate) fn run(
             tracing::warn!(task = %job.id, error = %e, "cannot write the transaction row");
         }
     }
-    tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), "import completed");
-    TaskOutcome::Import(ImportResult { imported: stored.len(), already_present, rejected, amount })
+    let mut claim = job.claim.clone();
+    if let Some(net) = &job.network {
+        tracker.advance(job.id, 80, Some("Claiming the coins on the RAIDA"));
+        let ids: Vec<CoinId> =
+            stored.iter().map(|(id, _)| *id).filter(|id| to_claim.contains(id)).collect();
+        claim = match crate::claim::claim_stored(net, layout, &job.wallet, &job.state, &ids) {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
+                crate::claim::ClaimReport {
+                    note: format!(
+                        "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
+                    ),
+                    ..crate::claim::ClaimReport::default()
+                }
+            }
+        };
+        // Coins that came with their own PANs wait in Limbo, unclaimed, for healing.
+        for (id, _) in stored.iter().filter(|(id, _)| !to_claim.contains(id)) {
+            if let Some(c) = fresh.iter().find(|c| c.id() == *id) {
+                claim.limbo.coins += 1;
+                claim.limbo.amount = claim
+                    .limbo
+                    .amount
+                    .checked_add(c.value().unwrap_or(Amount::ZERO))
+                    .unwrap_or(Amount::MAX);
+            }
+        }
+    }
+    tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), claimed = claim.claimed, "import completed");
+    TaskOutcome::Import(ImportResult {
+        imported: stored.len(),
+        already_present,
+        rejected,
+        amount,
+        claim,
+    })
 }
 
 /// Claims the coins an import found, under the wallet's lock: a coin the wallet holds is counted
@@ -294,8 +351,9 @@ fn claim(
     job: &ImportJob,
     tracker: &Tracker,
     found: Vec<(usize, Coin)>,
+    into: Folder,
     rejected: &mut Vec<Rejection>,
-) -> Result<(Vec<(usize, Coin)>, usize), TaskOutcome> {
+) -> Result<(Vec<(usize, Coin)>, usize), Box<TaskOutcome>> {
     let mut announced = false;
     let ids: Vec<CoinId> = found.iter().map(|(_, c)| c.id()).collect();
     let (_claiming, elsewhere, mut state) = loop {
@@ -305,10 +363,10 @@ fn claim(
         let elsewhere = job.owners.held_elsewhere(&job.wallet, &ids);
         let state = lock(&job.state);
         if state.deleted {
-            return Err(failed(
+            return Err(Box::new(failed(
                 FailureKind::Io,
                 "the wallet was deleted while the import ran".to_owned(),
-            ));
+            )));
         }
         let busy = found.iter().find_map(|(_, c)| match state.coins.get(&c.id())?.hold {
             Hold::Incoming(other) if other != job.id => Some(other),
@@ -347,7 +405,9 @@ fn claim(
             Some(held) => {
                 let held = &held.coin;
                 let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
-                if held.ans == coin.ans && !more_keys {
+                // With the network the wallet's keys for a coin it holds are the ones it claimed
+                // (the file's are the keys it claimed from): the coin is present.
+                if into == Folder::Limbo || (held.ans == coin.ans && !more_keys) {
                     present += 1;
                 } else {
                     rejected.push(Rejection {
@@ -361,8 +421,7 @@ fn claim(
                 }
             }
             None => {
-                let claim =
-                    Entry::new(Folder::Bank, String::new(), coin.clone(), Hold::Incoming(job.id));
+                let claim = Entry::new(into, String::new(), coin.clone(), Hold::Incoming(job.id));
                 state.coins.insert(coin.id(), claim);
                 fresh.push((item, coin));
             }

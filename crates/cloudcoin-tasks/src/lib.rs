@@ -51,6 +51,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backup;
+mod claim;
 mod dir;
 mod durable;
 mod error;
@@ -59,9 +60,12 @@ mod fault;
 #[cfg(test)]
 mod fixtures;
 mod folder;
+mod heal;
 mod import;
 mod journal;
 mod owners;
+mod network;
+mod precheck;
 mod records;
 mod recovery;
 mod scan;
@@ -74,11 +78,14 @@ pub mod testing;
 mod tracker;
 mod verify;
 
+pub use crate::claim::{ClaimReport, GradeCount};
 pub use crate::error::{OpenError, ServiceError};
 pub use crate::fault::{
     BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, PUBLISH_FAULT_STEPS,
     TASK_FAULT_STEPS, WALLET_FAULT_STEPS,
 };
+pub use crate::heal::HealReport;
+pub use crate::network::RaidaHealth;
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

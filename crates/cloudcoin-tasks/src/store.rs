@@ -99,6 +99,9 @@ pub(crate) enum Hold {
     /// On disk in a held folder, but a second file of the same coin could not be moved to
     /// `Trash`: never spendable until a later start sorts the copies out.
     Blocked,
+    /// Being healed with the RAIDA (its keys may change): still the wallet's and counted in
+    /// the balance, but no export takes it until the healing ends.
+    Healing,
 }
 
 /// A held coin's file name, kept only when it is not the name the coin's file gets by the
@@ -427,7 +430,7 @@ impl WalletState {
         let mut total = Amount::ZERO;
         let mut count = 0;
         for e in self.coins.values() {
-            if e.hold != Hold::Free || e.folder.pocket().is_none() {
+            if !matches!(e.hold, Hold::Free | Hold::Healing) || e.folder.pocket().is_none() {
                 continue;
             }
             if let Some(v) = e.coin.value() {
@@ -442,7 +445,9 @@ impl WalletState {
     pub(crate) fn per_denomination(&self) -> BTreeMap<Denomination, usize> {
         let mut map = BTreeMap::new();
         for e in self.coins.values() {
-            if e.hold == Hold::Free && e.folder.pocket().is_some() && e.coin.denomination.is_money()
+            if matches!(e.hold, Hold::Free | Hold::Healing)
+                && e.folder.pocket().is_some()
+                && e.coin.denomination.is_money()
             {
                 *map.entry(e.coin.denomination).or_insert(0) += 1;
             }
@@ -1015,7 +1020,11 @@ pub(crate) fn move_coins<N: AsRef<str>>(
 /// `renameat2(RENAME_NOREPLACE)`; where the file system refuses that flag, `link` (which never
 /// replaces) then `unlink` of the source name — a crash between the two leaves the coin under
 /// both names, which the start-up scan settles as two files of one coin.
-fn move_one(source: &fs::File, file: &str, dest: &fs::File) -> io::Result<Option<String>> {
+pub(crate) fn move_one(
+    source: &fs::File,
+    file: &str,
+    dest: &fs::File,
+) -> io::Result<Option<String>> {
     use rustix::fs::{AtFlags, RenameFlags, linkat, renameat_with, statat, unlinkat};
     use rustix::io::Errno;
     let mut name = file.to_owned();

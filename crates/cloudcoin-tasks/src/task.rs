@@ -51,6 +51,8 @@ pub enum TaskKind {
     Import,
     /// A zip of every coin of a wallet.
     Backup,
+    /// Healing: Limbo coins settled, Fracked coins repaired, with the RAIDA.
+    Fix,
 }
 
 impl TaskKind {
@@ -60,11 +62,14 @@ impl TaskKind {
             TaskKind::Export => "export",
             TaskKind::Import => "import",
             TaskKind::Backup => "backup",
+            TaskKind::Fix => "fix",
         }
     }
 
     pub(crate) fn parse(s: &str) -> Option<TaskKind> {
-        [TaskKind::Export, TaskKind::Import, TaskKind::Backup].into_iter().find(|k| k.as_str() == s)
+        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -126,6 +131,8 @@ pub enum TaskOutcome {
     Import(ImportResult),
     /// A backup that completed.
     Backup(BackupResult),
+    /// A healing that completed.
+    Fix(crate::heal::HealReport),
     /// A task that ended in error.
     Failed(TaskFailure),
 }
@@ -154,6 +161,8 @@ pub struct ImportResult {
     pub rejected: Vec<Rejection>,
     /// The value of the coins imported.
     pub amount: Amount,
+    /// Whether the new coins were claimed on the RAIDA, and their grades.
+    pub claim: crate::claim::ClaimReport,
 }
 
 /// One import item (or one coin in it) that was refused.

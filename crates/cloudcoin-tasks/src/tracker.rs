@@ -38,6 +38,7 @@ fn completed_message(kind: TaskKind) -> &'static str {
         TaskKind::Export => "Export completed successfully",
         TaskKind::Import => "Import completed successfully",
         TaskKind::Backup => "Backup completed successfully",
+        TaskKind::Fix => "Healing completed",
     }
 }
 
@@ -335,6 +336,7 @@ mod tests {
             already_present,
             rejected,
             amount: Amount::ZERO,
+            claim: crate::claim::ClaimReport::offline(),
         };
         let cases = [
             (result(0, 0, vec![rejection(0), rejection(1)]), TaskStatus::Error),

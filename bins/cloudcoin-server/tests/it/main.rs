@@ -4,6 +4,7 @@
 mod access;
 mod bad_requests;
 mod browser;
+mod claim;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod export;

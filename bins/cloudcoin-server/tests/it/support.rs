@@ -226,7 +226,6 @@ impl Server {
     }
 
     /// SIGKILLs the process and waits for it.
-    #[cfg(feature = "fault-injection")]
     pub(crate) fn kill(mut self) {
         self.child.kill().expect("kill the server");
         self.child.wait().expect("wait for the server");
