@@ -234,7 +234,7 @@ fn add_receipts(dirs: &[WalletDir], found: &mut HashMap<CoinId, OnDisk>) {
                     .then(|| (time, meta.len(), e.path()))
             })
             .collect();
-        receipts.sort_by(|a, b| b.0.cmp(&a.0));
+        receipts.sort_by_key(|r| std::cmp::Reverse(r.0));
         let mut budget = RECEIPT_BYTES;
         for (_, len, path) in receipts.into_iter().take(RECEIPTS_READ) {
             if wanted.is_empty() || len > budget {
