@@ -37,6 +37,7 @@
 mod base45;
 mod bin;
 mod error;
+mod framing;
 mod page;
 mod picture;
 mod png_file;
@@ -55,7 +56,7 @@ pub use crate::error::{CodecError, LibraryError};
 pub use crate::picture::PngLabel;
 pub use crate::png_file::decode_png;
 pub use crate::qr_text::PaperError;
-pub use crate::scan::{PaperScan, decode_paper, scan_picture};
+pub use crate::scan::{PaperPage, PaperScan, decode_paper, read_pages, scan_picture};
 pub use crate::sniff::{decode_any, is_picture_to_scan, sniff};
 pub use crate::stack::decode_stack;
 pub use crate::stream::read_each;
