@@ -164,8 +164,12 @@ where
 /// assert!(decode_paper([&scan]).is_err());
 /// ```
 pub fn scan_picture(bytes: &[u8]) -> Result<PaperScan, CodecError> {
-    let grey = decode_picture(bytes)?.into_luma8();
-    Ok(PaperScan { codes: read_codes(&grey)? })
+    scan_grey(&decode_picture(bytes)?.into_luma8())
+}
+
+/// The codes of a picture already decoded to grey.
+pub(crate) fn scan_grey(grey: &GrayImage) -> Result<PaperScan, CodecError> {
+    Ok(PaperScan { codes: read_codes(grey)? })
 }
 
 /// The coins of paper wallet pages, from the scans of one or more pictures of them (for example
