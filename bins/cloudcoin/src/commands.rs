@@ -240,9 +240,10 @@ fn coin_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure
             if !entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) || !file.is_file() {
                 continue;
             }
-            let coin_ext = file.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                COIN_EXTENSIONS.iter().any(|k| e.eq_ignore_ascii_case(k))
-            });
+            let coin_ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| COIN_EXTENSIONS.iter().any(|k| e.eq_ignore_ascii_case(k)));
             if coin_ext { found.push(file) } else { skipped.push(file) }
         }
         if found.is_empty() {

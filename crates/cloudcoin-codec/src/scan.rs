@@ -333,19 +333,21 @@ mod tests {
         let mut png = Vec::new();
         write_png_with(&mut png, &coins, &label, QrChoice::current()).expect("writes");
         let printed = rasterise(&png).expect("rasterises");
-        // Random scans of this page in which the first reading, at the picture's own pixel
-        // grid, lost one code or more (found with the `scan_campaign` example's degradations).
-        for seed in [3, 10, 12] {
+        // Random scans of this page: wherever the first reading, at the picture's own pixel
+        // grid, lost a code, the readings moved by a few pixels find it; and some scans among
+        // the first twenty do lose one at first, so the moved readings are at work here.
+        let mut missed_at_first = 0;
+        for seed in 0..20 {
             let scan = print_and_scan(&printed, &Degradation::random(seed)).expect("scans");
             let grey = decode_picture(&scan).expect("decodes").into_luma8();
-            let first = codes_in(&grey).expect("reads").len();
-            assert!(
-                first < 13,
-                "seed {seed}: the first reading found all 13 codes, so this seed no longer shows \
-                 the moved readings at work; pick seeds whose first reading misses a code"
-            );
             let all = read_codes(&grey).expect("reads");
-            assert!(all.is_complete(), "seed {seed}: {all:?} of 13 after {first}");
+            let total = all.keys().next().and_then(|k| all.page(k)).and_then(|a| a.found().1);
+            let first = codes_in(&grey).expect("reads").len();
+            if total.is_some_and(|t| (first as u32) < t) {
+                missed_at_first += 1;
+                assert!(all.is_complete(), "seed {seed}: {all:?} after {first}");
+            }
         }
+        assert!(missed_at_first > 0, "no scan lost a code at the first reading");
     }
 }
