@@ -107,6 +107,10 @@ impl Painter<'_> {
     }
 
     /// `text` centred on `cx`, shrunk to fit in `room` points.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a drawing call: position, room, font, size, colour, text"
+    )]
     fn centred(
         &mut self,
         cx: f32,
@@ -228,7 +232,8 @@ pub(crate) fn write_pdf<W: Write, C: Borrow<Coin>>(
     crate::bin::check_writable(coins)?;
     let all = crate::bin::encode_borrowed(coins)?;
     let ranges = plan(coins, PAPER_QR, size).expect("a coin always fits a page");
-    let ranges = if ranges.is_empty() { vec![0..0] } else { ranges };
+    // No coin at all still makes one page (saying 0 coins), as the other writers write a file.
+    let ranges = if ranges.is_empty() { std::iter::once(0..0).collect() } else { ranges };
     let sans = Font::load(SANS, b"F1");
     let serif = Font::load(SERIF_BOLD, b"F2");
     let (width, height) = size.points();

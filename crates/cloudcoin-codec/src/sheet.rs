@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_code_keeps_at_least_four_modules_of_quiet_zone() {
-        assert!(PAPER_QR.quiet >= 4);
+        const { assert!(PAPER_QR.quiet >= 4) };
         let (c, r) = PAPER_QR.grid(PaperSize::A4);
         assert!(c >= 1 && r >= 1);
     }
