@@ -504,6 +504,12 @@ fn pdf_error(e: impl std::fmt::Display) -> CodecError {
 /// assert_eq!(decode_pdf(&pdf).unwrap()[0].ans, coin.ans);
 /// ```
 pub fn decode_pdf(bytes: &[u8]) -> Result<Vec<Coin>, CodecError> {
+    // A PDF ends with `%%EOF` (and perhaps white space): without it the file was cut short, which
+    // the lenient parser would otherwise let pass.
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    if !bytes[..end].ends_with(b"%%EOF") {
+        return Err(pdf_error("the file is cut short (it does not end with %%EOF)"));
+    }
     let doc = lopdf::Document::load_mem(bytes).map_err(pdf_error)?;
     if let Some(payload) = attachment(&doc)? {
         return crate::bin::decode_bin(&payload);
