@@ -71,6 +71,8 @@ pub(crate) enum FileType {
     Zip,
     /// Binary format-9 coin file.
     Bin,
+    /// Printable paper wallet: pages of QR codes, with the coins attached (at most 500 coins).
+    Pdf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,8 +80,10 @@ pub(crate) enum Command {
     /// Export an exact amount from a wallet into a new coin file in a folder, wait for it,
     /// and print the file's path, amount, coin count and SHA-256.
     Export(ExportArgs),
-    /// Import coin files (bin, stack, png, zip) into a wallet; a folder imports the .bin,
-    /// .stack, .png and .zip files directly in it.
+    /// Import coin files (bin, stack, png, zip, pdf) into a wallet; pictures and scans of
+    /// printed paper wallets work too (photos as .jpg/.jpeg/.png, an office scanner's .pdf; give
+    /// every page, in any order). A folder imports the .bin, .stack, .png, .zip, .pdf, .jpg and
+    /// .jpeg files directly in it.
     Import(ImportArgs),
     /// Write a zip of every coin in a wallet into a folder (the coins stay in the wallet).
     Backup(BackupArgs),

@@ -156,6 +156,7 @@ async fn export(cx: &Context, args: ExportArgs) -> Result<(), Failure> {
         FileType::Png => FileKind::Png,
         FileType::Zip => FileKind::Zip,
         FileType::Bin => FileKind::Bin,
+        FileType::Pdf => FileKind::Pdf,
     };
     let mut request = ExportRequest::new(wallet, amount, folder, kind);
     if let Some(t) = tag(args.tag.as_deref())? {
@@ -170,6 +171,10 @@ async fn export(cx: &Context, args: ExportArgs) -> Result<(), Failure> {
     finished(cx, task)
 }
 
+/// The extensions of the files a folder import takes: coin files, and the pictures and scans
+/// of printed paper wallets.
+const COIN_EXTENSIONS: [&str; 7] = ["bin", "stack", "png", "zip", "pdf", "jpg", "jpeg"];
+
 async fn import(cx: &Context, args: ImportArgs) -> Result<(), Failure> {
     let wallet = wallet_name("--wallet", &args.wallet)?;
     let (paths, skipped) = coin_files(&args.paths)?;
@@ -180,7 +185,7 @@ async fn import(cx: &Context, args: ImportArgs) -> Result<(), Failure> {
     if !cx.out.json {
         for path in &skipped {
             eprintln_note(&format!(
-                "skipped {} (not a .bin, .stack, .png or .zip file)",
+                "skipped {} (not a .bin, .stack, .png, .zip, .pdf, .jpg or .jpeg file)",
                 path.display()
             ));
         }
@@ -282,15 +287,19 @@ fn coin_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure
             if !entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) || !file.is_file() {
                 continue;
             }
-            let coin_ext = file.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                ["bin", "stack", "png", "zip"].iter().any(|k| e.eq_ignore_ascii_case(k))
-            });
+            let coin_ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| COIN_EXTENSIONS.iter().any(|k| e.eq_ignore_ascii_case(k)));
             if coin_ext { found.push(file) } else { skipped.push(file) }
         }
         if found.is_empty() {
             return Err(Failure::new(
                 Status::NotFound,
-                format!("{}: no .bin, .stack, .png or .zip file in this folder", given.display()),
+                format!(
+                    "{}: no .bin, .stack, .png, .zip, .pdf, .jpg or .jpeg file in this folder",
+                    given.display()
+                ),
             ));
         }
         found.sort();

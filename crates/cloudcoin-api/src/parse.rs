@@ -48,7 +48,10 @@ fn kind_field(f: &Fields, key: &str) -> Result<FileKind, ApiError> {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             code::UNKNOWN_TYPE,
-            format!("{}: unknown export type {text:?}; use stack, png, zip or bin", f.name(key)),
+            format!(
+                "{}: unknown export type {text:?}; use stack, png, zip, bin or pdf",
+                f.name(key)
+            ),
         )
     })
 }

@@ -201,7 +201,7 @@ pub struct ExportRequest {
     pub amount: Amount,
     /// An absolute path to an existing, writable folder.
     pub folder: PathBuf,
-    /// The file kind: `stack`, `png`, `zip` or `bin`.
+    /// The file kind: `stack`, `png`, `zip`, `bin` or `pdf`.
     #[serde(rename = "type", with = "file_kind")]
     pub kind: FileKind,
     /// The tag in the file's name (empty when absent).
@@ -941,8 +941,9 @@ mod file_kind {
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FileKind, D::Error> {
         let text = String::deserialize(d)?;
-        FileKind::from_name(&text)
-            .ok_or_else(|| de::Error::unknown_variant(&text, &["stack", "png", "zip", "bin"]))
+        FileKind::from_name(&text).ok_or_else(|| {
+            de::Error::unknown_variant(&text, &["stack", "png", "zip", "bin", "pdf"])
+        })
     }
 }
 

@@ -128,6 +128,23 @@ pub enum CodecError {
         /// What the image decoder said.
         reason: String,
     },
+    /// A PDF that cannot be read.
+    #[error("cannot read the pdf: {reason}")]
+    Pdf {
+        /// What the PDF reader said.
+        reason: String,
+    },
+    /// More coins than a printed paper wallet may hold.
+    #[error(
+        "{count} coins are more than a paper wallet may hold ({max} coins, some 56 printed \
+         pages); export them as several smaller pdf files, or as a png, bin or zip file"
+    )]
+    TooManyForPaper {
+        /// The number of coins asked for.
+        count: usize,
+        /// The most a paper wallet holds.
+        max: usize,
+    },
     /// The QR codes of a paper wallet do not give its coins.
     #[error(transparent)]
     Paper(#[from] crate::qr_text::PaperError),

@@ -37,11 +37,14 @@
 mod base45;
 mod bin;
 mod error;
+mod framing;
 mod page;
+mod pdf;
 mod picture;
 mod png_file;
 mod qr_text;
 mod scan;
+mod sheet;
 #[cfg(feature = "simulate")]
 pub mod simulate;
 mod sniff;
@@ -52,10 +55,12 @@ mod zip_file;
 
 pub use crate::bin::{decode_bin, encode_bin};
 pub use crate::error::{CodecError, LibraryError};
+pub use crate::pdf::decode_pdf;
 pub use crate::picture::PngLabel;
 pub use crate::png_file::decode_png;
 pub use crate::qr_text::PaperError;
-pub use crate::scan::{PaperScan, decode_paper, scan_picture};
+pub use crate::scan::{PaperPage, PaperScan, decode_paper, read_pages, scan_picture};
+pub use crate::sheet::{MAX_PAPER_COINS, PaperSize};
 pub use crate::sniff::{decode_any, is_picture_to_scan, sniff};
 pub use crate::stack::decode_stack;
 pub use crate::stream::read_each;

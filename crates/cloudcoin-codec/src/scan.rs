@@ -7,7 +7,8 @@ use image::GrayImage;
 use image::{ImageFormat, ImageReader};
 
 use crate::error::CodecError;
-use crate::qr_text::{self, Assembly, Part};
+use crate::framing::{PageKey, Pages};
+use crate::qr_text::{self, Part};
 
 /// Longest side, in pixels, of a picture that is read (a 600 dpi scan of a Letter page is
 /// 6,600 pixels high); larger pictures are refused before they are decoded.
@@ -48,29 +49,113 @@ pub(crate) fn decode_picture(bytes: &[u8]) -> Result<image::DynamicImage, CodecE
     })
 }
 
-/// The QR codes of a paper wallet read from one picture (a photo or scan of the printed page,
-/// or the PNG itself), to be combined with those of other pictures of the same page by
-/// [`decode_paper`].
+/// The QR codes of paper wallet pages read from one picture (a photo or scan of printed pages,
+/// or the PNG itself), grouped by the page each code names, to be combined with those of other
+/// pictures by [`decode_paper`] or [`read_pages`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PaperScan {
-    codes: Assembly,
+    codes: Pages,
 }
 
 impl PaperScan {
-    /// The numbers of the codes read, ascending (the first code is 1).
+    /// The numbers of the codes read of the first page seen, ascending (the first code is 1).
     pub fn codes_read(&self) -> Vec<u32> {
-        self.codes.found().0
+        self.first().map(|a| a.found().0).unwrap_or_default()
     }
 
-    /// How many codes the page has, if any code was read.
+    /// How many codes the first page seen has, if any code was read.
     pub fn code_count(&self) -> Option<u32> {
-        self.codes.found().1
+        self.first().and_then(|a| a.found().1)
     }
 
-    /// Whether every code of the page was read, so the picture gives the coins on its own.
+    /// The page codes of the pages whose codes were read (pages printed in the older framing,
+    /// whose codes name no page, are not listed).
+    pub fn page_codes(&self) -> Vec<String> {
+        self.codes
+            .keys()
+            .filter_map(|k| match k {
+                PageKey::Bound(id) => Some(id.to_string()),
+                PageKey::Unbound => None,
+            })
+            .collect()
+    }
+
+    /// Whether every code of every page seen was read, so the picture gives its coins on its own.
     pub fn is_complete(&self) -> bool {
         self.codes.is_complete()
     }
+
+    fn first(&self) -> Option<&crate::qr_text::Assembly> {
+        self.codes.keys().next().and_then(|k| self.codes.page(k))
+    }
+}
+
+/// The coins of one page of a paper wallet, read from the codes of one or more pictures: what
+/// [`read_pages`] gives for each page it saw.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PaperPage {
+    page: Option<String>,
+    scans: Vec<usize>,
+    coins: Result<Vec<cloudcoin_domain::Coin>, CodecError>,
+}
+
+impl PaperPage {
+    /// The page code (twelve hexadecimal digits printed on the page), or `None` for a page
+    /// printed in the older framing, whose codes name no page.
+    pub fn page_code(&self) -> Option<&str> {
+        self.page.as_deref()
+    }
+
+    /// The positions, among the scans given, of those that show a code of this page.
+    pub fn scans(&self) -> &[usize] {
+        &self.scans
+    }
+
+    /// The page's coins, or why its codes do not give them (a code missing, names what is
+    /// missing; nothing of the page is given then).
+    pub fn coins(&self) -> Result<&[cloudcoin_domain::Coin], &CodecError> {
+        self.coins.as_deref()
+    }
+
+    /// The page's coins, or why its codes do not give them.
+    pub fn into_coins(self) -> Result<Vec<cloudcoin_domain::Coin>, CodecError> {
+        self.coins
+    }
+}
+
+/// Reads every page whose codes are in `scans`, each on its own: the codes are grouped by the
+/// page they name, so pictures of several pages may be given together in any order, and a page
+/// with a code missing gives nothing while the others give their coins.
+///
+/// ```
+/// use cloudcoin_codec::{read_pages, PaperScan};
+///
+/// // No scan, no page.
+/// assert!(read_pages(std::iter::empty::<&PaperScan>()).is_empty());
+/// ```
+pub fn read_pages<'a, I>(scans: I) -> Vec<PaperPage>
+where
+    I: IntoIterator<Item = &'a PaperScan>,
+{
+    let scans: Vec<&PaperScan> = scans.into_iter().collect();
+    let mut all = Pages::default();
+    for scan in &scans {
+        all.merge(&scan.codes);
+    }
+    all.keys()
+        .map(|key| PaperPage {
+            page: match key {
+                PageKey::Bound(id) => Some(id.to_string()),
+                PageKey::Unbound => None,
+            },
+            scans: (0..scans.len()).filter(|&i| scans[i].codes.page(key).is_some()).collect(),
+            coins: all
+                .finish(key)
+                .map_err(CodecError::from)
+                .and_then(|payload| crate::bin::decode_bin(&payload)),
+        })
+        .collect()
 }
 
 /// Reads the QR codes of a paper wallet page from a PNG or JPEG picture: a photo or scan of the
@@ -94,7 +179,12 @@ impl PaperScan {
 /// this takes stays bounded however many callers read pictures at once.
 pub fn scan_picture(bytes: &[u8]) -> Result<PaperScan, CodecError> {
     let (grey, _turn) = decode_grey(bytes)?;
-    Ok(PaperScan { codes: read_codes(&grey)? })
+    scan_grey(&grey)
+}
+
+/// The codes of a picture already decoded to grey.
+pub(crate) fn scan_grey(grey: &GrayImage) -> Result<PaperScan, CodecError> {
+    Ok(PaperScan { codes: read_codes(grey)? })
 }
 
 /// The pixels of the pictures being decoded and read in this process, and the condition
@@ -133,7 +223,7 @@ impl Drop for Turn {
 
 /// Refuses a picture of `width` × `height` with more than [`MAX_PIXELS`] pixels or a side
 /// longer than [`MAX_SIDE`]; returns its pixel count.
-fn pixel_budget(width: u32, height: u32) -> Result<u64, CodecError> {
+pub(crate) fn pixel_budget(width: u32, height: u32) -> Result<u64, CodecError> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > MAX_PIXELS || width.max(height) > MAX_SIDE {
         return Err(CodecError::PictureTooLarge {
@@ -258,19 +348,40 @@ fn decode_jpeg_grey(bytes: &[u8]) -> Result<Grey, CodecError> {
     Ok((width, height, buffer, turn))
 }
 
-/// The coins of a paper wallet page, from the scans of one or more pictures of it (for example
-/// its front and its back, or two photos that each show part of it). Every code of the page must
-/// be among them; if one is missing the error names the codes read and the codes missing.
+/// The coins of paper wallet pages, from the scans of one or more pictures of them (for example
+/// a page's front and back, two photos that each show part of it, or photos of several pages in
+/// any order). Every code of every page seen must be among them; if one is missing the error
+/// names the page, the codes read and the codes missing, and no coin is given. Use
+/// [`read_pages`] to take the whole pages and leave the others.
 pub fn decode_paper<'a, I>(scans: I) -> Result<Vec<cloudcoin_domain::Coin>, CodecError>
 where
     I: IntoIterator<Item = &'a PaperScan>,
 {
-    let mut all = Assembly::default();
-    for scan in scans {
-        all.merge(&scan.codes);
+    let pages = read_pages(scans);
+    if pages.is_empty() {
+        return Err(qr_text::PaperError::NoCodes.into());
     }
-    let payload = all.finish()?;
-    crate::bin::decode_bin(&payload)
+    if pages.len() == 1 {
+        return pages.into_iter().next().expect("one page").into_coins();
+    }
+    let names: Vec<String> = pages
+        .iter()
+        .map(|p| p.page_code().map_or_else(|| "one without a page code".to_owned(), str::to_owned))
+        .collect();
+    let mut coins = Vec::new();
+    let mut problems = Vec::new();
+    for page in pages {
+        match page.into_coins() {
+            Ok(c) => coins.extend(c),
+            Err(CodecError::Paper(e)) => problems.push(e),
+            Err(other) => return Err(other),
+        }
+    }
+    if problems.is_empty() {
+        Ok(coins)
+    } else {
+        Err(qr_text::PaperError::SomePagesIncomplete { pages: names, problems }.into())
+    }
 }
 
 /// Where a picture is read again, moved by these pixels, while codes are missing. The binarizer
@@ -287,11 +398,11 @@ const DOUBLE_UP_TO: u32 = 2_000;
 /// Reads every CloudCoin code in `grey`: at full size, moved by the [`OFFSETS`] while codes are
 /// missing, then, while still missing, at twice the size (small pictures) or at half the size
 /// (large ones).
-pub(crate) fn read_codes(grey: &GrayImage) -> Result<Assembly, CodecError> {
-    let mut found = Assembly::default();
+pub(crate) fn read_codes(grey: &GrayImage) -> Result<Pages, CodecError> {
+    let mut found = Pages::default();
     read_moved(grey, &mut found)?;
     let longer = grey.width().max(grey.height());
-    if !found.is_complete() && found.found().1.is_some() && longer <= DOUBLE_UP_TO {
+    if !found.is_complete() && found.keys().next().is_some() && longer <= DOUBLE_UP_TO {
         let double = image::imageops::resize(
             grey,
             grey.width() * 2,
@@ -307,7 +418,7 @@ pub(crate) fn read_codes(grey: &GrayImage) -> Result<Assembly, CodecError> {
 }
 
 /// Reads `grey` at each of the [`OFFSETS`] until every code of its page is found.
-fn read_moved(grey: &GrayImage, found: &mut Assembly) -> Result<(), CodecError> {
+fn read_moved(grey: &GrayImage, found: &mut Pages) -> Result<(), CodecError> {
     for (dx, dy) in OFFSETS {
         if found.is_complete() || dx >= grey.width() || dy >= grey.height() {
             break;
@@ -323,7 +434,7 @@ fn read_moved(grey: &GrayImage, found: &mut Assembly) -> Result<(), CodecError> 
 }
 
 /// Adds the CloudCoin codes that the detector finds in `grey` to `found`.
-fn add_codes(grey: &GrayImage, found: &mut Assembly) -> Result<(), CodecError> {
+fn add_codes(grey: &GrayImage, found: &mut Pages) -> Result<(), CodecError> {
     for (part, _) in codes_in(grey)? {
         found.add(part);
     }
@@ -492,19 +603,21 @@ mod tests {
         let mut png = Vec::new();
         write_png_with(&mut png, &coins, &label, QrChoice::current()).expect("writes");
         let printed = rasterise(&png).expect("rasterises");
-        // Random scans of this page in which the first reading, at the picture's own pixel
-        // grid, lost one code or more (found with the `scan_campaign` example's degradations).
-        for seed in [3, 10, 12] {
+        // Random scans of this page: wherever the first reading, at the picture's own pixel
+        // grid, lost a code, the readings moved by a few pixels find it; and some scans among
+        // the first twenty do lose one at first, so the moved readings are at work here.
+        let mut missed_at_first = 0;
+        for seed in 0..20 {
             let scan = print_and_scan(&printed, &Degradation::random(seed)).expect("scans");
             let grey = decode_picture(&scan).expect("decodes").into_luma8();
-            let first = codes_in(&grey).expect("reads").len();
-            assert!(
-                first < 13,
-                "seed {seed}: the first reading found all 13 codes, so this seed no longer shows \
-                 the moved readings at work; pick seeds whose first reading misses a code"
-            );
             let all = read_codes(&grey).expect("reads");
-            assert!(all.is_complete(), "seed {seed}: {:?} of 13 after {first}", all.found());
+            let total = all.keys().next().and_then(|k| all.page(k)).and_then(|a| a.found().1);
+            let first = codes_in(&grey).expect("reads").len();
+            if total.is_some_and(|t| (first as u32) < t) {
+                missed_at_first += 1;
+                assert!(all.is_complete(), "seed {seed}: {all:?} after {first}");
+            }
         }
+        assert!(missed_at_first > 0, "no scan lost a code at the first reading");
     }
 }

@@ -31,6 +31,8 @@ use crate::zip_file::Limits;
 pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
     if bytes.starts_with(crate::png_file::PNG_SIGNATURE) {
         Ok(FileKind::Png)
+    } else if bytes.starts_with(b"%PDF-") {
+        Ok(FileKind::Pdf)
     } else if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         Ok(FileKind::Zip)
     } else if bytes.first() == Some(&crate::bin::FORMAT_9) && bytes.len() >= crate::bin::HEADER_LEN
@@ -127,6 +129,7 @@ pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError
         FileKind::Stack => crate::stack::decode_stack(bytes),
         FileKind::Png => crate::png_file::decode_png(bytes),
         FileKind::Zip => crate::zip_file::decode_zip(bytes, limits),
+        FileKind::Pdf => crate::pdf::decode_pdf(bytes),
     }
 }
 

@@ -33,6 +33,7 @@ use crate::picture::PngLabel;
 pub struct WriteOptions<'a> {
     tag: Tag,
     date: String,
+    paper: crate::sheet::PaperSize,
     progress: Option<Box<dyn Fn(usize) + 'a>>,
 }
 
@@ -64,6 +65,17 @@ impl<'a> WriteOptions<'a> {
         self
     }
 
+    /// The paper a `pdf` paper wallet is laid out for (A4 unless set).
+    pub fn with_paper_size(mut self, paper: crate::sheet::PaperSize) -> WriteOptions<'a> {
+        self.paper = paper;
+        self
+    }
+
+    /// The paper set with [`WriteOptions::with_paper_size`].
+    pub fn paper_size(&self) -> crate::sheet::PaperSize {
+        self.paper
+    }
+
     /// The tag set with [`WriteOptions::with_tag`].
     pub fn tag(&self) -> &Tag {
         &self.tag
@@ -87,6 +99,7 @@ impl fmt::Debug for WriteOptions<'_> {
         f.debug_struct("WriteOptions")
             .field("tag", &self.tag)
             .field("date", &self.date)
+            .field("paper", &self.paper)
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
             .finish()
     }
@@ -141,6 +154,12 @@ pub fn write_coins<C: Borrow<Coin>>(
         FileKind::Png => {
             let label = PngLabel::new(coins, options.tag().clone(), options.date())?;
             crate::png_file::write_png(w, coins, &label)?;
+            options.report(coins.len());
+            Ok(())
+        }
+        FileKind::Pdf => {
+            let label = PngLabel::new(coins, options.tag().clone(), options.date())?;
+            crate::pdf::write_pdf(w, coins, &label, options.paper)?;
             options.report(coins.len());
             Ok(())
         }

@@ -444,6 +444,7 @@ impl Walk<'_> {
             Ok(FileKind::Bin) => crate::bin::decode_bin(data).map_err(wrap)?,
             Ok(FileKind::Stack) => crate::stack::decode_stack(data).map_err(wrap)?,
             Ok(FileKind::Png) => crate::png_file::decode_png(data).map_err(wrap)?,
+            Ok(FileKind::Pdf) => crate::pdf::decode_pdf(data).map_err(wrap)?,
         };
         for coin in coins {
             if !self.seen.insert(coin.id()) {

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use cloudcoin_codec::{
-    Limits, PaperScan, decode_any, decode_paper, is_picture_to_scan, scan_picture,
+    Limits, PaperScan, decode_any, is_picture_to_scan, read_pages, scan_picture,
 };
 use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
 
@@ -198,31 +198,45 @@ pub(crate) fn run(
         }
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
     }
-    // A picture that shows every code of its page gives its coins on its own; the pictures that
-    // show only some codes are taken as pictures of one page (its front and back, two photos of
-    // its halves) and combined. A picture with no code at all is refused on its own.
-    let mut partial = Vec::new();
-    for (i, source, scan) in pictures {
-        if scan.is_complete() || scan.code_count().is_none() {
-            match decode_paper([&scan]) {
-                Ok(coins) => take(i, &source, coins, &mut rejected),
-                Err(e) => rejected.push(Rejection { item: i, source, reason: reason_of(&e) }),
-            }
-        } else {
-            partial.push((i, source, scan));
+    // The codes of all the pictures are grouped by the page they name (pictures of several pages
+    // may come in any order, a page's halves in two pictures): a whole page gives its coins, a
+    // page with a code missing gives nothing and every picture showing part of it is refused,
+    // naming the page, what is missing and the other pages the picture shows. Pages printed
+    // before codes named their page form one group, as they always did. A picture with no code
+    // at all is refused on its own.
+    let scans: Vec<&PaperScan> = pictures.iter().map(|(_, _, scan)| scan).collect();
+    let pages = read_pages(scans.iter().copied());
+    for (i, source, scan) in &pictures {
+        if scan.code_count().is_none() {
+            let reason = reason_of(&cloudcoin_codec::PaperError::NoCodes.into());
+            rejected.push(Rejection { item: *i, source: source.clone(), reason });
         }
     }
-    if let Some((first, first_source, _)) = partial.first() {
-        match decode_paper(partial.iter().map(|(_, _, scan)| scan)) {
-            Ok(coins) => take(*first, first_source, coins, &mut rejected),
+    for page in &pages {
+        let Some(&first) = page.scans().first() else { continue };
+        match page.coins() {
+            Ok(coins) => {
+                let (i, source, _) = &pictures[first];
+                take(*i, source, coins.to_vec(), &mut rejected);
+            }
             Err(e) => {
-                let reason = reason_of(&e);
-                for (i, source, _) in &partial {
-                    rejected.push(Rejection {
-                        item: *i,
-                        source: source.clone(),
-                        reason: reason.clone(),
-                    });
+                for &k in page.scans() {
+                    let (i, source, scan) = &pictures[k];
+                    let others: Vec<String> = scan
+                        .page_codes()
+                        .into_iter()
+                        .filter(|code| Some(code.as_str()) != page.page_code())
+                        .collect();
+                    let mut reason = reason_of(e);
+                    if !others.is_empty() {
+                        reason.push_str(&format!(
+                            "; this picture also shows codes of page {}: pictures of different \
+                             pages are read page by page, and nothing of page {} was imported",
+                            others.join(", page "),
+                            page.page_code().unwrap_or("without a page code")
+                        ));
+                    }
+                    rejected.push(Rejection { item: *i, source: source.clone(), reason });
                 }
             }
         }

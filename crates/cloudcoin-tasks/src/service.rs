@@ -663,7 +663,13 @@ impl Service {
             blocking(move || {
                 let (reserved, single) = {
                     let mut s = lock(&state);
-                    let ids = s.reserve_amount(amount, &SelectionPolicy::default())?;
+                    // A paper wallet holds fewer coins than a file: pages a person would print.
+                    let policy = match kind {
+                        FileKind::Pdf => SelectionPolicy::default()
+                            .with_max_coins(cloudcoin_codec::MAX_PAPER_COINS),
+                        _ => SelectionPolicy::default(),
+                    };
+                    let ids = s.reserve_amount(amount, &policy)?;
                     let single = match ids.as_slice() {
                         [one] => s.coins.get(one).map(|e| e.coin.clone()),
                         _ => None,

@@ -5,6 +5,7 @@ mod negative;
 mod pans;
 #[cfg(feature = "simulate")]
 mod paper;
+mod pdf;
 mod picture;
 mod properties;
 mod zip_archives;

@@ -125,8 +125,12 @@ fn an_independent_decoder_reads_the_codes_and_they_carry_the_coin_chunk() {
         let chunk = &png[41..41 + len];
         let n = texts.len();
         let mut parts = vec![None; n];
+        // Every code names its page: the first six bytes of the SHA-256 of the chunk, in hex.
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(chunk);
+        let page: String = digest[..6].iter().map(|b| format!("{b:02X}")).collect();
+        let prefix = format!("CC9P:{page}:");
         for text in &texts {
-            let rest = text.strip_prefix("CC9:").expect("framed as CC9:i/n:data");
+            let rest = text.strip_prefix(&prefix).expect("framed as CC9P:page:i/n:data");
             let (counter, data) = rest.split_once(':').expect("i/n:");
             let (i, total) = counter.split_once('/').expect("i/n");
             assert_eq!(total.parse::<usize>().expect("n"), n, "every code says how many there are");

@@ -1,5 +1,6 @@
 //! Integration tests of the service on temporary data directories.
 
+mod bound_pages;
 mod embedding;
 mod export;
 mod faults;
