@@ -471,16 +471,16 @@ fn the_download_serves_only_the_unchanged_file_to_an_authenticated_caller() {
     );
     let import = r.json()["payload"]["id"].as_str().expect("id").to_owned();
     server.wait_task(&import);
-    server.get(&format!("/api/v1/tasks/{import}/file")).assert_error(409, 4312);
+    server.get(&format!("/api/v1/tasks/{import}/file")).assert_error(409, 4313);
     server.get("/api/v1/tasks/9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a/file").assert_error(404, 4105);
 
     // Changed or removed: gone.
     let mut bytes = std::fs::read(&file).expect("the file");
     bytes[0] ^= 1;
     std::fs::write(&file, &bytes).expect("change one bit");
-    server.get(&path).assert_error(410, 4313);
+    server.get(&path).assert_error(410, 4314);
     std::fs::remove_file(&file).expect("remove");
-    server.get(&path).assert_error(410, 4313);
+    server.get(&path).assert_error(410, 4314);
 
     // The page and every answer carry the hardening headers.
     let page = server.get("/");
