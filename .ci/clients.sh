@@ -23,7 +23,8 @@ trap cleanup EXIT
 # Starts the server on a free port with the given flags; sets API and server_pid.
 start_server() {
   local log=$work/server-$RANDOM.log
-  "$server_bin" --listen 127.0.0.1:0 --data-dir "$work/data-$RANDOM" "$@" 2>"$log" &
+  data_dir=$work/data-$RANDOM
+  "$server_bin" --listen 127.0.0.1:0 --data-dir "$data_dir" "$@" 2>"$log" &
   server_pid=$!
   for _ in $(seq 1 600); do
     addr=$(sed -n 's/.*listening on http:\/\/\([^,]*\),.*/\1/p' "$log" | head -n1)
@@ -37,35 +38,43 @@ start_server() {
 
 stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=; addr=; }
 
-# The README's test-coin import, without a token (the server runs with --no-auth).
+# The README's test-coin import, without a token (the server runs with --no-auth) or with $1.
 fund() {
+  local auth=()
+  if [ -n "${1:-}" ]; then auth=(-H "Authorization: Bearer $1"); fi
   local items
   items=$(for f in "$PWD"/examples/test-coins/*.bin; do printf '{"type":"file","data":"%s"},' "$f"; done)
   local id
-  id=$(curl -sS -H 'Content-Type: application/json' \
+  id=$(curl -sS "${auth[@]}" -H 'Content-Type: application/json' \
     -d "{\"name\":\"Default\",\"items\":[${items%,}]}" "$API/import" | jq -r .payload.id)
   for _ in $(seq 1 300); do
-    [ "$(curl -sS "$API/tasks/$id" | jq -r .payload.status)" = completed ] && return 0
+    [ "$(curl -sS "${auth[@]}" "$API/tasks/$id" | jq -r .payload.status)" = completed ] && return 0
     sleep 0.1
   done
   echo "the test-coin import did not complete"; exit 1
 }
 
-# run_client NAME EXPECT(success|401) COMMAND...
+# run_client NAME EXPECT(success|401) COMMAND... (in an empty HOME, so no token file of the
+# machine's own is found; CLIENT_ENV adds variables)
 run_client() {
   local name=$1 expect=$2; shift 2
-  local folder=$work/out-$name-$expect
+  mkdir -p "$work/home"
+  local folder=$work/out-$name-$expect-$RANDOM
   mkdir -p "$folder"
   local out=$work/$name-$expect.out
   local started=$SECONDS
-  CLOUDCOIN_API=$API FOLDER=$folder AMOUNT=10.5 TYPE=zip timeout 30 "$@" >"$out" 2>&1
+  env -u CLOUDCOIN_TOKEN -u CLOUDCOIN_DATA_DIR -u CLOUDCOIN_SERVER HOME="$work/home" \
+    XDG_DATA_HOME="$work/home/share" CLOUDCOIN_API=$API FOLDER=$folder AMOUNT=10.5 TYPE=zip \
+    ${CLIENT_ENV:-} timeout 30 "$@" >"$out" 2>&1
   local rc=$? took=$((SECONDS - started))
   if [ "$expect" = success ]; then
     local file="$folder/10.5 CloudCoin #6 ''.zip"
     if [ $rc -eq 0 ] && [ -s "$file" ] && grep -qF "Export completed: $file" "$out"; then
-      ok "$name with --no-auth wrote its file and printed its success line"
+      local how="with --no-auth"
+      if [ -n "${CLIENT_ENV:-}" ]; then how="with ${CLIENT_ENV%%=*} set"; fi
+      ok "$name ($how) wrote its file and printed its success line"
     else
-      fail "$name with --no-auth (exit $rc)"; cat "$out"; ls -l "$folder"
+      fail "$name (${CLIENT_ENV:-with --no-auth}) (exit $rc)"; cat "$out"; ls -l "$folder"
     fi
   else
     if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $took -le 10 ] && grep -q "requires a token" "$out" \
@@ -106,6 +115,20 @@ for ((i = 0; i < ${#clients[@]}; i += 2)); do
   run_client "${clients[i]}" 401 ${clients[i + 1]}
 done
 stop_server
+
+# With a token (the default server), each client sends the one it finds: CLOUDCOIN_TOKEN, or the
+# server's token file named by CLOUDCOIN_DATA_DIR.
+for ((i = 0; i < ${#clients[@]}; i += 2)); do
+  start_server
+  token=$(cat "$data_dir/.cloudcoin/api-token")
+  fund "$token"
+  if [ $((i / 2 % 2)) -eq 0 ]; then
+    CLIENT_ENV="CLOUDCOIN_TOKEN=$token" run_client "${clients[i]}" success ${clients[i + 1]}
+  else
+    CLIENT_ENV="CLOUDCOIN_DATA_DIR=$data_dir" run_client "${clients[i]}" success ${clients[i + 1]}
+  fi
+  stop_server
+done
 
 echo "clients: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

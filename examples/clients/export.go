@@ -1,12 +1,13 @@
 // Export an exact amount from a wallet into a file, then poll the task until it ends
 // (Go standard library only).
 //
-// It sends no token, so the server must run with --no-auth (loopback only):
+// Settings (environment): CLOUDCOIN_SERVER (default http://127.0.0.1:8006, as for the CLI; or
+// CLOUDCOIN_API, the /api/v1 address), WALLET (Default), AMOUNT (10.5), FOLDER
+// (/tmp/cloudcoin-out, which must exist), TYPE (zip: stack, png, zip or bin).
+// The token: CLOUDCOIN_TOKEN, else the server's token file (in CLOUDCOIN_DATA_DIR, else its
+// default data directory); with none, the server must run with --no-auth (loopback only):
 //
 //	cloudcoin-server --no-auth
-//
-// Settings (environment): CLOUDCOIN_API (default http://127.0.0.1:8006/api/v1), WALLET (Default),
-// AMOUNT (10.5), FOLDER (/tmp/cloudcoin-out, which must exist), TYPE (zip: stack, png, zip or bin).
 //
 //	go run examples/clients/export.go
 package main
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -41,6 +43,34 @@ func setting(name, fallback string) string {
 	return fallback
 }
 
+// token is CLOUDCOIN_TOKEN, else the server's token file, else "" (no token sent).
+func token() string {
+	if t := strings.TrimSpace(os.Getenv("CLOUDCOIN_TOKEN")); t != "" {
+		return t
+	}
+	dir := os.Getenv("CLOUDCOIN_DATA_DIR")
+	if dir == "" {
+		dir = setting("XDG_DATA_HOME", os.Getenv("HOME")+"/.local/share") + "/cloudcoin-server"
+	}
+	if b, err := os.ReadFile(dir + "/.cloudcoin/api-token"); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	return ""
+}
+
+// call sends a request with the token, when there is one.
+func call(method, url string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if t := token(); t != "" {
+		req.Header.Set("Authorization", "Bearer "+t)
+	}
+	return http.DefaultClient.Do(req)
+}
+
 func decode(resp *http.Response) envelope {
 	defer resp.Body.Close()
 	var e envelope
@@ -52,7 +82,7 @@ func decode(resp *http.Response) envelope {
 }
 
 func main() {
-	api := setting("CLOUDCOIN_API", "http://127.0.0.1:8006/api/v1")
+	api := setting("CLOUDCOIN_API", setting("CLOUDCOIN_SERVER", "http://127.0.0.1:8006")+"/api/v1")
 	// The amount goes as a JSON string so it stays exact; a JSON number works too.
 	request, _ := json.Marshal(map[string]string{
 		"name":   setting("WALLET", "Default"),
@@ -60,7 +90,7 @@ func main() {
 		"folder": setting("FOLDER", "/tmp/cloudcoin-out"),
 		"type":   setting("TYPE", "zip"),
 	})
-	resp, err := http.Post(api+"/export", "application/json", bytes.NewReader(request))
+	resp, err := call("POST", api+"/export", request)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot reach the server:", err)
 		os.Exit(1)
@@ -75,7 +105,7 @@ func main() {
 	fmt.Printf("Export task %s started\n", id)
 
 	for {
-		resp, err := http.Get(api + "/tasks/" + id)
+		resp, err := call("GET", api+"/tasks/"+id, nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "cannot reach the server:", err)
 			os.Exit(1)

@@ -2,17 +2,28 @@
 //! concurrent clients in a worker process that is killed with SIGKILL at a random moment
 //! (sometimes while it is still recovering from the previous kill), with output folders
 //! unplugged and files taken away between rounds; then a storm of many concurrent clients over
-//! several wallets. After every round the data directory is opened again (crash recovery runs)
-//! and a checker that reads the files itself verifies that
+//! several wallets. Three more weapons, with the `fault-injection` feature and as root:
+//!
+//! - some workers publish named outputs by `link` then `unlink` and move coin files the same way,
+//!   as on a file system whose `renameat2` refuses `RENAME_NOREPLACE` (NFS);
+//! - one output folder is its own mount (a bind mount of a "stick" folder), lazily detached
+//!   (`umount -l`) at a random moment of some rounds and plugged in again after the kill;
+//! - a "foreign mover" — another program sharing the wallet — moves coin files between `Bank`,
+//!   `Fracked` and `Limbo` while the clients run and while the server is down, and drops copies
+//!   of coin files while it is down.
+//!
+//! After every round the data directory is opened again (crash recovery runs) and a checker that
+//! reads the files itself verifies that
 //!
 //! - every coin is in exactly one of {a wallet's held folders, a published output file} (a coin
 //!   whose export needs attention may also be in its output, but is not spendable);
 //! - `Sent` holds only coins that were exported;
-//! - no readable coin file is left under a temporary (hidden) name;
-//! - each wallet's balance is exactly its spendable coin files.
+//! - no readable coin file is left under a temporary (hidden) name that no journal record names;
+//! - each wallet's balance is exactly its spendable coin files;
+//! - a completed export reports a file in an output folder (not the path of a detached mount).
 //!
 //! ```text
-//! cloudcoin-campaign [--rounds N] [--storm-secs S] [--clients C] [--seed X] [--dir D]
+//! cloudcoin-campaign [--rounds N] [--storm-secs S] [--clients C] [--seed X] [--dir D] [--no-mounts]
 //! ```
 //!
 //! Prints its figures and exits non-zero if it found any violation.
@@ -39,6 +50,10 @@ use cloudcoin_tasks::{
 
 const WALLETS: [&str; 3] = ["Default", "Alice", "Bob"];
 const OUTS: [&str; 3] = ["out0", "out1", "out2"];
+/// The output folder that is its own mount (where mounting is allowed).
+const MOUNTED: &str = "out2";
+/// The held folders the foreign mover moves coin files between.
+const MOVER_FOLDERS: [&str; 3] = ["Bank", "Fracked", "Limbo"];
 const AMOUNTS: [&str; 9] = ["0.1", "1", "1.5", "2", "10", "11.1", "3.3", "20", "0.5"];
 const HELD: [&str; 4] = ["Bank", "Fracked", "Limbo", "Suspect"];
 const ALL_FOLDERS: [&str; 10] = [
@@ -87,10 +102,12 @@ struct Options {
     clients: u64,
     seed: u64,
     dir: Option<PathBuf>,
+    mounts: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut o = Options { rounds: 200, storm_secs: 20, clients: 24, seed: 0, dir: None };
+    let mut o =
+        Options { rounds: 200, storm_secs: 20, clients: 24, seed: 0, dir: None, mounts: true };
     o.seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -106,6 +123,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--clients" => o.clients = number(value()?)?,
             "--seed" => o.seed = number(value()?)?,
             "--dir" => o.dir = Some(PathBuf::from(value()?)),
+            "--no-mounts" => o.mounts = false,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -162,6 +180,13 @@ impl Place {
     fn backups(&self) -> PathBuf {
         self.base.join("backups")
     }
+    /// The folder bind-mounted on the mounted output folder: what a stick holds.
+    fn stick(&self) -> PathBuf {
+        self.base.join("stick")
+    }
+    fn held(&self, wallet: &str, folder: &str) -> PathBuf {
+        self.data().join("Wallets").join(wallet).join(folder)
+    }
     fn config(&self) -> ServiceConfig {
         ServiceConfig::new(self.data()).with_task_retention(Duration::from_secs(3600))
     }
@@ -186,15 +211,18 @@ fn coin(code: i8, serial: u32) -> Coin {
 /// Lays out the folders and fills each wallet's Bank; returns every coin id.
 fn setup(place: &Place) -> Result<BTreeSet<CoinId>, String> {
     let mut universe = BTreeSet::new();
-    for dir in [place.away(), place.inbox(), place.consumed(), place.taken(), place.backups()] {
+    let dirs = [place.away(), place.inbox(), place.consumed(), place.taken(), place.backups()];
+    for dir in dirs.into_iter().chain([place.stick()]) {
         mkdir(&dir)?;
     }
     for out in OUTS {
         mkdir(&place.out(out))?;
     }
     for (w, wallet) in WALLETS.iter().enumerate() {
-        let bank = place.data().join("Wallets").join(wallet).join("Bank");
-        mkdir(&bank)?;
+        for folder in MOVER_FOLDERS {
+            mkdir(&place.held(wallet, folder))?;
+        }
+        let bank = place.held(wallet, "Bank");
         let base = (w as u32 + 1) * 100_000;
         let mut coins: Vec<Coin> = (0..50).map(|i| coin(-1, base + i)).collect();
         coins.extend((0..70).map(|i| coin(0, base + 1_000 + i)));
@@ -226,6 +254,18 @@ struct Figures {
     held_back_now: u64,
     outputs: usize,
     consumed: usize,
+    /// Workers that published by link then unlink.
+    fallback_workers: u64,
+    /// Rounds in which the mounted output folder was detached.
+    detached: u64,
+    /// Coin files the foreign mover moved between held folders, while the clients ran and while
+    /// the server was down.
+    moved_live: u64,
+    moved_down: u64,
+    /// Copies of coin files it dropped while the server was down.
+    copies: u64,
+    /// Distinct export tasks seen completed.
+    exports: BTreeSet<String>,
 }
 
 fn campaign(o: &Options) -> Result<u64, String> {
@@ -250,6 +290,12 @@ fn campaign(o: &Options) -> Result<u64, String> {
         ));
     }
     let universe = setup(&place)?;
+    let mounted = o.mounts && bind(&place.stick(), &place.out(MOUNTED));
+    if !mounted {
+        println!(
+            "campaign: the detached-mount weapon is off (--no-mounts, or mounting is refused)"
+        );
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -269,13 +315,55 @@ fn campaign(o: &Options) -> Result<u64, String> {
     );
 
     for round in 0..o.rounds {
-        disrupt(&place, &mut rng, &mut f)?;
-        let mut child = spawn_worker(&place, rng.next(), 4, 0, &mut rng)?;
+        disrupt(&place, &mut rng, &mut f, mounted)?;
+        let copies = 1 + rng.below(4);
+        f.moved_down += foreign_mover(&place, &mut rng, copies, &mut f.copies);
+        let mut child = spawn_worker(&place, rng.next(), 4, 0, &mut rng, &mut f)?;
         let early = rng.chance(15);
         let delay = if early { rng.below(40) } else { 50 + rng.below(1_500) };
-        std::thread::sleep(Duration::from_millis(delay));
-        let _ = child.kill();
-        let _ = child.wait();
+        let detach_at = (mounted && rng.chance(30)).then(|| rng.below(delay + 1));
+        let mover_seed = rng.next();
+        // The foreign mover works while the clients run, until the kill.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let moved = std::thread::scope(|scope| {
+            let mover = scope.spawn(|| {
+                let mut rng = Rng::new(mover_seed);
+                let mut moved = 0;
+                let mut no_copies = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    moved += foreign_mover(&place, &mut rng, 0, &mut no_copies);
+                    std::thread::sleep(Duration::from_millis(1 + rng.below(20)));
+                }
+                moved
+            });
+            match detach_at {
+                Some(at) => {
+                    std::thread::sleep(Duration::from_millis(at));
+                    detach(&place.out(MOUNTED));
+                    std::thread::sleep(Duration::from_millis(delay - at));
+                }
+                None => std::thread::sleep(Duration::from_millis(delay)),
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            mover.join().unwrap_or(0)
+        });
+        f.moved_live += moved;
+        if detach_at.is_some() {
+            f.detached += 1;
+            // Exports started after the detach wrote into the folder under the mount point: the
+            // user puts those files on the stick, so they stay where their path says once it is
+            // plugged in again (a mount would hide them).
+            for_each_entry(&place.out(MOUNTED), |from, name| {
+                let on_stick = place.stick().join(name);
+                let to = if on_stick.exists() { place.taken().join(name) } else { on_stick };
+                move_file(from, &to)
+            })?;
+            if !bind(&place.stick(), &place.out(MOUNTED)) {
+                return Err("the stick cannot be mounted again".to_owned());
+            }
+        }
         f.kills += 1;
         f.kills_early += u64::from(early);
         if rng.chance(30) {
@@ -290,7 +378,7 @@ fn campaign(o: &Options) -> Result<u64, String> {
     if o.storm_secs > 0 {
         plug_in_all(&place)?;
         let mut child =
-            spawn_worker(&place, rng.next(), o.clients, o.storm_secs * 1_000, &mut rng)?;
+            spawn_worker(&place, rng.next(), o.clients, o.storm_secs * 1_000, &mut rng, &mut f)?;
         let status = child.wait().map_err(|e| e.to_string())?;
         if !status.success() {
             eprintln!("storm: the worker ended with {status}");
@@ -300,7 +388,7 @@ fn campaign(o: &Options) -> Result<u64, String> {
         report(o.rounds, &found);
         f.violations += found.len() as u64;
         // And a storm killed in the middle.
-        let mut child = spawn_worker(&place, rng.next(), o.clients, 0, &mut rng)?;
+        let mut child = spawn_worker(&place, rng.next(), o.clients, 0, &mut rng, &mut f)?;
         std::thread::sleep(Duration::from_millis(500 + (o.storm_secs * 1_000) / 2));
         let _ = child.kill();
         let _ = child.wait();
@@ -311,6 +399,18 @@ fn campaign(o: &Options) -> Result<u64, String> {
     }
 
     let secs = started.elapsed().as_secs_f64();
+    if mounted {
+        detach(&place.out(MOUNTED));
+    }
+    println!(
+        "campaign: weapons: {} workers on the link-then-unlink fallback, the mounted output folder detached in {} rounds, {} coin files moved by a foreign program while the server ran and {} while it was down, {} copies dropped; {} exports completed",
+        f.fallback_workers,
+        f.detached,
+        f.moved_live,
+        f.moved_down,
+        f.copies,
+        f.exports.len()
+    );
     println!(
         "campaign: {} rounds, {} kills ({} during start-up recovery), {} folders unplugged, {} files taken, {} checks, {} exports held back for attention at the end, {} output files left, {} imported files, {:.0} s",
         f.rounds,
@@ -334,15 +434,26 @@ fn report(round: u64, found: &[String]) {
     }
 }
 
-/// Between rounds: unplug an output folder, plug one back, or take a published file away.
-fn disrupt(place: &Place, rng: &mut Rng, f: &mut Figures) -> Result<(), String> {
+/// Between rounds: unplug an output folder, plug one back, or take a published file away. The
+/// mounted folder is unplugged by detaching it, during rounds, not by renaming it.
+fn disrupt(place: &Place, rng: &mut Rng, f: &mut Figures, mounted: bool) -> Result<(), String> {
     let out = rng.pick(&OUTS);
     let away = place.away().join(out);
-    if rng.chance(8) && place.out(out).exists() {
+    if rng.chance(8) && place.out(out).exists() && !(mounted && out == MOUNTED) {
         std::fs::rename(place.out(out), &away).map_err(|e| e.to_string())?;
         f.unplugged += 1;
     } else if rng.chance(15) && away.exists() {
         std::fs::rename(&away, place.out(out)).map_err(|e| e.to_string())?;
+    }
+    // The clients take files by renaming them, which cannot leave a mount: a person takes the
+    // mounted folder's files to import them while the server is down.
+    if mounted && rng.chance(50) {
+        for file in visible_files(&place.out(MOUNTED)) {
+            let name =
+                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let wallet = rng.pick(&WALLETS);
+            move_file(&file, &place.inbox().join(format!("{wallet}__{}-{name}", rng.next())))?;
+        }
     }
     if rng.chance(5) {
         let files = visible_files(&place.out(out));
@@ -351,11 +462,90 @@ fn disrupt(place: &Place, rng: &mut Rng, f: &mut Figures) -> Result<(), String> 
             let name =
                 file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let to = place.taken().join(format!("{}-{name}", rng.next()));
-            std::fs::rename(file, to).map_err(|e| e.to_string())?;
+            move_file(file, &to)?;
             f.taken += 1;
         }
     }
     Ok(())
+}
+
+/// Moves a file, by copying it where it is on another mount (the server is down: nobody else
+/// takes it meanwhile).
+fn move_file(from: &Path, to: &Path) -> Result<(), String> {
+    let err =
+        |e: std::io::Error| format!("cannot move {} to {}: {e}", from.display(), to.display());
+    match std::fs::rename(from, to) {
+        Err(e) if e.raw_os_error() == Some(18) => {
+            std::fs::copy(from, to).map_err(err)?;
+            std::fs::remove_file(from).map_err(err)
+        }
+        other => other.map_err(err),
+    }
+}
+
+/// Calls `each(path, name)` for every entry of `dir`, hidden ones included.
+fn for_each_entry(
+    dir: &Path,
+    mut each: impl FnMut(&Path, &str) -> Result<(), String>,
+) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| e.to_string())?;
+    for e in entries.filter_map(Result::ok) {
+        each(&e.path(), &e.file_name().to_string_lossy())?;
+    }
+    Ok(())
+}
+
+/// `mount --bind from to`; whether it worked.
+fn bind(from: &Path, to: &Path) -> bool {
+    Command::new("mount")
+        .arg("--bind")
+        .arg(from)
+        .arg(to)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `umount -l at`: the mount leaves the tree now; a process holding the folder open keeps
+/// writing into it through its handle.
+fn detach(at: &Path) {
+    let _ = Command::new("umount").arg("-l").arg(at).stderr(Stdio::null()).status();
+}
+
+/// Another program sharing the wallet: moves a few coin files between `Bank`, `Fracked` and
+/// `Limbo` of random wallets (never over an existing name), and drops `copies` copies of coin
+/// files under new names. Returns how many files it moved; adds the copies to `copied`.
+fn foreign_mover(place: &Place, rng: &mut Rng, copies: u64, copied: &mut u64) -> u64 {
+    let mut moved = 0;
+    for _ in 0..1 + rng.below(4) {
+        let wallet = rng.pick(&WALLETS);
+        let (from, to) = (rng.pick(&MOVER_FOLDERS), rng.pick(&MOVER_FOLDERS));
+        let files = visible_files(&place.held(wallet, from));
+        if from == to || files.is_empty() {
+            continue;
+        }
+        let file = &files[rng.index(files.len())];
+        let Some(name) = file.file_name() else { continue };
+        let target = place.held(wallet, to).join(name);
+        // A plain rename, as other software does, but not over a file it can see.
+        if !target.exists() && std::fs::rename(file, &target).is_ok() {
+            moved += 1;
+        }
+    }
+    for _ in 0..copies {
+        let wallet = rng.pick(&WALLETS);
+        let (from, to) = (rng.pick(&MOVER_FOLDERS), rng.pick(&MOVER_FOLDERS));
+        let files = visible_files(&place.held(wallet, from));
+        if files.is_empty() {
+            continue;
+        }
+        let file = &files[rng.index(files.len())];
+        let target = place.held(wallet, to).join(format!("copy {}.bin", rng.next()));
+        if std::fs::copy(file, target).is_ok() {
+            *copied += 1;
+        }
+    }
+    moved
 }
 
 fn plug_in_all(place: &Place) -> Result<(), String> {
@@ -374,6 +564,7 @@ fn spawn_worker(
     clients: u64,
     duration_ms: u64,
     rng: &mut Rng,
+    f: &mut Figures,
 ) -> Result<Child, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(exe);
@@ -390,6 +581,14 @@ fn spawn_worker(
     }
     if rng.chance(25) {
         cmd.env("CLOUDCOIN_FAULT_NO_TMPFILE", "1");
+    }
+    // Named outputs published, and coin files moved, by link then unlink.
+    if rng.chance(25) {
+        cmd.env("CLOUDCOIN_FAULT_NO_RENAME2", "1");
+        if rng.chance(70) {
+            cmd.env("CLOUDCOIN_FAULT_NO_TMPFILE", "1");
+        }
+        f.fallback_workers += 1;
     }
     cmd.spawn().map_err(|e| format!("cannot start a worker: {e}"))
 }
@@ -423,6 +622,21 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
         Ok(Err(e)) => return vec![format!("the data directory cannot be opened: {e}")],
         Err(e) => return vec![format!("open panicked: {e}")],
     };
+    for task in service.tasks() {
+        if let Some(TaskOutcome::Export(r)) = &task.outcome {
+            f.exports.insert(task.id.to_string());
+            let parent = r.file.parent().map(Path::to_path_buf).unwrap_or_default();
+            let asked =
+                OUTS.iter().any(|o| parent == place.out(o) || parent == place.away().join(o));
+            if !asked {
+                v.push(format!(
+                    "export {} completed with the file {}, which is in no output folder",
+                    task.id,
+                    r.file.display()
+                ));
+            }
+        }
+    }
     let mut balances = BTreeMap::new();
     for w in WALLETS {
         let name = WalletName::parse(w).expect("a valid wallet name");
@@ -438,6 +652,7 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
     // Held back: export records left in the journal after recovery.
     f.held_back_now = 0;
     let mut held: BTreeMap<String, BTreeSet<CoinId>> = BTreeMap::new();
+    let mut named: BTreeSet<String> = BTreeSet::new();
     let journal = place.data().join(".cloudcoin/journal");
     for path in visible_files(&journal) {
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
@@ -445,6 +660,13 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
             v.push(format!("journal record {} is not JSON", path.display()));
             continue;
         };
+        // A temporary name a record still names is the record's to remove: after a
+        // link-then-unlink publication that cannot be told apart from a taken file, it stays with
+        // its coins held back (in its folder, wherever that was unplugged to; the name holds the
+        // task id).
+        if let Some(temp) = record["temp"].as_str() {
+            named.insert(temp.to_owned());
+        }
         if record["op"] != "export" {
             continue;
         }
@@ -494,7 +716,7 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
             }
         }
         for folder in ALL_FOLDERS {
-            readable_temporaries(&wallet_dir.join(folder), &mut v);
+            readable_temporaries(&wallet_dir.join(folder), &named, &mut v);
         }
     }
 
@@ -504,7 +726,7 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
     let mut in_outputs: BTreeMap<CoinId, Vec<String>> = BTreeMap::new();
     let mut outputs = 0;
     for dir in &output_dirs {
-        readable_temporaries(dir, &mut v);
+        readable_temporaries(dir, &named, &mut v);
         for path in visible_files(dir) {
             outputs += 1;
             for c in decode(&path).unwrap_or_default() {
@@ -512,7 +734,7 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
             }
         }
     }
-    readable_temporaries(&place.backups(), &mut v);
+    readable_temporaries(&place.backups(), &named, &mut v);
     f.outputs = outputs;
     let mut in_transit = BTreeSet::new();
     for path in visible_files(&place.inbox()) {
@@ -569,12 +791,13 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
     v
 }
 
-/// Hidden files in `dir` that read as coins.
-fn readable_temporaries(dir: &Path, v: &mut Vec<String>) {
+/// Hidden files in `dir` that read as coins, but for those a journal record still names.
+fn readable_temporaries(dir: &Path, named: &BTreeSet<String>, v: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with('.')
+            && !named.contains(&name)
             && e.file_type().is_ok_and(|t| t.is_file())
             && decode(&e.path()).is_some_and(|c| !c.is_empty())
         {
@@ -665,7 +888,10 @@ async fn import_file(
     name: &str,
 ) {
     let Some(coins) = decode(path) else { return };
-    let req = ImportRequest::new(wallet.clone(), vec![ImportItem::File(path.to_path_buf())]);
+    // Published outputs of this server: their coins were sent away, so storing them again
+    // needs the request's say-so.
+    let req = ImportRequest::new(wallet.clone(), vec![ImportItem::File(path.to_path_buf())])
+        .with_sent_coins_allowed();
     let Ok(task) = service.start_import(req).await else { return };
     if let Some(TaskView { outcome: Some(TaskOutcome::Import(r)), .. }) =
         wait(service, task.id).await

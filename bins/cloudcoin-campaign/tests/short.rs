@@ -22,4 +22,8 @@ fn a_short_campaign_finds_no_violation() {
         "every round and the storm were killed: {stdout}"
     );
     assert!(!stdout.contains("VIOLATION"), "{stdout}");
+    // The foreign mover always runs; the link-then-unlink workers need the fault-injection
+    // feature, the detached mount needs root.
+    assert!(stdout.contains("campaign: weapons:"), "{stdout}");
+    assert!(!stdout.contains(" 0 coin files moved by a foreign program while"), "{stdout}");
 }

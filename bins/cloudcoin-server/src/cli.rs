@@ -70,4 +70,39 @@ pub(crate) struct Args {
     /// Hours a finished task stays visible at /api/v1/tasks.
     #[arg(long, env = "CLOUDCOIN_TASK_RETENTION_HOURS", default_value_t = 24)]
     pub(crate) task_retention_hours: u64,
+
+    /// The RAIDA address list (one `host:port` a line, line 1 is RAIDA 0; 25 lines). Turns the
+    /// network on: imports claim their coins, and healing settles and repairs them. Without
+    /// it the server works offline and claims nothing.
+    #[arg(long, env = "CLOUDCOIN_RAIDA_LIST")]
+    pub(crate) raida_list: Option<PathBuf>,
+
+    /// The coin id sent to the RAIDA in every request. [default: the protocol crate's, 6]
+    #[arg(long, env = "CLOUDCOIN_RAIDA_COIN_ID", requires = "raida_list")]
+    pub(crate) raida_coin_id: Option<u16>,
+
+    /// Where a type-1 answer's keystream starts: auto (learnt per RAIDA), restart or continue.
+    /// [default: the protocol crate's, auto]
+    #[arg(long, env = "CLOUDCOIN_RAIDA_RESPONSE_COUNTER", value_enum, requires = "raida_list")]
+    pub(crate) raida_response_counter: Option<Counter>,
+
+    /// Milliseconds one request to one RAIDA may take, connection to last byte.
+    /// [default: the protocol crate's, 10,000]
+    #[arg(long, env = "CLOUDCOIN_RAIDA_TIMEOUT_MS", requires = "raida_list")]
+    pub(crate) raida_timeout_ms: Option<u64>,
+
+    /// Milliseconds connecting to one RAIDA may take. [default: the protocol crate's, 5,000]
+    #[arg(long, env = "CLOUDCOIN_RAIDA_CONNECT_TIMEOUT_MS", requires = "raida_list")]
+    pub(crate) raida_connect_timeout_ms: Option<u64>,
+}
+
+/// The type-1 response counter setting.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Counter {
+    /// Learn each RAIDA's mode.
+    Auto,
+    /// Every RAIDA restarts the counter at 0.
+    Restart,
+    /// Every RAIDA continues the request's counter.
+    Continue,
 }

@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    let network = raida_config(&args).await?;
     let listen = listen::resolve(&args.listen).await?;
     let loopback = listen.addrs.iter().all(|a| a.ip().is_loopback());
     if args.no_auth && !loopback {
@@ -64,13 +65,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addrs: Vec<std::net::SocketAddr> =
         listeners.iter().map(|l| l.local_addr()).collect::<Result<_, _>>()?;
 
-    let service_config = ServiceConfig::new(&data_dir)
+    let mut service_config = ServiceConfig::new(&data_dir)
         .with_export_roots(args.export_roots)
         .with_task_retention(Duration::from_secs(args.task_retention_hours.saturating_mul(3600)));
+    match network {
+        Some(network) => {
+            tracing::info!("RAIDA network on: imports claim their coins");
+            service_config = service_config.with_network(network);
+        }
+        None => tracing::info!(
+            "no RAIDA network (--raida-list): imported coins are stored as they come, not claimed"
+        ),
+    }
     let service = tokio::task::spawn_blocking(move || Service::open(service_config))
         .await
         .context("the start-up thread failed")?
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+
+    // Healing a crash interrupted, or coins a claim left Fracked or in Limbo, starts again.
+    for task in service.resume_healing().await {
+        tracing::info!(task = %task.id, "healing resumed");
+    }
 
     let auth_token = if args.no_auth {
         None
@@ -123,7 +138,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
             config.without_auth()
         }
     };
-    tracing::info!("listening on http://{}, data dir {}", addrs[0], service.data_dir().display());
+    let sign_in_file = token::sign_in_path(&data_dir);
+    config = config.with_sign_in(page_base_url(addrs[0]), Some(sign_in_file.clone()));
+    let data_dir_shown = service.data_dir().display().to_string();
+    let api = cloudcoin_api::Api::new(service, config);
+    // Written before the address is logged, so whoever sees the log finds the file.
+    if let Some(url) = api.sign_in_url() {
+        let path = sign_in_file.clone();
+        tokio::task::spawn_blocking(move || token::write_private(&path, &url))
+            .await
+            .context("the sign-in file thread failed")??;
+    }
+    tracing::info!("listening on http://{}, data dir {data_dir_shown}", addrs[0]);
     let address_file = args.address_file.clone();
     let bound = addrs.clone();
     tokio::task::spawn_blocking(move || announce(&bound, address_file.as_deref()))
@@ -132,7 +158,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     for addr in &addrs[1..] {
         tracing::info!("also listening on http://{addr}");
     }
-    cloudcoin_api::Api::new(service, config).serve_listeners(listeners, shutdown_signal()).await?;
+    if let Some(url) = api.sign_in_url() {
+        tracing::info!(
+            "wallet page: open {url} in a browser on this machine (the link works once; \
+             `cloudcoin open` gives a new one; it is also in {})",
+            sign_in_file.display()
+        );
+    }
+    api.serve_listeners(listeners, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -166,6 +199,50 @@ fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// `http://host:port` as a browser on this machine reaches `addr`: a wildcard address becomes
+/// `127.0.0.1` (or `[::1]`).
+fn page_base_url(addr: std::net::SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}")
+}
+
+/// The RAIDA settings from the flags, when `--raida-list` is given.
+async fn raida_config(args: &Args) -> anyhow::Result<Option<cloudcoin_raida::Config>> {
+    let Some(path) = args.raida_list.clone() else { return Ok(None) };
+    let shown = path.display().to_string();
+    let text = tokio::task::spawn_blocking(move || std::fs::read_to_string(path))
+        .await
+        .context("the start-up thread failed")?
+        .with_context(|| format!("cannot read the RAIDA list {shown}"))?;
+    let list = cloudcoin_raida::AddressList::parse(&text)
+        .with_context(|| format!("the RAIDA list {shown} is not 25 lines of host:port"))?;
+    let mut config = cloudcoin_raida::Config::new(list);
+    if let Some(id) = args.raida_coin_id {
+        config.coin_id = id;
+    }
+    if let Some(counter) = args.raida_response_counter {
+        config.response_counter = match counter {
+            cli::Counter::Auto => cloudcoin_raida::ResponseCounter::Auto,
+            cli::Counter::Restart => cloudcoin_raida::ResponseCounter::Restart,
+            cli::Counter::Continue => cloudcoin_raida::ResponseCounter::Continue,
+        };
+    }
+    if let Some(ms) = args.raida_timeout_ms {
+        config.timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.raida_connect_timeout_ms {
+        config.connect_timeout = Duration::from_millis(ms);
+    }
+    config.validate().context("the RAIDA settings are not usable")?;
+    Ok(Some(config))
 }
 
 /// `$XDG_DATA_HOME/cloudcoin-server`, else `~/.local/share/cloudcoin-server`.

@@ -13,6 +13,30 @@ pub(crate) fn token_path(data_dir: &Path) -> PathBuf {
     data_dir.join(".cloudcoin").join("api-token")
 }
 
+/// Where the wallet page's current sign-in URL is kept, beside the token (mode 0600).
+pub(crate) fn sign_in_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(".cloudcoin").join("sign-in-url")
+}
+
+/// Writes `text` and a newline to `path`, readable by its owner only, through a temporary file
+/// and a rename (a reader sees the old text or the new).
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().context("the file has a parent folder")?;
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(format!("{text}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&tmp, path))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// Reads the token file, creating it with a fresh random token (mode 0600) if it is missing.
 pub(crate) fn read_or_create(path: &Path) -> anyhow::Result<String> {
     match fs::read_to_string(path) {

@@ -71,6 +71,8 @@ pub(crate) enum FileType {
     Zip,
     /// Binary format-9 coin file.
     Bin,
+    /// Printable paper wallet: pages of QR codes, with the coins attached (at most 500 coins).
+    Pdf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,11 +80,22 @@ pub(crate) enum Command {
     /// Export an exact amount from a wallet into a new coin file in a folder, wait for it,
     /// and print the file's path, amount, coin count and SHA-256.
     Export(ExportArgs),
-    /// Import coin files (bin, stack, png, zip) into a wallet; a folder imports the .bin,
-    /// .stack, .png and .zip files directly in it.
+    /// Import coin files (bin, stack, png, zip, pdf) into a wallet; pictures and scans of
+    /// printed paper wallets work too (photos as .jpg/.jpeg/.png, an office scanner's .pdf; give
+    /// every page, in any order). A folder imports the .bin, .stack, .png, .zip, .pdf, .jpg and
+    /// .jpeg files directly in it.
     Import(ImportArgs),
     /// Write a zip of every coin in a wallet into a folder (the coins stay in the wallet).
     Backup(BackupArgs),
+    /// Heal a wallet's Limbo and Fracked coins with the RAIDA (the server needs --raida-list),
+    /// wait for it, and print the grade each coin ended in.
+    Fix {
+        /// The wallet to heal.
+        #[arg(long, default_value = "Default")]
+        wallet: String,
+    },
+    /// Show every RAIDA's echo: up or not, and the round trip.
+    Raida,
     /// List the wallets with their balances.
     Wallets,
     /// Create, show or delete one wallet.
@@ -94,6 +107,20 @@ pub(crate) enum Command {
     Task(TaskArgs),
     /// Show the server's name, version and API version.
     Info,
+    /// Show a wallet's history: every export and import, newest first (its transactions.csv,
+    /// read from the server's data directory on this machine).
+    History {
+        /// The wallet.
+        #[arg(long, default_value = "Default")]
+        wallet: String,
+    },
+    /// Open the wallet page in a browser: prints the server's one-time sign-in link (from
+    /// {data dir}/.cloudcoin/sign-in-url), and opens it with xdg-open when a desktop is there.
+    Open {
+        /// Only print the link; do not start a browser.
+        #[arg(long)]
+        print: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -104,9 +131,10 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
     /// The exact amount, e.g. 10.5 (at most 8 fraction digits).
+    #[arg(allow_negative_numbers = true)]
     pub(crate) amount: String,
     /// The file type.
-    #[arg(long = "type", value_enum)]
+    #[arg(long = "type", value_enum, default_value = "zip")]
     pub(crate) kind: FileType,
     /// The folder to write the file in (made absolute against the current directory).
     #[arg(long)]
@@ -134,6 +162,11 @@ pub(crate) struct ImportArgs {
     /// Send the files' contents instead of their paths (for a server on another machine).
     #[arg(long)]
     pub(crate) upload: bool,
+    /// Store coins this server sent away too (a file that came back to you, or coins moved
+    /// between two wallets of the server). Whoever else holds such a file can spend its coins
+    /// too; only claiming them with the RAIDA settles who owns them.
+    #[arg(long)]
+    pub(crate) allow_sent: bool,
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +192,7 @@ pub(crate) enum WalletCommand {
     /// Show a wallet's balance, coins per denomination and files per folder.
     Show {
         /// Its name.
+        #[arg(default_value = "Default")]
         name: String,
     },
     /// Delete an empty wallet.

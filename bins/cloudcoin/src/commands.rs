@@ -19,11 +19,22 @@ pub(crate) struct Context {
     pub(crate) client: Client,
     pub(crate) server: String,
     pub(crate) out: Output,
+    /// Where the token sent came from, for the message when the server refuses it.
+    pub(crate) token_source: Option<String>,
 }
 
 impl Context {
     fn call_failed(&self, e: cloudcoin_client::Error) -> Failure {
-        Failure::client(e, &self.server)
+        let mut f = Failure::client(e, &self.server);
+        if f.status == Status::Token {
+            match &self.token_source {
+                Some(source) => {
+                    f.message.push_str(&format!(" (the token sent came from {source})"))
+                }
+                None => f.message.push_str(" (no token was sent: --no-token)"),
+            }
+        }
+        f
     }
 }
 
@@ -58,14 +69,43 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
                 let task = follow(cx, id, "task").await?;
                 finished(cx, task)
             }
+            // One rendering and one exit rule with `task wait`: a finished task prints its
+            // result (or fails with its error, exit 1); a running one prints where it is.
             (Some(id), None) => {
                 let task = cx.client.task(task_id(&id)?).await.map_err(|e| cx.call_failed(e))?;
-                cx.out.emit(&task, |o| print_task(o, &task))
+                if task.status == TaskStatus::Running {
+                    cx.out.emit(&task, |o| print_task(o, &task))
+                } else {
+                    finished(cx, task)
+                }
             }
             (None, None) => {
                 Err(Failure::usage("give a task id: cloudcoin task ID, or task wait ID"))
             }
         },
+        Command::Fix { wallet } => {
+            let wallet = wallet_name("--wallet", &wallet)?;
+            let request = cloudcoin_client::wire::FixRequest::new(wallet);
+            let task = cx.client.fix(&request).await.map_err(|e| cx.call_failed(e))?;
+            let task = follow(cx, task.id, "fix").await?;
+            finished(cx, task)
+        }
+        Command::Raida => {
+            let status = cx.client.raida().await.map_err(|e| cx.call_failed(e))?;
+            cx.out.emit(&status, |o| {
+                writeln!(o, "{} of 25 RAIDA up", status.up)?;
+                let mut rows = vec![["ID", "ADDRESS", "UP", "MS"].map(String::from).to_vec()];
+                rows.extend(status.raida.iter().map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.address.clone(),
+                        if r.up { "yes" } else { "no" }.to_owned(),
+                        r.latency_ms.map_or_else(|| "-".to_owned(), |ms| ms.to_string()),
+                    ]
+                }));
+                table(o, &rows)
+            })
+        }
         Command::Info => {
             let info = cx.client.info().await.map_err(|e| cx.call_failed(e))?;
             cx.out.emit(&info, |o| {
@@ -77,6 +117,8 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
             })
         }
         Command::Completions { shell } => crate::completions(shell),
+        Command::Open { print } => crate::open::open(None, print),
+        Command::History { wallet } => crate::history::history(None, &wallet, cx.out.json),
     }
 }
 
@@ -85,7 +127,12 @@ fn wallet_name(what: &str, text: &str) -> Result<WalletName, Failure> {
 }
 
 fn tag(text: Option<&str>) -> Result<Option<Tag>, Failure> {
-    text.map(|t| Tag::parse(t).map_err(|e| Failure::usage(format!("--tag {t:?}: {e}")))).transpose()
+    text.map(|t| Tag::parse(t).map_err(|e| Failure::usage(format!("--tag «{t}»: {e}")))).transpose()
+}
+
+/// "1 coin", "3 coins".
+pub(crate) fn coins(n: u64) -> String {
+    if n == 1 { "1 coin".to_owned() } else { format!("{n} coins") }
 }
 
 fn task_id(text: &str) -> Result<TaskId, Failure> {
@@ -108,6 +155,7 @@ async fn export(cx: &Context, args: ExportArgs) -> Result<(), Failure> {
         FileType::Png => FileKind::Png,
         FileType::Zip => FileKind::Zip,
         FileType::Bin => FileKind::Bin,
+        FileType::Pdf => FileKind::Pdf,
     };
     let mut request = ExportRequest::new(wallet, amount, folder, kind);
     if let Some(t) = tag(args.tag.as_deref())? {
@@ -122,6 +170,10 @@ async fn export(cx: &Context, args: ExportArgs) -> Result<(), Failure> {
     finished(cx, task)
 }
 
+/// The extensions of the files a folder import takes: coin files, and the pictures and scans
+/// of printed paper wallets.
+const COIN_EXTENSIONS: [&str; 7] = ["bin", "stack", "png", "zip", "pdf", "jpg", "jpeg"];
+
 async fn import(cx: &Context, args: ImportArgs) -> Result<(), Failure> {
     let wallet = wallet_name("--wallet", &args.wallet)?;
     let (paths, skipped) = coin_files(&args.paths)?;
@@ -132,16 +184,14 @@ async fn import(cx: &Context, args: ImportArgs) -> Result<(), Failure> {
     if !cx.out.json {
         for path in &skipped {
             eprintln_note(&format!(
-                "skipped {} (not a .bin, .stack, .png or .zip file)",
+                "skipped {} (not a .bin, .stack, .png, .zip, .pdf, .jpg or .jpeg file)",
                 path.display()
             ));
         }
     }
-    let task = cx
-        .client
-        .import(&ImportRequest::new(wallet, items))
-        .await
-        .map_err(|e| cx.call_failed(e))?;
+    let request = ImportRequest::new(wallet, items);
+    let request = if args.allow_sent { request.with_sent_coins_allowed() } else { request };
+    let task = cx.client.import(&request).await.map_err(|e| cx.call_failed(e))?;
     let task = follow(cx, task.id, "import").await?;
     finished(cx, task)
 }
@@ -161,9 +211,11 @@ async fn wallets(cx: &Context) -> Result<(), Failure> {
     let wallets = cx.client.wallets().await.map_err(|e| cx.call_failed(e))?;
     cx.out.emit(&wallets, |o| {
         let mut rows = vec![vec!["NAME".to_owned(), "BALANCE".to_owned(), "COINS".to_owned()]];
-        rows.extend(wallets.iter().map(|w| {
-            vec![w.name.as_str().to_owned(), w.balance.display_grouped(), w.coins.to_string()]
-        }));
+        rows.extend(
+            wallets.iter().map(|w| {
+                vec![w.name.as_str().to_owned(), w.balance.to_string(), w.coins.to_string()]
+            }),
+        );
         table(o, &rows)
     })
 }
@@ -234,15 +286,19 @@ fn coin_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure
             if !entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) || !file.is_file() {
                 continue;
             }
-            let coin_ext = file.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                ["bin", "stack", "png", "zip"].iter().any(|k| e.eq_ignore_ascii_case(k))
-            });
+            let coin_ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| COIN_EXTENSIONS.iter().any(|k| e.eq_ignore_ascii_case(k)));
             if coin_ext { found.push(file) } else { skipped.push(file) }
         }
         if found.is_empty() {
             return Err(Failure::new(
                 Status::NotFound,
-                format!("{}: no .bin, .stack, .png or .zip file in this folder", given.display()),
+                format!(
+                    "{}: no .bin, .stack, .png, .zip, .pdf, .jpg or .jpeg file in this folder",
+                    given.display()
+                ),
             ));
         }
         found.sort();
@@ -275,28 +331,53 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
     match &task.data {
         Some(TaskData::Export(d)) => {
             writeln!(o, "file:    {}", d.file.display())?;
-            writeln!(o, "amount:  {}", d.amount.display_grouped())?;
+            writeln!(o, "amount:  {}", d.amount)?;
             writeln!(o, "coins:   {}", d.coins)?;
             writeln!(o, "sha256:  {}", d.sha256)
         }
         Some(TaskData::Backup(d)) => {
             writeln!(o, "file:    {}", d.file.display())?;
-            writeln!(o, "amount:  {}", d.amount.display_grouped())?;
-            writeln!(o, "coins:   {}", d.coins)
+            writeln!(o, "amount:  {}", d.amount)?;
+            writeln!(o, "coins:   {}", d.coins)?;
+            writeln!(o, "sha256:  {}", d.sha256)
         }
         Some(TaskData::Import(d)) => {
-            writeln!(
-                o,
-                "imported:         {} coins worth {}",
-                d.imported,
-                d.amount.display_grouped()
-            )?;
-            writeln!(o, "already present:  {}", d.already_present)?;
+            writeln!(o, "imported:         {} worth {}", coins(d.imported), d.amount)?;
+            writeln!(o, "already present:  {}", coins(d.already_present))?;
             writeln!(o, "rejected:         {}", d.rejected.len())?;
             for r in &d.rejected {
                 writeln!(o, "  {}: {}", r.source, r.reason)?;
             }
+            if let Some(c) = &d.claim {
+                if c.claimed {
+                    let g = |x: &cloudcoin_client::wire::GradeData| {
+                        format!("{} ({})", x.coins, x.amount.display_grouped())
+                    };
+                    writeln!(
+                        o,
+                        "claimed:          bank {}, fracked {}, limbo {}, counterfeit {}",
+                        g(&c.bank),
+                        g(&c.fracked),
+                        g(&c.limbo),
+                        g(&c.counterfeit)
+                    )?;
+                    for coin in &c.counterfeit_coins {
+                        writeln!(o, "  counterfeit: denomination {} #{}", coin.dn, coin.sn)?;
+                    }
+                }
+                writeln!(o, "{}", c.note)?;
+            }
             Ok(())
+        }
+        Some(TaskData::Fix(d)) => {
+            let g = |x: &cloudcoin_client::wire::GradeData| {
+                format!("{} ({})", x.coins, x.amount.display_grouped())
+            };
+            writeln!(o, "coins looked at:  {}", d.coins)?;
+            writeln!(o, "bank:             {}", g(&d.bank))?;
+            writeln!(o, "fracked:          {}", g(&d.fracked))?;
+            writeln!(o, "limbo:            {}", g(&d.limbo))?;
+            writeln!(o, "counterfeit:      {}", g(&d.counterfeit))
         }
         _ => writeln!(o, "{}", task.message),
     }
@@ -304,27 +385,63 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
 
 fn print_wallet(o: &mut dyn Write, w: &WalletDetail) -> io::Result<()> {
     writeln!(o, "wallet:   {}", w.name.as_str())?;
-    writeln!(o, "balance:  {}", w.balance.display_grouped())?;
+    writeln!(o, "balance:  {}", w.balance)?;
     writeln!(o, "coins:    {}", w.coins)?;
-    let coins: Vec<String> = w.denominations.iter().map(|(d, n)| format!("{d} × {n}")).collect();
-    writeln!(o, "by denomination:  {}", coins.join(", "))?;
+    let mut by_value: Vec<_> = w.denominations.iter().filter(|(_, n)| **n > 0).collect();
+    by_value.sort_by_key(|(d, _)| std::cmp::Reverse(d.value().map_or(0, Amount::units)));
+    let coins: Vec<String> = by_value.iter().map(|(d, n)| format!("{d} × {n}")).collect();
+    let none = || "none".to_owned();
+    writeln!(o, "by denomination:  {}", if coins.is_empty() { none() } else { coins.join(", ") })?;
     let files: Vec<String> =
         w.folders.iter().filter(|(_, n)| **n > 0).map(|(f, n)| format!("{f} {n}")).collect();
-    writeln!(o, "files per folder: {}", files.join(", "))
+    writeln!(o, "files per folder: {}", if files.is_empty() { none() } else { files.join(", ") })
 }
 
 fn print_tasks(o: &mut dyn Write, tasks: &[Task]) -> io::Result<()> {
-    let mut rows = vec![["ID", "TYPE", "STATUS", "PROGRESS", "MESSAGE"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["ID", "STARTED (UTC)", "TYPE", "STATUS", "PROGRESS", "AMOUNT", "MESSAGE"]
+            .map(String::from)
+            .to_vec(),
+    ];
     rows.extend(tasks.iter().map(|t| {
+        let amount = match &t.data {
+            Some(TaskData::Export(d)) => d.amount.to_string(),
+            Some(TaskData::Import(d)) => d.amount.to_string(),
+            Some(TaskData::Backup(d)) => d.amount.to_string(),
+            _ => "-".to_owned(),
+        };
         vec![
             t.id.to_string(),
+            utc_time(t.started),
             t.kind.as_str().to_owned(),
             t.status.as_str().to_owned(),
             format!("{}%", t.progress),
+            amount,
             t.message.clone(),
         ]
     }));
     table(o, &rows)
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` in UTC (days to a civil date: Howard Hinnant's method).
+pub(crate) fn utc_time(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
@@ -339,4 +456,18 @@ fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
         writeln!(o, "error:    {} (code {})", e.message, e.code)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_and_counts() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_time(1_764_339_000), "2025-11-28 14:10:00");
+        assert_eq!(utc_time(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(coins(1), "1 coin");
+        assert_eq!(coins(0), "0 coins");
+    }
 }

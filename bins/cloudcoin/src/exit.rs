@@ -125,8 +125,16 @@ impl Failure {
                 f
             }
             Some(TaskData::Import(import)) => {
-                let mut f =
-                    Failure::new(Status::Failed, format!("nothing was imported: {}", task.message));
+                let mut f = Failure::new(
+                    Status::Failed,
+                    format!(
+                        "nothing was imported: {} refused",
+                        match import.rejected.len() {
+                            1 => "the one item was".to_owned(),
+                            n => format!("all {n} items were"),
+                        }
+                    ),
+                );
                 f.notes = import
                     .rejected
                     .iter()

@@ -5,6 +5,8 @@
 mod cli;
 mod commands;
 mod exit;
+mod history;
+mod open;
 mod output;
 mod token;
 
@@ -37,12 +39,35 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Completions { shell } = cli.command {
         return completions(shell);
     }
+    if let Command::History { wallet } = &cli.command {
+        return history::history(cli.data_dir.as_deref(), wallet, cli.json);
+    }
+    if let Command::Open { print } = cli.command {
+        return open::open(cli.data_dir.as_deref(), print);
+    }
     let mut builder = Client::builder(cli.server.clone()).timeout(Duration::from_secs(cli.timeout));
-    if let Some(token) = token::discover(&cli)? {
+    let found = match token::discover(&cli) {
+        Ok(found) => found,
+        // A missing token file usually means no server was ever started: say that first.
+        Err(_) if !open::server_answers(&cli.server) => {
+            return Err(Failure::new(
+                exit::Status::Connection,
+                format!(
+                    "no server at {}; start it with `cloudcoin-server` in a terminal of its own \
+                     (or name another address with --server)",
+                    cli.server
+                ),
+            ));
+        }
+        Err(failure) => return Err(failure),
+    };
+    let mut token_source = None;
+    if let Some((token, source)) = found {
         builder = builder.token(token);
+        token_source = Some(source);
     }
     let client = builder.build().map_err(|e| Failure::usage(format!("--server: {e}")))?;
-    let cx = Context { client, server: cli.server, out: Output { json: cli.json } };
+    let cx = Context { client, server: cli.server, out: Output { json: cli.json }, token_source };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -11,28 +11,30 @@ use crate::exit::Failure;
 /// The environment variable the server reads its token from; the CLI reads it too.
 const TOKEN_ENV: &str = "CLOUDCOIN_AUTH_TOKEN";
 
-/// The token to send (none with `--no-token`), or a usage failure that says where it looked.
-pub(crate) fn discover(cli: &Cli) -> Result<Option<String>, Failure> {
+/// The token to send (none with `--no-token`) and where it came from, or a usage failure that
+/// says where it looked.
+pub(crate) fn discover(cli: &Cli) -> Result<Option<(String, String)>, Failure> {
     if cli.no_token {
         return Ok(None);
     }
     find(cli).map(Some)
 }
 
-/// The token from the flags, the environment or the server's token file.
-fn find(cli: &Cli) -> Result<String, Failure> {
+/// The token from the flags, the environment or the server's token file, and its source.
+fn find(cli: &Cli) -> Result<(String, String), Failure> {
     if let Some(token) = &cli.token {
         if token.trim().is_empty() {
             return Err(Failure::usage("--token is empty"));
         }
-        return Ok(token.trim().to_owned());
+        return Ok((token.trim().to_owned(), "--token".to_owned()));
     }
     if let Some(file) = &cli.token_file {
         return read_token_file(file)
+            .map(|t| (t, format!("--token-file {}", file.display())))
             .map_err(|e| Failure::usage(format!("--token-file: {}", why(&e))));
     }
     if let Some(token) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()) {
-        return Ok(token.trim().to_owned());
+        return Ok((token.trim().to_owned(), TOKEN_ENV.to_owned()));
     }
     let (dir, whence) = match &cli.data_dir {
         Some(dir) => (dir.clone(), "--data-dir"),
@@ -45,7 +47,8 @@ fn find(cli: &Cli) -> Result<String, Failure> {
             }
         },
     };
-    read_token_file(&token_file(&dir)).map_err(|e| {
+    let file = token_file(&dir);
+    read_token_file(&file).map(|t| (t, format!("the token file {}", file.display()))).map_err(|e| {
         Failure::usage(format!(
             "no API token: {} (the token file of {whence} {}); pass --token or --token-file, \
              --data-dir if the server uses another data directory, or --no-token for a server \

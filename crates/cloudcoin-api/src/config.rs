@@ -1,6 +1,7 @@
 //! What the operator configures about the HTTP side.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// HTTP settings for [`Api`](crate::Api) and [`serve`](crate::serve).
@@ -48,6 +49,11 @@ pub struct ApiConfig {
     pub pending_connections: usize,
     /// A new connection must send its first byte within this time, or it is closed.
     pub first_byte_timeout: Duration,
+    /// `http://host:port` as a browser on this machine reaches the server: the start of the
+    /// wallet page's sign-in URL ([`ApiConfig::with_sign_in`]). `None`: no sign-in URL.
+    pub sign_in_base_url: Option<String>,
+    /// Where the current sign-in URL is kept (mode 0600), rewritten each time a code is used.
+    pub sign_in_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -63,6 +69,8 @@ impl std::fmt::Debug for ApiConfig {
             .field("max_connections", &self.max_connections)
             .field("pending_connections", &self.pending_connections)
             .field("first_byte_timeout", &self.first_byte_timeout)
+            .field("sign_in_base_url", &self.sign_in_base_url)
+            .field("sign_in_file", &self.sign_in_file)
             .finish()
     }
 }
@@ -83,6 +91,8 @@ impl Default for ApiConfig {
             max_connections: 256,
             pending_connections: 256,
             first_byte_timeout: Duration::from_secs(5),
+            sign_in_base_url: None,
+            sign_in_file: None,
         }
     }
 }
@@ -146,6 +156,22 @@ impl ApiConfig {
     /// The most connections waiting for a first byte or a slot.
     pub fn with_pending_connections(mut self, n: usize) -> ApiConfig {
         self.pending_connections = n;
+        self
+    }
+
+    /// Gives the wallet page a sign-in URL: `{base_url}/sign-in?code=…` with a one-time code
+    /// ([`Api::sign_in_url`](crate::Api::sign_in_url)), also written to `file` when given (mode
+    /// 0600) and rewritten there whenever a code is used, so the file always holds one that works.
+    ///
+    /// ```
+    /// use cloudcoin_api::ApiConfig;
+    /// let config = ApiConfig::default()
+    ///     .with_sign_in("http://127.0.0.1:8006", Some("/tmp/sign-in-url".into()));
+    /// assert_eq!(config.sign_in_base_url.as_deref(), Some("http://127.0.0.1:8006"));
+    /// ```
+    pub fn with_sign_in(mut self, base_url: impl Into<String>, file: Option<PathBuf>) -> ApiConfig {
+        self.sign_in_base_url = Some(base_url.into());
+        self.sign_in_file = file;
         self
     }
 

@@ -174,6 +174,7 @@ pub(crate) fn service_error(e: &ServiceError) -> ApiError {
             ApiError::new(S::BAD_REQUEST, code::INVALID_FIELD, e.to_string())
                 .with_details(details(|d| d.field = Some("items".to_owned())))
         }
+        ServiceError::NoNetwork => ApiError::new(S::CONFLICT, code::NO_NETWORK, e.to_string()),
         ServiceError::Internal(_) => ApiError::internal(e),
         #[allow(unreachable_patterns)]
         _ => ApiError::internal(e),

@@ -128,6 +128,15 @@ impl Fields {
         }
     }
 
+    /// An optional boolean (absent or `null` give `false`).
+    pub(crate) fn flag(&self, key: &str) -> Result<bool, ApiError> {
+        match self.get(key).map(|raw| raw.get().trim()) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::field(&self.name(key), "must be true or false")),
+        }
+    }
+
     /// A required amount: a JSON number (its exact text) or a JSON string holding a decimal.
     pub(crate) fn amount(&self, key: &str) -> Result<Amount, ApiError> {
         let raw = self.required(key)?;
@@ -144,6 +153,16 @@ impl Fields {
             ));
         };
         Amount::parse_request(&decimal).map_err(|e| crate::error::amount_error(&name, &e))
+    }
+
+    /// An optional boolean (absent or `null` give `None`).
+    pub(crate) fn opt_bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(key).map(|raw| raw.get().trim()) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::field(&self.name(key), "must be true or false")),
+        }
     }
 
     /// A required array of raw values.

@@ -9,6 +9,9 @@
 //! [`wire`] module has every JSON shape as a Rust type (for clients too), [`codes`] the numeric
 //! error codes, and [`OPENAPI_JSON`] the OpenAPI 3.1 document of it all.
 //!
+//! `GET /` serves the wallet page (HTML, CSS and JavaScript compiled in), which signs in through
+//! the one-time URL of [`Api::sign_in_url`] and then calls the API with a session cookie.
+//!
 //! ```no_run
 //! # async fn run(service: cloudcoin_tasks::Service) -> std::io::Result<()> {
 //! use cloudcoin_api::{Api, ApiConfig};
@@ -51,6 +54,10 @@
 //! | 4309 | 403 | `Host` header is not the server's own address |
 //! | 4310 | 403 | `Origin` not allowed |
 //! | 4311 | 408 | request body did not arrive in time |
+//! | 4312 | 400 | a header that must appear once (`Host`) appears more than once |
+//! | 4313 | 409 | the task has no file to download |
+//! | 4314 | 410 | the task's file was moved, removed or changed since it was written |
+//! | 4315 | 409 | no RAIDA network configured (`--raida-list`) |
 //!
 //! The same table is [`codes::ALL`], and the `x-error-codes` of the OpenAPI document.
 
@@ -58,13 +65,16 @@
 
 mod access;
 mod config;
+mod download;
 mod error;
 mod json;
+mod page;
 mod parse;
 mod render;
 mod routes;
 mod server;
 mod service;
+mod session;
 
 pub use cloudcoin_wire::codes;
 pub use config::ApiConfig;

@@ -48,7 +48,10 @@ fn kind_field(f: &Fields, key: &str) -> Result<FileKind, ApiError> {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             code::UNKNOWN_TYPE,
-            format!("{}: unknown export type {text:?}; use stack, png, zip or bin", f.name(key)),
+            format!(
+                "{}: unknown export type {text:?}; use stack, png, zip, bin or pdf",
+                f.name(key)
+            ),
         )
     })
 }
@@ -81,7 +84,8 @@ pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportR
         folder_field(&f, "folder")?,
         kind_field(&f, "type")?,
     )
-    .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty));
+    .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
+    .with_verify(f.opt_bool("verify")?.unwrap_or(true));
     if let Some(key) = key {
         request = request.with_idempotency_key(key);
     }
@@ -112,7 +116,17 @@ pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
             }
         });
     }
-    Ok(ImportRequest::new(wallet, items).with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty)))
+    let claim = f.opt_bool("claim")?.unwrap_or(true);
+    let request = ImportRequest::new(wallet, items)
+        .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
+        .with_claim(claim);
+    Ok(if f.flag("allow_sent")? { request.with_sent_coins_allowed() } else { request })
+}
+
+/// `POST /api/v1/fix`: `{name}`.
+pub(crate) fn fix_request(body: &[u8]) -> Result<WalletName, ApiError> {
+    let f = Fields::parse_body(body)?;
+    wallet_field(&f, "name")
 }
 
 /// `POST /api/v1/backup`: `{name, folder, tag?}`.
@@ -202,6 +216,20 @@ mod tests {
         let e = import_request(br#"{"name":"B","items":[{"type":"file"}]}"#).expect_err("no data");
         assert!(e.message.starts_with("items[0].data:"), "{}", e.message);
         let e = import_request(br#"{"name":"B","items":[]}"#).expect_err("empty");
+        let item = r#""items":[{"type":"file","data":"/a.bin"}]"#;
+        for (flag, allowed) in
+            [("", false), (r#","allow_sent":false"#, false), (r#","allow_sent":true"#, true)]
+        {
+            let body = format!(r#"{{"name":"B",{item}{flag}}}"#);
+            assert_eq!(
+                import_request(body.as_bytes()).expect("valid").allow_sent,
+                allowed,
+                "{body}"
+            );
+        }
+        let bad = format!(r#"{{"name":"B",{item},"allow_sent":"yes"}}"#);
+        let refused = import_request(bad.as_bytes()).expect_err("not a boolean");
+        assert!(refused.message.starts_with("allow_sent"), "{}", refused.message);
         assert!(e.message.starts_with("items:"), "{}", e.message);
     }
 

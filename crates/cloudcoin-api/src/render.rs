@@ -1,8 +1,9 @@
 //! The service's task snapshots as the wire shows them.
 
-use cloudcoin_tasks::{TaskOutcome, TaskView};
+use cloudcoin_tasks::{ClaimReport, GradeCount, RaidaHealth, TaskOutcome, TaskView};
 use cloudcoin_wire::{
-    BackupData, ErrorPayload, ExportData, ImportData, Info, Rejection, Task, TaskData,
+    BackupData, ClaimData, CoinRef, ErrorPayload, ExportData, FixData, GradeData, ImportData, Info,
+    RaidaEcho, RaidaStatus, Rejection, Task, TaskData,
 };
 
 /// A count as the wire carries it (a `usize` always fits in 64 bits here).
@@ -29,17 +30,30 @@ fn data(outcome: &TaskOutcome) -> TaskData {
             count(r.coins),
             r.sha256.clone(),
         )),
-        TaskOutcome::Import(r) => TaskData::Import(ImportData::new(
-            count(r.imported),
-            count(r.already_present),
-            r.rejected
-                .iter()
-                .map(|x| Rejection::new(count(x.item), &x.source, &x.reason))
-                .collect(),
+        TaskOutcome::Import(r) => TaskData::Import(
+            ImportData::new(
+                count(r.imported),
+                count(r.already_present),
+                r.rejected
+                    .iter()
+                    .map(|x| Rejection::new(count(x.item), &x.source, &x.reason))
+                    .collect(),
+                r.amount,
+            )
+            .with_claim(claim(&r.claim)),
+        ),
+        TaskOutcome::Backup(r) => TaskData::Backup(BackupData::new(
+            r.file.clone(),
+            count(r.coins),
             r.amount,
+            r.sha256.clone(),
         )),
-        TaskOutcome::Backup(r) => {
-            TaskData::Backup(BackupData::new(r.file.clone(), count(r.coins), r.amount))
+        TaskOutcome::Fix(r) => {
+            let mut fix = FixData::new(count(r.coins), grade(&r.bank));
+            fix.fracked = grade(&r.fracked);
+            fix.counterfeit = grade(&r.counterfeit);
+            fix.limbo = grade(&r.limbo);
+            TaskData::Fix(fix)
         }
         TaskOutcome::Failed(f) => TaskData::Error(crate::error::task_failure(f).payload()),
         _ => TaskData::Error(ErrorPayload::new(
@@ -47,6 +61,41 @@ fn data(outcome: &TaskOutcome) -> TaskData {
             "the task ended in a way this server version cannot describe",
         )),
     }
+}
+
+/// How many coins, and how much, ended in one grade.
+fn grade(c: &GradeCount) -> GradeData {
+    GradeData::new(count(c.coins), c.amount)
+}
+
+/// `data.claim` of a finished import.
+fn claim(r: &ClaimReport) -> ClaimData {
+    let mut claim = ClaimData::new(r.claimed, r.note.clone(), grade(&r.bank));
+    claim.fracked = grade(&r.fracked);
+    claim.counterfeit = grade(&r.counterfeit);
+    claim.limbo = grade(&r.limbo);
+    claim.counterfeit_coins = r
+        .counterfeit_coins
+        .iter()
+        .map(|id| CoinRef::new(id.denomination.code(), id.serial.get()))
+        .collect();
+    claim
+}
+
+/// `GET /api/v1/raida`'s payload: every RAIDA's echo.
+pub(crate) fn raida(all: &[RaidaHealth]) -> RaidaStatus {
+    RaidaStatus::new(
+        all.iter()
+            .map(|r| {
+                let latency =
+                    r.round_trip.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                let mut echo =
+                    RaidaEcho::new(r.id, r.address.clone(), latency, r.counter.map(str::to_owned));
+                echo.up = r.up;
+                echo
+            })
+            .collect(),
+    )
 }
 
 /// `GET /api/v1/info`'s payload.

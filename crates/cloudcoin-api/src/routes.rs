@@ -12,10 +12,13 @@ use serde::Serialize;
 
 use crate::access;
 use crate::config::ApiConfig;
+use crate::download;
 use crate::error::{ApiError, code, service_error};
 use crate::json::{error_body, success_body};
+use crate::page;
 use crate::parse;
 use crate::service::ApiBody;
+use crate::session::Sessions;
 use crate::wire;
 
 /// The OpenAPI 3.1 document of this API, served at `/api/v1/openapi.json`.
@@ -26,6 +29,8 @@ pub(crate) const OPENAPI_JSON: &str = include_str!("../openapi.json");
 pub(crate) struct AppState {
     pub(crate) service: cloudcoin_tasks::Service,
     pub(crate) config: ApiConfig,
+    /// The wallet page's sign-in code and sessions.
+    pub(crate) sessions: Sessions,
 }
 
 /// The endpoints of the v1 API.
@@ -37,8 +42,11 @@ pub(crate) enum Route {
     Export,
     Import,
     Backup,
+    Fix,
+    Raida,
     Tasks,
     Task(String),
+    TaskFile(String),
     Wallets,
     Wallet(String),
 }
@@ -54,8 +62,11 @@ impl Route {
             Route::Export,
             Route::Import,
             Route::Backup,
+            Route::Fix,
+            Route::Raida,
             Route::Tasks,
             Route::Task("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
+            Route::TaskFile("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::Wallets,
             Route::Wallet("Default".into()),
         ]
@@ -72,8 +83,11 @@ impl Route {
             ["export"] => Route::Export,
             ["import"] => Route::Import,
             ["backup"] => Route::Backup,
+            ["fix"] => Route::Fix,
+            ["raida"] => Route::Raida,
             ["tasks"] => Route::Tasks,
             ["tasks", id] if !id.is_empty() => Route::Task((*id).to_owned()),
+            ["tasks", id, "file"] if !id.is_empty() => Route::TaskFile((*id).to_owned()),
             ["wallets"] => Route::Wallets,
             ["wallets", name] if !name.is_empty() => Route::Wallet(percent_decode(name)?),
             _ => return Ok(None),
@@ -90,8 +104,11 @@ impl Route {
             Route::Export => "/api/v1/export",
             Route::Import => "/api/v1/import",
             Route::Backup => "/api/v1/backup",
+            Route::Fix => "/api/v1/fix",
+            Route::Raida => "/api/v1/raida",
             Route::Tasks => "/api/v1/tasks",
             Route::Task(_) => "/api/v1/tasks/{id}",
+            Route::TaskFile(_) => "/api/v1/tasks/{id}/file",
             Route::Wallets => "/api/v1/wallets",
             Route::Wallet(_) => "/api/v1/wallets/{name}",
         }
@@ -100,8 +117,14 @@ impl Route {
     /// The methods the route answers, as the `Allow` header lists them.
     pub(crate) fn allow(&self) -> &'static str {
         match self {
-            Route::Health | Route::OpenApi | Route::Info | Route::Tasks | Route::Task(_) => "GET",
-            Route::Export | Route::Import | Route::Backup => "POST",
+            Route::Health => "GET, HEAD",
+            Route::OpenApi
+            | Route::Info
+            | Route::Raida
+            | Route::Tasks
+            | Route::Task(_)
+            | Route::TaskFile(_) => "GET",
+            Route::Export | Route::Import | Route::Backup | Route::Fix => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
         }
@@ -157,6 +180,26 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let head = req.method() == Method::HEAD;
+    let response = respond_with_body(state, req).await;
+    if head { without_body(response) } else { response }
+}
+
+/// The answer to a `HEAD` request: the headers the `GET` answer would carry, its length among
+/// them, and no body (RFC 9110 §9.3.2).
+fn without_body(response: Response<ApiBody>) -> Response<ApiBody> {
+    let (mut parts, body) = response.into_parts();
+    let length = body.into_bytes().len();
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Response::from_parts(parts, ApiBody::response(StatusCode::OK, Bytes::new()).into_body())
+}
+
+async fn respond_with_body<B>(state: &AppState, req: Request<B>) -> Response<ApiBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let config = &state.config;
     if let Err(e) = access::check_host(config, req.headers()) {
         return error_response(&e);
@@ -165,7 +208,10 @@ where
         Ok(origin) => origin.map(str::to_owned),
         Err(e) => return error_response(&e),
     };
-    let mut response = if req.method() == Method::OPTIONS && origin.is_some() {
+    let page = page::respond(state, req.method(), req.uri().path(), req.uri().query()).await;
+    let mut response = if let Some(page) = page {
+        page
+    } else if req.method() == Method::OPTIONS && origin.is_some() {
         preflight()
     } else {
         match Route::parse(req.uri().path()) {
@@ -175,7 +221,7 @@ where
                 let checked = if route.is_public() {
                     Ok(())
                 } else {
-                    access::check_token(config, req.headers())
+                    access::check_caller(config, &state.sessions, req.headers())
                 };
                 match checked {
                     Err(e) => error_response(&e),
@@ -194,6 +240,7 @@ where
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
         h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Location"));
     }
+    page::harden(response.headers_mut());
     response
 }
 
@@ -224,7 +271,8 @@ where
     let limit = state.config.body_limit;
     let method = req.method().clone();
     match (&route, method.clone()) {
-        (Route::Health, Method::GET) => success(StatusCode::OK, wire::Health::ok()),
+        // HEAD answers as GET does; `respond` drops the body.
+        (Route::Health, Method::GET | Method::HEAD) => success(StatusCode::OK, wire::Health::ok()),
         (Route::OpenApi, Method::GET) => {
             Ok(json_response(StatusCode::OK, Bytes::from_static(OPENAPI_JSON.as_bytes())))
         }
@@ -248,6 +296,16 @@ where
             let task = service.start_backup(request).await.map_err(|e| service_error(&e))?;
             accepted(&task)
         }
+        (Route::Fix, Method::POST) => {
+            let body = read_body(req, limit, state).await?;
+            let wallet = off_worker(body, parse::fix_request).await?;
+            let task = service.start_fix(&wallet).await.map_err(|e| service_error(&e))?;
+            accepted(&task)
+        }
+        (Route::Raida, Method::GET) => {
+            let all = service.raida_health().await.map_err(|e| service_error(&e))?;
+            success(StatusCode::OK, crate::render::raida(&all))
+        }
         (Route::Tasks, Method::GET) => {
             let tasks: Vec<_> = service.tasks().iter().map(crate::render::task).collect();
             success(StatusCode::OK, tasks)
@@ -259,6 +317,14 @@ where
                 .and_then(|id| service.task(id))
                 .ok_or_else(|| ApiError::task_not_found(id))?;
             success(StatusCode::OK, crate::render::task(&task))
+        }
+        (Route::TaskFile(id), Method::GET) => {
+            let task = id
+                .parse::<TaskId>()
+                .ok()
+                .and_then(|id| service.task(id))
+                .ok_or_else(|| ApiError::task_not_found(id))?;
+            download::task_file(&task).await
         }
         (Route::Wallets, Method::GET) => {
             let wallets = service.list_wallets().await.map_err(|e| service_error(&e))?;

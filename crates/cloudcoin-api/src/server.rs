@@ -67,6 +67,7 @@ impl Api {
         listeners: Vec<TcpListener>,
         shutdown: impl Future<Output = ()>,
     ) -> io::Result<()> {
+        self.publish_sign_in_url().await;
         let config = self.config();
         let budget = Budget {
             active: Arc::new(Semaphore::new(config.max_connections.max(1))),

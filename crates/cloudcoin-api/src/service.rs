@@ -58,7 +58,39 @@ pub struct Api {
 impl Api {
     /// The API over `service` with the HTTP settings of `config`.
     pub fn new(service: cloudcoin_tasks::Service, config: ApiConfig) -> Api {
-        Api { state: Arc::new(AppState { service, config }) }
+        let sessions = crate::session::Sessions::new(
+            config.sign_in_base_url.clone(),
+            config.sign_in_file.clone(),
+        );
+        Api { state: Arc::new(AppState { service, config, sessions }) }
+    }
+
+    /// The URL that signs a browser in to the wallet page now: `{base}/sign-in?code=…` with a
+    /// one-time code, or `None` when the configuration has no
+    /// [`ApiConfig::with_sign_in`]. Opening it once gives the browser a session; the code then
+    /// stops working and a new one takes its place (in the sign-in file, if there is one).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudcoin_api::{Api, ApiConfig};
+    /// let data = tempfile::tempdir()?;
+    /// let config = cloudcoin_tasks::ServiceConfig::new(data.path());
+    /// let service =
+    ///     tokio::task::spawn_blocking(move || cloudcoin_tasks::Service::open(config)).await??;
+    /// let api = Api::new(service, ApiConfig::default().with_sign_in("http://127.0.0.1:8006", None));
+    /// let url = api.sign_in_url().expect("configured");
+    /// assert!(url.starts_with("http://127.0.0.1:8006/sign-in?code="));
+    /// # api.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn sign_in_url(&self) -> Option<String> {
+        self.state.sessions.sign_in_url()
+    }
+
+    /// Writes the current sign-in URL to the configured sign-in file (on a blocking thread).
+    pub(crate) async fn publish_sign_in_url(&self) {
+        crate::page::publish_sign_in_url(&self.state).await;
     }
 
     /// Answers one request. Never fails: every refusal is an error envelope with its status.

@@ -5,8 +5,8 @@ use std::time::Duration;
 use cloudcoin_domain::WalletName;
 use cloudcoin_wire::TaskId;
 use cloudcoin_wire::{
-    BackupRequest, CreateWalletRequest, Deleted, ExportRequest, Health, ImportRequest, Info, Task,
-    WalletDetail, WalletSummary,
+    BackupRequest, CreateWalletRequest, Deleted, ExportRequest, FixRequest, Health, ImportRequest,
+    Info, RaidaStatus, Task, WalletDetail, WalletSummary,
 };
 use http::Method;
 use serde::Serialize;
@@ -182,6 +182,17 @@ impl Client {
     /// `POST /api/v1/backup`: a zip of every coin of a wallet; answers with the running task.
     pub async fn backup(&self, request: &BackupRequest) -> Result<Task, Error> {
         self.transport.send(post("/backup", request)?).await
+    }
+
+    /// `POST /api/v1/fix`: heals a wallet's Limbo and Fracked coins with the RAIDA; answers
+    /// with the running task (the one already running for the wallet, if any).
+    pub async fn fix(&self, request: &FixRequest) -> Result<Task, Error> {
+        self.transport.send(post("/fix", request)?).await
+    }
+
+    /// `GET /api/v1/raida`: every RAIDA's echo.
+    pub async fn raida(&self) -> Result<RaidaStatus, Error> {
+        self.transport.send(Call::get("/raida".into())).await
     }
 
     /// `GET /api/v1/tasks/{id}`.

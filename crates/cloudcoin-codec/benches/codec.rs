@@ -44,6 +44,10 @@ fn main() {
         let coins = coins(count);
         let options = WriteOptions::new().with_date("2026-11-29");
         for kind in FileKind::ALL {
+            // A paper wallet holds at most MAX_PAPER_COINS: it is measured below.
+            if kind == FileKind::Pdf && coins.len() > cloudcoin_codec::MAX_PAPER_COINS {
+                continue;
+            }
             let encode = || {
                 let mut out = Cursor::new(Vec::new());
                 match kind {
@@ -70,6 +74,22 @@ fn main() {
             );
         }
     }
+    // The largest paper wallet: 500 coins on some 56 pages, and its attachment read back.
+    let most = coins(u32::try_from(cloudcoin_codec::MAX_PAPER_COINS).expect("small"));
+    let options = WriteOptions::new().with_date("2026-11-29");
+    let pdf = || {
+        let mut out = Cursor::new(Vec::new());
+        write_coins(&mut out, FileKind::Pdf, &most, &options).expect("write");
+        out.into_inner()
+    };
+    let bytes = pdf();
+    let write = median(|| {
+        black_box(pdf());
+    });
+    let read = median(|| {
+        black_box(decode_any(&bytes, &Limits::default()).expect("read"));
+    });
+    println!("{:<6} {:>7} {:>12} {:>10.1?} {:>10.1?}", "pdf", most.len(), bytes.len(), write, read);
     // One page drawn: the png of 20 coins (13 QR codes), of 31 (20 codes, the most a page
     // carries) and of 32 (too many: a page without codes, as the 65,535-coin png draws it). The
     // cost of the 65,535-coin png over the others is about one such page.

@@ -128,6 +128,23 @@ pub enum CodecError {
         /// What the image decoder said.
         reason: String,
     },
+    /// A PDF that cannot be read.
+    #[error("cannot read the pdf: {reason}")]
+    Pdf {
+        /// What the PDF reader said.
+        reason: String,
+    },
+    /// More coins than a printed paper wallet may hold.
+    #[error(
+        "{count} coins are more than a paper wallet may hold ({max} coins, some 56 printed \
+         pages); export them as several smaller pdf files, or as a png, bin or zip file"
+    )]
+    TooManyForPaper {
+        /// The number of coins asked for.
+        count: usize,
+        /// The most a paper wallet holds.
+        max: usize,
+    },
     /// The QR codes of a paper wallet do not give its coins.
     #[error(transparent)]
     Paper(#[from] crate::qr_text::PaperError),
@@ -154,6 +171,21 @@ pub enum CodecError {
         /// Why it cannot be read.
         #[source]
         source: Box<CodecError>,
+    },
+    /// A picture with more pixels, or a longer side, than a picture that is read may have.
+    #[error(
+        "the picture is {width} × {height} pixels ({} in all); a picture that is read may have at most {max_pixels} pixels and sides of at most {max_side}: scan the page at 300 to 600 dpi",
+        u64::from(*width) * u64::from(*height)
+    )]
+    PictureTooLarge {
+        /// Its width in pixels.
+        width: u32,
+        /// Its height in pixels.
+        height: u32,
+        /// The most pixels a picture may have.
+        max_pixels: u64,
+        /// The longest side a picture may have.
+        max_side: u32,
     },
     /// Something exceeds a size or count limit.
     #[error("{what} exceeds the limit of {limit}")]

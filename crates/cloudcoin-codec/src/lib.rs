@@ -40,10 +40,14 @@
 mod base45;
 mod bin;
 mod error;
+#[cfg_attr(not(any(feature = "png", feature = "paper-scan")), allow(dead_code))]
+mod framing;
 mod limits;
 mod options;
 #[cfg(feature = "png")]
 mod page;
+#[cfg(feature = "pdf")]
+mod pdf;
 #[cfg(feature = "png")]
 mod picture;
 mod png_file;
@@ -54,6 +58,8 @@ mod qr_text;
 #[cfg(feature = "paper-scan")]
 mod scan;
 mod seek;
+#[cfg(feature = "pdf")]
+mod sheet;
 mod sniff;
 mod stack;
 mod stream;
@@ -65,6 +71,9 @@ pub use crate::bin::{decode_bin, encode_bin};
 pub use crate::error::{CodecError, LibraryError};
 pub use crate::limits::Limits;
 pub use crate::options::WriteOptions;
+#[cfg(feature = "pdf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
+pub use crate::pdf::decode_pdf;
 #[cfg(feature = "png")]
 #[cfg_attr(docsrs, doc(cfg(feature = "png")))]
 pub use crate::picture::PngLabel;
@@ -72,7 +81,10 @@ pub use crate::png_file::decode_png;
 pub use crate::qr_text::PaperError;
 #[cfg(feature = "paper-scan")]
 #[cfg_attr(docsrs, doc(cfg(feature = "paper-scan")))]
-pub use crate::scan::{PaperScan, decode_paper, scan_picture};
+pub use crate::scan::{PaperPage, PaperScan, decode_paper, read_pages, scan_picture};
+#[cfg(feature = "pdf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
+pub use crate::sheet::{MAX_PAPER_COINS, PaperSize};
 #[cfg(feature = "zip")]
 #[cfg_attr(docsrs, doc(cfg(feature = "zip")))]
 pub use crate::sniff::decode_zip;

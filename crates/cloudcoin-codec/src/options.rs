@@ -27,6 +27,8 @@ use cloudcoin_domain::Tag;
 #[derive(Default)]
 pub struct WriteOptions<'a> {
     tag: Tag,
+    #[cfg(feature = "pdf")]
+    paper: crate::sheet::PaperSize,
     date: String,
     progress: Option<Box<dyn Fn(usize) + 'a>>,
 }
@@ -59,6 +61,21 @@ impl<'a> WriteOptions<'a> {
         self
     }
 
+    /// The paper a `pdf` paper wallet is laid out for (A4 unless set).
+    #[cfg(feature = "pdf")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
+    pub fn with_paper_size(mut self, paper: crate::sheet::PaperSize) -> WriteOptions<'a> {
+        self.paper = paper;
+        self
+    }
+
+    /// The paper set with [`WriteOptions::with_paper_size`].
+    #[cfg(feature = "pdf")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
+    pub fn paper_size(&self) -> crate::sheet::PaperSize {
+        self.paper
+    }
+
     /// The tag set with [`WriteOptions::with_tag`].
     pub fn tag(&self) -> &Tag {
         &self.tag
@@ -79,10 +96,10 @@ impl<'a> WriteOptions<'a> {
 
 impl fmt::Debug for WriteOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WriteOptions")
-            .field("tag", &self.tag)
-            .field("date", &self.date)
-            .field("progress", &self.progress.as_ref().map(|_| "callback"))
-            .finish()
+        let mut out = f.debug_struct("WriteOptions");
+        out.field("tag", &self.tag).field("date", &self.date);
+        #[cfg(feature = "pdf")]
+        out.field("paper", &self.paper);
+        out.field("progress", &self.progress.as_ref().map(|_| "callback")).finish()
     }
 }

@@ -14,7 +14,7 @@ use qrcode::types::{Color, EcLevel, Version};
 use qrcode::{QrCode, bits::Bits};
 
 use crate::picture::{Canvas, GLYPH, Ink, PngLabel, text_width};
-use crate::qr_text;
+use crate::{framing, qr_text};
 
 /// Page width in pixels (210 mm at 300 dpi).
 pub(crate) const WIDTH: u32 = 2480;
@@ -137,7 +137,7 @@ impl QrSetup {
     /// groups), for a set of at most `codes_per_page` codes.
     pub(crate) fn chunk_bytes(self) -> usize {
         let total = u32::try_from(self.codes_per_page()).unwrap_or(qr_text::MAX_CODES);
-        let longest = |chunk: usize| "0".repeat(qr_text::framed_len(chunk, total));
+        let longest = |chunk: usize| "0".repeat(framing::framed_len(chunk, total));
         let (mut low, mut high) = (0usize, 4096usize);
         while low + 1 < high {
             let mid = (low + high) / 2;
@@ -154,7 +154,7 @@ impl QrSetup {
 
     /// The texts of the codes for `payload`, or `None` when they do not fit on one page.
     pub(crate) fn texts(self, payload: &[u8]) -> Option<Vec<String>> {
-        self.carries(payload.len()).then(|| qr_text::frame(payload, self.chunk_bytes()))
+        self.carries(payload.len()).then(|| framing::frame(payload, self.chunk_bytes()))
     }
 }
 
@@ -386,8 +386,8 @@ mod tests {
     fn every_code_is_a_full_symbol_of_the_setup_and_inside_the_page() {
         let chunk = SETUP.chunk_bytes();
         let total = u32::try_from(SETUP.codes_per_page()).expect("small");
-        assert!(SETUP.fits(&"0".repeat(qr_text::framed_len(chunk, total))));
-        assert!(!SETUP.fits(&"0".repeat(qr_text::framed_len(chunk + 2, total))));
+        assert!(SETUP.fits(&"0".repeat(framing::framed_len(chunk, total))));
+        assert!(!SETUP.fits(&"0".repeat(framing::framed_len(chunk + 2, total))));
         for n in 1..=total {
             let setup = SETUP.for_codes(n as usize);
             assert!(setup.module >= SETUP.module && setup.codes_per_page() >= n as usize);

@@ -15,9 +15,11 @@ pub(crate) const PREFIX: &str = "CC9:";
 /// The most codes one set may have (the number `n` is at most five digits).
 pub(crate) const MAX_CODES: u32 = 65_535;
 
-/// One code read from a picture: chunk `index` of `total`.
+/// One code read from a picture: chunk `index` of `total` of the page `page` names (`None`: a
+/// code of the older framing, which names no page).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Part {
+    pub(crate) page: Option<crate::framing::PageId>,
     pub(crate) index: u32,
     pub(crate) total: u32,
     pub(crate) data: Vec<u8>,
@@ -63,6 +65,52 @@ pub enum PaperError {
         /// What is wrong with it.
         reason: String,
     },
+    /// What is wrong with the codes of one bound page, named by its page code (the twelve
+    /// hexadecimal digits printed on the page and carried by each of its QR codes).
+    #[error("page {page}: {problem}")]
+    Page {
+        /// The page code.
+        page: String,
+        /// What is wrong with its codes.
+        problem: Box<PaperError>,
+    },
+    /// Every code of a bound page was read, and the bytes they give are not the page's: their
+    /// digest differs from the page code. A code was misread or altered.
+    #[error(
+        "the qr codes of page {page} give bytes whose digest is {found}, not {page}: a code was \
+         misread or altered; scan the page again, flat and sharp"
+    )]
+    WrongDigest {
+        /// The page code the codes carry.
+        page: String,
+        /// The digest of the bytes they give.
+        found: String,
+    },
+    /// The pictures show codes of several pages and some of those pages are not whole: no page's
+    /// coins are given.
+    #[error(
+        "the pictures show qr codes of {} pages ({}) and not every page is whole: {}; nothing was \
+         read from them; add pictures that show every code of each page",
+        pages.len(), pages.join(", "), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    SomePagesIncomplete {
+        /// The page codes of every page seen.
+        pages: Vec<String>,
+        /// What is wrong with each page that is not whole.
+        problems: Vec<PaperError>,
+    },
+}
+
+impl PaperError {
+    /// This error, said of the page `key` (errors of unbound codes stay as they are).
+    pub(crate) fn on_page(self, key: crate::framing::PageKey) -> PaperError {
+        match key {
+            crate::framing::PageKey::Unbound => self,
+            crate::framing::PageKey::Bound(id) => {
+                PaperError::Page { page: id.to_string(), problem: Box::new(self) }
+            }
+        }
+    }
 }
 
 /// `1, 2, 4-7`: ascending numbers with runs shortened.
@@ -90,7 +138,10 @@ fn list(numbers: &[u32]) -> String {
     if out.is_empty() { "none".to_owned() } else { out }
 }
 
-/// The texts of the codes carrying `payload`, `chunk` bytes per code (the last may hold fewer).
+/// The texts of the codes carrying `payload` in the older framing, which names no page, `chunk`
+/// bytes per code (the last may hold fewer). The writer now uses [`crate::framing::frame`]; this
+/// remains to make pages as they were printed before, for the tests that read them.
+#[cfg(test)]
 pub(crate) fn frame(payload: &[u8], chunk: usize) -> Vec<String> {
     let chunks: Vec<&[u8]> = payload.chunks(chunk.max(1)).collect();
     let total = chunks.len();
@@ -102,6 +153,7 @@ pub(crate) fn frame(payload: &[u8], chunk: usize) -> Vec<String> {
 }
 
 /// Length of the longest text [`frame`] writes for `chunk`-byte chunks in a set of `total` codes.
+#[cfg(test)]
 pub(crate) fn framed_len(chunk: usize, total: u32) -> usize {
     let digits = total.to_string().len();
     PREFIX.len() + 2 * digits + 2 + base45::encoded_len(chunk)
@@ -118,12 +170,20 @@ fn number(text: &str) -> Option<u32> {
     text.parse().ok().filter(|n| (1..=MAX_CODES).contains(n))
 }
 
-/// Reads the text of one QR code: `None` when it is not a CloudCoin code at all (some other QR
-/// code in the picture), an error when it starts like one and is malformed.
+/// Reads the text of one QR code, in either framing: `None` when it is not a CloudCoin code at
+/// all (some other QR code in the picture), an error when it starts like one and is malformed.
 pub(crate) fn parse(text: &str) -> Result<Option<Part>, PaperError> {
+    if let Some(bound) = crate::framing::parse(text)? {
+        return Ok(Some(bound));
+    }
     let Some(rest) = text.strip_prefix(PREFIX) else {
         return Ok(None);
     };
+    parse_counted(rest).map(Some)
+}
+
+/// Reads `{i}/{n}:{base45 data}`, the end of a code's text in both framings.
+pub(crate) fn parse_counted(rest: &str) -> Result<Part, PaperError> {
     let bad = |reason: &str| PaperError::BadCode { reason: reason.to_owned() };
     let (counter, data) = rest.split_once(':').ok_or_else(|| bad("no ':' after i/n"))?;
     let (index, total) = counter.split_once('/').ok_or_else(|| bad("no i/n after CC9:"))?;
@@ -136,7 +196,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Part>, PaperError> {
     if data.is_empty() {
         return Err(bad("the code carries no data"));
     }
-    Ok(Some(Part { index, total, data }))
+    Ok(Part { page: None, index, total, data })
 }
 
 /// Codes gathered from one or more pictures of one page.
@@ -178,7 +238,7 @@ impl Assembly {
         }
         if let Some(total) = other.total {
             for (&index, data) in &other.parts {
-                self.add(Part { index, total, data: data.clone() });
+                self.add(Part { page: None, index, total, data: data.clone() });
             }
         }
     }

@@ -34,6 +34,8 @@ use crate::zip_file::{self, Entry};
 pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
     if bytes.starts_with(crate::png_file::PNG_SIGNATURE) {
         Ok(FileKind::Png)
+    } else if bytes.starts_with(b"%PDF-") {
+        Ok(FileKind::Pdf)
     } else if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         Ok(FileKind::Zip)
     } else if bytes.first() == Some(&crate::bin::FORMAT_9) && bytes.len() >= crate::bin::HEADER_LEN
@@ -139,6 +141,12 @@ pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError
             let _ = limits;
             Err(CodecError::NotBuiltIn { what: "reading zip archives", feature: "zip" })
         }
+        #[cfg(feature = "pdf")]
+        FileKind::Pdf => crate::pdf::decode_pdf(bytes),
+        #[cfg(not(feature = "pdf"))]
+        FileKind::Pdf => {
+            Err(CodecError::NotBuiltIn { what: "reading pdf paper wallets", feature: "pdf" })
+        }
     }
 }
 
@@ -174,6 +182,15 @@ fn zip_entry(data: &[u8]) -> Result<Entry, CodecError> {
         FileKind::Bin => crate::bin::decode_bin(data)?,
         FileKind::Stack => crate::stack::decode_stack(data)?,
         FileKind::Png => crate::png_file::decode_png(data)?,
+        #[cfg(feature = "pdf")]
+        FileKind::Pdf => crate::pdf::decode_pdf(data)?,
+        #[cfg(not(feature = "pdf"))]
+        FileKind::Pdf => {
+            return Err(CodecError::NotBuiltIn {
+                what: "reading pdf paper wallets",
+                feature: "pdf",
+            });
+        }
     }))
 }
 

@@ -70,6 +70,17 @@ pub fn write_coins<C: Borrow<Coin>>(
         }
         #[cfg(not(feature = "png"))]
         FileKind::Png => Err(CodecError::NotBuiltIn { what: "writing png pages", feature: "png" }),
+        #[cfg(feature = "pdf")]
+        FileKind::Pdf => {
+            let label = PngLabel::new(coins, options.tag().clone(), options.date())?;
+            crate::pdf::write_pdf(w, coins, &label, options.paper_size())?;
+            options.report(coins.len());
+            Ok(())
+        }
+        #[cfg(not(feature = "pdf"))]
+        FileKind::Pdf => {
+            Err(CodecError::NotBuiltIn { what: "writing pdf paper wallets", feature: "pdf" })
+        }
         FileKind::Zip => Err(CodecError::NeedsSeek { kind }),
     }
 }

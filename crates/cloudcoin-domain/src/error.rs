@@ -115,7 +115,7 @@ pub enum NameError {
         max: usize,
     },
     /// A character that is not allowed.
-    #[error("the {what} contains {ch:?}, which is not allowed; use {allowed}")]
+    #[error("the {what} contains {}, which is not allowed; use {allowed}", shown(*.ch))]
     BadCharacter {
         /// "wallet name" or "tag".
         what: &'static str,
@@ -127,4 +127,14 @@ pub enum NameError {
     /// A wallet name starting with a dot.
     #[error("the wallet name must not start with '.'")]
     LeadingDot,
+}
+
+/// A character as a person reads it in a message: `«'»`, or its code point for a control
+/// character (`U+000A`), never with Rust's escapes.
+fn shown(ch: char) -> String {
+    if ch.is_control() {
+        format!("U+{:04X}", u32::from(ch))
+    } else {
+        format!("the character «{ch}»")
+    }
 }

@@ -106,11 +106,14 @@ pub enum FileKind {
     Png,
     /// Zip of single-coin `.bin` files (`.zip`).
     Zip,
+    /// A printable paper wallet (`.pdf`): pages of QR codes, with the coins attached.
+    Pdf,
 }
 
 impl FileKind {
     /// Every kind.
-    pub const ALL: [FileKind; 4] = [FileKind::Bin, FileKind::Stack, FileKind::Png, FileKind::Zip];
+    pub const ALL: [FileKind; 5] =
+        [FileKind::Bin, FileKind::Stack, FileKind::Png, FileKind::Zip, FileKind::Pdf];
 
     /// The extension, without the dot.
     pub const fn extension(self) -> &'static str {
@@ -119,6 +122,7 @@ impl FileKind {
             FileKind::Stack => "stack",
             FileKind::Png => "png",
             FileKind::Zip => "zip",
+            FileKind::Pdf => "pdf",
         }
     }
 
@@ -217,8 +221,11 @@ mod tests {
         for bad in ['/', '\\', '\'', '.', ','] {
             let err = Tag::parse(&format!("a{bad}b")).expect_err("bad character");
             assert!(matches!(err, NameError::BadCharacter { ch, .. } if ch == bad));
-            assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+            assert!(err.to_string().contains(&format!("«{bad}»")), "{err}");
+            assert!(!err.to_string().contains("'\\''"), "no Rust escapes: {err}");
         }
+        let err = Tag::parse("a\nb").expect_err("a control character");
+        assert!(err.to_string().contains("U+000A"), "{err}");
     }
 
     #[test]

@@ -176,8 +176,8 @@ pub fn codes_at_first_reading(picture: &[u8]) -> Result<usize, SimError> {
 /// The corners of a code in a picture, in pixels.
 type Corners = [(u32, u32); 4];
 
-/// Every CloudCoin code (`CC9:{i}/{n}:…`, SPEC §4.3.1) that rxing's multi-code QR reader finds in
-/// `grey`, by its number `i`, with its corners.
+/// Every CloudCoin code (`CC9P:{page}:{i}/{n}:…` or `CC9:{i}/{n}:…`, SPEC §4.3.1) that rxing's
+/// multi-code QR reader finds in `grey`, by its number `i`, with its corners.
 fn codes_in(grey: &GrayImage) -> Vec<(u32, Corners)> {
     use rxing::multi::MultipleBarcodeReader;
     let Ok(source) = rxing::Luma8Source::new_with_slice(grey.as_raw(), grey.width(), grey.height())
@@ -196,8 +196,7 @@ fn codes_in(grey: &GrayImage) -> Vec<(u32, Corners)> {
     results
         .iter()
         .filter_map(|result| {
-            let rest = result.getText().strip_prefix("CC9:")?;
-            let index: u32 = rest.split('/').next()?.parse().ok()?;
+            let index = code_index(result.getText())?;
             let corner = |i: usize| {
                 let p = result.getPoints().get(i).copied().unwrap_or_default();
                 (p.x.max(0.0) as u32, p.y.max(0.0) as u32)
@@ -205,6 +204,16 @@ fn codes_in(grey: &GrayImage) -> Vec<(u32, Corners)> {
             Some((index, [corner(0), corner(1), corner(2), corner(3)]))
         })
         .collect()
+}
+
+/// The number of the code whose text is `text`: `CC9P:{page}:{i}/{n}:…` (bound pages) or
+/// `CC9:{i}/{n}:…` (pages printed before); `None` for any other text.
+fn code_index(text: &str) -> Option<u32> {
+    let counter = match text.strip_prefix("CC9P:") {
+        Some(bound) => bound.split_once(':')?.1,
+        None => text.strip_prefix("CC9:")?,
+    };
+    counter.split('/').next()?.parse().ok()
 }
 
 /// `img` turned by `millidegrees` about its centre (bilinear), white where nothing was.
@@ -297,4 +306,17 @@ pub fn sample_coins(count: u32) -> Vec<Coin> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_index;
+
+    #[test]
+    fn a_code_is_numbered_in_either_framing() {
+        assert_eq!(code_index("CC9P:0123456789AB:3/13:ABC"), Some(3));
+        assert_eq!(code_index("CC9:4/13:ABC"), Some(4));
+        assert_eq!(code_index("CC9P:0123456789AB"), None);
+        assert_eq!(code_index("hello"), None);
+    }
 }

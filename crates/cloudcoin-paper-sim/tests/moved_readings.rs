@@ -16,7 +16,7 @@ fn codes_the_first_reading_misses_are_read_from_the_picture_moved() {
     let printed = rasterise(&png).expect("rasterises");
     // Random scans of this page in which a reading at the picture's own pixel grid lost one code
     // or more (found with the `scan_campaign` example's degradations).
-    for seed in [3, 10, 12] {
+    for seed in [6, 12, 14] {
         let scan = print_and_scan(&printed, &Degradation::random(seed)).expect("scans");
         let first = codes_at_first_reading(&scan).expect("reads");
         assert!(

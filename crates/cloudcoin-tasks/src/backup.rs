@@ -52,7 +52,7 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
     let temp = format!(".{base}.{}.partial", job.id);
     let mut record = Record::new(Op::Backup, job.id.to_string(), job.wallet.as_str().to_owned());
     record.coins_digest = coins_digest(&job.coins);
-    record.target_dir = Some(job.folder.real_path());
+    record.target_dir = Some(job.folder.journal_path());
     record.amount_units = amount.units();
     record.coin_count = job.coins.len();
     let output = Output { dir: &job.folder, temp: &temp, kind: FileKind::Zip, step: "backup" };
@@ -64,9 +64,11 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
         write(journal, tracker, job, &mut record, &output, unnamed, &base)
     });
     match written {
-        Ok(path) => {
+        Ok((path, temp_gone)) => {
             tracing::info!(task = %job.id, file = %path.display(), coins = job.coins.len(), "backup completed");
-            (TaskOutcome::Backup(BackupResult { file: path, coins: job.coins.len(), amount }), true)
+            let sha256 = record.sha256.clone();
+            let result = BackupResult { file: path, coins: job.coins.len(), amount, sha256 };
+            (TaskOutcome::Backup(result), temp_gone)
         }
         Err(e) => {
             tracing::warn!(task = %job.id, error = %e.message, "backup failed");
@@ -94,7 +96,7 @@ fn write(
     output: &Output<'_>,
     unnamed: Option<std::fs::File>,
     base: &str,
-) -> Result<PathBuf, StepError> {
+) -> Result<(PathBuf, bool), StepError> {
     let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
     journal.write(record).map_err(io("cannot write the journal"))?;
     fault::point("backup:after_journal").map_err(io("cannot write the journal"))?;
@@ -107,16 +109,21 @@ fn write(
         &record.coins_digest,
     )?;
     record.sha256 = sha256;
-    let name = job
+    let published = job
         .folder
-        .publish_unique(&staged, base, |name| {
+        .publish_unique(&staged, base, |name, _| {
             record.final_name = Some(name.to_owned());
-            record.target_dir = Some(job.folder.real_path());
+            record.target_dir = Some(job.folder.journal_path());
             journal.write(record)
         })
         .map_err(io("cannot give the file its name"))?;
+    if let Some(e) = &published.temp_left {
+        // The journal record names it: it stays until the next start has removed the copy.
+        tracing::warn!(task = %job.id, error = %e, "backup published, but its temporary name cannot be removed yet; the next start removes it");
+    }
+    let name = published.name;
     job.folder.sync().map_err(io("cannot flush the folder to disk"))?;
-    Ok(job.folder.real_path().join(name))
+    Ok((job.folder.real_path().join(name), published.temp_left.is_none()))
 }
 
 #[cfg(test)]

@@ -114,6 +114,16 @@ impl Dir {
         }
     }
 
+    /// How many names the file `name` has (a symbolic link is not followed), or `None` if
+    /// nothing is called `name`.
+    pub(crate) fn link_count(&self, name: &str) -> io::Result<Option<u64>> {
+        match rustix::fs::statat(&self.handle, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => Ok(Some(stat.st_nlink)),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Gives the file `from` the second name `to`; fails if `to` exists, even as a symbolic
     /// link.
     pub(crate) fn link(&self, from: &str, to: &str) -> io::Result<()> {
@@ -145,29 +155,31 @@ impl Dir {
     }
 
     /// Publishes the complete, synced file `staged` under `base`, or `base (2)`, `base (3)`, … —
-    /// the first free name — calling `before_link(name)` before each attempt (to journal it).
-    /// Returns the name used. Nothing is ever replaced. A named temporary file is renamed
-    /// (`RENAME_NOREPLACE`), so it is gone exactly when the final name exists; where the file
-    /// system lacks that, it is linked and its temporary name removed (a failure there is
-    /// logged: the file is published).
+    /// the first free name — calling `before_link(name, how)` before each attempt (to journal
+    /// it). Nothing is ever replaced. A named temporary file is renamed (`RENAME_NOREPLACE`), so
+    /// it is gone exactly when the final name exists; where the file system lacks that (NFS
+    /// answers `EINVAL`), `before_link` is called again with [`Publication::LinkThenUnlink`]
+    /// before the file is linked under the final name and its temporary name removed. That
+    /// removal can fail after the link: the file is published, and [`Published::temp_left`]
+    /// says why its temporary name is still there (the caller must not forget it).
     pub(crate) fn publish_unique(
         &self,
         staged: &Staged,
         base: &str,
-        mut before_link: impl FnMut(&str) -> io::Result<()>,
-    ) -> io::Result<String> {
+        mut before_link: impl FnMut(&str, Publication) -> io::Result<()>,
+    ) -> io::Result<Published> {
         loop {
             // A name that cannot be probed counts as free: the link then reports the real error.
             let name = cloudcoin_domain::unique_file_name(base, |n| {
                 self.entry_type(n).is_ok_and(|t| t.is_some())
             });
-            before_link(&name)?;
+            before_link(&name, Publication::Atomic)?;
             let published = match staged {
-                Staged::Unnamed(file) => self.link_unnamed(file, &name),
-                Staged::Named(temp) => self.rename_no_replace(temp, &name),
+                Staged::Unnamed(file) => self.link_unnamed(file, &name).map(|()| None),
+                Staged::Named(temp) => self.rename_no_replace(temp, &name, &mut before_link),
             };
             match published {
-                Ok(()) => return Ok(name),
+                Ok(temp_left) => return Ok(Published { name, temp_left }),
                 // Taken between the check and the link: try the next name.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
@@ -175,15 +187,33 @@ impl Dir {
         }
     }
 
-    /// Renames `from` to `to` in this directory, failing if `to` exists.
-    fn rename_no_replace(&self, from: &str, to: &str) -> io::Result<()> {
+    /// Renames `from` to `to` in this directory, failing if `to` exists; where the file system
+    /// cannot rename without replacing, links `to` (after `before_link(to, LinkThenUnlink)`) and
+    /// removes `from`. Returns why `from` is still there after a link, if it is.
+    fn rename_no_replace(
+        &self,
+        from: &str,
+        to: &str,
+        before_link: &mut impl FnMut(&str, Publication) -> io::Result<()>,
+    ) -> io::Result<Option<io::Error>> {
         let flags = rustix::fs::RenameFlags::NOREPLACE;
-        match rustix::fs::renameat_with(&self.handle, from, &self.handle, to, flags) {
-            Ok(()) => Ok(()),
+        let renamed = if crate::fault::no_rename_noreplace() {
+            Err(rustix::io::Errno::INVAL)
+        } else {
+            rustix::fs::renameat_with(&self.handle, from, &self.handle, to, flags)
+        };
+        match renamed {
+            Ok(()) => Ok(None),
             Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                // From the link on, both names may exist: the journal must say so first, since
+                // the temporary name being there then proves nothing about the final one.
+                before_link(to, Publication::LinkThenUnlink)?;
                 self.link(from, to)?;
-                self.remove_if_exists(from);
-                Ok(())
+                // A crash point only: nothing between the two calls can fail.
+                let _ = crate::fault::point("publish:after_link");
+                let removed = crate::fault::point("publish:unlink_temp")
+                    .and_then(|()| self.remove_checked(from));
+                Ok(removed.err())
             }
             Err(e) => Err(e.into()),
         }
@@ -260,6 +290,31 @@ impl Dir {
         }
     }
 
+    /// Whether `path`, looked up afresh (its last component not followed), is the file `name` of
+    /// this directory (same device and inode). Not so when the folder was moved or its mount
+    /// detached (`umount -l`) since the path was taken: then whatever is at `path`, or nothing,
+    /// is not the file made here.
+    pub(crate) fn reaches(&self, name: &str, path: &Path) -> io::Result<bool> {
+        let made = rustix::fs::statat(&self.handle, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        match std::fs::symlink_metadata(path) {
+            Ok(seen) => Ok(seen.dev() == made.st_dev && seen.ino() == made.st_ino),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The path to record for a later start to find the folder again: where it is now
+    /// ([`Dir::real_path`]) while that path reaches it; else the path it was opened at. A mount
+    /// lazily detached (`umount -l`) is known to the kernel as `/`, which reaches nothing of it;
+    /// the path the user gave is where it comes back when it is mounted again.
+    pub(crate) fn journal_path(&self) -> PathBuf {
+        let real = self.real_path();
+        match std::fs::metadata(&real) {
+            Ok(meta) if self.is(&meta).unwrap_or(false) => real,
+            _ => self.path.clone(),
+        }
+    }
+
     /// Flushes the directory's entries (new names, removals) to disk.
     pub(crate) fn sync(&self) -> io::Result<()> {
         self.handle.sync_all()
@@ -269,6 +324,26 @@ impl Dir {
     pub(crate) fn sync_file_system(&self) -> io::Result<()> {
         Ok(rustix::fs::syncfs(&self.handle)?)
     }
+}
+
+/// How [`Dir::publish_unique`] is about to give a file its final name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Publication {
+    /// In one step: an unnamed file linked, or a named one renamed without replacing. A named
+    /// temporary file still there afterwards was never published.
+    Atomic,
+    /// `link(temp, final)` then `unlink(temp)`, where the file system cannot rename without
+    /// replacing: between the two, both names exist.
+    LinkThenUnlink,
+}
+
+/// A file [`Dir::publish_unique`] published.
+#[derive(Debug)]
+pub(crate) struct Published {
+    /// The final name.
+    pub(crate) name: String,
+    /// Why the temporary name is still there after a link (the file is published).
+    pub(crate) temp_left: Option<io::Error>,
 }
 
 /// A complete output file waiting for its final name.
@@ -367,8 +442,9 @@ mod tests {
         f.write_all(b"coins").expect("write");
         f.sync_all().expect("sync");
         assert_eq!(
-            dir.publish_unique(&Staged::Named(".t.partial".into()), "a.bin", |_| Ok(()))
-                .expect("publish"),
+            dir.publish_unique(&Staged::Named(".t.partial".into()), "a.bin", |_, _| Ok(()))
+                .expect("publish")
+                .name,
             "a.bin"
         );
         // An unnamed file, linked through the same handle.
@@ -380,7 +456,10 @@ mod tests {
         assert_eq!(read_all(&reader).expect("read"), b"more coins");
         assert_eq!(fs::read_dir(base.join("moved")).expect("list").count(), 1, "no name yet");
         let staged = Staged::Unnamed(reader);
-        assert_eq!(dir.publish_unique(&staged, "a.bin", |_| Ok(())).expect("publish"), "a (2).bin");
+        assert_eq!(
+            dir.publish_unique(&staged, "a.bin", |_, _| Ok(())).expect("publish").name,
+            "a (2).bin"
+        );
         dir.sync().expect("sync dir");
         assert_eq!(fs::read(base.join("moved/a.bin")).expect("in the real folder"), b"coins");
         assert_eq!(fs::read(base.join("moved/a (2).bin")).expect("linked"), b"more coins");
@@ -425,11 +504,12 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         let mut tried = Vec::new();
         let name = dir
-            .publish_unique(&Staged::Named(".t".into()), "a.bin", |n| {
+            .publish_unique(&Staged::Named(".t".into()), "a.bin", |n, _| {
                 tried.push(n.to_owned());
                 Ok(())
             })
-            .expect("publish");
+            .expect("publish")
+            .name;
         assert_eq!(name, "a (3).bin");
         assert_eq!(tried, vec!["a (3).bin"]);
         assert_eq!(fs::read(&victim).expect("victim"), b"keep");

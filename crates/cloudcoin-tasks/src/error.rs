@@ -30,12 +30,20 @@ pub enum OpenError {
     /// Crash recovery could not finish; nothing was served.
     #[error("crash recovery failed: {0}")]
     Recovery(String),
+    /// The RAIDA network's settings are not usable.
+    #[error("the RAIDA network settings are not usable")]
+    Network(#[source] cloudcoin_raida::ConfigError),
 }
 
 /// Why a request to the service was refused. Nothing was reserved or written when one is returned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServiceError {
+    /// The request needs the RAIDA network, and none is configured.
+    #[error(
+        "this server has no RAIDA network configured; start it with --raida-list to heal, claim or reclaim coins"
+    )]
+    NoNetwork,
     /// No wallet of that name.
     #[error("wallet \"{name}\" does not exist; create it first or check the name")]
     WalletNotFound {
@@ -49,7 +57,11 @@ pub enum ServiceError {
         name: WalletName,
     },
     /// The wallet still holds coins.
-    #[error("wallet \"{name}\" still holds {coins} coins; export or move them before deleting it")]
+    #[error(
+        "wallet \"{name}\" still holds {coins} coin file(s); export them first (for example \
+         `cloudcoin export <its balance> --wallet \"{name}\"`, then import that file into \
+         another wallet), then delete it"
+    )]
     WalletNotEmpty {
         /// The wallet.
         name: WalletName,

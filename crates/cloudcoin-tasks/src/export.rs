@@ -10,15 +10,16 @@
 
 use std::borrow::Borrow;
 use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use cloudcoin_codec::{Limits, WriteOptions, decode_any, write_coins, write_zip};
-use cloudcoin_domain::{Amount, Coin, FileKind, Tag, WalletName, export_file_name};
+use cloudcoin_domain::{Amount, Coin, CoinId, FileKind, Tag, WalletName, export_file_name};
 
-use crate::dir::{Dir, Staged};
+use crate::dir::{Dir, Publication, Staged};
 use crate::durable::{error_chain, now_unix};
 use crate::fault;
 use crate::journal::{Journal, Op, Record, coins_digest};
@@ -93,7 +94,7 @@ pub(crate) fn run(
     let mut coins: Vec<&Coin> = job.coins.iter().map(|h| &*h.coin).collect();
     crate::verify::digest_order(&mut coins);
     let mut record = Record::new(Op::Export, job.id.to_string(), job.wallet.as_str().to_owned());
-    record.target_dir = Some(job.folder.real_path());
+    record.target_dir = Some(job.folder.journal_path());
     record.amount_units = job.amount.units();
     job.tag.as_str().clone_into(&mut record.tag);
     let single = coins.first().copied().filter(|_| coins.len() == 1);
@@ -133,11 +134,32 @@ pub(crate) fn run(
         };
         write_and_publish(journal, tracker, job, &coins, &mut record, &output, prepared, &base_name)
     });
-    let (final_name, sha256) = match published {
+    let (final_name, sha256, temp_left) = match published {
         Ok(done) => done,
         Err(e) => return give_back(journal, job, &mut record, e),
     };
     let final_path = job.folder.real_path().join(&final_name);
+    // The path the task reports must reach the file written: a folder that is its own mount,
+    // detached meanwhile (`umount -l`), still takes files through the held handle, and they
+    // vanish with it. Not reached (or not known): not published as far as anyone can tell, and
+    // not undone either (a bind mount's source may still show the file): the coins stay
+    // reserved and the record stays, for the next start.
+    match job.folder.reaches(&final_name, &final_path) {
+        Ok(true) => {}
+        reached => {
+            let why = match reached {
+                Err(e) => error_chain(&e),
+                Ok(_) => "another file or none is there".to_owned(),
+            };
+            tracing::error!(task = %job.id, file = %final_path.display(), reason = %why, "export written, but its path does not reach the file; coins held back");
+            let message = format!(
+                "needs attention: the file was written, but {} does not reach it ({why}): the folder was probably unmounted or moved during the export. Its {} coins are kept out of the balance so that they cannot be spent twice; the next start finishes the export if the file is there, and holds them back otherwise",
+                final_path.display(),
+                job.coins.len()
+            );
+            return (TaskOutcome::Failed(TaskFailure { kind: FailureKind::Io, message }), false);
+        }
+    }
     // The coins are in the published file now: they leave the wallet's index at once, so an
     // import of that very file (a person may take it the moment it appears) stores them as new
     // coins instead of counting them as already present while they are on their way to Sent.
@@ -167,13 +189,35 @@ pub(crate) fn run(
         );
     }
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
-    let finished = finish(layout, &record, &final_path, &sha256);
+    let keys = || job.coins.iter().map(|h| (h.coin.id(), h.coin.clone())).collect();
+    let finished = finish(layout, &record, &final_path, &sha256, Some(&job.state), &keys);
+    if finished.is_ok() {
+        gone(&mut lock(&job.state), &job.coins);
+    }
+    // A name the export made is removed before its record is: a temporary name the fallback
+    // could not remove after the link is tried once more, and if it is still there the record
+    // stays, marked finished, for the next start to remove it.
+    let temp_gone = match (temp_left, &record.temp) {
+        (Some(e), Some(temp)) if finished.is_ok() => match job.folder.remove_checked(temp) {
+            Ok(()) => true,
+            Err(again) => {
+                tracing::error!(task = %job.id, temp = %temp, error = %e, again = %again, "export completed, but its temporary name cannot be removed; the next start removes it");
+                record.finished = true;
+                if let Err(e) = journal.write(&record) {
+                    tracing::error!(task = %job.id, error = %e, "cannot mark the export finished in the journal; the next start settles it again");
+                }
+                false
+            }
+        },
+        (Some(_), _) => false,
+        (None, _) => true,
+    };
     // The coins' journal list is freed off this thread: the task is done.
     free_later(record);
     match finished {
         Ok(result) => {
             tracing::info!(task = %job.id, file = %final_path.display(), amount = %job.amount, coins = job.coins.len(), "export completed");
-            (TaskOutcome::Export(result), true)
+            (TaskOutcome::Export(result), temp_gone)
         }
         Err(e) => not_settled(
             job,
@@ -222,10 +266,18 @@ struct Prepared {
 }
 
 /// Removes an export's coins from the wallet's index — only the entries it reserved (an import
-/// may have stored the same coins again since).
+/// may have stored the same coins again since) — and marks their files as leaving.
 fn forget(state: &mut WalletState, coins: &[Held]) {
     for h in coins {
         state.coins.remove_if(&h.coin.id(), |e| e.hold == Hold::Reserved && e.is_at(h));
+        state.leaving.insert((h.folder, h.file.get(&h.coin).into()));
+    }
+}
+
+/// The export's files have gone to `Sent`: they are no longer leaving.
+fn gone(state: &mut WalletState, coins: &[Held]) {
+    for h in coins {
+        state.leaving.remove(&(h.folder, h.file.get(&h.coin).into()));
     }
 }
 
@@ -288,7 +340,8 @@ fn give_back(
 
 /// Writes the output and publishes it: the journal record (once `prepared` is done: the second
 /// copies set aside, the coins listed), the file written and synced, read back and checked, then
-/// linked under its final name. Returns the final name and the file's SHA-256.
+/// linked under its final name. Returns the final name, the file's SHA-256, and why the temporary
+/// name is still there after a link-then-unlink publication, if it is.
 ///
 /// An unnamed file is written before the record, since nothing needs removing if the process
 /// dies meanwhile; a named temporary file only after the record names it.
@@ -302,7 +355,7 @@ fn write_and_publish(
     output: &Output<'_>,
     prepared: impl FnOnce() -> Prepared,
     base_name: &str,
-) -> Result<(String, String), StepError> {
+) -> Result<(String, String, Option<io::Error>), StepError> {
     let unnamed = output.open_unnamed()?;
     let journaled = |record: &mut Record, temp: Option<&str>| {
         let Prepared { set_aside, coins, digest } = prepared();
@@ -331,16 +384,17 @@ fn write_and_publish(
         }
     };
     record.sha256.clone_from(&sha256);
-    let final_name = job
+    let published = job
         .folder
-        .publish_unique(&staged, base_name, |name| {
+        .publish_unique(&staged, base_name, |name, how| {
             // Before the link: from here on, recovery takes the link as possible.
             record.final_name = Some(name.to_owned());
-            record.target_dir = Some(job.folder.real_path());
+            record.link_then_unlink = how == Publication::LinkThenUnlink;
+            record.target_dir = Some(job.folder.journal_path());
             journal.write(record)
         })
         .map_err(|e| StepError::io("cannot give the file its name", &e))?;
-    Ok((final_name, sha256))
+    Ok((published.name, sha256, published.temp_left))
 }
 
 /// A temporary output file in a client's folder, written the same careful way by exports and
@@ -514,11 +568,19 @@ pub(crate) fn read_back(dir: &Dir, temp: &str) -> Result<Vec<u8>, StepError> {
 /// Finishes a published export: coins to `Sent`, transaction row, receipt. Idempotent, so
 /// recovery can run it again after a crash. The journal record is removed by the caller once the
 /// task's outcome is recorded.
+///
+/// A coin the journal says is exported is moved to `Sent` wherever the wallet holds it: a file
+/// not where the record says is looked up by id across the held folders (skipping the files the
+/// index `known` holds, when there is one) and moved; one found nowhere is reported, never taken
+/// for moved. `keys` gives the exported coins' keys, where they are known (an empty map where
+/// they are not), called only when a file is missing.
 pub(crate) fn finish(
     layout: &Layout,
     record: &Record,
     final_path: &Path,
     sha256: &str,
+    known: Option<&Mutex<WalletState>>,
+    keys: &(dyn Fn() -> HashMap<CoinId, Arc<Coin>> + Sync),
 ) -> Result<ExportResult, StepError> {
     let wallet = WalletName::parse(&record.wallet).map_err(|e| StepError {
         kind: FailureKind::Internal,
@@ -543,6 +605,7 @@ pub(crate) fn finish(
     let (receipt, moved) = alongside("export-receipt", receipt, || {
         let files = record.coins.iter().map(|c| (c.folder(), c.file_name()));
         crate::store::move_coins(layout, &wallet, files, Folder::Sent, "export:mid_move")
+            .and_then(|missing| move_missing(layout, &wallet, record, &missing, known, keys))
             .and_then(|()| fault::point("export:after_move"))
             .map_err(io("cannot move the coins to Sent"))
     });
@@ -583,6 +646,54 @@ pub(crate) fn finish(
     })
 }
 
+/// Looks up the coins of `record` at the places `missing` (of its list) — files not where the
+/// journal says — across the wallet's held folders and moves them to `Sent`.
+///
+/// Other software may be moving the files at the same time, so the folders are looked through a
+/// second time for what the first pass missed. While the service runs (`known` is its index) a
+/// coin found in neither pass is an error: the export is not settled, its record stays, and the
+/// next start looks again before anything is served. At start-up (no index) a coin found nowhere
+/// is reported: other software moved it out of the wallet, and it is in the published file.
+fn move_missing(
+    layout: &Layout,
+    wallet: &WalletName,
+    record: &Record,
+    missing: &[usize],
+    known: Option<&Mutex<WalletState>>,
+    keys: &(dyn Fn() -> HashMap<CoinId, Arc<Coin>> + Sync),
+) -> io::Result<()> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut wanted: HashSet<CoinId> =
+        missing.iter().filter_map(|&i| record.coins.get(i)).map(|c| c.id()).collect();
+    let keys = keys();
+    // A second pass for what the first missed: other software may move a file from a folder
+    // not yet looked through into one already looked through.
+    for _ in 0..2 {
+        let found =
+            crate::store::move_found_coins(layout, wallet, &wanted, known, &keys, Folder::Sent)?;
+        wanted.retain(|id| !found.contains(id));
+        if wanted.is_empty() {
+            return Ok(());
+        }
+    }
+    if known.is_some() {
+        return Err(io::Error::other(format!(
+            "{} of its coins are not where the wallet keeps them and cannot be found in its folders (moved by other software?)",
+            wanted.len()
+        )));
+    }
+    let sent = layout.folder(wallet, Folder::Sent);
+    for id in &wanted {
+        let usual = crate::store::id_file_name(*id);
+        if std::fs::symlink_metadata(sent.join(&usual)).is_err() {
+            tracing::error!(op = %record.id, wallet = %wallet, coin = %id, "an exported coin is neither in the wallet's held folders nor under its usual name in Sent: other software moved it out of the wallet; it is in the published file");
+        }
+    }
+    Ok(())
+}
+
 /// Today's date, `YYYY-MM-DD` (UTC), for the picture.
 fn date_today() -> String {
     records::rfc3339(now_unix()).chars().take(10).collect()
@@ -611,6 +722,70 @@ mod tests {
                 assert_eq!(file_name(n, single, amount, &tag, kind), expected);
             }
         }
+    }
+
+    /// Two exports of one wallet at once. Export A has published its file and its coin's file is
+    /// on its way to `Sent`; an import of A's file stored the same coin again (under the next
+    /// free name) and export B took it. B's scan for stray copies meets A's file: it is not a
+    /// stray. Moving it to `Trash` would put A's exported coin in Trash instead of Sent (and had
+    /// A moved it first, B failed with "cannot move a second copy of a coin to Trash").
+    #[test]
+    fn another_exports_file_on_its_way_to_sent_is_not_a_stray_copy() {
+        use crate::store::{Entry, Layout, scan_wallet, set_aside_copies};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let wallet = WalletName::parse("W").expect("name");
+        layout.create_wallet_dirs(&wallet).expect("dirs");
+        let bank = layout.folder(&wallet, Folder::Bank);
+        let x = crate::fixtures::coin(0, 7);
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&x)).expect("encode");
+        let usual = crate::store::coin_file_name(&x);
+        std::fs::write(bank.join(&usual), &bytes).expect("write");
+        let mut state = scan_wallet(&layout, &wallet).expect("scan");
+        let policy = cloudcoin_domain::SelectionPolicy::default();
+        let ids = state.reserve_amount(x.value().expect("money"), &policy).expect("reserve");
+        let a = state.held(&ids).expect("reserved");
+        forget(&mut state, &a);
+        // The import of A's file: the same coin, under the next free name, reserved by B.
+        let again = cloudcoin_domain::unique_file_name(&usual, |n| bank.join(n).exists());
+        std::fs::write(bank.join(&again), &bytes).expect("write");
+        state
+            .coins
+            .insert(x.id(), Entry::new(Folder::Bank, again.clone(), x.clone(), Hold::Reserved));
+        let b = state.held(&[x.id()]).expect("reserved by B");
+        let state = Mutex::new(state);
+        let aside = set_aside_copies(&layout, &wallet, &state, &b).expect("set aside");
+        assert_eq!(aside.moved, 0, "A's file was taken for a stray copy");
+        assert!(bank.join(&usual).exists(), "A's file is still to be moved to Sent");
+        assert!(bank.join(&again).exists());
+        let trash = layout.folder(&wallet, Folder::Trash);
+        assert_eq!(std::fs::read_dir(trash).expect("Trash").count(), 0);
+    }
+
+    /// Other software moves a reserved coin's file from `Bank` to `Fracked` before the export's
+    /// scan for stray copies: the file there is the coin's own, not a copy. Put in `Trash`, the
+    /// coin would be lost to the wallet if the export then failed and gave its coins back.
+    #[test]
+    fn a_reserved_coins_own_file_moved_by_other_software_is_not_a_stray_copy() {
+        use crate::store::{Layout, scan_wallet, set_aside_copies};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let wallet = WalletName::parse("W").expect("name");
+        layout.create_wallet_dirs(&wallet).expect("dirs");
+        let (bank, fracked) =
+            (layout.folder(&wallet, Folder::Bank), layout.folder(&wallet, Folder::Fracked));
+        let x = crate::fixtures::coin(0, 7);
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&x)).expect("encode");
+        let usual = crate::store::coin_file_name(&x);
+        std::fs::write(bank.join(&usual), &bytes).expect("write");
+        let mut state = scan_wallet(&layout, &wallet).expect("scan");
+        let policy = cloudcoin_domain::SelectionPolicy::default();
+        let ids = state.reserve_amount(x.value().expect("money"), &policy).expect("reserve");
+        let held = state.held(&ids).expect("reserved");
+        std::fs::rename(bank.join(&usual), fracked.join(&usual)).expect("moved by another program");
+        let aside = set_aside_copies(&layout, &wallet, &Mutex::new(state), &held).expect("scan");
+        assert_eq!(aside.moved, 0, "the coin's only file was taken for a stray copy");
+        assert!(fracked.join(&usual).exists(), "the coin's only file stays held");
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! "no space left on device", `CLOUDCOIN_SLOW_WRITE_MS=n` sleeps n ms per 100 coins written, and
 //! `CLOUDCOIN_PAUSE=<step>` with `CLOUDCOIN_PAUSE_FILE=<path>` holds the step until the test
 //! removes the file the pipeline created there; `CLOUDCOIN_FAULT_NO_TMPFILE` makes outputs use a
-//! named temporary file, as on a file system without `O_TMPFILE`.
+//! named temporary file, as on a file system without `O_TMPFILE`, and `CLOUDCOIN_FAULT_NO_RENAME2`
+//! makes a named temporary file be published by `link` then `unlink`, as on a file system whose
+//! `renameat2` refuses `RENAME_NOREPLACE` (NFS).
 //! Without the feature every function here is empty and compiles away.
 
 use std::io;
@@ -36,6 +38,13 @@ pub const IMPORT_FAULT_STEPS: [&str; 4] =
 pub const BACKUP_FAULT_STEPS: [&str; 3] =
     ["backup:after_journal", "backup:after_write", "backup:after_fsync"];
 
+/// The fault points of publishing a named temporary file by `link` then `unlink` (the fallback
+/// where `RENAME_NOREPLACE` is refused): after the link, and the removal of the temporary name.
+pub const PUBLISH_FAULT_STEPS: [&str; 2] = ["publish:after_link", "publish:unlink_temp"];
+
+/// The fault points of the task tracker: writing a finished task's outcome.
+pub const TASK_FAULT_STEPS: [&str; 1] = ["task:record_outcome"];
+
 /// The fault points of creating and deleting wallets.
 #[cfg(feature = "fault-injection")]
 pub const WALLET_FAULT_STEPS: [&str; 1] = ["wallet:delete_move"];
@@ -49,6 +58,8 @@ pub(crate) fn point(step: &str) -> io::Result<()> {
             .chain(&IMPORT_FAULT_STEPS)
             .chain(&BACKUP_FAULT_STEPS)
             .chain(&WALLET_FAULT_STEPS)
+            .chain(&PUBLISH_FAULT_STEPS)
+            .chain(&TASK_FAULT_STEPS)
             .any(|s| *s == step),
         "fault point {step} is not listed, so no crash test covers it"
     );
@@ -120,5 +131,20 @@ pub(crate) fn no_unnamed_files() -> bool {
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
 pub(crate) fn no_unnamed_files() -> bool {
+    false
+}
+
+/// Whether the tests ask for the `link`-then-`unlink` publication (`CLOUDCOIN_FAULT_NO_RENAME2`),
+/// as on a file system whose `renameat2` refuses `RENAME_NOREPLACE`.
+#[cfg(feature = "fault-injection")]
+pub(crate) fn no_rename_noreplace() -> bool {
+    std::env::var_os("CLOUDCOIN_FAULT_NO_RENAME2").is_some()
+}
+
+/// `RENAME_NOREPLACE` is used wherever the file system has it (fault injection is not compiled
+/// in).
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn no_rename_noreplace() -> bool {
     false
 }

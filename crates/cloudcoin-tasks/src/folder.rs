@@ -61,7 +61,21 @@ pub(crate) fn validate(
     }
     // The write probe: a file with no name where the file system can make one (nothing to
     // remove afterwards, no entry in the folder), else a named one, removed at once.
-    let not_writable = |e: std::io::Error| format!("it is not writable ({e})");
+    // A probe that fails with "not found" in a folder that exists means a file system that
+    // takes no new files at all (/proc, /sys): say that, not the kernel's confusing words.
+    let not_writable = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            "no file can be created in it (a system folder such as /proc or /sys?); choose a \
+             folder of yours, such as your home or Downloads folder"
+                .to_owned()
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "the server may not write in it (permission denied); choose a folder the user \
+             running the server owns"
+                .to_owned()
+        }
+        _ => format!("it is not writable ({e})"),
+    };
     match dir.create_unnamed(OUTPUT_MODE) {
         Ok(Some(_probe)) => Ok(dir),
         Ok(None) => {
@@ -190,6 +204,48 @@ impl OwnTree {
             ));
         }
         Ok(())
+    }
+}
+
+impl OwnTree {
+    /// Opens the file at the absolute `path` for reading an import from it, refusing a file
+    /// in the data directory or anywhere under it — by its real path, or by the identity of its
+    /// folder and of every folder above it (a link, a bind mount or a second mount leading in).
+    /// The folder is opened once, without following a link, and the file is opened through that
+    /// handle (never through a link), so the file read is the one checked. Nothing of the file
+    /// is read here, and a refusal never says what it holds.
+    pub(crate) fn open_import_source(&self, path: &Path) -> Result<fs::File, String> {
+        let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
+        let real = fs::canonicalize(path).map_err(cannot)?;
+        let (Some(folder), Some(name)) = (real.parent(), real.file_name()) else {
+            return Err("it is not a regular file".to_owned());
+        };
+        let why = "the server reads its own files itself, and a coin file there is a wallet's \
+                   coin (importing it would store it a second time); nothing was read";
+        if real.starts_with(&self.root) {
+            return Err(format!(
+                "it is inside the server's data directory ({}); {why}",
+                self.root.display()
+            ));
+        }
+        let dir = Dir::open_nofollow(folder).map_err(cannot)?;
+        let ancestry = dir.ancestry().map_err(cannot)?;
+        let own = self.identities().map_err(cannot)?;
+        if ancestry.iter().any(|id| own.contains(id)) {
+            return Err(format!(
+                "it is inside the server's data directory ({}), reached another way (a bind \
+                 mount or a second mount); {why}",
+                self.root.display()
+            ));
+        }
+        let name = name.to_string_lossy();
+        // A FIFO or a device would block or never end: only a regular file is opened.
+        match dir.entry_type(&name).map_err(cannot)? {
+            Some(rustix::fs::FileType::RegularFile) => {}
+            Some(_) => return Err("it is not a regular file".to_owned()),
+            None => return Err("cannot read the file: it does not exist".to_owned()),
+        }
+        dir.open_read(&name).map_err(cannot)
     }
 }
 

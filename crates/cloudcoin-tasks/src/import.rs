@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use cloudcoin_codec::{
-    Limits, PaperScan, decode_any, decode_paper, is_picture_to_scan, scan_picture,
+    Limits, PaperScan, decode_any, is_picture_to_scan, read_pages, scan_picture,
 };
 use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
 
@@ -51,16 +51,39 @@ pub(crate) struct ImportJob {
     pub(crate) state: Arc<Mutex<WalletState>>,
     pub(crate) items: Vec<ImportItem>,
     pub(crate) tag: Tag,
+    /// The data directory: no item is read from it.
+    pub(crate) own_tree: crate::folder::OwnTree,
+    /// The other wallets, which must not hold a coin this import stores.
+    pub(crate) owners: crate::owners::Owners,
+    /// Whether coins this server sent away are stored again.
+    pub(crate) allow_sent: bool,
+    /// The RAIDA network, when this import claims its coins.
+    pub(crate) network: Option<crate::network::Network>,
+    /// The claim report when the coins are not claimed (no network, or `"claim": false`).
+    pub(crate) claim: crate::claim::ClaimReport,
 }
 
-/// The bytes of one item, or why it cannot be read.
-fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
+/// The bytes of one item, or why it cannot be read. A file is refused when it lies in the data
+/// directory `own` (when given; the start-up pick-up reads the wallets' `Import` folders, which
+/// are in it): see [`crate::folder::OwnTree::open_import_source`].
+fn load(item: &ImportItem, own: Option<&crate::folder::OwnTree>) -> Result<Vec<u8>, String> {
     match item {
         ImportItem::File(path) => {
             if !path.is_absolute() {
                 return Err("the path is not absolute".to_owned());
             }
-            let meta = fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+            let file = match own {
+                Some(own) => own.open_import_source(path)?,
+                None => {
+                    let meta =
+                        fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+                    if !meta.is_file() {
+                        return Err("it is not a regular file".to_owned());
+                    }
+                    fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?
+                }
+            };
+            let meta = file.metadata().map_err(|e| format!("cannot read the file: {e}"))?;
             if !meta.is_file() {
                 return Err("it is not a regular file".to_owned());
             }
@@ -68,8 +91,8 @@ fn load(item: &ImportItem) -> Result<Vec<u8>, String> {
                 return Err(format!("the file is larger than {MAX_FILE_BYTES} bytes"));
             }
             let mut bytes = Vec::with_capacity(meta.len() as usize);
-            fs::File::open(path)
-                .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            file.take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
                 .map_err(|e| format!("cannot read the file: {e}"))?;
             Ok(bytes)
         }
@@ -163,7 +186,7 @@ pub(crate) fn run(
     let n = job.items.len().max(1);
     for (i, item) in job.items.iter().enumerate() {
         let source = source_of(i, item);
-        let decoded = load(item).and_then(|bytes| {
+        let decoded = load(item, Some(&job.own_tree)).and_then(|bytes| {
             if is_picture_to_scan(&bytes) {
                 let scan = scan_picture(&bytes).map_err(|e| reason_of(&e))?;
                 pictures.push((i, source.clone(), scan));
@@ -177,45 +200,88 @@ pub(crate) fn run(
         }
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
     }
-    // A picture that shows every code of its page gives its coins on its own; the pictures that
-    // show only some codes are taken as pictures of one page (its front and back, two photos of
-    // its halves) and combined. A picture with no code at all is refused on its own.
-    let mut partial = Vec::new();
-    for (i, source, scan) in pictures {
-        if scan.is_complete() || scan.code_count().is_none() {
-            match decode_paper([&scan]) {
-                Ok(coins) => take(i, &source, coins, &mut rejected),
-                Err(e) => rejected.push(Rejection { item: i, source, reason: reason_of(&e) }),
-            }
-        } else {
-            partial.push((i, source, scan));
+    // The codes of all the pictures are grouped by the page they name (pictures of several pages
+    // may come in any order, a page's halves in two pictures): a whole page gives its coins, a
+    // page with a code missing gives nothing and every picture showing part of it is refused,
+    // naming the page, what is missing and the other pages the picture shows. Pages printed
+    // before codes named their page form one group, as they always did. A picture with no code
+    // at all is refused on its own.
+    let scans: Vec<&PaperScan> = pictures.iter().map(|(_, _, scan)| scan).collect();
+    let pages = read_pages(scans.iter().copied());
+    for (i, source, scan) in &pictures {
+        if scan.code_count().is_none() {
+            let reason = reason_of(&cloudcoin_codec::PaperError::NoCodes.into());
+            rejected.push(Rejection { item: *i, source: source.clone(), reason });
         }
     }
-    if let Some((first, first_source, _)) = partial.first() {
-        match decode_paper(partial.iter().map(|(_, _, scan)| scan)) {
-            Ok(coins) => take(*first, first_source, coins, &mut rejected),
+    for page in &pages {
+        let Some(&first) = page.scans().first() else { continue };
+        match page.coins() {
+            Ok(coins) => {
+                let (i, source, _) = &pictures[first];
+                take(*i, source, coins.to_vec(), &mut rejected);
+            }
             Err(e) => {
-                let reason = reason_of(&e);
-                for (i, source, _) in &partial {
-                    rejected.push(Rejection {
-                        item: *i,
-                        source: source.clone(),
-                        reason: reason.clone(),
-                    });
+                for &k in page.scans() {
+                    let (i, source, scan) = &pictures[k];
+                    let others: Vec<String> = scan
+                        .page_codes()
+                        .into_iter()
+                        .filter(|code| Some(code.as_str()) != page.page_code())
+                        .collect();
+                    let mut reason = reason_of(e);
+                    if !others.is_empty() {
+                        reason.push_str(&format!(
+                            "; this picture also shows codes of page {}: pictures of different \
+                             pages are read page by page, and nothing of page {} was imported",
+                            others.join(", page "),
+                            page.page_code().unwrap_or("without a page code")
+                        ));
+                    }
+                    rejected.push(Rejection { item: *i, source: source.clone(), reason });
                 }
             }
         }
     }
 
+    // With the network, each new coin is stored in Limbo with 25 fresh PANs beside its ANs: on
+    // disk before any RAIDA hears of them (see `claim`). A coin that came with PANs keeps its
+    // own (they may be its only live keys): it goes to Limbo unclaimed, for healing to settle.
+    let turn = job.network.as_ref().map(|net| net.turn(&job.wallet));
+    let _turn = turn.as_ref().map(crate::network::WalletTurn::hold);
+    let (into, mut to_claim) = match &job.network {
+        Some(_) => (Folder::Limbo, HashSet::new()),
+        None => (Folder::Bank, HashSet::new()),
+    };
+    if job.network.is_some() {
+        for (_, coin) in &mut found {
+            if coin.pans().is_none() {
+                let pans = std::array::from_fn(|_| cloudcoin_raida::random_key());
+                *coin = coin.clone().with_pans(pans);
+                to_claim.insert(coin.id());
+            }
+        }
+    }
     // Claim the new coins in the index (see `claim`).
-    let (fresh, already_present) = match claim(job, tracker, found, &mut rejected) {
+    let (fresh, already_present) = match claim(job, tracker, found, into, &mut rejected) {
         Ok(claimed) => claimed,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let mut claims = Claims { state: &job.state, task: job.id, stored: Vec::new() };
+    // Claimed, the coins cannot leave for an export: now look for their files in the other
+    // folders of the server. Those left unstored leave the index with the claims.
+    let fresh: Vec<Coin> = match not_elsewhere_on_disk(layout, job, fresh, &mut rejected) {
+        Ok(fresh) => fresh.into_iter().map(|(_, coin)| coin).collect(),
+        Err(e) => {
+            return failed(
+                FailureKind::Io,
+                format!("cannot look for the coins in the other wallets: {}", error_chain(&e)),
+            );
+        }
+    };
 
     tracker.advance(job.id, 50, Some("Storing coins"));
-    let bank = layout.folder(&job.wallet, Folder::Bank);
+    let bank = layout.folder(&job.wallet, into);
     let outcome = store_all(tracker, job, &bank, &fresh, &mut claims.stored);
     // Whatever happened, the index must say what is on disk: the stored coins become free, the
     // others leave the index, and imports waiting for them look again.
@@ -251,8 +317,43 @@ pub(crate) fn run(
             tracing::warn!(task = %job.id, error = %e, "cannot write the transaction row");
         }
     }
-    tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), "import completed");
-    TaskOutcome::Import(ImportResult { imported: stored.len(), already_present, rejected, amount })
+    let mut claim = job.claim.clone();
+    if let Some(net) = &job.network {
+        tracker.advance(job.id, 80, Some("Claiming the coins on the RAIDA"));
+        let ids: Vec<CoinId> =
+            stored.iter().map(|(id, _)| *id).filter(|id| to_claim.contains(id)).collect();
+        claim = match crate::claim::claim_stored(net, layout, &job.wallet, &job.state, &ids) {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
+                crate::claim::ClaimReport {
+                    note: format!(
+                        "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
+                    ),
+                    ..crate::claim::ClaimReport::default()
+                }
+            }
+        };
+        // Coins that came with their own PANs wait in Limbo, unclaimed, for healing.
+        for (id, _) in stored.iter().filter(|(id, _)| !to_claim.contains(id)) {
+            if let Some(c) = fresh.iter().find(|c| c.id() == *id) {
+                claim.limbo.coins += 1;
+                claim.limbo.amount = claim
+                    .limbo
+                    .amount
+                    .checked_add(c.value().unwrap_or(Amount::ZERO))
+                    .unwrap_or(Amount::MAX);
+            }
+        }
+    }
+    tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), claimed = claim.claimed, "import completed");
+    TaskOutcome::Import(ImportResult {
+        imported: stored.len(),
+        already_present,
+        rejected,
+        amount,
+        claim,
+    })
 }
 
 /// Claims the coins an import found, under the wallet's lock: a coin the wallet holds is counted
@@ -266,22 +367,29 @@ fn claim(
     job: &ImportJob,
     tracker: &Tracker,
     found: Vec<(usize, Coin)>,
+    into: Folder,
     rejected: &mut Vec<Rejection>,
-) -> Result<(Vec<Coin>, usize), TaskOutcome> {
-    let mut state = lock(&job.state);
+) -> Result<(Vec<(usize, Coin)>, usize), Box<TaskOutcome>> {
     let mut announced = false;
-    loop {
+    let ids: Vec<CoinId> = found.iter().map(|(_, c)| c.id()).collect();
+    let (_claiming, elsewhere, mut state) = loop {
+        // Under the service-wide claim lock, held until the claims are taken: what the other
+        // wallets hold, then this wallet (see `crate::owners`).
+        let claiming = job.owners.claiming();
+        let elsewhere = job.owners.held_elsewhere(&job.wallet, &ids);
+        let state = lock(&job.state);
         if state.deleted {
-            return Err(failed(
+            return Err(Box::new(failed(
                 FailureKind::Io,
                 "the wallet was deleted while the import ran".to_owned(),
-            ));
+            )));
         }
         let busy = found.iter().find_map(|(_, c)| match state.coins.get(&c.id())?.hold {
             Hold::Incoming(other) if other != job.id => Some(other),
             _ => None,
         });
-        let Some(other) = busy else { break };
+        let Some(other) = busy else { break (claiming, elsewhere, state) };
+        drop(claiming);
         if !announced {
             announced = true;
             tracing::info!(task = %job.id, other = %other, "waiting for a running import of the same coins");
@@ -294,16 +402,28 @@ fn claim(
             );
         }
         let settled = state.claims_settled.clone();
-        state = settled.wait(state).unwrap_or_else(|p| p.into_inner());
-    }
+        drop(settled.wait(state).unwrap_or_else(|p| p.into_inner()));
+    };
     let mut fresh = Vec::new();
     let mut present = 0;
     for (item, coin) in found {
+        if !state.coins.contains_key(&coin.id())
+            && let Some(held) = elsewhere.get(&coin.id())
+        {
+            rejected.push(Rejection {
+                item,
+                source: source_of(item, &job.items[item]),
+                reason: crate::owners::held_reason(coin.id(), held),
+            });
+            continue;
+        }
         match state.coins.get(&coin.id()) {
             Some(held) => {
                 let held = &held.coin;
                 let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
-                if held.ans == coin.ans && !more_keys {
+                // With the network the wallet's keys for a coin it holds are the ones it claimed
+                // (the file's are the keys it claimed from): the coin is present.
+                if into == Folder::Limbo || (held.ans == coin.ans && !more_keys) {
                     present += 1;
                 } else {
                     rejected.push(Rejection {
@@ -317,14 +437,39 @@ fn claim(
                 }
             }
             None => {
-                let claim =
-                    Entry::new(Folder::Bank, String::new(), coin.clone(), Hold::Incoming(job.id));
+                let claim = Entry::new(into, String::new(), coin.clone(), Hold::Incoming(job.id));
                 state.coins.insert(coin.id(), claim);
-                fresh.push(coin);
+                fresh.push((item, coin));
             }
         }
     }
     Ok((fresh, present))
+}
+
+/// Keeps of the claimed coins `fresh` those no other folder of the server holds with the same
+/// keys ([`crate::owners::find_on_disk`]); the others are rejected: a file in another wallet's
+/// held folder always, a file in a `Sent` folder unless the request allows sent coins. Blocking.
+fn not_elsewhere_on_disk(
+    layout: &Layout,
+    job: &ImportJob,
+    fresh: Vec<(usize, Coin)>,
+    rejected: &mut Vec<Rejection>,
+) -> std::io::Result<Vec<(usize, Coin)>> {
+    let coins: Vec<Coin> = fresh.iter().map(|(_, c)| c.clone()).collect();
+    let found = crate::owners::find_on_disk(layout, &coins)?;
+    let mut kept = Vec::with_capacity(fresh.len());
+    for (item, coin) in fresh {
+        match found.get(&coin.id()) {
+            Some(crate::owners::OnDisk::Sent { .. }) if job.allow_sent => kept.push((item, coin)),
+            Some(place) => rejected.push(Rejection {
+                item,
+                source: source_of(item, &job.items[item]),
+                reason: crate::owners::on_disk_reason(coin.id(), place),
+            }),
+            None => kept.push((item, coin)),
+        }
+    }
+    Ok(kept)
 }
 
 /// An import's `Incoming` claims. [`Claims::settle`] — or, if the pipeline panics, dropping —
@@ -652,7 +797,7 @@ pub(crate) fn pick_up_dropped(
     files.sort();
     let mut total = 0;
     for path in files {
-        let coins = match load(&ImportItem::File(path.clone()))
+        let coins = match load(&ImportItem::File(path.clone()), None)
             .and_then(|bytes| decode_any(&bytes, &Limits::default()).map_err(|e| error_chain(&e)))
         {
             Ok(coins) => coins,

@@ -92,6 +92,15 @@ pub(crate) struct Record {
     /// so a record with it means "the link may have happened".
     #[serde(default)]
     pub(crate) final_name: Option<String>,
+    /// The named temporary file is about to be, or was, given its final name by `link` then
+    /// `unlink` (a file system without `RENAME_NOREPLACE`): the temporary name being there then
+    /// proves nothing about the final one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) link_then_unlink: bool,
+    /// Export: finished (coins in `Sent`, receipt written); the record stays only because the
+    /// temporary name is still to be removed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) finished: bool,
     /// The SHA-256 of the verified output, recorded with `final_name`.
     #[serde(default)]
     pub(crate) sha256: String,
@@ -123,6 +132,8 @@ impl Record {
             temp: None,
             unnamed: false,
             final_name: None,
+            link_then_unlink: false,
+            finished: false,
             sha256: String::new(),
             committed: false,
             amount_units: 0,

@@ -51,6 +51,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backup;
+mod claim;
 mod dir;
 mod durable;
 mod error;
@@ -59,8 +60,12 @@ mod fault;
 #[cfg(test)]
 mod fixtures;
 mod folder;
+mod heal;
 mod import;
 mod journal;
+mod network;
+mod owners;
+mod precheck;
 mod records;
 mod recovery;
 mod scan;
@@ -73,12 +78,16 @@ pub mod testing;
 mod tracker;
 mod verify;
 
+pub use crate::claim::{ClaimReport, GradeCount};
 pub use crate::error::{OpenError, ServiceError};
 #[cfg(feature = "fault-injection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
 pub use crate::fault::{
-    BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, WALLET_FAULT_STEPS,
+    BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, PUBLISH_FAULT_STEPS,
+    TASK_FAULT_STEPS, WALLET_FAULT_STEPS,
 };
+pub use crate::heal::HealReport;
+pub use crate::network::RaidaHealth;
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

@@ -149,16 +149,74 @@ pub(crate) enum OutcomeRecord {
         already_present: usize,
         rejected: Vec<RejectionRecord>,
         amount_units: u64,
+        #[serde(default)]
+        claim: Option<ClaimRecord>,
     },
     Backup {
         file: PathBuf,
         coins: usize,
         amount_units: u64,
+        /// Absent in records written before backups kept it.
+        #[serde(default)]
+        sha256: String,
     },
     Failed {
         kind: String,
         message: String,
     },
+    Fix {
+        coins: usize,
+        /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
+        grades: [(usize, u64); 4],
+    },
+}
+
+/// An import's claim report as stored on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ClaimRecord {
+    claimed: bool,
+    note: String,
+    /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
+    grades: [(usize, u64); 4],
+    counterfeit_coins: Vec<(i8, u32)>,
+}
+
+impl ClaimRecord {
+    fn of(r: &crate::claim::ClaimReport) -> ClaimRecord {
+        let g = |c: &crate::claim::GradeCount| (c.coins, c.amount.units());
+        ClaimRecord {
+            claimed: r.claimed,
+            note: r.note.clone(),
+            grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
+            counterfeit_coins: r
+                .counterfeit_coins
+                .iter()
+                .map(|id| (id.denomination.code(), id.serial.get()))
+                .collect(),
+        }
+    }
+
+    fn report(&self) -> crate::claim::ClaimReport {
+        let g = |(coins, units): (usize, u64)| {
+            crate::claim::GradeCount::new(coins, Amount::from_units(units))
+        };
+        crate::claim::ClaimReport {
+            claimed: self.claimed,
+            note: self.note.clone(),
+            bank: g(self.grades[0]),
+            fracked: g(self.grades[1]),
+            counterfeit: g(self.grades[2]),
+            limbo: g(self.grades[3]),
+            counterfeit_coins: self
+                .counterfeit_coins
+                .iter()
+                .map(|&(dn, sn)| cloudcoin_domain::CoinId {
+                    denomination: cloudcoin_domain::Denomination::from_code(dn),
+                    serial: cloudcoin_domain::SerialNumber::new(sn),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A rejection as stored on disk.
@@ -230,12 +288,21 @@ impl OutcomeRecord {
                     })
                     .collect(),
                 amount_units: r.amount.units(),
+                claim: Some(ClaimRecord::of(&r.claim)),
             },
             TaskOutcome::Backup(r) => OutcomeRecord::Backup {
                 file: r.file.clone(),
                 coins: r.coins,
                 amount_units: r.amount.units(),
+                sha256: r.sha256.clone(),
             },
+            TaskOutcome::Fix(r) => {
+                let g = |c: &crate::claim::GradeCount| (c.coins, c.amount.units());
+                OutcomeRecord::Fix {
+                    coins: r.coins,
+                    grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
+                }
+            }
             TaskOutcome::Failed(f) => OutcomeRecord::Failed {
                 kind: f.kind.as_str().to_owned(),
                 message: f.message.clone(),
@@ -253,7 +320,7 @@ impl OutcomeRecord {
                     sha256: sha256.clone(),
                 })
             }
-            OutcomeRecord::Import { imported, already_present, rejected, amount_units } => {
+            OutcomeRecord::Import { imported, already_present, rejected, amount_units, claim } => {
                 TaskOutcome::Import(ImportResult {
                     imported: *imported,
                     already_present: *already_present,
@@ -266,13 +333,29 @@ impl OutcomeRecord {
                         })
                         .collect(),
                     amount: Amount::from_units(*amount_units),
+                    claim: claim
+                        .as_ref()
+                        .map_or_else(crate::claim::ClaimReport::offline, ClaimRecord::report),
                 })
             }
-            OutcomeRecord::Backup { file, coins, amount_units } => {
+            OutcomeRecord::Backup { file, coins, amount_units, sha256 } => {
                 TaskOutcome::Backup(BackupResult {
                     file: file.clone(),
                     coins: *coins,
                     amount: Amount::from_units(*amount_units),
+                    sha256: sha256.clone(),
+                })
+            }
+            OutcomeRecord::Fix { coins, grades } => {
+                let g = |(coins, units): (usize, u64)| {
+                    crate::claim::GradeCount::new(coins, Amount::from_units(units))
+                };
+                TaskOutcome::Fix(crate::heal::HealReport {
+                    coins: *coins,
+                    bank: g(grades[0]),
+                    fracked: g(grades[1]),
+                    counterfeit: g(grades[2]),
+                    limbo: g(grades[3]),
                 })
             }
             OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {

@@ -8,11 +8,13 @@
 //! at every start. The task of each record then gets its real outcome, and a settled record is
 //! removed last, so running recovery twice does the same thing once.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use cloudcoin_domain::{Amount, WalletName};
+use cloudcoin_domain::{Amount, Coin, CoinId, WalletName};
 
 use crate::dir::Dir;
 use crate::durable::{self, error_chain};
@@ -20,7 +22,9 @@ use crate::error::OpenError;
 use crate::export;
 use crate::journal::{Journal, Op, Record};
 use crate::store::{Folder, Layout};
-use crate::task::{BackupResult, FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome};
+use crate::task::{
+    BackupResult, ExportResult, FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome,
+};
 use crate::tracker::Tracker;
 
 /// Message of an export rolled back by recovery.
@@ -65,7 +69,7 @@ pub(crate) fn recover(
             ))
         })?;
         let settled = match record.op {
-            Op::Export => recover_export(layout, &record)?,
+            Op::Export => recover_export(layout, journal, &record)?,
             Op::Import => Settled::done(recover_import(layout, &record)),
             Op::Backup => recover_backup(&record),
         };
@@ -83,7 +87,8 @@ pub(crate) fn recover(
         tracker.settle(id, settled.outcome);
         tracker.persist(id).map_err(|e| OpenError::Io { path: layout.tasks(), source: e })?;
         if settled.keep {
-            if record.op == Op::Export {
+            // A finished export's coins are in Sent: only its temporary name is left to remove.
+            if record.op == Op::Export && !record.finished {
                 held.push(record);
             }
         } else {
@@ -154,6 +159,19 @@ fn streamed_check(dir: &Dir, name: &str, record: &Record) -> Result<String, expo
     crate::verify::verify_file(file, &record.coins_digest, count)
 }
 
+/// The coins of the record's output file, by id, when it is there and holds exactly the
+/// record's coins; empty otherwise (their keys are then not known).
+fn exported_keys(seen: &Seen, record: &Record) -> HashMap<CoinId, Arc<Coin>> {
+    let (Ok(dir), Some(name), Some(_)) = (&seen.dir, &record.final_name, &seen.verified) else {
+        return HashMap::new();
+    };
+    let Ok(bytes) = export::read_back(dir, name) else { return HashMap::new() };
+    match cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default()) {
+        Ok(coins) => coins.into_iter().map(|c| (c.id(), Arc::new(c))).collect(),
+        Err(_) => HashMap::new(),
+    }
+}
+
 /// Where the record's output is (or was meant to be).
 fn output_path(record: &Record) -> PathBuf {
     let dir = record.target_dir.clone().unwrap_or_default();
@@ -180,13 +198,25 @@ fn remove_temp(record: &Record, seen: &Seen) -> Result<(), String> {
     })
 }
 
-fn recover_export(layout: &Layout, record: &Record) -> Result<Settled, OpenError> {
+fn recover_export(
+    layout: &Layout,
+    journal: &Journal,
+    record: &Record,
+) -> Result<Settled, OpenError> {
     let seen = look(record);
     let output = output_path(record);
     let record_file = layout.journal().join(format!("{}.json", record.id));
 
+    let temp_links = match (&record.temp, &seen.dir) {
+        (Some(temp), Ok(dir)) => dir.link_count(temp).ok().flatten(),
+        _ => None,
+    };
+    // Published by link then unlink, and the temporary file has a second name: it was linked
+    // (the user may have renamed the final file since).
+    let linked_elsewhere = record.link_then_unlink && temp_links.is_some_and(|n| n > 1);
+
     // Certainly linked: go forward, whatever can be seen of the file now.
-    if record.committed || seen.verified.is_some() {
+    if record.finished || record.committed || seen.verified.is_some() || linked_elsewhere {
         if !record.committed
             && let Ok(dir) = &seen.dir
             && let Err(e) = dir.sync()
@@ -198,27 +228,46 @@ fn recover_export(layout: &Layout, record: &Record) -> Result<Settled, OpenError
                 error_chain(&e)
             )));
         }
-        if let Err(problem) = remove_temp(record, &seen) {
-            tracing::warn!(op = %record.id, %problem, "recovery: a published export's temporary name is left");
-        }
         if seen.verified.is_none() {
-            tracing::warn!(op = %record.id, file = %output.display(), reason = %seen.missing, "recovery: the export was committed; finishing it without seeing its file");
+            tracing::warn!(op = %record.id, file = %output.display(), reason = %seen.missing, "recovery: the export was published; finishing it without seeing its file");
         }
         let sha256 = seen.verified.clone().unwrap_or_else(|| record.sha256.clone());
-        let result = export::finish(layout, record, &output, &sha256).map_err(|e| {
-            OpenError::Recovery(format!("cannot finish export {}: {}", record.id, e.message))
-        })?;
+        let result = if record.finished {
+            ExportResult {
+                file: output.clone(),
+                amount: Amount::from_units(record.amount_units),
+                coins: record.coins.len(),
+                sha256,
+            }
+        } else {
+            // The exported coins' keys, read from the file where it can be seen.
+            let keys = || exported_keys(&seen, record);
+            export::finish(layout, record, &output, &sha256, None, &keys).map_err(|e| {
+                OpenError::Recovery(format!("cannot finish export {}: {}", record.id, e.message))
+            })?
+        };
         tracing::info!(op = %record.id, file = %output.display(), coins = result.coins, "recovery: export rolled forward");
+        // A name the export made is removed before its record is.
+        if let Err(problem) = remove_temp(record, &seen) {
+            tracing::warn!(op = %record.id, %problem, "recovery: a finished export's temporary name is left; the record stays until it is removed");
+            if !record.finished {
+                let mut marked = record.clone();
+                marked.finished = true;
+                journal
+                    .write(&marked)
+                    .map_err(|e| OpenError::Io { path: record_file.clone(), source: e })?;
+            }
+            return Ok(Settled { outcome: TaskOutcome::Export(result), keep: true });
+        }
         return Ok(Settled::done(TaskOutcome::Export(result)));
     }
 
     // Certainly never linked: no final name was chosen yet, or the named temporary file is
-    // still there (it is renamed, never copied, into its final name).
-    let temp_present = match (&record.temp, &seen.dir) {
-        (Some(temp), Ok(dir)) => dir.entry_type(temp).is_ok_and(|t| t.is_some()),
-        _ => false,
-    };
-    if record.final_name.is_none() || temp_present {
+    // still there after an atomic rename was tried (it is renamed, never copied, into its final
+    // name). After a link-then-unlink publication the temporary name being there proves
+    // nothing: the final name may have been linked and the file taken since.
+    let temp_present = temp_links.is_some();
+    if record.final_name.is_none() || (temp_present && !record.link_then_unlink) {
         if let Err(problem) = remove_temp(record, &seen) {
             tracing::warn!(op = %record.id, %problem, "recovery: export held back");
             return Ok(Settled::held(format!(
@@ -286,13 +335,14 @@ fn recover_backup(record: &Record) -> Settled {
             "interrupted by a restart; {problem}; the next start tries again"
         ));
     }
-    if let Some(_sha) = seen.verified {
+    if let Some(sha256) = seen.verified {
         let path = output_path(record);
         tracing::info!(op = %record.id, file = %path.display(), "recovery: backup was complete");
         return Settled::done(TaskOutcome::Backup(BackupResult {
             file: path,
             coins: record.coin_count,
             amount: Amount::from_units(record.amount_units),
+            sha256,
         }));
     }
     tracing::info!(op = %record.id, "recovery: unfinished backup removed");

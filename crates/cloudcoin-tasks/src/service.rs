@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudcoin_domain::{CoinId, SelectionPolicy, WalletName};
+use cloudcoin_domain::{CoinId, FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
@@ -51,6 +51,8 @@ pub struct ServiceConfig {
     pub export_roots: Vec<PathBuf>,
     /// Finished tasks older than this are forgotten.
     pub task_retention: Duration,
+    /// The RAIDA network; `None` (the default): the server works offline and claims nothing.
+    pub network: Option<cloudcoin_raida::Config>,
 }
 
 impl ServiceConfig {
@@ -65,7 +67,25 @@ impl ServiceConfig {
             data_dir: data_dir.into(),
             export_roots: Vec::new(),
             task_retention: Self::DEFAULT_TASK_RETENTION,
+            network: None,
         }
+    }
+
+    /// Turns the RAIDA network on: imports claim their coins, and healing settles Limbo and
+    /// repairs Fracked coins.
+    ///
+    /// ```
+    /// use cloudcoin_raida::{AddressList, Config};
+    /// use cloudcoin_tasks::ServiceConfig;
+    ///
+    /// let list: String = (0..25).map(|i| format!("127.0.0.1:{}\n", 50000 + i)).collect();
+    /// let config = ServiceConfig::new("/var/lib/cloudcoin")
+    ///     .with_network(Config::new(AddressList::parse(&list).unwrap()));
+    /// assert!(config.network.is_some());
+    /// ```
+    pub fn with_network(mut self, network: cloudcoin_raida::Config) -> ServiceConfig {
+        self.network = Some(network);
+        self
     }
 
     /// Confines exports and backups to folders beneath `roots`.
@@ -91,7 +111,7 @@ pub struct Service {
     inner: Arc<Inner>,
 }
 
-type Wallets = BTreeMap<WalletName, Arc<Mutex<WalletState>>>;
+use crate::owners::{Owners, Wallets};
 
 #[derive(Debug)]
 struct Inner {
@@ -102,7 +122,12 @@ struct Inner {
     own_tree: crate::folder::OwnTree,
     journal: Journal,
     tracker: Tracker,
-    wallets: Mutex<Wallets>,
+    /// The wallets, and the lock imports claim coins under.
+    owners: Owners,
+    /// The RAIDA network, when configured.
+    network: Option<crate::network::Network>,
+    /// The healing task of each wallet that has one running: at most one per wallet.
+    healing: Mutex<BTreeMap<WalletName, TaskId>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     /// Tasks whose pipeline is still running (or still recording its end).
     in_flight: Mutex<std::collections::HashSet<TaskId>>,
@@ -115,6 +140,8 @@ struct Inner {
     wallet_changes: tokio::sync::Mutex<()>,
     /// Held (locked) for the service's lifetime: one owner per data directory.
     _lock: File,
+    /// The data directory, held (locked) for the service's lifetime: the lock no one can delete.
+    _dir_lock: File,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
@@ -186,6 +213,15 @@ impl Service {
             TryLockError::WouldBlock => OpenError::Locked { data_dir: config.data_dir.clone() },
             TryLockError::Error(e) => OpenError::Io { path: lock_path, source: e },
         })?;
+        // The lock file can be deleted from under a running service (by a person or a clean-up
+        // tool), and a second service would then lock a new file of that name: the data
+        // directory itself is locked too, which nothing can unlink while it is in use. The file
+        // stays locked for servers of earlier versions, which lock only it.
+        let dir_lock = File::open(&config.data_dir).map_err(io_err(&config.data_dir))?;
+        take_lock(&dir_lock, LOCK_PATIENCE).map_err(|e| match e {
+            TryLockError::WouldBlock => OpenError::Locked { data_dir: config.data_dir.clone() },
+            TryLockError::Error(e) => OpenError::Io { path: config.data_dir.clone(), source: e },
+        })?;
 
         let default = WalletName::parse("Default").expect("Default is a valid wallet name");
         let mut names = store::wallet_names(&layout).map_err(io_err(&layout.wallets()))?;
@@ -217,6 +253,10 @@ impl Service {
         }
         let roots = crate::folder::canonical_roots(&config.export_roots);
         let own_tree = crate::folder::OwnTree::new(&layout.root).map_err(io_err(&layout.root))?;
+        let network = match config.network {
+            Some(c) => Some(crate::network::Network::new(c).map_err(OpenError::Network)?),
+            None => None,
+        };
         Ok(Service {
             inner: Arc::new(Inner {
                 data_dir: config.data_dir,
@@ -225,13 +265,16 @@ impl Service {
                 own_tree,
                 journal,
                 tracker,
-                wallets: Mutex::new(wallets),
+                owners: Owners::new(wallets),
+                network,
+                healing: Mutex::new(BTreeMap::new()),
                 handles: Mutex::new(Vec::new()),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
                 settled: tokio::sync::watch::Sender::new(0),
                 keyed_exports: tokio::sync::Mutex::new(()),
                 wallet_changes: tokio::sync::Mutex::new(()),
                 _lock: lock_file,
+                _dir_lock: dir_lock,
             }),
         })
     }
@@ -242,7 +285,7 @@ impl Service {
     }
 
     fn wallets(&self) -> std::sync::MutexGuard<'_, Wallets> {
-        self.inner.wallets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.owners.wallets()
     }
 
     fn wallet_state(&self, name: &WalletName) -> Result<Arc<Mutex<WalletState>>, ServiceError> {
@@ -441,7 +484,13 @@ impl Service {
             blocking(move || {
                 let (reserved, single) = {
                     let mut s = lock(&state);
-                    let ids = s.reserve_amount(amount, &SelectionPolicy::default())?;
+                    // A paper wallet holds fewer coins than a file: pages a person would print.
+                    let policy = match kind {
+                        FileKind::Pdf => SelectionPolicy::default()
+                            .with_max_coins(cloudcoin_codec::MAX_PAPER_COINS),
+                        _ => SelectionPolicy::default(),
+                    };
+                    let ids = s.reserve_amount(amount, &policy)?;
                     let single = match ids.as_slice() {
                         [one] => s.coins.get(one).map(|e| e.coin.clone()),
                         _ => None,
@@ -467,6 +516,7 @@ impl Service {
         tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = ids.len(), "export started");
         let (wallet, amount, kind, tag) =
             (req.wallet.clone(), req.amount, req.kind, req.tag.clone());
+        let check = if req.verify { self.inner.network.clone() } else { None };
         self.spawn(id, move |inner| {
             // The task's record is written here, off the request's path, before the export's
             // journal record: until both exist the export has changed nothing, so a crash before
@@ -477,6 +527,26 @@ impl Service {
                 let message = "cannot record the task; the coins were returned to the wallet";
                 return (failed(FailureKind::Io, message), true);
             }
+            // With the network, the chosen coins are checked first (see `precheck`).
+            let ids = match &check {
+                None => ids,
+                Some(net) => {
+                    inner.tracker.advance(id, 2, Some("Checking the coins with the RAIDA"));
+                    match crate::precheck::verified(net, &inner.layout, &wallet, &state, ids, amount)
+                    {
+                        Ok(checked) => {
+                            for (coin, to) in &checked.set_aside {
+                                tracing::warn!(task = %id, coin = %coin, folder = to.name(), "a chosen coin failed the check and was set aside");
+                            }
+                            checked.ids
+                        }
+                        Err(message) => {
+                            tracing::warn!(task = %id, %message, "export stopped by the check");
+                            return (failed(FailureKind::Verification, &message), true);
+                        }
+                    }
+                }
+            };
             // The reserved coins with their files, looked up here, off the request's path.
             let Some(coins) = lock(&state).held(&ids) else {
                 tracing::error!(task = %id, "a reserved coin changed before its export started; the coins stay reserved until the next start");
@@ -504,9 +574,119 @@ impl Service {
         let inner = self.inner.clone();
         blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
         tracing::info!(task = %id, wallet = %req.wallet, items = req.items.len(), "import started");
-        let job = ImportJob { id, wallet: req.wallet, state, items: req.items, tag: req.tag };
+        let network = if req.claim { self.inner.network.clone() } else { None };
+        let claim = match (&self.inner.network, req.claim) {
+            (None, _) => crate::claim::ClaimReport::offline(),
+            (Some(_), false) => crate::claim::ClaimReport::declined(),
+            (Some(_), true) => crate::claim::ClaimReport::default(),
+        };
+        let job = ImportJob {
+            id,
+            wallet: req.wallet,
+            state,
+            items: req.items,
+            tag: req.tag,
+            own_tree: self.inner.own_tree.clone(),
+            owners: self.inner.owners.clone(),
+            allow_sent: req.allow_sent,
+            network,
+            claim,
+        };
+        let this = self.clone();
         self.spawn(id, move |inner| {
-            (import::run(&inner.layout, &inner.journal, &inner.tracker, &job), true)
+            let outcome = import::run(&inner.layout, &inner.journal, &inner.tracker, &job);
+            // Coins the claim left Fracked or in Limbo are healed at once, by a task of its own.
+            if let TaskOutcome::Import(r) = &outcome
+                && r.claim.claimed
+                && r.claim.fracked.coins + r.claim.limbo.coins > 0
+            {
+                match this.start_fix_now(&job.wallet) {
+                    Ok(heal) => tracing::info!(task = %job.id, heal = %heal.id, "healing started after the claim"),
+                    Err(e) => tracing::warn!(task = %job.id, error = %e, "cannot start healing after the claim"),
+                }
+            }
+            (outcome, true)
+        });
+        Ok(view)
+    }
+
+    /// Starts healing `wallet` with the RAIDA (`POST /api/v1/fix`): Limbo coins settled with
+    /// find, Fracked coins repaired with get ticket and fix, and pown again where a RAIDA
+    /// still holds a key this wallet did not make. At most one healing runs per wallet: while
+    /// one runs, its task is returned. Refused without a network.
+    pub async fn start_fix(&self, wallet: &WalletName) -> Result<TaskView, ServiceError> {
+        let this = self.clone();
+        let wallet = wallet.clone();
+        blocking(move || this.start_fix_now(&wallet)).await
+    }
+
+    /// Starts healing every wallet holding Limbo or Fracked coins, or a fix a crash
+    /// interrupted (after a start, with a network). Returns the tasks started.
+    pub async fn resume_healing(&self) -> Vec<TaskView> {
+        if self.inner.network.is_none() {
+            return Vec::new();
+        }
+        let pending_fixes = self.inner.layout.own().join("heal");
+        let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some());
+        let names: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
+            self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
+        let mut started = Vec::new();
+        for (name, state) in names {
+            let needs = any_fix
+                || lock(&state)
+                    .coins
+                    .values()
+                    .any(|e| matches!(e.folder, store::Folder::Limbo | store::Folder::Fracked));
+            if needs && let Ok(view) = self.start_fix(&name).await {
+                started.push(view);
+            }
+        }
+        started
+    }
+
+    /// Every RAIDA's echo: up or not, and how long it took. Refused without a network.
+    pub async fn raida_health(&self) -> Result<Vec<crate::network::RaidaHealth>, ServiceError> {
+        match &self.inner.network {
+            Some(net) => Ok(net.health().await),
+            None => Err(ServiceError::NoNetwork),
+        }
+    }
+
+    /// [`Service::start_fix`], from a blocking thread.
+    fn start_fix_now(&self, wallet: &WalletName) -> Result<TaskView, ServiceError> {
+        let Some(network) = self.inner.network.clone() else {
+            return Err(ServiceError::NoNetwork);
+        };
+        let state = self.wallet_state(wallet)?;
+        let mut healing = lock_any(&self.inner.healing);
+        if let Some(view) = healing.get(wallet).and_then(|id| self.task(*id))
+            && view.status == crate::task::TaskStatus::Running
+        {
+            return Ok(view);
+        }
+        let id = TaskId::new();
+        let view =
+            self.inner.tracker.create(id, TaskKind::Fix, "Healing coins with the RAIDA", None);
+        self.inner.tracker.persist(id).map_err(internal)?;
+        healing.insert(wallet.clone(), id);
+        drop(healing);
+        tracing::info!(task = %id, wallet = %wallet, "healing started");
+        let wallet = wallet.clone();
+        self.spawn(id, move |inner| {
+            let done = crate::heal::heal(&network, &inner.layout, &wallet, &state);
+            let outcome = match done {
+                Ok(report) => TaskOutcome::Fix(report),
+                Err(e) => {
+                    tracing::warn!(task = %id, error = %e, "healing stopped");
+                    failed(
+                        FailureKind::Io,
+                        &format!(
+                            "healing stopped: {e}; every key stays on disk, start it again later"
+                        ),
+                    )
+                }
+            };
+            (outcome, false)
         });
         Ok(view)
     }
@@ -545,8 +725,8 @@ impl Service {
                     (failed(FailureKind::Internal, "internal error; see the server log"), false)
                 }
             };
-            inner.tracker.finish(id, outcome);
-            if let Err(e) = inner.tracker.persist(id) {
+            // Shown only once on disk: a restart never changes an outcome a client has seen.
+            if let Err(e) = inner.tracker.finish_durably(id, outcome) {
                 tracing::error!(task = %id, error = %e, "cannot record the task's outcome");
                 return;
             }

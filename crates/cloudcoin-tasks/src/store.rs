@@ -99,6 +99,9 @@ pub(crate) enum Hold {
     /// On disk in a held folder, but a second file of the same coin could not be moved to
     /// `Trash`: never spendable until a later start sorts the copies out.
     Blocked,
+    /// Being healed with the RAIDA (its keys may change): still the wallet's and counted in
+    /// the balance, but no export takes it until the healing ends.
+    Healing,
 }
 
 /// A held coin's file name, kept only when it is not the name the coin's file gets by the
@@ -397,6 +400,9 @@ pub(crate) struct WalletState {
     /// Notified (with the state's mutex) whenever an import settles its `Incoming` claims, so an
     /// import waiting for those coins looks again.
     pub(crate) claims_settled: Arc<Condvar>,
+    /// The files (folder, name) of coins in a published export, on their way to `Sent`: out of
+    /// the index, but not strays — another export's scan for stray copies leaves them alone.
+    pub(crate) leaving: HashSet<(Folder, Box<str>)>,
 }
 
 impl WalletState {
@@ -424,7 +430,7 @@ impl WalletState {
         let mut total = Amount::ZERO;
         let mut count = 0;
         for e in self.coins.values() {
-            if e.hold != Hold::Free || e.folder.pocket().is_none() {
+            if !matches!(e.hold, Hold::Free | Hold::Healing) || e.folder.pocket().is_none() {
                 continue;
             }
             if let Some(v) = e.coin.value() {
@@ -439,7 +445,9 @@ impl WalletState {
     pub(crate) fn per_denomination(&self) -> BTreeMap<Denomination, usize> {
         let mut map = BTreeMap::new();
         for e in self.coins.values() {
-            if e.hold == Hold::Free && e.folder.pocket().is_some() && e.coin.denomination.is_money()
+            if matches!(e.hold, Hold::Free | Hold::Healing)
+                && e.folder.pocket().is_some()
+                && e.coin.denomination.is_money()
             {
                 *map.entry(e.coin.denomination).or_insert(0) += 1;
             }
@@ -678,8 +686,12 @@ fn settle_copies(
     let mut hold = Hold::Free;
     let mut touched = std::collections::BTreeSet::new();
     for other in &copies {
-        match move_aside(layout, wallet, other.folder, &other.file, Folder::Trash) {
-            Ok(name) => {
+        let kept = (keep.folder, keep.file.as_str());
+        match move_copy_aside(layout, wallet, kept, other.folder, &other.file, Folder::Trash) {
+            Ok(None) => {
+                tracing::warn!(wallet = %wallet, coin = %id, file = %format!("{}/{}", other.folder.name(), other.file), "a second file of this coin was moved or removed by other software before it could be set aside");
+            }
+            Ok(Some(name)) => {
                 touched.extend([other.folder, Folder::Trash]);
                 let from = format!("{}/{}", other.folder.name(), other.file);
                 let kept = format!("{}/{}", keep.folder.name(), keep.file);
@@ -697,7 +709,11 @@ fn settle_copies(
     }
     if !same && keep.folder.pocket().is_some() {
         match move_aside(layout, wallet, keep.folder, &keep.file, Folder::Suspect) {
-            Ok(name) => {
+            Ok(None) => {
+                hold = Hold::Blocked;
+                tracing::error!(wallet = %wallet, coin = %id, file = %format!("{}/{}", keep.folder.name(), keep.file), "a coin with two sets of keys was moved by other software before it could go to Suspect; it is not spendable until the next start");
+            }
+            Ok(Some(name)) => {
                 touched.extend([keep.folder, Folder::Suspect]);
                 tracing::error!(wallet = %wallet, coin = %id, from = %format!("{}/{}", keep.folder.name(), keep.file), to = %format!("Suspect/{name}"), "a coin id with two sets of keys is kept in Suspect, not spendable");
                 keep.folder = Folder::Suspect;
@@ -716,20 +732,56 @@ fn settle_copies(
 }
 
 /// Renames a wallet's file into another of its folders under its own name or the next free one
-/// (never replacing a file there), and returns the name used. The caller syncs both folders.
+/// (never replacing a file there: [`move_one`]), and returns the name used, or `None` when the
+/// file is no longer there. The caller syncs both folders.
 fn move_aside(
     layout: &Layout,
     wallet: &WalletName,
     from: Folder,
     file: &str,
     to: Folder,
-) -> io::Result<String> {
+) -> io::Result<Option<String>> {
     let dest = layout.folder(wallet, to);
     fs::create_dir_all(&dest)?;
-    let name =
-        cloudcoin_domain::unique_file_name(file, |n| fs::symlink_metadata(dest.join(n)).is_ok());
-    fs::rename(layout.folder(wallet, from).join(file), dest.join(&name))?;
-    Ok(name)
+    let (source, dest) = (fs::File::open(layout.folder(wallet, from))?, fs::File::open(&dest)?);
+    move_one(&source, file, &dest)
+}
+
+/// Moves `file` of `from`, a second file of a coin whose file `kept` (folder, name) stays, into
+/// `to` — only while `kept` is there and is another file. Other software sharing the wallet may
+/// move the kept file meanwhile (then `file` may be the coin's only file, or the very same file
+/// seen under its new name): if `kept` is gone after the move, `file` is moved back to `from`,
+/// so the coin keeps a file in a held folder (a second file is settled at the next start; a
+/// coin file in `Trash` is lost to the wallet). Returns the name in `to`, or `None` when nothing
+/// was set aside.
+fn move_copy_aside(
+    layout: &Layout,
+    wallet: &WalletName,
+    kept: (Folder, &str),
+    from: Folder,
+    file: &str,
+    to: Folder,
+) -> io::Result<Option<String>> {
+    use std::os::unix::fs::MetadataExt;
+    let kept_path = layout.folder(wallet, kept.0).join(kept.1);
+    let same = |a: &fs::Metadata, b: &fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+    let (Ok(k), Ok(f)) = (
+        fs::symlink_metadata(&kept_path),
+        fs::symlink_metadata(layout.folder(wallet, from).join(file)),
+    ) else {
+        return Ok(None);
+    };
+    if same(&k, &f) {
+        return Ok(None);
+    }
+    let Some(name) = move_aside(layout, wallet, from, file, to)? else { return Ok(None) };
+    if fs::symlink_metadata(&kept_path).is_ok_and(|now| same(&now, &k)) {
+        return Ok(Some(name));
+    }
+    // The kept file moved meanwhile: this one goes back where it was.
+    let back = move_aside(layout, wallet, to, &name, from)?;
+    tracing::warn!(wallet = %wallet, file = %format!("{}/{file}", from.name()), kept = %kept_path.display(), back = ?back, "the kept file of a coin was moved by other software while a second file was set aside; the second file stays");
+    Ok(None)
 }
 
 /// Which files the index knows, without a string per coin: the folder of each coin whose file
@@ -755,6 +807,7 @@ impl KnownFiles {
                 }
             }
         }
+        others.extend(state.leaving.iter().cloned());
         let values = (i8::MIN..=i8::MAX)
             .map(|code| {
                 let d = Denomination::from_code(code);
@@ -836,7 +889,15 @@ pub(crate) fn set_aside_copies(
         for name in names {
             let Ok(coin) = read_single_coin(&dir.join(&name)) else { continue };
             let Some(h) = wanted.get(&coin.id()) else { continue };
-            let to = move_aside(layout, wallet, folder, &name, Folder::Trash)?;
+            // Gone since the listing (another export's file on its way to Sent, or moved by
+            // other software), or the coin's own file moved here by other software: nothing to
+            // set aside.
+            let own = h.file.get(&h.coin);
+            let Some(to) =
+                move_copy_aside(layout, wallet, (h.folder, &own), folder, &name, Folder::Trash)?
+            else {
+                continue;
+            };
             touched.extend([folder, Folder::Trash]);
             moved += 1;
             if coin.ans == h.coin.ans {
@@ -905,8 +966,10 @@ pub(crate) fn wallet_names(layout: &Layout) -> io::Result<Vec<WalletName>> {
 }
 
 /// Moves coin files (folder, file name) of a wallet into `to`, under their own name or the next
-/// free one, then syncs each directory touched once. A file already gone from its folder is taken
-/// as moved (recovery may repeat a move that a crash interrupted).
+/// free one, then syncs each directory touched once. Returns the places (in `files`' order) of
+/// the files no longer in their folder: a crash may have interrupted the move before, or other
+/// software sharing the wallet may have moved the file to another folder — the caller looks the
+/// coin up ([`move_found_coins`]), it never takes a missing file for moved.
 ///
 /// Each coin costs one `renameat2(RENAME_NOREPLACE)` between directory handles, which fails
 /// rather than replace anything; only a taken name (then the next free one is looked for) or a
@@ -918,10 +981,11 @@ pub(crate) fn move_coins<N: AsRef<str>>(
     files: impl ExactSizeIterator<Item = (Folder, N)>,
     to: Folder,
     mid_step: &str,
-) -> io::Result<()> {
+) -> io::Result<Vec<usize>> {
     let dest = fs::File::open(layout.folder(wallet, to))?;
     let mut sources: BTreeMap<Folder, fs::File> = BTreeMap::new();
     let mut touched = std::collections::BTreeSet::new();
+    let mut missing = Vec::new();
     let half = files.len() / 2;
     for (i, (folder, file)) in files.enumerate() {
         let file = file.as_ref();
@@ -931,7 +995,8 @@ pub(crate) fn move_coins<N: AsRef<str>>(
                 e.insert(fs::File::open(layout.folder(wallet, folder))?)
             }
         };
-        if !move_one(source, file, &dest)? {
+        if move_one(source, file, &dest)?.is_none() {
+            missing.push(i);
             continue;
         }
         touched.insert(folder);
@@ -945,51 +1010,126 @@ pub(crate) fn move_coins<N: AsRef<str>>(
             source.sync_all()?;
         }
     }
-    Ok(())
+    Ok(missing)
 }
 
 /// Moves `file` from the folder `source` into `dest` under its name or the next free one, never
-/// replacing anything. Returns whether it moved (false: it is no longer in `source`).
-fn move_one(source: &fs::File, file: &str, dest: &fs::File) -> io::Result<bool> {
-    use rustix::fs::{AtFlags, RenameFlags, renameat_with, statat};
+/// replacing anything. Returns the name it got there, or `None` when it is no longer in
+/// `source`.
+///
+/// `renameat2(RENAME_NOREPLACE)`; where the file system refuses that flag, `link` (which never
+/// replaces) then `unlink` of the source name — a crash between the two leaves the coin under
+/// both names, which the start-up scan settles as two files of one coin.
+pub(crate) fn move_one(
+    source: &fs::File,
+    file: &str,
+    dest: &fs::File,
+) -> io::Result<Option<String>> {
+    use rustix::fs::{AtFlags, RenameFlags, linkat, renameat_with, statat, unlinkat};
     use rustix::io::Errno;
-    let mut name = std::borrow::Cow::Borrowed(file);
+    let mut name = file.to_owned();
+    let mut by_link = crate::fault::no_rename_noreplace();
     loop {
-        match renameat_with(source, file, dest, name.as_ref(), RenameFlags::NOREPLACE) {
-            Ok(()) => return Ok(true),
+        let moved = if by_link {
+            linkat(source, file, dest, name.as_str(), AtFlags::empty()).and_then(|()| {
+                match unlinkat(source, file, AtFlags::empty()) {
+                    // Removed by someone else meanwhile: moved all the same.
+                    Ok(()) | Err(Errno::NOENT) => Ok(()),
+                    // Under both names now: an error, so the move is tried again (by recovery).
+                    Err(e) => Err(e),
+                }
+            })
+        } else {
+            renameat_with(source, file, dest, name.as_str(), RenameFlags::NOREPLACE)
+        };
+        match moved {
+            Ok(()) => return Ok(Some(name)),
             Err(Errno::EXIST) => {
                 // Taken in the destination: the next free name (a name that cannot be probed
                 // counts as free; the rename then says why).
                 let next = cloudcoin_domain::unique_file_name(file, |n| {
                     statat(dest, n, AtFlags::SYMLINK_NOFOLLOW).is_ok()
                 });
-                if next == name.as_ref() {
+                if next == name {
                     return Err(Errno::EXIST.into());
                 }
-                name = std::borrow::Cow::Owned(next);
+                name = next;
             }
             Err(Errno::NOENT) => {
                 return match statat(source, file, AtFlags::SYMLINK_NOFOLLOW) {
-                    Err(Errno::NOENT) => Ok(false),
+                    Err(Errno::NOENT) => Ok(None),
                     // The source is there: the destination is what is missing.
                     Ok(_) => Err(Errno::NOENT.into()),
                     Err(e) => Err(e.into()),
                 };
             }
-            // A file system without RENAME_NOREPLACE: look for a free name, then rename.
-            Err(Errno::INVAL | Errno::NOSYS) => {
-                if statat(source, file, AtFlags::SYMLINK_NOFOLLOW).is_err() {
-                    return Ok(false);
-                }
-                let free = cloudcoin_domain::unique_file_name(file, |n| {
-                    statat(dest, n, AtFlags::SYMLINK_NOFOLLOW).is_ok()
-                });
-                rustix::fs::renameat(source, file, dest, free.as_str())?;
-                return Ok(true);
-            }
+            // A file system without RENAME_NOREPLACE: link then unlink, which never replaces.
+            Err(Errno::INVAL | Errno::NOSYS) if !by_link => by_link = true,
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Moves into `to` every file in the wallet's held folders that holds one of the coins `wanted`
+/// — the coins of an export whose recorded files were not where the journal says (other
+/// software moved them between held folders, or a crash interrupted the move). Files the index
+/// of `known` holds (other coins' files, another export's files on their way out) are not
+/// touched. `keys` gives the keys of the exported coins where they are known: a file of the same
+/// id with other keys is a different claim and is left where it is (logged). Returns the coins
+/// found and moved. Blocking; reads every file it does not know, so it is called only when a
+/// file was missing.
+pub(crate) fn move_found_coins(
+    layout: &Layout,
+    wallet: &WalletName,
+    wanted: &HashSet<CoinId>,
+    known: Option<&Mutex<WalletState>>,
+    keys: &HashMap<CoinId, Arc<Coin>>,
+    to: Folder,
+) -> io::Result<HashSet<CoinId>> {
+    let known = known.map(|state| KnownFiles::of(&state.lock().unwrap_or_else(|p| p.into_inner())));
+    let dest = fs::File::open(layout.folder(wallet, to))?;
+    let mut found = HashSet::new();
+    let mut touched = Vec::new();
+    for folder in Folder::HELD {
+        let path = layout.folder(wallet, folder);
+        let source = fs::File::open(&path)?;
+        let mut moved_here = false;
+        for entry in fs::read_dir(&path)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.file_type()?.is_file() {
+                continue;
+            }
+            if known.as_ref().is_some_and(|k| k.which(folder, &name).is_some()) {
+                continue;
+            }
+            let Ok(coin) = read_single_coin(&path.join(&name)) else { continue };
+            let id = coin.id();
+            if !wanted.contains(&id) {
+                continue;
+            }
+            let place = format!("{}/{name}", folder.name());
+            if keys.get(&id).is_some_and(|exported| exported.ans != coin.ans) {
+                tracing::error!(wallet = %wallet, coin = %id, file = %place, "a file with an exported coin's id but other keys is left where it is; check it with the RAIDA");
+                continue;
+            }
+            if let Some(to_name) = move_one(&source, &name, &dest)? {
+                tracing::warn!(wallet = %wallet, coin = %id, from = %place, to = %format!("{}/{to_name}", to.name()), "an exported coin's file was not where the journal says (moved by other software?); found and moved");
+                found.insert(id);
+                moved_here = true;
+            }
+        }
+        if moved_here {
+            touched.push(source);
+        }
+    }
+    if !touched.is_empty() {
+        dest.sync_all()?;
+        for source in touched {
+            source.sync_all()?;
+        }
+    }
+    Ok(found)
 }
 
 /// Files per folder of a wallet (regular files not starting with `.`).
@@ -1234,12 +1374,15 @@ mod tests {
         put(&bank, "a.bin", &[coin(0, 1)]);
         put(&sent, "a.bin", &[coin(0, 9)]);
         let files = [(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "moved.bin".to_owned())];
-        move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test").expect("move");
+        let missing =
+            move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test").expect("move");
+        assert_eq!(missing, [1], "a missing file is reported, not taken for moved");
         assert!(!bank.join("a.bin").exists());
         assert!(sent.join("a (2).bin").exists());
         assert_eq!(read_single_coin(&sent.join("a.bin")).map(|c| c.serial.get()), Ok(9));
-        move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test")
-            .expect("a second run does nothing");
+        let missing = move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test")
+            .expect("a second run moves nothing");
+        assert_eq!(missing, [0, 1]);
         assert_eq!(fs::read_dir(&sent).expect("sent").count(), 2);
     }
 
@@ -1262,6 +1405,6 @@ mod tests {
         assert!(bank.join("a.bin").exists(), "the coin stays where it was");
         assert!(move_coins(&layout, &name, files.iter().cloned(), Folder::Trash, "test").is_err());
         assert!(bank.join("a.bin").exists() && bank.join("b.bin").exists());
-        assert!(!move_one(&source, "missing.bin", &dest).expect("gone counts as moved"));
+        assert!(move_one(&source, "missing.bin", &dest).expect("gone is no error").is_none());
     }
 }

@@ -37,6 +37,8 @@ pub enum TaskOutcome {
     Import(ImportResult),
     /// A backup that completed.
     Backup(BackupResult),
+    /// A healing that completed.
+    Fix(crate::heal::HealReport),
     /// A task that ended in error.
     Failed(TaskFailure),
 }
@@ -67,6 +69,8 @@ pub struct ImportResult {
     pub rejected: Vec<Rejection>,
     /// The value of the coins imported.
     pub amount: Amount,
+    /// Whether the new coins were claimed on the RAIDA, and their grades.
+    pub claim: crate::claim::ClaimReport,
 }
 
 /// One import item (or one coin in it) that was refused.
@@ -91,6 +95,8 @@ pub struct BackupResult {
     pub coins: usize,
     /// Their value (money coins only).
     pub amount: Amount,
+    /// SHA-256 of the zip, lowercase hex (empty for a backup recorded before it was kept).
+    pub sha256: String,
 }
 
 /// Why a task ended in error.

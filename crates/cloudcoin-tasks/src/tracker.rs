@@ -38,6 +38,7 @@ fn completed_message(kind: TaskKind) -> &'static str {
         TaskKind::Export => "Export completed successfully",
         TaskKind::Import => "Import completed successfully",
         TaskKind::Backup => "Backup completed successfully",
+        TaskKind::Fix => "Healing completed",
         _ => "Completed successfully",
     }
 }
@@ -130,6 +131,45 @@ impl Tracker {
         }
         end(t, outcome);
         Some(t.view.clone())
+    }
+
+    /// Ends a running task with its outcome once that is on disk: the finished record is written
+    /// first, and only then shown. Where it cannot be written (a full disk), the task stays
+    /// running, its message says why, and the error is returned: a restart then reports what the
+    /// files say, and nobody has seen an outcome that the restart would change. A task that has
+    /// already ended is left as it is. Blocking.
+    pub(crate) fn finish_durably(&self, id: TaskId, outcome: TaskOutcome) -> io::Result<()> {
+        let (record, view) = {
+            let tasks = self.lock();
+            let Some(t) = tasks.by_id.get(&id) else { return Ok(()) };
+            if t.view.status != TaskStatus::Running {
+                return Ok(());
+            }
+            let mut ended = Tracked {
+                seq: t.seq,
+                order: t.order,
+                view: t.view.clone(),
+                idempotency: t.idempotency.clone(),
+            };
+            end(&mut ended, outcome);
+            (TaskRecord::from_view(&ended.view, ended.order, ended.idempotency), ended.view)
+        };
+        let written =
+            crate::fault::point("task:record_outcome").and_then(|()| self.store.write(&record));
+        let mut tasks = self.lock();
+        let Some(t) = tasks.by_id.get_mut(&id) else { return written };
+        if t.view.status != TaskStatus::Running {
+            return written;
+        }
+        match &written {
+            Ok(()) => t.view = view,
+            Err(e) => {
+                t.view.message = format!(
+                    "finished, but its outcome cannot be recorded on disk ({e}); it is shown once it is, and a restart reports what the wallet's files say"
+                );
+            }
+        }
+        written
     }
 
     /// Gives a task the outcome crash recovery settled on. Unlike [`Tracker::finish`] this
@@ -228,9 +268,15 @@ fn end(t: &mut Tracked, outcome: TaskOutcome) {
             if r.imported == 0 && r.already_present == 0 && !r.rejected.is_empty() =>
         {
             t.view.status = TaskStatus::Error;
+            let first = &r.rejected[0];
+            let more = match r.rejected.len() - 1 {
+                0 => String::new(),
+                1 => " (and 1 more refusal)".to_owned(),
+                n => format!(" (and {n} more refusals)"),
+            };
             t.view.message = format!(
-                "Import failed: nothing could be imported ({} rejected; data.rejected gives each reason)",
-                r.rejected.len()
+                "Import failed: nothing could be imported: {}: {}{more}",
+                first.source, first.reason
             );
         }
         _ => {
@@ -292,6 +338,7 @@ mod tests {
             already_present,
             rejected,
             amount: Amount::ZERO,
+            claim: crate::claim::ClaimReport::offline(),
         };
         let cases = [
             (result(0, 0, vec![rejection(0), rejection(1)]), TaskStatus::Error),

@@ -58,6 +58,14 @@ pub const HOST_NOT_ALLOWED: u16 = 4309;
 pub const ORIGIN_NOT_ALLOWED: u16 = 4310;
 /// 408: the request body did not arrive in time.
 pub const BODY_TIMEOUT: u16 = 4311;
+/// 400: a header that must appear once (`Host`) appears more than once.
+pub const DUPLICATE_HEADER: u16 = 4312;
+/// 409: the task has no file to download (not a completed export or backup).
+pub const TASK_HAS_NO_FILE: u16 = 4313;
+/// 410: the task's file was moved, removed or changed since the task wrote it.
+pub const FILE_CHANGED: u16 = 4314;
+/// 409: the request needs the RAIDA network, and the server has none configured.
+pub const NO_NETWORK: u16 = 4315;
 
 /// Every code with its meaning, in numeric order.
 pub const ALL: &[(u16, &str)] = &[
@@ -84,6 +92,10 @@ pub const ALL: &[(u16, &str)] = &[
     (HOST_NOT_ALLOWED, "Host header is not the server's own address"),
     (ORIGIN_NOT_ALLOWED, "Origin not allowed"),
     (BODY_TIMEOUT, "request body did not arrive in time"),
+    (DUPLICATE_HEADER, "a header that must appear once (Host) appears more than once"),
+    (TASK_HAS_NO_FILE, "the task has no file to download"),
+    (FILE_CHANGED, "the task's file was moved, removed or changed since it was written"),
+    (NO_NETWORK, "no RAIDA network configured (--raida-list)"),
 ];
 
 /// The meaning of `code`, or `None` for a code this API never sends.

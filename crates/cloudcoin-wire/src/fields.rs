@@ -132,8 +132,9 @@ pub(crate) mod file_kind {
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FileKind, D::Error> {
         let text = String::deserialize(d)?;
-        FileKind::from_name(&text)
-            .ok_or_else(|| de::Error::unknown_variant(&text, &["stack", "png", "zip", "bin"]))
+        FileKind::from_name(&text).ok_or_else(|| {
+            de::Error::unknown_variant(&text, &["stack", "png", "zip", "bin", "pdf"])
+        })
     }
 }
 

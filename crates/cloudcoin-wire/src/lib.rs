@@ -39,13 +39,15 @@ mod wallet;
 
 pub use crate::envelope::{Envelope, ErrorDetails, ErrorPayload};
 pub use crate::request::{
-    BackupRequest, CreateWalletRequest, ExportRequest, ImportItem, ImportRequest,
+    BackupRequest, CreateWalletRequest, ExportRequest, FixRequest, ImportItem, ImportRequest,
 };
 pub use crate::task::{
-    BackupData, BadTaskId, ExportData, ImportData, Rejection, Task, TaskData, TaskId, TaskKind,
-    TaskStatus, UnknownName,
+    BackupData, BadTaskId, ClaimData, CoinRef, ExportData, FixData, GradeData, ImportData,
+    Rejection, Task, TaskData, TaskId, TaskKind, TaskStatus, UnknownName,
 };
-pub use crate::wallet::{Deleted, Health, Info, WalletDetail, WalletSummary, wallet_path};
+pub use crate::wallet::{
+    Deleted, Health, Info, RaidaEcho, RaidaStatus, WalletDetail, WalletSummary, wallet_path,
+};
 
 #[cfg(test)]
 mod tests;

@@ -45,7 +45,7 @@ pub struct ExportRequest {
     pub amount: Amount,
     /// The absolute folder, existing and writable, to write the file in.
     pub folder: PathBuf,
-    /// The file kind: `stack`, `png`, `zip` or `bin` (`type` on the wire).
+    /// The file kind: `stack`, `png`, `zip`, `bin` or `pdf` (`type` on the wire).
     #[serde(rename = "type", with = "file_kind")]
     pub kind: FileKind,
     /// The tag in the file's name (and on a png page); empty when absent on the wire.
@@ -55,6 +55,22 @@ pub struct ExportRequest {
     /// `Idempotency-Key` header, never in the body.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
+    /// With a RAIDA network, whether to detect the chosen coins first and set aside any that
+    /// fail (default `true`; without a network nothing is checked). Absent on the wire unless
+    /// `false`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub verify: bool,
+}
+
+/// The default of the flags that are on unless the request says `false`.
+fn yes() -> bool {
+    true
+}
+
+/// Whether a flag is at its default `true` (and so left out of the JSON).
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde passes fields by reference")]
+fn is_true(flag: &bool) -> bool {
+    *flag
 }
 
 impl ExportRequest {
@@ -73,7 +89,26 @@ impl ExportRequest {
             kind,
             tag: Tag::empty(),
             idempotency_key: None,
+            verify: true,
         }
+    }
+
+    /// Sets [`ExportRequest::verify`].
+    ///
+    /// ```
+    /// use cloudcoin_domain::{Amount, FileKind, WalletName};
+    /// use cloudcoin_wire::ExportRequest;
+    ///
+    /// let name = WalletName::parse("Default")?;
+    /// let request = ExportRequest::new(name, Amount::parse_request("1")?, "/tmp", FileKind::Bin);
+    /// assert!(request.verify);
+    /// let json = serde_json::to_value(request.with_verify(false))?;
+    /// assert_eq!(json["verify"], false);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_verify(mut self, verify: bool) -> ExportRequest {
+        self.verify = verify;
+        self
     }
 
     /// Sets the tag in the file name (and on a png page).
@@ -116,12 +151,63 @@ pub struct ImportRequest {
     /// The tag recorded with the import; empty when absent on the wire.
     #[serde(default, skip_serializing_if = "tag::is_empty", with = "tag")]
     pub tag: Tag,
+    /// Whether a coin this server sent away (its file, with the same keys, in a wallet's
+    /// `Sent` folder) may be stored again. Off unless `true`: whoever holds the exported file can
+    /// spend that coin too, and only claiming it with the RAIDA settles who owns it. A coin
+    /// another wallet of this server holds is never stored, whatever this says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_sent: bool,
+    /// Whether to claim the new coins on the RAIDA when a network is configured (default
+    /// `true`); `false` stores them with the keys they came with, as without a network. Absent on
+    /// the wire unless `false`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub claim: bool,
 }
 
 impl ImportRequest {
-    /// Import `items` into `wallet`, with an empty tag.
+    /// Import `items` into `wallet`, with an empty tag, refusing coins this server sent away,
+    /// claiming the coins when a network is configured.
     pub fn new(wallet: WalletName, items: Vec<ImportItem>) -> ImportRequest {
-        ImportRequest { wallet, items, tag: Tag::empty() }
+        ImportRequest { wallet, items, tag: Tag::empty(), allow_sent: false, claim: true }
+    }
+
+    /// Sets [`ImportRequest::claim`].
+    ///
+    /// ```
+    /// use cloudcoin_domain::WalletName;
+    /// use cloudcoin_wire::{ImportItem, ImportRequest};
+    ///
+    /// let items = vec![ImportItem::File("/home/me/coins.stack".into())];
+    /// let request = ImportRequest::new(WalletName::parse("Alice")?, items);
+    /// assert!(request.claim);
+    /// let json = serde_json::to_value(request.clone().with_claim(false))?;
+    /// assert_eq!(json["claim"], false);
+    /// assert!(serde_json::to_value(request)?.get("claim").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_claim(mut self, claim: bool) -> ImportRequest {
+        self.claim = claim;
+        self
+    }
+
+    /// Stores coins this server sent away too ([`ImportRequest::allow_sent`]): for a file that
+    /// came back to its owner, say, or moves coins from one wallet of this server to another.
+    ///
+    /// ```
+    /// use cloudcoin_domain::WalletName;
+    /// use cloudcoin_wire::{ImportItem, ImportRequest};
+    ///
+    /// let items = vec![ImportItem::File("/home/me/coins.stack".into())];
+    /// let request = ImportRequest::new(WalletName::parse("Alice")?, items);
+    /// assert!(!request.allow_sent);
+    /// let json = serde_json::to_value(request.clone().with_sent_coins_allowed())?;
+    /// assert_eq!(json["allow_sent"], true);
+    /// assert!(serde_json::to_value(request)?.get("allow_sent").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_sent_coins_allowed(mut self) -> ImportRequest {
+        self.allow_sent = true;
+        self
     }
 
     /// Sets the tag recorded with the import.
@@ -231,6 +317,31 @@ impl BackupRequest {
     pub fn with_tag(mut self, tag: Tag) -> BackupRequest {
         self.tag = Some(tag);
         self
+    }
+}
+
+/// `POST /api/v1/fix`: heal wallet `name`'s Limbo and Fracked coins with the RAIDA.
+///
+/// ```
+/// use cloudcoin_domain::WalletName;
+/// use cloudcoin_wire::FixRequest;
+///
+/// let request = FixRequest::new(WalletName::parse("Default")?);
+/// assert_eq!(serde_json::to_string(&request)?, r#"{"name":"Default"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FixRequest {
+    /// The wallet.
+    #[serde(with = "wallet_name")]
+    pub name: WalletName,
+}
+
+impl FixRequest {
+    /// Heal wallet `name`.
+    pub fn new(name: WalletName) -> FixRequest {
+        FixRequest { name }
     }
 }
 

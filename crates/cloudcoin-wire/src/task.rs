@@ -86,17 +86,21 @@ pub enum TaskKind {
     Import,
     /// A zip of every coin of a wallet.
     Backup,
+    /// Healing: Limbo coins settled, Fracked coins repaired, with the RAIDA.
+    Fix,
 }
 
 impl TaskKind {
-    const ALL: [TaskKind; 3] = [TaskKind::Export, TaskKind::Import, TaskKind::Backup];
+    const ALL: [TaskKind; 4] =
+        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix];
 
-    /// `"export"`, `"import"` or `"backup"`.
+    /// `"export"`, `"import"`, `"backup"` or `"fix"`.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::Export => "export",
             TaskKind::Import => "import",
             TaskKind::Backup => "backup",
+            TaskKind::Fix => "fix",
         }
     }
 }
@@ -113,7 +117,7 @@ impl FromStr for TaskKind {
         TaskKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownName {
             what: "kind",
             text: s.to_owned(),
-            expected: "export, import, backup",
+            expected: "export, import, backup, fix",
         })
     }
 }
@@ -297,6 +301,8 @@ pub enum TaskData {
     Import(ImportData),
     /// A completed backup.
     Backup(BackupData),
+    /// A completed healing.
+    Fix(FixData),
     /// A task that failed.
     Error(ErrorPayload),
 }
@@ -315,6 +321,7 @@ impl TaskData {
             TaskKind::Export => serde_json::from_str(text).map(TaskData::Export),
             TaskKind::Import => serde_json::from_str(text).map(TaskData::Import),
             TaskKind::Backup => serde_json::from_str(text).map(TaskData::Backup),
+            TaskKind::Fix => serde_json::from_str(text).map(TaskData::Fix),
         }
     }
 }
@@ -364,6 +371,10 @@ pub struct ImportData {
     /// The value of the coins imported.
     #[serde(with = "amount")]
     pub amount: Amount,
+    /// Whether the new coins were claimed on the RAIDA, and their grades (absent from the
+    /// answers of servers older than the network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ClaimData>,
 }
 
 impl ImportData {
@@ -375,7 +386,145 @@ impl ImportData {
         rejected: Vec<Rejection>,
         amount: Amount,
     ) -> ImportData {
-        ImportData { result: (), imported, already_present, rejected, amount }
+        ImportData { result: (), imported, already_present, rejected, amount, claim: None }
+    }
+
+    /// The same result with the claim's report.
+    pub fn with_claim(mut self, claim: ClaimData) -> ImportData {
+        self.claim = Some(claim);
+        self
+    }
+}
+
+/// `data.claim` of a finished import: whether its new coins were claimed (powned to keys only
+/// this wallet knows) and how the RAIDA graded them.
+///
+/// ```
+/// use cloudcoin_domain::Amount;
+/// use cloudcoin_wire::{ClaimData, GradeData};
+///
+/// let none = GradeData::new(0, Amount::ZERO);
+/// let claim = ClaimData::new(false, "no RAIDA network configured", none);
+/// let json = serde_json::to_value(&claim)?;
+/// assert_eq!(json["claimed"], false);
+/// assert_eq!(json["bank"]["coins"], 0);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClaimData {
+    /// `true` when the coins were claimed; `false`: stored with the keys they came with (no
+    /// network configured, or `"claim": false`), and the sender can still spend them.
+    pub claimed: bool,
+    /// What that means, for a person.
+    pub note: String,
+    /// Claimed; every RAIDA holds this wallet's key.
+    pub bank: GradeData,
+    /// Authentic, and a few RAIDA do not hold this wallet's key yet: healing repairs them.
+    pub fracked: GradeData,
+    /// Not money: 13 or more RAIDA refused the keys the file carried.
+    pub counterfeit: GradeData,
+    /// Not settled (too few answers): kept with both keys until healing settles them.
+    pub limbo: GradeData,
+    /// The counterfeit coins, as `{"dn": code, "sn": serial}`.
+    pub counterfeit_coins: Vec<CoinRef>,
+}
+
+impl ClaimData {
+    /// A claim report saying `claimed` and `note`, with every grade `empty` (set the grades'
+    /// fields after).
+    pub fn new(claimed: bool, note: impl Into<String>, empty: GradeData) -> ClaimData {
+        ClaimData {
+            claimed,
+            note: note.into(),
+            bank: empty,
+            fracked: empty,
+            counterfeit: empty,
+            limbo: empty,
+            counterfeit_coins: Vec::new(),
+        }
+    }
+}
+
+/// How many coins, and how much, ended in one grade.
+///
+/// ```
+/// use cloudcoin_domain::Amount;
+/// let grade = cloudcoin_wire::GradeData::new(2, Amount::parse_request("1.5")?);
+/// assert_eq!(serde_json::to_string(&grade)?, r#"{"coins":2,"amount":1.5}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GradeData {
+    /// Coins.
+    pub coins: u64,
+    /// Their value.
+    #[serde(with = "amount")]
+    pub amount: Amount,
+}
+
+impl GradeData {
+    /// `coins` coins worth `amount`.
+    pub fn new(coins: u64, amount: Amount) -> GradeData {
+        GradeData { coins, amount }
+    }
+}
+
+/// A coin named by its denomination code and serial number.
+///
+/// ```
+/// let coin = cloudcoin_wire::CoinRef::new(1, 42);
+/// assert_eq!(serde_json::to_string(&coin)?, r#"{"dn":1,"sn":42}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CoinRef {
+    /// The denomination code (`1` is 10, `-1` is 0.1).
+    pub dn: i8,
+    /// The serial number.
+    pub sn: u32,
+}
+
+impl CoinRef {
+    /// The coin of denomination code `dn` and serial number `sn`.
+    pub fn new(dn: i8, sn: u32) -> CoinRef {
+        CoinRef { dn, sn }
+    }
+}
+
+/// `data` of a completed healing (`POST /api/v1/fix`): the coins looked at (every Limbo and
+/// Fracked coin of the wallet) and the grade each ended in.
+///
+/// ```
+/// use cloudcoin_domain::Amount;
+/// use cloudcoin_wire::{FixData, GradeData};
+///
+/// let fix = FixData::new(0, GradeData::new(0, Amount::ZERO));
+/// assert_eq!(serde_json::to_value(&fix)?["limbo"]["coins"], 0);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FixData {
+    /// Coins looked at.
+    pub coins: u64,
+    /// Now held with this wallet's key on every RAIDA.
+    pub bank: GradeData,
+    /// Still lacking this wallet's key on some RAIDA.
+    pub fracked: GradeData,
+    /// Found counterfeit.
+    pub counterfeit: GradeData,
+    /// Still unsettled, kept with every key.
+    pub limbo: GradeData,
+}
+
+impl FixData {
+    /// A healing that looked at `coins` coins, with every grade `empty` (set the grades' fields
+    /// after).
+    pub fn new(coins: u64, empty: GradeData) -> FixData {
+        FixData { coins, bank: empty, fracked: empty, counterfeit: empty, limbo: empty }
     }
 }
 
@@ -421,11 +570,15 @@ pub struct BackupData {
     /// Their value (money coins only).
     #[serde(with = "amount")]
     pub amount: Amount,
+    /// SHA-256 of the zip, lowercase hex (empty from a server that did not keep it).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 impl BackupData {
-    /// The result of a backup that wrote `coins` coins (`amount` of them money) into `file`.
-    pub fn new(file: PathBuf, coins: u64, amount: Amount) -> BackupData {
-        BackupData { result: (), file, coins, amount }
+    /// The result of a backup that wrote `coins` coins (`amount` of them money) into `file`,
+    /// whose SHA-256 is `sha256` (lowercase hex).
+    pub fn new(file: PathBuf, coins: u64, amount: Amount, sha256: String) -> BackupData {
+        BackupData { result: (), file, coins, amount, sha256 }
     }
 }

@@ -119,7 +119,11 @@ fn tasks_read_back_with_their_data_shape() {
             "error",
             r#"{"result":null,"imported":0,"already_present":0,"rejected":[{"item":0,"source":"inline #0","reason":"r"}],"amount":0}"#,
         ),
-        ("backup", "completed", r#"{"result":null,"file":"/b.zip","coins":3,"amount":1.5}"#),
+        (
+            "backup",
+            "completed",
+            r#"{"result":null,"file":"/b.zip","coins":3,"amount":1.5,"sha256":"cd"}"#,
+        ),
         (
             "export",
             "error",

@@ -150,3 +150,62 @@ impl Health {
         Health { status: "ok".into() }
     }
 }
+
+/// `GET /api/v1/raida`: every RAIDA's echo.
+///
+/// ```
+/// use cloudcoin_wire::{RaidaEcho, RaidaStatus};
+///
+/// let status = RaidaStatus::new(vec![
+///     RaidaEcho::new(0, "127.0.0.1:50000", Some(3), Some("restart".into())),
+///     RaidaEcho::new(1, "127.0.0.1:50001", None, None),
+/// ]);
+/// assert_eq!(status.up, 1);
+/// assert_eq!(serde_json::to_value(&status)?["raida"][1]["latency_ms"], serde_json::Value::Null);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RaidaStatus {
+    /// How many of the 25 answered.
+    pub up: u64,
+    /// Each RAIDA, by id.
+    pub raida: Vec<RaidaEcho>,
+}
+
+impl RaidaStatus {
+    /// The status of `raida`, counting those that answered.
+    pub fn new(raida: Vec<RaidaEcho>) -> RaidaStatus {
+        let up = raida.iter().filter(|r| r.up).count();
+        RaidaStatus { up: u64::try_from(up).expect("counts fit in 64 bits"), raida }
+    }
+}
+
+/// One RAIDA's echo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RaidaEcho {
+    /// Its id, 0 to 24.
+    pub id: u8,
+    /// Its address.
+    pub address: String,
+    /// Whether it answered.
+    pub up: bool,
+    /// The echo's round trip in milliseconds; `null` when it did not answer.
+    pub latency_ms: Option<u64>,
+    /// The type-1 response counter seen or set (`restart`, `continue`); `null` while not learnt.
+    pub counter: Option<String>,
+}
+
+impl RaidaEcho {
+    /// RAIDA `id` at `address`, up when it answered in `latency_ms`, with the response counter
+    /// `counter` when learnt.
+    pub fn new(
+        id: u8,
+        address: impl Into<String>,
+        latency_ms: Option<u64>,
+        counter: Option<String>,
+    ) -> RaidaEcho {
+        RaidaEcho { id, address: address.into(), up: latency_ms.is_some(), latency_ms, counter }
+    }
+}

@@ -81,6 +81,27 @@ fn the_wire_crate_does_no_io_and_the_client_needs_only_domain_and_wire() {
 }
 
 #[test]
+fn the_raida_crate_knows_no_wallet_files_or_http() {
+    let deps = dependencies("crates/cloudcoin-raida");
+    assert!(deps.iter().any(|d| d == "cloudcoin-domain"), "{deps:?}");
+    assert_none_of(
+        "crates/cloudcoin-raida",
+        &[
+            "cloudcoin-codec",
+            "cloudcoin-tasks",
+            "cloudcoin-api",
+            "cloudcoin-client",
+            "cloudcoin-server",
+            "cloudcoin-raida-sim",
+            "hyper",
+            "http",
+            "serde_json",
+            "zip",
+        ],
+    );
+}
+
+#[test]
 fn the_manifest_reader_sees_dependencies() {
     // Guards the guard: if parsing broke, the tests above would pass vacuously.
     assert!(dependencies("crates/cloudcoin-codec").iter().any(|d| d == "cloudcoin-domain"));

@@ -44,6 +44,7 @@ fn parse_select_write_every_kind_and_read_back() {
             FileKind::Stack => decode_stack(&bytes),
             FileKind::Png => decode_png(&bytes),
             FileKind::Zip => decode_zip(&bytes, &Limits::default()),
+            FileKind::Pdf => cloudcoin_codec::decode_pdf(&bytes),
         }
         .expect("the kind's own reader");
         assert_eq!(direct, back);

@@ -29,7 +29,9 @@ async fn export_wait_and_import_the_file_into_another_wallet() {
 
     let bytes = std::fs::read(&out.file).expect("the exported file");
     let other = WalletName::parse("Other").expect("name");
-    let import = ImportRequest::new(other.clone(), vec![ImportItem::Bytes(bytes)]);
+    // Coins this server sent away: another wallet stores them only when the request allows it.
+    let import =
+        ImportRequest::new(other.clone(), vec![ImportItem::Bytes(bytes)]).with_sent_coins_allowed();
     let task = service.start_import(import).await.expect("started");
     let done = service.wait(task.id).await.expect("known");
     let Some(TaskOutcome::Import(r)) = done.outcome else { panic!("{}", done.message) };

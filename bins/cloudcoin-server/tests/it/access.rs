@@ -294,3 +294,50 @@ fn refused_start(args: &[&str], data: &std::path::Path) -> String {
     assert!(!out.status.success(), "the server started with {args:?}");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+#[test]
+fn a_request_with_two_host_headers_is_refused_with_400() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data.path(), Opts::default());
+    let host = server.addr.to_string();
+    let auth = format!("Bearer {}", server.token.as_deref().expect("a token"));
+    // RFC 9112 §3.2: a request with more than one Host field line is answered with 400, even
+    // when both name this server.
+    for second in [host.as_str(), "evil.example"] {
+        let r = raw_request(
+            server.addr,
+            "GET",
+            "/api/v1/info",
+            &[("Host", &host), ("Host", second), ("Authorization", &auth)],
+            None,
+        );
+        let message = r.assert_error(400, 4312);
+        assert!(message.contains("Host"), "{message}");
+    }
+    let one = raw_request(
+        server.addr,
+        "GET",
+        "/api/v1/info",
+        &[("Host", &host), ("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(one.status, 200, "{}", one.text());
+}
+
+#[test]
+fn head_of_health_answers_like_get_without_a_body() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data.path(), Opts::default());
+    let host = server.addr.to_string();
+    let get = raw_request(server.addr, "GET", "/api/v1/health", &[("Host", &host)], None);
+    assert_eq!(get.status, 200, "{}", get.text());
+    let head = raw_request(server.addr, "HEAD", "/api/v1/health", &[("Host", &host)], None);
+    assert_eq!(head.status, 200, "{}", head.text());
+    assert!(head.body.is_empty(), "a HEAD answer has no body: {}", head.text());
+    assert_eq!(head.header("content-type"), get.header("content-type"));
+    assert_eq!(head.header("content-length"), get.header("content-length"));
+    // The other methods are still refused, and the refusal lists HEAD among the allowed ones.
+    let post = server.request("POST", "/api/v1/health", &[], Some(b"{}"));
+    post.assert_error(405, 4306);
+    assert_eq!(post.header("allow").as_deref(), Some("GET, HEAD"));
+}

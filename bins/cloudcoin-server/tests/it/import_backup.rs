@@ -54,7 +54,9 @@ fn an_export_of_each_type_imports_into_another_wallet_once() {
         let exported_coins = decode_file(Path::new(&file));
         let exported = ids(&exported_coins);
 
-        let body = json!({"name": wallet, "items": [{"type":"file","data": file}]});
+        // Coins this server sent away: stored again only when the request allows it.
+        let body =
+            json!({"name": wallet, "items": [{"type":"file","data": file}], "allow_sent": true});
         let first = run_task(&server, "/api/v1/import", &body);
         assert_eq!(first["status"], "completed", "{first}");
         assert_eq!(first["type"], "import");
@@ -215,15 +217,23 @@ fn a_backup_restores_into_an_empty_wallet() {
     assert!(name.ends_with(".zip"), "{name}");
     assert_eq!(server.balance("Default"), before, "the coins stay");
 
+    // While Default holds the coins, no other wallet of this server may store them.
     assert_eq!(server.post("/api/v1/wallets", &json!({"name":"Restored"})).status, 201);
-    let restored = run_task(
-        &server,
-        "/api/v1/import",
-        &json!({"name":"Restored","items":[{"type":"file","data":file}]}),
-    );
-    assert_eq!(restored["data"]["imported"], 1000, "{restored}");
+    let body = json!({"name":"Restored","items":[{"type":"file","data":file}]});
+    let refused = run_task(&server, "/api/v1/import", &body);
+    assert_eq!(refused["status"], "error");
+    assert_eq!(refused["data"]["rejected"].as_array().map(Vec::len), Some(1000));
+    assert!(folder_ids(data.path(), "Restored", "Bank").is_empty());
+    drop(server);
+
+    // The backup restores into another server (the machine that replaces a lost one).
+    let other = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(other.path(), Default::default());
+    assert_eq!(server.post("/api/v1/wallets", &json!({"name":"Restored"})).status, 201);
+    let restored = run_task(&server, "/api/v1/import", &body);
+    assert_eq!(restored["data"]["imported"], 1000, "{}", restored["message"]);
     assert_eq!(server.balance("Restored"), before);
-    assert_eq!(folder_ids(data.path(), "Restored", "Bank"), ids(&all));
+    assert_eq!(folder_ids(other.path(), "Restored", "Bank"), ids(&all));
 }
 
 #[test]
@@ -262,4 +272,88 @@ fn an_import_racing_an_export_leaves_every_coin_in_one_place() {
     have.extend(sent);
     assert_eq!(have, want, "every coin in exactly one place");
     assert_eq!(server.balance("Default").0, "140", "147.5 + 4 - 11.5");
+}
+
+/// Every coin in a wallet's held folders (Bank, Fracked, Limbo, Suspect).
+fn held_ids(data: &Path, wallet: &str) -> BTreeSet<CoinId> {
+    let mut all = BTreeSet::new();
+    for folder in ["Bank", "Fracked", "Limbo", "Suspect"] {
+        all.extend(folder_ids(data, wallet, folder));
+    }
+    all
+}
+
+/// The items of an import of every coin file of `examples/test-coins`.
+fn test_coin_items() -> Vec<Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/test-coins");
+    let mut items: Vec<Value> = std::fs::read_dir(&dir)
+        .expect("examples/test-coins")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .map(|p| json!({"type":"file","data": std::fs::canonicalize(p).expect("real path")}))
+        .collect();
+    items.sort_by_key(Value::to_string);
+    items
+}
+
+#[test]
+fn a_coin_is_never_stored_in_two_wallets_nor_again_after_it_was_sent() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data.path(), Default::default());
+    let test_coins = json!({"name":"Default","items": test_coin_items()});
+    let first = run_task(&server, "/api/v1/import", &test_coins);
+    assert_eq!(first["data"]["imported"], 18, "{first}");
+
+    // As a new user tried it: 10.5 from Default into a file, the file into Alice (a coin this
+    // server sent away: only with allow_sent), then examples/test-coins into Default again.
+    let task = server
+        .export(&json!({"name":"Default","amount":"10.5","folder":out.path(),"type":"stack"}));
+    assert_eq!(task["status"], "completed", "{task}");
+    let file = task["data"]["file"].as_str().expect("file").to_owned();
+    let sent = ids(&decode_file(Path::new(&file)));
+    assert_eq!(server.post("/api/v1/wallets", &json!({"name":"Alice"})).status, 201);
+    let to_alice = json!({"name":"Alice","items":[{"type":"file","data": file}]});
+    let refused = run_task(&server, "/api/v1/import", &to_alice);
+    assert_eq!(
+        refused["status"], "error",
+        "sent coins are not stored without allow_sent: {refused}"
+    );
+    let reasons = refused["data"].to_string();
+    assert!(reasons.contains("allow_sent") && reasons.contains("RAIDA"), "{reasons}");
+    assert!(
+        reasons.contains(Path::new(&file).file_name().expect("name").to_str().expect("utf-8")),
+        "names the file the coins left in: {reasons}"
+    );
+    assert!(held_ids(data.path(), "Alice").is_empty());
+    let mut allowed = to_alice.clone();
+    allowed["allow_sent"] = json!(true);
+    let moved = run_task(&server, "/api/v1/import", &allowed);
+    assert_eq!(moved["data"]["imported"], 6, "{moved}");
+    assert_eq!(held_ids(data.path(), "Alice"), sent);
+
+    let again = run_task(&server, "/api/v1/import", &test_coins);
+    assert_eq!(again["status"], "completed", "{again}");
+    let in_default = held_ids(data.path(), "Default");
+    assert!(
+        in_default.is_disjoint(&sent),
+        "a coin is spendable in Default and in Alice: {:?}; the import said {again}",
+        in_default.intersection(&sent).collect::<Vec<_>>()
+    );
+    assert_eq!(again["data"]["imported"], 0, "{again}");
+    assert_eq!(again["data"]["already_present"], 12, "{again}");
+    let rejected = again["data"]["rejected"].as_array().expect("rejections");
+    assert_eq!(rejected.len(), 6, "{again}");
+    for r in rejected {
+        let reason = r["reason"].as_str().expect("reason");
+        assert!(reason.contains("wallet Alice"), "names the wallet that holds it: {reason}");
+    }
+    // allow_sent never lets a coin into a second wallet.
+    let mut forced = test_coins.clone();
+    forced["allow_sent"] = json!(true);
+    let forced = run_task(&server, "/api/v1/import", &forced);
+    assert_eq!(forced["data"]["imported"], 0, "{forced}");
+    assert!(held_ids(data.path(), "Default").is_disjoint(&sent));
+    assert_eq!(server.balance("Alice"), ("10.5".to_owned(), 6));
+    assert_eq!(server.balance("Default"), ("115.5".to_owned(), 12));
 }

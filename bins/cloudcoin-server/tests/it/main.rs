@@ -4,11 +4,14 @@
 mod access;
 mod announce;
 mod bad_requests;
+mod browser;
+mod claim;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod export;
 mod idempotency;
 mod import_backup;
 mod openapi;
+mod page;
 mod paths;
 mod support;

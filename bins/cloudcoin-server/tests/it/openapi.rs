@@ -197,7 +197,7 @@ fn every_kind_of_answer_matches_the_served_document() {
         &server,
         &doc,
         "/api/v1/import",
-        &json!({"name":"Default","items":[{"type":"file","data":file},{"type":"inline","data":"AAAA"}]}),
+        &json!({"name":"Default","items":[{"type":"file","data":file},{"type":"inline","data":"AAAA"}],"allow_sent":true}),
     );
     assert_eq!(partly["status"], "completed", "{partly}");
     let taken = partly["data"]["imported"].as_u64().zip(partly["data"]["already_present"].as_u64());

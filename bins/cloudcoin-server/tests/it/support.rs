@@ -202,6 +202,34 @@ impl Server {
         }
     }
 
+    /// Waits for the next log line holding `needle` (skipping others) and returns it.
+    pub(crate) fn wait_line(&self, needle: &str) -> String {
+        self.wait_lines(&[needle]).remove(0)
+    }
+
+    /// Waits until a line holding each of `needles` has been logged (one line per needle, a
+    /// needle given twice needs two lines), skipping others; returns them in `needles`' order.
+    pub(crate) fn wait_lines(&self, needles: &[&str]) -> Vec<String> {
+        let rx = self.lines.lock().expect("log lines");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut found: Vec<Option<String>> = vec![None; needles.len()];
+        while found.iter().any(Option::is_none) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("the server never logged all of {needles:?}; found {found:?}")
+            });
+            if let Some(slot) = needles
+                .iter()
+                .zip(found.iter_mut())
+                .find(|(needle, slot)| slot.is_none() && line.contains(*needle))
+                .map(|(_, slot)| slot)
+            {
+                *slot = Some(line);
+            }
+        }
+        found.into_iter().map(|l| l.expect("found")).collect()
+    }
+
     /// Sends SIGTERM and waits for a clean exit; returns what the server logged meanwhile.
     pub(crate) fn stop(mut self) -> Vec<String> {
         let pid = self.child.id().to_string();
@@ -212,7 +240,6 @@ impl Server {
     }
 
     /// SIGKILLs the process and waits for it.
-    #[cfg(feature = "fault-injection")]
     pub(crate) fn kill(mut self) {
         self.child.kill().expect("kill the server");
         self.child.wait().expect("wait for the server");

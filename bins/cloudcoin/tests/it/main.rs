@@ -2,6 +2,7 @@
 //! 127.0.0.1:0 with a temporary data directory.
 
 mod failures;
+mod first_hour;
 mod layering;
 mod retry;
 mod support;

@@ -10,6 +10,8 @@ mod negative;
 mod pans;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]
 mod paper;
+#[cfg(feature = "pdf")]
+mod pdf;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]
 mod picture;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]

@@ -55,8 +55,12 @@ fn a_page_with_a_code_covered_is_refused_naming_it() {
     let coins = coins(20);
     let scan = scanned(&coins, &Degradation::scan().covering(3));
     let e = decode_any(&scan, &Limits::default()).expect_err("a code is missing");
-    match &e {
-        CodecError::Paper(PaperError::Missing { total, found, missing }) => {
+    let CodecError::Paper(PaperError::Page { page, problem }) = &e else {
+        panic!("expected a page's problem, got {e:?}")
+    };
+    assert_eq!(page.len(), 12, "the page is named by its page code");
+    match problem.as_ref() {
+        PaperError::Missing { total, found, missing } => {
             assert_eq!(*missing, [3]);
             assert_eq!(found.len() + 1, *total as usize);
             assert!(!found.contains(&3));
@@ -87,12 +91,16 @@ fn two_pictures_each_showing_part_of_the_page_are_combined() {
 }
 
 #[test]
-fn pictures_of_two_different_pages_are_not_mixed() {
-    let first = scan_picture(&scanned(&coins(20), &Degradation::scan())).expect("reads");
+fn pictures_of_two_different_pages_give_each_page_and_are_not_mixed() {
+    let first_coins = coins(20);
+    let first = scan_picture(&scanned(&first_coins, &Degradation::scan())).expect("reads");
     let other: Vec<Coin> = coins(21).into_iter().skip(1).collect();
     let second = scan_picture(&scanned(&other, &Degradation::scan())).expect("reads");
-    let e = decode_paper([&first, &second]).expect_err("two pages");
-    assert!(matches!(e, CodecError::Paper(PaperError::MixedPages { .. })), "{e:?}");
+    assert_ne!(first.page_codes(), second.page_codes());
+    let read = decode_paper([&first, &second]).expect("two whole pages");
+    let mut expected = ids_and_ans(&first_coins);
+    expected.extend(ids_and_ans(&other));
+    assert_eq!(ids_and_ans(&read), expected);
 }
 
 #[test]

@@ -125,8 +125,12 @@ fn an_independent_decoder_reads_the_codes_and_they_carry_the_coin_chunk() {
         let chunk = &png[41..41 + len];
         let n = texts.len();
         let mut parts = vec![None; n];
+        // Every code names its page: the first six bytes of the SHA-256 of the chunk, in hex.
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(chunk);
+        let page: String = digest[..6].iter().map(|b| format!("{b:02X}")).collect();
+        let prefix = format!("CC9P:{page}:");
         for text in &texts {
-            let rest = text.strip_prefix("CC9:").expect("framed as CC9:i/n:data");
+            let rest = text.strip_prefix(&prefix).expect("framed as CC9P:page:i/n:data");
             let (counter, data) = rest.split_once(':').expect("i/n:");
             let (i, total) = counter.split_once('/').expect("i/n");
             assert_eq!(total.parse::<usize>().expect("n"), n, "every code says how many there are");
@@ -137,4 +141,44 @@ fn an_independent_decoder_reads_the_codes_and_they_carry_the_coin_chunk() {
         let joined: Vec<u8> = parts.into_iter().flat_map(|p| p.expect("every code")).collect();
         assert_eq!(joined, chunk, "{count} coins: the codes carry exactly the cLDc bytes");
     }
+}
+
+/// A PNG of `width` × `height` pixels of one grey, written row by row: a few kilobytes of file
+/// however many pixels it has (a decompression bomb).
+fn one_grey_png(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header().expect("header");
+    let mut rows = writer.stream_writer().expect("stream");
+    let row = vec![200u8; width as usize];
+    for _ in 0..height {
+        std::io::Write::write_all(&mut rows, &row).expect("row");
+    }
+    rows.finish().expect("finish");
+    writer.finish().expect("finish");
+    out
+}
+
+#[test]
+fn a_picture_over_the_pixel_budget_is_refused_from_its_header_with_its_size_and_the_limit() {
+    // 7,000 × 7,000 pixels, 49 million: more than a picture that is read may have, in a file of
+    // a few hundred kilobytes.
+    let bomb = one_grey_png(7_000, 7_000);
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    for result in [
+        cloudcoin_codec::scan_picture(&bomb).map(|_| ()),
+        cloudcoin_codec::decode_any(&bomb, &cloudcoin_codec::Limits::default()).map(|_| ()),
+    ] {
+        let message = result.expect_err("refused").to_string();
+        assert!(
+            message.contains("7000 × 7000 pixels") && message.contains("40000000 pixels"),
+            "says its size and the limit: {message}"
+        );
+    }
+    // Within the budget, a picture of the same kind is read (and holds no code).
+    let fine = one_grey_png(3_000, 2_000);
+    assert_eq!(cloudcoin_codec::scan_picture(&fine).expect("read").code_count(), None);
 }

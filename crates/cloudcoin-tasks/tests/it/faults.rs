@@ -42,14 +42,20 @@ fn child() {
                 wallet("B"),
                 vec![ImportItem::File(Path::new(&out).join("source.bin"))],
             );
-            service.start_import(req).await.expect("import started");
+            let view = service.start_import(req).await.expect("import started");
+            if op == "import-watch" {
+                // What a client polling the task sees once it has ended: status, then message.
+                let seen = service.wait(view.id).await.expect("known");
+                let text = format!("{:?}\n{}", seen.status, seen.message);
+                std::fs::write(Path::new(&out).join("seen.txt"), text).expect("seen.txt");
+            }
         }
         service.shutdown().await;
     });
 }
 
 /// The child's command line, for an operation on `env` with extra environment variables.
-fn child_command(env: &Env, op: &str, vars: &[(&str, &str)]) -> Command {
+pub(crate) fn child_command(env: &Env, op: &str, vars: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(std::env::current_exe().expect("test binary"));
     cmd.args(["--exact", "faults::child", "--test-threads=1", "--quiet"])
         .env("CLOUDCOIN_TEST_CHILD", op)
@@ -63,13 +69,13 @@ fn child_command(env: &Env, op: &str, vars: &[(&str, &str)]) -> Command {
 }
 
 /// Runs the child; returns whether it was killed by the injected abort.
-fn run_child(env: &Env, op: &str, var: &str, step: &str) -> bool {
+pub(crate) fn run_child(env: &Env, op: &str, var: &str, step: &str) -> bool {
     let status = child_command(env, op, &[(var, step)]).status().expect("child runs");
     use std::os::unix::process::ExitStatusExt;
     status.signal() == Some(6)
 }
 
-fn only_task(service: &cloudcoin_tasks::Service) -> cloudcoin_tasks::TaskView {
+pub(crate) fn only_task(service: &cloudcoin_tasks::Service) -> cloudcoin_tasks::TaskView {
     let tasks = service.tasks();
     assert_eq!(tasks.len(), 1);
     tasks.into_iter().next().expect("one")
@@ -244,10 +250,10 @@ const SETTLING_STEPS: [&str; 4] =
     ["export:after_rename", "export:after_commit", "export:mid_move", "export:after_move"];
 
 /// The file the child's export writes.
-const OUTPUT: &str = "10.5 CloudCoin #6 'trade'.zip";
+pub(crate) const OUTPUT: &str = "10.5 CloudCoin #6 'trade'.zip";
 
 /// The status and message of the only task record on disk, read without opening the service.
-fn task_on_disk(env: &Env) -> (String, String) {
+pub(crate) fn task_on_disk(env: &Env) -> (String, String) {
     let dir = env.data.join(".cloudcoin/tasks");
     let names: Vec<String> = all_names(&dir).into_iter().filter(|n| n.ends_with(".json")).collect();
     assert_eq!(names.len(), 1, "{names:?}");
@@ -257,13 +263,13 @@ fn task_on_disk(env: &Env) -> (String, String) {
 }
 
 /// A folder beside the data directory and the export folder.
-fn beside(env: &Env, name: &str) -> std::path::PathBuf {
+pub(crate) fn beside(env: &Env, name: &str) -> std::path::PathBuf {
     env.out.parent().expect("a parent").join(name)
 }
 
 /// Each coin of the child's export is either in Sent (completed) or held back from spending
 /// with a task that says it needs attention and where the file should be — never spendable.
-fn assert_never_returned(service: &cloudcoin_tasks::Service, env: &Env, what: &str) {
+pub(crate) fn assert_never_returned(service: &cloudcoin_tasks::Service, env: &Env, what: &str) {
     let task = only_task(service);
     assert!(!task.message.contains("returned"), "{what}: {}", task.message);
     match task.status {
@@ -367,7 +373,7 @@ async fn an_output_folder_fsync_error_stops_the_export_before_the_coins_move() {
 }
 
 /// Every file in `dir`, hidden ones included, that reads as coins.
-fn readable_coin_files(dir: &Path) -> Vec<String> {
+pub(crate) fn readable_coin_files(dir: &Path) -> Vec<String> {
     all_names(dir)
         .into_iter()
         .filter(|n| {

@@ -11,7 +11,10 @@ async fn import(
     name: &str,
     items: Vec<ImportItem>,
 ) -> cloudcoin_tasks::ImportResult {
-    let req = ImportRequest::new(wallet(name), items);
+    import_request(service, ImportRequest::new(wallet(name), items)).await
+}
+
+async fn import_request(service: &Service, req: ImportRequest) -> cloudcoin_tasks::ImportResult {
     let task = service.start_import(req).await.expect("import started");
     let done = finished(service, task.id).await;
     assert_eq!(done.status, TaskStatus::Completed, "{}", done.message);
@@ -33,7 +36,16 @@ async fn every_kind_round_trips_into_an_empty_wallet() {
         let exported = coins_in(&env.out);
         service.create_wallet(&wallet("B")).await.expect("create B");
 
-        let r = import(&service, "B", vec![ImportItem::File(out.file.clone())]).await;
+        // Coins this server sent away: another wallet stores them only when allowed to.
+        let refused = service
+            .start_import(ImportRequest::new(wallet("B"), vec![ImportItem::File(out.file.clone())]))
+            .await
+            .expect("import started");
+        let refused = finished(&service, refused.id).await;
+        assert_eq!(refused.status, TaskStatus::Error, "{kind}: {}", refused.message);
+        let req = ImportRequest::new(wallet("B"), vec![ImportItem::File(out.file.clone())])
+            .with_sent_coins_allowed();
+        let r = import_request(&service, req).await;
         assert_eq!((r.imported, r.already_present, r.amount), (6, 0, amount("10.5")), "{kind}");
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
         let in_b = coins_in(&env.folder("B", "Bank"));
@@ -77,11 +89,15 @@ async fn a_backup_restores_the_same_coins() {
     assert!(name.ends_with(".zip"));
     assert_eq!(service.wallet(&wallet("Default")).await.expect("wallet"), before, "coins stay");
 
-    service.create_wallet(&wallet("Restored")).await.expect("create");
-    let imported = import(&service, "Restored", vec![ImportItem::File(r.file.clone())]).await;
+    // The backup restores on another server (the machine that replaces a lost one); on this
+    // one, Default still holds the coins, which no other wallet may then store.
+    let other = Env::with_bank(&[]);
+    let elsewhere = other.open().await;
+    elsewhere.create_wallet(&wallet("Restored")).await.expect("create");
+    let imported = import(&elsewhere, "Restored", vec![ImportItem::File(r.file.clone())]).await;
     assert_eq!(imported.imported, start.len());
-    assert_eq!(ids(&coins_in(&env.folder("Restored", "Bank"))), ids(&start));
-    let restored = service.wallet(&wallet("Restored")).await.expect("restored");
+    assert_eq!(ids(&coins_in(&other.folder("Restored", "Bank"))), ids(&start));
+    let restored = elsewhere.wallet(&wallet("Restored")).await.expect("restored");
     assert_eq!(restored.balance, before.balance);
 }
 
@@ -298,5 +314,112 @@ async fn a_rejection_says_what_a_file_is_not_never_what_it_contains() {
             x.reason
         );
         assert!(!x.reason.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_of_a_path_inside_the_data_directory_is_refused_and_changes_nothing() {
+    let env = Env::with_bank(&mixed_coins());
+    // A coin no wallet holds, in files inside the data directory: in a wallet's Trash and in a
+    // folder of the data directory's own; then reached through links and a bind mount from
+    // outside. None of them may be stored: files there are the server's, never an import.
+    let stray = coin(2, 9_001);
+    let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&stray)).expect("encode");
+    let trash = env.folder("Default", "Trash");
+    std::fs::create_dir_all(&trash).expect("mkdir");
+    std::fs::write(trash.join("stray.bin"), &bytes).expect("write");
+    std::fs::create_dir(env.data.join("notes")).expect("mkdir");
+    std::fs::write(env.data.join("notes/stray.bin"), &bytes).expect("write");
+    std::os::unix::fs::symlink(trash.join("stray.bin"), env.out.join("link.bin")).expect("link");
+    std::os::unix::fs::symlink(&trash, env.out.join("trash-link")).expect("link");
+    let mut items = vec![
+        ImportItem::File(trash.join("stray.bin")),
+        ImportItem::File(env.data.join("notes/stray.bin")),
+        ImportItem::File(
+            env.folder("Default", "Bank").join(
+                std::fs::read_dir(env.folder("Default", "Bank"))
+                    .expect("list")
+                    .next()
+                    .expect("a coin file")
+                    .expect("entry")
+                    .file_name(),
+            ),
+        ),
+        ImportItem::File(env.out.join("link.bin")),
+        ImportItem::File(env.out.join("trash-link/stray.bin")),
+    ];
+    let mounted = env.out.join("mounted");
+    std::fs::create_dir(&mounted).expect("mkdir");
+    let mount = BindMount::new(&trash, &mounted);
+    if mount.is_some() {
+        items.push(ImportItem::File(mounted.join("stray.bin")));
+    }
+    let service = env.open().await;
+    let bank_before = all_names(&env.folder("Default", "Bank"));
+    let refused = items.len();
+    // One good coin from outside too, so the import completes and lists each rejection.
+    let good = coin(2, 9_002);
+    std::fs::write(
+        env.out.join("good.bin"),
+        cloudcoin_codec::encode_bin(std::slice::from_ref(&good)).expect("encode"),
+    )
+    .expect("write");
+    items.push(ImportItem::File(env.out.join("good.bin")));
+    let r = import(&service, "Default", items).await;
+    assert_eq!((r.imported, r.already_present), (1, 0), "{:?}", r.rejected);
+    assert_eq!(r.rejected.len(), refused, "{:?}", r.rejected);
+    for rejection in &r.rejected {
+        assert!(
+            rejection.reason.contains("inside the server's data directory"),
+            "{}: {}",
+            rejection.source,
+            rejection.reason
+        );
+    }
+    let mut expected = bank_before;
+    expected.push(cloudcoin_domain::single_coin_file_name(&good, &tag(""), FileKind::Bin));
+    expected.sort();
+    assert_eq!(all_names(&env.folder("Default", "Bank")), expected, "only the good coin stored");
+    drop(mount);
+    // The same file outside the data directory is an ordinary import.
+    std::fs::write(env.out.join("copy.bin"), &bytes).expect("write");
+    let r = import(&service, "Default", vec![ImportItem::File(env.out.join("copy.bin"))]).await;
+    assert_eq!(r.imported, 1, "{:?}", r.rejected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_imports_of_the_same_coins_into_two_wallets_at_once_store_each_coin_once() {
+    let env = Env::with_bank(&[]);
+    let service = env.open().await;
+    for name in ["A", "B"] {
+        service.create_wallet(&wallet(name)).await.expect("create");
+    }
+    for round in 0..8u32 {
+        let coins: Vec<_> = (0..300).map(|sn| coin(0, round * 1_000 + sn)).collect();
+        let bytes = cloudcoin_codec::encode_bin(&coins).expect("encode");
+        let start = |name: &str| {
+            let req = ImportRequest::new(wallet(name), vec![ImportItem::Bytes(bytes.clone())]);
+            service.start_import(req)
+        };
+        let (a, b) = tokio::join!(start("A"), start("B"));
+        let (a, b) = (a.expect("started"), b.expect("started"));
+        let (a, b) = tokio::join!(service.wait(a.id), service.wait(b.id));
+        let result = |view: Option<cloudcoin_tasks::TaskView>| match view.and_then(|v| v.outcome) {
+            // (An import whose every coin went to the other wallet ends in error, with the
+            // same result.)
+            Some(TaskOutcome::Import(r)) => (r.imported, r.rejected),
+            other => panic!("not an import: {other:?}"),
+        };
+        let ((in_a, rejected_a), (in_b, rejected_b)) = (result(a), result(b));
+        assert_eq!(in_a + in_b, coins.len(), "round {round}: each coin stored exactly once");
+        for r in rejected_a.iter().chain(&rejected_b) {
+            assert!(r.reason.contains("wallet A") || r.reason.contains("wallet B"), "{}", r.reason);
+        }
+        let (held_a, held_b) =
+            (ids(&coins_in(&env.folder("A", "Bank"))), ids(&coins_in(&env.folder("B", "Bank"))));
+        assert!(held_a.is_disjoint(&held_b), "round {round}: a coin is in both wallets");
+        let mut all = held_a;
+        all.extend(held_b);
+        assert!(ids(&coins).is_subset(&all), "round {round}: a coin was lost");
     }
 }

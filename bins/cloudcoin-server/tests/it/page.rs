@@ -1,0 +1,494 @@
+//! The wallet page in a real headless Chromium: signing in through the printed URL, the
+//! wallets, import by drag and drop, export with its progress bar and download, the nearest
+//! amounts, a backup, the print view; and what another origin cannot do with the cookie.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+
+use cloudcoin_codec::WriteOptions;
+use cloudcoin_domain::FileKind;
+use headless_chrome::Tab;
+use headless_chrome::protocol::cdp::Input;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::browser::{
+    Chrome, allow_downloads, child_frames, chromium, downloaded, eval, screenshots, wait_for,
+};
+use crate::support::{Opts, Server, coins, mixed_coins, put_coins};
+
+const XSS_NAME: &str = "<img src=x onerror=window.__pwned=1>.bin";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sign-in URL from the server's start-up log.
+fn printed_sign_in_url(server: &Server) -> String {
+    let line = server.wait_line("wallet page: open ");
+    let url = line.split("wallet page: open ").nth(1).expect("url").split(' ').next().expect("url");
+    assert!(url.starts_with(&format!("http://{}/sign-in?code=", server.addr)), "{line}");
+    url.to_owned()
+}
+
+/// Drops `files` on the element matching `selector` the way a person would: the browser's own
+/// drag events, carrying files from disk.
+fn drop_files(tab: &Tab, selector: &str, files: &[&Path]) {
+    let at = eval(
+        tab,
+        &format!(
+            "(() => {{ const r = document.querySelector('{selector}').getBoundingClientRect(); \
+             return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
+        ),
+    );
+    let (x, y) = (at[0].as_f64().expect("x"), at[1].as_f64().expect("y"));
+    let files: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    for kind in ["dragEnter", "dragOver", "drop"] {
+        let event: Input::DispatchDragEvent = serde_json::from_value(json!({
+            "type": kind, "x": x, "y": y,
+            "data": { "items": [], "files": files, "dragOperationsMask": 1 },
+        }))
+        .expect("drag event");
+        tab.call_method(event).expect("drag event");
+    }
+}
+
+fn show_screen(tab: &Tab, screen: &str) {
+    eval(tab, &format!("document.querySelector('.tab[data-screen=\"{screen}\"]').click()"));
+    wait_for(tab, &format!("!document.getElementById('screen-{screen}').hidden"), screen);
+}
+
+fn set_value(tab: &Tab, id: &str, value: &str) {
+    let value = serde_json::to_string(value).expect("json");
+    eval(tab, &format!("document.getElementById('{id}').value = {value}"));
+}
+
+fn text_of(tab: &Tab, id: &str) -> String {
+    eval(tab, &format!("document.getElementById('{id}').textContent")).as_str().unwrap_or("").into()
+}
+
+fn balance_shown(tab: &Tab, wallet: &str) -> String {
+    eval(
+        tab,
+        &format!(
+            "(document.querySelector('.card[data-wallet=\"{wallet}\"] .amount') || {{}}).textContent"
+        ),
+    )
+    .as_str()
+    .unwrap_or("")
+    .to_owned()
+}
+
+#[test]
+fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
+    let Some(binary) = chromium() else { return };
+    let data = tempfile::tempdir().expect("data");
+    let out = tempfile::tempdir().expect("out");
+    let drops = tempfile::tempdir().expect("files to drop");
+    let downloads = tempfile::tempdir().expect("downloads");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins()); // 147.5 in 26 coins
+    let server = Server::start_in(data.path(), Opts::default());
+    let url = printed_sign_in_url(&server);
+
+    let chrome = Chrome::launch(&binary);
+    let tab = chrome.tab();
+    allow_downloads(&tab, downloads.path());
+    tab.navigate_to(&url).expect("open the sign-in URL").wait_until_navigated().expect("loaded");
+    assert_eq!(tab.get_url(), format!("http://{}/#wallets", server.addr), "the code left the bar");
+    wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+    assert_eq!(balance_shown(&tab, "Default"), "147.5");
+    assert_eq!(eval(&tab, "document.cookie"), json!(""), "the session cookie is HttpOnly");
+    let coins_text = eval(&tab, "document.querySelector('.card .coin-count').textContent");
+    assert_eq!(coins_text, json!("26 coins"));
+    let breakdown = eval(&tab, "document.querySelector('.card .breakdown').innerText");
+    assert!(breakdown.as_str().expect("text").contains("Bank"), "{breakdown}");
+    let denominations = eval(
+        &tab,
+        "Array.from(document.querySelectorAll('.card .breakdown table:first-child td:first-child'), \
+         (td) => td.textContent)",
+    );
+    assert_eq!(
+        denominations,
+        json!(["100 CC coins", "10 CC coins", "1 CC coins", "0.1 CC coins"]),
+        "largest first"
+    );
+    screenshots(&tab, "1-wallets");
+
+    // Import: three coin files (one holding a coin the wallet has), a paper wallet picture,
+    // and a file that is no coin file; one name would be HTML if it were inserted as such.
+    let new_a = coins(1, 7000, 2); // 20
+    let new_b = coins(0, 7100, 3); // 3
+    let present = mixed_coins()[0..1].to_vec(); // the 100 coin, already in Default
+    let paper = coins(-1, 7200, 5); // 0.5
+    let write = |name: &str, bytes: Vec<u8>| {
+        let p = drops.path().join(name);
+        std::fs::write(&p, bytes).expect("write a file to drop");
+        p
+    };
+    let bin = |c: &[cloudcoin_domain::Coin]| cloudcoin_codec::encode_bin(c).expect("encode");
+    let mut png = Vec::new();
+    let options = WriteOptions::new().with_date("2026-12-01");
+    cloudcoin_codec::write_coins(&mut png, FileKind::Png, &paper, &options).expect("png");
+    let files = [
+        write("twenty.bin", bin(&new_a)),
+        write(XSS_NAME, bin(&new_b)),
+        write("hundred again.bin", bin(&present)),
+        write("paper wallet scan.png", png),
+        write("notes.txt", b"not a coin".to_vec()),
+    ];
+    show_screen(&tab, "import");
+    let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    drop_files(&tab, "#drop", &paths);
+    wait_for(
+        &tab,
+        "document.querySelectorAll('#import-results li').length === 5 && \
+         !document.querySelector('#import-results li[data-state=\"pending\"]')",
+        "a result for each dropped file",
+    );
+    let results = eval(
+        &tab,
+        "Array.from(document.querySelectorAll('#import-results li'), (li) => \
+         [li.querySelector('.name').textContent, li.dataset.state, \
+          li.querySelector('.what-happened').textContent])",
+    );
+    let result_of = |name: &str| -> (String, String) {
+        let row = results
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("no result for {name}: {results}"));
+        (row[1].as_str().expect("state").into(), row[2].as_str().expect("text").into())
+    };
+    assert_eq!(result_of("twenty.bin").0, "imported", "{results}");
+    assert!(result_of("twenty.bin").1.contains("imported 2 coins (20 CC)"), "{results}");
+    assert_eq!(result_of(XSS_NAME).0, "imported", "{results}");
+    assert_eq!(result_of("hundred again.bin").0, "present", "{results}");
+    assert!(result_of("hundred again.bin").1.contains("1 coin already in the wallet"));
+    assert_eq!(result_of("paper wallet scan.png").0, "imported", "{results}");
+    assert!(result_of("paper wallet scan.png").1.contains("5 coins (0.5 CC)"), "{results}");
+    assert_eq!(result_of("notes.txt").0, "rejected", "{results}");
+    // The hostile name is text: no element was made from it and its handler never ran.
+    assert_eq!(eval(&tab, "document.querySelectorAll('#import-results img').length"), json!(0));
+    assert_eq!(eval(&tab, "window.__pwned === undefined"), json!(true));
+    assert_eq!(server.balance("Default"), ("171".to_owned(), 36));
+    screenshots(&tab, "3-import");
+
+    // Export an exact amount; the bar reaches 100 % and the download is the file.
+    show_screen(&tab, "export");
+    set_value(&tab, "export-amount", "10.5");
+    set_value(&tab, "export-folder", &out.path().to_string_lossy());
+    set_value(&tab, "export-tag", "rent");
+    eval(&tab, "document.getElementById('export-button').click()");
+    wait_for(&tab, "!document.getElementById('export-result').hidden", "the export's result");
+    assert_eq!(eval(&tab, "document.getElementById('export-progress').value"), json!(100));
+    assert_eq!(text_of(&tab, "export-percent"), "100 %");
+    let file = text_of(&tab, "export-file");
+    let sha = text_of(&tab, "export-sha");
+    let bytes = std::fs::read(&file).expect("the exported file");
+    assert_eq!(sha256_hex(&bytes), sha, "the page shows the file's SHA-256");
+    assert_eq!(server.balance("Default"), ("160.5".to_owned(), 30));
+    wait_for(
+        &tab,
+        "document.querySelector('.card[data-wallet=\"Default\"] .amount').textContent === '160.5'",
+        "the new balance",
+    );
+    screenshots(&tab, "2-export-done");
+    eval(&tab, "document.getElementById('export-download').click()");
+    wait_for(&tab, "document.getElementById('export-download-status').dataset.sha256", "download");
+    let saved = downloaded(downloads.path());
+    let got = std::fs::read(&saved).expect("downloaded file");
+    assert_eq!(sha256_hex(&got), sha, "the downloaded bytes are the exported file's");
+    assert_eq!(saved.file_name(), Path::new(&file).file_name());
+    std::fs::remove_file(&saved).expect("clear downloads");
+
+    // An amount no set of coins makes: the page offers the nearest amounts.
+    set_value(&tab, "export-amount", "10.55");
+    eval(&tab, "document.getElementById('export-button').click()");
+    wait_for(&tab, "!document.getElementById('nearest').hidden", "the nearest amounts");
+    let offers = eval(
+        &tab,
+        "Array.from(document.querySelectorAll('#nearest-buttons button'), (b) => b.dataset.amount)",
+    );
+    let offers: Vec<f64> = offers
+        .as_array()
+        .expect("offers")
+        .iter()
+        .map(|o| o.as_str().expect("amount text").parse().expect("a number"))
+        .collect();
+    assert_eq!(offers.len(), 2, "{offers:?}");
+    assert!(offers[0] < 10.55 && offers[1] > 10.55, "{offers:?}");
+    screenshots(&tab, "2-export-nearest");
+    assert_eq!(server.balance("Default"), ("160.5".to_owned(), 30), "nothing moved");
+
+    // A paper wallet: export a png and open its print view.
+    set_value(&tab, "export-amount", "1");
+    eval(&tab, "document.getElementById('export-type').value = 'png'");
+    eval(&tab, "document.getElementById('export-button').click()");
+    wait_for(
+        &tab,
+        "!document.getElementById('export-print').hidden && !document.getElementById('export-result').hidden",
+        "png export",
+    );
+    eval(&tab, "document.getElementById('export-print').click()");
+    let width = wait_for(
+        &tab,
+        "!document.getElementById('screen-print').hidden && document.getElementById('print-image').naturalWidth",
+        "the paper wallet picture",
+    );
+    assert!(width.as_u64().expect("width") > 100, "{width}");
+    screenshots(&tab, "5-print");
+
+    // A backup, and its download.
+    show_screen(&tab, "backup");
+    set_value(&tab, "backup-folder", &out.path().to_string_lossy());
+    eval(&tab, "document.getElementById('backup-button').click()");
+    wait_for(&tab, "!document.getElementById('backup-result').hidden", "the backup's result");
+    let backup = text_of(&tab, "backup-file");
+    let backup_sha = text_of(&tab, "backup-sha");
+    assert_eq!(sha256_hex(&std::fs::read(&backup).expect("backup zip")), backup_sha);
+    eval(&tab, "document.getElementById('backup-download').click()");
+    wait_for(&tab, "document.getElementById('backup-download-status').dataset.sha256", "download");
+    let saved = downloaded(downloads.path());
+    assert_eq!(sha256_hex(&std::fs::read(&saved).expect("downloaded backup")), backup_sha);
+    screenshots(&tab, "4-backup");
+
+    // The task list shows every task, finished.
+    show_screen(&tab, "tasks");
+    wait_for(
+        &tab,
+        "document.querySelectorAll('#task-list li[data-status=\"completed\"]').length >= 7 && \
+         document.querySelectorAll('#task-list li[data-status=\"error\"]').length === 1",
+        "the finished tasks",
+    );
+    screenshots(&tab, "6-tasks");
+
+    // A file that changed after its task wrote it is not served.
+    std::fs::write(&file, b"changed").expect("change the exported file");
+    let r = server.get(&format!("/api/v1/tasks/{}/file", first_export_id(&server, &file)));
+    r.assert_error(410, 4314);
+}
+
+/// The id of the export task that wrote `file`.
+fn first_export_id(server: &Server, file: &str) -> String {
+    let tasks = server.get("/api/v1/tasks").json()["payload"].clone();
+    tasks
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["data"]["file"] == file)
+        .and_then(|t| t["id"].as_str())
+        .expect("the export's task")
+        .to_owned()
+}
+
+/// A second local server, on another port (another origin, the same site), serving `page`.
+fn serve_page(page: String) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn another_origin_cannot_use_the_cookie_and_a_code_works_once() {
+    let Some(binary) = chromium() else { return };
+    let data = tempfile::tempdir().expect("data");
+    let out = tempfile::tempdir().expect("out");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let server = Server::start_in(data.path(), Opts::default());
+    let url = printed_sign_in_url(&server);
+    let victim = format!("http://{}", server.addr);
+
+    let chrome = Chrome::launch(&binary);
+    let tab = chrome.tab();
+    tab.navigate_to(&url).expect("sign in").wait_until_navigated().expect("loaded");
+    wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+
+    // The hostile page: reads and writes with the victim's cookie, by fetch (simple and with
+    // the page header), by form posts, and frames the wallet page.
+    let folder = serde_json::to_string(&out.path().to_string_lossy()).expect("json");
+    let attacker = format!(
+        r#"<!doctype html><html><body>
+<form id="create" method="POST" action="{victim}/api/v1/wallets" enctype="text/plain" target="sink">
+<input name='{{"name":"Pwned","x":"' value='"}}'></form>
+<form id="export" method="POST" action="{victim}/api/v1/export" enctype="text/plain" target="sink2">
+<input name='{{"name":"Default","amount":"100","type":"zip","folder":{folder},"x":"' value='"}}'></form>
+<iframe name="sink"></iframe><iframe name="sink2"></iframe>
+<iframe id="framed" src="{victim}/"></iframe>
+<script>
+window.results = (async () => {{
+  const out = {{}};
+  const attempt = async (name, init) => {{
+    try {{
+      const r = await fetch('{victim}/api/v1/wallets', init);
+      out[name] = 'read:' + r.status + ':' + (await r.text());
+    }} catch (e) {{ out[name] = 'refused'; }}
+  }};
+  await attempt('simple', {{ credentials: 'include' }});
+  await attempt('with_header', {{ credentials: 'include', headers: {{ 'X-CloudCoin-Page': '1' }} }});
+  await attempt('post', {{ method: 'POST', credentials: 'include', mode: 'no-cors',
+    headers: {{ 'Content-Type': 'text/plain' }}, body: '{{"name":"Pwned2"}}' }});
+  document.getElementById('create').submit();
+  document.getElementById('export').submit();
+  return out;
+}})();
+</script></body></html>"#
+    );
+    let evil = serve_page(attacker);
+    let evil_tab = chrome.tab();
+    evil_tab
+        .navigate_to(&format!("http://{evil}/"))
+        .expect("open the other origin's page")
+        .wait_until_navigated()
+        .expect("loaded");
+    let results = eval(&evil_tab, "window.results");
+    assert_eq!(results["simple"], "refused", "{results}");
+    assert_eq!(results["with_header"], "refused", "{results}");
+    // A no-cors post gives an opaque answer; what matters is that nothing happened (below).
+    assert!(results["post"].as_str().is_some_and(|s| !s.contains("Default")), "{results}");
+    // The posts (the fetch and two forms) reached the server and were refused.
+    let posts = server.wait_lines(&[
+        "method=POST path=/api/v1/wallets",
+        "method=POST path=/api/v1/wallets",
+        "method=POST path=/api/v1/export",
+    ]);
+    for line in &posts {
+        assert!(line.contains("status=403"), "a post from another origin was not refused: {line}");
+    }
+    // The frame of / was blocked (X-Frame-Options and frame-ancestors 'none').
+    let frames = child_frames(&evil_tab);
+    let page = format!("{victim}/");
+    let framed = frames
+        .iter()
+        .find(|(url, unreachable)| *url == page || unreachable.as_deref() == Some(page.as_str()))
+        .unwrap_or_else(|| panic!("no frame of the wallet page: {frames:?}"));
+    assert!(
+        framed.0.starts_with("chrome-error://") || framed.1.is_some(),
+        "the wallet page rendered inside another origin's frame: {frames:?}"
+    );
+    // Nothing was changed: no wallet made, no coins moved, no task started.
+    let wallets = server.get("/api/v1/wallets").json()["payload"].clone();
+    assert_eq!(wallets.as_array().expect("wallets").len(), 1, "{wallets}");
+    assert_eq!(server.balance("Default"), ("147.5".to_owned(), 26));
+    assert_eq!(server.get("/api/v1/tasks").json()["payload"], json!([]));
+    assert!(std::fs::read_dir(out.path()).expect("out").next().is_none(), "no file exported");
+
+    // The code used above does not work again, not even in a fresh browser profile.
+    let second = Chrome::launch(&binary);
+    let other = second.tab();
+    other.navigate_to(&url).expect("reuse the code").wait_until_navigated().expect("loaded");
+    let body = eval(&other, "document.body.innerText");
+    assert!(body.as_str().expect("text").contains("used already"), "{body}");
+    other
+        .navigate_to(&format!("{victim}/"))
+        .expect("open the page")
+        .wait_until_navigated()
+        .expect("loaded");
+    wait_for(&other, "!document.getElementById('signin').hidden", "the sign-in advice");
+    screenshots(&other, "0-signed-out");
+    assert_eq!(eval(&other, "document.querySelectorAll('.card').length"), json!(0));
+    // ... while a fresh code, from the sign-in file, does.
+    let fresh =
+        std::fs::read_to_string(data.path().join(".cloudcoin/sign-in-url")).expect("sign-in file");
+    assert_ne!(fresh.trim(), url);
+    other.navigate_to(fresh.trim()).expect("fresh code").wait_until_navigated().expect("loaded");
+    wait_for(&other, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+}
+
+#[test]
+fn with_no_auth_the_page_works_without_signing_in() {
+    let Some(binary) = chromium() else { return };
+    let data = tempfile::tempdir().expect("data");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let opts = Opts { token: None, args: vec!["--no-auth".into()], ..Opts::default() };
+    let server = Server::start_in(data.path(), opts);
+    let chrome = Chrome::launch(&binary);
+    let tab = chrome.tab();
+    let page = format!("http://{}/", server.addr);
+    tab.navigate_to(&page).expect("open").wait_until_navigated().expect("loaded");
+    wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+    assert_eq!(balance_shown(&tab, "Default"), "147.5");
+    assert_eq!(eval(&tab, "document.getElementById('signin').hidden"), Value::Bool(true));
+}
+
+/// The download, without a browser: only to an authenticated caller, only a completed export's
+/// or backup's file, only while its SHA-256 is the task's; and the page's headers.
+#[test]
+fn the_download_serves_only_the_unchanged_file_to_an_authenticated_caller() {
+    let data = tempfile::tempdir().expect("data");
+    let out = tempfile::tempdir().expect("out");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let server = Server::start_in(data.path(), Opts::default());
+    let task =
+        server.export(&json!({"name":"Default","amount":"10.5","folder":out.path(),"type":"bin"}));
+    let id = task["id"].as_str().expect("id").to_owned();
+    let file = task["data"]["file"].as_str().expect("file").to_owned();
+    let path = format!("/api/v1/tasks/{id}/file");
+
+    let r = server.get(&path);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(sha256_hex(&r.body), task["data"]["sha256"].as_str().expect("sha"));
+    assert_eq!(r.body, std::fs::read(&file).expect("the file"));
+    assert_eq!(r.header("content-type").as_deref(), Some("application/octet-stream"));
+    assert!(r.header("content-disposition").is_some_and(|d| d.starts_with("attachment;")));
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+
+    // No token, a forged cookie, the cookie's header without a session: refused.
+    let host = server.addr.to_string();
+    let anonymous =
+        crate::support::raw_request(server.addr, "GET", &path, &[("Host", &host)], None);
+    anonymous.assert_error(401, 4308);
+    let forged = crate::support::raw_request(
+        server.addr,
+        "GET",
+        &path,
+        &[("Host", &host), ("Cookie", "cloudcoin_session=forged"), ("X-CloudCoin-Page", "1")],
+        None,
+    );
+    forged.assert_error(401, 4308);
+
+    // An import has no file; an unknown task is not found.
+    let coin_file = out.path().join("one.bin");
+    std::fs::write(&coin_file, cloudcoin_codec::encode_bin(&coins(0, 9000, 1)).expect("bin"))
+        .expect("write");
+    let r = server.post(
+        "/api/v1/import",
+        &json!({"name":"Default","items":[{"type":"file","data":coin_file}]}),
+    );
+    let import = r.json()["payload"]["id"].as_str().expect("id").to_owned();
+    server.wait_task(&import);
+    server.get(&format!("/api/v1/tasks/{import}/file")).assert_error(409, 4313);
+    server.get("/api/v1/tasks/9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a/file").assert_error(404, 4105);
+
+    // Changed or removed: gone.
+    let mut bytes = std::fs::read(&file).expect("the file");
+    bytes[0] ^= 1;
+    std::fs::write(&file, &bytes).expect("change one bit");
+    server.get(&path).assert_error(410, 4314);
+    std::fs::remove_file(&file).expect("remove");
+    server.get(&path).assert_error(410, 4314);
+
+    // The page and every answer carry the hardening headers.
+    let page = server.get("/");
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")));
+    let csp = page.header("content-security-policy").expect("a policy");
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(server.get("/api/v1/wallets").header("cache-control").as_deref(), Some("no-store"));
+}

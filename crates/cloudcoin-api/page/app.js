@@ -1,0 +1,521 @@
+// The wallet page. Plain JavaScript, no framework, no build step. It talks only to /api/v1 on
+// the server that served it, and inserts everything the server says as text (textContent,
+// text nodes), never as HTML.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const PAGE_HEADERS = { 'X-CloudCoin-Page': '1' };
+// JSON numbers that are amounts keep their exact text (a double would round big amounts).
+const AMOUNT_KEYS = new Set(['balance', 'amount', 'below', 'above', 'requested']);
+
+/** An element with text children (strings become text nodes) and plain attributes. */
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else if (v !== undefined && v !== null) e.setAttribute(k, String(v));
+  }
+  for (const c of children) if (c !== undefined && c !== null) e.append(c);
+  return e;
+}
+
+function parseJson(text) {
+  return JSON.parse(text, (key, value, context) => {
+    if (AMOUNT_KEYS.has(key) && typeof value === 'number' && context && context.source) {
+      return context.source;
+    }
+    return typeof value === 'number' && AMOUNT_KEYS.has(key) ? String(value) : value;
+  });
+}
+
+class ApiError extends Error {
+  constructor(status, payload) {
+    super((payload && payload.message) || `the server answered ${status}`);
+    this.status = status;
+    this.code = payload && payload.code;
+    this.details = (payload && payload.details) || {};
+  }
+}
+
+/** One call to /api/v1: resolves with the payload, or throws ApiError with the server's message. */
+async function api(method, path, body) {
+  const init = { method, headers: { ...PAGE_HEADERS }, credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch('/api/v1' + path, init);
+  } catch (e) {
+    throw new ApiError(0, { message: 'the server does not answer: is cloudcoin-server still running?' });
+  }
+  const text = await response.text();
+  let envelope;
+  try {
+    envelope = parseJson(text);
+  } catch (e) {
+    throw new ApiError(response.status, { message: `the server answered ${response.status} without JSON` });
+  }
+  if (envelope.status === 'success') {
+    signedIn(true);
+    return envelope.payload;
+  }
+  if (response.status === 401) signedIn(false);
+  throw new ApiError(response.status, envelope.payload);
+}
+
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls a task until it finishes, calling onUpdate with each view of it. */
+async function follow(id, onUpdate) {
+  for (;;) {
+    const task = await api('GET', '/tasks/' + encodeURIComponent(id));
+    if (onUpdate) onUpdate(task);
+    if (task.status !== 'running') {
+      refreshWallets();
+      return task;
+    }
+    await delay(200);
+  }
+}
+
+function coinsText(n) {
+  return n === 1 ? '1 coin' : `${n} coins`;
+}
+
+function setStatus(node, text, kind) {
+  node.textContent = text;
+  node.className = 'status' + (kind ? ' ' + kind : '');
+}
+
+function notice(text, bad) {
+  const n = $('notice');
+  n.textContent = text;
+  n.className = 'notice' + (bad ? ' bad' : '');
+  n.hidden = !text;
+}
+
+// ---- signing in -------------------------------------------------------------------------
+
+let isSignedIn = null;
+function signedIn(yes) {
+  if (isSignedIn === yes) return;
+  isSignedIn = yes;
+  $('signin').hidden = yes;
+  $('app').hidden = !yes;
+  $('tabs').hidden = !yes;
+}
+
+// ---- screens ----------------------------------------------------------------------------
+
+function show(screen) {
+  for (const s of document.querySelectorAll('.screen')) s.hidden = s.id !== 'screen-' + screen;
+  for (const t of document.querySelectorAll('.tab')) {
+    t.classList.toggle('active', t.dataset.screen === screen);
+  }
+  if (screen !== 'print') history.replaceState(null, '', '#' + screen);
+}
+
+// ---- wallets ----------------------------------------------------------------------------
+
+let wallets = [];
+
+function breakdownTable(title, map, label) {
+  const entries = Array.isArray(map) ? map : Object.entries(map || {});
+  const rows = entries.filter(([, n]) => n > 0);
+  const table = el('table', {}, el('caption', {}, title));
+  if (rows.length === 0) table.append(el('tr', {}, el('td', { class: 'muted' }, 'none')));
+  for (const [k, n] of rows) table.append(el('tr', {}, el('td', {}, label(k)), el('td', { class: 'n' }, String(n))));
+  return table;
+}
+
+/** The denominations, largest first, as [key, count] pairs (an object would put "1", "10",
+ *  "100" before "0.1": JavaScript orders integer-like keys first). */
+function sortedByValue(map) {
+  return Object.entries(map || {}).sort(([a], [b]) => Number(b) - Number(a));
+}
+
+function walletCard(w, detail) {
+  const card = el('article', { class: 'card', 'data-wallet': w.name },
+    el('h3', { class: 'wallet-name' }, w.name),
+    el('p', { class: 'balance' }, el('span', { class: 'amount' }, w.balance), ' ', el('span', { class: 'unit' }, 'CC')),
+    el('p', { class: 'muted coin-count' }, coinsText(w.coins)));
+  if (detail) {
+    card.append(el('div', { class: 'breakdown' },
+      breakdownTable('By denomination', sortedByValue(detail.denominations), (d) => `${d} CC coins`),
+      breakdownTable('By state (folder)', detail.folders, (f) => f)));
+  }
+  const del = el('button', { type: 'button', class: 'danger' }, 'Delete');
+  const status = el('p', { class: 'status' });
+  del.addEventListener('click', async () => {
+    if (del.dataset.armed !== '1') {
+      del.dataset.armed = '1';
+      del.textContent = `Really delete ${w.name}?`;
+      return;
+    }
+    del.disabled = true;
+    try {
+      await api('DELETE', '/wallets/' + encodeURIComponent(w.name));
+      notice(`Wallet ${w.name} deleted.`);
+      refreshWallets();
+    } catch (e) {
+      setStatus(status, e.message, 'bad');
+      del.disabled = false;
+      del.dataset.armed = '';
+      del.textContent = 'Delete';
+    }
+  });
+  card.append(el('div', { class: 'row' }, del), status);
+  return card;
+}
+
+let refreshing = null;
+async function refreshWallets() {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    try {
+      wallets = await api('GET', '/wallets');
+      const details = await Promise.all(wallets.map((w) =>
+        api('GET', '/wallets/' + encodeURIComponent(w.name)).catch(() => null)));
+      const list = $('wallet-list');
+      list.replaceChildren(...wallets.map((w, i) => walletCard(w, details[i])));
+      if (wallets.length === 0) list.append(el('p', { class: 'muted' }, 'No wallets yet: create one below.'));
+      for (const select of document.querySelectorAll('.wallet-select')) {
+        const chosen = select.value;
+        select.replaceChildren(...wallets.map((w) =>
+          el('option', { value: w.name }, `${w.name} (${w.balance} CC)`)));
+        if (wallets.some((w) => w.name === chosen)) select.value = chosen;
+      }
+    } catch (e) {
+      if (e.status !== 401) notice(e.message, true);
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+$('create-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const name = $('create-name').value.trim();
+  try {
+    await api('POST', '/wallets', { name });
+    setStatus($('create-status'), `Wallet ${name} created.`, 'ok');
+    $('create-name').value = '';
+    refreshWallets();
+  } catch (e) {
+    setStatus($('create-status'), e.message, 'bad');
+  }
+});
+
+// ---- downloads --------------------------------------------------------------------------
+
+function hex(buffer) {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Fetches a task's file and checks its SHA-256; resolves with { blob, name, checked }. */
+async function fetchTaskFile(taskId, sha256, path) {
+  const response = await fetch(`/api/v1/tasks/${encodeURIComponent(taskId)}/file`, {
+    headers: PAGE_HEADERS, credentials: 'same-origin', cache: 'no-store',
+  });
+  if (!response.ok) {
+    let message = `the server answered ${response.status}`;
+    try { message = parseJson(await response.text()).payload.message; } catch (e) { /* keep it */ }
+    throw new Error(message);
+  }
+  const blob = await response.blob();
+  let checked = false;
+  if (window.crypto && crypto.subtle) {
+    const digest = hex(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+    if (digest !== sha256) throw new Error('the downloaded bytes do not match the file\'s SHA-256');
+    checked = true;
+  }
+  const name = String(path).split('/').pop() || 'cloudcoin-file';
+  return { blob, name, checked };
+}
+
+async function download(taskId, sha256, path, statusNode) {
+  setStatus(statusNode, 'Downloading…');
+  try {
+    const { blob, name, checked } = await fetchTaskFile(taskId, sha256, path);
+    const url = URL.createObjectURL(blob);
+    const a = el('a', { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    setStatus(statusNode, `Downloaded ${name}: ${blob.size} bytes` +
+      (checked ? ', SHA-256 checked.' : '.'), 'ok');
+    statusNode.dataset.sha256 = checked ? sha256 : '';
+  } catch (e) {
+    setStatus(statusNode, 'Download failed: ' + e.message, 'bad');
+  }
+}
+
+// ---- export -----------------------------------------------------------------------------
+
+const FOLDER_KEY = 'cloudcoin.folder';
+let lastExport = null;
+
+function rememberFolder(folder) {
+  try { localStorage.setItem(FOLDER_KEY, folder); } catch (e) { /* private mode */ }
+}
+
+function showNearest(e, amount) {
+  const box = $('nearest');
+  const buttons = $('nearest-buttons');
+  buttons.replaceChildren();
+  const offers = [e.details.below, e.details.above].filter((x) => x !== undefined && x !== null && x !== '0');
+  $('nearest-text').textContent = offers.length
+    ? `No set of coins in this wallet makes exactly ${amount} CC. The nearest amounts it can send:`
+    : e.message;
+  for (const offer of offers) {
+    const b = el('button', { type: 'button', class: 'secondary nearest', 'data-amount': offer }, `${offer} CC`);
+    b.addEventListener('click', () => {
+      $('export-amount').value = offer;
+      box.hidden = true;
+      $('export-amount').focus();
+    });
+    buttons.append(b);
+  }
+  box.hidden = false;
+}
+
+$('export-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const body = {
+    name: $('export-wallet').value,
+    amount: $('export-amount').value.trim(),
+    type: $('export-type').value,
+    folder: $('export-folder').value.trim(),
+  };
+  const tag = $('export-tag').value.trim();
+  if (tag) body.tag = tag;
+  $('nearest').hidden = true;
+  $('export-progress-box').hidden = true;
+  $('export-progress').value = 0;
+  $('export-percent').textContent = '0 %';
+  $('export-result').hidden = true;
+  $('export-actions').hidden = true;
+  setStatus($('export-download-status'), '');
+  setStatus($('export-status'), 'Starting…');
+  $('export-button').disabled = true;
+  try {
+    const task = await api('POST', '/export', body);
+    rememberFolder(body.folder);
+    $('export-progress-box').hidden = false;
+    const done = await follow(task.id, (t) => {
+      $('export-progress').value = t.progress;
+      $('export-percent').textContent = `${t.progress} %`;
+      $('export-message').textContent = t.message;
+    });
+    if (done.status === 'completed') {
+      const d = done.data;
+      lastExport = { id: done.id, sha256: d.sha256, file: d.file, type: body.type };
+      $('export-file').textContent = d.file;
+      $('export-coins').textContent = `${coinsText(d.coins)}, ${d.amount} CC`;
+      $('export-sha').textContent = d.sha256;
+      $('export-result').hidden = false;
+      $('export-actions').hidden = false;
+      $('export-print').hidden = body.type !== 'png';
+      setStatus($('export-status'), `Exported ${d.amount} CC. The coins are now in the file, no longer in the wallet.`, 'ok');
+    } else {
+      setStatus($('export-status'), 'The export failed: ' + ((done.data && done.data.message) || done.message), 'bad');
+    }
+  } catch (e) {
+    setStatus($('export-status'), '');
+    if (e.code === 4134) showNearest(e, body.amount);
+    else setStatus($('export-status'), e.message, 'bad');
+  } finally {
+    $('export-button').disabled = false;
+  }
+});
+
+$('export-download').addEventListener('click', () => {
+  if (lastExport) download(lastExport.id, lastExport.sha256, lastExport.file, $('export-download-status'));
+});
+
+// ---- print view -------------------------------------------------------------------------
+
+let printUrl = null;
+$('export-print').addEventListener('click', async () => {
+  if (!lastExport) return;
+  try {
+    const { blob } = await fetchTaskFile(lastExport.id, lastExport.sha256, lastExport.file);
+    if (printUrl) URL.revokeObjectURL(printUrl);
+    printUrl = URL.createObjectURL(blob);
+    $('print-image').src = printUrl;
+    show('print');
+  } catch (e) {
+    setStatus($('export-download-status'), 'Cannot show the paper wallet: ' + e.message, 'bad');
+  }
+});
+$('print-now').addEventListener('click', () => window.print());
+$('print-back').addEventListener('click', () => show('export'));
+
+// ---- import -----------------------------------------------------------------------------
+
+function readBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(',', 2)[1] || '');
+    reader.onerror = () => reject(new Error('the browser could not read the file'));
+    reader.readAsDataURL(file);
+  });
+}
+
+function describeImport(task) {
+  const d = task.data || {};
+  if (d.code !== undefined) return { state: 'rejected', text: d.message || task.message };
+  const reasons = (d.rejected || []).map((r) => r.reason);
+  const parts = [];
+  if (d.imported > 0) parts.push(`imported ${coinsText(d.imported)} (${d.amount} CC)`);
+  if (d.already_present > 0) parts.push(`${coinsText(d.already_present)} already in the wallet`);
+  if (reasons.length) parts.push('rejected: ' + reasons.join('; '));
+  if (parts.length === 0) parts.push(task.message);
+  const state = d.imported > 0 ? 'imported' : (d.already_present > 0 ? 'present' : 'rejected');
+  return { state, text: parts.join(', ') };
+}
+
+async function importFiles(files) {
+  const wallet = $('import-wallet').value;
+  const rows = Array.from(files, (file) => {
+    const status = el('span', { class: 'what-happened' }, 'waiting…');
+    const li = el('li', { 'data-state': 'pending' }, el('div', { class: 'name' }, file.name), status);
+    $('import-results').prepend(li);
+    return { file, li, status };
+  });
+  for (const { file, li, status } of rows) {
+    try {
+      status.textContent = 'reading…';
+      const data = await readBase64(file);
+      status.textContent = 'importing…';
+      const task = await api('POST', '/import', { name: wallet, items: [{ type: 'inline', data }] });
+      const done = await follow(task.id);
+      const { state, text } = describeImport(done);
+      li.dataset.state = state;
+      status.textContent = text;
+    } catch (e) {
+      li.dataset.state = 'rejected';
+      status.textContent = e.message;
+    }
+  }
+}
+
+const drop = $('drop');
+drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (ev) => {
+  ev.preventDefault();
+  drop.classList.remove('over');
+  if (ev.dataTransfer && ev.dataTransfer.files.length) importFiles(ev.dataTransfer.files);
+});
+$('import-files').addEventListener('change', (ev) => {
+  const files = Array.from(ev.target.files);
+  ev.target.value = '';
+  if (files.length) importFiles(files);
+});
+// A file dropped anywhere else must not make the browser leave the page.
+window.addEventListener('dragover', (ev) => ev.preventDefault());
+window.addEventListener('drop', (ev) => ev.preventDefault());
+
+// ---- backup -----------------------------------------------------------------------------
+
+let lastBackup = null;
+$('backup-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const body = { name: $('backup-wallet').value, folder: $('backup-folder').value.trim() };
+  $('backup-result').hidden = true;
+  $('backup-progress-box').hidden = true;
+  $('backup-download').hidden = true;
+  setStatus($('backup-download-status'), '');
+  setStatus($('backup-status'), 'Starting…');
+  $('backup-button').disabled = true;
+  try {
+    const task = await api('POST', '/backup', body);
+    rememberFolder(body.folder);
+    $('backup-progress-box').hidden = false;
+    const done = await follow(task.id, (t) => { $('backup-progress').value = t.progress; });
+    if (done.status === 'completed') {
+      const d = done.data;
+      lastBackup = { id: done.id, sha256: d.sha256, file: d.file };
+      $('backup-file').textContent = d.file;
+      $('backup-coins').textContent = `${coinsText(d.coins)}, ${d.amount} CC`;
+      $('backup-sha').textContent = d.sha256;
+      $('backup-result').hidden = false;
+      $('backup-download').hidden = false;
+      setStatus($('backup-status'), 'Backup written. The coins are still in the wallet.', 'ok');
+    } else {
+      setStatus($('backup-status'), 'The backup failed: ' + ((done.data && done.data.message) || done.message), 'bad');
+    }
+  } catch (e) {
+    setStatus($('backup-status'), e.message, 'bad');
+  } finally {
+    $('backup-button').disabled = false;
+  }
+});
+$('backup-download').addEventListener('click', () => {
+  if (lastBackup) download(lastBackup.id, lastBackup.sha256, lastBackup.file, $('backup-download-status'));
+});
+
+// ---- tasks ------------------------------------------------------------------------------
+
+const KIND = { export: 'Export', import: 'Import', backup: 'Backup' };
+let taskTimer = null;
+
+function taskItem(t) {
+  const when = new Date(t.started * 1000).toLocaleTimeString();
+  const bar = el('progress', { max: 100, value: t.progress });
+  let outcome = '';
+  const d = t.data || {};
+  if (t.status === 'completed' && t.type === 'export') outcome = `${d.amount} CC in ${d.file}`;
+  else if (t.status === 'completed' && t.type === 'backup') outcome = `${coinsText(d.coins)} in ${d.file}`;
+  else if (t.type === 'import' && t.status !== 'running') outcome = describeImport(t).text;
+  else if (t.status === 'error') outcome = d.message || '';
+  return el('li', { 'data-status': t.status, 'data-task': t.id },
+    el('div', { class: 'line' },
+      el('span', { class: 'what' }, KIND[t.type] || t.type),
+      el('span', { class: 'task-status' }, t.status),
+      bar, el('span', {}, `${t.progress} %`),
+      el('span', { class: 'muted' }, `started ${when}`)),
+    el('div', { class: 'muted' }, t.message),
+    outcome ? el('div', { class: 'outcome' }, outcome) : null);
+}
+
+async function refreshTasks() {
+  clearTimeout(taskTimer);
+  let running = 0;
+  try {
+    const tasks = await api('GET', '/tasks');
+    tasks.sort((a, b) => b.started - a.started);
+    running = tasks.filter((t) => t.status === 'running').length;
+    const list = $('task-list');
+    if (tasks.length === 0) list.replaceChildren(el('li', { class: 'muted' }, 'No tasks yet.'));
+    else list.replaceChildren(...tasks.map(taskItem));
+    const badge = $('running-count');
+    badge.textContent = String(running);
+    badge.hidden = running === 0;
+  } catch (e) {
+    // The notice or the sign-in panel says what is wrong.
+  }
+  taskTimer = setTimeout(refreshTasks, running > 0 ? 500 : 2000);
+}
+
+// ---- start ------------------------------------------------------------------------------
+
+for (const tab of document.querySelectorAll('.tab')) {
+  tab.addEventListener('click', () => show(tab.dataset.screen));
+}
+try {
+  const folder = localStorage.getItem(FOLDER_KEY);
+  if (folder) { $('export-folder').value = folder; $('backup-folder').value = folder; }
+} catch (e) { /* private mode */ }
+const first = location.hash.replace('#', '');
+show(['wallets', 'export', 'import', 'backup', 'tasks'].includes(first) ? first : 'wallets');
+api('GET', '/info').then((info) => {
+  $('server-info').textContent = `${info.name} ${info.version}.`;
+}).catch(() => {});
+refreshWallets();
+refreshTasks();

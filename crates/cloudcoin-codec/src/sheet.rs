@@ -1,0 +1,234 @@
+//! The printed paper wallet: how coins are cut into pages and where everything stands on a page,
+//! in PDF points (1/72 inch), for the `pdf` writer.
+//!
+//! Each page carries a format-9 file of its own coins in bound QR codes
+//! ([`crate::framing`]), so every sheet of paper imports on its own and a lost sheet loses only
+//! its coins. The QR setup (version, error correction level, module size, quiet zone) was chosen
+//! with the print-and-scan campaign (`tools/paper-campaign`), see `docs/SPEC.md` §4.6.
+
+use std::borrow::Borrow;
+use std::ops::Range;
+
+use cloudcoin_domain::Coin;
+use qrcode::bits::Bits;
+use qrcode::types::{EcLevel, Version};
+
+/// Points in a millimetre.
+pub(crate) const PT_PER_MM: f32 = 72.0 / 25.4;
+
+/// The paper a `pdf` paper wallet is laid out for.
+///
+/// ```
+/// use cloudcoin_codec::PaperSize;
+///
+/// assert_eq!(PaperSize::default(), PaperSize::A4);
+/// assert_eq!(PaperSize::from_name("letter"), Some(PaperSize::Letter));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
+pub enum PaperSize {
+    /// ISO A4, 210 × 297 mm (the default).
+    #[default]
+    A4,
+    /// US Letter, 8.5 × 11 inches (215.9 × 279.4 mm).
+    Letter,
+}
+
+impl PaperSize {
+    /// The size named `a4` or `letter` (any case).
+    pub fn from_name(name: &str) -> Option<PaperSize> {
+        match name.to_ascii_lowercase().as_str() {
+            "a4" => Some(PaperSize::A4),
+            "letter" => Some(PaperSize::Letter),
+            _ => None,
+        }
+    }
+
+    /// Width and height in points.
+    pub(crate) fn points(self) -> (f32, f32) {
+        match self {
+            PaperSize::A4 => (210.0 * PT_PER_MM, 297.0 * PT_PER_MM),
+            PaperSize::Letter => (612.0, 792.0),
+        }
+    }
+}
+
+/// The QR codes of a paper page: symbol version and error correction level, the size of a
+/// module, and each code's own quiet zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PaperQr {
+    /// The QR version (1 to 40): `17 + 4·version` modules across.
+    pub(crate) version: i16,
+    /// The error correction level.
+    pub(crate) ec: EcLevel,
+    /// A module's side in hundredths of a millimetre.
+    pub(crate) module_hmm: u32,
+    /// The white border every code keeps for itself, in modules (never shared with a neighbour).
+    pub(crate) quiet: u32,
+}
+
+/// The setup the writer uses (chosen by the campaign; see the module docs).
+pub(crate) const PAPER_QR: PaperQr =
+    PaperQr { version: 10, ec: EcLevel::M, module_hmm: 50, quiet: 4 };
+
+/// The most coins one paper wallet may hold. At about nine coins a page, 500 coins are some 56
+/// sheets: a thick envelope, about an hour of photographing or a tray of an office scanner. A
+/// person keeping more than that is better served by a file backup; above it the export is
+/// refused.
+pub const MAX_PAPER_COINS: usize = 500;
+
+/// Margin of blank paper around the page, in millimetres (inside any printer's border).
+pub(crate) const MARGIN_MM: f32 = 12.0;
+/// Height of the header (title, amount, tag, warning, instructions), in millimetres.
+pub(crate) const HEADER_MM: f32 = 74.0;
+/// Height of the footer (coin list, page line), in millimetres.
+pub(crate) const FOOTER_MM: f32 = 30.0;
+/// Room between the codes of a row and between rows, besides their own quiet zones (mm).
+pub(crate) const GAP_MM: f32 = 2.0;
+/// Room under each code for its number `i / n` (mm).
+pub(crate) const LABEL_MM: f32 = 3.5;
+
+impl PaperQr {
+    /// Modules across a symbol, without its quiet zone.
+    pub(crate) fn modules(self) -> u32 {
+        17 + 4 * u32::try_from(self.version).expect("versions are 1 to 40")
+    }
+
+    /// A module's side in points.
+    pub(crate) fn module_pt(self) -> f32 {
+        self.module_hmm as f32 / 100.0 * PT_PER_MM
+    }
+
+    /// The side of a symbol with its quiet zone, in points.
+    pub(crate) fn cell_pt(self) -> f32 {
+        (self.modules() + 2 * self.quiet) as f32 * self.module_pt()
+    }
+
+    /// Columns and rows of codes on a page of `size`.
+    pub(crate) fn grid(self, size: PaperSize) -> (u32, u32) {
+        let (w, h) = size.points();
+        let gap = GAP_MM * PT_PER_MM;
+        let room_w = w - 2.0 * (MARGIN_MM + 4.0) * PT_PER_MM;
+        let room_h = h - (2.0 * MARGIN_MM + HEADER_MM + FOOTER_MM) * PT_PER_MM;
+        let columns = ((room_w + gap) / (self.cell_pt() + gap)) as u32;
+        let rows = ((room_h + gap) / (self.cell_pt() + LABEL_MM * PT_PER_MM + gap)) as u32;
+        (columns, rows)
+    }
+
+    /// How many codes one page holds.
+    pub(crate) fn codes_per_page(self, size: PaperSize) -> usize {
+        let (c, r) = self.grid(size);
+        (c * r) as usize
+    }
+
+    /// Whether `text` fits in one symbol.
+    pub(crate) fn fits(self, text: &str) -> bool {
+        let mut bits = Bits::new(Version::Normal(self.version));
+        bits.push_alphanumeric_data(text.as_bytes()).is_ok()
+            && bits.push_terminator(self.ec).is_ok()
+    }
+
+    /// The most payload bytes one code carries (even, so base45 uses whole groups), in a set of
+    /// up to `total` codes.
+    pub(crate) fn chunk_bytes(self, total: usize) -> usize {
+        let total = u32::try_from(total).unwrap_or(crate::qr_text::MAX_CODES);
+        let longest = |chunk: usize| "0".repeat(crate::framing::framed_len(chunk, total));
+        let (mut low, mut high) = (0usize, 4096usize);
+        while low + 1 < high {
+            let mid = (low + high) / 2;
+            if self.fits(&longest(mid)) { low = mid } else { high = mid }
+        }
+        low & !1
+    }
+
+    /// The most payload bytes one page carries.
+    pub(crate) fn page_bytes(self, size: PaperSize) -> usize {
+        let n = self.codes_per_page(size);
+        n * self.chunk_bytes(n)
+    }
+
+    /// The dark modules of the symbol of `text`, row by row (`width` × `width`).
+    pub(crate) fn symbol(self, text: &str) -> (usize, Vec<bool>) {
+        let mut bits = Bits::new(Version::Normal(self.version));
+        let code = bits
+            .push_alphanumeric_data(text.as_bytes())
+            .and_then(|()| bits.push_terminator(self.ec))
+            .and_then(|()| qrcode::QrCode::with_bits(bits, self.ec))
+            .expect("texts are framed to fit one symbol");
+        let dark = code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect();
+        (code.width(), dark)
+    }
+}
+
+/// Cuts `coins` into pages: consecutive runs whose format-9 files each fit in one page's codes.
+/// `None` when a single coin does not fit a page (it never happens with the setup written).
+pub(crate) fn plan<C: Borrow<Coin>>(
+    coins: &[C],
+    qr: PaperQr,
+    size: PaperSize,
+) -> Option<Vec<Range<usize>>> {
+    let capacity = qr.page_bytes(size);
+    let mut pages = Vec::new();
+    let mut start = 0;
+    while start < coins.len() {
+        let mut end = start;
+        while end < coins.len() && crate::bin::file_len(&coins[start..=end]) <= capacity {
+            end += 1;
+        }
+        if end == start {
+            return None;
+        }
+        pages.push(start..end);
+        start = end;
+    }
+    Some(pages)
+}
+
+/// The texts of the codes of one page carrying `payload`.
+pub(crate) fn page_texts(payload: &[u8], qr: PaperQr, size: PaperSize) -> Vec<String> {
+    let chunk = qr.chunk_bytes(qr.codes_per_page(size));
+    crate::framing::frame(payload, chunk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
+
+    fn coins(n: u32) -> Vec<Coin> {
+        (0..n)
+            .map(|sn| {
+                Coin::new(
+                    Denomination::from_code(0),
+                    SerialNumber::new(sn + 1),
+                    [[sn as u8; 16]; RAIDA_COUNT],
+                    [Pown::Pass; RAIDA_COUNT],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_page_of_a_plan_fits_and_the_pages_cover_the_coins_in_order() {
+        for size in [PaperSize::A4, PaperSize::Letter] {
+            let all = coins(500);
+            let pages = plan(&all, PAPER_QR, size).expect("plans");
+            assert_eq!(pages.first().map(|r| r.start), Some(0));
+            assert_eq!(pages.last().map(|r| r.end), Some(500));
+            assert!(pages.windows(2).all(|w| w[0].end == w[1].start));
+            for page in &pages {
+                let payload = crate::bin::encode_bin(&all[page.clone()]).expect("bin");
+                let texts = page_texts(&payload, PAPER_QR, size);
+                assert!(texts.len() <= PAPER_QR.codes_per_page(size));
+                assert!(texts.iter().all(|t| PAPER_QR.fits(t)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_code_keeps_at_least_four_modules_of_quiet_zone() {
+        const { assert!(PAPER_QR.quiet >= 4) };
+        let (c, r) = PAPER_QR.grid(PaperSize::A4);
+        assert!(c >= 1 && r >= 1);
+    }
+}

@@ -1,0 +1,174 @@
+//! The state of one logical RAIDA: its AN table, its tickets, its page reservations, its log.
+//!
+//! Lock order: a RAIDA's `table` before its own `tickets`; a fix takes other RAIDA's `tickets`
+//! while holding no `table`. Nothing holds a `tickets` lock while taking a `table` lock, so the
+//! 25 RAIDA cannot deadlock each other.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use cloudcoin_domain::RAIDA_COUNT;
+
+use crate::log::LoggedRequest;
+
+/// Tickets and reservations live this long.
+pub(crate) const TICKET_LIFETIME: Duration = Duration::from_secs(300);
+/// A RAIDA keeps at most this many live tickets.
+pub(crate) const TICKET_SLOTS: usize = 512;
+
+/// (denomination code, serial number).
+pub(crate) type Key = (i8, u32);
+
+/// A multiply-rotate hasher for (DN, SN) keys: the table is looked up once per coin record, and
+/// the standard SipHash (whose flooding resistance a loopback test double does not need) was most
+/// of a large detect's time.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl KeyHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.add(u64::from(*b));
+        }
+    }
+    fn write_i8(&mut self, n: i8) {
+        self.add(u64::from(n as u8));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+}
+
+/// The AN table: (DN, SN) → AN.
+pub(crate) type AnTable = HashMap<Key, [u8; 16], BuildHasherDefault<KeyHasher>>;
+
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    pub(crate) ans: AnTable,
+    pub(crate) reservations: HashMap<u32, Reserved>,
+}
+
+/// SNs change SNs (9/91) reserved for a session.
+#[derive(Debug, Clone)]
+pub(crate) struct Reserved {
+    pub(crate) op: u8,
+    /// The denomination of the reserved SNs.
+    pub(crate) dn: i8,
+    pub(crate) sns: Vec<u32>,
+    pub(crate) at: Duration,
+}
+
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    pub(crate) id: u32,
+    pub(crate) coins: Vec<Key>,
+    pub(crate) issued: Duration,
+    pub(crate) claimed_by: [bool; RAIDA_COUNT],
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TicketBook {
+    pub(crate) tickets: Vec<Ticket>,
+    pub(crate) issued: u32,
+}
+
+impl TicketBook {
+    fn forget_expired(&mut self, now: Duration) {
+        self.tickets.retain(|t| now.saturating_sub(t.issued) < TICKET_LIFETIME);
+    }
+
+    /// Issues a ticket for `coins`, or `None` when all slots hold live tickets.
+    pub(crate) fn issue(&mut self, raida: u8, coins: Vec<Key>, now: Duration) -> Option<u32> {
+        self.forget_expired(now);
+        if self.tickets.len() >= TICKET_SLOTS {
+            return None;
+        }
+        self.issued = self.issued.wrapping_add(1);
+        // Never 0 (0 means "no ticket" in a fix), unique per RAIDA within 2^24 issues.
+        let id = (u32::from(raida) + 1) << 24 | (self.issued & 0x00ff_ffff);
+        self.tickets.push(Ticket { id, coins, issued: now, claimed_by: [false; RAIDA_COUNT] });
+        Some(id)
+    }
+
+    /// Confirms ticket `id` for the fixing RAIDA `by`: the coins it covers, or `None` when it is
+    /// unknown, expired or already claimed by `by` (a claimed ticket is used up for `by`).
+    pub(crate) fn claim(&mut self, id: u32, by: u8, now: Duration) -> Option<Vec<Key>> {
+        self.forget_expired(now);
+        let ticket = self.tickets.iter_mut().find(|t| t.id == id)?;
+        let slot = ticket.claimed_by.get_mut(usize::from(by))?;
+        if *slot {
+            return None;
+        }
+        *slot = true;
+        Some(ticket.coins.clone())
+    }
+
+    pub(crate) fn live(&mut self, now: Duration) -> usize {
+        self.forget_expired(now);
+        self.tickets.len()
+    }
+}
+
+/// One logical RAIDA.
+#[derive(Debug)]
+pub(crate) struct Raida {
+    pub(crate) id: u8,
+    pub(crate) table: Mutex<Table>,
+    pub(crate) tickets: Mutex<TicketBook>,
+    pub(crate) log: Mutex<Vec<LoggedRequest>>,
+}
+
+/// Locks `m`, taking the data even if a panicking thread poisoned it (the simulator's state is
+/// plain data, always consistent between statements).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+impl Raida {
+    pub(crate) fn new(id: u8) -> Raida {
+        Raida {
+            id,
+            table: Mutex::new(Table::default()),
+            tickets: Mutex::new(TicketBook::default()),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_expire_and_are_claimed_once_per_raida() {
+        let mut book = TicketBook::default();
+        let t = book.issue(3, vec![(1, 5)], Duration::ZERO).expect("slot");
+        assert_ne!(t, 0);
+        assert_eq!(book.claim(t, 7, Duration::from_secs(10)), Some(vec![(1, 5)]));
+        assert_eq!(book.claim(t, 7, Duration::from_secs(11)), None, "claimed twice by 7");
+        assert_eq!(book.claim(t, 8, Duration::from_secs(12)), Some(vec![(1, 5)]), "8 may claim");
+        assert_eq!(book.claim(t, 9, Duration::from_secs(300)), None, "expired at 300 s");
+    }
+
+    #[test]
+    fn a_full_book_refuses_until_tickets_expire() {
+        let mut book = TicketBook::default();
+        for _ in 0..TICKET_SLOTS {
+            assert!(book.issue(0, vec![], Duration::ZERO).is_some());
+        }
+        assert_eq!(book.issue(0, vec![], Duration::from_secs(299)), None);
+        assert!(book.issue(0, vec![], Duration::from_secs(300)).is_some());
+        assert_eq!(book.live(Duration::from_secs(300)), 1);
+    }
+}

@@ -1,0 +1,348 @@
+//! Where else on this server a coin lives that an import is about to store: in another wallet
+//! (its index, or a file in its held folders), or in a `Sent` folder — a coin this server sent
+//! away, which whoever holds the exported file can spend too.
+//!
+//! The check against the other wallets' indexes runs under one service-wide lock, the same lock
+//! every import takes its claims under ([`Owners::claiming`]), so two imports into two wallets
+//! cannot both see a coin as nobody's and both store it: the second one sees the first one's
+//! `Incoming` claim. The check of the folders on disk runs after the claim, without any lock:
+//! once the coin is claimed no export can pick it, and a file of the coin moves from a held
+//! folder to `Sent` by a rename, so looking at the held folders first and at `Sent` next cannot
+//! miss it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use cloudcoin_domain::{Coin, CoinId, WalletName};
+
+use crate::store::{Folder, Hold, Layout, WalletState, id_file_name, read_single_coin};
+
+/// The service's wallets by name.
+pub(crate) type Wallets = BTreeMap<WalletName, Arc<Mutex<WalletState>>>;
+
+/// The service's wallets, and the lock under which imports claim coins.
+#[derive(Debug, Clone)]
+pub(crate) struct Owners {
+    wallets: Arc<Mutex<Wallets>>,
+    claiming: Arc<Mutex<()>>,
+}
+
+/// Another wallet of this server that holds a coin in its index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HeldElsewhere {
+    pub(crate) wallet: WalletName,
+    /// An import into that wallet is storing it right now (`Incoming`).
+    pub(crate) incoming: bool,
+}
+
+impl Owners {
+    pub(crate) fn new(wallets: Wallets) -> Owners {
+        Owners { wallets: Arc::new(Mutex::new(wallets)), claiming: Arc::new(Mutex::new(())) }
+    }
+
+    /// The wallets (the map itself, locked).
+    pub(crate) fn wallets(&self) -> MutexGuard<'_, Wallets> {
+        self.wallets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The lock every import holds from looking at the other wallets to taking its claims.
+    pub(crate) fn claiming(&self) -> MutexGuard<'_, ()> {
+        self.claiming.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Which of `ids` a wallet other than `except` holds in its index, whatever its hold and its
+    /// keys. Each wallet is locked in turn, never two at once, and never while the map is.
+    pub(crate) fn held_elsewhere(
+        &self,
+        except: &WalletName,
+        ids: &[CoinId],
+    ) -> HashMap<CoinId, HeldElsewhere> {
+        let others: Vec<(WalletName, Arc<Mutex<WalletState>>)> = self
+            .wallets()
+            .iter()
+            .filter(|(name, _)| *name != except)
+            .map(|(name, state)| (name.clone(), state.clone()))
+            .collect();
+        let mut found = HashMap::new();
+        for (name, state) in others {
+            let state = state.lock().unwrap_or_else(|p| p.into_inner());
+            for id in ids {
+                if let Some(entry) = state.coins.get(id) {
+                    let incoming = matches!(entry.hold, Hold::Incoming(_));
+                    found.entry(*id).or_insert(HeldElsewhere { wallet: name.clone(), incoming });
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A file of this server's folders that holds a coin with the same keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OnDisk {
+    /// In a held folder of a wallet whose index does not hold it: a file the wallet is moving
+    /// to `Sent` for an export, or one dropped in since the start.
+    Held { wallet: String, folder: Folder },
+    /// In the `Sent` folder of a wallet (of a deleted one when `deleted`): the coin left in a
+    /// file this server wrote. `receipt` names that file when an export receipt lists the coin.
+    Sent { wallet: String, deleted: bool, file: String, receipt: Option<SentIn> },
+}
+
+/// The export a coin left in, from its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SentIn {
+    pub(crate) export: String,
+    pub(crate) file: String,
+}
+
+/// A wallet folder on disk: its name (as the folder is called) and whether it was deleted.
+struct WalletDir {
+    name: String,
+    path: PathBuf,
+    deleted: bool,
+}
+
+/// Every wallet folder on disk, the deleted ones (`.cloudcoin/deleted/`, kept with their
+/// `Sent`) after the live ones.
+fn wallet_dirs(layout: &Layout) -> io::Result<Vec<WalletDir>> {
+    let mut dirs = Vec::new();
+    for (root, deleted) in [(layout.wallets(), false), (layout.deleted(), true)] {
+        let entries = match fs::read_dir(&root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let mut found: Vec<WalletDir> = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let raw = entry.file_name().to_string_lossy().into_owned();
+            // A deleted wallet's folder is `{name} {random}`.
+            let name = if deleted {
+                raw.rsplit_once(' ').map_or(raw.clone(), |(n, _)| n.to_owned())
+            } else {
+                raw
+            };
+            found.push(WalletDir { name, path: entry.path(), deleted });
+        }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        dirs.extend(found);
+    }
+    Ok(dirs)
+}
+
+/// Looks for files of `coins` (with the same ANs) in every wallet folder of the data directory:
+/// first in the held folders, then in `Sent`, under the coin's conventional file name and the
+/// numbered names ` (2)`, ` (3)`, … that follow it (a coin sent twice). A file under another
+/// name is not found. Blocking.
+pub(crate) fn find_on_disk(layout: &Layout, coins: &[Coin]) -> io::Result<HashMap<CoinId, OnDisk>> {
+    let mut found: HashMap<CoinId, OnDisk> = HashMap::new();
+    if coins.is_empty() {
+        return Ok(found);
+    }
+    let dirs = wallet_dirs(layout)?;
+    for dir in &dirs {
+        for coin in coins {
+            if found.contains_key(&coin.id()) {
+                continue;
+            }
+            let base = id_file_name(coin.id());
+            let held_folders = if dir.deleted { &[][..] } else { &Folder::HELD[..] };
+            let held = held_folders.iter().find(|folder| {
+                let path = dir.path.join(folder.name()).join(&base);
+                read_single_coin(&path).is_ok_and(|c| c.id() == coin.id() && c.ans == coin.ans)
+            });
+            if let Some(folder) = held {
+                let place = OnDisk::Held { wallet: dir.name.clone(), folder: *folder };
+                found.insert(coin.id(), place);
+                continue;
+            }
+            if let Some(file) = in_sent(&dir.path.join(Folder::Sent.name()), &base, coin) {
+                let place = OnDisk::Sent {
+                    wallet: dir.name.clone(),
+                    deleted: dir.deleted,
+                    file,
+                    receipt: None,
+                };
+                found.insert(coin.id(), place);
+            }
+        }
+    }
+    add_receipts(&dirs, &mut found);
+    Ok(found)
+}
+
+/// The name of a file in `sent` holding `coin` with the same ANs: `base` or a numbered name
+/// after it, as far as they go without a gap.
+fn in_sent(sent: &Path, base: &str, coin: &Coin) -> Option<String> {
+    let mut hit = None;
+    cloudcoin_domain::unique_file_name(base, |name| {
+        let path = sent.join(name);
+        if fs::symlink_metadata(&path).is_err() {
+            return false;
+        }
+        if hit.is_none()
+            && read_single_coin(&path).is_ok_and(|c| c.id() == coin.id() && c.ans == coin.ans)
+        {
+            hit = Some(name.to_owned());
+        }
+        // Found: stop looking (an answer "free" ends the search).
+        hit.is_none()
+    });
+    hit
+}
+
+/// Most receipts read, and most bytes of them, to name the files coins left in.
+const RECEIPTS_READ: usize = 2_000;
+const RECEIPT_BYTES: u64 = 64 << 20;
+
+/// What of a receipt is read here.
+#[derive(serde::Deserialize)]
+struct ReceiptView {
+    id: String,
+    coins: Vec<String>,
+    file: String,
+}
+
+/// Names, for each coin found in a `Sent`, the export (and its file) whose receipt lists it:
+/// the wallet's receipts newest first, within [`RECEIPTS_READ`] and [`RECEIPT_BYTES`].
+fn add_receipts(dirs: &[WalletDir], found: &mut HashMap<CoinId, OnDisk>) {
+    for dir in dirs {
+        let mut wanted: HashMap<String, CoinId> = found
+            .iter()
+            .filter(|(_, place)| {
+                matches!(place, OnDisk::Sent { wallet, deleted, receipt: None, .. }
+                    if *wallet == dir.name && *deleted == dir.deleted)
+            })
+            .map(|(id, _)| (id.to_string(), *id))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let Ok(entries) = fs::read_dir(dir.path.join(Folder::Receipts.name())) else { continue };
+        let mut receipts: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                let time = meta.modified().ok()?;
+                (meta.is_file() && e.file_name().to_string_lossy().ends_with(".json"))
+                    .then(|| (time, meta.len(), e.path()))
+            })
+            .collect();
+        receipts.sort_by_key(|r| std::cmp::Reverse(r.0));
+        let mut budget = RECEIPT_BYTES;
+        for (_, len, path) in receipts.into_iter().take(RECEIPTS_READ) {
+            if wanted.is_empty() || len > budget {
+                break;
+            }
+            budget -= len;
+            let Ok(bytes) = fs::read(&path) else { continue };
+            let Ok(receipt) = serde_json::from_slice::<ReceiptView>(&bytes) else { continue };
+            for listed in &receipt.coins {
+                let Some(id) = wanted.remove(listed) else { continue };
+                if let Some(OnDisk::Sent { receipt: slot, .. }) = found.get_mut(&id) {
+                    *slot = Some(SentIn { export: receipt.id.clone(), file: receipt.file.clone() });
+                }
+            }
+        }
+    }
+}
+
+/// Why an import did not store `coin`, which `place` holds.
+pub(crate) fn held_reason(id: CoinId, held: &HeldElsewhere) -> String {
+    if held.incoming {
+        format!(
+            "coin {id} is being imported into wallet {} of this server right now; it was not stored here, so that it is never spendable in two wallets",
+            held.wallet
+        )
+    } else {
+        format!(
+            "coin {id} is held by wallet {} of this server; it was not stored here, so that it is never spendable in two wallets (to move it, export it from {} and import that file)",
+            held.wallet, held.wallet
+        )
+    }
+}
+
+/// Why an import did not store coin `id`, found on disk at `place`.
+pub(crate) fn on_disk_reason(id: CoinId, place: &OnDisk) -> String {
+    match place {
+        OnDisk::Held { wallet, folder } => format!(
+            "coin {id} is in wallet {wallet}'s {} folder (a file it is sending away or has not read yet); it was not stored here, so that it is never spendable in two places — import it again once that export has finished",
+            folder.name()
+        ),
+        OnDisk::Sent { wallet, deleted, file, receipt } => {
+            let whose = if *deleted {
+                format!("the deleted wallet {wallet}")
+            } else {
+                format!("wallet {wallet}")
+            };
+            let left = match receipt {
+                Some(SentIn { export, file }) => {
+                    format!("in the file {file} (export {export})")
+                }
+                None => format!("(its copy is {file} in {whose}'s Sent folder)"),
+            };
+            format!(
+                "coin {id} was sent away from {whose} of this server {left}; whoever holds that file can spend it too, and only claiming the coin with the RAIDA settles who owns it, so it was not stored — if the file is yours and no one else has it, import it again with \"allow_sent\": true"
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};
+
+    fn coin(sn: u32, an: u8) -> Coin {
+        Coin::new(
+            Denomination::from_code(0),
+            SerialNumber::new(sn),
+            [[an; 16]; RAIDA_COUNT],
+            [Pown::Pass; RAIDA_COUNT],
+        )
+    }
+
+    #[test]
+    fn coins_are_found_in_held_folders_then_in_sent_with_their_receipt() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let w = |n: &str| WalletName::parse(n).expect("name");
+        layout.create_wallet_dirs(&w("A")).expect("A");
+        layout.create_wallet_dirs(&w("B")).expect("B");
+        let put = |wallet: &str, folder: Folder, name: &str, c: &Coin| {
+            let path = layout.folder(&w(wallet), folder).join(name);
+            fs::write(path, cloudcoin_codec::encode_bin(std::slice::from_ref(c)).expect("bin"))
+                .expect("write");
+        };
+        let (held, sent, sent_twice, other_keys, nowhere) =
+            (coin(1, 1), coin(2, 2), coin(3, 3), coin(4, 4), coin(5, 5));
+        put("B", Folder::Limbo, &id_file_name(held.id()), &held);
+        put("A", Folder::Sent, &id_file_name(sent.id()), &sent);
+        // Sent twice: the older copy (other keys) under the name, this one numbered.
+        put("A", Folder::Sent, &id_file_name(sent_twice.id()), &coin(3, 9));
+        let numbered = id_file_name(sent_twice.id()).replace(".bin", " (2).bin");
+        put("A", Folder::Sent, &numbered, &sent_twice);
+        put("B", Folder::Sent, &id_file_name(other_keys.id()), &coin(4, 8));
+        let receipt = serde_json::json!({"id":"e1","time":"t","amount":"1","coins":[sent.id().to_string()],"file":"/out/1 CloudCoin #1 ''.bin","sha256":"x"});
+        fs::write(layout.folder(&w("A"), Folder::Receipts).join("e1.json"), receipt.to_string())
+            .expect("receipt");
+
+        let all = [held.clone(), sent.clone(), sent_twice.clone(), other_keys, nowhere];
+        let found = find_on_disk(&layout, &all).expect("looks");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[&held.id()], OnDisk::Held { wallet: "B".into(), folder: Folder::Limbo });
+        let OnDisk::Sent { wallet, receipt, .. } = &found[&sent.id()] else { panic!("sent") };
+        assert_eq!(wallet, "A");
+        assert_eq!(receipt.as_ref().map(|r| r.file.as_str()), Some("/out/1 CloudCoin #1 ''.bin"));
+        let OnDisk::Sent { file, receipt, .. } = &found[&sent_twice.id()] else { panic!("sent") };
+        assert_eq!((file.as_str(), receipt), (numbered.as_str(), &None));
+        let reason = on_disk_reason(sent.id(), &found[&sent.id()]);
+        assert!(reason.contains("export e1") && reason.contains("allow_sent"), "{reason}");
+    }
+}
