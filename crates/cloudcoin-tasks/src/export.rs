@@ -665,7 +665,10 @@ pub(crate) fn finish(
 /// `Sent`. A coin counts as moved when `Sent` holds, under its recorded name or the next free
 /// one, a file changed (renamed in) no earlier than `since` that holds the coin (the same id, and
 /// the same keys where the exported keys are known). A file in `Sent` from an earlier export of
-/// the same coin was put there before the record was written, so it does not count. Blocking.
+/// the same coin was put there before the record was written, so it does not count; nor does any
+/// file in `Sent` while the recorded file is still where the record says, unchanged since before
+/// the record was written (an export held back for attention, whose coin went out and came back
+/// by another way meanwhile). Blocking.
 fn not_yet_in_sent(
     layout: &Layout,
     wallet: &WalletName,
@@ -678,8 +681,22 @@ fn not_yet_in_sent(
     let sent = layout.folder(wallet, Folder::Sent);
     let mut keys_read: Option<HashMap<CoinId, Arc<Coin>>> = None;
     let mut pending = Vec::new();
+    let changed = |meta: &std::fs::Metadata| {
+        std::time::Duration::new(
+            u64::try_from(meta.ctime()).unwrap_or(0),
+            u32::try_from(meta.ctime_nsec()).unwrap_or(0),
+        )
+    };
     for (i, c) in record.coins.iter().enumerate() {
         let recorded = c.file_name();
+        // A file where the record says, unchanged since before the record was written, is the
+        // export's own file, never moved (a file renamed or made there since has a later change
+        // time): it goes to Sent whatever Sent holds.
+        let place = layout.folder(wallet, c.folder()).join(&recorded);
+        if std::fs::symlink_metadata(&place).is_ok_and(|m| changed(&m) < since) {
+            pending.push(i);
+            continue;
+        }
         let mut moved = false;
         // The recorded name, then "name (2)", "name (3)"… while they exist.
         let mut n = 1u64;
@@ -694,12 +711,8 @@ fn not_yet_in_sent(
             };
             let path = sent.join(&name);
             let Ok(meta) = std::fs::symlink_metadata(&path) else { break };
-            let changed = std::time::Duration::new(
-                u64::try_from(meta.ctime()).unwrap_or(0),
-                u32::try_from(meta.ctime_nsec()).unwrap_or(0),
-            );
             if meta.is_file()
-                && changed >= since
+                && changed(&meta) >= since
                 && let Ok(coin) = crate::store::read_single_coin(&path)
                 && coin.id() == c.id()
             {
