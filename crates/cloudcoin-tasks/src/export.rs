@@ -190,7 +190,7 @@ pub(crate) fn run(
     }
     tracker.advance(job.id, 90, Some("Moving coins to Sent"));
     let keys = || job.coins.iter().map(|h| (h.coin.id(), h.coin.clone())).collect();
-    let finished = finish(layout, &record, &final_path, &sha256, Some(&job.state), &keys);
+    let finished = finish(layout, &record, &final_path, &sha256, Some(&job.state), None, &keys);
     if finished.is_ok() {
         gone(&mut lock(&job.state), &job.coins);
     }
@@ -574,12 +574,20 @@ pub(crate) fn read_back(dir: &Dir, temp: &str) -> Result<Vec<u8>, StepError> {
 /// index `known` holds, when there is one) and moved; one found nowhere is reported, never taken
 /// for moved. `keys` gives the exported coins' keys, where they are known (an empty map where
 /// they are not), called only when a file is missing.
+///
+/// When finish runs again (recovery: `moved_since` is when the record was last written, before
+/// any coin moved), a coin whose file an earlier run already moved to `Sent` is not moved again:
+/// the recorded file is found in `Sent` (under its name or the next free one, moved there since
+/// the record was written, holding the coin). The user may have imported the published file back
+/// meanwhile — the wallet then holds the same coin, with the same keys, maybe under the very name
+/// the record names — and that file must stay: it is the coin's only held file.
 pub(crate) fn finish(
     layout: &Layout,
     record: &Record,
     final_path: &Path,
     sha256: &str,
     known: Option<&Mutex<WalletState>>,
+    moved_since: Option<std::time::SystemTime>,
     keys: &(dyn Fn() -> HashMap<CoinId, Arc<Coin>> + Sync),
 ) -> Result<ExportResult, StepError> {
     let wallet = WalletName::parse(&record.wallet).map_err(|e| StepError {
@@ -603,8 +611,15 @@ pub(crate) fn finish(
         records::receipt_bytes(&receipt)
     };
     let (receipt, moved) = alongside("export-receipt", receipt, || {
-        let files = record.coins.iter().map(|c| (c.folder(), c.file_name()));
+        let pending: Vec<usize> = match moved_since {
+            Some(since) => not_yet_in_sent(layout, &wallet, record, since, keys)
+                .map_err(io("cannot look in Sent for the coins moved already"))?,
+            None => (0..record.coins.len()).collect(),
+        };
+        let files =
+            pending.iter().map(|&i| (record.coins[i].folder(), record.coins[i].file_name()));
         crate::store::move_coins(layout, &wallet, files, Folder::Sent, "export:mid_move")
+            .map(|missing| missing.into_iter().map(|at| pending[at]).collect::<Vec<_>>())
             .and_then(|missing| move_missing(layout, &wallet, record, &missing, known, keys))
             .and_then(|()| fault::point("export:after_move"))
             .map_err(io("cannot move the coins to Sent"))
@@ -644,6 +659,76 @@ pub(crate) fn finish(
         coins: record.coins.len(),
         sha256: sha256.to_owned(),
     })
+}
+
+/// The places (in `record`'s list) of the coins an earlier run of [`finish`] has not moved to
+/// `Sent`. A coin counts as moved when `Sent` holds, under its recorded name or the next free
+/// one, a file changed (renamed in) no earlier than `since` that holds the coin (the same id, and
+/// the same keys where the exported keys are known). A file in `Sent` from an earlier export of
+/// the same coin was put there before the record was written, so it does not count; nor does any
+/// file in `Sent` while the recorded file is still where the record says, unchanged since before
+/// the record was written (an export held back for attention, whose coin went out and came back
+/// by another way meanwhile). Blocking.
+fn not_yet_in_sent(
+    layout: &Layout,
+    wallet: &WalletName,
+    record: &Record,
+    since: std::time::SystemTime,
+    keys: &(dyn Fn() -> HashMap<CoinId, Arc<Coin>> + Sync),
+) -> io::Result<Vec<usize>> {
+    use std::os::unix::fs::MetadataExt;
+    let since = since.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let sent = layout.folder(wallet, Folder::Sent);
+    let mut keys_read: Option<HashMap<CoinId, Arc<Coin>>> = None;
+    let mut pending = Vec::new();
+    let changed = |meta: &std::fs::Metadata| {
+        std::time::Duration::new(
+            u64::try_from(meta.ctime()).unwrap_or(0),
+            u32::try_from(meta.ctime_nsec()).unwrap_or(0),
+        )
+    };
+    for (i, c) in record.coins.iter().enumerate() {
+        let recorded = c.file_name();
+        // A file where the record says, unchanged since before the record was written, is the
+        // export's own file, never moved (a file renamed or made there since has a later change
+        // time): it goes to Sent whatever Sent holds.
+        let place = layout.folder(wallet, c.folder()).join(&recorded);
+        if std::fs::symlink_metadata(&place).is_ok_and(|m| changed(&m) < since) {
+            pending.push(i);
+            continue;
+        }
+        let mut moved = false;
+        // The recorded name, then "name (2)", "name (3)"… while they exist.
+        let mut n = 1u64;
+        loop {
+            let name = if n == 1 {
+                recorded.to_owned()
+            } else {
+                match recorded.rfind('.') {
+                    Some(at) if at > 0 => format!("{} ({n}){}", &recorded[..at], &recorded[at..]),
+                    _ => format!("{recorded} ({n})"),
+                }
+            };
+            let path = sent.join(&name);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else { break };
+            if meta.is_file()
+                && changed(&meta) >= since
+                && let Ok(coin) = crate::store::read_single_coin(&path)
+                && coin.id() == c.id()
+            {
+                let keys = keys_read.get_or_insert_with(keys);
+                if keys.get(&coin.id()).is_none_or(|k| k.ans == coin.ans) {
+                    moved = true;
+                    break;
+                }
+            }
+            n += 1;
+        }
+        if !moved {
+            pending.push(i);
+        }
+    }
+    Ok(pending)
 }
 
 /// Looks up the coins of `record` at the places `missing` (of its list) — files not where the

@@ -363,13 +363,17 @@ pub(crate) fn run(
 /// running import, this one waits for that import to settle its claims (and says so in its
 /// progress message), since those coins are not stored yet and may never be. Claims are taken all
 /// at once and only when none is busy, so two imports never wait for each other.
+/// The coins an import claimed, each with the item it came from, and how many were already
+/// present.
+type Claimed = (Vec<(usize, Coin)>, usize);
+
 fn claim(
     job: &ImportJob,
     tracker: &Tracker,
     found: Vec<(usize, Coin)>,
     into: Folder,
     rejected: &mut Vec<Rejection>,
-) -> Result<(Vec<(usize, Coin)>, usize), Box<TaskOutcome>> {
+) -> Result<Claimed, Box<TaskOutcome>> {
     let mut announced = false;
     let ids: Vec<CoinId> = found.iter().map(|(_, c)| c.id()).collect();
     let (_claiming, elsewhere, mut state) = loop {

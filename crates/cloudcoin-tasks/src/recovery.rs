@@ -242,9 +242,18 @@ fn recover_export(
         } else {
             // The exported coins' keys, read from the file where it can be seen.
             let keys = || exported_keys(&seen, record);
-            export::finish(layout, record, &output, &sha256, None, &keys).map_err(|e| {
-                OpenError::Recovery(format!("cannot finish export {}: {}", record.id, e.message))
-            })?
+            // When the record was last written: before any coin of it moved to Sent.
+            let since = std::fs::metadata(&record_file)
+                .and_then(|m| m.modified())
+                .map_err(|e| OpenError::Io { path: record_file.clone(), source: e })?;
+            export::finish(layout, record, &output, &sha256, None, Some(since), &keys).map_err(
+                |e| {
+                    OpenError::Recovery(format!(
+                        "cannot finish export {}: {}",
+                        record.id, e.message
+                    ))
+                },
+            )?
         };
         tracing::info!(op = %record.id, file = %output.display(), coins = result.coins, "recovery: export rolled forward");
         // A name the export made is removed before its record is.

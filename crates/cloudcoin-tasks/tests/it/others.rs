@@ -409,3 +409,40 @@ async fn an_export_into_a_detached_bind_mount_finishes_once_it_is_plugged_in_aga
     assert_each_coin_once(&env, &start);
     assert!(journal_records(&env).is_empty());
 }
+
+/// A published export's coins are already in `Sent` when the server dies (after the move, before
+/// the record is removed), and the user has imported the published file again meanwhile: the
+/// wallet holds the same coins, with the same keys, under their usual names in `Bank`. The
+/// roll-forward finds the recorded files in `Sent` — moved already — and must leave the imported
+/// coins where they are: moving them to `Sent` too would lose them (they are in no output any
+/// more: the user took that file back into the wallet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_forward_export_leaves_its_coins_imported_again_in_the_wallet() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let status = child_command(&env, "export", &[("CLOUDCOIN_FAULT", "export:after_move")])
+        .status()
+        .expect("child runs");
+    assert_eq!(status.signal(), Some(6));
+    let sent = env.folder("Default", "Sent");
+    let exported = coins_in(&sent);
+    assert!(!exported.is_empty(), "the coins were moved to Sent before the crash");
+    // The user imports the published file back: each coin is stored under its usual name.
+    let bank = env.folder("Default", "Bank");
+    for c in &exported {
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(c)).expect("encode");
+        std::fs::write(bank.join(file_name(c)), bytes).expect("imported again");
+    }
+    for f in files_in(&env.out) {
+        std::fs::remove_file(f).expect("the user took the file");
+    }
+    let service = env.open().await;
+    let mut held = Vec::new();
+    for f in ["Bank", "Fracked", "Limbo", "Suspect"] {
+        held.extend(coins_in(&env.folder("Default", f)));
+    }
+    let lost: Vec<_> = ids(&exported).difference(&ids(&held)).copied().collect();
+    assert!(lost.is_empty(), "coins imported again were moved to Sent: {lost:?}");
+    let w = service.wallet(&wallet("Default")).await.expect("wallet");
+    assert_eq!(w.balance, amount("36"));
+}
