@@ -781,7 +781,7 @@ async fn check(place: &Place, universe: &BTreeSet<CoinId>, f: &mut Figures) -> V
     }
     for (w, (amount, count)) in &spendable {
         match balances.get(w) {
-            Some((b, n)) if b == amount && n == count => {}
+            Some((b, n)) if b == amount && *n as usize == *count => {}
             Some((b, n)) => v.push(format!(
                 "wallet {w}: the service says {b} in {n} coins, its spendable files hold {amount} in {count}"
             )),

@@ -15,6 +15,12 @@ pub(crate) struct Args {
     #[arg(long, env = "CLOUDCOIN_LISTEN", default_value = "127.0.0.1:8006")]
     pub(crate) listen: String,
 
+    /// Also write the bound addresses (one `ip:port` a line, as printed on standard output) to
+    /// this file once the server accepts connections; useful with a port of 0. The file is
+    /// replaced whole, never seen half-written.
+    #[arg(long, env = "CLOUDCOIN_ADDRESS_FILE")]
+    pub(crate) address_file: Option<PathBuf>,
+
     /// Data directory holding Wallets/ (created if missing).
     /// [default: $XDG_DATA_HOME/cloudcoin-server or ~/.local/share/cloudcoin-server]
     #[arg(long, env = "CLOUDCOIN_DATA_DIR")]

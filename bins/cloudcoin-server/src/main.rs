@@ -150,6 +150,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .context("the sign-in file thread failed")??;
     }
     tracing::info!("listening on http://{}, data dir {data_dir_shown}", addrs[0]);
+    let address_file = args.address_file.clone();
+    let bound = addrs.clone();
+    tokio::task::spawn_blocking(move || announce(&bound, address_file.as_deref()))
+        .await
+        .context("the start-up thread failed")??;
     for addr in &addrs[1..] {
         tracing::info!("also listening on http://{addr}");
     }
@@ -162,6 +167,38 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     api.serve_listeners(listeners, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Tells a supervisor where the server listens: each bound address (`127.0.0.1:43125`) on a line
+/// of its own on standard output, the only thing the server prints there, and the same lines in
+/// `address_file` when given. The listeners are bound already, so a client that connects at once
+/// waits in the backlog until the server accepts.
+fn announce(
+    addrs: &[std::net::SocketAddr],
+    address_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let text: String = addrs.iter().map(|a| format!("{a}\n")).collect();
+    if let Some(path) = address_file {
+        write_whole(path, text.as_bytes())
+            .with_context(|| format!("cannot write the address file {}", path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("cannot write to stdout")
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so that a reader
+/// sees no file or the whole file.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("the path names no file"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// `http://host:port` as a browser on this machine reaches `addr`: a wildcard address becomes

@@ -4,7 +4,6 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use cloudcoin_client::wire::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Task, TaskData, WalletDetail,
 };
@@ -318,7 +317,7 @@ fn import_items(paths: &[PathBuf], upload: bool) -> Result<Vec<ImportItem>, Fail
             }
             let bytes = std::fs::read(p)
                 .map_err(|e| Failure::usage(format!("reading {}: {e}", p.display())))?;
-            Ok(ImportItem::Inline(base64::engine::general_purpose::STANDARD.encode(bytes)))
+            Ok(ImportItem::Bytes(bytes))
         })
         .collect()
 }
@@ -388,11 +387,8 @@ fn print_wallet(o: &mut dyn Write, w: &WalletDetail) -> io::Result<()> {
     writeln!(o, "wallet:   {}", w.name.as_str())?;
     writeln!(o, "balance:  {}", w.balance)?;
     writeln!(o, "coins:    {}", w.coins)?;
-    let mut by_value: Vec<(&String, &u64)> =
-        w.denominations.iter().filter(|(_, n)| **n > 0).collect();
-    by_value.sort_by_key(|(d, _)| {
-        std::cmp::Reverse(d.parse::<Amount>().map(Amount::units).unwrap_or(0))
-    });
+    let mut by_value: Vec<_> = w.denominations.iter().filter(|(_, n)| **n > 0).collect();
+    by_value.sort_by_key(|(d, _)| std::cmp::Reverse(d.value().map_or(0, Amount::units)));
     let coins: Vec<String> = by_value.iter().map(|(d, n)| format!("{d} × {n}")).collect();
     let none = || "none".to_owned();
     writeln!(o, "by denomination:  {}", if coins.is_empty() { none() } else { coins.join(", ") })?;

@@ -41,7 +41,7 @@ impl ApiError {
     /// A field that fails validation (4121); the message names the field.
     pub(crate) fn field(field: &str, problem: impl std::fmt::Display) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_FIELD, format!("{field}: {problem}"))
-            .with_details(ErrorDetails { field: Some(field.to_owned()), ..ErrorDetails::default() })
+            .with_details(details(|d| d.field = Some(field.to_owned())))
     }
 
     /// A required field that is absent (4121).
@@ -80,7 +80,7 @@ impl ApiError {
             code::BODY_TOO_LARGE,
             format!("the request body is larger than the limit of {limit} bytes"),
         )
-        .with_details(ErrorDetails { limit: Some(limit as u64), ..ErrorDetails::default() })
+        .with_details(details(|d| d.limit = Some(limit as u64)))
     }
 
     pub(crate) fn task_not_found(id: &str) -> ApiError {
@@ -102,6 +102,13 @@ impl ApiError {
     }
 }
 
+/// Error details with the fields `set` fills in.
+fn details(set: impl FnOnce(&mut ErrorDetails)) -> ErrorDetails {
+    let mut d = ErrorDetails::default();
+    set(&mut d);
+    d
+}
+
 /// Maps an amount parse failure to 4121 naming `field`.
 pub(crate) fn amount_error(field: &str, e: &AmountError) -> ApiError {
     ApiError::field(field, e)
@@ -115,28 +122,22 @@ pub(crate) fn name_error(field: &str, e: &NameError) -> ApiError {
 /// Maps a selection failure (SPEC §3) to its code: 4135, 4134 or 4300.
 pub(crate) fn select_error(e: &SelectError) -> ApiError {
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    let d = ErrorDetails::default();
     match *e {
         SelectError::NotEnoughCoins { balance, requested } => {
-            ApiError::new(status, code::NOT_ENOUGH_COINS, e.to_string()).with_details(
-                ErrorDetails { balance: Some(balance), requested: Some(requested), ..d },
-            )
+            ApiError::new(status, code::NOT_ENOUGH_COINS, e.to_string()).with_details(details(
+                |d| (d.balance, d.requested) = (Some(balance), Some(requested)),
+            ))
         }
         SelectError::NoExactChange { requested, balance, below, above } => {
-            ApiError::new(status, code::NO_EXACT_CHANGE, e.to_string()).with_details(ErrorDetails {
-                balance: Some(balance),
-                requested: Some(requested),
-                below,
-                above,
-                ..d
-            })
+            ApiError::new(status, code::NO_EXACT_CHANGE, e.to_string()).with_details(details(|d| {
+                (d.balance, d.requested) = (Some(balance), Some(requested));
+                (d.below, d.above) = (below, above);
+            }))
         }
         SelectError::TooManyCoins { needed, max } => {
-            ApiError::new(status, code::TOO_MANY_COINS, e.to_string()).with_details(ErrorDetails {
-                needed: Some(needed as u64),
-                max: Some(max as u64),
-                ..d
-            })
+            ApiError::new(status, code::TOO_MANY_COINS, e.to_string()).with_details(details(|d| {
+                (d.needed, d.max) = (Some(needed as u64), Some(max as u64));
+            }))
         }
         #[allow(unreachable_patterns)]
         _ => ApiError::new(status, code::INVALID_FIELD, e.to_string()),
@@ -146,10 +147,8 @@ pub(crate) fn select_error(e: &SelectError) -> ApiError {
 /// THE mapping from a service failure to HTTP status, numeric code and message.
 pub(crate) fn service_error(e: &ServiceError) -> ApiError {
     use StatusCode as S;
-    let wallet = |name: &cloudcoin_domain::WalletName| ErrorDetails {
-        name: Some(name.as_str().to_owned()),
-        ..ErrorDetails::default()
-    };
+    let wallet =
+        |name: &cloudcoin_domain::WalletName| details(|d| d.name = Some(name.as_str().to_owned()));
     match e {
         ServiceError::WalletNotFound { name } => {
             ApiError::new(S::NOT_FOUND, code::WALLET_NOT_FOUND, e.to_string())
@@ -165,20 +164,15 @@ pub(crate) fn service_error(e: &ServiceError) -> ApiError {
         }
         ServiceError::Select(s) => select_error(s),
         ServiceError::Folder { path, .. } => {
-            ApiError::new(S::UNPROCESSABLE_ENTITY, code::BAD_FOLDER, e.to_string()).with_details(
-                ErrorDetails {
-                    folder: Some(path.to_string_lossy().into_owned()),
-                    ..ErrorDetails::default()
-                },
-            )
+            ApiError::new(S::UNPROCESSABLE_ENTITY, code::BAD_FOLDER, e.to_string())
+                .with_details(details(|d| d.folder = Some(path.to_string_lossy().into_owned())))
         }
         ServiceError::IdempotencyConflict { .. } => {
             ApiError::new(S::UNPROCESSABLE_ENTITY, code::IDEMPOTENCY_CONFLICT, e.to_string())
         }
         ServiceError::TooManyItems { .. } => {
-            ApiError::new(S::BAD_REQUEST, code::INVALID_FIELD, e.to_string()).with_details(
-                ErrorDetails { field: Some("items".to_owned()), ..ErrorDetails::default() },
-            )
+            ApiError::new(S::BAD_REQUEST, code::INVALID_FIELD, e.to_string())
+                .with_details(details(|d| d.field = Some("items".to_owned())))
         }
         ServiceError::NoNetwork => ApiError::new(S::CONFLICT, code::NO_NETWORK, e.to_string()),
         ServiceError::Internal(_) => ApiError::internal(e),
@@ -286,7 +280,7 @@ mod tests {
 
     #[test]
     fn failed_tasks_map_by_kind() {
-        let f = |kind| TaskFailure { kind, message: "m".into() };
+        let f = |kind| TaskFailure::new(kind, "m");
         assert_eq!(task_failure(&f(FailureKind::Io)).code, 4302);
         assert_eq!(task_failure(&f(FailureKind::Verification)).code, 4303);
         assert_eq!(task_failure(&f(FailureKind::Interrupted)).code, 4304);

@@ -64,22 +64,25 @@
 #![warn(missing_docs)]
 
 mod access;
-pub mod codes;
 mod config;
 mod download;
 mod error;
 mod json;
 mod page;
 mod parse;
+mod render;
 mod routes;
 mod server;
 mod service;
 mod session;
-pub mod wire;
 
+pub use cloudcoin_wire::codes;
 pub use config::ApiConfig;
 pub use server::serve;
 pub use service::{Api, ApiBody};
+
+/// The JSON shapes of the API, shared with clients: the [`cloudcoin_wire`] crate.
+pub use cloudcoin_wire as wire;
 
 /// The OpenAPI 3.1 document of the v1 API (JSON), as `GET /api/v1/openapi.json` serves it.
 pub const OPENAPI_JSON: &str = routes::OPENAPI_JSON;

@@ -136,24 +136,21 @@ impl Route {
     }
 }
 
-/// Decodes `%XX` escapes in one path segment.
+/// Decodes `%XX` escapes in one path segment. Strict where the crate is lenient: a `%` not
+/// followed by two hex digits is refused, not kept as it is, and so are bytes that are no UTF-8.
 fn percent_decode(segment: &str) -> Result<String, ApiError> {
     let bad = || ApiError::field("wallet name in the path", "has a malformed %-escape");
     let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = bytes.iter().enumerate().filter(|(_, b)| **b == b'%').all(|(i, _)| {
+        bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return Err(bad());
     }
-    String::from_utf8(out).map_err(|_| bad())
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| bad())
 }
 
 /// Answers one request: access checks, routing, the handler, CORS headers, and one log line.
@@ -279,7 +276,7 @@ where
         (Route::OpenApi, Method::GET) => {
             Ok(json_response(StatusCode::OK, Bytes::from_static(OPENAPI_JSON.as_bytes())))
         }
-        (Route::Info, Method::GET) => success(StatusCode::OK, wire::Info::this_server()),
+        (Route::Info, Method::GET) => success(StatusCode::OK, crate::render::info()),
         (Route::Export, Method::POST) => {
             let key = parse::idempotency_key(req.headers().get("idempotency-key"))?;
             let body = read_body(req, limit, state).await?;
@@ -307,10 +304,10 @@ where
         }
         (Route::Raida, Method::GET) => {
             let all = service.raida_health().await.map_err(|e| service_error(&e))?;
-            success(StatusCode::OK, wire::RaidaStatus::from_service(&all))
+            success(StatusCode::OK, crate::render::raida(&all))
         }
         (Route::Tasks, Method::GET) => {
-            let tasks: Vec<_> = service.tasks().iter().map(wire::Task::from_view).collect();
+            let tasks: Vec<_> = service.tasks().iter().map(crate::render::task).collect();
             success(StatusCode::OK, tasks)
         }
         (Route::Task(id), Method::GET) => {
@@ -319,7 +316,7 @@ where
                 .ok()
                 .and_then(|id| service.task(id))
                 .ok_or_else(|| ApiError::task_not_found(id))?;
-            success(StatusCode::OK, wire::Task::from_view(&task))
+            success(StatusCode::OK, crate::render::task(&task))
         }
         (Route::TaskFile(id), Method::GET) => {
             let task = id
@@ -331,26 +328,25 @@ where
         }
         (Route::Wallets, Method::GET) => {
             let wallets = service.list_wallets().await.map_err(|e| service_error(&e))?;
-            let wallets: Vec<_> = wallets.iter().map(wire::WalletSummary::from_service).collect();
             success(StatusCode::OK, wallets)
         }
         (Route::Wallets, Method::POST) => {
             let body = read_body(req, limit, state).await?;
             let name = off_worker(body, parse::create_wallet_request).await?;
             let wallet = service.create_wallet(&name).await.map_err(|e| service_error(&e))?;
-            let mut r = success(StatusCode::CREATED, wire::WalletSummary::from_service(&wallet))?;
             let location = HeaderValue::from_str(&format!(
-                "/api/v1/wallets/{}",
-                percent_encode(wallet.name.as_str())
+                "/api/v1{}",
+                cloudcoin_wire::wallet_path(&wallet.name)
             ))
             .map_err(|e| ApiError::internal(&e))?;
+            let mut r = success(StatusCode::CREATED, wallet)?;
             r.headers_mut().insert(header::LOCATION, location);
             Ok(r)
         }
         (Route::Wallet(name), Method::GET) => {
             let name = parse::wallet_in_path(name)?;
             let wallet = service.wallet(&name).await.map_err(|e| service_error(&e))?;
-            success(StatusCode::OK, wire::WalletDetail::from_service(&wallet))
+            success(StatusCode::OK, wallet)
         }
         (Route::Wallet(name), Method::DELETE) => {
             let name = parse::wallet_in_path(name)?;
@@ -380,19 +376,6 @@ where
         return parse(&body);
     }
     tokio::task::spawn_blocking(move || parse(&body)).await.map_err(|e| ApiError::internal(&e))?
-}
-
-/// Escapes a wallet name for a URL path segment (names hold letters, digits, space, `_-.`).
-fn percent_encode(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (413) or a body that stalls (408).
@@ -431,7 +414,7 @@ fn success(status: StatusCode, payload: impl Serialize) -> Result<Response<ApiBo
 
 /// 202 with the task and `Location: /api/v1/tasks/{id}`.
 fn accepted(task: &TaskView) -> Result<Response<ApiBody>, ApiError> {
-    let mut r = json_response(StatusCode::ACCEPTED, success_body(wire::Task::from_view(task))?);
+    let mut r = json_response(StatusCode::ACCEPTED, success_body(crate::render::task(task))?);
     let location = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id))
         .map_err(|e| ApiError::internal(&e))?;
     r.headers_mut().insert(header::LOCATION, location);
@@ -577,5 +560,10 @@ mod tests {
         assert_eq!(percent_decode("a%20b%2Fc").expect("ok"), "a b/c");
         assert!(percent_decode("%zz").is_err());
         assert!(percent_decode("%ff").is_err());
+        // A sign is no hex digit (u8::from_str_radix would take "+f"), nor is a lone or short %.
+        for bad in ["%+f", "%-1", "a%", "a%2", "%%41"] {
+            assert!(percent_decode(bad).is_err(), "{bad}");
+        }
+        assert_eq!(percent_decode("%41%42").expect("ok"), "AB");
     }
 }

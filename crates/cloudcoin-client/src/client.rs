@@ -2,17 +2,17 @@
 
 use std::time::Duration;
 
-use cloudcoin_api::wire::{
+use cloudcoin_domain::WalletName;
+use cloudcoin_wire::TaskId;
+use cloudcoin_wire::{
     BackupRequest, CreateWalletRequest, Deleted, ExportRequest, FixRequest, Health, ImportRequest,
     Info, RaidaStatus, Task, WalletDetail, WalletSummary,
 };
-use cloudcoin_domain::WalletName;
-use cloudcoin_tasks::TaskId;
 use http::Method;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::transport::{Call, Transport, segment};
+use crate::transport::{Call, Transport};
 use crate::wait::{Backoff, Wait};
 
 /// How long a client waits for each answer unless told otherwise.
@@ -110,7 +110,8 @@ impl Client {
         self.transport.send(Call::get("/health".into())).await
     }
 
-    /// `POST /api/v1/export` with a fresh random `Idempotency-Key`: the server checks the
+    /// `POST /api/v1/export` with the request's `Idempotency-Key`
+    /// ([`ExportRequest::with_idempotency_key`]), or a fresh random one: the server checks the
     /// request, reserves the coins and answers with the running task (follow it with
     /// [`Client::wait`]).
     ///
@@ -120,7 +121,10 @@ impl Client {
     /// twice. If no attempt is answered the error is [`Error::ExportUnconfirmed`], which names
     /// the key for [`Client::export_with_key`].
     pub async fn export(&self, request: &ExportRequest) -> Result<Task, Error> {
-        self.export_with_key(request, &new_idempotency_key()).await
+        match &request.idempotency_key {
+            Some(key) => self.export_with_key(request, key).await,
+            None => self.export_with_key(request, &new_idempotency_key()).await,
+        }
     }
 
     /// [`Client::export`] with a given `Idempotency-Key` (1 to 200 visible ASCII characters):
@@ -213,7 +217,7 @@ impl Client {
 
     /// `GET /api/v1/wallets/{name}`: one wallet in detail.
     pub async fn wallet(&self, name: &WalletName) -> Result<WalletDetail, Error> {
-        self.transport.send(Call::get(format!("/wallets/{}", segment(name.as_str())))).await
+        self.transport.send(Call::get(cloudcoin_wire::wallet_path(name))).await
     }
 
     /// `POST /api/v1/wallets`: creates an empty wallet.
@@ -225,7 +229,7 @@ impl Client {
     pub async fn delete_wallet(&self, name: &WalletName) -> Result<Deleted, Error> {
         let call = Call {
             method: Method::DELETE,
-            path: format!("/wallets/{}", segment(name.as_str())),
+            path: cloudcoin_wire::wallet_path(name),
             body: None,
             idempotency_key: None,
         };

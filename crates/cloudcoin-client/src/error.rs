@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cloudcoin_api::wire::ErrorPayload;
+use cloudcoin_wire::ErrorPayload;
 
 /// A boxed transport error, kept as the [`std::error::Error::source`] of an [`Error`].
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;

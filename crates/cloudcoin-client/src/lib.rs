@@ -50,9 +50,9 @@ mod local;
 mod transport;
 mod wait;
 
-pub use cloudcoin_api::{codes, wire};
 pub use cloudcoin_domain::{Amount, FileKind, Tag, WalletName};
-pub use cloudcoin_tasks::{TaskId, TaskKind, TaskStatus};
+pub use cloudcoin_wire::{self as wire, codes};
+pub use cloudcoin_wire::{TaskId, TaskKind, TaskStatus};
 
 pub use crate::client::{
     Client, ClientBuilder, DEFAULT_EXPORT_ATTEMPTS, DEFAULT_TIMEOUT, new_idempotency_key,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudcoin_api::wire::Envelope;
+use cloudcoin_wire::Envelope;
 use http::{HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client as HyperClient;
@@ -158,19 +158,6 @@ fn decode<T: DeserializeOwned>(url: &str, status: StatusCode, body: &[u8]) -> Re
     })
 }
 
-/// Percent-encodes one path segment (a wallet name may hold spaces).
-pub(crate) fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,12 +200,5 @@ mod tests {
         let mismatch = br#"{"status":"success","payload":"one"}"#;
         let e = decode::<u8>("u", StatusCode::OK, mismatch).expect_err("mismatch");
         assert!(matches!(e, Error::Protocol { .. }), "{e}");
-    }
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(segment("My Wallet"), "My%20Wallet");
-        assert_eq!(segment("a/b%"), "a%2Fb%25");
-        assert_eq!(segment("Default_1.x-y"), "Default_1.x-y");
     }
 }

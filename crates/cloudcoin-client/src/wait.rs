@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use cloudcoin_api::wire::Task;
-use cloudcoin_tasks::{TaskId, TaskStatus};
+use cloudcoin_wire::Task;
+use cloudcoin_wire::{TaskId, TaskStatus};
 
 use crate::client::Client;
 use crate::error::Error;

@@ -42,9 +42,16 @@ pub(crate) const PROGRESS_EVERY: usize = 500;
 /// into a `Vec`, for the common case of a file built in memory.
 ///
 /// One coin carries its POWN in the header; several coins do not (their header holds
-/// `Live Free Or Die`), so their POWN reads back as untried. When any coin carries PANs the file
-/// has state flag 1 and 807-byte records (see the module documentation). Refuses the same coin
-/// twice and more than 65,535 coins.
+/// `Live Free Or Die`), so their POWN reads back as untried. Refuses the same coin twice and more
+/// than 65,535 coins.
+///
+/// # Coins with PANs
+///
+/// A file has one state flag for all its coins. When any coin carries PANs ([`Coin::pans`]) the
+/// file has state flag 1 and 807-byte records, each coin's ANs followed by 25 PANs; then **every
+/// other coin of the file is given PANs equal to its ANs** (a PAN equal to the AN proposes no
+/// change, so no key is lost or invented) and reads back with [`Coin::pans`] set to its ANs.
+/// A set where no coin carries PANs is written with state flag 0 and 407-byte records.
 ///
 /// ```
 /// use cloudcoin_codec::{decode_bin, encode_bin};
@@ -59,7 +66,17 @@ pub(crate) const PROGRESS_EVERY: usize = 500;
 /// .with_pans([[0x22; 16]; RAIDA_COUNT]);
 /// let bytes = encode_bin(std::slice::from_ref(&coin)).unwrap();
 /// assert_eq!((bytes.len(), bytes[15]), (839, 1));
-/// assert_eq!(decode_bin(&bytes).unwrap(), vec![coin]);
+/// assert_eq!(decode_bin(&bytes).unwrap(), vec![coin.clone()]);
+///
+/// // Beside a coin with PANs, a coin without any reads back with PAN = AN.
+/// let plain = Coin::new(
+///     Denomination::from_code(0),
+///     SerialNumber::new(13),
+///     [[0x33; 16]; RAIDA_COUNT],
+///     [Pown::Pass; RAIDA_COUNT],
+/// );
+/// let read = decode_bin(&encode_bin(&[coin, plain.clone()]).unwrap()).unwrap();
+/// assert_eq!(read[1].pans(), Some(&plain.ans));
 /// ```
 ///
 /// [`FileKind::Bin`]: cloudcoin_domain::FileKind::Bin

@@ -217,6 +217,15 @@ pub enum CodecError {
         #[source]
         source: LibraryError,
     },
+    /// The file needs a part of the codec this build left out (a cargo feature of
+    /// `cloudcoin-codec`).
+    #[error("{what} is not built into this program (the codec's feature {feature:?})")]
+    NotBuiltIn {
+        /// What was asked.
+        what: &'static str,
+        /// The cargo feature that brings it.
+        feature: &'static str,
+    },
     /// Reading or writing failed.
     #[error("i/o error")]
     Io(#[from] std::io::Error),
@@ -294,11 +303,13 @@ impl CodecError {
 
     /// A zip reading error. Archives are read from memory, so even the zip library's i/o
     /// errors mean a malformed archive (data ending early), not a failing device.
+    #[cfg(feature = "zip")]
     pub(crate) fn zip_read(e: zip::result::ZipError) -> CodecError {
         CodecError::Zip { source: LibraryError::new(e) }
     }
 
     /// A zip writing error; an i/o failure stays an i/o failure.
+    #[cfg(feature = "zip")]
     pub(crate) fn zip_write(e: zip::result::ZipError) -> CodecError {
         match e {
             zip::result::ZipError::Io(io) => CodecError::Io(io),

@@ -33,37 +33,66 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The QR text framing: written on png pages, read from scans; its error is public either way.
+#[cfg_attr(not(any(feature = "png", feature = "paper-scan")), allow(dead_code))]
 mod base45;
 mod bin;
 mod error;
+#[cfg_attr(not(any(feature = "png", feature = "paper-scan")), allow(dead_code))]
 mod framing;
+mod limits;
+mod options;
+#[cfg(feature = "png")]
 mod page;
+#[cfg(feature = "pdf")]
 mod pdf;
+#[cfg(feature = "png")]
 mod picture;
 mod png_file;
+#[cfg(feature = "png")]
+mod png_write;
+#[cfg_attr(not(any(feature = "png", feature = "paper-scan")), allow(dead_code))]
 mod qr_text;
+#[cfg(feature = "paper-scan")]
 mod scan;
+mod seek;
+#[cfg(feature = "pdf")]
 mod sheet;
-#[cfg(feature = "simulate")]
-pub mod simulate;
 mod sniff;
 mod stack;
 mod stream;
 mod write;
+#[cfg(feature = "zip")]
 mod zip_file;
 
 pub use crate::bin::{decode_bin, encode_bin};
 pub use crate::error::{CodecError, LibraryError};
+pub use crate::limits::Limits;
+pub use crate::options::WriteOptions;
+#[cfg(feature = "pdf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
 pub use crate::pdf::decode_pdf;
+#[cfg(feature = "png")]
+#[cfg_attr(docsrs, doc(cfg(feature = "png")))]
 pub use crate::picture::PngLabel;
 pub use crate::png_file::decode_png;
 pub use crate::qr_text::PaperError;
+#[cfg(feature = "paper-scan")]
+#[cfg_attr(docsrs, doc(cfg(feature = "paper-scan")))]
 pub use crate::scan::{PaperPage, PaperScan, decode_paper, read_pages, scan_picture};
+#[cfg(feature = "pdf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
 pub use crate::sheet::{MAX_PAPER_COINS, PaperSize};
+#[cfg(feature = "zip")]
+#[cfg_attr(docsrs, doc(cfg(feature = "zip")))]
+pub use crate::sniff::decode_zip;
 pub use crate::sniff::{decode_any, is_picture_to_scan, sniff};
 pub use crate::stack::decode_stack;
 pub use crate::stream::read_each;
-pub use crate::write::{WriteOptions, write_coins};
-pub use crate::zip_file::{Limits, decode_zip, write_zip};
+pub use crate::write::write_coins;
+#[cfg(feature = "zip")]
+#[cfg_attr(docsrs, doc(cfg(feature = "zip")))]
+pub use crate::zip_file::write_zip;
 pub use cloudcoin_domain::FileKind;

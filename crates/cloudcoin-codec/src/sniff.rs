@@ -1,10 +1,13 @@
-//! Telling the formats apart by content (never by name), and reading any of them.
+//! The dispatcher above the formats: telling them apart by content (never by name), and reading
+//! any of them. The format modules (`bin`, `stack`, `png_file`, `zip_file`, `scan`) never call
+//! back into it: a zip archive's entries are read through the function this module hands it.
 
 use cloudcoin_domain::{Coin, FileKind};
 
 use crate::error::CodecError;
-use crate::stack::UTF8_BOM;
-use crate::zip_file::Limits;
+use crate::limits::Limits;
+#[cfg(feature = "zip")]
+use crate::zip_file::{self, Entry};
 
 /// Says which format `bytes` are in, from their content alone: the PNG signature, a zip local
 /// file header (or the end record of an empty archive), a format-9 byte with room for a header,
@@ -38,12 +41,15 @@ pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
     } else if bytes.first() == Some(&crate::bin::FORMAT_9) && bytes.len() >= crate::bin::HEADER_LEN
     {
         Ok(FileKind::Bin)
-    } else if looks_like_json(bytes) {
+    } else if crate::stack::looks_like_json(bytes) {
         Ok(FileKind::Stack)
     } else {
         Err(CodecError::NotACoinFile { looked_like: describe(bytes) })
     }
 }
+
+/// How every JPEG file starts: the start-of-image marker and the next marker's first byte.
+const JPEG_START: &[u8] = &[0xFF, 0xD8, 0xFF];
 
 /// Whether `bytes` are a picture to read QR codes from rather than a coin file: a JPEG, or a PNG
 /// without a `cLDc` chunk — a photo or scan of a printed paper wallet (`docs/SPEC.md` §4.3.1).
@@ -62,15 +68,9 @@ pub fn sniff(bytes: &[u8]) -> Result<FileKind, CodecError> {
 /// assert!(!is_picture_to_scan(b"{\"cloudcoin\":[]}"));
 /// ```
 pub fn is_picture_to_scan(bytes: &[u8]) -> bool {
-    crate::scan::is_jpeg(bytes)
+    bytes.starts_with(JPEG_START)
         || (bytes.starts_with(crate::png_file::PNG_SIGNATURE)
             && !crate::png_file::has_coin_chunk(bytes))
-}
-
-/// Whether the first byte after an optional byte order mark and white space is `{`.
-pub(crate) fn looks_like_json(bytes: &[u8]) -> bool {
-    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// A short description of bytes that are no coin file, for error messages: what they are not,
@@ -122,15 +122,76 @@ fn describe(bytes: &[u8]) -> String {
 /// ```
 pub fn decode_any(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
     if is_picture_to_scan(bytes) {
+        #[cfg(feature = "paper-scan")]
         return crate::scan::decode_paper([&crate::scan::scan_picture(bytes)?]);
+        #[cfg(not(feature = "paper-scan"))]
+        return Err(CodecError::NotBuiltIn {
+            what: "reading the QR codes of a photo or scan",
+            feature: "paper-scan",
+        });
     }
     match sniff(bytes)? {
         FileKind::Bin => crate::bin::decode_bin(bytes),
         FileKind::Stack => crate::stack::decode_stack(bytes),
         FileKind::Png => crate::png_file::decode_png(bytes),
-        FileKind::Zip => crate::zip_file::decode_zip(bytes, limits),
+        #[cfg(feature = "zip")]
+        FileKind::Zip => decode_zip(bytes, limits),
+        #[cfg(not(feature = "zip"))]
+        FileKind::Zip => {
+            let _ = limits;
+            Err(CodecError::NotBuiltIn { what: "reading zip archives", feature: "zip" })
+        }
+        #[cfg(feature = "pdf")]
         FileKind::Pdf => crate::pdf::decode_pdf(bytes),
+        #[cfg(not(feature = "pdf"))]
+        FileKind::Pdf => {
+            Err(CodecError::NotBuiltIn { what: "reading pdf paper wallets", feature: "pdf" })
+        }
     }
+}
+
+/// Reads every coin in a zip archive: each entry (directories skipped, as are the `__MACOSX/`
+/// and `.DS_Store` litter of macOS archivers) must be a coin file of any supported format,
+/// nested zips included down to [`Limits::max_depth`].
+///
+/// Fails with [`CodecError::ZipEntryNotCoin`] for an entry that is no coin file,
+/// [`CodecError::ZipEntry`] for a coin file that cannot be read, [`CodecError::TooLarge`] when a
+/// limit is passed (checked against the declared and the actual sizes), and
+/// [`CodecError::DuplicateCoin`] when one coin appears twice anywhere in the archive, and
+/// [`CodecError::Zip`] when the archive itself cannot be read.
+///
+/// ```
+/// use cloudcoin_codec::{decode_zip, CodecError, Limits};
+///
+/// // An empty archive is just its end record.
+/// let empty = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+/// assert!(decode_zip(empty, &Limits::default()).unwrap().is_empty());
+/// assert!(matches!(decode_zip(b"PK\x03\x04junk", &Limits::default()), Err(CodecError::Zip { .. })));
+/// ```
+#[cfg(feature = "zip")]
+pub fn decode_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
+    zip_file::read(bytes, limits, &zip_entry)
+}
+
+/// One entry of a zip archive, by [`sniff`]: a coin file read by its format's reader, or an
+/// archive for the zip reader to walk into.
+#[cfg(feature = "zip")]
+fn zip_entry(data: &[u8]) -> Result<Entry, CodecError> {
+    Ok(Entry::Coins(match sniff(data)? {
+        FileKind::Zip => return Ok(Entry::Archive),
+        FileKind::Bin => crate::bin::decode_bin(data)?,
+        FileKind::Stack => crate::stack::decode_stack(data)?,
+        FileKind::Png => crate::png_file::decode_png(data)?,
+        #[cfg(feature = "pdf")]
+        FileKind::Pdf => crate::pdf::decode_pdf(data)?,
+        #[cfg(not(feature = "pdf"))]
+        FileKind::Pdf => {
+            return Err(CodecError::NotBuiltIn {
+                what: "reading pdf paper wallets",
+                feature: "pdf",
+            });
+        }
+    }))
 }
 
 #[cfg(test)]

@@ -19,6 +19,13 @@ use crate::error::CodecError;
 /// The UTF-8 byte order mark some editors put in front of text files.
 pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Whether the first byte after an optional byte order mark and white space is `{`: how a stack
+/// file starts.
+pub(crate) fn looks_like_json(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// A field that may be a JSON number or a string holding one.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -80,7 +87,7 @@ impl From<&Coin> for WireCoinOut {
             nn: CLOUDCOIN_ID.to_string(),
             sn: coin.serial.to_string(),
             dn: coin.denomination.code().to_string(),
-            an: coin.ans.iter().map(|an| hex(an)).collect(),
+            an: coin.ans.iter().map(hex::encode).collect(),
             pown: coin.pown_string(),
         }
     }
@@ -158,85 +165,22 @@ fn parse_an(text: &str) -> Result<AuthenticityNumber, String> {
     Ok(an)
 }
 
-/// The value of each byte as a hex digit (either case); 0xFF for a byte that is none.
-const HEX_VALUE: [u8; 256] = {
-    let mut table = [0xFF; 256];
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        table[b'a' as usize + i] = 10 + i as u8;
-        table[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    table
-};
-
 /// The AN of exactly 32 hex digits (either case), or `None`.
 fn hex_an(digits: &[u8]) -> Option<AuthenticityNumber> {
-    let digits: &[u8; 32] = digits.try_into().ok()?;
     let mut an = AuthenticityNumber::default();
-    // Checked once at the end: any byte that is no digit sets a high bit.
-    let mut bad = 0u8;
-    for (i, byte) in an.iter_mut().enumerate() {
-        let high = HEX_VALUE[usize::from(digits[2 * i])];
-        let low = HEX_VALUE[usize::from(digits[2 * i + 1])];
-        bad |= high | low;
-        *byte = (high << 4) | (low & 0x0F);
-    }
-    (bad & 0xF0 == 0).then_some(an)
+    hex::decode_to_slice(digits, &mut an).ok()?;
+    Some(an)
 }
 
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
-
+/// `bytes` as lower-case hex digits.
 #[cfg(test)]
 fn hex(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    push_hex(&mut out, bytes);
-    String::from_utf8(out).expect("hex digits are ASCII")
+    hex::encode(bytes)
 }
-
-/// Appends `bytes` as lower-case hex digits (16 bytes, an AN, at a time).
-#[cfg(test)]
-fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    for chunk in bytes.chunks(16) {
-        let mut digits = [0u8; 32];
-        for (pair, b) in digits.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = HEX_DIGITS[usize::from(b >> 4)];
-            pair[1] = HEX_DIGITS[usize::from(b & 0x0F)];
-        }
-        out.extend_from_slice(&digits[..2 * chunk.len()]);
-    }
-}
-
-/// Each byte's two lower-case hex digits.
-const HEX_PAIRS: [[u8; 2]; 256] = {
-    let mut table = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = [HEX_DIGITS[i >> 4], HEX_DIGITS[i & 0x0F]];
-        i += 1;
-    }
-    table
-};
 
 /// Appends the decimal digits of `n`, as `Display` prints it.
-fn push_decimal(out: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        // A remainder of 10 is below 10: one ASCII digit.
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+fn push_decimal(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends one coin as the writer prints it:
@@ -259,9 +203,7 @@ fn write_coin_line(out: &mut Vec<u8>, coin: &Coin) {
         // `,"` (the first without its comma), 32 hex digits, `"`.
         let mut quoted = [b'"'; 35];
         quoted[0] = b',';
-        for (pair, &b) in quoted[2..34].chunks_exact_mut(2).zip(an) {
-            pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-        }
+        hex::encode_to_slice(an, &mut quoted[2..34]).expect("16 bytes fill 32 hex digits");
         out.extend_from_slice(if i == 0 { &quoted[1..] } else { &quoted[..] });
     }
     out.extend_from_slice(b"],\"pown\":\"");
@@ -285,7 +227,7 @@ fn write_coin_line_formatted(out: &mut Vec<u8>, coin: &Coin) {
     );
     for (i, an) in coin.ans.iter().enumerate() {
         out.extend_from_slice(if i == 0 { b"\"" } else { b",\"" });
-        push_hex(out, an);
+        out.extend_from_slice(hex::encode(an).as_bytes());
         out.push(b'"');
     }
     out.extend_from_slice(b"],\"pown\":\"");

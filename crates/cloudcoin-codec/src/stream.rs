@@ -16,7 +16,8 @@ use cloudcoin_domain::{Coin, CoinId};
 
 use crate::bin::{FORMAT_9, HEADER_LEN};
 use crate::error::CodecError;
-use crate::zip_file::Limits;
+use crate::limits::Limits;
+use crate::seek::{seek_inner, seek_target};
 
 /// Size of the read buffer: large enough that reading costs few system calls.
 const BUFFER: usize = 256 << 10;
@@ -122,32 +123,6 @@ impl<R: Read + Seek> BufRead for SeekBuf<R> {
     }
 }
 
-/// Where a seek `to` from the absolute position `here` lands, when that can be told without the
-/// stream's length: `None` for [`SeekFrom::End`] and for a position before the start.
-pub(crate) fn seek_target(here: u64, to: SeekFrom) -> Option<u64> {
-    match to {
-        SeekFrom::Start(n) => Some(n),
-        SeekFrom::Current(d) => here.checked_add_signed(d),
-        SeekFrom::End(_) => None,
-    }
-}
-
-/// Seeks `inner` for a buffering wrapper whose logical position is not `inner`'s own: a seek from
-/// the current position goes to its absolute `target` ([`seek_target`]); the others as asked.
-pub(crate) fn seek_inner<S: Seek>(
-    inner: &mut S,
-    to: SeekFrom,
-    target: Option<u64>,
-) -> io::Result<u64> {
-    match to {
-        SeekFrom::Current(_) => {
-            let t = target.ok_or_else(|| io::Error::other("seek before the start"))?;
-            inner.seek(SeekFrom::Start(t))
-        }
-        other => inner.seek(other),
-    }
-}
-
 impl<R: Read + Seek> Seek for SeekBuf<R> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let target = seek_target(self.base + self.pos as u64, to);
@@ -210,11 +185,18 @@ fn stream<R: BufRead + Seek>(r: &mut R, limits: &Limits, sink: &mut Sink<'_>) ->
     if head.starts_with(crate::png_file::PNG_SIGNATURE) {
         png(r, sink)
     } else if head.starts_with(b"PK\x03\x04") {
+        // Without zip support the whole-file reader says so.
+        #[cfg(not(feature = "zip"))]
+        return {
+            let _ = limits;
+            Err(Stop::Other)
+        };
+        #[cfg(feature = "zip")]
         zip(r, limits, sink)
     } else if head.first() == Some(&FORMAT_9) {
         bin(r, sink)?;
         at_end(r)
-    } else if crate::sniff::looks_like_json(head) {
+    } else if crate::stack::looks_like_json(head) {
         stack(r, sink)
     } else {
         Err(Stop::Other)
@@ -316,6 +298,7 @@ impl<R: Read> Read for Crc32Reader<R> {
 
 /// A zip: entry by entry within `limits`, each entry read by the reader of its format. An entry
 /// that is itself a zip is left to the whole-file reader.
+#[cfg(feature = "zip")]
 fn zip<R: Read + Seek>(r: &mut R, limits: &Limits, sink: &mut Sink<'_>) -> Result<(), Stop> {
     let mut archive = zip::ZipArchive::new(r).map_err(|_| Stop::Other)?;
     if archive.len() > limits.max_entries {
@@ -525,7 +508,8 @@ impl<R: BufRead> Scanner<'_, R> {
     }
 }
 
-#[cfg(test)]
+// The tests stream files of every kind, zips and png pages included.
+#[cfg(all(test, feature = "png", feature = "zip"))]
 mod tests {
     use super::*;
     use cloudcoin_domain::{Denomination, Pown, RAIDA_COUNT, SerialNumber};

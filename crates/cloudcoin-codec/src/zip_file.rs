@@ -11,85 +11,24 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::error::CodecError;
-use crate::sniff::sniff;
-use crate::write::WriteOptions;
+use crate::limits::Limits;
+use crate::options::WriteOptions;
 
 /// How many coins are written between progress reports.
 const PROGRESS_EVERY: usize = 100;
-
-/// Bounds on what reading an archive may cost, so that a zip bomb or a 2 GB "coin" ends in
-/// [`CodecError::TooLarge`] or [`CodecError::TooDeep`] instead of exhausting memory.
-///
-/// `#[non_exhaustive]`: start from [`Limits::default`] and change what you need with the
-/// `with_*` methods (or by assigning a field).
-///
-/// ```
-/// use cloudcoin_codec::Limits;
-///
-/// let small = Limits::default().with_max_entry_bytes(1 << 20).with_max_depth(1);
-/// assert_eq!(small.max_entry_bytes, 1 << 20);
-/// assert_eq!(small.max_entries, Limits::default().max_entries);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// Largest size of one entry once decompressed, declared or actual.
-    pub max_entry_bytes: u64,
-    /// Largest size of all entries together once decompressed, nested archives included.
-    pub max_total_bytes: u64,
-    /// Most entries (directories not counted), nested archives included.
-    pub max_entries: usize,
-    /// Deepest nesting of archives: 1 reads a zip but no zip inside it, 2 one zip inside it, …
-    pub max_depth: u8,
-}
-
-impl Default for Limits {
-    /// 64 MiB per entry, 256 MiB in all, 70,000 entries (a full 65,535-coin export and then
-    /// some), a zip inside a zip at most.
-    fn default() -> Limits {
-        Limits {
-            max_entry_bytes: 64 << 20,
-            max_total_bytes: 256 << 20,
-            max_entries: 70_000,
-            max_depth: 2,
-        }
-    }
-}
-
-impl Limits {
-    /// Sets [`Limits::max_entry_bytes`].
-    pub fn with_max_entry_bytes(mut self, bytes: u64) -> Limits {
-        self.max_entry_bytes = bytes;
-        self
-    }
-
-    /// Sets [`Limits::max_total_bytes`].
-    pub fn with_max_total_bytes(mut self, bytes: u64) -> Limits {
-        self.max_total_bytes = bytes;
-        self
-    }
-
-    /// Sets [`Limits::max_entries`].
-    pub fn with_max_entries(mut self, entries: usize) -> Limits {
-        self.max_entries = entries;
-        self
-    }
-
-    /// Sets [`Limits::max_depth`].
-    pub fn with_max_depth(mut self, depth: u8) -> Limits {
-        self.max_depth = depth;
-        self
-    }
-}
 
 /// Writes `coins` to `w` as a zip archive of single-coin format-9 files, stored uncompressed,
 /// each named by the single-coin rule with an empty tag (`10 CloudCoin #7 ''.bin`), and flushes
 /// `w`. Progress is reported every hundred coins and at the end; the tag and date of `options`
 /// are not used (a zip has no page to print them on).
 ///
-/// Unlike [`write_coins`](crate::write_coins) this needs [`Seek`]: the zip writer goes back to
-/// fill in each entry's sizes and checksum once the entry is written. A [`std::fs::File`], a
-/// [`std::io::BufWriter`] around one, or a [`Cursor`] will do. Refuses a coin set holding the
+/// Unlike [`write_coins`](crate::write_coins) this takes a [`Seek`] writer, for its position:
+/// the archive's offsets count from where `w` stands. Up to 65,535 coins the archive is written
+/// front to back, each entry's size and checksum known before its header, without seeking back.
+/// A larger set needs zip64 records and is written by the `zip` crate, whose seeks back to an
+/// entry's header stay within a buffer of the last megabyte, so `w` still sees its bytes once,
+/// in order. A [`std::fs::File`], a [`std::io::BufWriter`] around one, or a [`Cursor`] will do.
+/// Refuses a coin set holding the
 /// same coin twice ([`CodecError::DuplicateCoin`]). As with `write_coins`, the coins may be a
 /// slice of coins or of references to them.
 ///
@@ -310,7 +249,7 @@ impl<W: Write + Seek> Write for SeekWindow<W> {
 
 impl<W: Write + Seek> Seek for SeekWindow<W> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let target = crate::stream::seek_target(self.base + self.pos as u64, to);
+        let target = crate::seek::seek_target(self.base + self.pos as u64, to);
         if let Some(t) = target
             && t >= self.base
             && t <= self.base + self.buf.len() as u64
@@ -319,32 +258,40 @@ impl<W: Write + Seek> Seek for SeekWindow<W> {
             return Ok(t);
         }
         self.write_all_out()?;
-        let at = crate::stream::seek_inner(&mut self.inner, to, target)?;
+        let at = crate::seek::seek_inner(&mut self.inner, to, target)?;
         self.base = at;
         Ok(at)
     }
 }
 
-/// Reads every coin in a zip archive: each entry (directories skipped, as are the `__MACOSX/`
-/// and `.DS_Store` litter of macOS archivers) must be a coin file of any supported format,
-/// nested zips included down to [`Limits::max_depth`].
-///
-/// Fails with [`CodecError::ZipEntryNotCoin`] for an entry that is no coin file,
-/// [`CodecError::ZipEntry`] for a coin file that cannot be read, [`CodecError::TooLarge`] when a
-/// limit is passed (checked against the declared and the actual sizes), and
-/// [`CodecError::DuplicateCoin`] when one coin appears twice anywhere in the archive, and
-/// [`CodecError::Zip`] when the archive itself cannot be read.
-///
-/// ```
-/// use cloudcoin_codec::{decode_zip, CodecError, Limits};
-///
-/// // An empty archive is just its end record.
-/// let empty = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-/// assert!(decode_zip(empty, &Limits::default()).unwrap().is_empty());
-/// assert!(matches!(decode_zip(b"PK\x03\x04junk", &Limits::default()), Err(CodecError::Zip { .. })));
-/// ```
-pub fn decode_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
-    let mut walk = Walk { limits, entries: 0, total_bytes: 0, seen: HashSet::new(), coins: vec![] };
+/// What the reader of a whole file made of one entry's bytes.
+pub(crate) enum Entry {
+    /// A coin file, read.
+    Coins(Vec<Coin>),
+    /// A zip archive, to be read in turn.
+    Archive,
+}
+
+/// How [`read`] reads one entry: the caller's dispatcher over the formats, so that this module
+/// knows zip archives and no other format. It answers [`CodecError::NotACoinFile`] for an entry
+/// that is no coin file.
+pub(crate) type ReadEntry<'a> = &'a dyn Fn(&[u8]) -> Result<Entry, CodecError>;
+
+/// Reads every coin in a zip archive (see [`decode_zip`](crate::decode_zip)), each entry by
+/// `read_entry`.
+pub(crate) fn read(
+    bytes: &[u8],
+    limits: &Limits,
+    read_entry: ReadEntry<'_>,
+) -> Result<Vec<Coin>, CodecError> {
+    let mut walk = Walk {
+        limits,
+        read_entry,
+        entries: 0,
+        total_bytes: 0,
+        seen: HashSet::new(),
+        coins: vec![],
+    };
     walk.archive(bytes, 1)?;
     Ok(walk.coins)
 }
@@ -352,6 +299,7 @@ pub fn decode_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError
 /// The state of reading one archive and everything nested in it.
 struct Walk<'a> {
     limits: &'a Limits,
+    read_entry: ReadEntry<'a>,
     entries: usize,
     total_bytes: u64,
     seen: HashSet<CoinId>,
@@ -432,7 +380,7 @@ impl Walk<'_> {
     fn entry(&mut self, name: &str, data: &[u8], depth: u8) -> Result<(), CodecError> {
         let wrap =
             |e: CodecError| CodecError::ZipEntry { name: name.to_owned(), source: Box::new(e) };
-        let coins = match sniff(data) {
+        let coins = match (self.read_entry)(data) {
             Err(CodecError::NotACoinFile { looked_like }) => {
                 return Err(CodecError::ZipEntryNotCoin {
                     name: name.to_owned(),
@@ -440,11 +388,8 @@ impl Walk<'_> {
                 });
             }
             Err(other) => return Err(wrap(other)),
-            Ok(FileKind::Zip) => return self.archive(data, depth + 1).map_err(wrap),
-            Ok(FileKind::Bin) => crate::bin::decode_bin(data).map_err(wrap)?,
-            Ok(FileKind::Stack) => crate::stack::decode_stack(data).map_err(wrap)?,
-            Ok(FileKind::Png) => crate::png_file::decode_png(data).map_err(wrap)?,
-            Ok(FileKind::Pdf) => crate::pdf::decode_pdf(data).map_err(wrap)?,
+            Ok(Entry::Archive) => return self.archive(data, depth + 1).map_err(wrap),
+            Ok(Entry::Coins(coins)) => coins,
         };
         for coin in coins {
             if !self.seen.insert(coin.id()) {
@@ -464,6 +409,11 @@ fn is_archiver_litter(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The archives of these tests hold bin files only: read them without the dispatcher.
+    fn decode_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Coin>, CodecError> {
+        read(bytes, limits, &|data| crate::bin::decode_bin(data).map(Entry::Coins))
+    }
 
     #[test]
     fn default_limits_fit_a_full_export() {

@@ -91,7 +91,7 @@ pub(crate) fn parent(path: &Path) -> io::Result<&Path> {
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 /// Seconds since the Unix epoch.

@@ -17,6 +17,7 @@ use std::io;
 /// With an unnamed output (the usual way) the journal record is written once the file is
 /// written, while it is synced; with a named temporary file, before the file is created
 /// (`export:after_journal` comes first).
+#[cfg(feature = "fault-injection")]
 pub const EXPORT_FAULT_STEPS: [&str; 7] = [
     "export:after_write",
     "export:after_journal",
@@ -28,10 +29,12 @@ pub const EXPORT_FAULT_STEPS: [&str; 7] = [
 ];
 
 /// The fault points of an import, in order.
+#[cfg(feature = "fault-injection")]
 pub const IMPORT_FAULT_STEPS: [&str; 4] =
     ["import:after_journal", "import:unlink_temp", "import:mid_store", "import:after_store"];
 
 /// The fault points of a backup, in order.
+#[cfg(feature = "fault-injection")]
 pub const BACKUP_FAULT_STEPS: [&str; 3] =
     ["backup:after_journal", "backup:after_write", "backup:after_fsync"];
 
@@ -43,6 +46,7 @@ pub const PUBLISH_FAULT_STEPS: [&str; 2] = ["publish:after_link", "publish:unlin
 pub const TASK_FAULT_STEPS: [&str; 1] = ["task:record_outcome"];
 
 /// The fault points of creating and deleting wallets.
+#[cfg(feature = "fault-injection")]
 pub const WALLET_FAULT_STEPS: [&str; 1] = ["wallet:delete_move"];
 
 /// Passes the named step: may abort or fail when fault injection is compiled in and asks for it.

@@ -113,6 +113,7 @@ fn load(item: &ImportItem, own: Option<&crate::folder::OwnTree>) -> Result<Vec<u
                 .decode(compact.as_bytes())
                 .map_err(|e| format!("the inline data is not valid base64: {e}"))
         }
+        _ => Err("this server does not read this kind of import item".to_owned()),
     }
 }
 
@@ -142,6 +143,7 @@ fn source_of(index: usize, item: &ImportItem) -> String {
         ImportItem::File(p) => p.to_string_lossy().into_owned(),
         ImportItem::InlineBase64(_) => format!("inline #{index}"),
         ImportItem::Bytes(_) => format!("bytes #{index}"),
+        _ => format!("item #{index}"),
     }
 }
 

@@ -172,7 +172,7 @@ pub(crate) fn coins_digest<C: std::borrow::Borrow<Coin>>(coins: &[C]) -> String 
         items.dedup();
         items.iter().for_each(|i| sha.update(i));
     }
-    sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sha.finalize())
 }
 
 /// The journal folder.

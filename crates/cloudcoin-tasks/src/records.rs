@@ -240,7 +240,8 @@ impl TaskRecord {
             progress: v.progress,
             message: v.message.clone(),
             started: v.started,
-            finished: v.finished,
+            // On disk 0 stands for "not finished", as on the wire.
+            finished: v.finished.unwrap_or(0),
             order,
             outcome: v.outcome.as_ref().map(OutcomeRecord::from_outcome),
             idempotency,
@@ -251,12 +252,12 @@ impl TaskRecord {
     pub(crate) fn to_view(&self) -> Option<TaskView> {
         Some(TaskView {
             id: self.id.parse::<TaskId>().ok()?,
-            kind: TaskKind::parse(&self.kind)?,
-            status: TaskStatus::parse(&self.status)?,
+            kind: self.kind.parse::<TaskKind>().ok()?,
+            status: self.status.parse::<TaskStatus>().ok()?,
             progress: self.progress.min(100),
             message: self.message.clone(),
             started: self.started,
-            finished: self.finished,
+            finished: (self.finished != 0).then_some(self.finished),
             outcome: match &self.outcome {
                 Some(o) => Some(o.to_outcome()?),
                 None => None,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudcoin_domain::{Amount, CoinId, Denomination, FileKind, SelectionPolicy, Tag, WalletName};
+use cloudcoin_domain::{CoinId, FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
@@ -18,6 +18,15 @@ use crate::records::{IdempotencyRecord, TaskStore};
 use crate::store::{self, Layout, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
 use crate::tracker::Tracker;
+
+pub use cloudcoin_wire::{
+    BackupRequest, ExportRequest, ImportItem, ImportRequest, WalletDetail, WalletSummary,
+};
+
+/// A count of coins or files as the wire carries it (a `usize` always fits in 64 bits here).
+fn as_u64(n: usize) -> u64 {
+    u64::try_from(n).expect("counts fit in 64 bits")
+}
 
 /// How the service is set up.
 ///
@@ -93,197 +102,6 @@ impl ServiceConfig {
         self.task_retention = retention;
         self
     }
-}
-
-/// Take an amount out of a wallet into a new file.
-///
-/// `#[non_exhaustive]`: build it with [`ExportRequest::new`] and the `with_*` methods.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ExportRequest {
-    /// The wallet to take the coins from.
-    pub wallet: WalletName,
-    /// The exact amount.
-    pub amount: Amount,
-    /// The absolute folder to write the file in.
-    pub folder: PathBuf,
-    /// The file type.
-    pub kind: FileKind,
-    /// The tag in the file name.
-    pub tag: Tag,
-    /// A client's key: the same key and request give the same task.
-    pub idempotency_key: Option<String>,
-    /// With a RAIDA network, whether to detect the chosen coins first and set aside any that
-    /// fail (default `true`; without a network nothing is checked).
-    pub verify: bool,
-}
-
-impl ExportRequest {
-    /// Export `amount` of `wallet` as a file of `kind` in `folder` (absolute), with an empty
-    /// tag and no idempotency key.
-    pub fn new(
-        wallet: WalletName,
-        amount: Amount,
-        folder: impl Into<PathBuf>,
-        kind: FileKind,
-    ) -> ExportRequest {
-        ExportRequest {
-            wallet,
-            amount,
-            folder: folder.into(),
-            kind,
-            tag: Tag::empty(),
-            idempotency_key: None,
-            verify: true,
-        }
-    }
-
-    /// Sets [`ExportRequest::verify`].
-    pub fn with_verify(mut self, verify: bool) -> ExportRequest {
-        self.verify = verify;
-        self
-    }
-
-    /// Sets the tag in the file name (and on a png page).
-    pub fn with_tag(mut self, tag: Tag) -> ExportRequest {
-        self.tag = tag;
-        self
-    }
-
-    /// Sets the idempotency key: the same key with the same request gives the same task.
-    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> ExportRequest {
-        self.idempotency_key = Some(key.into());
-        self
-    }
-}
-
-/// One thing to import: a coin file of any kind (`bin`, `stack`, `png`, `zip`), found by its
-/// content.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ImportItem {
-    /// An absolute path to a coin file on the server (read, never modified).
-    File(PathBuf),
-    /// A coin file's bytes, as an embedder holding them in memory passes them.
-    Bytes(Vec<u8>),
-    /// A coin file's bytes in base64, as the HTTP API receives them (decoded by the import task,
-    /// so that bad base64 rejects this item only).
-    InlineBase64(String),
-}
-
-/// Store coins from files into a wallet.
-///
-/// `#[non_exhaustive]`: build it with [`ImportRequest::new`] and [`ImportRequest::with_tag`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ImportRequest {
-    /// The wallet to store the coins in.
-    pub wallet: WalletName,
-    /// The items.
-    pub items: Vec<ImportItem>,
-    /// The tag recorded with the transaction.
-    pub tag: Tag,
-    /// Whether a coin this server sent away (its file, with the same keys, in a wallet's
-    /// `Sent` folder) may be stored again. Off by default: whoever holds the exported file can
-    /// spend that coin too, and only claiming it with the RAIDA settles who owns it. A coin
-    /// another wallet of this server holds is never stored, whatever this says.
-    pub allow_sent: bool,
-    /// Whether to claim the new coins on the RAIDA when a network is configured (default
-    /// `true`); `false` stores them with the keys they came with, as without a network.
-    pub claim: bool,
-}
-
-impl ImportRequest {
-    /// Import `items` into `wallet`, with an empty tag, refusing coins this server sent away,
-    /// claiming the coins when a network is configured.
-    pub fn new(wallet: WalletName, items: Vec<ImportItem>) -> ImportRequest {
-        ImportRequest { wallet, items, tag: Tag::empty(), allow_sent: false, claim: true }
-    }
-
-    /// Sets [`ImportRequest::claim`].
-    pub fn with_claim(mut self, claim: bool) -> ImportRequest {
-        self.claim = claim;
-        self
-    }
-
-    /// Stores coins this server sent away too ([`ImportRequest::allow_sent`]): for a file that
-    /// came back to its owner, say, or moves coins from one wallet of this server to another.
-    ///
-    /// ```
-    /// use cloudcoin_domain::WalletName;
-    /// use cloudcoin_tasks::{ImportItem, ImportRequest};
-    ///
-    /// let wallet = WalletName::parse("Alice").unwrap();
-    /// let items = vec![ImportItem::File("/home/me/10.5 CloudCoin #6 ''.stack".into())];
-    /// let request = ImportRequest::new(wallet, items);
-    /// assert!(!request.allow_sent);
-    /// assert!(request.with_sent_coins_allowed().allow_sent);
-    /// ```
-    pub fn with_sent_coins_allowed(mut self) -> ImportRequest {
-        self.allow_sent = true;
-        self
-    }
-
-    /// Sets the tag recorded with the transaction.
-    pub fn with_tag(mut self, tag: Tag) -> ImportRequest {
-        self.tag = tag;
-        self
-    }
-}
-
-/// Write a zip of every coin of a wallet.
-///
-/// `#[non_exhaustive]`: build it with [`BackupRequest::new`] and [`BackupRequest::with_tag`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BackupRequest {
-    /// The wallet.
-    pub wallet: WalletName,
-    /// The absolute folder to write the zip in.
-    pub folder: PathBuf,
-    /// The tag in the file name; default `backup YYYY-MM-DD HH-MM-SS`.
-    pub tag: Option<Tag>,
-}
-
-impl BackupRequest {
-    /// Back `wallet` up into `folder` (absolute), tagged `backup YYYY-MM-DD HH-MM-SS`.
-    pub fn new(wallet: WalletName, folder: impl Into<PathBuf>) -> BackupRequest {
-        BackupRequest { wallet, folder: folder.into(), tag: None }
-    }
-
-    /// Sets the tag in the file name instead of the dated default.
-    pub fn with_tag(mut self, tag: Tag) -> BackupRequest {
-        self.tag = Some(tag);
-        self
-    }
-}
-
-/// A wallet in a list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WalletSummary {
-    /// Its name.
-    pub name: WalletName,
-    /// Value of its Bank and Fracked coins.
-    pub balance: Amount,
-    /// How many coins make that balance.
-    pub coins: usize,
-}
-
-/// One wallet in detail.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WalletDetail {
-    /// Its name.
-    pub name: WalletName,
-    /// Value of its Bank and Fracked coins.
-    pub balance: Amount,
-    /// How many coins make that balance.
-    pub coins: usize,
-    /// Spendable (Bank and Fracked) money coins per denomination.
-    pub per_denomination: BTreeMap<Denomination, usize>,
-    /// Coin files per folder (`"Bank"`, `"Fracked"`, `"Limbo"`, …).
-    pub per_folder: BTreeMap<String, usize>,
 }
 
 /// The wallet server's core: wallets on disk, and the export, import and backup tasks.
@@ -485,7 +303,7 @@ impl Service {
             .into_iter()
             .map(|(name, state)| {
                 let (balance, coins) = lock(&state).balance();
-                WalletSummary { name, balance, coins }
+                WalletSummary::new(name, balance, as_u64(coins))
             })
             .collect())
     }
@@ -502,7 +320,10 @@ impl Service {
         let wallet = name.clone();
         let per_folder =
             blocking(move || store::count_files(&layout, &wallet).map_err(internal)).await?;
-        Ok(WalletDetail { name: name.clone(), balance, coins, per_denomination, per_folder })
+        let mut detail = WalletDetail::new(name.clone(), balance, as_u64(coins));
+        detail.denominations = per_denomination.into_iter().map(|(d, n)| (d, as_u64(n))).collect();
+        detail.folders = per_folder.into_iter().map(|(f, n)| (f, as_u64(n))).collect();
+        Ok(detail)
     }
 
     /// Creates an empty wallet (or adopts a wallet folder made by hand since the start).
@@ -534,7 +355,7 @@ impl Service {
         }
         wallets.insert(name.clone(), Arc::new(Mutex::new(state)));
         tracing::info!(wallet = %name, "wallet created");
-        Ok(WalletSummary { name: name.clone(), balance, coins })
+        Ok(WalletSummary::new(name.clone(), balance, as_u64(coins)))
     }
 
     /// Deletes a wallet that holds no coins. Its folder (with its `Sent` records and

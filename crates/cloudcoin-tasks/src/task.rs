@@ -1,108 +1,13 @@
 //! What a client sees of a background operation: ids, states, progress and results.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use cloudcoin_domain::Amount;
-use uuid::Uuid;
-
-/// The identity of a task (a random UUID).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct TaskId(Uuid);
-
-impl TaskId {
-    /// A fresh random id.
-    pub fn new() -> TaskId {
-        TaskId(Uuid::new_v4())
-    }
-}
-
-impl Default for TaskId {
-    fn default() -> Self {
-        TaskId::new()
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-/// The text is not a task id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a task id (a uuid)")]
-pub struct BadTaskId(String);
-
-impl FromStr for TaskId {
-    type Err = BadTaskId;
-    fn from_str(s: &str) -> Result<TaskId, BadTaskId> {
-        Uuid::parse_str(s).map(TaskId).map_err(|_| BadTaskId(s.to_owned()))
-    }
-}
-
-/// What a task does.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum TaskKind {
-    /// Coins out of a wallet into a file.
-    Export,
-    /// Coins from files into a wallet.
-    Import,
-    /// A zip of every coin of a wallet.
-    Backup,
-    /// Healing: Limbo coins settled, Fracked coins repaired, with the RAIDA.
-    Fix,
-}
-
-impl TaskKind {
-    /// `"export"`, `"import"` or `"backup"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskKind::Export => "export",
-            TaskKind::Import => "import",
-            TaskKind::Backup => "backup",
-            TaskKind::Fix => "fix",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<TaskKind> {
-        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
-
-/// Where a task is in its life: `Running`, then `Completed` or `Error`, never back.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum TaskStatus {
-    /// Still working.
-    Running,
-    /// Finished and did what was asked.
-    Completed,
-    /// Finished without doing it; the message says why.
-    Error,
-}
-
-impl TaskStatus {
-    /// `"running"`, `"completed"` or `"error"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Running => "running",
-            TaskStatus::Completed => "completed",
-            TaskStatus::Error => "error",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<TaskStatus> {
-        [TaskStatus::Running, TaskStatus::Completed, TaskStatus::Error]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
+pub use cloudcoin_wire::{BadTaskId, TaskId, TaskKind, TaskStatus};
 
 /// A snapshot of a task.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TaskView {
     /// Its id.
     pub id: TaskId,
@@ -116,14 +21,15 @@ pub struct TaskView {
     pub message: String,
     /// When it started, in Unix seconds.
     pub started: u64,
-    /// When it finished, in Unix seconds; 0 while running.
-    pub finished: u64,
+    /// When it finished, in Unix seconds; `None` while running.
+    pub finished: Option<u64>,
     /// The result once finished.
     pub outcome: Option<TaskOutcome>,
 }
 
 /// The result of a finished task.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TaskOutcome {
     /// An export that completed.
     Export(ExportResult),
@@ -139,6 +45,7 @@ pub enum TaskOutcome {
 
 /// What a completed export wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExportResult {
     /// The absolute path of the file written.
     pub file: PathBuf,
@@ -152,6 +59,7 @@ pub struct ExportResult {
 
 /// What a completed import did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ImportResult {
     /// Coins stored in Bank.
     pub imported: usize,
@@ -167,6 +75,7 @@ pub struct ImportResult {
 
 /// One import item (or one coin in it) that was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rejection {
     /// Index of the item in the request.
     pub item: usize,
@@ -178,6 +87,7 @@ pub struct Rejection {
 
 /// What a completed backup wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackupResult {
     /// The absolute path of the zip written.
     pub file: PathBuf,
@@ -191,6 +101,7 @@ pub struct BackupResult {
 
 /// Why a task ended in error.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TaskFailure {
     /// The kind of failure.
     pub kind: FailureKind,
@@ -198,8 +109,22 @@ pub struct TaskFailure {
     pub message: String,
 }
 
+impl TaskFailure {
+    /// A failure of `kind`, explained by `message`.
+    ///
+    /// ```
+    /// use cloudcoin_tasks::{FailureKind, TaskFailure};
+    /// let f = TaskFailure::new(FailureKind::Io, "the disk is full");
+    /// assert_eq!(f.kind, FailureKind::Io);
+    /// ```
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> TaskFailure {
+        TaskFailure { kind, message: message.into() }
+    }
+}
+
 /// The kind of a task failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FailureKind {
     /// Reading or writing a file failed (disk full, permissions, …).
     Io,

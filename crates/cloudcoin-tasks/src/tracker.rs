@@ -39,6 +39,7 @@ fn completed_message(kind: TaskKind) -> &'static str {
         TaskKind::Import => "Import completed successfully",
         TaskKind::Backup => "Backup completed successfully",
         TaskKind::Fix => "Healing completed",
+        _ => "Completed successfully",
     }
 }
 
@@ -54,7 +55,7 @@ impl Tracker {
                 tracing::warn!(task = %record.id, "task record not understood; left alone");
                 continue;
             };
-            if view.status != TaskStatus::Running && expired(view.finished, now, retention) {
+            if expired(view.finished, now, retention) {
                 store.remove(&record.id)?;
                 tracing::debug!(task = %view.id, "expired task record deleted");
                 continue;
@@ -92,7 +93,7 @@ impl Tracker {
             progress: 0,
             message: message.to_owned(),
             started: now_unix(),
-            finished: 0,
+            finished: None,
             outcome: None,
         };
         let mut tasks = self.lock();
@@ -284,12 +285,13 @@ fn end(t: &mut Tracked, outcome: TaskOutcome) {
             t.view.message = completed_message(t.view.kind).to_owned();
         }
     }
-    t.view.finished = now_unix().max(t.view.started);
+    t.view.finished = Some(now_unix().max(t.view.started));
     t.view.outcome = Some(outcome);
 }
 
-fn expired(finished: u64, now: u64, retention: Duration) -> bool {
-    now.saturating_sub(finished) > retention.as_secs()
+/// Whether a task that finished at `finished` is past `retention`; a running task never is.
+fn expired(finished: Option<u64>, now: u64, retention: Duration) -> bool {
+    finished.is_some_and(|finished| now.saturating_sub(finished) > retention.as_secs())
 }
 
 #[cfg(test)]

@@ -195,8 +195,8 @@ fn check_hashing<F: Read + Seek>(
     let hashed = sha.finish();
     let coins_digest = match (&hashed, remote) {
         _ if !sorted => None,
-        (_, false) => Some(hex(&coins_here.finalize())),
-        (Some((_, records)), true) if !lost => Some(hex(&records.clone().finalize())),
+        (_, false) => Some(hex::encode(coins_here.finalize())),
+        (Some((_, records)), true) if !lost => Some(hex::encode(records.clone().finalize())),
         (_, true) => None,
     };
     let matches = found == count
@@ -209,12 +209,12 @@ fn check_hashing<F: Read + Seek>(
         return Err(Mismatch::OtherCoins);
     }
     if !file_lost && let Some((sha, _)) = hashed {
-        return Ok(hex(&sha.finalize()));
+        return Ok(hex::encode(sha.finalize()));
     }
     let mut sha = Sha256::new();
     inner.seek(SeekFrom::Start(0))?;
     io::copy(&mut inner, &mut sha)?;
-    Ok(hex(&sha.finalize()))
+    Ok(hex::encode(sha.finalize()))
 }
 
 /// The digest of the coins of `file`, read again and sorted in memory.
@@ -232,15 +232,7 @@ fn sorted_digest<F: Read + Seek>(file: &mut F, count: usize) -> Result<String, M
     for r in &records {
         sha.update(r);
     }
-    Ok(hex(&sha.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    Ok(hex::encode(sha.finalize()))
 }
 
 /// What the hashing thread is sent.

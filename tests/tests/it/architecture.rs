@@ -64,6 +64,23 @@ fn dependencies_point_one_way() {
 }
 
 #[test]
+fn the_wire_crate_does_no_io_and_the_client_needs_only_domain_and_wire() {
+    let wire = dependencies("crates/cloudcoin-wire");
+    for forbidden in ["cloudcoin-codec", "cloudcoin-tasks", "cloudcoin-api", "tokio", "hyper"] {
+        assert!(!wire.iter().any(|d| d == forbidden), "cloudcoin-wire depends on {forbidden}");
+    }
+    let ours: Vec<String> = dependencies("crates/cloudcoin-client")
+        .into_iter()
+        .filter(|d| d.starts_with("cloudcoin-"))
+        .collect();
+    assert_eq!(ours, ["cloudcoin-domain", "cloudcoin-wire"], "the client compiles no server part");
+    assert!(
+        dependencies("crates/cloudcoin-codec").iter().all(|d| d != "cloudcoin-paper-sim"),
+        "the simulator is test equipment: a dev-dependency at most"
+    );
+}
+
+#[test]
 fn the_raida_crate_knows_no_wallet_files_or_http() {
     let deps = dependencies("crates/cloudcoin-raida");
     assert!(deps.iter().any(|d| d == "cloudcoin-domain"), "{deps:?}");

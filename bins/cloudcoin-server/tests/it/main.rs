@@ -2,6 +2,7 @@
 //! directory, driven over HTTP.
 
 mod access;
+mod announce;
 mod bad_requests;
 mod browser;
 mod claim;

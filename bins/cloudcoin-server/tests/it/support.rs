@@ -147,13 +147,23 @@ impl Server {
             .env_remove("CLOUDCOIN_NO_AUTH")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in &opts.envs {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start cloudcoin-server");
         let stderr = child.stderr.take().expect("piped stderr");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (out_tx, out_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if out_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
@@ -165,7 +175,7 @@ impl Server {
         });
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut seen = Vec::new();
-        let addr = loop {
+        let addr: SocketAddr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
@@ -178,6 +188,10 @@ impl Server {
                 Err(_) => panic!("the server did not start; it said:\n{}", seen.join("\n")),
             }
         };
+        // Standard output carries the bound address alone on its first line, for supervisors.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let printed = out_rx.recv_timeout(left).expect("the bound address on stdout");
+        assert_eq!(printed, addr.to_string(), "stdout's first line is the bound address");
         Server {
             child,
             addr,

@@ -1,11 +1,11 @@
 //! The printed page carries the coins: its QR codes survive printing and scanning, can be read
 //! in any order and from several pictures, and a missing code is named.
 
-use cloudcoin_codec::simulate::{Degradation, band, print_and_scan, rasterise};
 use cloudcoin_codec::{
     CodecError, FileKind, Limits, PaperError, decode_any, decode_paper, decode_png, scan_picture,
 };
 use cloudcoin_domain::Coin;
+use cloudcoin_paper_sim::{Degradation, band, print_and_scan, rasterise};
 
 use crate::{coin, file_of};
 

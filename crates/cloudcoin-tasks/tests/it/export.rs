@@ -16,7 +16,7 @@ async fn export_and_check(amount_text: &str, kind: FileKind, expected_name: &str
     assert_eq!(done.status, TaskStatus::Completed, "{kind}: {}", done.message);
     assert_eq!(done.message, "Export completed successfully");
     assert_eq!(done.progress, 100);
-    assert!(done.finished >= done.started && done.finished > 0);
+    assert!(done.finished.is_some_and(|at| at >= done.started && at > 0));
     let Some(TaskOutcome::Export(result)) = done.outcome else { panic!("no export result") };
 
     let file = env.out.join(expected_name);
@@ -39,8 +39,8 @@ async fn export_and_check(amount_text: &str, kind: FileKind, expected_name: &str
     let w = service.wallet(&wallet("Default")).await.expect("wallet");
     let expected = amount("36").checked_sub(amount(amount_text)).expect("within balance");
     assert_eq!(w.balance, expected);
-    assert_eq!(w.per_folder["Sent"], count);
-    assert_eq!(w.per_folder["Bank"], start.len() - count);
+    assert_eq!(w.folders["Sent"], count as u64);
+    assert_eq!(w.folders["Bank"], (start.len() - count) as u64);
 
     let csv = std::fs::read_to_string(env.data.join("Wallets/Default/transactions.csv"))
         .expect("transactions.csv");

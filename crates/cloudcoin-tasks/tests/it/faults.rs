@@ -280,7 +280,7 @@ pub(crate) fn assert_never_returned(service: &cloudcoin_tasks::Service, env: &En
             assert!(task.message.contains("needs attention"), "{what}: {}", task.message);
             assert!(task.message.contains(OUTPUT), "{what}: {}", task.message);
         }
-        TaskStatus::Running => panic!("{what}: still running after recovery"),
+        other => panic!("{what}: {other:?} after recovery"),
     }
 }
 

@@ -158,7 +158,7 @@ async fn a_coin_another_import_is_storing_is_never_already_present() {
     let service = env.open().await;
     let bank = ids(&coins_in(&env.folder("Default", "Bank")));
     let held = service.wallet(&wallet("Default")).await.expect("wallet").coins;
-    assert_eq!(held, bank.len());
+    assert_eq!(held, bank.len() as u64);
     for task in service.tasks() {
         if let Some(TaskOutcome::Import(r)) = &task.outcome {
             assert!(

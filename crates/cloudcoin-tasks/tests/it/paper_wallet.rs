@@ -2,8 +2,8 @@
 //! imports into another wallet as the same coins; a scan missing a code changes nothing.
 
 use base64::Engine;
-use cloudcoin_codec::simulate::{Degradation, band, print_and_scan, rasterise};
 use cloudcoin_domain::{Coin, CoinId, FileKind};
+use cloudcoin_paper_sim::{Degradation, band, print_and_scan, rasterise};
 use cloudcoin_tasks::{ImportItem, ImportRequest, ImportResult, Service, TaskOutcome, TaskStatus};
 
 use crate::support::*;

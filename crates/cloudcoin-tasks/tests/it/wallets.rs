@@ -101,10 +101,10 @@ async fn hand_dropped_coins_count_and_foreign_files_stay() {
     let w = service.wallet(&wallet("Default")).await.expect("wallet");
     assert_eq!(w.balance, amount("136"));
     assert_eq!(w.coins, 19);
-    assert_eq!(w.per_denomination[&Denomination::from_code(2)], 1);
-    assert_eq!(w.per_denomination[&Denomination::from_code(-1)], 10);
-    assert!(!w.per_denomination.contains_key(&Denomination::from_code(11)));
-    assert_eq!(w.per_folder["Fracked"], 1);
+    assert_eq!(w.denominations[&Denomination::from_code(2)], 1);
+    assert_eq!(w.denominations[&Denomination::from_code(-1)], 10);
+    assert!(!w.denominations.contains_key(&Denomination::from_code(11)));
+    assert_eq!(w.folders["Fracked"], 1);
     let task = service
         .start_export(env.export_request("100", FileKind::Bin))
         .await

@@ -1,41 +1,35 @@
 //! Measures how often a printed-and-scanned paper wallet page gives its coins back: writes the
 //! page of `COINS` coins (default 20), degrades it `RUNS` times at random (default 50), and
 //! imports each scan. Run with
-//! `cargo run --release -p cloudcoin-codec --features simulate --example scan_campaign -- [COINS] [RUNS]`.
+//! `cargo run --release -p cloudcoin-paper-sim --example scan_campaign -- [COINS] [RUNS]`.
+//!
+//! It measures the page as the codec writes it. To compare another QR version, level or module
+//! size, change the page's setup in the codec (`page.rs`) and run it again.
 
 #![allow(clippy::print_stdout, reason = "a measuring tool reports on standard output")]
 
 use std::time::Instant;
 
-use cloudcoin_codec::simulate::{
-    Degradation, QrChoice, print_and_scan, rasterise, sample_coins, write_png_with,
-};
-use cloudcoin_codec::{Limits, PngLabel, decode_any};
+use cloudcoin_codec::{FileKind, Limits, WriteOptions, decode_any, write_coins};
 use cloudcoin_domain::Tag;
+use cloudcoin_paper_sim::{
+    Degradation, codes_at_first_reading, print_and_scan, rasterise, sample_coins,
+};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let count: u32 = args.next().map_or(20, |a| a.parse().expect("COINS is a number"));
     let runs: u64 = args.next().map_or(50, |a| a.parse().expect("RUNS is a number"));
-    // An optional candidate to measure instead of the one written: VERSION LEVEL MODULE_PIXELS.
-    let choice = match (args.next(), args.next(), args.next()) {
-        (Some(v), Some(l), Some(m)) => QrChoice::new(
-            v.parse().expect("VERSION is a number"),
-            l.chars().next().expect("LEVEL is a letter"),
-            m.parse().expect("MODULE_PIXELS is a number"),
-        ),
-        _ => QrChoice::current(),
-    };
-    let (codes, fit) = choice.capacity();
-    println!("{choice:?}: {codes} codes, {fit} coins per page");
     let coins = sample_coins(count);
-    let label =
-        PngLabel::new(&coins, Tag::parse("campaign").expect("tag"), "2026-11-29").expect("label");
+    let options =
+        WriteOptions::new().with_tag(Tag::parse("campaign").expect("tag")).with_date("2026-11-29");
     let mut png = Vec::new();
     let start = Instant::now();
-    write_png_with(&mut png, &coins, &label, choice).expect("writes");
+    write_coins(&mut png, FileKind::Png, &coins, &options).expect("writes");
     println!("page written in {:?}, {} bytes", start.elapsed(), png.len());
     let printed = rasterise(&png).expect("rasterises");
+    let codes = codes_at_first_reading(&printed).expect("reads");
+    println!("one reading of the clean page finds {codes} codes");
     if let Ok(dir) = std::env::var("CAMPAIGN_SAVE") {
         std::fs::write(format!("{dir}/page-{count}.png"), &png).expect("saved");
         let scan = print_and_scan(&printed, &Degradation::scan()).expect("scans");

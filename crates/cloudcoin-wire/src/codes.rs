@@ -5,7 +5,7 @@
 //! a task that ended in error.
 //!
 //! ```
-//! use cloudcoin_api::codes;
+//! use cloudcoin_wire::codes;
 //! assert_eq!(codes::WALLET_NOT_FOUND, 4115);
 //! assert_eq!(codes::describe(4308), Some("missing or wrong bearer token"));
 //! ```

@@ -1,8 +1,10 @@
 //! Printing and scanning, simulated: what a paper wallet page looks like after it was printed and
-//! scanned or photographed, for tests of paper wallet import (feature `simulate`).
+//! scanned or photographed, for tests and measurements of paper wallet import. Test equipment of
+//! this repository (never published); it knows the codec only through the pictures it writes,
+//! and finds a page's QR codes with its own reading (rxing, as the codec's reader does).
 //!
 //! ```
-//! use cloudcoin_codec::simulate::{Degradation, print_and_scan};
+//! use cloudcoin_paper_sim::{Degradation, print_and_scan};
 //! use cloudcoin_codec::{FileKind, Limits, WriteOptions, decode_any, write_coins};
 //! use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber};
 //!
@@ -22,73 +24,20 @@
 use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
-use image::{ImageFormat, RgbImage, imageops};
+use image::{GrayImage, ImageFormat, RgbImage, imageops};
 
 use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber};
 
-use crate::error::CodecError;
-
-/// A choice of QR symbol for the page, to compare candidates with the degraded-scan measurement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A picture that cannot be read or written, or a code to cover that the page does not show.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub struct QrChoice {
-    /// The QR version, 1 to 40.
-    pub version: i16,
-    /// The error correction level: `'L'`, `'M'`, `'Q'` or `'H'`.
-    pub level: char,
-    /// Pixels per module on the 300 dpi page.
-    pub module_pixels: u32,
-}
-
-impl QrChoice {
-    /// The choice a `png` written by [`write_coins`](crate::write_coins) uses.
-    pub fn current() -> QrChoice {
-        let s = crate::page::SETUP;
-        let level = match s.ec {
-            qrcode::EcLevel::L => 'L',
-            qrcode::EcLevel::M => 'M',
-            qrcode::EcLevel::Q => 'Q',
-            qrcode::EcLevel::H => 'H',
-        };
-        QrChoice { version: s.version, level, module_pixels: s.module }
-    }
-
-    /// A choice of version, level and module size.
-    pub fn new(version: i16, level: char, module_pixels: u32) -> QrChoice {
-        QrChoice { version, level, module_pixels }
-    }
-
-    fn setup(self) -> crate::page::QrSetup {
-        let ec = match self.level {
-            'L' => qrcode::EcLevel::L,
-            'Q' => qrcode::EcLevel::Q,
-            'H' => qrcode::EcLevel::H,
-            _ => qrcode::EcLevel::M,
-        };
-        crate::page::QrSetup {
-            version: self.version.clamp(1, 40),
-            ec,
-            module: self.module_pixels.max(1),
-        }
-    }
-
-    /// How many codes fit on a page, and how many coins they carry.
-    pub fn capacity(self) -> (usize, usize) {
-        let s = self.setup();
-        let bytes = s.codes_per_page() * s.chunk_bytes();
-        (s.codes_per_page(), bytes.saturating_sub(crate::bin::HEADER_LEN) / crate::bin::RECORD_LEN)
-    }
-}
-
-/// Writes a PNG coin file as [`write_coins`](crate::write_coins) does, with the QR codes of
-/// `choice`.
-pub fn write_png_with(
-    w: impl std::io::Write,
-    coins: &[cloudcoin_domain::Coin],
-    label: &crate::PngLabel,
-    choice: QrChoice,
-) -> Result<(), CodecError> {
-    crate::png_file::write_png_setup(w, coins, label, choice.setup())
+pub enum SimError {
+    /// The picture is no PNG or JPEG the image crate reads, or cannot be encoded.
+    #[error("picture: {0}")]
+    Picture(#[from] image::ImageError),
+    /// [`Degradation::covered_code`] names a code the page does not show.
+    #[error("the page shows no code {0}")]
+    NoSuchCode(u32),
 }
 
 /// How a page is degraded on its way through a printer and a scanner.
@@ -145,15 +94,15 @@ impl Degradation {
 
 /// The pixels of a PNG or JPEG picture, re-encoded as a PNG with no other chunk: what is left of
 /// a coin PNG once it is printed perfectly.
-pub fn rasterise(picture: &[u8]) -> Result<Vec<u8>, CodecError> {
-    let rgb = crate::scan::decode_picture(picture)?.into_rgb8();
+pub fn rasterise(picture: &[u8]) -> Result<Vec<u8>, SimError> {
+    let rgb = image::load_from_memory(picture)?.into_rgb8();
     encode(&rgb, ImageFormat::Png, 0)
 }
 
 /// A PNG of the horizontal band of `picture` (a PNG or JPEG) from `top` to `bottom`, in
 /// thousandths of its height: a photo of part of a page.
-pub fn band(picture: &[u8], top: u32, bottom: u32) -> Result<Vec<u8>, CodecError> {
-    let page = crate::scan::decode_picture(picture)?.into_rgb8();
+pub fn band(picture: &[u8], top: u32, bottom: u32) -> Result<Vec<u8>, SimError> {
+    let page = image::load_from_memory(picture)?.into_rgb8();
     let (w, h) = page.dimensions();
     let at = |permille: u32| {
         u32::try_from(u64::from(h) * u64::from(permille.min(1000)) / 1000).unwrap_or(h)
@@ -164,8 +113,8 @@ pub fn band(picture: &[u8], top: u32, bottom: u32) -> Result<Vec<u8>, CodecError
 }
 
 /// The JPEG bytes of a scan of the printed `picture` (a PNG or JPEG) after `degradation`.
-pub fn print_and_scan(picture: &[u8], degradation: &Degradation) -> Result<Vec<u8>, CodecError> {
-    let mut page = crate::scan::decode_picture(picture)?.into_rgb8();
+pub fn print_and_scan(picture: &[u8], degradation: &Degradation) -> Result<Vec<u8>, SimError> {
+    let mut page = image::load_from_memory(picture)?.into_rgb8();
     if let Some(code) = degradation.covered_code {
         cover(&mut page, code)?;
     }
@@ -182,7 +131,7 @@ pub fn print_and_scan(picture: &[u8], degradation: &Degradation) -> Result<Vec<u
     encode(&turned, ImageFormat::Jpeg, degradation.jpeg_quality)
 }
 
-fn encode(rgb: &RgbImage, format: ImageFormat, quality: u8) -> Result<Vec<u8>, CodecError> {
+fn encode(rgb: &RgbImage, format: ImageFormat, quality: u8) -> Result<Vec<u8>, SimError> {
     let mut out = Cursor::new(Vec::new());
     let result = match format {
         ImageFormat::Jpeg => {
@@ -190,18 +139,18 @@ fn encode(rgb: &RgbImage, format: ImageFormat, quality: u8) -> Result<Vec<u8>, C
         }
         other => rgb.write_to(&mut out, other),
     };
-    result.map_err(|e| CodecError::Picture { reason: e.to_string() })?;
+    result?;
     Ok(out.into_inner())
 }
 
 /// Paints white over the QR code numbered `code` and its surroundings.
-fn cover(page: &mut RgbImage, code: u32) -> Result<(), CodecError> {
+fn cover(page: &mut RgbImage, code: u32) -> Result<(), SimError> {
     let grey = image::DynamicImage::ImageRgb8(page.clone()).into_luma8();
-    let bounds = crate::scan::code_bounds(&grey)
+    let bounds = codes_in(&grey)
         .into_iter()
-        .find(|(part, _)| part.index == code)
+        .find(|(index, _)| *index == code)
         .map(|(_, b)| b)
-        .ok_or(CodecError::Picture { reason: format!("the page shows no code {code}") })?;
+        .ok_or(SimError::NoSuchCode(code))?;
     let xs = bounds.iter().map(|p| p.0);
     let ys = bounds.iter().map(|p| p.1);
     let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
@@ -215,6 +164,56 @@ fn cover(page: &mut RgbImage, code: u32) -> Result<(), CodecError> {
         }
     }
     Ok(())
+}
+
+/// How many CloudCoin QR codes one reading of `picture` (a PNG or JPEG) finds, as the codec's
+/// reader first reads a picture: the whole picture at its own pixel grid, once, before it tries
+/// it moved or resized. A test compares it with what the codec's reader finds in the end.
+pub fn codes_at_first_reading(picture: &[u8]) -> Result<usize, SimError> {
+    Ok(codes_in(&image::load_from_memory(picture)?.into_luma8()).len())
+}
+
+/// The corners of a code in a picture, in pixels.
+type Corners = [(u32, u32); 4];
+
+/// Every CloudCoin code (`CC9P:{page}:{i}/{n}:…` or `CC9:{i}/{n}:…`, SPEC §4.3.1) that rxing's
+/// multi-code QR reader finds in `grey`, by its number `i`, with its corners.
+fn codes_in(grey: &GrayImage) -> Vec<(u32, Corners)> {
+    use rxing::multi::MultipleBarcodeReader;
+    let Ok(source) = rxing::Luma8Source::new_with_slice(grey.as_raw(), grey.width(), grey.height())
+    else {
+        return Vec::new();
+    };
+    let mut bitmap = rxing::BinaryBitmap::new(rxing::common::HybridBinarizer::new(source));
+    let hints = rxing::DecodeHints::default().with(rxing::DecodeHintValue::TryHarder(true)).with(
+        rxing::DecodeHintValue::PossibleFormats(
+            [rxing::BarcodeFormat::QR_CODE].into_iter().collect(),
+        ),
+    );
+    let results = rxing::qrcode::cpp_port::QrReader
+        .decode_multiple_with_hints(&mut bitmap, &hints)
+        .unwrap_or_default();
+    results
+        .iter()
+        .filter_map(|result| {
+            let index = code_index(result.getText())?;
+            let corner = |i: usize| {
+                let p = result.getPoints().get(i).copied().unwrap_or_default();
+                (p.x.max(0.0) as u32, p.y.max(0.0) as u32)
+            };
+            Some((index, [corner(0), corner(1), corner(2), corner(3)]))
+        })
+        .collect()
+}
+
+/// The number of the code whose text is `text`: `CC9P:{page}:{i}/{n}:…` (bound pages) or
+/// `CC9:{i}/{n}:…` (pages printed before); `None` for any other text.
+fn code_index(text: &str) -> Option<u32> {
+    let counter = match text.strip_prefix("CC9P:") {
+        Some(bound) => bound.split_once(':')?.1,
+        None => text.strip_prefix("CC9:")?,
+    };
+    counter.split('/').next()?.parse().ok()
 }
 
 /// `img` turned by `millidegrees` about its centre (bilinear), white where nothing was.
@@ -281,7 +280,7 @@ impl Rng {
 /// example) and of the tests that replay its seeds.
 ///
 /// ```
-/// use cloudcoin_codec::simulate::sample_coins;
+/// use cloudcoin_paper_sim::sample_coins;
 ///
 /// let coins = sample_coins(20);
 /// assert_eq!(coins.len(), 20);
@@ -307,4 +306,17 @@ pub fn sample_coins(count: u32) -> Vec<Coin> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_index;
+
+    #[test]
+    fn a_code_is_numbered_in_either_framing() {
+        assert_eq!(code_index("CC9P:0123456789AB:3/13:ABC"), Some(3));
+        assert_eq!(code_index("CC9:4/13:ABC"), Some(4));
+        assert_eq!(code_index("CC9P:0123456789AB"), None);
+        assert_eq!(code_index("hello"), None);
+    }
 }
