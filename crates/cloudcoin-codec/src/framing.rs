@@ -7,53 +7,13 @@
 //! (`CC9:{i}/{n}:…`, pages printed before) form one group of their own, read as before.
 
 use std::collections::BTreeMap;
-use std::fmt;
-
-use sha2::{Digest, Sha256};
 
 use crate::base45;
+pub(crate) use crate::page_id::{ID_BYTES, PageId, PageKey};
 use crate::qr_text::{Assembly, PaperError, Part};
 
 /// What every bound code's text starts with.
 pub(crate) const PREFIX: &str = "CC9P:";
-/// Bytes of the SHA-256 digest that name a page.
-const ID_BYTES: usize = 6;
-
-/// The identity of a bound page: the first six bytes of the SHA-256 of its payload, written as
-/// twelve upper-case hexadecimal digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct PageId([u8; ID_BYTES]);
-
-impl PageId {
-    /// The identity of the page carrying `payload`.
-    pub(crate) fn of(payload: &[u8]) -> PageId {
-        let digest = Sha256::digest(payload);
-        let mut id = [0u8; ID_BYTES];
-        id.copy_from_slice(&digest[..ID_BYTES]);
-        PageId(id)
-    }
-
-    /// Reads twelve upper-case hexadecimal digits.
-    fn parse(text: &str) -> Option<PageId> {
-        if text.len() != 2 * ID_BYTES
-            || !text.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
-        {
-            return None;
-        }
-        let mut id = [0u8; ID_BYTES];
-        for (i, byte) in id.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(PageId(id))
-    }
-}
-
-impl fmt::Display for PageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02X}"))
-    }
-}
-
 /// The texts of the bound codes carrying `payload`, `chunk` bytes per code (the last may hold
 /// fewer).
 pub(crate) fn frame(payload: &[u8], chunk: usize) -> Vec<String> {
@@ -73,6 +33,15 @@ pub(crate) fn framed_len(chunk: usize, total: u32) -> usize {
     PREFIX.len() + 2 * ID_BYTES + 1 + 2 * digits + 2 + base45::encoded_len(chunk)
 }
 
+/// Reads the text of one QR code, in either framing: `None` when it is not a CloudCoin code at
+/// all (some other QR code in the picture), an error when it starts like one and is malformed.
+pub(crate) fn parse_code(text: &str) -> Result<Option<Part>, PaperError> {
+    match parse(text)? {
+        Some(bound) => Ok(Some(bound)),
+        None => crate::qr_text::parse(text),
+    }
+}
+
 /// Reads a bound code's text: `None` when it does not start with [`PREFIX`].
 pub(crate) fn parse(text: &str) -> Result<Option<Part>, PaperError> {
     let Some(rest) = text.strip_prefix(PREFIX) else {
@@ -86,24 +55,6 @@ pub(crate) fn parse(text: &str) -> Result<Option<Part>, PaperError> {
     })?;
     let part = crate::qr_text::parse_counted(rest)?;
     Ok(Some(Part { page: Some(page), ..part }))
-}
-
-/// Which page a group of codes belongs to: a bound page, or the codes of the older framing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum PageKey {
-    /// Codes of the older framing, which name no page.
-    Unbound,
-    /// Codes naming this page.
-    Bound(PageId),
-}
-
-impl fmt::Display for PageKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PageKey::Unbound => f.write_str("without a page code (CC9:)"),
-            PageKey::Bound(id) => write!(f, "{id}"),
-        }
-    }
 }
 
 /// The codes read from pictures, grouped by the page they name.

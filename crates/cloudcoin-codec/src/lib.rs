@@ -46,6 +46,8 @@ mod limits;
 mod options;
 #[cfg(feature = "png")]
 mod page;
+#[cfg_attr(not(any(feature = "png", feature = "paper-scan")), allow(dead_code))]
+mod page_id;
 #[cfg(feature = "pdf")]
 mod pdf;
 #[cfg(feature = "png")]

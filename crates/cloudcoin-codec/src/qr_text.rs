@@ -19,7 +19,7 @@ pub(crate) const MAX_CODES: u32 = 65_535;
 /// code of the older framing, which names no page).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Part {
-    pub(crate) page: Option<crate::framing::PageId>,
+    pub(crate) page: Option<crate::page_id::PageId>,
     pub(crate) index: u32,
     pub(crate) total: u32,
     pub(crate) data: Vec<u8>,
@@ -103,10 +103,10 @@ pub enum PaperError {
 
 impl PaperError {
     /// This error, said of the page `key` (errors of unbound codes stay as they are).
-    pub(crate) fn on_page(self, key: crate::framing::PageKey) -> PaperError {
+    pub(crate) fn on_page(self, key: crate::page_id::PageKey) -> PaperError {
         match key {
-            crate::framing::PageKey::Unbound => self,
-            crate::framing::PageKey::Bound(id) => {
+            crate::page_id::PageKey::Unbound => self,
+            crate::page_id::PageKey::Bound(id) => {
                 PaperError::Page { page: id.to_string(), problem: Box::new(self) }
             }
         }
@@ -139,7 +139,7 @@ fn list(numbers: &[u32]) -> String {
 }
 
 /// The texts of the codes carrying `payload` in the older framing, which names no page, `chunk`
-/// bytes per code (the last may hold fewer). The writer now uses [`crate::framing::frame`]; this
+/// bytes per code (the last may hold fewer). The writer now uses the bound framing (`framing::frame`); this
 /// remains to make pages as they were printed before, for the tests that read them.
 #[cfg(test)]
 pub(crate) fn frame(payload: &[u8], chunk: usize) -> Vec<String> {
@@ -170,12 +170,10 @@ fn number(text: &str) -> Option<u32> {
     text.parse().ok().filter(|n| (1..=MAX_CODES).contains(n))
 }
 
-/// Reads the text of one QR code, in either framing: `None` when it is not a CloudCoin code at
-/// all (some other QR code in the picture), an error when it starts like one and is malformed.
+/// Reads the text of one QR code of the older framing (`CC9:`): `None` when it is not one (a
+/// bound code, read by `framing::parse_code`, or some other QR code), an error when it starts
+/// like one and is malformed.
 pub(crate) fn parse(text: &str) -> Result<Option<Part>, PaperError> {
-    if let Some(bound) = crate::framing::parse(text)? {
-        return Ok(Some(bound));
-    }
     let Some(rest) = text.strip_prefix(PREFIX) else {
         return Ok(None);
     };

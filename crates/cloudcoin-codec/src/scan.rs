@@ -441,7 +441,7 @@ fn codes_in(grey: &GrayImage) -> Result<Vec<(Part, Corners)>, CodecError> {
         .unwrap_or_default();
     let mut out = Vec::new();
     for result in results {
-        if let Some(part) = qr_text::parse(result.getText())? {
+        if let Some(part) = crate::framing::parse_code(result.getText())? {
             let corner = |i: usize| {
                 let p = result.getPoints().get(i).copied().unwrap_or_default();
                 (p.x.max(0.0) as u32, p.y.max(0.0) as u32)
