@@ -809,6 +809,37 @@ mod tests {
         }
     }
 
+    /// A wallet `W` of one coin file in `Bank`, scanned, with that coin reserved by an export.
+    struct ReservedCoin {
+        _tmp: tempfile::TempDir,
+        layout: crate::store::Layout,
+        wallet: WalletName,
+        x: Coin,
+        bytes: Vec<u8>,
+        usual: String,
+        state: crate::store::WalletState,
+        held: Vec<crate::store::Held>,
+    }
+
+    impl ReservedCoin {
+        fn new() -> ReservedCoin {
+            let _tmp = tempfile::tempdir().expect("tempdir");
+            let layout = crate::store::Layout { root: _tmp.path().to_path_buf() };
+            let wallet = WalletName::parse("W").expect("name");
+            layout.create_wallet_dirs(&wallet).expect("dirs");
+            let x = crate::fixtures::coin(0, 7);
+            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&x)).expect("encode");
+            let usual = crate::store::coin_file_name(&x);
+            let bank = layout.folder(&wallet, Folder::Bank);
+            std::fs::write(bank.join(&usual), &bytes).expect("write");
+            let mut state = crate::store::scan_wallet(&layout, &wallet).expect("scan");
+            let policy = cloudcoin_domain::SelectionPolicy::default();
+            let ids = state.reserve_amount(x.value().expect("money"), &policy).expect("reserve");
+            let held = state.held(&ids).expect("reserved");
+            ReservedCoin { _tmp, layout, wallet, x, bytes, usual, state, held }
+        }
+    }
+
     /// Two exports of one wallet at once. Export A has published its file and its coin's file is
     /// on its way to `Sent`; an import of A's file stored the same coin again (under the next
     /// free name) and export B took it. B's scan for stray copies meets A's file: it is not a
@@ -816,20 +847,10 @@ mod tests {
     /// A moved it first, B failed with "cannot move a second copy of a coin to Trash").
     #[test]
     fn another_exports_file_on_its_way_to_sent_is_not_a_stray_copy() {
-        use crate::store::{Entry, Layout, scan_wallet, set_aside_copies};
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let layout = Layout { root: tmp.path().to_path_buf() };
-        let wallet = WalletName::parse("W").expect("name");
-        layout.create_wallet_dirs(&wallet).expect("dirs");
+        use crate::store::{Entry, set_aside_copies};
+        let ReservedCoin { _tmp, layout, wallet, x, bytes, usual, mut state, held: a } =
+            ReservedCoin::new();
         let bank = layout.folder(&wallet, Folder::Bank);
-        let x = crate::fixtures::coin(0, 7);
-        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&x)).expect("encode");
-        let usual = crate::store::coin_file_name(&x);
-        std::fs::write(bank.join(&usual), &bytes).expect("write");
-        let mut state = scan_wallet(&layout, &wallet).expect("scan");
-        let policy = cloudcoin_domain::SelectionPolicy::default();
-        let ids = state.reserve_amount(x.value().expect("money"), &policy).expect("reserve");
-        let a = state.held(&ids).expect("reserved");
         forget(&mut state, &a);
         // The import of A's file: the same coin, under the next free name, reserved by B.
         let again = cloudcoin_domain::unique_file_name(&usual, |n| bank.join(n).exists());
@@ -852,21 +873,10 @@ mod tests {
     /// coin would be lost to the wallet if the export then failed and gave its coins back.
     #[test]
     fn a_reserved_coins_own_file_moved_by_other_software_is_not_a_stray_copy() {
-        use crate::store::{Layout, scan_wallet, set_aside_copies};
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let layout = Layout { root: tmp.path().to_path_buf() };
-        let wallet = WalletName::parse("W").expect("name");
-        layout.create_wallet_dirs(&wallet).expect("dirs");
+        use crate::store::set_aside_copies;
+        let ReservedCoin { _tmp, layout, wallet, usual, state, held, .. } = ReservedCoin::new();
         let (bank, fracked) =
             (layout.folder(&wallet, Folder::Bank), layout.folder(&wallet, Folder::Fracked));
-        let x = crate::fixtures::coin(0, 7);
-        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&x)).expect("encode");
-        let usual = crate::store::coin_file_name(&x);
-        std::fs::write(bank.join(&usual), &bytes).expect("write");
-        let mut state = scan_wallet(&layout, &wallet).expect("scan");
-        let policy = cloudcoin_domain::SelectionPolicy::default();
-        let ids = state.reserve_amount(x.value().expect("money"), &policy).expect("reserve");
-        let held = state.held(&ids).expect("reserved");
         std::fs::rename(bank.join(&usual), fracked.join(&usual)).expect("moved by another program");
         let aside = set_aside_copies(&layout, &wallet, &Mutex::new(state), &held).expect("scan");
         assert_eq!(aside.moved, 0, "the coin's only file was taken for a stray copy");
