@@ -399,17 +399,7 @@ impl Client {
     /// # });
     /// ```
     pub async fn pown(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
-        let pans = all_pans(coins)?;
-        let jobs = self.plan(
-            coins.len(),
-            C37,
-            |_| RaidaSet::ALL,
-            None,
-            |i, r, out| {
-                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-                out.extend_from_slice(&pans[i][r.index()]);
-            },
-        )?;
+        let jobs = self.plan_c37(coins)?;
         let outcomes = self.run(Command::Pown, jobs).await;
         Ok(per_coin(ids(coins), outcomes, |resp, n| resp.checks(n)))
     }
@@ -478,17 +468,7 @@ impl Client {
     /// # });
     /// ```
     pub async fn find(&self, coins: &[Coin]) -> Result<CoinAnswers<Found>, CallError> {
-        let pans = all_pans(coins)?;
-        let jobs = self.plan(
-            coins.len(),
-            C37,
-            |_| RaidaSet::ALL,
-            None,
-            |i, r, out| {
-                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-                out.extend_from_slice(&pans[i][r.index()]);
-            },
-        )?;
+        let jobs = self.plan_c37(coins)?;
         let outcomes = self.run(Command::Find, jobs).await;
         Ok(per_coin(ids(coins), outcomes, |resp, n| resp.found(n)))
     }
@@ -715,6 +695,22 @@ impl Client {
 
     /// Splits a batch of `n` coins into requests: per RAIDA, the coins whose target set holds
     /// it, grouped by trailer (a fix's PG and tickets), in requests of nearly equal size.
+    /// The requests of a command whose records are `C37` (the coin, its AN and its PAN at each
+    /// RAIDA), sent to all 25: pown and find.
+    fn plan_c37(&self, coins: &[Coin]) -> Result<Vec<Job>, CallError> {
+        let pans = all_pans(coins)?;
+        self.plan(
+            coins.len(),
+            C37,
+            |_| RaidaSet::ALL,
+            None,
+            |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+                out.extend_from_slice(&pans[i][r.index()]);
+            },
+        )
+    }
+
     fn plan(
         &self,
         n: usize,
