@@ -5,8 +5,10 @@
 use std::io::Cursor;
 
 use cloudcoin_codec::scan_picture;
-use cloudcoin_domain::{Coin, CoinId, FileKind};
-use cloudcoin_tasks::{ImportItem, ImportRequest, ImportResult, Service, TaskOutcome, TaskStatus};
+use cloudcoin_domain::{Coin, FileKind};
+
+use crate::support::ids_and_ans;
+use cloudcoin_tasks::{ImportItem, ImportResult, Service, TaskOutcome, TaskStatus};
 use image::RgbImage;
 
 use crate::support::*;
@@ -46,21 +48,7 @@ fn spliced(top: &RgbImage, bottom: &RgbImage) -> RgbImage {
 
 async fn import(service: &Service, items: Vec<Vec<u8>>) -> (TaskStatus, ImportResult) {
     let items = items.into_iter().map(ImportItem::Bytes).collect();
-    // The pages were exported by this server's Default wallet, so their coins are in its Sent
-    // folder: the import says it knows (`allow_sent`), leaving the pages' own checks to decide.
-    let request = ImportRequest::new(wallet("Paper"), items).with_sent_coins_allowed();
-    let task = service.start_import(request).await.expect("import");
-    let done = finished(service, task.id).await;
-    match done.outcome {
-        Some(TaskOutcome::Import(r)) => (done.status, r),
-        other => panic!("not an import result: {other:?}"),
-    }
-}
-
-fn ids_and_ans(coins: &[Coin]) -> Vec<(CoinId, [[u8; 16]; 25])> {
-    let mut v: Vec<_> = coins.iter().map(|c| (c.id(), c.ans)).collect();
-    v.sort();
-    v
+    crate::support::import_exported_pages(service, "Paper", items).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

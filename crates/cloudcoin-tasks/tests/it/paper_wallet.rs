@@ -2,9 +2,11 @@
 //! imports into another wallet as the same coins; a scan missing a code changes nothing.
 
 use base64::Engine;
-use cloudcoin_domain::{Coin, CoinId, FileKind};
+use cloudcoin_domain::{Coin, FileKind};
+
+use crate::support::ids_and_ans;
 use cloudcoin_paper_sim::{Degradation, band, print_and_scan, rasterise};
-use cloudcoin_tasks::{ImportItem, ImportRequest, ImportResult, Service, TaskOutcome, TaskStatus};
+use cloudcoin_tasks::{ImportItem, ImportResult, Service, TaskOutcome, TaskStatus};
 
 use crate::support::*;
 
@@ -34,26 +36,12 @@ fn bytes_item(bytes: &[u8]) -> ImportItem {
     ImportItem::Bytes(bytes.to_vec())
 }
 
-/// Imports `items` into `name`, returning the task's status and result.
 async fn import(
     service: &Service,
     name: &str,
     items: Vec<ImportItem>,
 ) -> (TaskStatus, ImportResult) {
-    // The pages are of coins this server exported: storing them again needs the say-so.
-    let req = ImportRequest::new(wallet(name), items).with_sent_coins_allowed();
-    let task = service.start_import(req).await.expect("import started");
-    let done = finished(service, task.id).await;
-    match done.outcome {
-        Some(TaskOutcome::Import(r)) => (done.status, r),
-        other => panic!("not an import result: {other:?}"),
-    }
-}
-
-fn ids_and_ans(coins: &[Coin]) -> Vec<(CoinId, [[u8; 16]; 25])> {
-    let mut v: Vec<_> = coins.iter().map(|c| (c.id(), c.ans)).collect();
-    v.sort();
-    v
+    crate::support::import_exported_pages(service, name, items).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,10 @@ use cloudcoin_domain::{
     Amount, Coin, CoinId, Denomination, FileKind, Pown, RAIDA_COUNT, SerialNumber, Tag, WalletName,
 };
 use cloudcoin_tasks::testing::TestDataDir;
-use cloudcoin_tasks::{ExportRequest, Service, ServiceConfig, TaskId, TaskView};
+use cloudcoin_tasks::{
+    ExportRequest, ImportItem, ImportRequest, ImportResult, Service, ServiceConfig, TaskId,
+    TaskOutcome, TaskStatus, TaskView,
+};
 
 /// A synthetic coin whose ANs are derived from its identity.
 pub(crate) fn coin(code: i8, serial: u32) -> Coin {
@@ -222,4 +225,28 @@ impl Drop for BindMount {
 #[allow(clippy::print_stderr, reason = "a skipped check says why on the test's output")]
 pub(crate) fn skip(reason: &str) {
     eprintln!("SKIPPED (part of the test): {reason}");
+}
+
+/// Imports into `name` paper pages this server exported, returning the task's status and
+/// result. The pages' coins are in the exporting wallet's `Sent` folder, so the import says it
+/// knows (`allow_sent`), leaving the pages' own checks to decide.
+pub(crate) async fn import_exported_pages(
+    service: &Service,
+    name: &str,
+    items: Vec<ImportItem>,
+) -> (TaskStatus, ImportResult) {
+    let req = ImportRequest::new(wallet(name), items).with_sent_coins_allowed();
+    let task = service.start_import(req).await.expect("import started");
+    let done = finished(service, task.id).await;
+    match done.outcome {
+        Some(TaskOutcome::Import(r)) => (done.status, r),
+        other => panic!("not an import result: {other:?}"),
+    }
+}
+
+/// The coins' identities with their ANs, in order: what two sets of the same coins share.
+pub(crate) fn ids_and_ans(coins: &[Coin]) -> Vec<(CoinId, [[u8; 16]; RAIDA_COUNT])> {
+    let mut v: Vec<_> = coins.iter().map(|c| (c.id(), c.ans)).collect();
+    v.sort();
+    v
 }
