@@ -151,8 +151,13 @@ impl Challenge {
 /// Random bytes from the operating system.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    fill_random(&mut bytes);
     bytes
+}
+
+/// Fills `bytes` from the operating system's random source.
+pub(crate) fn fill_random(bytes: &mut [u8]) {
+    getrandom::fill(bytes).expect("the operating system's random source is available");
 }
 
 /// The key coin of an encryption type-1 request, at one RAIDA.
