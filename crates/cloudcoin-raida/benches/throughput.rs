@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use cloudcoin_domain::{Coin, RAIDA_COUNT};
 use cloudcoin_raida::{
     AddressList, BODY_OVERHEAD, Client, Command, Config, Grade, MAX_BODY_LEN, RaidaId, Request,
-    random_key,
+    random_pans,
 };
 use cloudcoin_raida_sim::{Network, SimConfig, generate_coins};
 
@@ -60,7 +60,7 @@ fn client(net: &Network, requests_per_raida: usize) -> Client {
 }
 
 fn with_pans(coins: &[Coin]) -> Vec<Coin> {
-    coins.iter().map(|c| c.clone().with_pans(std::array::from_fn(|_| random_key()))).collect()
+    coins.iter().zip(random_pans(coins.len())).map(|(c, pans)| c.clone().with_pans(pans)).collect()
 }
 
 fn after_pown(coins: &[Coin]) -> Vec<Coin> {

@@ -242,7 +242,7 @@ pub fn random_pans(count: usize) -> Vec<[Key; RAIDA_COUNT]> {
 #[derive(Debug)]
 struct Job {
     raida: RaidaId,
-    coins: Vec<usize>,
+    coins: Arc<[usize]>,
     payload: Vec<u8>,
 }
 
@@ -352,7 +352,7 @@ impl Client {
     /// # });
     /// ```
     pub async fn echo(&self) -> RaidaAnswers<Echo> {
-        let jobs = RaidaId::all().map(|raida| Job { raida, coins: vec![0], payload: Vec::new() });
+        let jobs = RaidaId::all().map(|raida| Job { raida, coins: Arc::from([0]), payload: Vec::new() });
         let outcomes = self.run(Command::Echo, jobs.collect()).await;
         per_raida(outcomes, |response, elapsed| match response.status {
             Status::Success => Ok(Echo { round_trip: elapsed, exec_micros: response.exec_micros }),
@@ -378,16 +378,12 @@ impl Client {
     /// # });
     /// ```
     pub async fn detect(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
-        let flight = self.plan(
-            Command::Detect,
-            coins.len(),
-            C21,
-            |_| RaidaSet::ALL,
-            None,
-            |i, r, out| {
-                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-            },
-        )?;
+        let flight = self.plan_uniform(Command::Detect, coins.len(), C21, |i, out| {
+            let coin = &coins[i];
+            for (r, out) in out.iter_mut().enumerate() {
+                put_c21(out, &coin.id(), &coin.ans[r]);
+            }
+        })?;
         Ok(flight.per_coin(ids(coins), |resp, n| resp.checks(n)).await)
     }
 
@@ -581,7 +577,7 @@ impl Client {
             for child in &change.child_pans {
                 payload.extend_from_slice(&child[r.index()]);
             }
-            Job { raida: r, coins: vec![0], payload }
+            Job { raida: r, coins: Arc::from([0]), payload }
         });
         let outcomes = self.run(Command::MakeChange, jobs.collect()).await;
         per_raida(outcomes, |response, _| match response.status {
@@ -622,7 +618,7 @@ impl Client {
         });
         payload.push(denomination.code().to_be_bytes()[0]);
         let jobs =
-            RaidaId::all().map(|raida| Job { raida, coins: vec![0], payload: payload.clone() });
+            RaidaId::all().map(|raida| Job { raida, coins: Arc::from([0]), payload: payload.clone() });
         let outcomes = self.run(Command::ChangeSerials, jobs.collect()).await;
         per_raida(outcomes, |response, _| response.free_serials())
     }
@@ -705,7 +701,7 @@ impl Client {
                 put_c5(&mut payload, child_dn, child.serial);
                 payload.extend_from_slice(&child.keys[r.index()]);
             }
-            Job { raida: r, coins: vec![0], payload }
+            Job { raida: r, coins: Arc::from([0]), payload }
         });
         let outcomes = self.run(command, jobs.collect()).await;
         Ok(per_raida(outcomes, |response, _| match response.status {
@@ -721,17 +717,49 @@ impl Client {
     /// RAIDA), sent to all 25: pown and find.
     fn plan_c37(&self, command: Command, coins: &[Coin]) -> Result<Flight, CallError> {
         let pans = all_pans(coins)?;
-        self.plan(
-            command,
-            coins.len(),
-            C37,
-            |_| RaidaSet::ALL,
-            None,
-            |i, r, out| {
-                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-                out.extend_from_slice(&pans[i][r.index()]);
-            },
-        )
+        self.plan_uniform(command, coins.len(), C37, |i, out| {
+            let coin = &coins[i];
+            for (r, out) in out.iter_mut().enumerate() {
+                put_c21(out, &coin.id(), &coin.ans[r]);
+                out.extend_from_slice(&pans[i][r]);
+            }
+        })
+    }
+
+    /// [`Client::plan`] for a batch sent whole to all 25 RAIDA with no trailer (detect, pown,
+    /// find): every RAIDA gets the same split, so the payloads are written coin by coin — each
+    /// coin's keys read once, its 25 records appended to the 25 payloads of its part — and the
+    /// 25 requests of a part leave when it is written.
+    fn plan_uniform(
+        &self,
+        command: Command,
+        n: usize,
+        record_len: usize,
+        records: impl Fn(usize, &mut [Vec<u8>; RAIDA_COUNT]),
+    ) -> Result<Flight, CallError> {
+        let max_body = self.inner.config.max_body_len.min(crate::wire::MAX_BODY_LEN);
+        let per_request = max_body.saturating_sub(BODY_OVERHEAD) / record_len;
+        if per_request == 0 && n > 0 {
+            return Err(CallError::TooLarge);
+        }
+        let mut flight = Flight::new(self, command);
+        if n == 0 {
+            return Ok(flight);
+        }
+        let size = n.div_ceil(n.div_ceil(per_request));
+        for start in (0..n).step_by(size) {
+            let part = start..n.min(start + size);
+            let mut payloads: [Vec<u8>; RAIDA_COUNT] =
+                core::array::from_fn(|_| Vec::with_capacity(part.len() * record_len));
+            for i in part.clone() {
+                records(i, &mut payloads);
+            }
+            let coins: Arc<[usize]> = part.collect();
+            for (r, payload) in RaidaId::all().zip(payloads) {
+                flight.send(Job { raida: r, coins: Arc::clone(&coins), payload });
+            }
+        }
+        Ok(flight)
     }
 
     /// Every request is sent as soon as its payload is built, so the first requests are on
@@ -786,7 +814,7 @@ impl Client {
                         record(i, r, &mut payload);
                     }
                     payload.extend_from_slice(trailer);
-                    flight.send(Job { raida: r, coins: chunk.to_vec(), payload });
+                    flight.send(Job { raida: r, coins: Arc::from(chunk), payload });
                 }
             }
         }
@@ -870,7 +898,7 @@ impl Flight {
                     Ok(_) | Err(_) => Miss::NoAnswer(Silence::Garbled),
                 },
             };
-            for &i in &job.coins {
+            for &i in job.coins.iter() {
                 answers[i][r] = miss.answer();
             }
         })
