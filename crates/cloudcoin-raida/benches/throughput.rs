@@ -191,7 +191,10 @@ async fn run(rounds: usize, requests_per_raida: usize, latency: Duration) {
         );
         if let Some(cpu) = series.cpu {
             let per_call = cpu / u32::try_from(rounds).expect("few");
-            println!("    CPU time of the process (client and simulator) per call: {}", ms(per_call));
+            println!(
+                "    CPU time of the process (client and simulator) per call: {}",
+                ms(per_call)
+            );
         }
     }
     net.shutdown();

@@ -21,7 +21,7 @@ use crate::error::{CallError, ConfigError, WireError};
 use crate::transport::{Failure, exchange};
 use crate::wire::{
     BODY_OVERHEAD, Check, Command, CounterMode, Found, FreeSerials, Request, RequestKey, Response,
-    Ticket, put_c5, random_bytes,
+    TERMINATOR, Ticket, put_c5, random_bytes,
 };
 use crate::{Key, RaidaId, RaidaSet, Status};
 
@@ -352,7 +352,8 @@ impl Client {
     /// # });
     /// ```
     pub async fn echo(&self) -> RaidaAnswers<Echo> {
-        let jobs = RaidaId::all().map(|raida| Job { raida, coins: Arc::from([0]), payload: Vec::new() });
+        let jobs =
+            RaidaId::all().map(|raida| Job { raida, coins: Arc::from([0]), payload: Vec::new() });
         let outcomes = self.run(Command::Echo, jobs.collect()).await;
         per_raida(outcomes, |response, elapsed| match response.status {
             Status::Success => Ok(Echo { round_trip: elapsed, exec_micros: response.exec_micros }),
@@ -448,19 +449,20 @@ impl Client {
         at: &[RaidaSet],
     ) -> Result<CoinAnswers<TicketCheck>, CallError> {
         let targets = |i: usize| at.get(i).copied().unwrap_or(RaidaSet::EMPTY);
-        let flight = self.plan(Command::GetTicket, coins.len(), C21, targets, None, |i, r, out| {
-            put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-        })?;
+        let flight =
+            self.plan(Command::GetTicket, coins.len(), C21, targets, None, |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+            })?;
         Ok(flight
             .per_coin(ids(coins), |resp, n| {
-            let (checks, ticket) = resp.ticket(n)?;
-            Ok(checks
-                .into_iter()
-                .map(|c| match (c, ticket) {
-                    (Check::Pass, Some(t)) => TicketCheck::Pass(t),
-                    _ => TicketCheck::Fail,
-                })
-                .collect())
+                let (checks, ticket) = resp.ticket(n)?;
+                Ok(checks
+                    .into_iter()
+                    .map(|c| match (c, ticket) {
+                        (Check::Pass, Some(t)) => TicketCheck::Pass(t),
+                        _ => TicketCheck::Fail,
+                    })
+                    .collect())
             })
             .await)
     }
@@ -617,8 +619,11 @@ impl Client {
             PageOp::Join => 2,
         });
         payload.push(denomination.code().to_be_bytes()[0]);
-        let jobs =
-            RaidaId::all().map(|raida| Job { raida, coins: Arc::from([0]), payload: payload.clone() });
+        let jobs = RaidaId::all().map(|raida| Job {
+            raida,
+            coins: Arc::from([0]),
+            payload: payload.clone(),
+        });
         let outcomes = self.run(Command::ChangeSerials, jobs.collect()).await;
         per_raida(outcomes, |response, _| response.free_serials())
     }
@@ -792,9 +797,8 @@ impl Client {
             }
         };
         let group_count = group_of.iter().max().map_or(0, |g| g + 1);
-        let per_request = |trailer: &[u8]| {
-            max_body.saturating_sub(BODY_OVERHEAD + trailer.len()) / record_len
-        };
+        let per_request =
+            |trailer: &[u8]| max_body.saturating_sub(BODY_OVERHEAD + trailer.len()) / record_len;
         if (0..n).any(|i| !targets[i].is_empty() && per_request(trailer(i)) == 0) {
             return Err(CallError::TooLarge);
         }
@@ -845,12 +849,7 @@ struct Flight {
 
 impl Flight {
     fn new(client: &Client, command: Command) -> Flight {
-        Flight {
-            inner: Arc::clone(&client.inner),
-            command,
-            set: JoinSet::new(),
-            jobs: Vec::new(),
-        }
+        Flight { inner: Arc::clone(&client.inner), command, set: JoinSet::new(), jobs: Vec::new() }
     }
 
     /// Sends `job` now.
@@ -934,19 +933,22 @@ impl Inner {
             .map(|k| RequestKey::new(k.id.denomination, k.id.serial, k.ans[r.index()]));
         let _permit =
             self.limits[r.index()].acquire().await.expect("the semaphore is never closed");
-        self.exchange(&request, mode).await
+        self.exchange(&mut request, mode).await
     }
 
-    /// One request with its retries (read-only commands only).
-    async fn exchange(&self, request: &Request, mode: Option<CounterMode>) -> Outcome {
-        let bytes = request.encode().map_err(|_| Failure::NotSent(NotSent::NotAsked))?;
+    /// One request with its retries (read-only commands only). The request's payload is
+    /// sealed in place and sent as it is (see [`Request::seal_in_place`]).
+    async fn exchange(&self, request: &mut Request, mode: Option<CounterMode>) -> Outcome {
+        let head = request.seal_in_place().map_err(|_| Failure::NotSent(NotSent::NotAsked))?;
+        let request = &*request;
+        let frame = [&head[..], &request.payload, &TERMINATOR];
         let retries =
             if request.command.is_read_only() { self.config.read_only_retries } else { 0 };
         let address = self.config.addresses.get(request.raida);
         let mut attempt = 0;
         loop {
             let result =
-                exchange(address, &bytes, self.config.connect_timeout, self.config.timeout)
+                exchange(address, &frame, self.config.connect_timeout, self.config.timeout)
                     .await
                     .and_then(|done| {
                         let mut response = done.response;
@@ -994,7 +996,7 @@ impl Inner {
             request.key = Some(RequestKey::new(key.id.denomination, key.id.serial, an));
             let (response, _) = {
                 let _permit = self.limits[r.index()].acquire().await.map_err(|_| ())?;
-                self.exchange(&request, None).await.map_err(|_| ())?
+                self.exchange(&mut request, None).await.map_err(|_| ())?
             };
             if response.status != Status::Mixed || response.body.len() != 1 {
                 tracing::warn!(raida = %r, status = %response.status, "the key coin cannot teach the response counter here");

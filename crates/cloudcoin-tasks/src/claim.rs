@@ -262,19 +262,24 @@ pub(crate) fn apply(
     for from in &touched {
         crate::durable::sync_dir(&layout.folder(wallet, *from))?;
     }
-    // 3. Each file moved to its grade's folder, never replacing anything.
+    // 3. Each file moved to its grade's folder, never replacing anything (each folder opened
+    // once for the batch, not twice a coin).
     let mut names = Vec::with_capacity(placed.len());
-    let mut dests = std::collections::BTreeSet::new();
+    let mut handles: std::collections::BTreeMap<Folder, fs::File> = Default::default();
     for (x, from, file) in &placed {
         if x.folder == *from {
             names.push(Some(file.clone()));
             continue;
         }
-        let source = fs::File::open(layout.folder(wallet, *from))?;
-        let dest = fs::File::open(layout.folder(wallet, x.folder))?;
-        names.push(crate::store::move_one(&source, file, &dest)?);
-        dests.insert(x.folder);
+        for folder in [*from, x.folder] {
+            if !handles.contains_key(&folder) {
+                handles.insert(folder, fs::File::open(layout.folder(wallet, folder))?);
+            }
+        }
+        names.push(crate::store::move_one(&handles[from], file, &handles[&x.folder])?);
     }
+    let dests: std::collections::BTreeSet<Folder> =
+        placed.iter().filter(|(x, from, _)| x.folder != *from).map(|(x, _, _)| x.folder).collect();
     for folder in dests.iter().chain(&touched) {
         crate::durable::sync_dir(&layout.folder(wallet, *folder))?;
     }
