@@ -15,9 +15,11 @@
 //! machine's load average. The simulator runs on a runtime of its own, as the RAIDA would on
 //! machines of their own.
 //!
-//! `cargo bench -p cloudcoin-tasks --bench claim` (optionally `-- COINS ROUNDS`, default
-//! 10000 5). On a shared machine the disk's fsyncs follow what others write: compare the
-//! figures of one run.
+//! `cargo bench -p cloudcoin-tasks --bench claim` (optionally `-- COINS ROUNDS [FOLDER]`,
+//! default 10000 5 and the system's temporary folder; a folder on a tmpfs such as `/dev/shm`
+//! takes the disk out and leaves the software's own work). On a shared machine the disk's
+//! fsyncs and inode allocations follow what others write and remove: compare the figures of
+//! one run.
 
 #![allow(
     clippy::print_stdout,
@@ -86,9 +88,11 @@ fn write_coins(dir: &Path, name: &str, coins: &[Coin]) -> PathBuf {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).filter_map(|a| a.parse::<u32>().ok());
-    let coins = args.next().unwrap_or(10_000);
-    let rounds = usize::try_from(args.next().unwrap_or(5)).expect("few rounds").max(1);
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let mut numbers = args.iter().filter_map(|a| a.parse::<u32>().ok());
+    let coins = numbers.next().unwrap_or(10_000);
+    let rounds = usize::try_from(numbers.next().unwrap_or(5)).expect("few rounds").max(1);
+    let folder = args.iter().find(|a| a.parse::<u32>().is_err()).map(PathBuf::from);
     let count = usize::try_from(coins).expect("fits");
     let sets: Vec<Vec<Coin>> = (0..rounds)
         .map(|r| generate_coins(1, 1 + coins * u32::try_from(r).expect("few"), coins))
@@ -110,7 +114,12 @@ fn main() {
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
-    let work = tempfile::tempdir().expect("a temporary folder");
+    let work = match &folder {
+        Some(folder) => tempfile::tempdir_in(folder),
+        None => tempfile::tempdir(),
+    }
+    .expect("a temporary folder");
+    println!("measuring in {}", work.path().display());
     let (mut offline, mut claim, mut floor, mut margins) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let load_before = load();
