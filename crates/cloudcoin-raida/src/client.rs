@@ -769,7 +769,6 @@ impl Client {
 
     /// Every request is sent as soon as its payload is built, so the first requests are on
     /// their way while the last are being written. Nothing is sent when a record cannot fit.
-    #[allow(clippy::too_many_arguments, reason = "the parts of a plan, each used once")]
     fn plan(
         &self,
         command: Command,
