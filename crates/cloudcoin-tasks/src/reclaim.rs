@@ -325,7 +325,7 @@ fn sent_copies(
 #[derive(Debug, Clone)]
 enum Verdict {
     /// 13 or more pass these keys: not claimed.
-    Unclaimed(Coin),
+    Unclaimed(Box<Coin>),
     /// 13 or more refuse every copy's keys.
     Received,
     /// Too few answers, or no copy.
@@ -361,7 +361,7 @@ fn judge(
             tally.1 += 1;
         }
         if answers.passed_at(i).len() >= AGREEMENT {
-            verdicts.insert(id, Verdict::Unclaimed(probe.clone()));
+            verdicts.insert(id, Verdict::Unclaimed(Box::new(probe.clone())));
         }
     }
     for (id, (copies, refused)) in refused {
@@ -443,7 +443,7 @@ pub(crate) fn reclaim(
     let mut unclaimed = Vec::new();
     for (id, verdict) in judge(net, &copies, &out)? {
         match verdict {
-            Verdict::Unclaimed(coin) => unclaimed.push(coin),
+            Verdict::Unclaimed(coin) => unclaimed.push(*coin),
             Verdict::Received => {
                 add_id(&mut report.received, id);
                 report.received_coins.push(id);
@@ -708,8 +708,10 @@ mod tests {
         report.write_note();
         assert!(report.note.contains("worthless"), "{}", report.note);
         assert!(report.note.contains("received"), "{}", report.note);
-        let mut check = ReclaimReport::default();
-        check.unclaimed = GradeCount::new(1, Amount::from_units(1));
+        let mut check = ReclaimReport {
+            unclaimed: GradeCount::new(1, Amount::from_units(1)),
+            ..ReclaimReport::default()
+        };
         check.write_note();
         assert!(check.note.contains("can still spend"), "{}", check.note);
     }
