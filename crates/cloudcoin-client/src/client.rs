@@ -203,7 +203,7 @@ impl Client {
     /// # async fn run(client: cloudcoin_client::Client, export: cloudcoin_wire::TaskId)
     /// # -> Result<(), cloudcoin_client::Error> {
     /// let task = client.reclaim(&cloudcoin_wire::ReclaimRequest::new(export)).await?;
-    /// let done = client.wait(task.id).await?;
+    /// let done = client.wait(task.id).finish(|_| {}).await?;
     /// println!("{}", done.message);
     /// # Ok(()) }
     /// ```
