@@ -272,8 +272,8 @@ pub(crate) fn apply(
             continue;
         }
         for folder in [*from, x.folder] {
-            if !handles.contains_key(&folder) {
-                handles.insert(folder, fs::File::open(layout.folder(wallet, folder))?);
+            if let std::collections::btree_map::Entry::Vacant(slot) = handles.entry(folder) {
+                slot.insert(fs::File::open(layout.folder(wallet, folder))?);
             }
         }
         names.push(crate::store::move_one(&handles[from], file, &handles[&x.folder])?);
