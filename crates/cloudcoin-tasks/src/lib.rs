@@ -68,7 +68,6 @@ mod owners;
 mod precheck;
 mod records;
 mod recovery;
-mod scan;
 mod service;
 mod store;
 mod task;
