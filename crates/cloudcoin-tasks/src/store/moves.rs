@@ -31,7 +31,7 @@
 //!   and the export looks it up by id across the held folders ([`move_found_coins`]); a vanished
 //!   destination is an error, the coin stays where it was. Where the file system refuses
 //!   `RENAME_NOREPLACE` (NFS), the move is `link` then `unlink`
-//!   ([`crate::dir::rename_no_replace`], the one fallback of the crate): a crash between the two
+//!   ([`crate::dir::rename_no_replace_at`], the one fallback of the crate): a crash between the two
 //!   leaves the coin under both names, which the start-up scan settles as two files of one coin.
 //!
 //! # Rules of every move here
@@ -236,33 +236,39 @@ pub(crate) fn move_coins<N: AsRef<str>>(
 /// `source`.
 ///
 /// `renameat2(RENAME_NOREPLACE)`; where the file system refuses that flag, `link` (which never
-/// replaces) then `unlink` of the source name — a crash between the two leaves the coin under
-/// both names, which the start-up scan settles as two files of one coin.
+/// replaces) then `unlink` of the source name ([`crate::dir::rename_no_replace_at`]) — a crash
+/// between the two leaves the coin under both names, which the start-up scan settles as two
+/// files of one coin.
 pub(crate) fn move_one(
     source: &fs::File,
     file: &str,
     dest: &fs::File,
 ) -> io::Result<Option<String>> {
-    use rustix::fs::{AtFlags, RenameFlags, linkat, renameat_with, statat, unlinkat};
+    use crate::dir::{Renamed, rename_no_replace_at};
+    use rustix::fs::{AtFlags, statat};
     use rustix::io::Errno;
+    use std::os::fd::AsFd;
     let mut name = file.to_owned();
-    let mut by_link = crate::fault::no_rename_noreplace();
     loop {
-        let moved = if by_link {
-            linkat(source, file, dest, name.as_str(), AtFlags::empty()).and_then(|()| {
-                match unlinkat(source, file, AtFlags::empty()) {
-                    // Removed by someone else meanwhile: moved all the same.
-                    Ok(()) | Err(Errno::NOENT) => Ok(()),
-                    // Under both names now: an error, so the move is tried again (by recovery).
-                    Err(e) => Err(e),
-                }
-            })
-        } else {
-            renameat_with(source, file, dest, name.as_str(), RenameFlags::NOREPLACE)
+        let moved = rename_no_replace_at(
+            source.as_fd(),
+            file,
+            dest.as_fd(),
+            name.as_str(),
+            || Ok(()),
+            || Ok(()),
+        );
+        let errno = match moved {
+            Ok(Renamed::Atomic | Renamed::Linked(None)) => return Ok(Some(name)),
+            // Under both names now: an error, so the move is tried again (by recovery).
+            Ok(Renamed::Linked(Some(e))) => return Err(e),
+            Err(e) => match Errno::from_io_error(&e) {
+                Some(errno) => errno,
+                None => return Err(e),
+            },
         };
-        match moved {
-            Ok(()) => return Ok(Some(name)),
-            Err(Errno::EXIST) => {
+        match errno {
+            Errno::EXIST => {
                 // Taken in the destination: the next free name (a name that cannot be probed
                 // counts as free; the rename then says why).
                 let next = cloudcoin_domain::unique_file_name(file, |n| {
@@ -273,7 +279,7 @@ pub(crate) fn move_one(
                 }
                 name = next;
             }
-            Err(Errno::NOENT) => {
+            Errno::NOENT => {
                 return match statat(source, file, AtFlags::SYMLINK_NOFOLLOW) {
                     Err(Errno::NOENT) => Ok(None),
                     // The source is there: the destination is what is missing.
@@ -281,9 +287,7 @@ pub(crate) fn move_one(
                     Err(e) => Err(e.into()),
                 };
             }
-            // A file system without RENAME_NOREPLACE: link then unlink, which never replaces.
-            Err(Errno::INVAL | Errno::NOSYS) if !by_link => by_link = true,
-            Err(e) => return Err(e.into()),
+            e => return Err(e.into()),
         }
     }
 }
