@@ -405,8 +405,7 @@ fn claim(
                 )),
             );
         }
-        let settled = state.claims_settled.clone();
-        drop(settled.wait(state).unwrap_or_else(|p| p.into_inner()));
+        drop(WalletState::wait_for_claims(state));
     };
     let mut fresh = Vec::new();
     let mut present = 0;
@@ -499,7 +498,7 @@ impl Claims<'_> {
             });
         }
         state.coins.retain(|_, e| e.hold != Hold::Incoming(self.task));
-        state.claims_settled.notify_all();
+        state.claims_settled();
         stored
     }
 }

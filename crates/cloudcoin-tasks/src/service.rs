@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudcoin_domain::{CoinId, FileKind, SelectionPolicy, WalletName};
+use cloudcoin_domain::{FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
@@ -15,7 +15,7 @@ use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
 use crate::records::{IdempotencyRecord, TaskStore};
-use crate::store::{self, Layout, WalletState};
+use crate::store::{self, Layout, Reserved, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
 use crate::tracker::Tracker;
 
@@ -482,20 +482,18 @@ impl Service {
         let (reserved, base) = {
             let (state, amount, tag, kind) = (state.clone(), req.amount, req.tag.clone(), req.kind);
             blocking(move || {
-                let (reserved, single) = {
-                    let mut s = lock(&state);
-                    // A paper wallet holds fewer coins than a file: pages a person would print.
-                    let policy = match kind {
-                        FileKind::Pdf => SelectionPolicy::default()
-                            .with_max_coins(cloudcoin_codec::MAX_PAPER_COINS),
-                        _ => SelectionPolicy::default(),
-                    };
-                    let ids = s.reserve_amount(amount, &policy)?;
-                    let single = match ids.as_slice() {
-                        [one] => s.coins.get(one).map(|e| e.coin.clone()),
-                        _ => None,
-                    };
-                    (Reserved { ids: Some(ids), state: state.clone() }, single)
+                // A paper wallet holds fewer coins than a file: pages a person would print.
+                let policy = match kind {
+                    FileKind::Pdf => {
+                        SelectionPolicy::default().with_max_coins(cloudcoin_codec::MAX_PAPER_COINS)
+                    }
+                    _ => SelectionPolicy::default(),
+                };
+                let reserved = Reserved::choose(&state, amount, &policy)?;
+                // Nothing else changes a reserved coin: it is read again under a second lock.
+                let single = match reserved.ids() {
+                    [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
+                    _ => None,
                 };
                 let count = reserved.ids().len();
                 let base = export::file_name(count, single.as_deref(), amount, &tag, kind);
@@ -820,33 +818,6 @@ impl Drop for Settle<'_> {
     fn drop(&mut self) {
         lock_any(&self.inner.in_flight).remove(&self.id);
         self.inner.settled.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
-/// Coins reserved for an export whose task has not started yet. Dropped before
-/// [`Reserved::hand_over`], it returns them to the wallet, so a refused or abandoned request
-/// never leaves coins stuck as reserved.
-struct Reserved {
-    state: Arc<Mutex<WalletState>>,
-    ids: Option<Vec<CoinId>>,
-}
-
-impl Reserved {
-    fn ids(&self) -> &[CoinId] {
-        self.ids.as_deref().expect("coins are present until handed over")
-    }
-
-    /// The coins, now owned by the task, which settles or releases them.
-    fn hand_over(mut self) -> Vec<CoinId> {
-        self.ids.take().expect("handed over once")
-    }
-}
-
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        if let Some(ids) = self.ids.take() {
-            lock(&self.state).release_ids(ids);
-        }
     }
 }
 

@@ -49,7 +49,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Condvar};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use cloudcoin_domain::{
     Amount, Candidate, Coin, CoinId, Denomination, Pocket, SelectError, SelectionPolicy,
@@ -380,18 +380,38 @@ pub(crate) struct WalletState {
     pub(crate) coins: Coins,
     /// Set when the wallet is deleted; tasks holding the state must not store into it.
     pub(crate) deleted: bool,
-    /// Notified (with the state's mutex) whenever an import settles its `Incoming` claims, so an
-    /// import waiting for those coins looks again.
-    pub(crate) claims_settled: Arc<Condvar>,
+    /// Notified whenever an import settles its `Incoming` claims, so an import waiting for those
+    /// coins looks again. Private: it is waited on only through [`WalletState::wait_for_claims`],
+    /// with this state's own guard.
+    settled: Arc<Condvar>,
     /// The files (folder, name) of coins in a published export, on their way to `Sent`: out of
     /// the index, but not strays — another export's scan for stray copies leaves them alone.
     pub(crate) leaving: HashSet<(Folder, Box<str>)>,
 }
 
 impl WalletState {
+    /// Waits until an import settles its `Incoming` claims in this wallet ([`WalletState::claims_settled`]),
+    /// giving the lock up meanwhile, and returns the guard taken again: the wait is always on the
+    /// mutex that guards the claims, since the guard is that mutex's. The caller looks again
+    /// (a wake-up may be for other coins, or spurious).
+    pub(crate) fn wait_for_claims(
+        guard: MutexGuard<'_, WalletState>,
+    ) -> MutexGuard<'_, WalletState> {
+        let settled = Arc::clone(&guard.settled);
+        settled.wait(guard).unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes every import waiting in [`WalletState::wait_for_claims`]: called, under the lock, by
+    /// an import that has settled its claims (stored coins `Free`, the others forgotten).
+    pub(crate) fn claims_settled(&self) {
+        self.settled.notify_all();
+    }
+
     /// Chooses coins for `amount` among the spendable ones (`select_coins`'s choice) and marks
     /// them reserved; returns their ids, in the selection's order. Their files are looked up
-    /// later ([`WalletState::held`]): nothing else changes a reserved coin.
+    /// later ([`WalletState::held`]): nothing else changes a reserved coin. An export reserves
+    /// through [`Reserved::choose`], whose guard gives the coins back if the request ends before
+    /// its task owns them; the task, once it owns reserved coins, may choose again with this.
     pub(crate) fn reserve_amount(
         &mut self,
         amount: Amount,
@@ -467,6 +487,46 @@ impl WalletState {
         let mut coins: Vec<Coin> = self.coins.values().map(|e| (*e.coin).clone()).collect();
         coins.sort_by_key(|c| std::cmp::Reverse(c.id()));
         coins
+    }
+}
+
+/// Coins reserved for an export whose task has not started yet. Dropped before
+/// [`Reserved::hand_over`], it returns them to the wallet, so a refused or abandoned request
+/// never leaves coins stuck as reserved.
+#[derive(Debug)]
+pub(crate) struct Reserved {
+    state: Arc<Mutex<WalletState>>,
+    ids: Option<Vec<CoinId>>,
+}
+
+impl Reserved {
+    /// Chooses coins for `amount` among the spendable coins of the wallet `state` and marks them
+    /// reserved, under one lock ([`WalletState::reserve_amount`]): the guard of those coins.
+    pub(crate) fn choose(
+        state: &Arc<Mutex<WalletState>>,
+        amount: Amount,
+        policy: &SelectionPolicy,
+    ) -> Result<Reserved, SelectError> {
+        let ids = state.lock().unwrap_or_else(|p| p.into_inner()).reserve_amount(amount, policy)?;
+        Ok(Reserved { state: Arc::clone(state), ids: Some(ids) })
+    }
+
+    /// The reserved coins' ids, in the selection's order.
+    pub(crate) fn ids(&self) -> &[CoinId] {
+        self.ids.as_deref().expect("coins are present until handed over")
+    }
+
+    /// The coins, now owned by the task, which settles or releases them.
+    pub(crate) fn hand_over(mut self) -> Vec<CoinId> {
+        self.ids.take().expect("handed over once")
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        if let Some(ids) = self.ids.take() {
+            self.state.lock().unwrap_or_else(|p| p.into_inner()).release_ids(ids);
+        }
     }
 }
 
@@ -559,6 +619,31 @@ mod tests {
         state.remove(&held);
         assert_eq!(state.coins.len(), 2);
         assert_eq!(state.all_coins().len(), 2);
+    }
+
+    /// The guard of an export's reserved coins gives them back when dropped before its task owns
+    /// them, and not after.
+    #[test]
+    fn reserved_coins_come_back_unless_handed_over() {
+        let state = Arc::new(Mutex::new(WalletState::default()));
+        for sn in [1, 2] {
+            let c = coin(0, sn);
+            let file = coin_file_name(&c);
+            let entry = Entry::new(Folder::Bank, file, c.clone(), Hold::Free);
+            state.lock().expect("lock").coins.insert(c.id(), entry);
+        }
+        let one = Amount::parse_request("1").expect("amount");
+        let policy = SelectionPolicy::default();
+        let balance = |s: &Arc<Mutex<WalletState>>| s.lock().expect("lock").balance().1;
+        let reserved = Reserved::choose(&state, one, &policy).expect("reserved");
+        assert_eq!((reserved.ids().len(), balance(&state)), (1, 1));
+        drop(reserved);
+        assert_eq!(balance(&state), 2, "a dropped reservation gives the coin back");
+        let ids = Reserved::choose(&state, one, &policy).expect("reserved").hand_over();
+        assert_eq!((ids.len(), balance(&state)), (1, 1), "handed over, the coin stays reserved");
+        let too_much = Amount::parse_request("5").expect("amount");
+        assert!(Reserved::choose(&state, too_much, &policy).is_err());
+        assert_eq!(balance(&state), 1, "a refused choice reserves nothing");
     }
 
     /// One change of a wallet's index, as the pipelines make them.

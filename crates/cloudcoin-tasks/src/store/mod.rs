@@ -23,7 +23,7 @@ mod listing;
 mod moves;
 mod scan;
 
-pub(crate) use index::{Entry, Held, Hold, WalletState};
+pub(crate) use index::{Entry, Held, Hold, Reserved, WalletState};
 pub(crate) use layout::{
     Folder, Layout, coin_file_name, count_files, id_file_name, read_single_coin, wallet_names,
 };
