@@ -27,14 +27,14 @@ pub(crate) use index::{Entry, Held, Hold, Reserved, WalletState};
 pub(crate) use layout::{
     Folder, Layout, coin_file_name, count_files, id_file_name, read_single_coin, wallet_names,
 };
-pub(crate) use moves::{move_coins, move_found_coins, move_one, set_aside_copies};
+pub(crate) use moves::{Rewrite, move_coins, move_found_coins, rewrite_coins, set_aside_copies};
 pub(crate) use scan::{Scanned, scan_wallet, scan_wallet_listed};
 // Every name `crate::store::…` gave before the store was split keeps working, used or not.
 #[allow(unused_imports)]
 pub(crate) use {
     index::{Coins, FileName},
     layout::{MAX_COIN_FILE_BYTES, one_coin},
-    moves::SetAside,
+    moves::{SetAside, move_one},
 };
 
 /// A wallet in a temporary data directory, and coin files put into it, for the store's tests.

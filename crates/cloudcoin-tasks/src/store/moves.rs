@@ -292,6 +292,76 @@ pub(crate) fn move_one(
     }
 }
 
+/// A coin whose file `file` in `from` gets new content `coin` (its new keys after a claim or a
+/// fix) and then moves to `to` (its grade's folder; `from` again when it stays).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rewrite<'a> {
+    pub(crate) coin: &'a Coin,
+    pub(crate) from: Folder,
+    pub(crate) file: &'a str,
+    pub(crate) to: Folder,
+}
+
+/// Puts each coin's new content on disk in place of its file, then moves the file to its
+/// folder, never replacing anything there. Returns each coin's name in its new folder, in
+/// `rewrites`' order (`None` when its file was no longer in `from`). Blocking.
+///
+/// 1. The new contents are written beside the files they replace (`.keys-{uuid}.tmp`), made
+///    durable at once (one `syncfs` per folder);
+/// 2. each is renamed over its coin's file — the one replacing rename of the store: the same
+///    coin, its new keys — and the folders are synced;
+/// 3. each file is moved to its folder with [`move_one`], and every folder touched is synced.
+///
+/// A crash at any point leaves each coin in exactly one file, holding either its keys before or
+/// after.
+pub(crate) fn rewrite_coins(
+    layout: &Layout,
+    wallet: &WalletName,
+    rewrites: &[Rewrite<'_>],
+) -> io::Result<Vec<Option<String>>> {
+    use std::io::Write;
+    // 1. The new contents, beside the files they replace, made durable at once.
+    let mut temps = Vec::with_capacity(rewrites.len());
+    let mut touched = std::collections::BTreeSet::new();
+    for x in rewrites {
+        let dir = layout.folder(wallet, x.from);
+        let temp = dir.join(format!(".keys-{}.tmp", uuid::Uuid::new_v4().simple()));
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(x.coin))
+            .map_err(std::io::Error::other)?;
+        let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        f.write_all(&bytes)?;
+        temps.push(temp);
+        touched.insert(x.from);
+    }
+    for from in &touched {
+        crate::dir::sync_file_system(&layout.folder(wallet, *from))?;
+    }
+    // 2. Each renamed over its coin's file: the coin now has its new keys on disk.
+    for (x, temp) in rewrites.iter().zip(&temps) {
+        fs::rename(temp, layout.folder(wallet, x.from).join(x.file))?;
+    }
+    for from in &touched {
+        crate::durable::sync_dir(&layout.folder(wallet, *from))?;
+    }
+    // 3. Each file moved to its grade's folder, never replacing anything.
+    let mut names = Vec::with_capacity(rewrites.len());
+    let mut dests = std::collections::BTreeSet::new();
+    for x in rewrites {
+        if x.to == x.from {
+            names.push(Some(x.file.to_owned()));
+            continue;
+        }
+        let source = fs::File::open(layout.folder(wallet, x.from))?;
+        let dest = fs::File::open(layout.folder(wallet, x.to))?;
+        names.push(move_one(&source, x.file, &dest)?);
+        dests.insert(x.to);
+    }
+    for folder in dests.iter().chain(&touched) {
+        crate::durable::sync_dir(&layout.folder(wallet, *folder))?;
+    }
+    Ok(names)
+}
+
 /// Moves into `to` every file in the wallet's held folders that holds one of the coins `wanted`
 /// — the coins of an export whose recorded files were not where the journal says (other
 /// software moved them between held folders, or a crash interrupted the move). Files the index
