@@ -14,14 +14,19 @@
 //!   folder listing and file reading it runs on are [`listing`].
 //! - [`moves`]: a coin's file moving between folders (to `Sent`, `Trash`, `Suspect`, a grade's
 //!   folder), never replacing anything.
+//! - [`seam`]: [`WalletStore`], the operations export, import, claim and heal need from a store —
+//!   where a second store (a custodian's database) would plug in — and the conformance checks
+//!   every store passes, run against this one.
 //!
-//! Dependencies inside the store point one way: `scan` → `listing`, `moves` → `index` → `layout`.
+//! Dependencies inside the store point one way: `seam` → `scan` → (`listing`, `moves`) → `index` →
+//! `layout`.
 
 mod index;
 mod layout;
 mod listing;
 mod moves;
 mod scan;
+mod seam;
 
 pub(crate) use index::{Entry, Held, Hold, Reserved, WalletState};
 pub(crate) use layout::{
@@ -35,6 +40,7 @@ pub(crate) use {
     index::{Coins, FileName},
     layout::{MAX_COIN_FILE_BYTES, one_coin},
     moves::{SetAside, move_one},
+    seam::WalletStore,
 };
 
 /// A wallet in a temporary data directory, and coin files put into it, for the store's tests.

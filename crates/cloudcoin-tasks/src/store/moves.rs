@@ -200,6 +200,19 @@ pub(crate) fn move_coins<N: AsRef<str>>(
     to: Folder,
     mid_step: &str,
 ) -> io::Result<Vec<usize>> {
+    move_coins_with(layout, wallet, files, to, || crate::fault::point(mid_step))
+}
+
+/// [`move_coins`], calling `halfway` once half the files are moved (the pipeline's own fault
+/// point: the store knows none).
+pub(crate) fn move_coins_with<N: AsRef<str>>(
+    layout: &Layout,
+    wallet: &WalletName,
+    files: impl ExactSizeIterator<Item = (Folder, N)>,
+    to: Folder,
+    halfway: impl FnOnce() -> io::Result<()>,
+) -> io::Result<Vec<usize>> {
+    let mut halfway = Some(halfway);
     let dest = fs::File::open(layout.folder(wallet, to))?;
     let mut sources: BTreeMap<Folder, fs::File> = BTreeMap::new();
     let mut touched = std::collections::BTreeSet::new();
@@ -218,8 +231,10 @@ pub(crate) fn move_coins<N: AsRef<str>>(
             continue;
         }
         touched.insert(folder);
-        if i == half {
-            crate::fault::point(mid_step)?;
+        if i == half
+            && let Some(halfway) = halfway.take()
+        {
+            halfway()?;
         }
     }
     dest.sync_all()?;
