@@ -57,7 +57,7 @@ use cloudcoin_domain::{
 };
 
 use super::layout::{Folder, coin_file_name, id_file_name};
-use crate::task::TaskId;
+use cloudcoin_wire::TaskId;
 
 /// Whether a held coin is free, promised to an export, still being stored by an import, or kept
 /// out of the spendable set because another file of it could not be moved aside.

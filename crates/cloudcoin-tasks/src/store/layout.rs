@@ -30,8 +30,8 @@
 //!   shape is written down.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use cloudcoin_domain::{
@@ -143,10 +143,26 @@ impl Layout {
         }
         let csv = self.wallet(name).join("transactions.csv");
         if !csv.exists() {
-            let _ = crate::records::ensure_transactions_file(&csv)?;
+            let _ = ensure_transactions_file(&csv)?;
         }
         crate::durable::sync_dir(&self.wallet(name))?;
         crate::durable::sync_dir(&self.wallets())
+    }
+}
+
+/// The header line of a wallet's `transactions.csv` (its rows are written by `records`).
+const CSV_HEADER: &str = "time,type,amount,coins,tag,file,id\n";
+
+/// Creates `transactions.csv` with its header if it does not exist. Returns whether it did.
+pub(crate) fn ensure_transactions_file(path: &Path) -> io::Result<bool> {
+    match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut f) => {
+            f.write_all(CSV_HEADER.as_bytes())?;
+            f.sync_all()?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

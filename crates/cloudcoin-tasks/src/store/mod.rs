@@ -30,7 +30,8 @@ mod seam;
 
 pub(crate) use index::{Entry, Held, Hold, Reserved, WalletState};
 pub(crate) use layout::{
-    Folder, Layout, coin_file_name, count_files, id_file_name, read_single_coin, wallet_names,
+    Folder, Layout, coin_file_name, count_files, ensure_transactions_file, id_file_name,
+    read_single_coin, wallet_names,
 };
 pub(crate) use moves::{Rewrite, move_coins, move_found_coins, rewrite_coins, set_aside_copies};
 pub(crate) use scan::{Scanned, scan_wallet, scan_wallet_listed};
