@@ -1,4 +1,26 @@
 //! The service: the one handle the api layer holds.
+//!
+//! # One owner
+//!
+//! `Service::open` takes an exclusive `try_lock` on `.cloudcoin/lock` and keeps the file open for
+//! the life of the `Service`; a second process (or a second `open` in one process) gets
+//! `OpenError::Locked`, whose message names the directory. The lock dies with the process, so a
+//! crash never leaves a stale lock behind.
+//!
+//! A lock on an open file is shared with every child the process forks, until the child's exec
+//! closes it: in a program that starts other programs (a test harness, an embedder), a `Service`
+//! dropped and opened again can find its own lock held for that instant by a child on its way to
+//! exec. `open` therefore tries the lock again for up to two seconds before it says `Locked`; a
+//! real second owner holds it far longer.
+//!
+//! **Invariant:** a data directory whose only holder of the lock is a child between fork and exec
+//! is not locked — `wallets::a_service_reopened_while_the_process_starts_programs_is_not_locked`
+//! (300 opens while two threads start programs; before the wait, 289 of them were refused).
+//!
+//! **Invariant: one service per data directory, even when the lock file is deleted.** Kept by
+//! `tests/it/others.rs`: `a_second_service_is_refused_after_the_lock_file_is_deleted`. The service
+//! flocks the data directory itself as well as `.cloudcoin/lock` (kept for servers of earlier
+//! versions): deleting the file cannot let a second owner in.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};

@@ -29,7 +29,7 @@
 //!   folder to another while the scan reads them (so it was read in both); keeping the name that
 //!   is gone would send the coin's only file to `Trash`.
 //! - **A file that cannot be moved blocks its coin.** The coin is indexed
-//!   [`Hold::Blocked`](super::Hold::Blocked) (held, never spendable) and the next start tries
+//!   [`Hold::Blocked`] (held, never spendable) and the next start tries
 //!   again.
 //! - Every move is [`super::moves`]' rename without replacing; each folder touched is synced
 //!   once.

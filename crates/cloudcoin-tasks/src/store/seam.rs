@@ -1,6 +1,6 @@
 //! The seam where a second store could plug in: [`WalletStore`], the operations the pipelines
 //! (export, import, claim, heal) and the start-up need from a store, and the conformance checks
-//! every store must pass ([`conformance`], run here against the filesystem store).
+//! every store must pass (`conformance`, run here against the filesystem store).
 //!
 //! Today there is one store, the wallet folders of the data directory ([`Layout`]), and the
 //! pipelines call its functions directly; the trait names exactly those operations, so a second
@@ -21,7 +21,7 @@
 //!   with progress and fault points (`import::store_all`); moving it behind the seam is the next
 //!   step before a second store.
 //!
-//! The promises every store keeps (each checked by [`conformance`]):
+//! The promises every store keeps (each checked by `conformance`):
 //!
 //! - A stored coin is durable before it has a name; nothing is ever replaced (a taken name gives
 //!   the next free one); nothing is deleted.
