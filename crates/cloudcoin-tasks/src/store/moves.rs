@@ -33,6 +33,9 @@
 //!   `RENAME_NOREPLACE` (NFS), the move is `link` then `unlink`
 //!   ([`crate::dir::rename_no_replace_at`], the one fallback of the crate): a crash between the two
 //!   leaves the coin under both names, which the start-up scan settles as two files of one coin.
+//! - **Once.** When recovery runs the moves again, a coin whose file an earlier run already moved
+//!   to `Sent` is not moved again (`export::finish` looks in `Sent` first): the user may have
+//!   imported the published file back meanwhile, and that file is the coin's only held file.
 //!
 //! # Rules of every move here
 //!
