@@ -66,6 +66,7 @@ mod journal;
 mod network;
 mod owners;
 mod precheck;
+mod reclaim;
 mod records;
 mod recovery;
 mod service;
@@ -87,6 +88,7 @@ pub use crate::fault::{
 };
 pub use crate::heal::HealReport;
 pub use crate::network::RaidaHealth;
+pub use crate::reclaim::ReclaimReport;
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,
