@@ -40,7 +40,7 @@ pub(crate) use scan::{Scanned, scan_wallet, scan_wallet_listed};
 pub(crate) use {
     index::{Coins, FileName},
     layout::{MAX_COIN_FILE_BYTES, one_coin},
-    moves::{SetAside, move_one},
+    moves::SetAside,
     seam::WalletStore,
 };
 
