@@ -33,7 +33,9 @@ pub(crate) use layout::{
     Folder, Layout, coin_file_name, count_files, ensure_transactions_file, id_file_name,
     read_single_coin, wallet_names,
 };
-pub(crate) use moves::{Rewrite, move_coins, move_found_coins, rewrite_coins, set_aside_copies};
+pub(crate) use moves::{
+    Rewrite, move_coins, move_found_coins, move_one, rewrite_coins, set_aside_copies,
+};
 pub(crate) use scan::{Scanned, scan_wallet, scan_wallet_listed};
 // Every name `crate::store::…` gave before the store was split keeps working, used or not.
 #[allow(unused_imports)]
