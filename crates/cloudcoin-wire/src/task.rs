@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::envelope::ErrorPayload;
+use crate::fields::{amount, display, from_str, lossy_path, unix_or_zero};
 pub use crate::grade::{CoinRef, GradeData};
 pub use crate::ids::{BadTaskId, TaskId};
-use crate::fields::{amount, display, from_str, lossy_path, unix_or_zero};
 
 /// The text is not one of the names of a [`TaskKind`] or a [`TaskStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
