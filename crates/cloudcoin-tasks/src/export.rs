@@ -658,6 +658,7 @@ pub(crate) fn finish(
         amount,
         coins: record.coins.len(),
         sha256: sha256.to_owned(),
+        change: None,
     })
 }
 

@@ -51,6 +51,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backup;
+mod change;
 mod claim;
 mod dir;
 mod durable;
@@ -78,6 +79,7 @@ pub mod testing;
 mod tracker;
 mod verify;
 
+pub use crate::change::{ChangeMethod, ChangeReport};
 pub use crate::claim::{ClaimReport, GradeCount};
 pub use crate::error::{OpenError, ServiceError};
 #[cfg(feature = "fault-injection")]
