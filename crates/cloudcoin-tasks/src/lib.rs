@@ -64,6 +64,7 @@ mod folder;
 mod heal;
 mod import;
 mod journal;
+mod leftovers;
 mod network;
 mod owners;
 mod precheck;
@@ -77,6 +78,7 @@ mod task;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod tracker;
+mod v3_layout;
 mod verify;
 
 pub use crate::change::{ChangeMethod, ChangeReport};

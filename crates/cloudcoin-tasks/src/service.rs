@@ -247,6 +247,7 @@ impl Service {
         }
         for name in &names {
             layout.create_wallet_dirs(name).map_err(io_err(&layout.wallet(name)))?;
+            crate::v3_layout::ensure(&layout, name).map_err(io_err(&layout.wallet(name)))?;
         }
 
         let tracker = Tracker::load(TaskStore::new(layout.tasks()), config.task_retention)
@@ -264,6 +265,7 @@ impl Service {
                 .map_err(io_err(&dir))?;
             import::remove_stale_temporaries(&layout, &name, &state, &bank_hidden)
                 .map_err(io_err(&dir))?;
+            crate::leftovers::clean(&layout, &name, &state).map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));
@@ -363,6 +365,7 @@ impl Service {
         let wallet = name.clone();
         let state = blocking(move || {
             layout.create_wallet_dirs(&wallet).map_err(internal)?;
+            crate::v3_layout::ensure(&layout, &wallet).map_err(internal)?;
             store::scan_wallet(&layout, &wallet).map_err(internal)
         })
         .await?;
