@@ -301,3 +301,39 @@ fn without_a_network_an_amount_the_coins_cannot_make_is_refused_as_before() {
     r.assert_error(422, 4134);
     assert!(wallet_dir(data.path(), "Default").join("Bank").read_dir().expect("Bank").count() == 1);
 }
+
+#[test]
+fn at_start_existing_wallets_get_the_v3_layout_and_claim_leftovers_are_cleaned_safely() {
+    let data = tempfile::tempdir().expect("temp dir");
+    // A wallet made by hand before this version: Bank only, no config.toml.
+    let held = generate_coins(0, 1, 1).remove(0).with_pans([[3; 16]; 25]);
+    crate::support::put_coins(data.path(), "Old", "Limbo", std::slice::from_ref(&held));
+    let limbo = wallet_dir(data.path(), "Old").join("Limbo");
+    let bytes = |c: &Coin| cloudcoin_codec::encode_bin(std::slice::from_ref(c)).expect("encode");
+    // A claim's next content never renamed (every key held), and a stranger's keys.
+    let mut next = held.clone().without_pans();
+    next.ans = [[3; 16]; 25];
+    std::fs::write(limbo.join(".keys-1.tmp"), bytes(&next)).expect("write");
+    std::fs::write(limbo.join(".keys-2.tmp"), bytes(&generate_coins(0, 9, 1)[0])).expect("write");
+    let server = Server::start_in(data.path(), Opts::default());
+    for wallet in ["Old", "Default"] {
+        let dir = wallet_dir(data.path(), wallet);
+        for folder in ["Pending", "Grade", "Duplicates", "Export", "Bank", "Fracked"] {
+            assert!(dir.join(folder).is_dir(), "{wallet}/{folder}");
+        }
+        let config = std::fs::read_to_string(dir.join("config.toml")).expect("config.toml");
+        assert!(config.contains(&format!("name = \"{wallet}\"")), "{config}");
+        assert!(dir.join("transactions.csv").is_file());
+    }
+    let names: Vec<String> = crate::support::file_names(&limbo);
+    assert!(!names.iter().any(|n| n.starts_with(".keys-")), "{names:?}");
+    let trash = folder_coins(data.path(), "Old", "Trash");
+    assert_eq!(trash.iter().map(|c| c.serial.get()).collect::<Vec<_>>(), [9], "kept, not deleted");
+    assert_eq!(folder_coins(data.path(), "Old", "Limbo"), [held]);
+    drop(server);
+    // Idempotent: a second start changes nothing.
+    std::fs::write(wallet_dir(data.path(), "Old").join("config.toml"), "# edited\n").expect("edit");
+    let _server = Server::start_in(data.path(), Opts::default());
+    let config = std::fs::read_to_string(wallet_dir(data.path(), "Old").join("config.toml"));
+    assert_eq!(config.expect("config"), "# edited\n");
+}
