@@ -270,7 +270,7 @@ fn recorded_pans(dir: &Path, raida: usize) -> HashSet<(u32, [u8; 16])> {
         let Ok(entries) = std::fs::read_dir(&folder) else { continue };
         for entry in entries.flatten() {
             let path = entry.path();
-            if !path.extension().is_some_and(|x| x == "json") {
+            if path.extension().is_none_or(|x| x != "json") {
                 continue;
             }
             let Ok(bytes) = std::fs::read(&path) else { continue };
@@ -336,4 +336,90 @@ fn at_start_existing_wallets_get_the_v3_layout_and_claim_leftovers_are_cleaned_s
     let _server = Server::start_in(data.path(), Opts::default());
     let config = std::fs::read_to_string(wallet_dir(data.path(), "Old").join("config.toml"));
     assert_eq!(config.expect("config"), "# edited\n");
+}
+
+#[test]
+fn a_change_recorded_but_never_sent_gives_the_coin_back_after_restart() {
+    // The state a crash right after the write-ahead record leaves: the coin in Limbo, the
+    // record of its change on disk, nothing sent.
+    let tens = generate_coins(1, 1, 1);
+    let sim = Sim::start(SimConfig::default().with_coins(tens.clone()));
+    let data = tempfile::tempdir().expect("temp dir");
+    crate::support::put_coins(data.path(), "Default", "Limbo", &tens);
+    let records = data.path().join(".cloudcoin/change");
+    std::fs::create_dir_all(&records).expect("records");
+    let pans: Vec<Vec<Vec<u8>>> =
+        (0..10u8).map(|c| (0..25u8).map(|r| vec![c ^ r ^ 0x40; 16]).collect()).collect();
+    let record = json!({
+        "id": "crashed",
+        "wallet": "Default",
+        "dn": 1,
+        "sn": tens[0].serial.get(),
+        "parent_ans": tens[0].ans,
+        "serials": (40_000..40_010).collect::<Vec<u32>>(),
+        "pans": pans,
+    });
+    std::fs::write(records.join("crashed.json"), record.to_string()).expect("record");
+    let server = sim.server(data.path());
+    let heals = wait_healings(&server);
+    assert_eq!(heals.len(), 1, "healing starts for the open change");
+    assert_eq!(ids(&folder_coins(data.path(), "Default", "Bank")), ids(&tens));
+    assert!(folder_coins(data.path(), "Default", "Limbo").is_empty());
+    assert_eq!(server.balance("Default"), ("10".to_owned(), 1));
+    assert_eq!(change_records(data.path()), (0, 1), "settled, and kept");
+    assert!(
+        sim.net.sim().log_all().iter().all(|r| r.command != Command::MakeChange),
+        "nothing was sent again"
+    );
+}
+
+#[test]
+fn no_fix_pg_reaches_a_raida_before_it_is_on_disk() {
+    let coins = generate_coins(0, 1, 3);
+    let data = tempfile::tempdir().expect("temp dir");
+    let records = data.path().join(".cloudcoin/heal");
+    let seen = Arc::new(Mutex::new((0usize, Vec::<String>::new())));
+    let record = seen.clone();
+    let observer = Arc::new(move |req: &LoggedRequest| {
+        if req.command != Command::Fix {
+            return;
+        }
+        let on_disk = recorded_pgs(&records);
+        let mut s = record.lock().expect("lock");
+        s.0 += 1;
+        if !req.pg.is_some_and(|pg| on_disk.contains(&pg)) {
+            s.1.push(format!("RAIDA {} got a PG before it was on disk", req.raida));
+        }
+    });
+    let sim = Sim::start(SimConfig::default().with_coins(coins.clone()).with_observer(observer));
+    // RAIDA 5 and 9 hold another key for one coin: the claim leaves it Fracked there, and only
+    // a fix (tickets from the others) brings it back, in the healing the claim starts.
+    for r in [5, 9] {
+        sim.net.sim().set_an(r, coins[0].id(), Some([0xee; 16]));
+    }
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let task = import(&server, "Default", &coin_file(files.path(), "c.bin", &coins), json!({}));
+    assert_eq!(task["data"]["claim"]["fracked"]["coins"], 1, "{task}");
+    let heals = wait_healings(&server);
+    assert_eq!(heals[0]["data"]["bank"]["coins"], 1, "{}", heals[0]);
+    assert_eq!(server.balance("Default"), ("3".to_owned(), 3));
+    let (checked, violations) = seen.lock().expect("lock").clone();
+    assert_eq!(checked, 2, "a fix went to each failing RAIDA");
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+/// Every PG recorded in the heal records in `dir`.
+fn recorded_pgs(dir: &Path) -> HashSet<[u8; 16]> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return HashSet::new() };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter_map(|r| {
+            let pg: Vec<u8> =
+                r["pg"].as_array()?.iter().filter_map(Value::as_u64).map(|b| b as u8).collect();
+            <[u8; 16]>::try_from(pg).ok()
+        })
+        .collect()
 }
