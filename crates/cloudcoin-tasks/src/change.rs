@@ -436,34 +436,36 @@ fn break_one(
     // 4. The answers decide.
     let pass = answers.iter().filter(|a| a.is_pass()).count();
     let silent = answers.iter().filter(|a| a.maybe_applied()).count();
-    let result = if pass >= AGREEMENT && silent == 0 {
-        let children = made_children(&record, |c, r| {
-            let _ = c;
-            answers[r].is_pass()
-        });
-        take_children(layout, wallet, state, &record, children)
-            .map_err(io("cannot store the change"))?;
-        Broke::Made
-    } else if pass + silent < AGREEMENT {
-        // Not made. Where a RAIDA made the children, the parent is gone there: healing fixes it.
-        let mut again = coin.clone();
-        for (r, a) in answers.iter().enumerate() {
-            if a.is_pass() {
-                again.pown[r] = Pown::Fail;
-            } else if a.maybe_applied() {
-                again.pown[r] = Pown::NoReply;
+    let decided = (|| {
+        Ok(if pass >= AGREEMENT && silent == 0 {
+            let children = made_children(&record, |_, r| answers[r].is_pass());
+            take_children(layout, wallet, state, &record, children)
+                .map_err(io("cannot store the change"))?;
+            Broke::Made
+        } else if pass + silent < AGREEMENT {
+            // Not made. Where a RAIDA made the children the parent is gone there: healing
+            // fixes it.
+            let mut again = coin.clone();
+            for (r, a) in answers.iter().enumerate() {
+                if a.is_pass() {
+                    again.pown[r] = Pown::Fail;
+                } else if a.maybe_applied() {
+                    again.pown[r] = Pown::NoReply;
+                }
             }
-        }
-        let to = if pass == 0 && silent == 0 { home } else { Folder::Fracked };
-        apply(layout, wallet, state, vec![Settled { coin: again, folder: to }])
-            .map_err(io("cannot put the coin back"))?;
-        archive(layout, &record).map_err(io("cannot archive the change record"))?;
-        Broke::NotMade(why_not(&answers))
-    } else {
-        settle_record(net, layout, wallet, state, &record)?
-    };
+            let to = if pass == 0 && silent == 0 { home } else { Folder::Fracked };
+            apply(layout, wallet, state, vec![Settled { coin: again, folder: to }])
+                .map_err(io("cannot put the coin back"))?;
+            archive(layout, &record).map_err(io("cannot archive the change record"))?;
+            Broke::NotMade(why_not(&answers))
+        } else {
+            settle_record(net, layout, wallet, state, &record)?
+        })
+    })();
+    // Whatever happened, the parent (if still held) is no longer being changed: a change left
+    // open is settled by healing, which takes it from `Limbo`.
     release();
-    Ok(result)
+    decided
 }
 
 /// What the RAIDA said when change was not made, for a person.
