@@ -68,6 +68,7 @@ mod leftovers;
 mod network;
 mod owners;
 mod precheck;
+mod reclaim;
 mod records;
 mod recovery;
 mod scan;
@@ -92,6 +93,7 @@ pub use crate::fault::{
 };
 pub use crate::heal::HealReport;
 pub use crate::network::RaidaHealth;
+pub use crate::reclaim::ReclaimReport;
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

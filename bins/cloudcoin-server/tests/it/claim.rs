@@ -16,7 +16,7 @@ use crate::support::{Opts, Server, wallet_dir};
 /// The simulator's 25 RAIDA, running on their own runtime, and their address list on disk.
 pub(crate) struct Sim {
     pub(crate) net: Network,
-    list: PathBuf,
+    pub(crate) list: PathBuf,
     _dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
 }

@@ -15,4 +15,5 @@ mod import_backup;
 mod openapi;
 mod page;
 mod paths;
+mod reclaim;
 mod support;
