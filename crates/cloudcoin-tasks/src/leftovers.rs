@@ -57,20 +57,27 @@ pub(crate) enum Cleaned {
 }
 
 /// Cleans up the leftovers in `wallet`'s held folders; `state` is the wallet as the start-up
-/// scan found it. Returns each file and what became of it. Blocking.
+/// scan found it, and `bank_hidden` the names starting with `.` it listed in `Bank` (so the
+/// largest folder is not listed a second time; the others are small). Returns each file and
+/// what became of it. Blocking.
 pub(crate) fn clean(
     layout: &Layout,
     wallet: &WalletName,
     state: &WalletState,
+    bank_hidden: &[OsString],
 ) -> io::Result<Vec<(String, Cleaned)>> {
     let trash = layout.folder(wallet, Folder::Trash);
     let mut done = Vec::new();
     for folder in Folder::HELD {
         let dir = layout.folder(wallet, folder);
-        let names: Vec<OsString> = match fs::read_dir(&dir) {
-            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.file_name()).collect(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+        let names: Vec<OsString> = if folder == Folder::Bank {
+            bank_hidden.to_vec()
+        } else {
+            match fs::read_dir(&dir) {
+                Ok(entries) => entries.filter_map(Result::ok).map(|e| e.file_name()).collect(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
         };
         let mut touched = false;
         for raw in names {
@@ -169,8 +176,8 @@ mod tests {
         }
 
         fn clean(&self) -> Vec<(String, Cleaned)> {
-            let state = crate::store::scan_wallet(&self.layout, &self.name).expect("scan");
-            clean(&self.layout, &self.name, &state).expect("clean")
+            let scanned = crate::store::scan_wallet_listed(&self.layout, &self.name).expect("scan");
+            clean(&self.layout, &self.name, &scanned.state, &scanned.bank_hidden).expect("clean")
         }
     }
 

@@ -265,7 +265,7 @@ impl Service {
                 .map_err(io_err(&dir))?;
             import::remove_stale_temporaries(&layout, &name, &state, &bank_hidden)
                 .map_err(io_err(&dir))?;
-            crate::leftovers::clean(&layout, &name, &state).map_err(io_err(&dir))?;
+            crate::leftovers::clean(&layout, &name, &state, &bank_hidden).map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));
