@@ -433,3 +433,29 @@ fn recorded_pgs(dir: &Path) -> HashSet<[u8; 16]> {
         })
         .collect()
 }
+
+#[test]
+fn a_network_without_make_change_leaves_the_coin_as_it_was_and_says_why() {
+    let tens = generate_coins(1, 1, 1);
+    let sim = Sim::start(
+        SimConfig::default()
+            .with_coins(tens.clone())
+            .with_make_change(cloudcoin_raida_sim::MakeChange::Off),
+    );
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let server = wallet_of(&sim, data.path(), &tens);
+    let before = folder_coins(data.path(), "Default", "Bank");
+    let task = server.export(&export_body("5", out.path()));
+    assert_eq!(task["status"], "error", "{task}");
+    let message = task["message"].as_str().expect("message");
+    assert!(
+        message.contains("did not make change") && message.contains("25 answered"),
+        "{message}"
+    );
+    assert_eq!(folder_coins(data.path(), "Default", "Bank"), before, "the coin is as it was");
+    assert_eq!(sim.net.sim().agreeing(&before[0]), 25);
+    assert_eq!(server.balance("Default"), ("10".to_owned(), 1));
+    assert_eq!(change_records(data.path()), (0, 1), "the record of what was sent is kept");
+    assert!(std::fs::read_dir(out.path()).expect("out").next().is_none(), "no file was written");
+}
