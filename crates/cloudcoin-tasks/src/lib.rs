@@ -71,7 +71,6 @@ mod precheck;
 mod reclaim;
 mod records;
 mod recovery;
-mod scan;
 mod service;
 mod store;
 mod task;
