@@ -53,10 +53,11 @@ pub(crate) struct QrSetup {
 }
 
 /// The setup written, chosen with the print-and-scan campaign (`tools/paper-campaign`, see
-/// `docs/SPEC.md` §4.3.1): version 15 at level M with 10-pixel modules (0.85 mm), the smallest
-/// module that zxing-cpp and zbar both read in every 150 dpi office scan and shadowed phone photo
-/// of the campaign. Pages of fewer codes draw them larger ([`QrSetup::for_codes`]).
-pub(crate) const SETUP: QrSetup = QrSetup { version: 15, ec: EcLevel::M, module: 10 };
+/// `docs/SPEC.md` §4.3.1): version 14 at level M with 10-pixel modules (0.85 mm), as the `pdf`
+/// pages ([`crate::sheet`]): zbar reads 150 dpi office scans reliably only from 0.8 mm modules.
+/// Four codes, three coins, a page. Pages of fewer codes draw them larger
+/// ([`QrSetup::for_codes`]).
+pub(crate) const SETUP: QrSetup = QrSetup { version: 14, ec: EcLevel::M, module: 10 };
 
 /// The largest module drawn, in pixels (1.02 mm): a page of one code.
 const LARGEST_MODULE: u32 = 12;

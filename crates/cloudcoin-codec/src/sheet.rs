@@ -67,14 +67,16 @@ pub(crate) struct PaperQr {
     pub(crate) quiet: u32,
 }
 
-/// The setup the writer uses: version 15 at level M, 0.8 mm modules, each code with its own
+/// The setup the writer uses: version 14 at level M, 0.85 mm modules, each code with its own
 /// 4-module quiet zone; four codes (three coins) a page on A4 and on Letter. Chosen with the
-/// print-and-scan campaign (`tools/paper-campaign`, its `sweep.py`): at 150 dpi an office scan
-/// has 4.7 pixels a module, the least at which zbar read every page of the sweep (0.7 mm: 4 to
-/// 7 pages of 10; 0.75 mm: 8 of 10) while zxing-cpp read them all from 0.7 mm; level Q or a
-/// smaller version reads no better per module and carries fewer coins.
+/// print-and-scan campaign (`tools/paper-campaign`, its `sweep.py`): zbar reads pages scanned
+/// at 150 dpi reliably only from 0.8 mm modules (4.7 pixels; 0.7 mm: 4 to 7 pages of 10,
+/// 0.75 mm: 8 of 10), while zxing-cpp reads them all from 0.7 mm. Of the setups with modules of
+/// at least 0.8 mm, four codes of version 14 or 15 carry the most coins that fit both papers
+/// (three); version 14 has room for 0.85 mm modules. Level Q reads no better per module and
+/// carries less; smaller versions give more, smaller codes, which zbar reads worse.
 pub(crate) const PAPER_QR: PaperQr =
-    PaperQr { version: 15, ec: EcLevel::M, module_hmm: 80, quiet: 4 };
+    PaperQr { version: 14, ec: EcLevel::M, module_hmm: 85, quiet: 4 };
 
 /// The most coins one paper wallet may hold. At three coins a page, 500 coins are 167 sheets:
 /// a ream's third, a tray of an office scanner, or an afternoon of photographing. A person
@@ -231,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_page_carries_the_measured_layout_on_both_papers() {
-        // The layout the campaign measured: 2 × 2 codes of version 15, three coins a page.
+        // The layout the campaign measured: 2 × 2 codes of version 14, three coins a page.
         for size in [PaperSize::A4, PaperSize::Letter] {
             assert_eq!(PAPER_QR.grid(size), (2, 2), "{size:?}");
             let pages = plan(&coins(500), PAPER_QR, size).expect("plans");
