@@ -96,6 +96,18 @@ pub(crate) enum Command {
     },
     /// Show every RAIDA's echo: up or not, and the round trip.
     Raida,
+    /// Take back the coins of an export its recipient has not claimed (the server needs
+    /// --raida-list): they return to the wallet with new keys and the exported file becomes
+    /// worthless for them; coins already claimed are reported as received. A recipient
+    /// claiming at the same moment can win some coins (see the API document). `--check` only
+    /// looks, changing nothing.
+    Reclaim {
+        /// The export's task id (as `cloudcoin export` printed it, or `cloudcoin tasks`).
+        task: String,
+        /// Only check whether the recipient has claimed the coins; change nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// List the wallets with their balances.
     Wallets,
     /// Create, show or delete one wallet.
@@ -149,6 +161,11 @@ pub(crate) struct ExportArgs {
     /// export's task instead of starting a second one. A fresh key is made otherwise.
     #[arg(long, value_name = "KEY")]
     pub(crate) idempotency_key: Option<String>,
+    /// Never break coins into change: an amount the wallet's coins cannot make exactly is
+    /// refused with the nearest amounts it can make. (By default a server with a RAIDA network
+    /// breaks the fewest coins needed first, and the output says what it broke.)
+    #[arg(long)]
+    pub(crate) no_change: bool,
 }
 
 #[derive(Debug, Args)]

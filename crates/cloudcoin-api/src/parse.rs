@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use cloudcoin_domain::{FileKind, Tag, WalletName};
-use cloudcoin_tasks::{BackupRequest, ExportRequest, ImportItem, ImportRequest};
+use cloudcoin_tasks::{BackupRequest, ExportRequest, ImportItem, ImportRequest, TaskId};
 use http::StatusCode;
 
 use crate::error::{ApiError, code, name_error};
@@ -75,7 +75,7 @@ pub(crate) fn idempotency_key(
     Ok(Some(text.to_owned()))
 }
 
-/// `POST /api/v1/export`: `{name, amount, folder, type, tag?}`.
+/// `POST /api/v1/export`: `{name, amount, folder, type, tag?, verify?, make_change?}`.
 pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportRequest, ApiError> {
     let f = Fields::parse_body(body)?;
     let mut request = ExportRequest::new(
@@ -85,7 +85,8 @@ pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportR
         kind_field(&f, "type")?,
     )
     .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
-    .with_verify(f.opt_bool("verify")?.unwrap_or(true));
+    .with_verify(f.opt_bool("verify")?.unwrap_or(true))
+    .with_make_change(f.opt_bool("make_change")?.unwrap_or(true));
     if let Some(key) = key {
         request = request.with_idempotency_key(key);
     }
@@ -127,6 +128,15 @@ pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
 pub(crate) fn fix_request(body: &[u8]) -> Result<WalletName, ApiError> {
     let f = Fields::parse_body(body)?;
     wallet_field(&f, "name")
+}
+
+/// `POST /api/v1/reclaim`: `{task}`, an export's task id.
+pub(crate) fn reclaim_request(body: &[u8]) -> Result<TaskId, ApiError> {
+    let f = Fields::parse_body(body)?;
+    let text = f.string("task")?;
+    text.parse::<TaskId>().map_err(|e| {
+        ApiError::field("task", format!("{e}; give the id of the export task to reclaim"))
+    })
 }
 
 /// `POST /api/v1/backup`: `{name, folder, tag?}`.

@@ -147,6 +147,10 @@ pub(crate) fn heal(
         ids
     };
     let result = heal_reserved(net, layout, wallet, state, &ids);
+    // What reclaims left to settle (their coins healed just now, or a crash).
+    if let Err(e) = crate::reclaim::settle_records(layout, wallet, state) {
+        tracing::warn!(wallet = %wallet, error = %e, "cannot settle the reclaim records; the next healing tries again");
+    }
     let mut s = lock(state);
     for id in &ids {
         s.coins.update(id, |e| {
@@ -194,6 +198,8 @@ fn heal_reserved(
         move |e: std::io::Error| format!("{what}: {e}")
     };
     let client = net.client();
+    // 0. Changes a crash or a silent network left open (see `change`).
+    crate::change::settle_pending(net, layout, wallet, state)?;
     // 1. Fixes a crash interrupted.
     let folder = records(layout);
     std::fs::create_dir_all(layout.own().join("heal"))

@@ -9,25 +9,11 @@ use cloudcoin_domain::Amount;
 use serde::{Deserialize, Serialize};
 
 use crate::durable::RecordFolder;
+use crate::store::ensure_transactions_file;
 use crate::task::{
     BackupResult, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure, TaskId,
     TaskKind, TaskOutcome, TaskStatus, TaskView,
 };
-
-const CSV_HEADER: &str = "time,type,amount,coins,tag,file,id\n";
-
-/// Creates `transactions.csv` with its header if it does not exist. Returns whether it did.
-pub(crate) fn ensure_transactions_file(path: &Path) -> io::Result<bool> {
-    match OpenOptions::new().write(true).create_new(true).open(path) {
-        Ok(mut f) => {
-            f.write_all(CSV_HEADER.as_bytes())?;
-            f.sync_all()?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e),
-    }
-}
 
 /// One row of `transactions.csv`.
 #[derive(Debug, Clone)]
@@ -143,6 +129,9 @@ pub(crate) enum OutcomeRecord {
         amount_units: u64,
         coins: usize,
         sha256: String,
+        /// The coins broken first (denomination code, serial) and what was done.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<(Vec<(i8, u32)>, String)>,
     },
     Import {
         imported: usize,
@@ -169,6 +158,7 @@ pub(crate) enum OutcomeRecord {
         /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
         grades: [(usize, u64); 4],
     },
+    Reclaim(crate::reclaim::ReportRecord),
 }
 
 /// An import's claim report as stored on disk.
@@ -274,6 +264,11 @@ impl OutcomeRecord {
                 amount_units: r.amount.units(),
                 coins: r.coins,
                 sha256: r.sha256.clone(),
+                change: r.change.as_ref().map(|c| {
+                    let broken =
+                        c.broken.iter().map(|id| (id.denomination.code(), id.serial.get()));
+                    (broken.collect(), c.note.clone())
+                }),
             },
             TaskOutcome::Import(r) => OutcomeRecord::Import {
                 imported: r.imported,
@@ -303,6 +298,7 @@ impl OutcomeRecord {
                     grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
                 }
             }
+            TaskOutcome::Reclaim(r) => OutcomeRecord::Reclaim(crate::reclaim::ReportRecord::of(r)),
             TaskOutcome::Failed(f) => OutcomeRecord::Failed {
                 kind: f.kind.as_str().to_owned(),
                 message: f.message.clone(),
@@ -312,12 +308,21 @@ impl OutcomeRecord {
 
     fn to_outcome(&self) -> Option<TaskOutcome> {
         Some(match self {
-            OutcomeRecord::Export { file, amount_units, coins, sha256 } => {
+            OutcomeRecord::Export { file, amount_units, coins, sha256, change } => {
                 TaskOutcome::Export(ExportResult {
                     file: file.clone(),
                     amount: Amount::from_units(*amount_units),
                     coins: *coins,
                     sha256: sha256.clone(),
+                    change: change.as_ref().map(|(broken, note)| {
+                        crate::change::ChangeReport::new(
+                            broken.iter().map(|&(dn, sn)| cloudcoin_domain::CoinId {
+                                denomination: cloudcoin_domain::Denomination::from_code(dn),
+                                serial: cloudcoin_domain::SerialNumber::new(sn),
+                            }),
+                            note.clone(),
+                        )
+                    }),
                 })
             }
             OutcomeRecord::Import { imported, already_present, rejected, amount_units, claim } => {
@@ -358,6 +363,7 @@ impl OutcomeRecord {
                     limbo: g(grades[3]),
                 })
             }
+            OutcomeRecord::Reclaim(r) => TaskOutcome::Reclaim(r.report()?),
             OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {
                 kind: FailureKind::parse(kind)?,
                 message: message.clone(),

@@ -1,4 +1,26 @@
 //! The service: the one handle the api layer holds.
+//!
+//! # One owner
+//!
+//! `Service::open` takes an exclusive `try_lock` on `.cloudcoin/lock` and keeps the file open for
+//! the life of the `Service`; a second process (or a second `open` in one process) gets
+//! `OpenError::Locked`, whose message names the directory. The lock dies with the process, so a
+//! crash never leaves a stale lock behind.
+//!
+//! A lock on an open file is shared with every child the process forks, until the child's exec
+//! closes it: in a program that starts other programs (a test harness, an embedder), a `Service`
+//! dropped and opened again can find its own lock held for that instant by a child on its way to
+//! exec. `open` therefore tries the lock again for up to two seconds before it says `Locked`; a
+//! real second owner holds it far longer.
+//!
+//! **Invariant:** a data directory whose only holder of the lock is a child between fork and exec
+//! is not locked — `wallets::a_service_reopened_while_the_process_starts_programs_is_not_locked`
+//! (300 opens while two threads start programs; before the wait, 289 of them were refused).
+//!
+//! **Invariant: one service per data directory, even when the lock file is deleted.** Kept by
+//! `tests/it/others.rs`: `a_second_service_is_refused_after_the_lock_file_is_deleted`. The service
+//! flocks the data directory itself as well as `.cloudcoin/lock` (kept for servers of earlier
+//! versions): deleting the file cannot let a second owner in.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
@@ -6,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudcoin_domain::{CoinId, FileKind, SelectionPolicy, WalletName};
+use cloudcoin_domain::{FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
@@ -15,7 +37,7 @@ use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
 use crate::records::{IdempotencyRecord, TaskStore};
-use crate::store::{self, Layout, WalletState};
+use crate::store::{self, Layout, Reserved, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
 use crate::tracker::Tracker;
 
@@ -53,6 +75,8 @@ pub struct ServiceConfig {
     pub task_retention: Duration,
     /// The RAIDA network; `None` (the default): the server works offline and claims nothing.
     pub network: Option<cloudcoin_raida::Config>,
+    /// How an export that needs change asks the RAIDA for it (with a network).
+    pub change_method: crate::change::ChangeMethod,
 }
 
 impl ServiceConfig {
@@ -68,7 +92,20 @@ impl ServiceConfig {
             export_roots: Vec::new(),
             task_retention: Self::DEFAULT_TASK_RETENTION,
             network: None,
+            change_method: crate::change::ChangeMethod::default(),
         }
+    }
+
+    /// Sets [`ServiceConfig::change_method`].
+    ///
+    /// ```
+    /// use cloudcoin_tasks::{ChangeMethod, ServiceConfig};
+    /// let config = ServiceConfig::new("/var/lib/cloudcoin").with_change_method(ChangeMethod::Break);
+    /// assert_eq!(config.change_method, ChangeMethod::Break);
+    /// ```
+    pub fn with_change_method(mut self, method: crate::change::ChangeMethod) -> ServiceConfig {
+        self.change_method = method;
+        self
     }
 
     /// Turns the RAIDA network on: imports claim their coins, and healing settles Limbo and
@@ -126,6 +163,8 @@ struct Inner {
     owners: Owners,
     /// The RAIDA network, when configured.
     network: Option<crate::network::Network>,
+    /// How exports make change (with the network).
+    change_method: crate::change::ChangeMethod,
     /// The healing task of each wallet that has one running: at most one per wallet.
     healing: Mutex<BTreeMap<WalletName, TaskId>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
@@ -230,6 +269,7 @@ impl Service {
         }
         for name in &names {
             layout.create_wallet_dirs(name).map_err(io_err(&layout.wallet(name)))?;
+            crate::v3_layout::ensure(&layout, name).map_err(io_err(&layout.wallet(name)))?;
         }
 
         let tracker = Tracker::load(TaskStore::new(layout.tasks()), config.task_retention)
@@ -247,6 +287,7 @@ impl Service {
                 .map_err(io_err(&dir))?;
             import::remove_stale_temporaries(&layout, &name, &state, &bank_hidden)
                 .map_err(io_err(&dir))?;
+            crate::leftovers::clean(&layout, &name, &state, &bank_hidden).map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));
@@ -267,6 +308,7 @@ impl Service {
                 tracker,
                 owners: Owners::new(wallets),
                 network,
+                change_method: config.change_method,
                 healing: Mutex::new(BTreeMap::new()),
                 handles: Mutex::new(Vec::new()),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
@@ -345,6 +387,7 @@ impl Service {
         let wallet = name.clone();
         let state = blocking(move || {
             layout.create_wallet_dirs(&wallet).map_err(internal)?;
+            crate::v3_layout::ensure(&layout, &wallet).map_err(internal)?;
             store::scan_wallet(&layout, &wallet).map_err(internal)
         })
         .await?;
@@ -479,25 +522,25 @@ impl Service {
         // Reserving a whole wallet is CPU work: off the async workers. The coins come back as
         // `Reserved`, so a request dropped meanwhile still gives them back. Only their ids are
         // taken here; the task looks up their files (nothing else changes a reserved coin).
+        // With the network, an amount the coins cannot make exactly is made after change
+        // (see `change`): nothing is reserved here, and the task breaks coins first.
+        let may_change = req.make_change && self.inner.network.is_some();
         let (reserved, base) = {
             let (state, amount, tag, kind) = (state.clone(), req.amount, req.tag.clone(), req.kind);
             blocking(move || {
-                let (reserved, single) = {
-                    let mut s = lock(&state);
-                    // A paper wallet holds fewer coins than a file: pages a person would print.
-                    let policy = match kind {
-                        FileKind::Pdf => SelectionPolicy::default()
-                            .with_max_coins(cloudcoin_codec::MAX_PAPER_COINS),
-                        _ => SelectionPolicy::default(),
-                    };
-                    let ids = s.reserve_amount(amount, &policy)?;
-                    let single = match ids.as_slice() {
-                        [one] => s.coins.get(one).map(|e| e.coin.clone()),
-                        _ => None,
-                    };
-                    (Reserved { ids: Some(ids), state: state.clone() }, single)
+                let policy = selection_policy(kind);
+                let reserved = match Reserved::choose(&state, amount, &policy) {
+                    Ok(reserved) => Some(reserved),
+                    Err(cloudcoin_domain::SelectError::NoExactChange { .. }) if may_change => None,
+                    Err(e) => return Err(e.into()),
                 };
-                let count = reserved.ids().len();
+                let ids = reserved.as_ref().map_or(&[][..], Reserved::ids);
+                // Nothing else changes a reserved coin: it is read again under a second lock.
+                let single = match ids {
+                    [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
+                    _ => None,
+                };
+                let count = ids.len();
                 let base = export::file_name(count, single.as_deref(), amount, &tag, kind);
                 Ok((reserved, base))
             })
@@ -512,11 +555,15 @@ impl Service {
             .as_ref()
             .map(|key| IdempotencyRecord { key: key.clone(), fingerprint: fingerprint(&req) });
         let view = self.inner.tracker.create(id, TaskKind::Export, "Starting", idempotency);
-        let ids = reserved.hand_over();
+        let ids = reserved.map(Reserved::hand_over).unwrap_or_default();
         tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = ids.len(), "export started");
         let (wallet, amount, kind, tag) =
             (req.wallet.clone(), req.amount, req.kind, req.tag.clone());
         let check = if req.verify { self.inner.network.clone() } else { None };
+        let change = match (ids.is_empty(), &self.inner.network) {
+            (true, Some(net)) => Some((net.clone(), self.inner.change_method)),
+            _ => None,
+        };
         self.spawn(id, move |inner| {
             // The task's record is written here, off the request's path, before the export's
             // journal record: until both exist the export has changed nothing, so a crash before
@@ -527,6 +574,64 @@ impl Service {
                 let message = "cannot record the task; the coins were returned to the wallet";
                 return (failed(FailureKind::Io, message), true);
             }
+            // Change first, when the coins cannot make the amount exactly (see `change`).
+            let mut made = None;
+            let ids = match &change {
+                None => ids,
+                Some((net, method)) => {
+                    inner.tracker.advance(id, 1, Some("Making change with the RAIDA"));
+                    let policy = selection_policy(kind);
+                    let report = crate::change::make_change(
+                        net,
+                        &inner.layout,
+                        &wallet,
+                        &state,
+                        amount,
+                        *method,
+                    );
+                    let report = match report {
+                        Ok(report) => report,
+                        Err(message) => {
+                            tracing::warn!(task = %id, %message, "export stopped: no change made");
+                            let message = format!("cannot make change: {message}");
+                            return (failed(FailureKind::Io, &message), true);
+                        }
+                    };
+                    tracing::info!(task = %id, change = %report.note, "change made for an export");
+                    inner.tracker.advance(id, 2, Some(&report.note));
+                    let reserved = lock(&state).reserve_amount(amount, &policy);
+                    let ids = match reserved {
+                        Ok(ids) => ids,
+                        Err(e) => {
+                            let message = format!("{}, but the export still cannot be made: {e}", report.note);
+                            return (failed(FailureKind::Io, &message), true);
+                        }
+                    };
+                    let single = match ids.as_slice() {
+                        [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
+                        _ => None,
+                    };
+                    let base = export::file_name(ids.len(), single.as_deref(), amount, &tag, kind);
+                    if let Err(problem) = crate::folder::refuse_linked_name(&folder, &base) {
+                        lock(&state).release_ids(ids);
+                        let message = format!("{}, but {}: {problem}", report.note, folder.path().display());
+                        return (failed(FailureKind::Io, &message), true);
+                    }
+                    made = Some(report);
+                    ids
+                }
+            };
+            let with_change = |outcome: TaskOutcome| match (outcome, &made) {
+                (TaskOutcome::Export(mut r), Some(c)) => {
+                    r.change = Some(c.clone());
+                    TaskOutcome::Export(r)
+                }
+                (TaskOutcome::Failed(mut f), Some(c)) => {
+                    f.message = format!("{}; then the export failed: {}", c.note, f.message);
+                    TaskOutcome::Failed(f)
+                }
+                (outcome, _) => outcome,
+            };
             // With the network, the chosen coins are checked first (see `precheck`).
             let ids = match &check {
                 None => ids,
@@ -542,7 +647,7 @@ impl Service {
                         }
                         Err(message) => {
                             tracing::warn!(task = %id, %message, "export stopped by the check");
-                            return (failed(FailureKind::Verification, &message), true);
+                            return (with_change(failed(FailureKind::Verification, &message)), true);
                         }
                     }
                 }
@@ -553,9 +658,10 @@ impl Service {
                 return (failed(FailureKind::Internal, "internal error; see the server log"), true);
             };
             let job = ExportJob { id, wallet, state, coins, amount, folder, kind, tag };
-            let done = export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
+            let (outcome, journal_done) =
+                export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
             export::free_later(job.coins);
-            done
+            (with_change(outcome), journal_done)
         });
         Ok(view)
     }
@@ -627,7 +733,9 @@ impl Service {
             return Vec::new();
         }
         let pending_fixes = self.inner.layout.own().join("heal");
-        let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some());
+        let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some())
+            || crate::change::any_pending(&self.inner.layout)
+            || crate::reclaim::any_records(&self.inner.layout);
         let names: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
             self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
         let mut started = Vec::new();
@@ -650,6 +758,114 @@ impl Service {
             Some(net) => Ok(net.health().await),
             None => Err(ServiceError::NoNetwork),
         }
+    }
+
+    /// Checks, changing nothing, which coins of export `export` its recipient has claimed
+    /// (`GET /api/v1/reclaim/{id}`): a detect with the keys the file carries (the wallet's copies
+    /// in `Sent`). Refused without a network, or for a task that is not a completed export.
+    pub async fn check_reclaim(
+        &self,
+        export: TaskId,
+    ) -> Result<crate::reclaim::ReclaimReport, ServiceError> {
+        let Some(net) = self.inner.network.clone() else {
+            return Err(ServiceError::NoNetwork);
+        };
+        let this = self.clone();
+        blocking(move || {
+            let found = this.locate_export(export)?;
+            let state = this.wallet_state(&found.wallet)?;
+            crate::reclaim::check(&net, &this.inner.layout, &state, &found)
+                .map_err(ServiceError::Internal)
+        })
+        .await
+    }
+
+    /// Starts reclaiming export `export` (`POST /api/v1/reclaim`): its coins the recipient has
+    /// not claimed are powned back to new keys (written to disk first) and return to the
+    /// wallet — the exported file is then worthless for them; those claimed are reported as
+    /// received. See the `reclaim` module for the race with the recipient's own claim. Refused
+    /// without a network, or for a task that is not a completed export.
+    pub async fn start_reclaim(&self, export: TaskId) -> Result<TaskView, ServiceError> {
+        let Some(net) = self.inner.network.clone() else {
+            return Err(ServiceError::NoNetwork);
+        };
+        let this = self.clone();
+        blocking(move || {
+            let found = this.locate_export(export)?;
+            let state = this.wallet_state(&found.wallet)?;
+            let id = TaskId::new();
+            let view = this.inner.tracker.create(
+                id,
+                TaskKind::Reclaim,
+                "Checking the exported coins with the RAIDA",
+                None,
+            );
+            this.inner.tracker.persist(id).map_err(internal)?;
+            tracing::info!(task = %id, export = %export, wallet = %found.wallet, coins = found.coins.len(), "reclaim started");
+            let service = this.clone();
+            this.spawn(id, move |inner| {
+                let done = crate::reclaim::reclaim(
+                    &net,
+                    &inner.layout,
+                    &inner.owners,
+                    &state,
+                    &found,
+                    id,
+                );
+                // Coins left Fracked or in Limbo are healed at once, by a task of its own.
+                let unsettled = lock(&state)
+                    .coins
+                    .values()
+                    .any(|e| matches!(e.folder, store::Folder::Limbo | store::Folder::Fracked));
+                if unsettled {
+                    match service.start_fix_now(&found.wallet) {
+                        Ok(heal) => tracing::info!(task = %id, heal = %heal.id, "healing started after the reclaim"),
+                        Err(e) => tracing::warn!(task = %id, error = %e, "cannot start healing after the reclaim"),
+                    }
+                }
+                let outcome = match done {
+                    Ok(report) => TaskOutcome::Reclaim(report),
+                    Err(e) => {
+                        tracing::warn!(task = %id, error = %e, "reclaim stopped");
+                        failed(
+                            FailureKind::Io,
+                            &format!("reclaim stopped: {e}; every key stays on disk, and healing settles the coins"),
+                        )
+                    }
+                };
+                (outcome, false)
+            });
+            Ok(view)
+        })
+        .await
+    }
+
+    /// The export `id`, from its receipt; or why it cannot be reclaimed.
+    fn locate_export(&self, id: TaskId) -> Result<crate::reclaim::Export, ServiceError> {
+        let names: Vec<WalletName> = self.wallets().keys().cloned().collect();
+        let view = self.task(id);
+        if let Some(view) = &view
+            && view.kind != TaskKind::Export
+        {
+            let reason = format!("it is a {} task, not an export", view.kind);
+            return Err(ServiceError::NotAnExport { id, reason });
+        }
+        match crate::reclaim::find_export(&self.inner.layout, &names, id) {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(task = %id, error = %e, "cannot read the export's receipt");
+                return Err(internal(e));
+            }
+        }
+        let reason = match view {
+            Some(v) if v.status == crate::task::TaskStatus::Running => {
+                "the export is still running; wait for it to finish"
+            }
+            Some(_) => "the export did not complete, so its coins never left the wallet",
+            None => return Err(ServiceError::ExportNotFound { id }),
+        };
+        Err(ServiceError::NotAnExport { id, reason: reason.to_owned() })
     }
 
     /// [`Service::start_fix`], from a blocking thread.
@@ -805,6 +1021,17 @@ impl Service {
     }
 }
 
+/// The selection policy of an export of `kind`: a paper wallet holds fewer coins than a file
+/// (pages a person would print).
+fn selection_policy(kind: FileKind) -> SelectionPolicy {
+    match kind {
+        FileKind::Pdf => {
+            SelectionPolicy::default().with_max_coins(cloudcoin_codec::MAX_PAPER_COINS)
+        }
+        _ => SelectionPolicy::default(),
+    }
+}
+
 /// Locks a mutex whose data stays consistent even if a holder panicked.
 fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -820,33 +1047,6 @@ impl Drop for Settle<'_> {
     fn drop(&mut self) {
         lock_any(&self.inner.in_flight).remove(&self.id);
         self.inner.settled.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
-/// Coins reserved for an export whose task has not started yet. Dropped before
-/// [`Reserved::hand_over`], it returns them to the wallet, so a refused or abandoned request
-/// never leaves coins stuck as reserved.
-struct Reserved {
-    state: Arc<Mutex<WalletState>>,
-    ids: Option<Vec<CoinId>>,
-}
-
-impl Reserved {
-    fn ids(&self) -> &[CoinId] {
-        self.ids.as_deref().expect("coins are present until handed over")
-    }
-
-    /// The coins, now owned by the task, which settles or releases them.
-    fn hand_over(mut self) -> Vec<CoinId> {
-        self.ids.take().expect("handed over once")
-    }
-}
-
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        if let Some(ids) = self.ids.take() {
-            lock(&self.state).release_ids(ids);
-        }
     }
 }
 

@@ -39,6 +39,8 @@ pub enum TaskOutcome {
     Backup(BackupResult),
     /// A healing that completed.
     Fix(crate::heal::HealReport),
+    /// A reclaim that completed.
+    Reclaim(crate::reclaim::ReclaimReport),
     /// A task that ended in error.
     Failed(TaskFailure),
 }
@@ -55,6 +57,8 @@ pub struct ExportResult {
     pub coins: usize,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// The change made first, when the coins could not make the amount exactly.
+    pub change: Option<crate::change::ChangeReport>,
 }
 
 /// What a completed import did.

@@ -9,54 +9,11 @@ use cloudcoin_domain::Amount;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
-use uuid::Uuid;
 
 use crate::envelope::ErrorPayload;
 use crate::fields::{amount, display, from_str, lossy_path, unix_or_zero};
-
-/// The identity of a task (a random UUID), written in its hyphenated form.
-///
-/// ```
-/// use cloudcoin_wire::TaskId;
-///
-/// let id = TaskId::new();
-/// assert_eq!(id.to_string().parse::<TaskId>()?, id);
-/// assert!("not-a-uuid".parse::<TaskId>().is_err());
-/// # Ok::<(), cloudcoin_wire::BadTaskId>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct TaskId(Uuid);
-
-impl TaskId {
-    /// A fresh random id.
-    pub fn new() -> TaskId {
-        TaskId(Uuid::new_v4())
-    }
-}
-
-impl Default for TaskId {
-    fn default() -> Self {
-        TaskId::new()
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-/// The text is not a task id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a task id (a uuid)")]
-pub struct BadTaskId(String);
-
-impl FromStr for TaskId {
-    type Err = BadTaskId;
-    fn from_str(s: &str) -> Result<TaskId, BadTaskId> {
-        Uuid::parse_str(s).map(TaskId).map_err(|_| BadTaskId(s.to_owned()))
-    }
-}
+pub use crate::grade::{CoinRef, GradeData};
+pub use crate::ids::{BadTaskId, TaskId};
 
 /// The text is not one of the names of a [`TaskKind`] or a [`TaskStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,19 +45,22 @@ pub enum TaskKind {
     Backup,
     /// Healing: Limbo coins settled, Fracked coins repaired, with the RAIDA.
     Fix,
+    /// Taking back the coins of an export that its recipient has not claimed.
+    Reclaim,
 }
 
 impl TaskKind {
-    const ALL: [TaskKind; 4] =
-        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix];
+    const ALL: [TaskKind; 5] =
+        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix, TaskKind::Reclaim];
 
-    /// `"export"`, `"import"`, `"backup"` or `"fix"`.
+    /// `"export"`, `"import"`, `"backup"`, `"fix"` or `"reclaim"`.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::Export => "export",
             TaskKind::Import => "import",
             TaskKind::Backup => "backup",
             TaskKind::Fix => "fix",
+            TaskKind::Reclaim => "reclaim",
         }
     }
 }
@@ -117,7 +77,7 @@ impl FromStr for TaskKind {
         TaskKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownName {
             what: "kind",
             text: s.to_owned(),
-            expected: "export, import, backup, fix",
+            expected: "export, import, backup, fix, reclaim",
         })
     }
 }
@@ -303,6 +263,8 @@ pub enum TaskData {
     Backup(BackupData),
     /// A completed healing.
     Fix(FixData),
+    /// A completed reclaim.
+    Reclaim(crate::reclaim::ReclaimData),
     /// A task that failed.
     Error(ErrorPayload),
 }
@@ -322,6 +284,7 @@ impl TaskData {
             TaskKind::Import => serde_json::from_str(text).map(TaskData::Import),
             TaskKind::Backup => serde_json::from_str(text).map(TaskData::Backup),
             TaskKind::Fix => serde_json::from_str(text).map(TaskData::Fix),
+            TaskKind::Reclaim => serde_json::from_str(text).map(TaskData::Reclaim),
         }
     }
 }
@@ -344,13 +307,49 @@ pub struct ExportData {
     pub coins: u64,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// The change made first, when the wallet's coins could not make the amount exactly
+    /// (absent when none was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeData>,
 }
 
 impl ExportData {
     /// The result of an export that wrote `coins` coins worth `amount` into `file`, whose
     /// SHA-256 is `sha256` (lowercase hex).
     pub fn new(file: PathBuf, amount: Amount, coins: u64, sha256: String) -> ExportData {
-        ExportData { result: (), file, amount, coins, sha256 }
+        ExportData { result: (), file, amount, coins, sha256, change: None }
+    }
+
+    /// Sets [`ExportData::change`].
+    pub fn with_change(mut self, change: Option<ChangeData>) -> ExportData {
+        self.change = change;
+        self
+    }
+}
+
+/// The change an export made before choosing its coins: each coin broken into ten coins of
+/// the denomination below.
+///
+/// ```
+/// use cloudcoin_wire::{ChangeData, CoinRef};
+///
+/// let change = ChangeData::new(vec![CoinRef::new(1, 5)], "made change: broke 10 #5 into ten of 1");
+/// assert_eq!(serde_json::to_value(&change)?["broken"][0]["sn"], 5);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChangeData {
+    /// The coins broken, in order.
+    pub broken: Vec<CoinRef>,
+    /// What was done, for a person.
+    pub note: String,
+}
+
+impl ChangeData {
+    /// The change that broke `broken`, described by `note`.
+    pub fn new(broken: Vec<CoinRef>, note: impl Into<String>) -> ChangeData {
+        ChangeData { broken, note: note.into() }
     }
 }
 
@@ -443,54 +442,6 @@ impl ClaimData {
             limbo: empty,
             counterfeit_coins: Vec::new(),
         }
-    }
-}
-
-/// How many coins, and how much, ended in one grade.
-///
-/// ```
-/// use cloudcoin_domain::Amount;
-/// let grade = cloudcoin_wire::GradeData::new(2, Amount::parse_request("1.5")?);
-/// assert_eq!(serde_json::to_string(&grade)?, r#"{"coins":2,"amount":1.5}"#);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct GradeData {
-    /// Coins.
-    pub coins: u64,
-    /// Their value.
-    #[serde(with = "amount")]
-    pub amount: Amount,
-}
-
-impl GradeData {
-    /// `coins` coins worth `amount`.
-    pub fn new(coins: u64, amount: Amount) -> GradeData {
-        GradeData { coins, amount }
-    }
-}
-
-/// A coin named by its denomination code and serial number.
-///
-/// ```
-/// let coin = cloudcoin_wire::CoinRef::new(1, 42);
-/// assert_eq!(serde_json::to_string(&coin)?, r#"{"dn":1,"sn":42}"#);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CoinRef {
-    /// The denomination code (`1` is 10, `-1` is 0.1).
-    pub dn: i8,
-    /// The serial number.
-    pub sn: u32,
-}
-
-impl CoinRef {
-    /// The coin of denomination code `dn` and serial number `sn`.
-    pub fn new(dn: i8, sn: u32) -> CoinRef {
-        CoinRef { dn, sn }
     }
 }
 
