@@ -411,7 +411,11 @@ fn claim(
     let mut fresh = Vec::new();
     let mut present = 0;
     for (item, coin) in found {
-        if !state.coins.contains_key(&coin.id())
+        // A coin graded counterfeit is not held: its file stays in `Counterfeit` (as a record,
+        // out of the index after a restart), and the same coin arriving again — with keys the
+        // RAIDA may accept — is claimed like a new one, its entry taking the old one's place.
+        let own = state.coins.get(&coin.id()).filter(|e| e.folder != Folder::Counterfeit);
+        if own.is_none()
             && let Some(held) = elsewhere.get(&coin.id())
         {
             rejected.push(Rejection {
@@ -421,7 +425,7 @@ fn claim(
             });
             continue;
         }
-        match state.coins.get(&coin.id()) {
+        match own {
             Some(held) => {
                 let held = &held.coin;
                 let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));

@@ -217,6 +217,28 @@ fn counterfeit_coins_are_named_and_never_spendable() {
     assert_eq!(server.balance("Default"), ("3".to_owned(), 3));
 }
 
+/// A coin graded counterfeit stays in `Counterfeit`; the same coin arriving later with keys the
+/// RAIDA accept (its rightful owner pays it) is claimed, not counted as already present (which
+/// would consume the file while the wallet holds only dead keys).
+#[test]
+fn a_coin_counterfeit_once_is_claimed_when_it_comes_again_with_live_keys() {
+    let good = generate_coins(0, 1, 1);
+    let sim = Sim::start(SimConfig::default().with_coins(good.clone()));
+    let mut fake = good.clone();
+    fake[0].ans = [[0x5a; 16]; 25];
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let task = import(&server, "Default", &coin_file(files.path(), "fake.bin", &fake), json!({}));
+    assert_eq!(task["data"]["claim"]["counterfeit"]["coins"], 1, "{task}");
+    let task = import(&server, "Default", &coin_file(files.path(), "real.bin", &good), json!({}));
+    assert_eq!(task["data"]["claim"]["bank"]["coins"], 1, "the live keys are claimed: {task}");
+    assert_eq!(server.balance("Default"), ("1".to_owned(), 1));
+    let bank = folder_coins(data.path(), "Default", "Bank");
+    assert_eq!(bank.len(), 1);
+    assert_eq!(sim.net.sim().agreeing(&bank[0]), 25, "the wallet holds the coin's keys");
+}
+
 #[test]
 fn no_pan_reaches_a_raida_before_it_is_on_disk() {
     let coins = generate_coins(0, 1, 50);
