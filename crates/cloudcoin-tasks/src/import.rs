@@ -426,12 +426,16 @@ fn claim(
             continue;
         }
         match own {
-            Some(held) => {
-                let held = &held.coin;
+            Some(entry) => {
+                let held = &entry.coin;
                 let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
-                // With the network the wallet's keys for a coin it holds are the ones it claimed
-                // (the file's are the keys it claimed from): the coin is present.
-                if into == Folder::Limbo || (held.ans == coin.ans && !more_keys) {
+                // With the network the wallet's keys for a coin it holds settled (`Bank`,
+                // `Fracked`: 13 or more RAIDA held them when last asked) are the ones it claimed
+                // (the file's are the keys it claimed from): the coin is present. A coin still in
+                // `Limbo` (a claim, a reclaim or a change not settled) may have lost to the keys
+                // this file carries: the file is kept, and imported again once the coin settles.
+                let settled = matches!(entry.folder, Folder::Bank | Folder::Fracked);
+                if (into == Folder::Limbo && settled) || (held.ans == coin.ans && !more_keys) {
                     present += 1;
                 } else {
                     rejected.push(Rejection {
