@@ -914,6 +914,13 @@ fn scan(
             }
         }
     }
+    // Imported files: named in a violation's report only (the wallet took their coins).
+    for path in visible_files(&place.consumed()).iter().chain(&visible_files(&place.recipient())) {
+        for c in decode(path).unwrap_or_default() {
+            let at = path.strip_prefix(&place.base).unwrap_or(path).display().to_string();
+            places.entry(c.id()).or_default().other.push((at, c));
+        }
+    }
     for dir in [place.arrivals(), place.inbox()] {
         for path in visible_files(&dir) {
             for c in decode(&path).unwrap_or_default() {
