@@ -176,8 +176,13 @@ fn add_coin_keys(set: &mut KeySet, coin: &Coin) {
 /// The recipient: what it claimed, with every key it made (kept before the pown went out).
 #[derive(Default)]
 struct Recipient {
-    /// Per coin: the keys the file carried and the recipient's PANs.
-    keys: BTreeMap<CoinId, (Coin, Key25)>,
+    /// Per coin: every key it knows (the files' ANs and its PANs, of every claim of the coin:
+    /// two exported files may carry the same coin with the same keys).
+    keys: BTreeMap<CoinId, KeySet>,
+    /// Per coin: its own PANs, of every claim.
+    own: BTreeMap<CoinId, KeySet>,
+    /// Per coin: its latest claim (the coin and its PANs), to pay on when clean.
+    latest: BTreeMap<CoinId, (Coin, Key25)>,
     /// Coins every RAIDA said passed for: the recipient can pay them on with its PANs.
     clean: BTreeSet<CoinId>,
     claims: u64,
@@ -436,7 +441,9 @@ fn pay_back(
         let mut coins = Vec::new();
         for id in ids {
             r.clean.remove(&id);
-            if let Some((coin, pans)) = r.keys.remove(&id) {
+            r.keys.remove(&id);
+            r.own.remove(&id);
+            if let Some((coin, pans)) = r.latest.remove(&id) {
                 coins.push(Coin::new(
                     coin.denomination,
                     coin.serial,
@@ -571,7 +578,12 @@ async fn recipient_round(
             let mut r = recipient.lock().unwrap_or_else(|p| p.into_inner());
             for c in &claimed {
                 let pans = *c.pans().expect("just given");
-                r.keys.insert(c.id(), (c.clone().without_pans(), pans));
+                add_coin_keys(r.keys.entry(c.id()).or_insert_with(empty_keys), c);
+                let own = r.own.entry(c.id()).or_insert_with(empty_keys);
+                for (at, pan) in own.iter_mut().zip(pans) {
+                    at.push(pan);
+                }
+                r.latest.insert(c.id(), (c.clone().without_pans(), pans));
                 r.clean.remove(&c.id());
             }
             r.claims += 1;
@@ -701,13 +713,7 @@ async fn check(
         accepted(id, &p.held) >= 13
             || p.outputs.iter().any(|(_, c)| accepted(id, &coin_keys(c)) >= 13)
             || p.incoming.iter().any(|c| accepted(id, &coin_keys(c)) >= 13)
-            || recipient.keys.get(&id).is_some_and(|(c, pans)| {
-                let mut k = coin_keys(c);
-                for (r, pan) in pans.iter().enumerate() {
-                    k[r].push(*pan);
-                }
-                accepted(id, &k) >= 13
-            })
+            || recipient.keys.get(&id).is_some_and(|k| accepted(id, k) >= 13)
     };
     let mut stuck = 0;
     for id in &f.authentic {
@@ -717,13 +723,11 @@ async fn check(
             for (at, c) in p.outputs.iter().chain(&p.other) {
                 seen.push(format!("{at}: {}", accepted(*id, &coin_keys(c))));
             }
-            if let Some((c, pans)) = recipient.keys.get(id) {
-                let theirs = (0..RAIDA_COUNT as u8)
-                    .filter(|&r| sim.an(r, *id) == Some(pans[usize::from(r)]))
-                    .count();
+            if let (Some(all), Some(own)) = (recipient.keys.get(id), recipient.own.get(id)) {
                 seen.push(format!(
-                    "the recipient: {theirs} with its PANs, {} with the file's keys",
-                    accepted(*id, &coin_keys(c))
+                    "the recipient: {} with its PANs, {} with every key it knows",
+                    accepted(*id, own),
+                    accepted(*id, all)
                 ));
             }
             if std::env::var_os("CAMPAIGN_TRACE").is_some() && v.is_empty() {
@@ -755,10 +759,8 @@ async fn check(
                     p.spendable
                 ));
             }
-            if let Some((_, pans)) = recipient.keys.get(id) {
-                let theirs = (0..RAIDA_COUNT as u8)
-                    .filter(|&r| sim.an(r, *id) == Some(pans[usize::from(r)]))
-                    .count();
+            if let Some(own) = recipient.own.get(id) {
+                let theirs = accepted(*id, own);
                 if theirs >= 13 {
                     v.push(format!(
                         "coin {id} is spendable ({:?}) while {theirs} RAIDA hold the recipient's own keys",
