@@ -33,6 +33,8 @@
 pub mod codes;
 mod envelope;
 mod fields;
+mod grade;
+mod ids;
 mod reclaim;
 mod request;
 mod task;
