@@ -72,7 +72,13 @@
 //! busy, so two imports never wait for each other. A coin counted as present is `Free`, `Reserved`
 //! or `Blocked`: its file is published and synced. If the held coin has other keys than the file
 //! being imported (other ANs, or PANs the held one lacks), the coin is not counted as present but
-//! rejected, with a message telling the user to keep the file.
+//! rejected, with a message telling the user to keep the file. With the network, a coin the
+//! wallet holds settled (`Bank`, `Fracked`) counts as present whatever keys the file carries (the
+//! wallet's are the ones it claimed from them); one still in `Limbo` does not (the file's keys
+//! may be the live ones: the file is kept and imported again once the coin settles), and a coin
+//! graded counterfeit is not held at all: arriving again, it is claimed like a new one. Kept by
+//! `bins/cloudcoin-server/tests/it/claim.rs` (`a_coin_counterfeit_once_is_claimed_…`,
+//! `a_file_with_other_keys_for_a_coin_in_limbo_…`) and the network campaign.
 //!
 //! **Invariant: A step that already took effect is never reported as failed.** Kept (for imports)
 //! by `tests/it/import_faults.rs`: `a_failed_cleanup_after_a_coin_is_published_is_not_a_failure`
