@@ -730,6 +730,23 @@ async fn check(
                     accepted(*id, all)
                 ));
             }
+            if let Some(kids) = lineage.get(id) {
+                let dead: Vec<String> = kids
+                    .iter()
+                    .filter(|k| !alive(**k, 1, &ok, &lineage))
+                    .map(|k| {
+                        let p = places.get(k).unwrap_or(&none);
+                        let mut at: Vec<String> = p.other.iter().map(|(a, _)| a.clone()).collect();
+                        at.extend(p.outputs.iter().map(|(a, _)| a.clone()));
+                        format!("{k} (held keys {}; files {at:?})", accepted(*k, &p.held))
+                    })
+                    .collect();
+                seen.push(format!(
+                    "broken for change into {} children, lost: {}",
+                    kids.len(),
+                    dead.join(", ")
+                ));
+            }
             if std::env::var_os("CAMPAIGN_TRACE").is_some() && v.is_empty() {
                 trace(sim, *id, p);
             }
