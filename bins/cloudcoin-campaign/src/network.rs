@@ -191,11 +191,15 @@ struct Recipient {
 
 type Key25 = [Key; RAIDA_COUNT];
 
+type Lineage = BTreeMap<CoinId, BTreeSet<BTreeSet<CoinId>>>;
+
 /// What the simulator saw, from its observer.
 #[derive(Default)]
 struct Seen {
     /// Parent → the children a make change or break named.
-    lineage: Mutex<BTreeMap<CoinId, BTreeSet<CoinId>>>,
+    /// Parent → the sets of children its make change or break requests named (one set per
+    /// attempt: an attempt no RAIDA applied names children that never existed).
+    lineage: Mutex<Lineage>,
     /// Requests the fault plan hit.
     faults: AtomicU64,
 }
@@ -270,7 +274,7 @@ pub(crate) fn campaign(o: &Options) -> Result<u64, String> {
                 lineage
                     .entry(id(parent.denomination, parent.serial))
                     .or_default()
-                    .extend(children.iter().map(|c| id(c.denomination, c.serial)));
+                    .insert(children.iter().map(|c| id(c.denomination, c.serial)).collect());
             }
         })
     };
@@ -369,7 +373,7 @@ pub(crate) fn campaign(o: &Options) -> Result<u64, String> {
     };
     let lineage = seen.lineage.lock().unwrap_or_else(|p| p.into_inner()).len();
     println!(
-        "network campaign: {} rounds, {} kills, {} authentic coins arrived and {} counterfeit, {} claims, {} heals, {} exports, {} coins broken for change, {} reclaims completed; the recipient claimed {} files and paid {} coins back; faults: {} requests hit by the plan ({} rules), {} RAIDA taken offline; {} coins left in Limbo at the end; {:.0} s",
+        "network campaign: {} rounds, {} kills, {} authentic coins arrived and {} counterfeit, {} claims, {} heals, {} exports, {} coins sent to make change, {} reclaims completed; the recipient claimed {} files and paid {} coins back; faults: {} requests hit by the plan ({} rules), {} RAIDA taken offline; {} coins left in Limbo at the end; {:.0} s",
         f.rounds,
         f.kills,
         f.authentic.len(),
@@ -696,17 +700,14 @@ async fn check(
     let none = Places::default();
     // Whether a coin's value is still somewhere: its keys (the wallet's, an output's or on its
     // way in, the recipient's), or its children's when it was broken.
-    fn alive(
-        id: CoinId,
-        depth: u32,
-        ok: &dyn Fn(CoinId) -> bool,
-        lineage: &BTreeMap<CoinId, BTreeSet<CoinId>>,
-    ) -> bool {
+    fn alive(id: CoinId, depth: u32, ok: &dyn Fn(CoinId) -> bool, lineage: &Lineage) -> bool {
         ok(id)
             || (depth < 8
-                && lineage
-                    .get(&id)
-                    .is_some_and(|kids| kids.iter().all(|k| alive(*k, depth + 1, ok, lineage))))
+                && lineage.get(&id).is_some_and(|attempts| {
+                    attempts
+                        .iter()
+                        .any(|kids| kids.iter().all(|k| alive(*k, depth + 1, ok, lineage)))
+                }))
     }
     let ok = |id: CoinId| {
         let p = places.get(&id).unwrap_or(&none);
@@ -730,7 +731,8 @@ async fn check(
                     accepted(*id, all)
                 ));
             }
-            if let Some(kids) = lineage.get(id) {
+            if let Some(attempts) = lineage.get(id) {
+                let kids: BTreeSet<CoinId> = attempts.iter().flatten().copied().collect();
                 let dead: Vec<String> = kids
                     .iter()
                     .filter(|k| !alive(**k, 1, &ok, &lineage))
@@ -742,7 +744,8 @@ async fn check(
                     })
                     .collect();
                 seen.push(format!(
-                    "broken for change into {} children, lost: {}",
+                    "broken for change ({} attempts) into {} children, lost: {}",
+                    attempts.len(),
                     kids.len(),
                     dead.join(", ")
                 ));
