@@ -34,6 +34,8 @@
     reason = "a command-line tool reports on its output"
 )]
 
+mod network;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -134,6 +136,20 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("worker") {
         return worker(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("net-worker") {
+        return network::worker(&args[1..]);
+    }
+    if args.iter().any(|a| a == "--network") {
+        let outcome = network::parse(&args).and_then(|o| network::campaign(&o));
+        return match outcome {
+            Ok(0) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("cloudcoin-campaign: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     let options = match parse(&args) {
         Ok(o) => o,

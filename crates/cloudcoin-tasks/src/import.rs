@@ -72,7 +72,13 @@
 //! busy, so two imports never wait for each other. A coin counted as present is `Free`, `Reserved`
 //! or `Blocked`: its file is published and synced. If the held coin has other keys than the file
 //! being imported (other ANs, or PANs the held one lacks), the coin is not counted as present but
-//! rejected, with a message telling the user to keep the file.
+//! rejected, with a message telling the user to keep the file. With the network, a coin the
+//! wallet holds settled (`Bank`, `Fracked`) counts as present whatever keys the file carries (the
+//! wallet's are the ones it claimed from them); one still in `Limbo` does not (the file's keys
+//! may be the live ones: the file is kept and imported again once the coin settles), and a coin
+//! graded counterfeit is not held at all: arriving again, it is claimed like a new one. Kept by
+//! `bins/cloudcoin-server/tests/it/claim.rs` (`a_coin_counterfeit_once_is_claimed_…`,
+//! `a_file_with_other_keys_for_a_coin_in_limbo_…`) and the network campaign.
 //!
 //! **Invariant: A step that already took effect is never reported as failed.** Kept (for imports)
 //! by `tests/it/import_faults.rs`: `a_failed_cleanup_after_a_coin_is_published_is_not_a_failure`
@@ -496,7 +502,11 @@ fn claim(
     let mut fresh = Vec::new();
     let mut present = 0;
     for (item, coin) in found {
-        if !state.coins.contains_key(&coin.id())
+        // A coin graded counterfeit is not held: its file stays in `Counterfeit` (as a record,
+        // out of the index after a restart), and the same coin arriving again — with keys the
+        // RAIDA may accept — is claimed like a new one, its entry taking the old one's place.
+        let own = state.coins.get(&coin.id()).filter(|e| e.folder != Folder::Counterfeit);
+        if own.is_none()
             && let Some(held) = elsewhere.get(&coin.id())
         {
             rejected.push(Rejection {
@@ -506,13 +516,17 @@ fn claim(
             });
             continue;
         }
-        match state.coins.get(&coin.id()) {
-            Some(held) => {
-                let held = &held.coin;
+        match own {
+            Some(entry) => {
+                let held = &entry.coin;
                 let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
-                // With the network the wallet's keys for a coin it holds are the ones it claimed
-                // (the file's are the keys it claimed from): the coin is present.
-                if into == Folder::Limbo || (held.ans == coin.ans && !more_keys) {
+                // With the network the wallet's keys for a coin it holds settled (`Bank`,
+                // `Fracked`: 13 or more RAIDA held them when last asked) are the ones it claimed
+                // (the file's are the keys it claimed from): the coin is present. A coin still in
+                // `Limbo` (a claim, a reclaim or a change not settled) may have lost to the keys
+                // this file carries: the file is kept, and imported again once the coin settles.
+                let settled = matches!(entry.folder, Folder::Bank | Folder::Fracked);
+                if (into == Folder::Limbo && settled) || (held.ans == coin.ans && !more_keys) {
                     present += 1;
                 } else {
                     rejected.push(Rejection {

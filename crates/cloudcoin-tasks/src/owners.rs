@@ -96,7 +96,9 @@ impl Owners {
         for (name, state) in others {
             let state = state.lock().unwrap_or_else(|p| p.into_inner());
             for id in ids {
-                if let Some(entry) = state.coins.get(id) {
+                // A coin graded counterfeit there is not held there.
+                if let Some(entry) = state.coins.get(id).filter(|e| e.folder != Folder::Counterfeit)
+                {
                     let incoming = matches!(entry.hold, Hold::Incoming(_));
                     found.entry(*id).or_insert(HeldElsewhere { wallet: name.clone(), incoming });
                 }
