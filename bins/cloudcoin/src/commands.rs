@@ -24,7 +24,7 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    fn call_failed(&self, e: cloudcoin_client::Error) -> Failure {
+    pub(crate) fn call_failed(&self, e: cloudcoin_client::Error) -> Failure {
         let mut f = Failure::client(e, &self.server);
         if f.status == Status::Token {
             match &self.token_source {
@@ -118,11 +118,13 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
         }
         Command::Completions { shell } => crate::completions(shell),
         Command::Open { print } => crate::open::open(None, print),
-        Command::History { wallet } => crate::history::history(None, &wallet, cx.out.json),
+        Command::History { wallet, limit, offset } => {
+            crate::history::history(cx, &wallet, offset, limit).await
+        }
     }
 }
 
-fn wallet_name(what: &str, text: &str) -> Result<WalletName, Failure> {
+pub(crate) fn wallet_name(what: &str, text: &str) -> Result<WalletName, Failure> {
     WalletName::parse(text).map_err(|e| Failure::usage(format!("{what} {text:?}: {e}")))
 }
 
@@ -398,25 +400,26 @@ fn print_wallet(o: &mut dyn Write, w: &WalletDetail) -> io::Result<()> {
 }
 
 fn print_tasks(o: &mut dyn Write, tasks: &[Task]) -> io::Result<()> {
+    if tasks.is_empty() {
+        return writeln!(
+            o,
+            "no tasks yet (exports, imports and backups show here while they run and for a day after)"
+        );
+    }
     let mut rows = vec![
-        ["ID", "STARTED (UTC)", "TYPE", "STATUS", "PROGRESS", "AMOUNT", "MESSAGE"]
+        ["ID", "STARTED (UTC)", "TYPE", "WALLET", "STATUS", "PROGRESS", "AMOUNT", "MESSAGE"]
             .map(String::from)
             .to_vec(),
     ];
     rows.extend(tasks.iter().map(|t| {
-        let amount = match &t.data {
-            Some(TaskData::Export(d)) => d.amount.to_string(),
-            Some(TaskData::Import(d)) => d.amount.to_string(),
-            Some(TaskData::Backup(d)) => d.amount.to_string(),
-            _ => "-".to_owned(),
-        };
         vec![
             t.id.to_string(),
             utc_time(t.started),
             t.kind.as_str().to_owned(),
+            t.wallet.as_ref().map_or_else(|| "-".to_owned(), |w| w.as_str().to_owned()),
             t.status.as_str().to_owned(),
             format!("{}%", t.progress),
-            amount,
+            t.amount.map_or_else(|| "-".to_owned(), |a| a.to_string()),
             t.message.clone(),
         ]
     }));
@@ -447,6 +450,13 @@ pub(crate) fn utc_time(secs: u64) -> String {
 fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
     writeln!(o, "task:     {}", t.id)?;
     writeln!(o, "type:     {}", t.kind.as_str())?;
+    if let Some(w) = &t.wallet {
+        writeln!(o, "wallet:   {}", w.as_str())?;
+    }
+    if let Some(a) = t.amount {
+        writeln!(o, "amount:   {a}")?;
+    }
+    writeln!(o, "started:  {} UTC", utc_time(t.started))?;
     writeln!(o, "status:   {}", t.status.as_str())?;
     writeln!(o, "progress: {}%", t.progress)?;
     writeln!(o, "message:  {}", t.message)?;

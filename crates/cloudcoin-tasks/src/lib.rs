@@ -61,6 +61,7 @@ mod fault;
 mod fixtures;
 mod folder;
 mod heal;
+mod history;
 mod import;
 mod journal;
 mod network;
@@ -89,8 +90,8 @@ pub use crate::fault::{
 pub use crate::heal::HealReport;
 pub use crate::network::RaidaHealth;
 pub use crate::service::{
-    BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
-    WalletSummary,
+    BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig,
+    TransactionPage, WalletDetail, WalletSummary,
 };
 pub use crate::task::{
     BackupResult, BadTaskId, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure,

@@ -33,11 +33,13 @@
 pub mod codes;
 mod envelope;
 mod fields;
+mod history;
 mod request;
 mod task;
 mod wallet;
 
 pub use crate::envelope::{Envelope, ErrorDetails, ErrorPayload};
+pub use crate::history::{Transaction, TransactionPage};
 pub use crate::request::{
     BackupRequest, CreateWalletRequest, ExportRequest, FixRequest, ImportItem, ImportRequest,
 };
