@@ -379,6 +379,23 @@ function describeImport(task) {
   return { state, text: parts.join(', ') };
 }
 
+const GRADES = [
+  ['bank', 'in Bank (claimed, ready to spend)'],
+  ['fracked', 'Fracked (claimed; a few RAIDA lack the new key, healing repairs them)'],
+  ['limbo', 'in Limbo (too few answers; healing settles them, not in the balance meanwhile)'],
+  ['counterfeit', 'counterfeit (not money, kept apart)'],
+];
+
+/** What the import's claim did with the RAIDA: the grades, or why nothing was claimed. */
+function describeClaim(task) {
+  const c = (task.data || {}).claim;
+  if (!c) return '';
+  if (!c.claimed) return c.note;
+  const grades = GRADES.filter(([k]) => c[k] && c[k].coins > 0)
+    .map(([k, words]) => `${coinsText(c[k].coins)} (${c[k].amount} CC) ${words}`);
+  return 'Claimed with the RAIDA: ' + (grades.length ? grades.join('; ') : 'no new coins') + '.';
+}
+
 async function importFiles(files) {
   const wallet = $('import-wallet').value;
   const rows = Array.from(files, (file) => {
@@ -397,6 +414,8 @@ async function importFiles(files) {
       const { state, text } = describeImport(done);
       li.dataset.state = state;
       status.textContent = text;
+      const claim = describeClaim(done);
+      if (claim && (done.data.imported > 0)) li.append(el('span', { class: 'claim' }, claim));
     } catch (e) {
       li.dataset.state = 'rejected';
       status.textContent = e.message;
@@ -460,9 +479,97 @@ $('backup-download').addEventListener('click', () => {
   if (lastBackup) download(lastBackup.id, lastBackup.sha256, lastBackup.file, $('backup-download-status'));
 });
 
+// ---- network ----------------------------------------------------------------------------
+
+const NO_NETWORK = 4315;
+let networkOnline = null;
+
+async function refreshNetwork() {
+  const box = $('network-box');
+  const summary = $('network-summary');
+  $('network-check').disabled = true;
+  summary.textContent = 'Asking each RAIDA…';
+  try {
+    const status = await api('GET', '/raida');
+    networkOnline = true;
+    box.className = 'panel';
+    $('network-state').hidden = true;
+    const quorum = status.up >= 13 ? 'enough to claim and heal coins (13 are needed)' :
+      'too few to claim or heal coins now (13 are needed); try again later';
+    summary.textContent = `${status.up} of ${status.raida.length} RAIDA answer: ${quorum}.`;
+    $('raida-rows').replaceChildren(...status.raida.map((r) => el('tr', { 'data-up': r.up ? 'yes' : 'no' },
+      el('td', { class: 'n' }, String(r.id)),
+      el('td', { class: 'mono' }, r.address),
+      el('td', {}, r.up ? 'yes' : 'no answer'),
+      el('td', { class: 'n' }, r.latency_ms === null || r.latency_ms === undefined ? '–' : `${r.latency_ms} ms`))));
+    $('raida-table').hidden = false;
+    $('heal-button').disabled = false;
+  } catch (e) {
+    $('raida-table').hidden = true;
+    if (e.code === NO_NETWORK) {
+      networkOnline = false;
+      box.className = 'panel offline';
+      $('network-state').textContent = 'offline';
+      $('network-state').hidden = false;
+      summary.textContent = 'Offline mode: this server has no RAIDA network configured. ' +
+        'It keeps, sends and receives the coins it holds, but it cannot claim received coins ' +
+        '(the sender could still spend them) nor heal coins. To use the network, start ' +
+        'cloudcoin-server with --raida-list and a file of the 25 RAIDA addresses.';
+      $('heal-button').disabled = true;
+    } else {
+      summary.textContent = 'Cannot ask the RAIDA: ' + e.message;
+    }
+  } finally {
+    $('network-check').disabled = false;
+  }
+}
+
+$('network-check').addEventListener('click', refreshNetwork);
+
+function gradeText(g) {
+  return g ? `${coinsText(g.coins)} (${g.amount} CC)` : '–';
+}
+
+$('heal-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const name = $('heal-wallet').value;
+  $('heal-result').hidden = true;
+  $('heal-progress-box').hidden = true;
+  setStatus($('heal-status'), 'Starting…');
+  $('heal-button').disabled = true;
+  try {
+    const task = await api('POST', '/fix', { name });
+    $('heal-progress-box').hidden = false;
+    const done = await follow(task.id, (t) => {
+      $('heal-progress').value = t.progress;
+      $('heal-message').textContent = t.message;
+    });
+    if (done.status === 'completed') {
+      const d = done.data;
+      $('heal-coins').textContent = coinsText(d.coins);
+      $('heal-bank').textContent = gradeText(d.bank);
+      $('heal-fracked').textContent = gradeText(d.fracked);
+      $('heal-limbo').textContent = gradeText(d.limbo);
+      $('heal-counterfeit').textContent = gradeText(d.counterfeit);
+      $('heal-result').hidden = false;
+      const left = d.fracked.coins + d.limbo.coins;
+      setStatus($('heal-status'), d.coins === 0 ? `Nothing to heal in ${name}: every coin is settled.` :
+        (left === 0 ? `Healed: every coin of ${name} is settled.` :
+          `Healing done for now; ${coinsText(left)} still need the RAIDA: heal again later.`), left === 0 ? 'ok' : '');
+    } else {
+      setStatus($('heal-status'), 'Healing failed: ' + ((done.data && done.data.message) || done.message), 'bad');
+    }
+  } catch (e) {
+    setStatus($('heal-status'), e.code === NO_NETWORK ?
+      'Offline mode: healing needs the RAIDA network, and this server has none configured.' : e.message, 'bad');
+  } finally {
+    $('heal-button').disabled = networkOnline === false;
+  }
+});
+
 // ---- tasks ------------------------------------------------------------------------------
 
-const KIND = { export: 'Export', import: 'Import', backup: 'Backup' };
+const KIND = { export: 'Export', import: 'Import', backup: 'Backup', fix: 'Healing' };
 let taskTimer = null;
 
 function taskItem(t) {
@@ -474,9 +581,13 @@ function taskItem(t) {
   else if (t.status === 'completed' && t.type === 'backup') outcome = `${coinsText(d.coins)} in ${d.file}`;
   else if (t.type === 'import' && t.status !== 'running') outcome = describeImport(t).text;
   else if (t.status === 'error') outcome = d.message || '';
+  if (t.status === 'completed' && t.type === 'fix') outcome = `${coinsText(d.coins)} looked at`;
+  const subject = [t.wallet ? `wallet ${t.wallet}` : '', t.amount ? `${t.amount} CC` : '']
+    .filter(Boolean).join(', ');
   return el('li', { 'data-status': t.status, 'data-task': t.id },
     el('div', { class: 'line' },
       el('span', { class: 'what' }, KIND[t.type] || t.type),
+      subject ? el('span', { class: 'subject' }, subject) : null,
       el('span', { class: 'task-status' }, t.status),
       bar, el('span', {}, `${t.progress} %`),
       el('span', { class: 'muted' }, `started ${when}`)),
@@ -506,16 +617,20 @@ async function refreshTasks() {
 // ---- start ------------------------------------------------------------------------------
 
 for (const tab of document.querySelectorAll('.tab')) {
-  tab.addEventListener('click', () => show(tab.dataset.screen));
+  tab.addEventListener('click', () => {
+    show(tab.dataset.screen);
+    if (tab.dataset.screen === 'network') refreshNetwork();
+  });
 }
 try {
   const folder = localStorage.getItem(FOLDER_KEY);
   if (folder) { $('export-folder').value = folder; $('backup-folder').value = folder; }
 } catch (e) { /* private mode */ }
 const first = location.hash.replace('#', '');
-show(['wallets', 'export', 'import', 'backup', 'tasks'].includes(first) ? first : 'wallets');
+show(['wallets', 'export', 'import', 'backup', 'network', 'tasks'].includes(first) ? first : 'wallets');
 api('GET', '/info').then((info) => {
   $('server-info').textContent = `${info.name} ${info.version}.`;
 }).catch(() => {});
 refreshWallets();
 refreshTasks();
+refreshNetwork();

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::support::{Opts, Server, wallet_dir};
 
 /// The simulator's 25 RAIDA, running on their own runtime, and their address list on disk.
-struct Sim {
+pub(crate) struct Sim {
     net: Network,
     list: PathBuf,
     _dir: tempfile::TempDir,
@@ -22,7 +22,7 @@ struct Sim {
 }
 
 impl Sim {
-    fn start(config: SimConfig) -> Sim {
+    pub(crate) fn start(config: SimConfig) -> Sim {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -35,16 +35,16 @@ impl Sim {
         Sim { net, list, _dir: dir, rt }
     }
 
-    fn offline(&self, raida: u8) {
+    pub(crate) fn offline(&self, raida: u8) {
         self.rt.block_on(self.net.set_offline(raida));
     }
 
-    fn online(&self, raida: u8) {
+    pub(crate) fn online(&self, raida: u8) {
         self.rt.block_on(self.net.set_online(raida)).expect("back online");
     }
 
     /// A server on `data` that claims through this network.
-    fn server(&self, data: &Path) -> Server {
+    pub(crate) fn server(&self, data: &Path) -> Server {
         let opts = Opts {
             args: vec![
                 "--raida-list".into(),
@@ -305,7 +305,7 @@ fn without_a_network_or_with_claim_false_the_coins_are_stored_unclaimed_and_said
 }
 
 /// Waits for every healing task the server knows and returns the last one's result.
-fn wait_healings(server: &Server) -> Vec<Value> {
+pub(crate) fn wait_healings(server: &Server) -> Vec<Value> {
     let list = server.get("/api/v1/tasks").json();
     let ids: Vec<String> = list["payload"]
         .as_array()
