@@ -320,7 +320,8 @@ $('export-form').addEventListener('submit', async (ev) => {
       $('export-result').hidden = false;
       $('export-actions').hidden = false;
       $('export-print').hidden = body.type !== 'png';
-      setStatus($('export-status'), `Exported ${d.amount} CC. The coins are now in the file, no longer in the wallet.`, 'ok');
+      setStatus($('export-status'), `Exported ${d.amount} CC. The coins are now in the file, no longer in the wallet.` +
+        (networkOnline ? ' Until someone imports the file, the Network screen can take them back.' : ''), 'ok');
     } else {
       setStatus($('export-status'), 'The export failed: ' + ((done.data && done.data.message) || done.message), 'bad');
     }
@@ -504,6 +505,8 @@ async function refreshNetwork() {
       el('td', { class: 'n' }, r.latency_ms === null || r.latency_ms === undefined ? '–' : `${r.latency_ms} ms`))));
     $('raida-table').hidden = false;
     $('heal-button').disabled = false;
+    $('reclaim-check').disabled = false;
+    $('reclaim-button').disabled = false;
   } catch (e) {
     $('raida-table').hidden = true;
     if (e.code === NO_NETWORK) {
@@ -516,6 +519,8 @@ async function refreshNetwork() {
         '(the sender could still spend them) nor heal coins. To use the network, start ' +
         'cloudcoin-server with --raida-list and a file of the 25 RAIDA addresses.';
       $('heal-button').disabled = true;
+      $('reclaim-check').disabled = true;
+      $('reclaim-button').disabled = true;
     } else {
       summary.textContent = 'Cannot ask the RAIDA: ' + e.message;
     }
@@ -567,9 +572,70 @@ $('heal-form').addEventListener('submit', async (ev) => {
   }
 });
 
+// ---- reclaim ----------------------------------------------------------------------------
+
+/** Fills the export choice with the completed exports of the task list (newest first). */
+function listExports(tasks) {
+  const select = $('reclaim-export');
+  const chosen = select.value;
+  const exports = tasks.filter((t) => t.type === 'export' && t.status === 'completed' && t.data);
+  select.replaceChildren(...exports.map((t) => el('option', { value: t.id },
+    `${t.data.amount} CC from ${t.wallet || '?'} at ${new Date(t.started * 1000).toLocaleString()}: ` +
+    String(t.data.file).split('/').pop())));
+  if (exports.length === 0) select.append(el('option', { value: '' }, 'no finished export in the task list'));
+  if (exports.some((t) => t.id === chosen)) select.value = chosen;
+}
+
+function showReclaim(d) {
+  $('reclaim-unclaimed').textContent = gradeText(d.unclaimed);
+  $('reclaim-received').textContent = gradeText(d.received);
+  $('reclaim-returned').textContent = gradeText(d.returned);
+  $('reclaim-held').textContent = gradeText(d.held);
+  $('reclaim-unknown').textContent = gradeText(d.unknown);
+  $('reclaim-result').hidden = false;
+}
+
+async function reclaim(check) {
+  const id = $('reclaim-export').value;
+  $('reclaim-result').hidden = true;
+  if (!id) {
+    setStatus($('reclaim-status'), 'Choose an export first (finished exports of the task list show here).', 'bad');
+    return;
+  }
+  setStatus($('reclaim-status'), check ? 'Asking the RAIDA…' : 'Taking the unclaimed coins back…');
+  $('reclaim-check').disabled = true;
+  $('reclaim-button').disabled = true;
+  try {
+    if (check) {
+      const d = await api('GET', '/reclaim/' + encodeURIComponent(id));
+      showReclaim(d);
+      setStatus($('reclaim-status'), d.note, 'ok');
+    } else {
+      const task = await api('POST', '/reclaim', { task: id });
+      const done = await follow(task.id);
+      if (done.status === 'completed') {
+        showReclaim(done.data);
+        setStatus($('reclaim-status'), done.data.note, 'ok');
+      } else {
+        setStatus($('reclaim-status'), 'Taking back failed: ' + ((done.data && done.data.message) || done.message), 'bad');
+      }
+    }
+  } catch (e) {
+    setStatus($('reclaim-status'), e.code === NO_NETWORK ?
+      'Offline mode: checking and taking back need the RAIDA network, and this server has none configured.' :
+      e.message, 'bad');
+  } finally {
+    $('reclaim-check').disabled = networkOnline === false;
+    $('reclaim-button').disabled = networkOnline === false;
+  }
+}
+
+$('reclaim-check').addEventListener('click', () => reclaim(true));
+$('reclaim-form').addEventListener('submit', (ev) => { ev.preventDefault(); reclaim(false); });
+
 // ---- tasks ------------------------------------------------------------------------------
 
-const KIND = { export: 'Export', import: 'Import', backup: 'Backup', fix: 'Healing' };
+const KIND = { export: 'Export', import: 'Import', backup: 'Backup', fix: 'Healing', reclaim: 'Take back' };
 let taskTimer = null;
 
 function taskItem(t) {
@@ -602,6 +668,7 @@ async function refreshTasks() {
     const tasks = await api('GET', '/tasks');
     tasks.sort((a, b) => b.started - a.started);
     running = tasks.filter((t) => t.status === 'running').length;
+    listExports(tasks);
     const list = $('task-list');
     if (tasks.length === 0) list.replaceChildren(el('li', { class: 'muted' }, 'No tasks yet.'));
     else list.replaceChildren(...tasks.map(taskItem));

@@ -67,6 +67,7 @@ mod journal;
 mod network;
 mod owners;
 mod precheck;
+mod reclaim;
 mod records;
 mod recovery;
 mod scan;
@@ -89,6 +90,7 @@ pub use crate::fault::{
 };
 pub use crate::heal::HealReport;
 pub use crate::network::RaidaHealth;
+pub use crate::reclaim::ReclaimReport;
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig,
     TransactionPage, WalletDetail, WalletSummary,

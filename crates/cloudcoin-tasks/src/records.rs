@@ -175,6 +175,7 @@ pub(crate) enum OutcomeRecord {
         /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
         grades: [(usize, u64); 4],
     },
+    Reclaim(crate::reclaim::ReportRecord),
 }
 
 /// An import's claim report as stored on disk.
@@ -317,6 +318,7 @@ impl OutcomeRecord {
                     grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
                 }
             }
+            TaskOutcome::Reclaim(r) => OutcomeRecord::Reclaim(crate::reclaim::ReportRecord::of(r)),
             TaskOutcome::Failed(f) => OutcomeRecord::Failed {
                 kind: f.kind.as_str().to_owned(),
                 message: f.message.clone(),
@@ -372,6 +374,7 @@ impl OutcomeRecord {
                     limbo: g(grades[3]),
                 })
             }
+            OutcomeRecord::Reclaim(r) => TaskOutcome::Reclaim(r.report()?),
             OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {
                 kind: FailureKind::parse(kind)?,
                 message: message.clone(),

@@ -15,8 +15,8 @@ use crate::support::{Opts, Server, wallet_dir};
 
 /// The simulator's 25 RAIDA, running on their own runtime, and their address list on disk.
 pub(crate) struct Sim {
-    net: Network,
-    list: PathBuf,
+    pub(crate) net: Network,
+    pub(crate) list: PathBuf,
     _dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
 }
@@ -59,13 +59,13 @@ impl Sim {
 }
 
 /// Writes `coins` as one format-9 file and returns its path.
-fn coin_file(dir: &Path, name: &str, coins: &[Coin]) -> PathBuf {
+pub(crate) fn coin_file(dir: &Path, name: &str, coins: &[Coin]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, cloudcoin_codec::encode_bin(coins).expect("encode")).expect("write");
     path
 }
 
-fn import(server: &Server, wallet: &str, file: &Path, extra: Value) -> Value {
+pub(crate) fn import(server: &Server, wallet: &str, file: &Path, extra: Value) -> Value {
     let mut body = json!({"name": wallet, "items": [{"type": "file", "data": file}]});
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
@@ -77,7 +77,7 @@ fn import(server: &Server, wallet: &str, file: &Path, extra: Value) -> Value {
 }
 
 /// Every coin (with its PANs) in one folder of a wallet.
-fn folder_coins(data: &Path, wallet: &str, folder: &str) -> Vec<Coin> {
+pub(crate) fn folder_coins(data: &Path, wallet: &str, folder: &str) -> Vec<Coin> {
     let dir = wallet_dir(data, wallet).join(folder);
     let mut all = Vec::new();
     for entry in std::fs::read_dir(dir).expect("folder") {
@@ -91,7 +91,7 @@ fn folder_coins(data: &Path, wallet: &str, folder: &str) -> Vec<Coin> {
     all
 }
 
-fn ids(coins: &[Coin]) -> HashSet<CoinId> {
+pub(crate) fn ids(coins: &[Coin]) -> HashSet<CoinId> {
     coins.iter().map(Coin::id).collect()
 }
 
@@ -258,7 +258,7 @@ fn no_pan_reaches_a_raida_before_it_is_on_disk() {
 }
 
 /// The coins in a folder, skipping files being written.
-fn folder_coins_at(dir: &Path) -> Vec<Coin> {
+pub(crate) fn folder_coins_at(dir: &Path) -> Vec<Coin> {
     let mut all = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return all };
     for entry in entries.flatten() {
@@ -317,7 +317,7 @@ pub(crate) fn wait_healings(server: &Server) -> Vec<Value> {
     ids.iter().map(|id| server.wait_task(id).1).collect()
 }
 
-fn fix(server: &Server, wallet: &str) -> Value {
+pub(crate) fn fix(server: &Server, wallet: &str) -> Value {
     let r = server.post("/api/v1/fix", &json!({"name": wallet}));
     assert_eq!(r.status, 202, "{}", r.text());
     let id = r.json()["payload"]["id"].as_str().expect("id").to_owned();

@@ -569,8 +569,36 @@ fn the_network_screen_shows_each_raida_heals_and_the_import_shows_its_claim() {
         "document.getElementById('network-summary').textContent.startsWith('25 of 25')",
         "all 25 up",
     );
-    screenshots(&tab, "7-network");
     assert_eq!(server.balance("Default"), ("100".to_owned(), 10));
+
+    // An export nobody claims: the check says so and changes nothing; taking back returns it.
+    let out = tempfile::tempdir().expect("out");
+    show_screen(&tab, "export");
+    set_value(&tab, "export-amount", "10");
+    set_value(&tab, "export-folder", &out.path().to_string_lossy());
+    eval(&tab, "document.getElementById('export-button').click()");
+    wait_for(&tab, "!document.getElementById('export-result').hidden", "the export's result");
+    assert!(text_of(&tab, "export-status").contains("the Network screen can take them back"));
+    assert_eq!(server.balance("Default"), ("90".to_owned(), 9));
+    show_screen(&tab, "network");
+    wait_for(
+        &tab,
+        "document.getElementById('reclaim-export').selectedOptions[0].textContent.startsWith('10 CC from Default')",
+        "the export offered",
+    );
+    eval(&tab, "document.getElementById('reclaim-check').click()");
+    wait_for(&tab, "!document.getElementById('reclaim-result').hidden", "the check");
+    assert_eq!(text_of(&tab, "reclaim-unclaimed"), "1 coin (10 CC)");
+    assert_eq!(text_of(&tab, "reclaim-returned"), "0 coins (0 CC)");
+    assert_eq!(server.balance("Default"), ("90".to_owned(), 9), "a check changes nothing");
+    eval(&tab, "document.getElementById('reclaim-button').click()");
+    wait_for(
+        &tab,
+        "!document.getElementById('reclaim-result').hidden &&          document.getElementById('reclaim-returned').textContent === '1 coin (10 CC)'",
+        "the coin taken back",
+    );
+    assert_eq!(server.balance("Default"), ("100".to_owned(), 10));
+    screenshots(&tab, "7-network");
 
     // The task list names the healing, its wallet, and the import's amount.
     show_screen(&tab, "tasks");
