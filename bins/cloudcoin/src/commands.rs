@@ -358,8 +358,8 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
             writeln!(o, "imported:         {} worth {}", coins(d.imported), d.amount)?;
             writeln!(o, "already present:  {}", coins(d.already_present))?;
             writeln!(o, "rejected:         {}", d.rejected.len())?;
-            for r in &d.rejected {
-                writeln!(o, "  {}: {}", r.source, r.reason)?;
+            for line in crate::exit::rejection_notes(&d.rejected) {
+                writeln!(o, "{line}")?;
             }
             if let Some(c) = &d.claim {
                 if c.claimed {
