@@ -494,6 +494,7 @@ async function refreshNetwork() {
     const status = await api('GET', '/raida');
     networkOnline = true;
     box.className = 'panel';
+    $('network-actions').hidden = false;
     $('network-state').hidden = true;
     const quorum = status.up >= 13 ? 'enough to claim and heal coins (13 are needed)' :
       'too few to claim or heal coins now (13 are needed); try again later';
@@ -514,10 +515,12 @@ async function refreshNetwork() {
       box.className = 'panel offline';
       $('network-state').textContent = 'offline';
       $('network-state').hidden = false;
-      summary.textContent = 'Offline mode: this server has no RAIDA network configured. ' +
+      summary.replaceChildren('Offline mode: this server has no RAIDA network configured. ' +
         'It keeps, sends and receives the coins it holds, but it cannot claim received coins ' +
-        '(the sender could still spend them) nor heal coins. To use the network, start ' +
-        'cloudcoin-server with --raida-list and a file of the 25 RAIDA addresses.';
+        '(the sender could still spend them), heal coins, or take back an export. To use the ' +
+        'network, start cloudcoin-server with ', el('code', {}, '--raida-list'),
+        ' and a file of the 25 RAIDA addresses.');
+      $('network-actions').hidden = true;
       $('heal-button').disabled = true;
       $('reclaim-check').disabled = true;
       $('reclaim-button').disabled = true;
@@ -648,14 +651,15 @@ function taskItem(t) {
   else if (t.type === 'import' && t.status !== 'running') outcome = describeImport(t).text;
   else if (t.status === 'error') outcome = d.message || '';
   if (t.status === 'completed' && t.type === 'fix') outcome = `${coinsText(d.coins)} looked at`;
-  const subject = [t.wallet ? `wallet ${t.wallet}` : '', t.amount ? `${t.amount} CC` : '']
+  const subject = [t.wallet ? `wallet ${t.wallet}` : '', t.amount && t.amount !== '0' ? `${t.amount} CC` : '']
     .filter(Boolean).join(', ');
   return el('li', { 'data-status': t.status, 'data-task': t.id },
     el('div', { class: 'line' },
       el('span', { class: 'what' }, KIND[t.type] || t.type),
       subject ? el('span', { class: 'subject' }, subject) : null,
       el('span', { class: 'task-status' }, t.status),
-      bar, el('span', {}, `${t.progress} %`),
+      t.status === 'running' ? bar : null,
+      t.status === 'running' ? el('span', {}, `${t.progress} %`) : null,
       el('span', { class: 'muted' }, `started ${when}`)),
     el('div', { class: 'muted' }, t.message),
     outcome ? el('div', { class: 'outcome' }, outcome) : null);

@@ -631,6 +631,7 @@ fn without_a_network_the_page_says_offline_mode_and_does_not_offer_healing() {
     assert!(summary.as_str().expect("text").contains("cannot claim received coins"), "{summary}");
     assert_eq!(eval(&tab, "document.getElementById('raida-table').hidden"), json!(true));
     assert_eq!(eval(&tab, "document.getElementById('heal-button').disabled"), json!(true));
+    assert_eq!(eval(&tab, "document.getElementById('network-actions').hidden"), json!(true));
     screenshots(&tab, "7-network-offline");
 
     // An import says plainly that its coins were not claimed.
