@@ -70,7 +70,6 @@ mod precheck;
 mod reclaim;
 mod records;
 mod recovery;
-mod scan;
 mod service;
 mod store;
 mod task;
