@@ -455,10 +455,20 @@ fn print_tasks(o: &mut dyn Write, tasks: &[Task]) -> io::Result<()> {
             t.status.as_str().to_owned(),
             format!("{}%", t.progress),
             t.amount.map_or_else(|| "-".to_owned(), |a| a.to_string()),
-            t.message.clone(),
+            one_line(&t.message, 100),
         ]
     }));
     table(o, &rows)
+}
+
+/// `text` cut to `max` characters with "…" (the whole of it: `cloudcoin task ID`).
+fn one_line(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` in UTC (days to a civil date: Howard Hinnant's method).
@@ -514,5 +524,7 @@ mod tests {
         assert_eq!(utc_time(951_782_400), "2000-02-29 00:00:00");
         assert_eq!(coins(1), "1 coin");
         assert_eq!(coins(0), "0 coins");
+        assert_eq!(one_line("short", 10), "short");
+        assert_eq!(one_line("ééééé long text", 6), "ééééé…");
     }
 }
