@@ -33,7 +33,9 @@
 pub mod codes;
 mod envelope;
 mod fields;
+mod grade;
 mod history;
+mod ids;
 mod reclaim;
 mod request;
 mod task;

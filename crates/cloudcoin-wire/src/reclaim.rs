@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::fields::{display, from_str, lossy_path};
-use crate::task::{CoinRef, GradeData, TaskId};
+use crate::grade::{CoinRef, GradeData};
+use crate::ids::TaskId;
 
 /// `POST /api/v1/reclaim`: take back the coins of export `task` that its recipient has not
 /// claimed.

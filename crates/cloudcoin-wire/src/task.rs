@@ -9,56 +9,13 @@ use cloudcoin_domain::{Amount, WalletName};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
-use uuid::Uuid;
 
 use crate::envelope::ErrorPayload;
 use crate::fields::{
     amount, display, from_str, lossy_path, opt_amount, opt_wallet_name, unix_or_zero,
 };
-
-/// The identity of a task (a random UUID), written in its hyphenated form.
-///
-/// ```
-/// use cloudcoin_wire::TaskId;
-///
-/// let id = TaskId::new();
-/// assert_eq!(id.to_string().parse::<TaskId>()?, id);
-/// assert!("not-a-uuid".parse::<TaskId>().is_err());
-/// # Ok::<(), cloudcoin_wire::BadTaskId>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct TaskId(Uuid);
-
-impl TaskId {
-    /// A fresh random id.
-    pub fn new() -> TaskId {
-        TaskId(Uuid::new_v4())
-    }
-}
-
-impl Default for TaskId {
-    fn default() -> Self {
-        TaskId::new()
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-/// The text is not a task id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a task id (a uuid)")]
-pub struct BadTaskId(String);
-
-impl FromStr for TaskId {
-    type Err = BadTaskId;
-    fn from_str(s: &str) -> Result<TaskId, BadTaskId> {
-        Uuid::parse_str(s).map(TaskId).map_err(|_| BadTaskId(s.to_owned()))
-    }
-}
+pub use crate::grade::{CoinRef, GradeData};
+pub use crate::ids::{BadTaskId, TaskId};
 
 /// The text is not one of the names of a [`TaskKind`] or a [`TaskStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -467,54 +424,6 @@ impl ClaimData {
             limbo: empty,
             counterfeit_coins: Vec::new(),
         }
-    }
-}
-
-/// How many coins, and how much, ended in one grade.
-///
-/// ```
-/// use cloudcoin_domain::Amount;
-/// let grade = cloudcoin_wire::GradeData::new(2, Amount::parse_request("1.5")?);
-/// assert_eq!(serde_json::to_string(&grade)?, r#"{"coins":2,"amount":1.5}"#);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct GradeData {
-    /// Coins.
-    pub coins: u64,
-    /// Their value.
-    #[serde(with = "amount")]
-    pub amount: Amount,
-}
-
-impl GradeData {
-    /// `coins` coins worth `amount`.
-    pub fn new(coins: u64, amount: Amount) -> GradeData {
-        GradeData { coins, amount }
-    }
-}
-
-/// A coin named by its denomination code and serial number.
-///
-/// ```
-/// let coin = cloudcoin_wire::CoinRef::new(1, 42);
-/// assert_eq!(serde_json::to_string(&coin)?, r#"{"dn":1,"sn":42}"#);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CoinRef {
-    /// The denomination code (`1` is 10, `-1` is 0.1).
-    pub dn: i8,
-    /// The serial number.
-    pub sn: u32,
-}
-
-impl CoinRef {
-    /// The coin of denomination code `dn` and serial number `sn`.
-    pub fn new(dn: i8, sn: u32) -> CoinRef {
-        CoinRef { dn, sn }
     }
 }
 
