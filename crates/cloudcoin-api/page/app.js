@@ -391,6 +391,10 @@ const GRADES = [
 function describeClaim(task) {
   const c = (task.data || {}).claim;
   if (!c) return '';
+  // Offline, every import says the same: a short line, the Network screen says the rest.
+  if (!c.claimed && networkOnline === false) {
+    return 'not claimed (offline mode): whoever sent these coins can still spend them until they are claimed; see the Network screen.';
+  }
   if (!c.claimed) return c.note;
   const grades = GRADES.filter(([k]) => c[k] && c[k].coins > 0)
     .map(([k, words]) => `${coinsText(c[k].coins)} (${c[k].amount} CC) ${words}`);
