@@ -756,6 +756,7 @@ pub(crate) fn finish(
         amount,
         coins: record.coins.len(),
         sha256: sha256.to_owned(),
+        change: None,
     })
 }
 

@@ -51,6 +51,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backup;
+mod change;
 mod claim;
 mod dir;
 mod durable;
@@ -64,6 +65,7 @@ mod heal;
 mod history;
 mod import;
 mod journal;
+mod leftovers;
 mod network;
 mod owners;
 mod precheck;
@@ -77,8 +79,10 @@ mod task;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod tracker;
+mod v3_layout;
 mod verify;
 
+pub use crate::change::{ChangeMethod, ChangeReport};
 pub use crate::claim::{ClaimReport, GradeCount};
 pub use crate::error::{OpenError, ServiceError};
 #[cfg(feature = "fault-injection")]

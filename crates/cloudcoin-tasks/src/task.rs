@@ -76,6 +76,8 @@ pub struct ExportResult {
     pub coins: usize,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// The change made first, when the coins could not make the amount exactly.
+    pub change: Option<crate::change::ChangeReport>,
 }
 
 /// What a completed import did.
