@@ -280,16 +280,34 @@ function showNearest(e, amount) {
     });
     buttons.append(b);
   }
+  // With the network, the wallet can break a larger coin into smaller ones with the RAIDA.
+  if (networkOnline) {
+    const change = el('button', { type: 'button', id: 'make-change' }, `Make change and send exactly ${amount} CC`);
+    change.addEventListener('click', () => {
+      box.hidden = true;
+      startExport(true);
+    });
+    buttons.append(change);
+    $('nearest-text').textContent = `No set of coins in this wallet makes exactly ${amount} CC. ` +
+      'Send one of the nearest amounts, or let the wallet break a larger coin into smaller ones ' +
+      'with the RAIDA (make change) and send exactly this amount:';
+  }
   box.hidden = false;
 }
 
-$('export-form').addEventListener('submit', async (ev) => {
+$('export-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
+  startExport(false);
+});
+
+/** Starts the export the form describes; breaks coins into change only when asked to. */
+async function startExport(makeChange) {
   const body = {
     name: $('export-wallet').value,
     amount: $('export-amount').value.trim(),
     type: $('export-type').value,
     folder: $('export-folder').value.trim(),
+    make_change: makeChange,
   };
   const tag = $('export-tag').value.trim();
   if (tag) body.tag = tag;
@@ -332,7 +350,7 @@ $('export-form').addEventListener('submit', async (ev) => {
   } finally {
     $('export-button').disabled = false;
   }
-});
+}
 
 $('export-download').addEventListener('click', () => {
   if (lastExport) download(lastExport.id, lastExport.sha256, lastExport.file, $('export-download-status'));

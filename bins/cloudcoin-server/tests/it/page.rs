@@ -600,6 +600,20 @@ fn the_network_screen_shows_each_raida_heals_and_the_import_shows_its_claim() {
     assert_eq!(server.balance("Default"), ("100".to_owned(), 10));
     screenshots(&tab, "7-network");
 
+    // No exact set for 5 (only tens): the page offers the nearest amounts and, with the
+    // network, to make change; nothing moves until asked.
+    show_screen(&tab, "export");
+    set_value(&tab, "export-amount", "5");
+    eval(&tab, "document.getElementById('export-button').click()");
+    wait_for(&tab, "!document.getElementById('nearest').hidden", "the offers");
+    assert!(text_of(&tab, "nearest-text").contains("make change"));
+    assert_eq!(server.balance("Default"), ("100".to_owned(), 10), "nothing moved yet");
+    screenshots(&tab, "2-export-change-offer");
+    eval(&tab, "document.getElementById('make-change').click()");
+    wait_for(&tab, "!document.getElementById('export-result').hidden", "the export with change");
+    assert!(text_of(&tab, "export-coins").ends_with(", 5 CC"), "{}", text_of(&tab, "export-coins"));
+    assert_eq!(server.balance("Default").0, "95");
+
     // The task list names the healing, its wallet, and the import's amount.
     show_screen(&tab, "tasks");
     let subjects = wait_for(
