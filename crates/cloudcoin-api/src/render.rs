@@ -18,6 +18,8 @@ pub(crate) fn task(view: &TaskView) -> Task {
     task.progress = view.progress;
     task.message = view.message.clone();
     task.finished = view.finished;
+    task.wallet = view.wallet.clone();
+    task.amount = view.amount();
     task.data = view.outcome.as_ref().map(data);
     task
 }

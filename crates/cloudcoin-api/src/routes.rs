@@ -51,6 +51,7 @@ pub(crate) enum Route {
     TaskFile(String),
     Wallets,
     Wallet(String),
+    Transactions(String),
 }
 
 impl Route {
@@ -73,6 +74,7 @@ impl Route {
             Route::TaskFile("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::Wallets,
             Route::Wallet("Default".into()),
+            Route::Transactions("Default".into()),
         ]
     }
 
@@ -96,6 +98,9 @@ impl Route {
             ["tasks", id, "file"] if !id.is_empty() => Route::TaskFile((*id).to_owned()),
             ["wallets"] => Route::Wallets,
             ["wallets", name] if !name.is_empty() => Route::Wallet(percent_decode(name)?),
+            ["wallets", name, "transactions"] if !name.is_empty() => {
+                Route::Transactions(percent_decode(name)?)
+            }
             _ => return Ok(None),
         }))
     }
@@ -119,6 +124,7 @@ impl Route {
             Route::TaskFile(_) => "/api/v1/tasks/{id}/file",
             Route::Wallets => "/api/v1/wallets",
             Route::Wallet(_) => "/api/v1/wallets/{name}",
+            Route::Transactions(_) => "/api/v1/wallets/{name}/transactions",
         }
     }
 
@@ -132,7 +138,8 @@ impl Route {
             | Route::ReclaimCheck(_)
             | Route::Tasks
             | Route::Task(_)
-            | Route::TaskFile(_) => "GET",
+            | Route::TaskFile(_)
+            | Route::Transactions(_) => "GET",
             Route::Export | Route::Import | Route::Backup | Route::Fix | Route::Reclaim => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
@@ -367,6 +374,13 @@ where
             let name = parse::wallet_in_path(name)?;
             let wallet = service.wallet(&name).await.map_err(|e| service_error(&e))?;
             success(StatusCode::OK, wallet)
+        }
+        (Route::Transactions(name), Method::GET) => {
+            let name = parse::wallet_in_path(name)?;
+            let (offset, limit) = parse::history_query(req.uri().query())?;
+            let page =
+                service.transactions(&name, offset, limit).await.map_err(|e| service_error(&e))?;
+            success(StatusCode::OK, page)
         }
         (Route::Wallet(name), Method::DELETE) => {
             let name = parse::wallet_in_path(name)?;

@@ -6,7 +6,8 @@ use cloudcoin_domain::WalletName;
 use cloudcoin_wire::TaskId;
 use cloudcoin_wire::{
     BackupRequest, CreateWalletRequest, Deleted, ExportRequest, FixRequest, Health, ImportRequest,
-    Info, RaidaStatus, ReclaimData, ReclaimRequest, Task, WalletDetail, WalletSummary,
+    Info, RaidaStatus, ReclaimData, ReclaimRequest, Task, TransactionPage, WalletDetail,
+    WalletSummary,
 };
 use http::Method;
 use serde::Serialize;
@@ -248,6 +249,31 @@ impl Client {
     /// `GET /api/v1/wallets/{name}`: one wallet in detail.
     pub async fn wallet(&self, name: &WalletName) -> Result<WalletDetail, Error> {
         self.transport.send(Call::get(cloudcoin_wire::wallet_path(name))).await
+    }
+
+    /// `GET /api/v1/wallets/{name}/transactions`: a page of the wallet's history (every export
+    /// and import), newest first: `limit` rows (1 to 500) after the `offset` newest.
+    ///
+    /// ```no_run
+    /// # async fn history(client: cloudcoin_client::Client) -> Result<(), cloudcoin_client::Error> {
+    /// let wallet = cloudcoin_client::WalletName::parse("Default").expect("a valid name");
+    /// let page = client.transactions(&wallet, 0, 20).await?;
+    /// for t in &page.transactions {
+    ///     println!("{} {} {}", t.time, t.kind, t.amount);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn transactions(
+        &self,
+        name: &WalletName,
+        offset: u64,
+        limit: u64,
+    ) -> Result<TransactionPage, Error> {
+        let path = format!(
+            "{}/transactions?offset={offset}&limit={limit}",
+            cloudcoin_wire::wallet_path(name)
+        );
+        self.transport.send(Call::get(path)).await
     }
 
     /// `POST /api/v1/wallets`: creates an empty wallet.

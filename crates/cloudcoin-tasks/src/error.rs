@@ -58,9 +58,10 @@ pub enum ServiceError {
     },
     /// The wallet still holds coins.
     #[error(
-        "wallet \"{name}\" still holds {coins} coin file(s); export them first (for example \
-         `cloudcoin export <its balance> --wallet \"{name}\"`, then import that file into \
-         another wallet), then delete it"
+        "wallet \"{name}\" still holds coins ({coins} coin files); move them to another wallet \
+         first — `cloudcoin export <its balance> --wallet \"{name}\" --folder DIR`, then \
+         `cloudcoin import FILE --wallet OTHER --allow-sent` (the file is your own export) — \
+         and delete it then"
     )]
     WalletNotEmpty {
         /// The wallet.

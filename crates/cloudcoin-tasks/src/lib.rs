@@ -62,6 +62,7 @@ mod fault;
 mod fixtures;
 mod folder;
 mod heal;
+mod history;
 mod import;
 mod journal;
 mod leftovers;
@@ -94,8 +95,8 @@ pub use crate::heal::HealReport;
 pub use crate::network::RaidaHealth;
 pub use crate::reclaim::ReclaimReport;
 pub use crate::service::{
-    BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
-    WalletSummary,
+    BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig,
+    TransactionPage, WalletDetail, WalletSummary,
 };
 pub use crate::task::{
     BackupResult, BadTaskId, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure,

@@ -111,6 +111,12 @@ pub(crate) struct TaskRecord {
     pub(crate) outcome: Option<OutcomeRecord>,
     #[serde(default)]
     pub(crate) idempotency: Option<IdempotencyRecord>,
+    /// The wallet the task works on (absent in records written before tasks kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) wallet: Option<String>,
+    /// The amount asked for, in units (an export's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) requested_units: Option<u64>,
 }
 
 /// A task's idempotency key and the fingerprint of the request that used it.
@@ -235,6 +241,8 @@ impl TaskRecord {
             order,
             outcome: v.outcome.as_ref().map(OutcomeRecord::from_outcome),
             idempotency,
+            wallet: v.wallet.as_ref().map(|w| w.as_str().to_owned()),
+            requested_units: v.requested.map(Amount::units),
         }
     }
 
@@ -248,6 +256,12 @@ impl TaskRecord {
             message: self.message.clone(),
             started: self.started,
             finished: (self.finished != 0).then_some(self.finished),
+            // A name that is no longer valid is shown as unknown rather than dropping the task.
+            wallet: self
+                .wallet
+                .as_deref()
+                .and_then(|w| cloudcoin_domain::WalletName::parse(w).ok()),
+            requested: self.requested_units.map(Amount::from_units),
             outcome: match &self.outcome {
                 Some(o) => Some(o.to_outcome()?),
                 None => None,

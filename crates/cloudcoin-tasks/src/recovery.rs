@@ -145,7 +145,9 @@ pub(crate) fn recover(
                 Op::Import => TaskKind::Import,
                 Op::Backup => TaskKind::Backup,
             };
-            tracker.create(id, kind, "Recovered", None);
+            let wallet = cloudcoin_domain::WalletName::parse(&record.wallet).ok();
+            let subject = crate::tracker::Subject { wallet, requested: None };
+            tracker.create_for(id, kind, subject, "Recovered", None);
         }
         tracker.settle(id, settled.outcome);
         tracker.persist(id).map_err(|e| OpenError::Io { path: layout.tasks(), source: e })?;

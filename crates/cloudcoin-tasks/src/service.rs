@@ -39,10 +39,11 @@ use crate::journal::Journal;
 use crate::records::{IdempotencyRecord, TaskStore};
 use crate::store::{self, Layout, Reserved, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
-use crate::tracker::Tracker;
+use crate::tracker::{Subject, Tracker};
 
 pub use cloudcoin_wire::{
-    BackupRequest, ExportRequest, ImportItem, ImportRequest, WalletDetail, WalletSummary,
+    BackupRequest, ExportRequest, ImportItem, ImportRequest, TransactionPage, WalletDetail,
+    WalletSummary,
 };
 
 /// A count of coins or files as the wire carries it (a `usize` always fits in 64 bits here).
@@ -337,6 +338,19 @@ impl Service {
             .ok_or_else(|| ServiceError::WalletNotFound { name: name.clone() })
     }
 
+    /// A page of `wallet`'s history (`transactions.csv`), newest first: `limit` rows (at most
+    /// 500) after the `offset` newest, each export with the SHA-256 of its receipt.
+    pub async fn transactions(
+        &self,
+        wallet: &WalletName,
+        offset: u64,
+        limit: u64,
+    ) -> Result<TransactionPage, ServiceError> {
+        self.wallet_state(wallet)?;
+        let dir = self.inner.layout.wallet(wallet);
+        blocking(move || crate::history::page(&dir, offset, limit).map_err(internal)).await
+    }
+
     /// Every wallet with its balance, by name.
     pub async fn list_wallets(&self) -> Result<Vec<WalletSummary>, ServiceError> {
         let wallets: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
@@ -554,7 +568,13 @@ impl Service {
             .idempotency_key
             .as_ref()
             .map(|key| IdempotencyRecord { key: key.clone(), fingerprint: fingerprint(&req) });
-        let view = self.inner.tracker.create(id, TaskKind::Export, "Starting", idempotency);
+        let view = self.inner.tracker.create_for(
+            id,
+            TaskKind::Export,
+            Subject::new(&req.wallet, Some(req.amount)),
+            "Starting",
+            idempotency,
+        );
         let ids = reserved.map(Reserved::hand_over).unwrap_or_default();
         tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = ids.len(), "export started");
         let (wallet, amount, kind, tag) =
@@ -676,7 +696,13 @@ impl Service {
         }
         let state = self.wallet_state(&req.wallet)?;
         let id = TaskId::new();
-        let view = self.inner.tracker.create(id, TaskKind::Import, "Starting", None);
+        let view = self.inner.tracker.create_for(
+            id,
+            TaskKind::Import,
+            Subject::new(&req.wallet, None),
+            "Starting",
+            None,
+        );
         let inner = self.inner.clone();
         blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
         tracing::info!(task = %id, wallet = %req.wallet, items = req.items.len(), "import started");
@@ -794,9 +820,10 @@ impl Service {
             let found = this.locate_export(export)?;
             let state = this.wallet_state(&found.wallet)?;
             let id = TaskId::new();
-            let view = this.inner.tracker.create(
+            let view = this.inner.tracker.create_for(
                 id,
                 TaskKind::Reclaim,
+                Subject::new(&found.wallet, None),
                 "Checking the exported coins with the RAIDA",
                 None,
             );
@@ -881,8 +908,13 @@ impl Service {
             return Ok(view);
         }
         let id = TaskId::new();
-        let view =
-            self.inner.tracker.create(id, TaskKind::Fix, "Healing coins with the RAIDA", None);
+        let view = self.inner.tracker.create_for(
+            id,
+            TaskKind::Fix,
+            Subject::new(wallet, None),
+            "Healing coins with the RAIDA",
+            None,
+        );
         self.inner.tracker.persist(id).map_err(internal)?;
         healing.insert(wallet.clone(), id);
         drop(healing);
@@ -916,7 +948,13 @@ impl Service {
             req.tag.clone().unwrap_or_else(|| backup::default_tag(crate::durable::now_unix()));
         let folder = self.check_name(folder, backup::file_name(&coins, &tag)).await?;
         let id = TaskId::new();
-        let view = self.inner.tracker.create(id, TaskKind::Backup, "Starting", None);
+        let view = self.inner.tracker.create_for(
+            id,
+            TaskKind::Backup,
+            Subject::new(&req.wallet, None),
+            "Starting",
+            None,
+        );
         let inner = self.inner.clone();
         blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
         tracing::info!(task = %id, wallet = %req.wallet, coins = coins.len(), "backup started");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use cloudcoin_domain::Amount;
+use cloudcoin_domain::{Amount, WalletName};
 pub use cloudcoin_wire::{BadTaskId, TaskId, TaskKind, TaskStatus};
 
 /// A snapshot of a task.
@@ -23,8 +23,27 @@ pub struct TaskView {
     pub started: u64,
     /// When it finished, in Unix seconds; `None` while running.
     pub finished: Option<u64>,
+    /// The wallet it works on (`None` only in records written before tasks kept it).
+    pub wallet: Option<WalletName>,
+    /// The amount asked for, when the request named one (an export's); the outcome holds
+    /// what a finished task moved.
+    pub requested: Option<Amount>,
     /// The result once finished.
     pub outcome: Option<TaskOutcome>,
+}
+
+impl TaskView {
+    /// The amount the task moved or copied once finished (an export's, an import's or a
+    /// backup's), else the amount asked for; `None` when there is neither (a running import,
+    /// a healing, a failed backup).
+    pub fn amount(&self) -> Option<Amount> {
+        match &self.outcome {
+            Some(TaskOutcome::Export(r)) => Some(r.amount),
+            Some(TaskOutcome::Import(r)) => Some(r.amount),
+            Some(TaskOutcome::Backup(r)) => Some(r.amount),
+            _ => self.requested,
+        }
+    }
 }
 
 /// The result of a finished task.

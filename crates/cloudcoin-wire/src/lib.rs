@@ -34,6 +34,7 @@ pub mod codes;
 mod envelope;
 mod fields;
 mod grade;
+mod history;
 mod ids;
 mod reclaim;
 mod request;
@@ -41,6 +42,7 @@ mod task;
 mod wallet;
 
 pub use crate::envelope::{Envelope, ErrorDetails, ErrorPayload};
+pub use crate::history::{Transaction, TransactionPage};
 pub use crate::reclaim::{ReclaimData, ReclaimRequest};
 pub use crate::request::{
     BackupRequest, CreateWalletRequest, ExportRequest, FixRequest, ImportItem, ImportRequest,

@@ -35,11 +35,11 @@ impl Sim {
         Sim { net, list, _dir: dir, rt }
     }
 
-    fn offline(&self, raida: u8) {
+    pub(crate) fn offline(&self, raida: u8) {
         self.rt.block_on(self.net.set_offline(raida));
     }
 
-    fn online(&self, raida: u8) {
+    pub(crate) fn online(&self, raida: u8) {
         self.rt.block_on(self.net.set_online(raida)).expect("back online");
     }
 
