@@ -10,9 +10,9 @@ use cloudcoin_domain::{
 
 use crate::dir::Dir;
 use crate::export::{Output, StepError};
-use crate::fault;
+use crate::fault::{self, OutputFaults};
 use crate::journal::{Journal, Op, Record, coins_digest};
-use crate::task::{BackupResult, TaskFailure, TaskId, TaskOutcome};
+use crate::task::{BackupResult, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
 
 /// Everything a backup task needs: a snapshot of the wallet's coins.
@@ -55,7 +55,8 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
     record.target_dir = Some(job.folder.journal_path());
     record.amount_units = amount.units();
     record.coin_count = job.coins.len();
-    let output = Output { dir: &job.folder, temp: &temp, kind: FileKind::Zip, step: "backup" };
+    let output =
+        Output { dir: &job.folder, temp: &temp, kind: FileKind::Zip, faults: OutputFaults::BACKUP };
     let written = output.open_unnamed().and_then(|unnamed| {
         match unnamed {
             Some(_) => record.unnamed = true,
@@ -67,7 +68,7 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
         Ok((path, temp_gone)) => {
             tracing::info!(task = %job.id, file = %path.display(), coins = job.coins.len(), "backup completed");
             let sha256 = record.sha256.clone();
-            let result = BackupResult { file: path, coins: job.coins.len(), amount, sha256 };
+            let result = BackupResult { file: path, coins: count(job.coins.len()), amount, sha256 };
             (TaskOutcome::Backup(result), temp_gone)
         }
         Err(e) => {
@@ -99,7 +100,7 @@ fn write(
 ) -> Result<(PathBuf, bool), StepError> {
     let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
     journal.write(record).map_err(io("cannot write the journal"))?;
-    fault::point("backup:after_journal").map_err(io("cannot write the journal"))?;
+    fault::point(fault::FaultPoint::BackupAfterJournal).map_err(io("cannot write the journal"))?;
     let (staged, sha256) = output.write_verified(
         unnamed,
         tracker,

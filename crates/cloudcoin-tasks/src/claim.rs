@@ -35,14 +35,14 @@ use crate::store::{Folder, Layout, WalletState};
 #[non_exhaustive]
 pub struct GradeCount {
     /// Coins.
-    pub coins: usize,
+    pub coins: u64,
     /// Their value.
     pub amount: Amount,
 }
 
 impl GradeCount {
     /// `coins` coins worth `amount`.
-    pub fn new(coins: usize, amount: Amount) -> GradeCount {
+    pub fn new(coins: u64, amount: Amount) -> GradeCount {
         GradeCount { coins, amount }
     }
 

@@ -210,8 +210,8 @@ impl Dir {
                 before_link(to, Publication::LinkThenUnlink)?;
                 self.link(from, to)?;
                 // A crash point only: nothing between the two calls can fail.
-                let _ = crate::fault::point("publish:after_link");
-                let removed = crate::fault::point("publish:unlink_temp")
+                let _ = crate::fault::point(crate::fault::FaultPoint::PublishAfterLink);
+                let removed = crate::fault::point(crate::fault::FaultPoint::PublishUnlinkTemp)
                     .and_then(|()| self.remove_checked(from));
                 Ok(removed.err())
             }

@@ -37,7 +37,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// import retries it, and start-up removes what is left).
 pub(crate) fn publish_no_replace(temp: &Path, final_path: &Path) -> io::Result<()> {
     fs::hard_link(temp, final_path)?;
-    let removed = crate::fault::point("import:unlink_temp").and_then(|()| fs::remove_file(temp));
+    let removed = crate::fault::point(crate::fault::FaultPoint::ImportUnlinkTemp)
+        .and_then(|()| fs::remove_file(temp));
     match removed {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}

@@ -21,11 +21,11 @@ use cloudcoin_domain::{Amount, Coin, CoinId, FileKind, Tag, WalletName, export_f
 
 use crate::dir::{Dir, Publication, Staged};
 use crate::durable::{error_chain, now_unix};
-use crate::fault;
+use crate::fault::{self, FaultPoint, OutputFaults};
 use crate::journal::{Journal, Op, Record, coins_digest};
 use crate::records::{self, Receipt, Transaction};
 use crate::store::{Folder, Held, Hold, Layout, WalletState};
-use crate::task::{ExportResult, FailureKind, TaskFailure, TaskId, TaskOutcome};
+use crate::task::{ExportResult, FailureKind, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
 
 /// Everything an export task needs; the coins are already reserved.
@@ -100,7 +100,8 @@ pub(crate) fn run(
     let single = coins.first().copied().filter(|_| coins.len() == 1);
     let base_name = file_name(coins.len(), single, job.amount, &job.tag, job.kind);
     let temp_name = format!(".{base_name}.{}.partial", job.id);
-    let output = Output { dir: &job.folder, temp: &temp_name, kind: job.kind, step: "export" };
+    let output =
+        Output { dir: &job.folder, temp: &temp_name, kind: job.kind, faults: OutputFaults::EXPORT };
 
     // While this thread writes the file, a second one moves to Trash any copy of a taken coin
     // dropped into the wallet since the start (it must not stay spendable), and makes the
@@ -171,13 +172,13 @@ pub(crate) fn run(
     let settled = job
         .folder
         .sync()
-        .and_then(|()| fault::point("export:after_rename"))
+        .and_then(|()| fault::point(FaultPoint::ExportAfterRename))
         .map_err(io("the folder cannot be flushed to disk"))
         .and_then(|()| {
             record.committed = true;
             journal
                 .write(&record)
-                .and_then(|()| fault::point("export:after_commit"))
+                .and_then(|()| fault::point(FaultPoint::ExportAfterCommit))
                 .map_err(io("the journal cannot record it"))
         });
     if let Err(e) = settled {
@@ -364,7 +365,7 @@ fn write_and_publish(
         record.coins = coins;
         record.coins_digest = digest;
         journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
-        fault::point("export:after_journal")
+        fault::point(FaultPoint::ExportAfterJournal)
             .map_err(|e| StepError::io("cannot write the journal", &e))
     };
     let options = WriteOptions::new().with_tag(job.tag.clone()).with_date(date_today());
@@ -406,8 +407,8 @@ pub(crate) struct Output<'a> {
     pub(crate) temp: &'a str,
     /// The file type to write.
     pub(crate) kind: FileKind,
-    /// The pipeline's name, which prefixes its fault points (`export`, `backup`).
-    pub(crate) step: &'static str,
+    /// The pipeline's fault points of writing the file.
+    pub(crate) faults: OutputFaults,
 }
 
 impl Output<'_> {
@@ -529,14 +530,14 @@ impl Output<'_> {
             message: format!("cannot write the file: {}", error_chain(&e)),
         })?;
         let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
-        fault::point(&format!("{}:after_write", self.step))
+        fault::point(self.faults.after_write)
             .map_err(|e| StepError::io("cannot write the file", &e))?;
         Ok(file)
     }
 
     /// The fault point after the output's fsync.
     fn after_fsync(&self) -> Result<(), StepError> {
-        fault::point(&format!("{}:after_fsync", self.step))
+        fault::point(self.faults.after_fsync)
             .map_err(|e| StepError::io("cannot flush the file to disk", &e))
     }
 }
@@ -618,11 +619,17 @@ pub(crate) fn finish(
         };
         let files =
             pending.iter().map(|&i| (record.coins[i].folder(), record.coins[i].file_name()));
-        crate::store::move_coins(layout, &wallet, files, Folder::Sent, "export:mid_move")
-            .map(|missing| missing.into_iter().map(|at| pending[at]).collect::<Vec<_>>())
-            .and_then(|missing| move_missing(layout, &wallet, record, &missing, known, keys))
-            .and_then(|()| fault::point("export:after_move"))
-            .map_err(io("cannot move the coins to Sent"))
+        crate::store::move_coins(
+            layout,
+            &wallet,
+            files,
+            Folder::Sent,
+            FaultPoint::ExportMidMove.as_str(),
+        )
+        .map(|missing| missing.into_iter().map(|at| pending[at]).collect::<Vec<_>>())
+        .and_then(|missing| move_missing(layout, &wallet, record, &missing, known, keys))
+        .and_then(|()| fault::point(FaultPoint::ExportAfterMove))
+        .map_err(io("cannot move the coins to Sent"))
     });
     moved?;
 
@@ -656,7 +663,7 @@ pub(crate) fn finish(
     Ok(ExportResult {
         file: final_path.to_path_buf(),
         amount,
-        coins: record.coins.len(),
+        coins: count(record.coins.len()),
         sha256: sha256.to_owned(),
     })
 }

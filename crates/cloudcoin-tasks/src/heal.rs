@@ -30,6 +30,7 @@ use crate::durable::RecordFolder;
 use crate::export::lock;
 use crate::network::Network;
 use crate::store::{Folder, Hold, Layout, WalletState};
+use crate::task::count;
 
 /// What a healing did: the coins it looked at and the grade each ended in.
 ///
@@ -41,7 +42,7 @@ use crate::store::{Folder, Hold, Layout, WalletState};
 #[non_exhaustive]
 pub struct HealReport {
     /// Coins looked at (every `Limbo` and `Fracked` coin of the wallet).
-    pub coins: usize,
+    pub coins: u64,
     /// Now held with this wallet's key on every RAIDA.
     pub bank: GradeCount,
     /// Still lacking this wallet's key somewhere (a RAIDA down, or fix refused there).
@@ -155,7 +156,7 @@ pub(crate) fn heal(
             }
         });
     }
-    let mut report = HealReport { coins: ids.len(), ..HealReport::default() };
+    let mut report = HealReport { coins: count(ids.len()), ..HealReport::default() };
     for id in &ids {
         let Some(e) = s.coins.get(id) else { continue };
         let grade = match e.folder {

@@ -26,12 +26,12 @@ use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
 use crate::dir::Dir;
 use crate::durable::{self, error_chain, now_unix};
 use crate::export::{StepError, lock};
-use crate::fault;
+use crate::fault::{self, FaultPoint};
 use crate::journal::{Journal, Op, Record};
 use crate::records::{self, Transaction};
 use crate::service::ImportItem;
 use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name, read_single_coin};
-use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome};
+use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
 
 /// Most items one import request may hold.
@@ -156,7 +156,9 @@ pub(crate) fn run(
 ) -> TaskOutcome {
     tracker.advance(job.id, 5, Some("Reading items"));
     let record = Record::new(Op::Import, job.id.to_string(), job.wallet.as_str().to_owned());
-    if let Err(e) = journal.write(&record).and_then(|()| fault::point("import:after_journal")) {
+    if let Err(e) =
+        journal.write(&record).and_then(|()| fault::point(FaultPoint::ImportAfterJournal))
+    {
         return failed(FailureKind::Io, format!("cannot write the journal: {}", error_chain(&e)));
     }
 
@@ -168,7 +170,7 @@ pub(crate) fn run(
         for coin in coins {
             if !coin.denomination.is_money() {
                 rejected.push(Rejection {
-                    item: i,
+                    item: count(i),
                     source: source.to_owned(),
                     reason: format!(
                         "coin #{} has denomination code {}, which is not money; it was not imported",
@@ -196,7 +198,7 @@ pub(crate) fn run(
         });
         match decoded {
             Ok(coins) => take(i, &source, coins, &mut rejected),
-            Err(reason) => rejected.push(Rejection { item: i, source, reason }),
+            Err(reason) => rejected.push(Rejection { item: count(i), source, reason }),
         }
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
     }
@@ -211,7 +213,7 @@ pub(crate) fn run(
     for (i, source, scan) in &pictures {
         if scan.code_count().is_none() {
             let reason = reason_of(&cloudcoin_codec::PaperError::NoCodes.into());
-            rejected.push(Rejection { item: *i, source: source.clone(), reason });
+            rejected.push(Rejection { item: count(*i), source: source.clone(), reason });
         }
     }
     for page in &pages {
@@ -238,7 +240,7 @@ pub(crate) fn run(
                             page.page_code().unwrap_or("without a page code")
                         ));
                     }
-                    rejected.push(Rejection { item: *i, source: source.clone(), reason });
+                    rejected.push(Rejection { item: count(*i), source: source.clone(), reason });
                 }
             }
         }
@@ -348,8 +350,8 @@ pub(crate) fn run(
     }
     tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), claimed = claim.claimed, "import completed");
     TaskOutcome::Import(ImportResult {
-        imported: stored.len(),
-        already_present,
+        imported: count(stored.len()),
+        already_present: count(already_present),
         rejected,
         amount,
         claim,
@@ -415,7 +417,7 @@ fn claim(
             && let Some(held) = elsewhere.get(&coin.id())
         {
             rejected.push(Rejection {
-                item,
+                item: count(item),
                 source: source_of(item, &job.items[item]),
                 reason: crate::owners::held_reason(coin.id(), held),
             });
@@ -431,7 +433,7 @@ fn claim(
                     present += 1;
                 } else {
                     rejected.push(Rejection {
-                        item,
+                        item: count(item),
                         source: source_of(item, &job.items[item]),
                         reason: format!(
                             "the wallet already holds coin {} with other keys (authenticity numbers or PANs) than this file; this copy was not stored — keep the file, it may hold the coin's live keys",
@@ -466,7 +468,7 @@ fn not_elsewhere_on_disk(
         match found.get(&coin.id()) {
             Some(crate::owners::OnDisk::Sent { .. }) if job.allow_sent => kept.push((item, coin)),
             Some(place) => rejected.push(Rejection {
-                item,
+                item: count(item),
                 source: source_of(item, &job.items[item]),
                 reason: crate::owners::on_disk_reason(coin.id(), place),
             }),
@@ -531,7 +533,7 @@ fn store_all(
         None => store_named(tracker, job, bank, fresh, stored)?,
     }
     dir.sync().map_err(io("cannot flush Bank to disk"))?;
-    fault::point("import:after_store").map_err(io("cannot flush Bank to disk"))?;
+    fault::point(FaultPoint::ImportAfterStore).map_err(io("cannot flush Bank to disk"))?;
     Ok(())
 }
 
@@ -598,7 +600,7 @@ fn store_unnamed(
             let name = dir.link_unnamed_unique(file, &coin_file_name(coin))?;
             stored.push((coin.id(), name));
             if stored.len() == n / 2 + 1 {
-                fault::point("import:mid_store")?;
+                fault::point(FaultPoint::ImportMidStore)?;
             }
             tracker.advance(job.id, 50 + (45 * stored.len() / n) as u8, None);
         }
@@ -658,7 +660,7 @@ fn store_named(
                 path.file_name().map_or_else(|| base.clone(), |s| s.to_string_lossy().into_owned());
             stored.push((coin.id(), name));
             if i == temps.len() / 2 {
-                fault::point("import:mid_store")?;
+                fault::point(FaultPoint::ImportMidStore)?;
             }
             tracker.advance(job.id, 70 + (25 * (i + 1) / n) as u8, None);
         }

@@ -45,7 +45,8 @@
 //!
 //! - `testing`: the `testing` module, a temporary data directory holding the coins a test
 //!   gives and a [`Service`] opened on it.
-//! - `fault-injection`: named crash and i/o-error points in the pipelines, for crash tests only.
+//! - `fault-injection`: named crash and i/o-error points in the pipelines (`FaultPoint`), for
+//!   crash tests only; without it the points compile away and are not part of the API.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -82,10 +83,7 @@ pub use crate::claim::{ClaimReport, GradeCount};
 pub use crate::error::{OpenError, ServiceError};
 #[cfg(feature = "fault-injection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
-pub use crate::fault::{
-    BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, PUBLISH_FAULT_STEPS,
-    TASK_FAULT_STEPS, WALLET_FAULT_STEPS,
-};
+pub use crate::fault::{FaultPoint, UnknownFaultPoint};
 pub use crate::heal::HealReport;
 pub use crate::network::RaidaHealth;
 pub use crate::service::{

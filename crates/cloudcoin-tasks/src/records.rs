@@ -141,12 +141,12 @@ pub(crate) enum OutcomeRecord {
     Export {
         file: PathBuf,
         amount_units: u64,
-        coins: usize,
+        coins: u64,
         sha256: String,
     },
     Import {
-        imported: usize,
-        already_present: usize,
+        imported: u64,
+        already_present: u64,
         rejected: Vec<RejectionRecord>,
         amount_units: u64,
         #[serde(default)]
@@ -154,7 +154,7 @@ pub(crate) enum OutcomeRecord {
     },
     Backup {
         file: PathBuf,
-        coins: usize,
+        coins: u64,
         amount_units: u64,
         /// Absent in records written before backups kept it.
         #[serde(default)]
@@ -165,9 +165,9 @@ pub(crate) enum OutcomeRecord {
         message: String,
     },
     Fix {
-        coins: usize,
+        coins: u64,
         /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
-        grades: [(usize, u64); 4],
+        grades: [(u64, u64); 4],
     },
 }
 
@@ -177,7 +177,7 @@ pub(crate) struct ClaimRecord {
     claimed: bool,
     note: String,
     /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
-    grades: [(usize, u64); 4],
+    grades: [(u64, u64); 4],
     counterfeit_coins: Vec<(i8, u32)>,
 }
 
@@ -197,7 +197,7 @@ impl ClaimRecord {
     }
 
     fn report(&self) -> crate::claim::ClaimReport {
-        let g = |(coins, units): (usize, u64)| {
+        let g = |(coins, units): (u64, u64)| {
             crate::claim::GradeCount::new(coins, Amount::from_units(units))
         };
         crate::claim::ClaimReport {
@@ -222,7 +222,7 @@ impl ClaimRecord {
 /// A rejection as stored on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RejectionRecord {
-    item: usize,
+    item: u64,
     source: String,
     reason: String,
 }
@@ -347,7 +347,7 @@ impl OutcomeRecord {
                 })
             }
             OutcomeRecord::Fix { coins, grades } => {
-                let g = |(coins, units): (usize, u64)| {
+                let g = |(coins, units): (u64, u64)| {
                     crate::claim::GradeCount::new(coins, Amount::from_units(units))
                 };
                 TaskOutcome::Fix(crate::heal::HealReport {

@@ -23,7 +23,7 @@ use crate::export;
 use crate::journal::{Journal, Op, Record};
 use crate::store::{Folder, Layout};
 use crate::task::{
-    BackupResult, ExportResult, FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome,
+    BackupResult, ExportResult, FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, count,
 };
 use crate::tracker::Tracker;
 
@@ -236,7 +236,7 @@ fn recover_export(
             ExportResult {
                 file: output.clone(),
                 amount: Amount::from_units(record.amount_units),
-                coins: record.coins.len(),
+                coins: count(record.coins.len()),
                 sha256,
             }
         } else {
@@ -349,7 +349,7 @@ fn recover_backup(record: &Record) -> Settled {
         tracing::info!(op = %record.id, file = %path.display(), "recovery: backup was complete");
         return Settled::done(TaskOutcome::Backup(BackupResult {
             file: path,
-            coins: record.coin_count,
+            coins: count(record.coin_count),
             amount: Amount::from_units(record.amount_units),
             sha256,
         }));

@@ -403,7 +403,7 @@ impl Service {
             }
             let deleted = layout.deleted();
             fs::create_dir_all(&deleted).map_err(internal)?;
-            crate::fault::point("wallet:delete_move").map_err(internal)?;
+            crate::fault::point(crate::fault::FaultPoint::WalletDeleteMove).map_err(internal)?;
             let to = deleted.join(format!("{} {}", wallet.as_str(), uuid::Uuid::new_v4().simple()));
             fs::rename(layout.wallet(&wallet), &to).map_err(internal)?;
             crate::durable::sync_dir(&layout.wallets()).map_err(internal)?;

@@ -26,7 +26,7 @@ async fn export_and_check(amount_text: &str, kind: FileKind, expected_name: &str
     let coins = cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default())
         .expect("it decodes");
     assert_eq!(coins.len(), count);
-    assert_eq!(result.coins, count);
+    assert_eq!(result.coins, count as u64);
     assert_eq!(total_value(&coins), Some(amount(amount_text)));
     assert_eq!(result.amount, amount(amount_text));
     use sha2::Digest;
