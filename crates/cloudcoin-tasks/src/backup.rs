@@ -72,18 +72,18 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
             (TaskOutcome::Backup(result), temp_gone)
         }
         Err(e) => {
-            tracing::warn!(task = %job.id, error = %e.message, "backup failed");
+            tracing::warn!(task = %job.id, error = %e.message(), "backup failed");
             if let Some(temp) = &record.temp
                 && let Err(err) = job.folder.remove_checked(temp)
             {
                 let message = format!(
                     "{}; the temporary file {} holds a copy of the coins and cannot be removed ({err}); the next start removes it",
-                    e.message,
+                    e.message(),
                     job.folder.real_path().join(temp).display()
                 );
                 return (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false);
             }
-            (TaskOutcome::Failed(TaskFailure { kind: e.kind, message: e.message }), true)
+            (TaskOutcome::Failed(TaskFailure { kind: e.kind, message: e.message() }), true)
         }
     }
 }
@@ -98,7 +98,7 @@ fn write(
     unnamed: Option<std::fs::File>,
     base: &str,
 ) -> Result<(PathBuf, bool), StepError> {
-    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
+    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
     journal.write(record).map_err(io("cannot write the journal"))?;
     fault::point(fault::FaultPoint::BackupAfterJournal).map_err(io("cannot write the journal"))?;
     let (staged, sha256) = output.write_verified(

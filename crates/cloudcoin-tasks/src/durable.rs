@@ -124,7 +124,7 @@ pub(crate) struct RecordFolder<T> {
 }
 
 /// A record file that could not be read, and why.
-pub(crate) type Unreadable = (PathBuf, String);
+pub(crate) type Unreadable = (PathBuf, io::Error);
 
 impl<T: serde::Serialize + serde::de::DeserializeOwned> RecordFolder<T> {
     pub(crate) fn new(dir: PathBuf) -> RecordFolder<T> {
@@ -171,8 +171,7 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> RecordFolder<T> {
             .into_iter()
             .map(|p| {
                 fs::read(&p)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| serde_json::from_slice::<T>(&b).map_err(|e| e.to_string()))
+                    .and_then(|b| serde_json::from_slice::<T>(&b).map_err(io::Error::from))
                     .map_err(|e| (p, e))
             })
             .collect())

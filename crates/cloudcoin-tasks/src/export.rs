@@ -42,16 +42,40 @@ pub(crate) struct ExportJob {
     pub(crate) tag: Tag,
 }
 
-/// Why a step failed, and whether the output was already published.
-#[derive(Debug)]
+/// Why a step failed: the kind of failure, what the step was doing, and the error that stopped
+/// it (its source).
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
 pub(crate) struct StepError {
     pub(crate) kind: FailureKind,
-    pub(crate) message: String,
+    what: &'static str,
+    #[source]
+    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl StepError {
-    pub(crate) fn io(what: &str, e: &io::Error) -> StepError {
-        StepError { kind: FailureKind::Io, message: format!("{what}: {}", error_chain(e)) }
+    /// A step that failed with `cause` while it did `what`.
+    pub(crate) fn new(
+        kind: FailureKind,
+        what: &'static str,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> StepError {
+        StepError { kind, what, cause: Some(Box::new(cause)) }
+    }
+
+    /// A step whose check failed: `what` says which.
+    pub(crate) fn check(kind: FailureKind, what: &'static str) -> StepError {
+        StepError { kind, what, cause: None }
+    }
+
+    /// A step that failed with the i/o error `e` while it did `what`.
+    pub(crate) fn io(what: &'static str, e: io::Error) -> StepError {
+        StepError::new(FailureKind::Io, what, e)
+    }
+
+    /// The message a person reads: what the step did, then why it failed (the chain of causes).
+    pub(crate) fn message(&self) -> String {
+        error_chain(self)
     }
 }
 
@@ -168,7 +192,7 @@ pub(crate) fn run(
 
     // The output carries its final name: from here the export is never undone. The coins move
     // only once the folder's new entry is durable and the journal says so.
-    let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
+    let io = |what: &'static str| move |e: io::Error| StepError::io(what, e);
     let settled = job
         .folder
         .sync()
@@ -291,11 +315,11 @@ fn not_settled(
     e: &StepError,
     then: &str,
 ) -> (TaskOutcome, bool) {
-    tracing::error!(task = %job.id, file = %final_path.display(), error = %e.message, "export written but not settled");
+    tracing::error!(task = %job.id, file = %final_path.display(), error = %e.message(), "export written but not settled");
     let message = format!(
         "the file {} was written, but {}; its coins {then}",
         final_path.display(),
-        e.message
+        e.message()
     );
     (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false)
 }
@@ -311,8 +335,8 @@ fn give_back(
     e: StepError,
 ) -> (TaskOutcome, bool) {
     let keep = |why: String| {
-        tracing::error!(task = %job.id, error = %e.message, problem = %why, "export failed; coins kept reserved");
-        let message = format!("{}; {why}", e.message);
+        tracing::error!(task = %job.id, error = %e.message(), problem = %why, "export failed; coins kept reserved");
+        let message = format!("{}; {why}", e.message());
         (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false)
     };
     // An unnamed file went with the error. A named one must be removed.
@@ -334,8 +358,8 @@ fn give_back(
         ));
     }
     lock(&job.state).release(&job.coins);
-    tracing::warn!(task = %job.id, error = %e.message, "export failed; coins returned");
-    let message = format!("{}; the coins were returned to the wallet", e.message);
+    tracing::warn!(task = %job.id, error = %e.message(), "export failed; coins returned");
+    let message = format!("{}; the coins were returned to the wallet", e.message());
     (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), true)
 }
 
@@ -360,13 +384,13 @@ fn write_and_publish(
     let unnamed = output.open_unnamed()?;
     let journaled = |record: &mut Record, temp: Option<&str>| {
         let Prepared { set_aside, coins, digest } = prepared();
-        set_aside.map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", &e))?;
+        set_aside.map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", e))?;
         record.temp = temp.map(str::to_owned);
         record.coins = coins;
         record.coins_digest = digest;
-        journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
+        journal.write(record).map_err(|e| StepError::io("cannot write the journal", e))?;
         fault::point(FaultPoint::ExportAfterJournal)
-            .map_err(|e| StepError::io("cannot write the journal", &e))
+            .map_err(|e| StepError::io("cannot write the journal", e))
     };
     let options = WriteOptions::new().with_tag(job.tag.clone()).with_date(date_today());
     let (staged, sha256) = match unnamed {
@@ -394,7 +418,7 @@ fn write_and_publish(
             record.target_dir = Some(job.folder.journal_path());
             journal.write(record)
         })
-        .map_err(|e| StepError::io("cannot give the file its name", &e))?;
+        .map_err(|e| StepError::io("cannot give the file its name", e))?;
     Ok((published.name, sha256, published.temp_left))
 }
 
@@ -418,7 +442,7 @@ impl Output<'_> {
     pub(crate) fn open_unnamed(&self) -> Result<Option<File>, StepError> {
         self.dir
             .create_unnamed(crate::folder::OUTPUT_MODE)
-            .map_err(|e| StepError::io("cannot create the file", &e))
+            .map_err(|e| StepError::io("cannot create the file", e))
     }
 
     /// Writes `coins` to the unnamed file `unnamed`, or else to a new temporary file under the
@@ -442,9 +466,9 @@ impl Output<'_> {
                 let file = self
                     .dir
                     .create_new(self.temp, crate::folder::OUTPUT_MODE)
-                    .map_err(|e| StepError::io("cannot create the file", &e))?;
+                    .map_err(|e| StepError::io("cannot create the file", e))?;
                 let file = self.write_file(file, tracker, task, coins, options)?;
-                file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
+                file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", e))?;
                 // Complete and durable: nothing writes to it again, so no handle stays open for
                 // writing while it waits for its name.
                 drop(file);
@@ -452,7 +476,7 @@ impl Output<'_> {
                 let file = self
                     .dir
                     .open_read(self.temp)
-                    .map_err(|e| StepError::io("cannot read the file back", &e))?;
+                    .map_err(|e| StepError::io("cannot read the file back", e))?;
                 Ok((Staged::Named(self.temp.to_owned()), check(&file)?))
             }
         }
@@ -479,7 +503,7 @@ impl Output<'_> {
         let file = crate::dir::reopen_read_only(&file).unwrap_or(file);
         let (synced, done) = alongside(
             "output-fsync",
-            || file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e)),
+            || file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", e)),
             || meanwhile(&file),
         );
         synced?;
@@ -525,34 +549,31 @@ impl Output<'_> {
             FileKind::Zip => write_zip(&mut w, coins, &options),
             kind => write_coins(&mut w, kind, coins, &options),
         }
-        .map_err(|e| StepError {
-            kind: FailureKind::Io,
-            message: format!("cannot write the file: {}", error_chain(&e)),
-        })?;
-        let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
+        .map_err(|e| StepError::new(FailureKind::Io, "cannot write the file", e))?;
+        let file =
+            w.into_inner().map_err(|e| StepError::io("cannot write the file", e.into_error()))?;
         fault::point(self.faults.after_write)
-            .map_err(|e| StepError::io("cannot write the file", &e))?;
+            .map_err(|e| StepError::io("cannot write the file", e))?;
         Ok(file)
     }
 
     /// The fault point after the output's fsync.
     fn after_fsync(&self) -> Result<(), StepError> {
         fault::point(self.faults.after_fsync)
-            .map_err(|e| StepError::io("cannot flush the file to disk", &e))
+            .map_err(|e| StepError::io("cannot flush the file to disk", e))
     }
 }
 
 /// Checks that `bytes` decode to exactly the coins of `digest`.
 pub(crate) fn verify(bytes: &[u8], digest: &str) -> Result<(), StepError> {
-    let decoded = decode_any(bytes, &Limits::default()).map_err(|e| StepError {
-        kind: FailureKind::Verification,
-        message: format!("the file written does not read back: {}", error_chain(&e)),
+    let decoded = decode_any(bytes, &Limits::default()).map_err(|e| {
+        StepError::new(FailureKind::Verification, "the file written does not read back", e)
     })?;
     if coins_digest(&decoded) != digest {
-        return Err(StepError {
-            kind: FailureKind::Verification,
-            message: "the file written does not hold exactly the coins meant for it".to_owned(),
-        });
+        return Err(StepError::check(
+            FailureKind::Verification,
+            "the file written does not hold exactly the coins meant for it",
+        ));
     }
     Ok(())
 }
@@ -562,7 +583,7 @@ pub(crate) fn read_back(dir: &Dir, temp: &str) -> Result<Vec<u8>, StepError> {
     let mut bytes = Vec::new();
     dir.open_read(temp)
         .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| StepError::io("cannot read the file back", &e))?;
+        .map_err(|e| StepError::io("cannot read the file back", e))?;
     Ok(bytes)
 }
 
@@ -591,11 +612,9 @@ pub(crate) fn finish(
     moved_since: Option<std::time::SystemTime>,
     keys: &(dyn Fn() -> HashMap<CoinId, Arc<Coin>> + Sync),
 ) -> Result<ExportResult, StepError> {
-    let wallet = WalletName::parse(&record.wallet).map_err(|e| StepError {
-        kind: FailureKind::Internal,
-        message: format!("journal names a bad wallet: {e}"),
-    })?;
-    let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
+    let wallet = WalletName::parse(&record.wallet)
+        .map_err(|e| StepError::new(FailureKind::Internal, "journal names a bad wallet", e))?;
+    let io = |what: &'static str| move |e: io::Error| StepError::io(what, e);
     let amount = Amount::from_units(record.amount_units);
     let file_text = final_path.to_string_lossy();
     // The receipt's text is made on a second thread while the coins move; it is written after
@@ -906,6 +925,6 @@ mod tests {
         let e = verify(&bytes, &coins_digest(&coins[..1])).expect_err("one coin too many");
         assert_eq!(e.kind, FailureKind::Verification);
         let e = verify(&bytes[..100], &coins_digest(&coins)).expect_err("truncated");
-        assert!(e.message.contains("does not read back"), "{}", e.message);
+        assert!(e.message().contains("does not read back"), "{}", e.message());
     }
 }

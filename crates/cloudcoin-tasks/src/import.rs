@@ -296,7 +296,7 @@ pub(crate) fn run(
             e.kind,
             format!(
                 "{}; {} of {} new coins were stored in Bank; import the items again to store the rest",
-                e.message,
+                e.message(),
                 stored.len(),
                 fresh.len()
             ),
@@ -522,7 +522,7 @@ fn store_all(
     fresh: &[Coin],
     stored: &mut Vec<(CoinId, String)>,
 ) -> Result<(), StepError> {
-    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
+    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
     if fresh.is_empty() {
         return Ok(());
     }
@@ -644,7 +644,7 @@ fn store_named(
     fresh: &[Coin],
     stored: &mut Vec<(CoinId, String)>,
 ) -> Result<(), StepError> {
-    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
+    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
     let suffix = format!(".{}.partial", job.id);
     let temps = write_temps(bank, fresh, &suffix).map_err(io("cannot store a coin"))?;
     tracker.advance(job.id, 70, None);
@@ -677,7 +677,7 @@ fn store_named(
         for (temp, _) in &temps[stored.len()..] {
             durable::remove_if_exists(temp);
         }
-        return Err(StepError::io("cannot store a coin", &e));
+        return Err(StepError::io("cannot store a coin", e));
     }
     Ok(())
 }

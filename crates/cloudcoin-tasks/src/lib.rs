@@ -80,7 +80,7 @@ mod tracker;
 mod verify;
 
 pub use crate::claim::{ClaimReport, GradeCount};
-pub use crate::error::{OpenError, ServiceError};
+pub use crate::error::{FolderProblem, InternalError, OpenError, RecoveryError, ServiceError};
 #[cfg(feature = "fault-injection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
 pub use crate::fault::{FaultPoint, UnknownFaultPoint};

@@ -10,7 +10,7 @@ use cloudcoin_domain::{CoinId, FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
-use crate::error::{OpenError, ServiceError};
+use crate::error::{InternalError, OpenError, ServiceError};
 use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
@@ -148,15 +148,20 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
     move |source| OpenError::Io { path: path.to_path_buf(), source }
 }
 
-fn internal(e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Internal(e.to_string())
+fn internal(e: std::io::Error) -> ServiceError {
+    ServiceError::Internal(InternalError::Io(e))
+}
+
+/// Work on another thread that ended without an answer.
+fn stopped(e: tokio::task::JoinError) -> ServiceError {
+    ServiceError::Internal(InternalError::Background(Box::new(e)))
 }
 
 /// Runs blocking work off the async workers.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(f).await.map_err(internal)?
+    tokio::task::spawn_blocking(f).await.map_err(stopped)?
 }
 
 /// What identifies an export request for its idempotency key.
@@ -333,7 +338,7 @@ impl Service {
     pub async fn create_wallet(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
         let this = self.clone();
         let name = name.clone();
-        tokio::spawn(async move { this.create_wallet_now(&name).await }).await.map_err(internal)?
+        tokio::spawn(async move { this.create_wallet_now(&name).await }).await.map_err(stopped)?
     }
 
     async fn create_wallet_now(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
@@ -364,7 +369,7 @@ impl Service {
     pub async fn delete_wallet(&self, name: &WalletName) -> Result<(), ServiceError> {
         let this = self.clone();
         let name = name.clone();
-        tokio::spawn(async move { this.delete_wallet_now(&name).await }).await.map_err(internal)?
+        tokio::spawn(async move { this.delete_wallet_now(&name).await }).await.map_err(stopped)?
     }
 
     async fn delete_wallet_now(&self, name: &WalletName) -> Result<(), ServiceError> {
