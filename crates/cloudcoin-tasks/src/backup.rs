@@ -9,9 +9,10 @@ use cloudcoin_domain::{
 };
 
 use crate::dir::Dir;
-use crate::export::{Output, StepError};
+use crate::export::Output;
 use crate::fault::{self, OutputFaults};
 use crate::journal::{Journal, Op, Record, coins_digest};
+use crate::step::StepError;
 use crate::task::{BackupResult, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
 

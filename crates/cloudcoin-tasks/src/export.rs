@@ -27,6 +27,9 @@ use crate::records::{self, Receipt, Transaction};
 use crate::store::{Folder, Held, Hold, Layout, WalletState};
 use crate::task::{ExportResult, FailureKind, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
+// The pipelines name it `export::StepError` too; it lives in `step`, which `verify` can use
+// without depending on the export pipeline.
+pub(crate) use crate::step::StepError;
 
 /// Everything an export task needs; the coins are already reserved.
 #[derive(Debug)]
@@ -40,43 +43,6 @@ pub(crate) struct ExportJob {
     pub(crate) folder: Dir,
     pub(crate) kind: FileKind,
     pub(crate) tag: Tag,
-}
-
-/// Why a step failed: the kind of failure, what the step was doing, and the error that stopped
-/// it (its source).
-#[derive(Debug, thiserror::Error)]
-#[error("{what}")]
-pub(crate) struct StepError {
-    pub(crate) kind: FailureKind,
-    what: &'static str,
-    #[source]
-    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
-impl StepError {
-    /// A step that failed with `cause` while it did `what`.
-    pub(crate) fn new(
-        kind: FailureKind,
-        what: &'static str,
-        cause: impl std::error::Error + Send + Sync + 'static,
-    ) -> StepError {
-        StepError { kind, what, cause: Some(Box::new(cause)) }
-    }
-
-    /// A step whose check failed: `what` says which.
-    pub(crate) fn check(kind: FailureKind, what: &'static str) -> StepError {
-        StepError { kind, what, cause: None }
-    }
-
-    /// A step that failed with the i/o error `e` while it did `what`.
-    pub(crate) fn io(what: &'static str, e: io::Error) -> StepError {
-        StepError::new(FailureKind::Io, what, e)
-    }
-
-    /// The message a person reads: what the step did, then why it failed (the chain of causes).
-    pub(crate) fn message(&self) -> String {
-        error_chain(self)
-    }
 }
 
 /// Locks a wallet state, recovering it from a poisoned lock (its data stays consistent: every

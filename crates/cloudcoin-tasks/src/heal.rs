@@ -25,33 +25,13 @@ use cloudcoin_domain::{Coin, CoinId, Denomination, Pown, RAIDA_COUNT, SerialNumb
 use cloudcoin_raida::{AGREEMENT, Answer, FixCoin, Found, RaidaId, RaidaSet, fix_an};
 use serde::{Deserialize, Serialize};
 
-use crate::claim::{GradeCount, Settled, apply, claim_stored};
+use crate::claim::{Settled, apply, claim_stored};
 use crate::durable::RecordFolder;
 use crate::export::lock;
 use crate::network::Network;
+use crate::report::HealReport;
 use crate::store::{Folder, Hold, Layout, WalletState};
 use crate::task::count;
-
-/// What a healing did: the coins it looked at and the grade each ended in.
-///
-/// ```
-/// use cloudcoin_tasks::HealReport;
-/// assert_eq!(HealReport::default().coins, 0);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HealReport {
-    /// Coins looked at (every `Limbo` and `Fracked` coin of the wallet).
-    pub coins: u64,
-    /// Now held with this wallet's key on every RAIDA.
-    pub bank: GradeCount,
-    /// Still lacking this wallet's key somewhere (a RAIDA down, or fix refused there).
-    pub fracked: GradeCount,
-    /// Found counterfeit.
-    pub counterfeit: GradeCount,
-    /// Still unsettled (too few answers): kept with every key.
-    pub limbo: GradeCount,
-}
 
 /// A fix about to be sent: the PG and the coins it is for, with the RAIDA each is fixed at.
 #[derive(Debug, Clone, Serialize, Deserialize)]

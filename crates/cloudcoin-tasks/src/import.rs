@@ -25,14 +25,15 @@ use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
 
 use crate::dir::Dir;
 use crate::durable::{self, error_chain, now_unix};
-use crate::export::{StepError, lock};
+use crate::export::lock;
 use crate::fault::{self, FaultPoint};
 use crate::journal::{Journal, Op, Record};
 use crate::records::{self, Transaction};
-use crate::service::ImportItem;
+use crate::step::StepError;
 use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name, read_single_coin};
 use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
+use cloudcoin_wire::ImportItem;
 
 /// Most items one import request may hold.
 pub(crate) const MAX_ITEMS: usize = 1_000;
@@ -60,7 +61,7 @@ pub(crate) struct ImportJob {
     /// The RAIDA network, when this import claims its coins.
     pub(crate) network: Option<crate::network::Network>,
     /// The claim report when the coins are not claimed (no network, or `"claim": false`).
-    pub(crate) claim: crate::claim::ClaimReport,
+    pub(crate) claim: crate::report::ClaimReport,
 }
 
 /// The bytes of one item, or why it cannot be read. A file is refused when it lies in the data
@@ -328,11 +329,11 @@ pub(crate) fn run(
             Ok(report) => report,
             Err(e) => {
                 tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
-                crate::claim::ClaimReport {
+                crate::report::ClaimReport {
                     note: format!(
                         "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
                     ),
-                    ..crate::claim::ClaimReport::default()
+                    ..crate::report::ClaimReport::default()
                 }
             }
         };

@@ -69,8 +69,10 @@ mod owners;
 mod precheck;
 mod records;
 mod recovery;
+mod report;
 mod scan;
 mod service;
+mod step;
 mod store;
 mod task;
 #[cfg(feature = "testing")]
@@ -79,13 +81,12 @@ pub mod testing;
 mod tracker;
 mod verify;
 
-pub use crate::claim::{ClaimReport, GradeCount};
 pub use crate::error::{FolderProblem, InternalError, OpenError, RecoveryError, ServiceError};
 #[cfg(feature = "fault-injection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
 pub use crate::fault::{FaultPoint, UnknownFaultPoint};
-pub use crate::heal::HealReport;
 pub use crate::network::RaidaHealth;
+pub use crate::report::{ClaimReport, GradeCount, HealReport};
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

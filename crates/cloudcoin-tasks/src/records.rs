@@ -182,8 +182,8 @@ pub(crate) struct ClaimRecord {
 }
 
 impl ClaimRecord {
-    fn of(r: &crate::claim::ClaimReport) -> ClaimRecord {
-        let g = |c: &crate::claim::GradeCount| (c.coins, c.amount.units());
+    fn of(r: &crate::report::ClaimReport) -> ClaimRecord {
+        let g = |c: &crate::report::GradeCount| (c.coins, c.amount.units());
         ClaimRecord {
             claimed: r.claimed,
             note: r.note.clone(),
@@ -196,11 +196,11 @@ impl ClaimRecord {
         }
     }
 
-    fn report(&self) -> crate::claim::ClaimReport {
+    fn report(&self) -> crate::report::ClaimReport {
         let g = |(coins, units): (u64, u64)| {
-            crate::claim::GradeCount::new(coins, Amount::from_units(units))
+            crate::report::GradeCount::new(coins, Amount::from_units(units))
         };
-        crate::claim::ClaimReport {
+        crate::report::ClaimReport {
             claimed: self.claimed,
             note: self.note.clone(),
             bank: g(self.grades[0]),
@@ -297,7 +297,7 @@ impl OutcomeRecord {
                 sha256: r.sha256.clone(),
             },
             TaskOutcome::Fix(r) => {
-                let g = |c: &crate::claim::GradeCount| (c.coins, c.amount.units());
+                let g = |c: &crate::report::GradeCount| (c.coins, c.amount.units());
                 OutcomeRecord::Fix {
                     coins: r.coins,
                     grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
@@ -335,7 +335,7 @@ impl OutcomeRecord {
                     amount: Amount::from_units(*amount_units),
                     claim: claim
                         .as_ref()
-                        .map_or_else(crate::claim::ClaimReport::offline, ClaimRecord::report),
+                        .map_or_else(crate::report::ClaimReport::offline, ClaimRecord::report),
                 })
             }
             OutcomeRecord::Backup { file, coins, amount_units, sha256 } => {
@@ -348,9 +348,9 @@ impl OutcomeRecord {
             }
             OutcomeRecord::Fix { coins, grades } => {
                 let g = |(coins, units): (u64, u64)| {
-                    crate::claim::GradeCount::new(coins, Amount::from_units(units))
+                    crate::report::GradeCount::new(coins, Amount::from_units(units))
                 };
-                TaskOutcome::Fix(crate::heal::HealReport {
+                TaskOutcome::Fix(crate::report::HealReport {
                     coins: *coins,
                     bank: g(grades[0]),
                     fracked: g(grades[1]),

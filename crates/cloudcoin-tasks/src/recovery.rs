@@ -146,12 +146,17 @@ fn look(record: &Record) -> Seen {
 
 /// Checks the output `name` of `dir` against the record in one streaming pass, in bounded memory
 /// (see `verify`); returns its SHA-256.
-fn streamed_check(dir: &Dir, name: &str, record: &Record) -> Result<String, export::StepError> {
+fn streamed_check(
+    dir: &Dir,
+    name: &str,
+    record: &Record,
+) -> Result<String, crate::step::StepError> {
     let count = match record.op {
         Op::Backup => record.coin_count,
         Op::Export | Op::Import => record.coins.len(),
     };
-    let file = dir.open_read(name).map_err(|e| export::StepError::io("cannot read the file", e))?;
+    let file =
+        dir.open_read(name).map_err(|e| crate::step::StepError::io("cannot read the file", e))?;
     crate::verify::verify_file(file, &record.coins_digest, count)
 }
 

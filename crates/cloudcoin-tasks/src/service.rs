@@ -581,9 +581,9 @@ impl Service {
         tracing::info!(task = %id, wallet = %req.wallet, items = req.items.len(), "import started");
         let network = if req.claim { self.inner.network.clone() } else { None };
         let claim = match (&self.inner.network, req.claim) {
-            (None, _) => crate::claim::ClaimReport::offline(),
-            (Some(_), false) => crate::claim::ClaimReport::declined(),
-            (Some(_), true) => crate::claim::ClaimReport::default(),
+            (None, _) => crate::report::ClaimReport::offline(),
+            (Some(_), false) => crate::report::ClaimReport::declined(),
+            (Some(_), true) => crate::report::ClaimReport::default(),
         };
         let job = ImportJob {
             id,

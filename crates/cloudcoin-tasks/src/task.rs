@@ -38,7 +38,7 @@ pub enum TaskOutcome {
     /// A backup that completed.
     Backup(BackupResult),
     /// A healing that completed.
-    Fix(crate::heal::HealReport),
+    Fix(crate::report::HealReport),
     /// A task that ended in error.
     Failed(TaskFailure),
 }
@@ -70,7 +70,7 @@ pub struct ImportResult {
     /// The value of the coins imported.
     pub amount: Amount,
     /// Whether the new coins were claimed on the RAIDA, and their grades.
-    pub claim: crate::claim::ClaimReport,
+    pub claim: crate::report::ClaimReport,
 }
 
 /// One import item (or one coin in it) that was refused.

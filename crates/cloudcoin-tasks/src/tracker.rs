@@ -338,7 +338,7 @@ mod tests {
             already_present,
             rejected,
             amount: Amount::ZERO,
-            claim: crate::claim::ClaimReport::offline(),
+            claim: crate::report::ClaimReport::offline(),
         };
         let cases = [
             (result(0, 0, vec![rejection(0), rejection(1)]), TaskStatus::Error),

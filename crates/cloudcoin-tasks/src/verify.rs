@@ -66,8 +66,8 @@ pub(crate) fn verify_file<F: Read + Seek>(
     file: F,
     digest: &str,
     count: usize,
-) -> Result<String, crate::export::StepError> {
-    use crate::export::StepError;
+) -> Result<String, crate::step::StepError> {
+    use crate::step::StepError;
     use crate::task::FailureKind;
     check_file(file, digest, count).map_err(|e| match e {
         Mismatch::Io(e) => StepError::io("cannot read the file back", e),
