@@ -11,9 +11,9 @@ use cloudcoin_wire::{
 use http::Method;
 use serde::Serialize;
 
+use crate::backoff::Backoff;
 use crate::error::Error;
 use crate::transport::{Call, Transport};
-use crate::wait::{Backoff, Wait};
 
 /// How long a client waits for each answer unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,7 +26,8 @@ pub const DEFAULT_EXPORT_ATTEMPTS: u32 = 3;
 pub struct Client {
     transport: Transport,
     export_attempts: u32,
-    backoff: Backoff,
+    /// How [`Client::wait`] spaces its polls (that method lives beside [`crate::Wait`]).
+    pub(crate) backoff: Backoff,
 }
 
 /// Settings for a [`Client`]; made by [`Client::builder`].
@@ -203,11 +204,6 @@ impl Client {
     /// `GET /api/v1/tasks`: recent tasks, newest first.
     pub async fn tasks(&self) -> Result<Vec<Task>, Error> {
         self.transport.send(Call::get("/tasks".into())).await
-    }
-
-    /// Follows a task until it finishes, polling with the client's [`Backoff`]; see [`Wait`].
-    pub fn wait(&self, id: TaskId) -> Wait<'_> {
-        Wait::new(self, id, self.backoff)
     }
 
     /// `GET /api/v1/wallets`: every wallet with its balance.
