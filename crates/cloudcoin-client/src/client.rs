@@ -240,7 +240,7 @@ pub fn new_idempotency_key() -> String {
 
 /// The JSON body of a request; fails only for a path that is not UTF-8.
 fn json(body: &impl Serialize) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(body).map_err(|e| Error::Request { problem: e.to_string() })
+    serde_json::to_vec(body).map_err(|e| Error::Request { error: Box::new(e) })
 }
 
 fn post(path: &str, body: &impl Serialize) -> Result<Call<'static>, Error> {
