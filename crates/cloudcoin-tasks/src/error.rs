@@ -130,6 +130,22 @@ pub enum ServiceError {
         /// The limit.
         max: usize,
     },
+    /// No export of that id is known (reclaim, and its check).
+    #[error(
+        "no export with task id {id} is known in any wallet (its receipt is not in Receipts); check the id"
+    )]
+    ExportNotFound {
+        /// The id given.
+        id: crate::task::TaskId,
+    },
+    /// The task is not an export that completed (reclaim, and its check).
+    #[error("task {id} cannot be reclaimed: {reason}")]
+    NotAnExport {
+        /// The id given.
+        id: crate::task::TaskId,
+        /// Why.
+        reason: String,
+    },
     /// A fault of the server itself; the details (its source) are for the log.
     #[error("internal error")]
     Internal(#[from] InternalError),
@@ -147,6 +163,9 @@ pub enum InternalError {
     /// shutting down.
     #[error("work handed to another thread ended without an answer")]
     Background(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Checking an export's coins with the RAIDA failed (reading `Sent`, or the network).
+    #[error("the check of an export's coins failed")]
+    ReclaimCheck(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// What is wrong with a folder given for an export or a backup, worded for the person who gave

@@ -67,6 +67,7 @@ mod journal;
 mod network;
 mod owners;
 mod precheck;
+mod reclaim;
 mod records;
 mod recovery;
 mod report;
@@ -86,7 +87,7 @@ pub use crate::error::{FolderProblem, InternalError, OpenError, RecoveryError, S
 #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
 pub use crate::fault::{FaultPoint, UnknownFaultPoint};
 pub use crate::network::RaidaHealth;
-pub use crate::report::{ClaimReport, GradeCount, HealReport};
+pub use crate::report::{ClaimReport, GradeCount, HealReport, ReclaimReport};
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

@@ -169,6 +169,7 @@ pub(crate) enum OutcomeRecord {
         /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
         grades: [(u64, u64); 4],
     },
+    Reclaim(ReportRecord),
 }
 
 /// An import's claim report as stored on disk.
@@ -303,6 +304,7 @@ impl OutcomeRecord {
                     grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
                 }
             }
+            TaskOutcome::Reclaim(r) => OutcomeRecord::Reclaim(ReportRecord::of(r)),
             TaskOutcome::Failed(f) => OutcomeRecord::Failed {
                 kind: f.kind.as_str().to_owned(),
                 message: f.message.clone(),
@@ -358,6 +360,7 @@ impl OutcomeRecord {
                     limbo: g(grades[3]),
                 })
             }
+            OutcomeRecord::Reclaim(r) => TaskOutcome::Reclaim(r.report()?),
             OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {
                 kind: FailureKind::parse(kind)?,
                 message: message.clone(),
@@ -404,5 +407,71 @@ impl TaskStore {
                 .ok()
             })
             .collect())
+    }
+}
+
+/// A reclaim's outcome as the task record stores it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReportRecord {
+    export: String,
+    file: PathBuf,
+    reclaimed: bool,
+    note: String,
+    coins: u64,
+    /// Coins and amount units of unclaimed, received, unknown, held, returned and limbo.
+    counts: [(u64, u64); 6],
+    received_coins: Vec<(i8, u32)>,
+}
+
+impl ReportRecord {
+    pub(crate) fn of(r: &crate::report::ReclaimReport) -> ReportRecord {
+        let g = |c: &crate::report::GradeCount| (c.coins, c.amount.units());
+        ReportRecord {
+            export: r.export.map(|id| id.to_string()).unwrap_or_default(),
+            file: r.file.clone(),
+            reclaimed: r.reclaimed,
+            note: r.note.clone(),
+            coins: r.coins,
+            counts: [
+                g(&r.unclaimed),
+                g(&r.received),
+                g(&r.unknown),
+                g(&r.held),
+                g(&r.returned),
+                g(&r.limbo),
+            ],
+            received_coins: r
+                .received_coins
+                .iter()
+                .map(|id| (id.denomination.code(), id.serial.get()))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn report(&self) -> Option<crate::report::ReclaimReport> {
+        let g = |(coins, units): (u64, u64)| {
+            crate::report::GradeCount::new(coins, Amount::from_units(units))
+        };
+        Some(crate::report::ReclaimReport {
+            export: Some(self.export.parse().ok()?),
+            file: self.file.clone(),
+            reclaimed: self.reclaimed,
+            note: self.note.clone(),
+            coins: self.coins,
+            unclaimed: g(self.counts[0]),
+            received: g(self.counts[1]),
+            unknown: g(self.counts[2]),
+            held: g(self.counts[3]),
+            returned: g(self.counts[4]),
+            limbo: g(self.counts[5]),
+            received_coins: self
+                .received_coins
+                .iter()
+                .map(|&(dn, sn)| cloudcoin_domain::CoinId {
+                    denomination: cloudcoin_domain::Denomination::from_code(dn),
+                    serial: cloudcoin_domain::SerialNumber::new(sn),
+                })
+                .collect(),
+        })
     }
 }

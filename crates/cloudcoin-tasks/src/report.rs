@@ -1,10 +1,14 @@
-//! The reports of the RAIDA tasks: how many coins a claim or a healing left in each grade.
+//! The reports of the RAIDA tasks: how many coins a claim, a healing or a reclaim left in each
+//! grade.
 //!
 //! They are results a task shows ([`crate::TaskOutcome`]), so they live apart from the
-//! pipelines that fill them in (`claim`, `heal`): the task types and the records depend on
+//! pipelines that fill them in (`claim`, `heal`, `reclaim`): the task types and the records depend on
 //! them, and they depend on nothing of the crate.
 
+use std::path::PathBuf;
+
 use cloudcoin_domain::{Amount, Coin, CoinId};
+use cloudcoin_wire::TaskId;
 
 /// How many coins and how much money ended in one grade.
 ///
@@ -128,4 +132,92 @@ pub struct HealReport {
     pub counterfeit: GradeCount,
     /// Still unsettled (too few answers): kept with every key.
     pub limbo: GradeCount,
+}
+
+/// What a reclaim did, or what a check found, for the coins of one export.
+///
+/// The check fills `unclaimed`, `received`, `unknown` and `held`; a reclaim moves the unclaimed
+/// coins to `returned` (or `limbo`, or `received` when the recipient's claim won the race).
+///
+/// ```
+/// use cloudcoin_tasks::ReclaimReport;
+/// let report = ReclaimReport::default();
+/// assert_eq!(report.coins, 0);
+/// assert!(!report.reclaimed);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReclaimReport {
+    /// The export's task id.
+    pub export: Option<TaskId>,
+    /// The file the export wrote, as its receipt names it.
+    pub file: PathBuf,
+    /// Whether coins were powned back (`false`: a check, which changes nothing).
+    pub reclaimed: bool,
+    /// What the outcome means, for a person.
+    pub note: String,
+    /// The coins the export sent.
+    pub coins: u64,
+    /// Not claimed by the recipient: the file still spends them (a check only).
+    pub unclaimed: GradeCount,
+    /// Claimed by the recipient (13 or more RAIDA refuse the keys sent): theirs now.
+    pub received: GradeCount,
+    /// Too few RAIDA answered to say.
+    pub unknown: GradeCount,
+    /// Held by this wallet again (imported back, or reclaimed before): not looked at.
+    pub held: GradeCount,
+    /// Powned back: in `Bank` (or `Fracked`, which healing finishes), with keys only this
+    /// wallet knows; the exported file no longer spends them.
+    pub returned: GradeCount,
+    /// Powned back, but too few answers came to settle them: in `Limbo` with every key, until
+    /// healing settles them.
+    pub limbo: GradeCount,
+    /// The coins reported as received.
+    pub received_coins: Vec<CoinId>,
+}
+
+impl ReclaimReport {
+    /// Sets the note that says what the counts mean.
+    pub(crate) fn write_note(&mut self) {
+        let mut parts = Vec::new();
+        if self.reclaimed {
+            if self.returned.coins > 0 {
+                parts.push(format!(
+                    "{} coin(s) worth {} are back in the wallet with new keys: the exported file no longer spends them, it is worthless for those coins",
+                    self.returned.coins, self.returned.amount
+                ));
+            }
+            if self.limbo.coins > 0 {
+                parts.push(format!(
+                    "{} coin(s) worth {} were powned back but too few RAIDA answered: they wait in Limbo with every key, and healing settles them (POST /api/v1/fix)",
+                    self.limbo.coins, self.limbo.amount
+                ));
+            }
+        } else if self.unclaimed.coins > 0 {
+            parts.push(format!(
+                "{} coin(s) worth {} are not claimed yet: whoever holds the file (you too) can still spend them; POST /api/v1/reclaim takes them back",
+                self.unclaimed.coins, self.unclaimed.amount
+            ));
+        }
+        if self.received.coins > 0 {
+            parts.push(format!(
+                "{} coin(s) worth {} were received: the recipient claimed them (their record stays in Sent)",
+                self.received.coins, self.received.amount
+            ));
+        }
+        if self.unknown.coins > 0 {
+            parts.push(format!(
+                "{} coin(s) worth {} could not be checked (too few RAIDA answered, or no copy in Sent); try again later",
+                self.unknown.coins, self.unknown.amount
+            ));
+        }
+        if self.held.coins > 0 {
+            parts.push(format!(
+                "{} coin(s) are in this wallet again and were left alone",
+                self.held.coins
+            ));
+        }
+        self.note =
+            if parts.is_empty() { "the export sent no coins".to_owned() } else { parts.join("; ") };
+    }
 }

@@ -632,7 +632,8 @@ impl Service {
             return Vec::new();
         }
         let pending_fixes = self.inner.layout.own().join("heal");
-        let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some());
+        let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some())
+            || crate::reclaim::any_records(&self.inner.layout);
         let names: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
             self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
         let mut started = Vec::new();
@@ -655,6 +656,114 @@ impl Service {
             Some(net) => Ok(net.health().await),
             None => Err(ServiceError::NoNetwork),
         }
+    }
+
+    /// Checks, changing nothing, which coins of export `export` its recipient has claimed
+    /// (`GET /api/v1/reclaim/{id}`): a detect with the keys the file carries (the wallet's copies
+    /// in `Sent`). Refused without a network, or for a task that is not a completed export.
+    pub async fn check_reclaim(
+        &self,
+        export: TaskId,
+    ) -> Result<crate::report::ReclaimReport, ServiceError> {
+        let Some(net) = self.inner.network.clone() else {
+            return Err(ServiceError::NoNetwork);
+        };
+        let this = self.clone();
+        blocking(move || {
+            let found = this.locate_export(export)?;
+            let state = this.wallet_state(&found.wallet)?;
+            crate::reclaim::check(&net, &this.inner.layout, &state, &found)
+                .map_err(|e| ServiceError::Internal(InternalError::ReclaimCheck(e.into())))
+        })
+        .await
+    }
+
+    /// Starts reclaiming export `export` (`POST /api/v1/reclaim`): its coins the recipient has
+    /// not claimed are powned back to new keys (written to disk first) and return to the
+    /// wallet — the exported file is then worthless for them; those claimed are reported as
+    /// received. See the `reclaim` module for the race with the recipient's own claim. Refused
+    /// without a network, or for a task that is not a completed export.
+    pub async fn start_reclaim(&self, export: TaskId) -> Result<TaskView, ServiceError> {
+        let Some(net) = self.inner.network.clone() else {
+            return Err(ServiceError::NoNetwork);
+        };
+        let this = self.clone();
+        blocking(move || {
+            let found = this.locate_export(export)?;
+            let state = this.wallet_state(&found.wallet)?;
+            let id = TaskId::new();
+            let view = this.inner.tracker.create(
+                id,
+                TaskKind::Reclaim,
+                "Checking the exported coins with the RAIDA",
+                None,
+            );
+            this.inner.tracker.persist(id).map_err(internal)?;
+            tracing::info!(task = %id, export = %export, wallet = %found.wallet, coins = found.coins.len(), "reclaim started");
+            let service = this.clone();
+            this.spawn(id, move |inner| {
+                let done = crate::reclaim::reclaim(
+                    &net,
+                    &inner.layout,
+                    &inner.owners,
+                    &state,
+                    &found,
+                    id,
+                );
+                // Coins left Fracked or in Limbo are healed at once, by a task of its own.
+                let unsettled = lock(&state)
+                    .coins
+                    .values()
+                    .any(|e| matches!(e.folder, store::Folder::Limbo | store::Folder::Fracked));
+                if unsettled {
+                    match service.start_fix_now(&found.wallet) {
+                        Ok(heal) => tracing::info!(task = %id, heal = %heal.id, "healing started after the reclaim"),
+                        Err(e) => tracing::warn!(task = %id, error = %e, "cannot start healing after the reclaim"),
+                    }
+                }
+                let outcome = match done {
+                    Ok(report) => TaskOutcome::Reclaim(report),
+                    Err(e) => {
+                        tracing::warn!(task = %id, error = %e, "reclaim stopped");
+                        failed(
+                            FailureKind::Io,
+                            &format!("reclaim stopped: {e}; every key stays on disk, and healing settles the coins"),
+                        )
+                    }
+                };
+                (outcome, false)
+            });
+            Ok(view)
+        })
+        .await
+    }
+
+    /// The export `id`, from its receipt; or why it cannot be reclaimed.
+    fn locate_export(&self, id: TaskId) -> Result<crate::reclaim::Export, ServiceError> {
+        let names: Vec<WalletName> = self.wallets().keys().cloned().collect();
+        let view = self.task(id);
+        if let Some(view) = &view
+            && view.kind != TaskKind::Export
+        {
+            let reason = format!("it is a {} task, not an export", view.kind);
+            return Err(ServiceError::NotAnExport { id, reason });
+        }
+        match crate::reclaim::find_export(&self.inner.layout, &names, id) {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(task = %id, error = %e, "cannot read the export's receipt");
+                return Err(internal(e));
+            }
+        }
+        let reason = match view {
+            Some(v) if v.status == crate::task::TaskStatus::Running => {
+                "the export is still running; wait for it to finish"
+            }
+            Some(_) => "the export did not complete, so its coins never left the wallet",
+            None => return Err(ServiceError::ExportNotFound { id }),
+        };
+        Err(ServiceError::NotAnExport { id, reason: reason.to_owned() })
     }
 
     /// [`Service::start_fix`], from a blocking thread.

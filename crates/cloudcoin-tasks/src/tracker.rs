@@ -39,6 +39,7 @@ fn completed_message(kind: TaskKind) -> &'static str {
         TaskKind::Import => "Import completed successfully",
         TaskKind::Backup => "Backup completed successfully",
         TaskKind::Fix => "Healing completed",
+        TaskKind::Reclaim => "Reclaim completed",
         _ => "Completed successfully",
     }
 }

@@ -88,19 +88,22 @@ pub enum TaskKind {
     Backup,
     /// Healing: Limbo coins settled, Fracked coins repaired, with the RAIDA.
     Fix,
+    /// Taking back the coins of an export that its recipient has not claimed.
+    Reclaim,
 }
 
 impl TaskKind {
-    const ALL: [TaskKind; 4] =
-        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix];
+    const ALL: [TaskKind; 5] =
+        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix, TaskKind::Reclaim];
 
-    /// `"export"`, `"import"`, `"backup"` or `"fix"`.
+    /// `"export"`, `"import"`, `"backup"`, `"fix"` or `"reclaim"`.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::Export => "export",
             TaskKind::Import => "import",
             TaskKind::Backup => "backup",
             TaskKind::Fix => "fix",
+            TaskKind::Reclaim => "reclaim",
         }
     }
 }
@@ -117,7 +120,7 @@ impl FromStr for TaskKind {
         TaskKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownName {
             what: "kind",
             text: s.to_owned(),
-            expected: "export, import, backup, fix",
+            expected: "export, import, backup, fix, reclaim",
         })
     }
 }
@@ -303,6 +306,8 @@ pub enum TaskData {
     Backup(BackupData),
     /// A completed healing.
     Fix(FixData),
+    /// A completed reclaim.
+    Reclaim(ReclaimData),
     /// A task that failed.
     Error(ErrorPayload),
 }
@@ -322,6 +327,7 @@ impl TaskData {
             TaskKind::Import => serde_json::from_str(text).map(TaskData::Import),
             TaskKind::Backup => serde_json::from_str(text).map(TaskData::Backup),
             TaskKind::Fix => serde_json::from_str(text).map(TaskData::Fix),
+            TaskKind::Reclaim => serde_json::from_str(text).map(TaskData::Reclaim),
         }
     }
 }
@@ -580,5 +586,81 @@ impl BackupData {
     /// whose SHA-256 is `sha256` (lowercase hex).
     pub fn new(file: PathBuf, coins: u64, amount: Amount, sha256: String) -> BackupData {
         BackupData { result: (), file, coins, amount, sha256 }
+    }
+}
+
+/// `data` of a finished reclaim, and the payload of the check (`GET /api/v1/reclaim/{id}`):
+/// what became of each coin an export sent.
+///
+/// A check fills `unclaimed`, `received`, `unknown` and `held` and changes nothing; a reclaim
+/// takes the unclaimed coins back into `returned` (or `limbo`, or `received` when the
+/// recipient's own claim won the race on 13 or more RAIDA).
+///
+/// ```
+/// use cloudcoin_domain::Amount;
+/// use cloudcoin_wire::{GradeData, ReclaimData, TaskId};
+///
+/// let none = GradeData::new(0, Amount::ZERO);
+/// let data = ReclaimData::new(TaskId::new(), false, "nothing sent", none);
+/// let json = serde_json::to_value(&data)?;
+/// assert_eq!(json["reclaimed"], false);
+/// assert_eq!(json["unclaimed"]["coins"], 0);
+/// assert_eq!(serde_json::from_value::<ReclaimData>(json)?, data);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReclaimData {
+    /// The export's task id.
+    #[serde(serialize_with = "display", deserialize_with = "from_str")]
+    pub export: TaskId,
+    /// The file the export wrote.
+    #[serde(serialize_with = "lossy_path", default)]
+    pub file: PathBuf,
+    /// `true`: coins were powned back (a reclaim); `false`: a check, nothing changed.
+    pub reclaimed: bool,
+    /// What the outcome means, for a person.
+    pub note: String,
+    /// The coins the export sent.
+    pub coins: u64,
+    /// Not claimed by the recipient: the file still spends them (a check only).
+    pub unclaimed: GradeData,
+    /// Claimed by the recipient: theirs now; the copy in `Sent` stays as the record.
+    pub received: GradeData,
+    /// Too few RAIDA answered (or no copy of the coin is left in `Sent`).
+    pub unknown: GradeData,
+    /// In this wallet again (imported back, or reclaimed before): left alone.
+    pub held: GradeData,
+    /// Back in the wallet with keys only it knows: the exported file no longer spends them.
+    pub returned: GradeData,
+    /// Powned back, not settled yet (too few answers): kept in Limbo with every key.
+    pub limbo: GradeData,
+    /// The coins reported as received.
+    pub received_coins: Vec<CoinRef>,
+}
+
+impl ReclaimData {
+    /// The outcome for export `export`, saying `reclaimed` and `note`, with every count `empty`
+    /// (set the fields after).
+    pub fn new(
+        export: TaskId,
+        reclaimed: bool,
+        note: impl Into<String>,
+        empty: GradeData,
+    ) -> ReclaimData {
+        ReclaimData {
+            export,
+            file: PathBuf::new(),
+            reclaimed,
+            note: note.into(),
+            coins: 0,
+            unclaimed: empty,
+            received: empty,
+            unknown: empty,
+            held: empty,
+            returned: empty,
+            limbo: empty,
+            received_coins: Vec::new(),
+        }
     }
 }
