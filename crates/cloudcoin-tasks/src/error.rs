@@ -27,8 +27,9 @@ pub enum OpenError {
         #[source]
         source: io::Error,
     },
-    /// Crash recovery could not finish; nothing was served.
-    #[error("crash recovery failed")]
+    /// Crash recovery could not finish; nothing was served. It displays as its
+    /// [`RecoveryError`] (which says "crash recovery failed: …") and has that error's source.
+    #[error(transparent)]
     Recovery(#[from] RecoveryError),
     /// The RAIDA network's settings are not usable.
     #[error("the RAIDA network settings are not usable")]
@@ -42,7 +43,7 @@ pub enum RecoveryError {
     /// A record of the journal cannot be read. Its error is quoted in the message (and so is
     /// not its source as well).
     #[error(
-        "journal record {} cannot be read ({error}); check the wallet it names, then move the record out of the journal folder",
+        "crash recovery failed: journal record {} cannot be read ({error}); check the wallet it names, then move the record out of the journal folder",
         path.display()
     )]
     UnreadableRecord {
@@ -52,7 +53,7 @@ pub enum RecoveryError {
         error: io::Error,
     },
     /// A record of the journal names an id that is not a task id.
-    #[error("journal record {id} has a bad id")]
+    #[error("crash recovery failed: journal record {id} has a bad id")]
     BadId {
         /// The id it names.
         id: String,
@@ -61,7 +62,7 @@ pub enum RecoveryError {
         source: cloudcoin_wire::BadTaskId,
     },
     /// An export whose file was published cannot be finished (its coins moved to `Sent`).
-    #[error("cannot finish export {id}")]
+    #[error("crash recovery failed: cannot finish export {id}")]
     Export {
         /// The export's journal id.
         id: String,
@@ -144,11 +145,34 @@ pub enum ServiceError {
         /// The id given.
         id: crate::task::TaskId,
         /// Why.
-        reason: String,
+        reason: NotReclaimable,
     },
     /// A fault of the server itself; the details (its source) are for the log.
     #[error("internal error")]
     Internal(#[from] InternalError),
+}
+
+/// Why a task cannot be reclaimed (the reason of [`ServiceError::NotAnExport`]).
+///
+/// ```
+/// use cloudcoin_tasks::NotReclaimable;
+/// assert_eq!(
+///     NotReclaimable::Running.to_string(),
+///     "the export is still running; wait for it to finish"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotReclaimable {
+    /// The task is of another kind.
+    #[error("it is a {0} task, not an export")]
+    OtherKind(crate::task::TaskKind),
+    /// The export has not finished.
+    #[error("the export is still running; wait for it to finish")]
+    Running,
+    /// The export ended in error: its coins never left the wallet.
+    #[error("the export did not complete, so its coins never left the wallet")]
+    NotCompleted,
 }
 
 /// A fault of the server itself while it served a request (the source of

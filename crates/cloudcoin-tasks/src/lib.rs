@@ -82,7 +82,9 @@ pub mod testing;
 mod tracker;
 mod verify;
 
-pub use crate::error::{FolderProblem, InternalError, OpenError, RecoveryError, ServiceError};
+pub use crate::error::{
+    FolderProblem, InternalError, NotReclaimable, OpenError, RecoveryError, ServiceError,
+};
 #[cfg(feature = "fault-injection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
 pub use crate::fault::{FaultPoint, UnknownFaultPoint};

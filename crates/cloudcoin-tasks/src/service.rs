@@ -10,7 +10,7 @@ use cloudcoin_domain::{CoinId, FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
-use crate::error::{InternalError, OpenError, ServiceError};
+use crate::error::{InternalError, NotReclaimable, OpenError, ServiceError};
 use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
@@ -745,7 +745,7 @@ impl Service {
         if let Some(view) = &view
             && view.kind != TaskKind::Export
         {
-            let reason = format!("it is a {} task, not an export", view.kind);
+            let reason = NotReclaimable::OtherKind(view.kind);
             return Err(ServiceError::NotAnExport { id, reason });
         }
         match crate::reclaim::find_export(&self.inner.layout, &names, id) {
@@ -757,13 +757,11 @@ impl Service {
             }
         }
         let reason = match view {
-            Some(v) if v.status == crate::task::TaskStatus::Running => {
-                "the export is still running; wait for it to finish"
-            }
-            Some(_) => "the export did not complete, so its coins never left the wallet",
+            Some(v) if v.status == crate::task::TaskStatus::Running => NotReclaimable::Running,
+            Some(_) => NotReclaimable::NotCompleted,
             None => return Err(ServiceError::ExportNotFound { id }),
         };
-        Err(ServiceError::NotAnExport { id, reason: reason.to_owned() })
+        Err(ServiceError::NotAnExport { id, reason })
     }
 
     /// [`Service::start_fix`], from a blocking thread.
