@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-/// How [`Wait`] spaces its polls: `first` after a change, doubling while nothing changes, up
-/// to `max`.
+/// How [`Wait`](crate::Wait) spaces its polls: `first` after a change, doubling while nothing
+/// changes, up to `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Backoff {
