@@ -197,30 +197,9 @@ impl OutputFaults {
     };
 }
 
-/// What [`point`] accepts: a [`FaultPoint`], or its spelling where a caller still passes the
-/// point through as text (the store's coin-file mover, until it takes a [`FaultPoint`]).
-pub(crate) trait AtPoint: Copy {
-    /// The fault point meant.
-    #[cfg_attr(not(feature = "fault-injection"), expect(dead_code, reason = "used by point"))]
-    fn fault_point(self) -> FaultPoint;
-}
-
-impl AtPoint for FaultPoint {
-    fn fault_point(self) -> FaultPoint {
-        self
-    }
-}
-
-impl AtPoint for &str {
-    fn fault_point(self) -> FaultPoint {
-        self.parse().expect("the store is only given names of FaultPoint::as_str")
-    }
-}
-
 /// Passes the named point: may abort or fail when fault injection is compiled in and asks for it.
 #[cfg(feature = "fault-injection")]
-pub(crate) fn point(at: impl AtPoint) -> io::Result<()> {
-    let point = at.fault_point();
+pub(crate) fn point(point: FaultPoint) -> io::Result<()> {
     let step = point.as_str();
     if std::env::var("CLOUDCOIN_PAUSE").is_ok_and(|s| s == step)
         && let Ok(flag) = std::env::var("CLOUDCOIN_PAUSE_FILE")
@@ -255,7 +234,7 @@ fn pause(step: &str, flag: &std::path::Path) {
 /// Passes the named point (fault injection is not compiled in).
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
-pub(crate) fn point(_at: impl AtPoint) -> io::Result<()> {
+pub(crate) fn point(_point: FaultPoint) -> io::Result<()> {
     Ok(())
 }
 

@@ -71,7 +71,6 @@ mod reclaim;
 mod records;
 mod recovery;
 mod report;
-mod scan;
 mod service;
 mod step;
 mod store;

@@ -9,25 +9,11 @@ use cloudcoin_domain::Amount;
 use serde::{Deserialize, Serialize};
 
 use crate::durable::RecordFolder;
+use crate::store::ensure_transactions_file;
 use crate::task::{
     BackupResult, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure, TaskId,
     TaskKind, TaskOutcome, TaskStatus, TaskView,
 };
-
-const CSV_HEADER: &str = "time,type,amount,coins,tag,file,id\n";
-
-/// Creates `transactions.csv` with its header if it does not exist. Returns whether it did.
-pub(crate) fn ensure_transactions_file(path: &Path) -> io::Result<bool> {
-    match OpenOptions::new().write(true).create_new(true).open(path) {
-        Ok(mut f) => {
-            f.write_all(CSV_HEADER.as_bytes())?;
-            f.sync_all()?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e),
-    }
-}
 
 /// One row of `transactions.csv`.
 #[derive(Debug, Clone)]

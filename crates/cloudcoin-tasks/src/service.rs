@@ -1,4 +1,26 @@
 //! The service: the one handle the api layer holds.
+//!
+//! # One owner
+//!
+//! `Service::open` takes an exclusive `try_lock` on `.cloudcoin/lock` and keeps the file open for
+//! the life of the `Service`; a second process (or a second `open` in one process) gets
+//! `OpenError::Locked`, whose message names the directory. The lock dies with the process, so a
+//! crash never leaves a stale lock behind.
+//!
+//! A lock on an open file is shared with every child the process forks, until the child's exec
+//! closes it: in a program that starts other programs (a test harness, an embedder), a `Service`
+//! dropped and opened again can find its own lock held for that instant by a child on its way to
+//! exec. `open` therefore tries the lock again for up to two seconds before it says `Locked`; a
+//! real second owner holds it far longer.
+//!
+//! **Invariant:** a data directory whose only holder of the lock is a child between fork and exec
+//! is not locked — `wallets::a_service_reopened_while_the_process_starts_programs_is_not_locked`
+//! (300 opens while two threads start programs; before the wait, 289 of them were refused).
+//!
+//! **Invariant: one service per data directory, even when the lock file is deleted.** Kept by
+//! `tests/it/others.rs`: `a_second_service_is_refused_after_the_lock_file_is_deleted`. The service
+//! flocks the data directory itself as well as `.cloudcoin/lock` (kept for servers of earlier
+//! versions): deleting the file cannot let a second owner in.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
@@ -6,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudcoin_domain::{CoinId, FileKind, SelectionPolicy, WalletName};
+use cloudcoin_domain::{FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
@@ -15,7 +37,7 @@ use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
 use crate::records::{IdempotencyRecord, TaskStore};
-use crate::store::{self, Layout, WalletState};
+use crate::store::{self, Layout, Reserved, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
 use crate::tracker::Tracker;
 
@@ -487,20 +509,18 @@ impl Service {
         let (reserved, base) = {
             let (state, amount, tag, kind) = (state.clone(), req.amount, req.tag.clone(), req.kind);
             blocking(move || {
-                let (reserved, single) = {
-                    let mut s = lock(&state);
-                    // A paper wallet holds fewer coins than a file: pages a person would print.
-                    let policy = match kind {
-                        FileKind::Pdf => SelectionPolicy::default()
-                            .with_max_coins(cloudcoin_codec::MAX_PAPER_COINS),
-                        _ => SelectionPolicy::default(),
-                    };
-                    let ids = s.reserve_amount(amount, &policy)?;
-                    let single = match ids.as_slice() {
-                        [one] => s.coins.get(one).map(|e| e.coin.clone()),
-                        _ => None,
-                    };
-                    (Reserved { ids: Some(ids), state: state.clone() }, single)
+                // A paper wallet holds fewer coins than a file: pages a person would print.
+                let policy = match kind {
+                    FileKind::Pdf => {
+                        SelectionPolicy::default().with_max_coins(cloudcoin_codec::MAX_PAPER_COINS)
+                    }
+                    _ => SelectionPolicy::default(),
+                };
+                let reserved = Reserved::choose(&state, amount, &policy)?;
+                // Nothing else changes a reserved coin: it is read again under a second lock.
+                let single = match reserved.ids() {
+                    [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
+                    _ => None,
                 };
                 let count = reserved.ids().len();
                 let base = export::file_name(count, single.as_deref(), amount, &tag, kind);
@@ -932,33 +952,6 @@ impl Drop for Settle<'_> {
     fn drop(&mut self) {
         lock_any(&self.inner.in_flight).remove(&self.id);
         self.inner.settled.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
-/// Coins reserved for an export whose task has not started yet. Dropped before
-/// [`Reserved::hand_over`], it returns them to the wallet, so a refused or abandoned request
-/// never leaves coins stuck as reserved.
-struct Reserved {
-    state: Arc<Mutex<WalletState>>,
-    ids: Option<Vec<CoinId>>,
-}
-
-impl Reserved {
-    fn ids(&self) -> &[CoinId] {
-        self.ids.as_deref().expect("coins are present until handed over")
-    }
-
-    /// The coins, now owned by the task, which settles or releases them.
-    fn hand_over(mut self) -> Vec<CoinId> {
-        self.ids.take().expect("handed over once")
-    }
-}
-
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        if let Some(ids) = self.ids.take() {
-            lock(&self.state).release_ids(ids);
-        }
     }
 }
 

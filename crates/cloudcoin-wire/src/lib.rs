@@ -33,17 +33,18 @@
 pub mod codes;
 mod envelope;
 mod fields;
+mod grade;
+mod ids;
 mod reclaim;
 mod request;
 mod task;
 mod wallet;
 
 pub use crate::envelope::{Envelope, ErrorDetails, ErrorPayload};
-pub use crate::reclaim::ReclaimRequest;
+pub use crate::reclaim::{ReclaimData, ReclaimRequest};
 pub use crate::request::{
     BackupRequest, CreateWalletRequest, ExportRequest, FixRequest, ImportItem, ImportRequest,
 };
-pub use crate::task::ReclaimData;
 pub use crate::task::{
     BackupData, BadTaskId, ClaimData, CoinRef, ExportData, FixData, GradeData, ImportData,
     Rejection, Task, TaskData, TaskId, TaskKind, TaskStatus, UnknownName,

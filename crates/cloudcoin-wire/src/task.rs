@@ -9,54 +9,11 @@ use cloudcoin_domain::Amount;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
-use uuid::Uuid;
 
 use crate::envelope::ErrorPayload;
 use crate::fields::{amount, display, from_str, lossy_path, unix_or_zero};
-
-/// The identity of a task (a random UUID), written in its hyphenated form.
-///
-/// ```
-/// use cloudcoin_wire::TaskId;
-///
-/// let id = TaskId::new();
-/// assert_eq!(id.to_string().parse::<TaskId>()?, id);
-/// assert!("not-a-uuid".parse::<TaskId>().is_err());
-/// # Ok::<(), cloudcoin_wire::BadTaskId>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct TaskId(Uuid);
-
-impl TaskId {
-    /// A fresh random id.
-    pub fn new() -> TaskId {
-        TaskId(Uuid::new_v4())
-    }
-}
-
-impl Default for TaskId {
-    fn default() -> Self {
-        TaskId::new()
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-/// The text is not a task id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a task id (a uuid)")]
-pub struct BadTaskId(String);
-
-impl FromStr for TaskId {
-    type Err = BadTaskId;
-    fn from_str(s: &str) -> Result<TaskId, BadTaskId> {
-        Uuid::parse_str(s).map(TaskId).map_err(|_| BadTaskId(s.to_owned()))
-    }
-}
+pub use crate::grade::{CoinRef, GradeData};
+pub use crate::ids::{BadTaskId, TaskId};
 
 /// The text is not one of the names of a [`TaskKind`] or a [`TaskStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -307,7 +264,7 @@ pub enum TaskData {
     /// A completed healing.
     Fix(FixData),
     /// A completed reclaim.
-    Reclaim(ReclaimData),
+    Reclaim(crate::reclaim::ReclaimData),
     /// A task that failed.
     Error(ErrorPayload),
 }
@@ -452,54 +409,6 @@ impl ClaimData {
     }
 }
 
-/// How many coins, and how much, ended in one grade.
-///
-/// ```
-/// use cloudcoin_domain::Amount;
-/// let grade = cloudcoin_wire::GradeData::new(2, Amount::parse_request("1.5")?);
-/// assert_eq!(serde_json::to_string(&grade)?, r#"{"coins":2,"amount":1.5}"#);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct GradeData {
-    /// Coins.
-    pub coins: u64,
-    /// Their value.
-    #[serde(with = "amount")]
-    pub amount: Amount,
-}
-
-impl GradeData {
-    /// `coins` coins worth `amount`.
-    pub fn new(coins: u64, amount: Amount) -> GradeData {
-        GradeData { coins, amount }
-    }
-}
-
-/// A coin named by its denomination code and serial number.
-///
-/// ```
-/// let coin = cloudcoin_wire::CoinRef::new(1, 42);
-/// assert_eq!(serde_json::to_string(&coin)?, r#"{"dn":1,"sn":42}"#);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CoinRef {
-    /// The denomination code (`1` is 10, `-1` is 0.1).
-    pub dn: i8,
-    /// The serial number.
-    pub sn: u32,
-}
-
-impl CoinRef {
-    /// The coin of denomination code `dn` and serial number `sn`.
-    pub fn new(dn: i8, sn: u32) -> CoinRef {
-        CoinRef { dn, sn }
-    }
-}
-
 /// `data` of a completed healing (`POST /api/v1/fix`): the coins looked at (every Limbo and
 /// Fracked coin of the wallet) and the grade each ended in.
 ///
@@ -586,81 +495,5 @@ impl BackupData {
     /// whose SHA-256 is `sha256` (lowercase hex).
     pub fn new(file: PathBuf, coins: u64, amount: Amount, sha256: String) -> BackupData {
         BackupData { result: (), file, coins, amount, sha256 }
-    }
-}
-
-/// `data` of a finished reclaim, and the payload of the check (`GET /api/v1/reclaim/{id}`):
-/// what became of each coin an export sent.
-///
-/// A check fills `unclaimed`, `received`, `unknown` and `held` and changes nothing; a reclaim
-/// takes the unclaimed coins back into `returned` (or `limbo`, or `received` when the
-/// recipient's own claim won the race on 13 or more RAIDA).
-///
-/// ```
-/// use cloudcoin_domain::Amount;
-/// use cloudcoin_wire::{GradeData, ReclaimData, TaskId};
-///
-/// let none = GradeData::new(0, Amount::ZERO);
-/// let data = ReclaimData::new(TaskId::new(), false, "nothing sent", none);
-/// let json = serde_json::to_value(&data)?;
-/// assert_eq!(json["reclaimed"], false);
-/// assert_eq!(json["unclaimed"]["coins"], 0);
-/// assert_eq!(serde_json::from_value::<ReclaimData>(json)?, data);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ReclaimData {
-    /// The export's task id.
-    #[serde(serialize_with = "display", deserialize_with = "from_str")]
-    pub export: TaskId,
-    /// The file the export wrote.
-    #[serde(serialize_with = "lossy_path", default)]
-    pub file: PathBuf,
-    /// `true`: coins were powned back (a reclaim); `false`: a check, nothing changed.
-    pub reclaimed: bool,
-    /// What the outcome means, for a person.
-    pub note: String,
-    /// The coins the export sent.
-    pub coins: u64,
-    /// Not claimed by the recipient: the file still spends them (a check only).
-    pub unclaimed: GradeData,
-    /// Claimed by the recipient: theirs now; the copy in `Sent` stays as the record.
-    pub received: GradeData,
-    /// Too few RAIDA answered (or no copy of the coin is left in `Sent`).
-    pub unknown: GradeData,
-    /// In this wallet again (imported back, or reclaimed before): left alone.
-    pub held: GradeData,
-    /// Back in the wallet with keys only it knows: the exported file no longer spends them.
-    pub returned: GradeData,
-    /// Powned back, not settled yet (too few answers): kept in Limbo with every key.
-    pub limbo: GradeData,
-    /// The coins reported as received.
-    pub received_coins: Vec<CoinRef>,
-}
-
-impl ReclaimData {
-    /// The outcome for export `export`, saying `reclaimed` and `note`, with every count `empty`
-    /// (set the fields after).
-    pub fn new(
-        export: TaskId,
-        reclaimed: bool,
-        note: impl Into<String>,
-        empty: GradeData,
-    ) -> ReclaimData {
-        ReclaimData {
-            export,
-            file: PathBuf::new(),
-            reclaimed,
-            note: note.into(),
-            coins: 0,
-            unclaimed: empty,
-            received: empty,
-            unknown: empty,
-            held: empty,
-            returned: empty,
-            limbo: empty,
-            received_coins: Vec::new(),
-        }
     }
 }
