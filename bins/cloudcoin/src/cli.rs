@@ -161,6 +161,11 @@ pub(crate) struct ExportArgs {
     /// export's task instead of starting a second one. A fresh key is made otherwise.
     #[arg(long, value_name = "KEY")]
     pub(crate) idempotency_key: Option<String>,
+    /// Never break coins into change: an amount the wallet's coins cannot make exactly is
+    /// refused with the nearest amounts it can make. (By default a server with a RAIDA network
+    /// breaks the fewest coins needed first, and the output says what it broke.)
+    #[arg(long)]
+    pub(crate) no_change: bool,
 }
 
 #[derive(Debug, Args)]

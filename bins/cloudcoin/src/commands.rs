@@ -168,7 +168,8 @@ async fn export(cx: &Context, args: ExportArgs) -> Result<(), Failure> {
         FileType::Bin => FileKind::Bin,
         FileType::Pdf => FileKind::Pdf,
     };
-    let mut request = ExportRequest::new(wallet, amount, folder, kind);
+    let mut request =
+        ExportRequest::new(wallet, amount, folder, kind).with_make_change(!args.no_change);
     if let Some(t) = tag(args.tag.as_deref())? {
         request = request.with_tag(t);
     }
@@ -344,7 +345,11 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
             writeln!(o, "file:    {}", d.file.display())?;
             writeln!(o, "amount:  {}", d.amount)?;
             writeln!(o, "coins:   {}", d.coins)?;
-            writeln!(o, "sha256:  {}", d.sha256)
+            writeln!(o, "sha256:  {}", d.sha256)?;
+            match &d.change {
+                Some(c) => writeln!(o, "change:  {}", c.note),
+                None => Ok(()),
+            }
         }
         Some(TaskData::Backup(d)) => {
             writeln!(o, "file:    {}", d.file.display())?;

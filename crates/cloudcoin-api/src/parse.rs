@@ -75,7 +75,7 @@ pub(crate) fn idempotency_key(
     Ok(Some(text.to_owned()))
 }
 
-/// `POST /api/v1/export`: `{name, amount, folder, type, tag?}`.
+/// `POST /api/v1/export`: `{name, amount, folder, type, tag?, verify?, make_change?}`.
 pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportRequest, ApiError> {
     let f = Fields::parse_body(body)?;
     let mut request = ExportRequest::new(
@@ -85,7 +85,8 @@ pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportR
         kind_field(&f, "type")?,
     )
     .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
-    .with_verify(f.opt_bool("verify")?.unwrap_or(true));
+    .with_verify(f.opt_bool("verify")?.unwrap_or(true))
+    .with_make_change(f.opt_bool("make_change")?.unwrap_or(true));
     if let Some(key) = key {
         request = request.with_idempotency_key(key);
     }

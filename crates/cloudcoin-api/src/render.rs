@@ -2,8 +2,8 @@
 
 use cloudcoin_tasks::{ClaimReport, GradeCount, RaidaHealth, ReclaimReport, TaskOutcome, TaskView};
 use cloudcoin_wire::{
-    BackupData, ClaimData, CoinRef, ErrorPayload, ExportData, FixData, GradeData, ImportData, Info,
-    RaidaEcho, RaidaStatus, ReclaimData, Rejection, Task, TaskData,
+    BackupData, ChangeData, ClaimData, CoinRef, ErrorPayload, ExportData, FixData, GradeData,
+    ImportData, Info, RaidaEcho, RaidaStatus, ReclaimData, Rejection, Task, TaskData,
 };
 
 /// `GET /api/v1/tasks/{id}`'s payload for `view`.
@@ -19,9 +19,18 @@ pub(crate) fn task(view: &TaskView) -> Task {
 
 fn data(outcome: &TaskOutcome) -> TaskData {
     match outcome {
-        TaskOutcome::Export(r) => {
-            TaskData::Export(ExportData::new(r.file.clone(), r.amount, r.coins, r.sha256.clone()))
-        }
+        TaskOutcome::Export(r) => TaskData::Export(
+            ExportData::new(r.file.clone(), r.amount, r.coins, r.sha256.clone()).with_change(
+                r.change.as_ref().map(|c| {
+                    let broken = c
+                        .broken
+                        .iter()
+                        .map(|id| CoinRef::new(id.denomination.code(), id.serial.get()))
+                        .collect();
+                    ChangeData::new(broken, c.note.clone())
+                }),
+            ),
+        ),
         TaskOutcome::Import(r) => TaskData::Import(
             ImportData::new(
                 r.imported,

@@ -742,6 +742,7 @@ pub(crate) fn finish(
         amount,
         coins: count(record.coins.len()),
         sha256: sha256.to_owned(),
+        change: None,
     })
 }
 

@@ -179,6 +179,8 @@ fn heal_reserved(
         move |e: std::io::Error| format!("{what}: {e}")
     };
     let client = net.client();
+    // 0. Changes a crash or a silent network left open (see `change`).
+    crate::change::settle_pending(net, layout, wallet, state)?;
     // 1. Fixes a crash interrupted.
     let folder = records(layout);
     std::fs::create_dir_all(layout.own().join("heal"))

@@ -340,9 +340,12 @@ pub(crate) fn run(
         None => (Folder::Bank, HashSet::new()),
     };
     if job.network.is_some() {
+        // One read of the system's random source for all the PANs, not one per key.
+        let unkeyed = found.iter().filter(|(_, coin)| coin.pans().is_none()).count();
+        let mut pans = cloudcoin_raida::random_pans(unkeyed).into_iter();
         for (_, coin) in &mut found {
             if coin.pans().is_none() {
-                let pans = std::array::from_fn(|_| cloudcoin_raida::random_key());
+                let pans = pans.next().expect("one set of PANs per coin without PANs");
                 *coin = coin.clone().with_pans(pans);
                 to_claim.insert(coin.id());
             }

@@ -52,6 +52,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backup;
+mod change;
 mod claim;
 mod dir;
 mod durable;
@@ -64,6 +65,7 @@ mod folder;
 mod heal;
 mod import;
 mod journal;
+mod leftovers;
 mod network;
 mod owners;
 mod precheck;
@@ -79,8 +81,10 @@ mod task;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod tracker;
+mod v3_layout;
 mod verify;
 
+pub use crate::change::ChangeMethod;
 pub use crate::error::{
     FolderProblem, InternalError, NotReclaimable, OpenError, RecoveryError, ServiceError,
 };
@@ -88,7 +92,7 @@ pub use crate::error::{
 #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
 pub use crate::fault::{FaultPoint, UnknownFaultPoint};
 pub use crate::network::RaidaHealth;
-pub use crate::report::{ClaimReport, GradeCount, HealReport, ReclaimReport};
+pub use crate::report::{ChangeReport, ClaimReport, GradeCount, HealReport, ReclaimReport};
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

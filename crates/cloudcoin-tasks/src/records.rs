@@ -129,6 +129,9 @@ pub(crate) enum OutcomeRecord {
         amount_units: u64,
         coins: u64,
         sha256: String,
+        /// The coins broken first (denomination code, serial) and what was done.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<(Vec<(i8, u32)>, String)>,
     },
     Import {
         imported: u64,
@@ -261,6 +264,11 @@ impl OutcomeRecord {
                 amount_units: r.amount.units(),
                 coins: r.coins,
                 sha256: r.sha256.clone(),
+                change: r.change.as_ref().map(|c| {
+                    let broken =
+                        c.broken.iter().map(|id| (id.denomination.code(), id.serial.get()));
+                    (broken.collect(), c.note.clone())
+                }),
             },
             TaskOutcome::Import(r) => OutcomeRecord::Import {
                 imported: r.imported,
@@ -300,12 +308,21 @@ impl OutcomeRecord {
 
     fn to_outcome(&self) -> Option<TaskOutcome> {
         Some(match self {
-            OutcomeRecord::Export { file, amount_units, coins, sha256 } => {
+            OutcomeRecord::Export { file, amount_units, coins, sha256, change } => {
                 TaskOutcome::Export(ExportResult {
                     file: file.clone(),
                     amount: Amount::from_units(*amount_units),
                     coins: *coins,
                     sha256: sha256.clone(),
+                    change: change.as_ref().map(|(broken, note)| {
+                        crate::report::ChangeReport::new(
+                            broken.iter().map(|&(dn, sn)| cloudcoin_domain::CoinId {
+                                denomination: cloudcoin_domain::Denomination::from_code(dn),
+                                serial: cloudcoin_domain::SerialNumber::new(sn),
+                            }),
+                            note.clone(),
+                        )
+                    }),
                 })
             }
             OutcomeRecord::Import { imported, already_present, rejected, amount_units, claim } => {

@@ -302,6 +302,7 @@ fn recover_export(
                 amount: Amount::from_units(record.amount_units),
                 coins: count(record.coins.len()),
                 sha256,
+                change: None,
             }
         } else {
             // The exported coins' keys, read from the file where it can be seen.

@@ -1,8 +1,8 @@
 //! The reports of the RAIDA tasks: how many coins a claim, a healing or a reclaim left in each
-//! grade.
+//! grade, and the change an export made.
 //!
 //! They are results a task shows ([`crate::TaskOutcome`]), so they live apart from the
-//! pipelines that fill them in (`claim`, `heal`, `reclaim`): the task types and the records depend on
+//! pipelines that fill them in (`claim`, `heal`, `reclaim`, `change`): the task types and the records depend on
 //! them, and they depend on nothing of the crate.
 
 use std::path::PathBuf;
@@ -219,5 +219,40 @@ impl ReclaimReport {
         }
         self.note =
             if parts.is_empty() { "the export sent no coins".to_owned() } else { parts.join("; ") };
+    }
+}
+
+/// The change an export made before it chose its coins.
+///
+/// ```
+/// use cloudcoin_tasks::ChangeReport;
+/// assert!(ChangeReport::default().broken.is_empty());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChangeReport {
+    /// The coins broken, each into ten coins of the denomination below, in order.
+    pub broken: Vec<CoinId>,
+    /// What was done, for a person.
+    pub note: String,
+}
+
+impl ChangeReport {
+    /// A report of the coins `broken`, described by `note`.
+    pub fn new(broken: impl IntoIterator<Item = CoinId>, note: String) -> ChangeReport {
+        ChangeReport { broken: broken.into_iter().collect(), note }
+    }
+
+    /// The report of the coins `broken`, with the note that names each.
+    pub(crate) fn noted(broken: Vec<CoinId>) -> ChangeReport {
+        let parts: Vec<String> = broken
+            .iter()
+            .map(|id| {
+                let below = cloudcoin_domain::Denomination::from_code(id.denomination.code() - 1);
+                format!("{} #{} into ten of {}", id.denomination, id.serial, below)
+            })
+            .collect();
+        let note = format!("made change: broke {}", parts.join(", then "));
+        ChangeReport { broken, note }
     }
 }

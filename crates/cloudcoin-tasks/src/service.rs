@@ -75,6 +75,8 @@ pub struct ServiceConfig {
     pub task_retention: Duration,
     /// The RAIDA network; `None` (the default): the server works offline and claims nothing.
     pub network: Option<cloudcoin_raida::Config>,
+    /// How an export that needs change asks the RAIDA for it (with a network).
+    pub change_method: crate::change::ChangeMethod,
 }
 
 impl ServiceConfig {
@@ -90,7 +92,20 @@ impl ServiceConfig {
             export_roots: Vec::new(),
             task_retention: Self::DEFAULT_TASK_RETENTION,
             network: None,
+            change_method: crate::change::ChangeMethod::default(),
         }
+    }
+
+    /// Sets [`ServiceConfig::change_method`].
+    ///
+    /// ```
+    /// use cloudcoin_tasks::{ChangeMethod, ServiceConfig};
+    /// let config = ServiceConfig::new("/var/lib/cloudcoin").with_change_method(ChangeMethod::Break);
+    /// assert_eq!(config.change_method, ChangeMethod::Break);
+    /// ```
+    pub fn with_change_method(mut self, method: crate::change::ChangeMethod) -> ServiceConfig {
+        self.change_method = method;
+        self
     }
 
     /// Turns the RAIDA network on: imports claim their coins, and healing settles Limbo and
@@ -148,6 +163,8 @@ struct Inner {
     owners: Owners,
     /// The RAIDA network, when configured.
     network: Option<crate::network::Network>,
+    /// How exports make change (with the network).
+    change_method: crate::change::ChangeMethod,
     /// The healing task of each wallet that has one running: at most one per wallet.
     healing: Mutex<BTreeMap<WalletName, TaskId>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
@@ -257,6 +274,7 @@ impl Service {
         }
         for name in &names {
             layout.create_wallet_dirs(name).map_err(io_err(&layout.wallet(name)))?;
+            crate::v3_layout::ensure(&layout, name).map_err(io_err(&layout.wallet(name)))?;
         }
 
         let tracker = Tracker::load(TaskStore::new(layout.tasks()), config.task_retention)
@@ -274,6 +292,7 @@ impl Service {
                 .map_err(io_err(&dir))?;
             import::remove_stale_temporaries(&layout, &name, &state, &bank_hidden)
                 .map_err(io_err(&dir))?;
+            crate::leftovers::clean(&layout, &name, &state, &bank_hidden).map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));
@@ -294,6 +313,7 @@ impl Service {
                 tracker,
                 owners: Owners::new(wallets),
                 network,
+                change_method: config.change_method,
                 healing: Mutex::new(BTreeMap::new()),
                 handles: Mutex::new(Vec::new()),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
@@ -372,6 +392,7 @@ impl Service {
         let wallet = name.clone();
         let state = blocking(move || {
             layout.create_wallet_dirs(&wallet).map_err(internal)?;
+            crate::v3_layout::ensure(&layout, &wallet).map_err(internal)?;
             store::scan_wallet(&layout, &wallet).map_err(internal)
         })
         .await?;
@@ -506,23 +527,25 @@ impl Service {
         // Reserving a whole wallet is CPU work: off the async workers. The coins come back as
         // `Reserved`, so a request dropped meanwhile still gives them back. Only their ids are
         // taken here; the task looks up their files (nothing else changes a reserved coin).
+        // With the network, an amount the coins cannot make exactly is made after change
+        // (see `change`): nothing is reserved here, and the task breaks coins first.
+        let may_change = req.make_change && self.inner.network.is_some();
         let (reserved, base) = {
             let (state, amount, tag, kind) = (state.clone(), req.amount, req.tag.clone(), req.kind);
             blocking(move || {
-                // A paper wallet holds fewer coins than a file: pages a person would print.
-                let policy = match kind {
-                    FileKind::Pdf => {
-                        SelectionPolicy::default().with_max_coins(cloudcoin_codec::MAX_PAPER_COINS)
-                    }
-                    _ => SelectionPolicy::default(),
+                let policy = selection_policy(kind);
+                let reserved = match Reserved::choose(&state, amount, &policy) {
+                    Ok(reserved) => Some(reserved),
+                    Err(cloudcoin_domain::SelectError::NoExactChange { .. }) if may_change => None,
+                    Err(e) => return Err(e.into()),
                 };
-                let reserved = Reserved::choose(&state, amount, &policy)?;
+                let ids = reserved.as_ref().map_or(&[][..], Reserved::ids);
                 // Nothing else changes a reserved coin: it is read again under a second lock.
-                let single = match reserved.ids() {
+                let single = match ids {
                     [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
                     _ => None,
                 };
-                let count = reserved.ids().len();
+                let count = ids.len();
                 let base = export::file_name(count, single.as_deref(), amount, &tag, kind);
                 Ok((reserved, base))
             })
@@ -537,11 +560,15 @@ impl Service {
             .as_ref()
             .map(|key| IdempotencyRecord { key: key.clone(), fingerprint: fingerprint(&req) });
         let view = self.inner.tracker.create(id, TaskKind::Export, "Starting", idempotency);
-        let ids = reserved.hand_over();
+        let ids = reserved.map(Reserved::hand_over).unwrap_or_default();
         tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = ids.len(), "export started");
         let (wallet, amount, kind, tag) =
             (req.wallet.clone(), req.amount, req.kind, req.tag.clone());
         let check = if req.verify { self.inner.network.clone() } else { None };
+        let change = match (ids.is_empty(), &self.inner.network) {
+            (true, Some(net)) => Some((net.clone(), self.inner.change_method)),
+            _ => None,
+        };
         self.spawn(id, move |inner| {
             // The task's record is written here, off the request's path, before the export's
             // journal record: until both exist the export has changed nothing, so a crash before
@@ -552,6 +579,64 @@ impl Service {
                 let message = "cannot record the task; the coins were returned to the wallet";
                 return (failed(FailureKind::Io, message), true);
             }
+            // Change first, when the coins cannot make the amount exactly (see `change`).
+            let mut made = None;
+            let ids = match &change {
+                None => ids,
+                Some((net, method)) => {
+                    inner.tracker.advance(id, 1, Some("Making change with the RAIDA"));
+                    let policy = selection_policy(kind);
+                    let report = crate::change::make_change(
+                        net,
+                        &inner.layout,
+                        &wallet,
+                        &state,
+                        amount,
+                        *method,
+                    );
+                    let report = match report {
+                        Ok(report) => report,
+                        Err(message) => {
+                            tracing::warn!(task = %id, %message, "export stopped: no change made");
+                            let message = format!("cannot make change: {message}");
+                            return (failed(FailureKind::Io, &message), true);
+                        }
+                    };
+                    tracing::info!(task = %id, change = %report.note, "change made for an export");
+                    inner.tracker.advance(id, 2, Some(&report.note));
+                    let reserved = lock(&state).reserve_amount(amount, &policy);
+                    let ids = match reserved {
+                        Ok(ids) => ids,
+                        Err(e) => {
+                            let message = format!("{}, but the export still cannot be made: {e}", report.note);
+                            return (failed(FailureKind::Io, &message), true);
+                        }
+                    };
+                    let single = match ids.as_slice() {
+                        [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
+                        _ => None,
+                    };
+                    let base = export::file_name(ids.len(), single.as_deref(), amount, &tag, kind);
+                    if let Err(problem) = crate::folder::refuse_linked_name(&folder, &base) {
+                        lock(&state).release_ids(ids);
+                        let message = format!("{}, but {}: {problem}", report.note, folder.path().display());
+                        return (failed(FailureKind::Io, &message), true);
+                    }
+                    made = Some(report);
+                    ids
+                }
+            };
+            let with_change = |outcome: TaskOutcome| match (outcome, &made) {
+                (TaskOutcome::Export(mut r), Some(c)) => {
+                    r.change = Some(c.clone());
+                    TaskOutcome::Export(r)
+                }
+                (TaskOutcome::Failed(mut f), Some(c)) => {
+                    f.message = format!("{}; then the export failed: {}", c.note, f.message);
+                    TaskOutcome::Failed(f)
+                }
+                (outcome, _) => outcome,
+            };
             // With the network, the chosen coins are checked first (see `precheck`).
             let ids = match &check {
                 None => ids,
@@ -567,7 +652,7 @@ impl Service {
                         }
                         Err(message) => {
                             tracing::warn!(task = %id, %message, "export stopped by the check");
-                            return (failed(FailureKind::Verification, &message), true);
+                            return (with_change(failed(FailureKind::Verification, &message)), true);
                         }
                     }
                 }
@@ -578,9 +663,10 @@ impl Service {
                 return (failed(FailureKind::Internal, "internal error; see the server log"), true);
             };
             let job = ExportJob { id, wallet, state, coins, amount, folder, kind, tag };
-            let done = export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
+            let (outcome, journal_done) =
+                export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
             export::free_later(job.coins);
-            done
+            (with_change(outcome), journal_done)
         });
         Ok(view)
     }
@@ -653,6 +739,7 @@ impl Service {
         }
         let pending_fixes = self.inner.layout.own().join("heal");
         let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some())
+            || crate::change::any_pending(&self.inner.layout)
             || crate::reclaim::any_records(&self.inner.layout);
         let names: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
             self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
@@ -934,6 +1021,17 @@ impl Service {
                 }
             }
         }
+    }
+}
+
+/// The selection policy of an export of `kind`: a paper wallet holds fewer coins than a file
+/// (pages a person would print).
+fn selection_policy(kind: FileKind) -> SelectionPolicy {
+    match kind {
+        FileKind::Pdf => {
+            SelectionPolicy::default().with_max_coins(cloudcoin_codec::MAX_PAPER_COINS)
+        }
+        _ => SelectionPolicy::default(),
     }
 }
 

@@ -57,6 +57,8 @@ pub struct ExportResult {
     pub coins: u64,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// The change made first, when the coins could not make the amount exactly.
+    pub change: Option<crate::report::ChangeReport>,
 }
 
 /// What a completed import did.

@@ -310,6 +310,12 @@ fn end(t: &mut Tracked, outcome: TaskOutcome) {
             t.view.status = TaskStatus::Completed;
             t.view.progress = 100;
             t.view.message = completed_message(t.view.kind).to_owned();
+            // An export that made change first says what it broke.
+            if let TaskOutcome::Export(r) = &outcome
+                && let Some(change) = &r.change
+            {
+                t.view.message = format!("{} ({})", t.view.message, change.note);
+            }
         }
     }
     t.view.finished = Some(now_unix().max(t.view.started));

@@ -46,8 +46,8 @@ pub use crate::request::{
     BackupRequest, CreateWalletRequest, ExportRequest, FixRequest, ImportItem, ImportRequest,
 };
 pub use crate::task::{
-    BackupData, BadTaskId, ClaimData, CoinRef, ExportData, FixData, GradeData, ImportData,
-    Rejection, Task, TaskData, TaskId, TaskKind, TaskStatus, UnknownName,
+    BackupData, BadTaskId, ChangeData, ClaimData, CoinRef, ExportData, FixData, GradeData,
+    ImportData, Rejection, Task, TaskData, TaskId, TaskKind, TaskStatus, UnknownName,
 };
 pub use crate::wallet::{
     Deleted, Health, Info, RaidaEcho, RaidaStatus, WalletDetail, WalletSummary, wallet_path,

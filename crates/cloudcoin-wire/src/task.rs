@@ -307,13 +307,49 @@ pub struct ExportData {
     pub coins: u64,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// The change made first, when the wallet's coins could not make the amount exactly
+    /// (absent when none was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeData>,
 }
 
 impl ExportData {
     /// The result of an export that wrote `coins` coins worth `amount` into `file`, whose
     /// SHA-256 is `sha256` (lowercase hex).
     pub fn new(file: PathBuf, amount: Amount, coins: u64, sha256: String) -> ExportData {
-        ExportData { result: (), file, amount, coins, sha256 }
+        ExportData { result: (), file, amount, coins, sha256, change: None }
+    }
+
+    /// Sets [`ExportData::change`].
+    pub fn with_change(mut self, change: Option<ChangeData>) -> ExportData {
+        self.change = change;
+        self
+    }
+}
+
+/// The change an export made before choosing its coins: each coin broken into ten coins of
+/// the denomination below.
+///
+/// ```
+/// use cloudcoin_wire::{ChangeData, CoinRef};
+///
+/// let change = ChangeData::new(vec![CoinRef::new(1, 5)], "made change: broke 10 #5 into ten of 1");
+/// assert_eq!(serde_json::to_value(&change)?["broken"][0]["sn"], 5);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChangeData {
+    /// The coins broken, in order.
+    pub broken: Vec<CoinRef>,
+    /// What was done, for a person.
+    pub note: String,
+}
+
+impl ChangeData {
+    /// The change that broke `broken`, described by `note`.
+    pub fn new(broken: Vec<CoinRef>, note: impl Into<String>) -> ChangeData {
+        ChangeData { broken, note: note.into() }
     }
 }
 

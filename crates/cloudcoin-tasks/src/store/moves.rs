@@ -361,17 +361,22 @@ pub(crate) fn rewrite_coins(
     for from in &touched {
         crate::durable::sync_dir(&layout.folder(wallet, *from))?;
     }
-    // 3. Each file moved to its grade's folder, never replacing anything.
+    // 3. Each file moved to its grade's folder, never replacing anything (each folder opened
+    // once for the batch, not twice a coin).
     let mut names = Vec::with_capacity(rewrites.len());
     let mut dests = std::collections::BTreeSet::new();
+    let mut handles: BTreeMap<Folder, fs::File> = BTreeMap::new();
     for x in rewrites {
         if x.to == x.from {
             names.push(Some(x.file.to_owned()));
             continue;
         }
-        let source = fs::File::open(layout.folder(wallet, x.from))?;
-        let dest = fs::File::open(layout.folder(wallet, x.to))?;
-        names.push(move_one(&source, x.file, &dest)?);
+        for folder in [x.from, x.to] {
+            if let std::collections::btree_map::Entry::Vacant(slot) = handles.entry(folder) {
+                slot.insert(fs::File::open(layout.folder(wallet, folder))?);
+            }
+        }
+        names.push(move_one(&handles[&x.from], x.file, &handles[&x.to])?);
         dests.insert(x.to);
     }
     for folder in dests.iter().chain(&touched) {
