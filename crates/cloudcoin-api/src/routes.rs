@@ -11,27 +11,18 @@ use hyper::body::Body;
 use serde::Serialize;
 
 use crate::access;
-use crate::config::ApiConfig;
+use crate::body::ApiBody;
 use crate::download;
 use crate::error::{ApiError, code, service_error};
 use crate::json::{error_body, success_body};
 use crate::page;
 use crate::parse;
-use crate::service::ApiBody;
-use crate::session::Sessions;
+// Its path before it had a module of its own.
+pub(crate) use crate::state::AppState;
 use crate::wire;
 
 /// The OpenAPI 3.1 document of this API, served at `/api/v1/openapi.json`.
 pub(crate) const OPENAPI_JSON: &str = include_str!("../openapi.json");
-
-/// What every request handler shares.
-#[derive(Debug)]
-pub(crate) struct AppState {
-    pub(crate) service: cloudcoin_tasks::Service,
-    pub(crate) config: ApiConfig,
-    /// The wallet page's sign-in code and sessions.
-    pub(crate) sessions: Sessions,
-}
 
 /// The endpoints of the v1 API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -548,7 +539,7 @@ mod tests {
             .expect("opens");
         let api = crate::Api::new(
             service,
-            ApiConfig::default().with_allowed_hosts(vec!["h".into()]).without_auth(),
+            crate::ApiConfig::default().with_allowed_hosts(vec!["h".into()]).without_auth(),
         );
         let documented = documented();
         let paths: std::collections::BTreeSet<&String> =

@@ -12,9 +12,9 @@ use cloudcoin_wire::{
 use http::Method;
 use serde::Serialize;
 
+use crate::backoff::Backoff;
 use crate::error::Error;
 use crate::transport::{Call, Transport};
-use crate::wait::{Backoff, Wait};
 
 /// How long a client waits for each answer unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,7 +27,8 @@ pub const DEFAULT_EXPORT_ATTEMPTS: u32 = 3;
 pub struct Client {
     transport: Transport,
     export_attempts: u32,
-    backoff: Backoff,
+    /// How [`Client::wait`] spaces its polls (that method lives beside [`crate::Wait`]).
+    pub(crate) backoff: Backoff,
 }
 
 /// Settings for a [`Client`]; made by [`Client::builder`].
@@ -236,11 +237,6 @@ impl Client {
         self.transport.send(Call::get("/tasks".into())).await
     }
 
-    /// Follows a task until it finishes, polling with the client's [`Backoff`]; see [`Wait`].
-    pub fn wait(&self, id: TaskId) -> Wait<'_> {
-        Wait::new(self, id, self.backoff)
-    }
-
     /// `GET /api/v1/wallets`: every wallet with its balance.
     pub async fn wallets(&self) -> Result<Vec<WalletSummary>, Error> {
         self.transport.send(Call::get("/wallets".into())).await
@@ -300,7 +296,7 @@ pub fn new_idempotency_key() -> String {
 
 /// The JSON body of a request; fails only for a path that is not UTF-8.
 fn json(body: &impl Serialize) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(body).map_err(|e| Error::Request { problem: e.to_string() })
+    serde_json::to_vec(body).map_err(|e| Error::Request { error: Box::new(e) })
 }
 
 fn post(path: &str, body: &impl Serialize) -> Result<Call<'static>, Error> {

@@ -1056,10 +1056,7 @@ fn ids(coins: &[Coin]) -> Vec<CoinId> {
 }
 
 fn all_pans(coins: &[Coin]) -> Result<Vec<&[Key; RAIDA_COUNT]>, CallError> {
-    coins
-        .iter()
-        .map(|c| c.pans().ok_or_else(|| CallError::MissingPans { coin: c.id().to_string() }))
-        .collect()
+    coins.iter().map(|c| c.pans().ok_or_else(|| CallError::MissingPans { coin: c.id() })).collect()
 }
 
 /// An answer without a value, the same for every coin of a request.

@@ -73,10 +73,10 @@ async fn import(config: ServiceConfig, file: &Path) -> (Duration, TaskOutcome) {
 
 fn check(outcome: &TaskOutcome, coins: usize, claimed: bool) {
     let TaskOutcome::Import(result) = outcome else { panic!("the import failed: {outcome:?}") };
-    assert_eq!(result.imported, coins, "{result:?}");
+    assert_eq!(result.imported, coins as u64, "{result:?}");
     assert_eq!(result.claim.claimed, claimed, "{result:?}");
     if claimed {
-        assert_eq!(result.claim.bank.coins, coins, "every coin claimed: {result:?}");
+        assert_eq!(result.claim.bank.coins, coins as u64, "every coin claimed: {result:?}");
     }
 }
 

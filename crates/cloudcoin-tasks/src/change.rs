@@ -42,6 +42,7 @@ use crate::claim::{Settled, apply};
 use crate::durable::RecordFolder;
 use crate::export::lock;
 use crate::network::Network;
+use crate::report::ChangeReport;
 use crate::store::{Entry, Folder, Hold, Layout, WalletState};
 
 /// How the wallet asks the RAIDA to break a coin.
@@ -60,40 +61,6 @@ pub enum ChangeMethod {
     /// Change SNs (9/91) for free serial numbers, then break (9/92). The published server build
     /// never reserves the serial numbers, so there every break is refused (41).
     Break,
-}
-
-/// The change an export made before it chose its coins.
-///
-/// ```
-/// use cloudcoin_tasks::ChangeReport;
-/// assert!(ChangeReport::default().broken.is_empty());
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ChangeReport {
-    /// The coins broken, each into ten coins of the denomination below, in order.
-    pub broken: Vec<CoinId>,
-    /// What was done, for a person.
-    pub note: String,
-}
-
-impl ChangeReport {
-    /// A report of the coins `broken`, described by `note`.
-    pub fn new(broken: impl IntoIterator<Item = CoinId>, note: String) -> ChangeReport {
-        ChangeReport { broken: broken.into_iter().collect(), note }
-    }
-
-    fn noted(broken: Vec<CoinId>) -> ChangeReport {
-        let parts: Vec<String> = broken
-            .iter()
-            .map(|id| {
-                let below = Denomination::from_code(id.denomination.code() - 1);
-                format!("{} #{} into ten of {}", id.denomination, id.serial, below)
-            })
-            .collect();
-        let note = format!("made change: broke {}", parts.join(", then "));
-        ChangeReport { broken, note }
-    }
 }
 
 /// A change about to be sent: everything needed to learn, later, which coin the wallet owns.

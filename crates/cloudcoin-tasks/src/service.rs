@@ -32,7 +32,7 @@ use cloudcoin_domain::{FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
-use crate::error::{OpenError, ServiceError};
+use crate::error::{InternalError, NotReclaimable, OpenError, ServiceError};
 use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
@@ -188,15 +188,20 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
     move |source| OpenError::Io { path: path.to_path_buf(), source }
 }
 
-fn internal(e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Internal(e.to_string())
+fn internal(e: std::io::Error) -> ServiceError {
+    ServiceError::Internal(InternalError::Io(e))
+}
+
+/// Work on another thread that ended without an answer.
+fn stopped(e: tokio::task::JoinError) -> ServiceError {
+    ServiceError::Internal(InternalError::Background(Box::new(e)))
 }
 
 /// Runs blocking work off the async workers.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(f).await.map_err(internal)?
+    tokio::task::spawn_blocking(f).await.map_err(stopped)?
 }
 
 /// What identifies an export request for its idempotency key.
@@ -389,7 +394,7 @@ impl Service {
     pub async fn create_wallet(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
         let this = self.clone();
         let name = name.clone();
-        tokio::spawn(async move { this.create_wallet_now(&name).await }).await.map_err(internal)?
+        tokio::spawn(async move { this.create_wallet_now(&name).await }).await.map_err(stopped)?
     }
 
     async fn create_wallet_now(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
@@ -421,7 +426,7 @@ impl Service {
     pub async fn delete_wallet(&self, name: &WalletName) -> Result<(), ServiceError> {
         let this = self.clone();
         let name = name.clone();
-        tokio::spawn(async move { this.delete_wallet_now(&name).await }).await.map_err(internal)?
+        tokio::spawn(async move { this.delete_wallet_now(&name).await }).await.map_err(stopped)?
     }
 
     async fn delete_wallet_now(&self, name: &WalletName) -> Result<(), ServiceError> {
@@ -460,7 +465,7 @@ impl Service {
             }
             let deleted = layout.deleted();
             fs::create_dir_all(&deleted).map_err(internal)?;
-            crate::fault::point("wallet:delete_move").map_err(internal)?;
+            crate::fault::point(crate::fault::FaultPoint::WalletDeleteMove).map_err(internal)?;
             let to = deleted.join(format!("{} {}", wallet.as_str(), uuid::Uuid::new_v4().simple()));
             fs::rename(layout.wallet(&wallet), &to).map_err(internal)?;
             crate::durable::sync_dir(&layout.wallets()).map_err(internal)?;
@@ -708,9 +713,9 @@ impl Service {
         tracing::info!(task = %id, wallet = %req.wallet, items = req.items.len(), "import started");
         let network = if req.claim { self.inner.network.clone() } else { None };
         let claim = match (&self.inner.network, req.claim) {
-            (None, _) => crate::claim::ClaimReport::offline(),
-            (Some(_), false) => crate::claim::ClaimReport::declined(),
-            (Some(_), true) => crate::claim::ClaimReport::default(),
+            (None, _) => crate::report::ClaimReport::offline(),
+            (Some(_), false) => crate::report::ClaimReport::declined(),
+            (Some(_), true) => crate::report::ClaimReport::default(),
         };
         let job = ImportJob {
             id,
@@ -792,7 +797,7 @@ impl Service {
     pub async fn check_reclaim(
         &self,
         export: TaskId,
-    ) -> Result<crate::reclaim::ReclaimReport, ServiceError> {
+    ) -> Result<crate::report::ReclaimReport, ServiceError> {
         let Some(net) = self.inner.network.clone() else {
             return Err(ServiceError::NoNetwork);
         };
@@ -801,7 +806,7 @@ impl Service {
             let found = this.locate_export(export)?;
             let state = this.wallet_state(&found.wallet)?;
             crate::reclaim::check(&net, &this.inner.layout, &state, &found)
-                .map_err(ServiceError::Internal)
+                .map_err(|e| ServiceError::Internal(InternalError::ReclaimCheck(e.into())))
         })
         .await
     }
@@ -874,7 +879,7 @@ impl Service {
         if let Some(view) = &view
             && view.kind != TaskKind::Export
         {
-            let reason = format!("it is a {} task, not an export", view.kind);
+            let reason = NotReclaimable::OtherKind(view.kind);
             return Err(ServiceError::NotAnExport { id, reason });
         }
         match crate::reclaim::find_export(&self.inner.layout, &names, id) {
@@ -886,13 +891,11 @@ impl Service {
             }
         }
         let reason = match view {
-            Some(v) if v.status == crate::task::TaskStatus::Running => {
-                "the export is still running; wait for it to finish"
-            }
-            Some(_) => "the export did not complete, so its coins never left the wallet",
+            Some(v) if v.status == crate::task::TaskStatus::Running => NotReclaimable::Running,
+            Some(_) => NotReclaimable::NotCompleted,
             None => return Err(ServiceError::ExportNotFound { id }),
         };
-        Err(ServiceError::NotAnExport { id, reason: reason.to_owned() })
+        Err(ServiceError::NotAnExport { id, reason })
     }
 
     /// [`Service::start_fix`], from a blocking thread.

@@ -225,8 +225,8 @@ impl Tracker {
             end(&mut ended, outcome);
             (TaskRecord::from_view(&ended.view, ended.order, ended.idempotency), ended.view)
         };
-        let written =
-            crate::fault::point("task:record_outcome").and_then(|()| self.store.write(&record));
+        let written = crate::fault::point(crate::fault::FaultPoint::TaskRecordOutcome)
+            .and_then(|()| self.store.write(&record));
         let mut tasks = self.lock();
         let Some(t) = tasks.by_id.get_mut(&id) else { return written };
         if t.view.status != TaskStatus::Running {
@@ -415,7 +415,7 @@ mod tests {
             already_present,
             rejected,
             amount: Amount::ZERO,
-            claim: crate::claim::ClaimReport::offline(),
+            claim: crate::report::ClaimReport::offline(),
         };
         let cases = [
             (result(0, 0, vec![rejection(0), rejection(1)]), TaskStatus::Error),
