@@ -1083,7 +1083,7 @@ async fn import_file(service: &Service, place: &Place, path: &Path) {
     let Ok(task) = service.start_import(req).await else { return };
     if let Some(TaskView { outcome: Some(TaskOutcome::Import(r)), .. }) =
         wait(service, task.id).await
-        && r.imported + r.already_present == coins.len()
+        && Some(r.imported + r.already_present) == u64::try_from(coins.len()).ok()
     {
         let _ = std::fs::rename(path, place.consumed().join(name));
     }
