@@ -7,36 +7,12 @@ use std::path::{Path, PathBuf};
 use cloudcoin_client::wire::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Task, TaskData, WalletDetail,
 };
-use cloudcoin_client::{Amount, Client, FileKind, Tag, TaskId, TaskStatus, WalletName};
+use cloudcoin_client::{Amount, FileKind, Tag, TaskId, TaskStatus};
 
 use crate::cli::{BackupArgs, Command, ExportArgs, FileType, ImportArgs, TaskWait, WalletCommand};
+use crate::context::{Context, wallet_name};
 use crate::exit::{Failure, Status};
-use crate::output::{Output, table};
-
-/// What every command needs.
-#[derive(Debug)]
-pub(crate) struct Context {
-    pub(crate) client: Client,
-    pub(crate) server: String,
-    pub(crate) out: Output,
-    /// Where the token sent came from, for the message when the server refuses it.
-    pub(crate) token_source: Option<String>,
-}
-
-impl Context {
-    pub(crate) fn call_failed(&self, e: cloudcoin_client::Error) -> Failure {
-        let mut f = Failure::client(e, &self.server);
-        if f.status == Status::Token {
-            match &self.token_source {
-                Some(source) => {
-                    f.message.push_str(&format!(" (the token sent came from {source})"))
-                }
-                None => f.message.push_str(" (no token was sent: --no-token)"),
-            }
-        }
-        f
-    }
-}
+use crate::output::table;
 
 pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
     match command {
@@ -133,10 +109,6 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
             crate::history::history(cx, &wallet, offset, limit).await
         }
     }
-}
-
-pub(crate) fn wallet_name(what: &str, text: &str) -> Result<WalletName, Failure> {
-    WalletName::parse(text).map_err(|e| Failure::usage(format!("{what} {text:?}: {e}")))
 }
 
 fn tag(text: Option<&str>) -> Result<Option<Tag>, Failure> {

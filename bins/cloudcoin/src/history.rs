@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use cloudcoin_client::wire::TransactionPage;
 
-use crate::commands::{Context, wallet_name};
+use crate::context::{Context, wallet_name};
 use crate::exit::Failure;
 use crate::output::table;
 

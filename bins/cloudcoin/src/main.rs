@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod context;
 mod exit;
 mod history;
 mod open;
@@ -18,7 +19,7 @@ use clap::{CommandFactory, Parser};
 use cloudcoin_client::Client;
 
 use crate::cli::{Cli, Command};
-use crate::commands::Context;
+use crate::context::Context;
 use crate::exit::Failure;
 use crate::output::Output;
 
