@@ -2,10 +2,9 @@
 
 use cloudcoin_domain::RAIDA_COUNT;
 
-use crate::config::{FixBetweenServers, Reservation};
+use crate::config::{FixBetweenServers, Reservation, SimConfig};
 use crate::log::LoggedCoin;
 use crate::raida::{Key, Raida, Reserved, TICKET_LIFETIME, lock};
-use crate::sim::{Outcome, Simulator};
 use crate::wire::{Command, bitfield, fix_an};
 
 const C5: usize = 5;
@@ -108,6 +107,19 @@ pub(crate) fn decode_for_log(command: Command, p: &[u8]) -> (Vec<LoggedCoin>, Op
     }
 }
 
+/// What running a command gave.
+pub(crate) struct Outcome {
+    pub(crate) status: u8,
+    pub(crate) body: Vec<u8>,
+    pub(crate) applied: bool,
+}
+
+impl Outcome {
+    pub(crate) fn status(status: u8) -> Outcome {
+        Outcome { status, body: Vec::new(), applied: false }
+    }
+}
+
 /// The pass / fail / mixed answer of a list of per-coin results, with `extra` after the
 /// bitfield of a mixed answer and as the whole body of an all-pass one.
 fn graded(passes: &[bool], extra: &[u8], applied: bool) -> Outcome {
@@ -124,14 +136,22 @@ fn graded(passes: &[bool], extra: &[u8], applied: bool) -> Outcome {
     }
 }
 
-impl Simulator {
+/// What a command may read of the whole network: every RAIDA (a fix asks its peers for their
+/// tickets) and the simulator's settings. The simulator hands it to [`run`], so the commands
+/// know nothing of the dispatcher above them.
+pub(crate) struct Network<'a> {
+    pub(crate) raidas: &'a [Raida],
+    pub(crate) config: &'a SimConfig,
+}
+
+impl Network<'_> {
     fn valid(&self, (dn, sn): Key) -> bool {
         (-8..=6).contains(&dn) && sn < self.config.serial_limit
     }
 }
 
 /// Runs a well-formed request at `node`.
-pub(crate) fn run(sim: &Simulator, node: &Raida, command: Command, p: &[u8]) -> Outcome {
+pub(crate) fn run(sim: &Network<'_>, node: &Raida, command: Command, p: &[u8]) -> Outcome {
     match command {
         Command::Echo => Outcome::status(250),
         Command::Detect => {
@@ -186,7 +206,7 @@ pub(crate) fn run(sim: &Simulator, node: &Raida, command: Command, p: &[u8]) -> 
     }
 }
 
-fn get_ticket(sim: &Simulator, node: &Raida, p: &[u8]) -> Outcome {
+fn get_ticket(sim: &Network<'_>, node: &Raida, p: &[u8]) -> Outcome {
     let keys: Vec<Key> = p.chunks_exact(C21).map(key_at).collect();
     if !keys.iter().all(|k| sim.valid(*k)) {
         return Outcome::status(40);
@@ -205,7 +225,7 @@ fn get_ticket(sim: &Simulator, node: &Raida, p: &[u8]) -> Outcome {
     graded(&passes, &ticket.to_be_bytes(), true)
 }
 
-fn fix(sim: &Simulator, node: &Raida, p: &[u8]) -> Outcome {
+fn fix(sim: &Network<'_>, node: &Raida, p: &[u8]) -> Outcome {
     let n = p.len() - FIX_TAIL;
     let keys: Vec<Key> = p[..n].chunks_exact(C5).map(key_at).collect();
     if !keys.iter().all(|k| sim.valid(*k)) {
@@ -239,7 +259,7 @@ fn fix(sim: &Simulator, node: &Raida, p: &[u8]) -> Outcome {
     graded(&fixed, &[], fixed.iter().any(|f| *f))
 }
 
-fn make_change(sim: &Simulator, node: &Raida, p: &[u8]) -> Outcome {
+fn make_change(sim: &Network<'_>, node: &Raida, p: &[u8]) -> Outcome {
     let parent = key_at(p);
     let start = u32_at(&p[C21..]);
     let kid_dn = parent.0.wrapping_sub(1);
@@ -263,7 +283,7 @@ fn make_change(sim: &Simulator, node: &Raida, p: &[u8]) -> Outcome {
     Outcome { status: 250, body: Vec::new(), applied: true }
 }
 
-fn change_sns(sim: &Simulator, node: &Raida, p: &[u8]) -> Outcome {
+fn change_sns(sim: &Network<'_>, node: &Raida, p: &[u8]) -> Outcome {
     let session = u32_at(p);
     let op = p[4];
     let dn = i8::from_be_bytes([p[5]]);
@@ -295,7 +315,7 @@ fn change_sns(sim: &Simulator, node: &Raida, p: &[u8]) -> Outcome {
     Outcome { status: 250, body, applied: reserve }
 }
 
-fn break_or_join(sim: &Simulator, node: &Raida, command: Command, p: &[u8]) -> Outcome {
+fn break_or_join(sim: &Network<'_>, node: &Raida, command: Command, p: &[u8]) -> Outcome {
     if sim.config.reservation == Reservation::Published {
         return Outcome::status(41);
     }

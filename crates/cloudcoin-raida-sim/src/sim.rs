@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use cloudcoin_domain::{AuthenticityNumber, Coin, CoinId, RAIDA_COUNT};
 
+use crate::commands::Network;
 use crate::config::{CounterMode, MakeChange, SimConfig};
 use crate::fault::Fault;
 use crate::log::LoggedRequest;
@@ -63,19 +64,6 @@ impl Parsed {
     }
 }
 
-/// What running a command gave.
-pub(crate) struct Outcome {
-    pub(crate) status: u8,
-    pub(crate) body: Vec<u8>,
-    pub(crate) applied: bool,
-}
-
-impl Outcome {
-    pub(crate) fn status(status: u8) -> Outcome {
-        Outcome { status, body: Vec::new(), applied: false }
-    }
-}
-
 /// What the simulator does with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Apply {
@@ -83,6 +71,13 @@ pub(crate) enum Apply {
     Yes,
     /// Read and log it but change nothing; answer this status instead (`None`: no answer).
     No(Option<u8>),
+}
+
+impl Simulator {
+    /// What a command may read of the whole network: every RAIDA and the settings.
+    fn network(&self) -> Network<'_> {
+        Network { raidas: &self.raidas, config: &self.config }
+    }
 }
 
 impl Simulator {
@@ -196,10 +191,15 @@ impl Simulator {
                         if let Some(observer) = &self.config.observer {
                             observer(&entry);
                         }
-                        crate::commands::run(self, node, parsed.command, parsed.payload())
+                        crate::commands::run(
+                            &self.network(),
+                            node,
+                            parsed.command,
+                            parsed.payload(),
+                        )
                     }
-                    Apply::No(Some(forced)) => Outcome::status(forced),
-                    Apply::No(None) => Outcome::status(0),
+                    Apply::No(Some(forced)) => crate::commands::Outcome::status(forced),
+                    Apply::No(None) => crate::commands::Outcome::status(0),
                 };
                 entry.status = match apply {
                     Apply::No(None) => None,
