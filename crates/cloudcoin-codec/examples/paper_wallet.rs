@@ -1,6 +1,7 @@
 //! Writes and reads paper wallets, for the print-and-scan campaign (`tools/paper-campaign`).
 //!
-//! - `paper_wallet write COUNT OUT.pdf [a4|letter]`: a pdf paper wallet of COUNT test coins.
+//! - `paper_wallet write COUNT OUT [a4|letter]`: a paper wallet of COUNT test coins, a `png` page
+//!   when OUT ends in `.png`, a `bin` file when it ends in `.bin`, else a `pdf`.
 //! - `paper_wallet expect COUNT`: the identities of those coins, one `denomination serial` a line.
 //! - `paper_wallet read PICTURE...`: reads the pictures together as an import would (grouped by
 //!   page) and prints one line per page: `page CODE ok COINS` or `page CODE missing REASON`.
@@ -41,8 +42,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .with_tag(Tag::parse("print-campaign")?)
                 .with_date("2026-12-07")
                 .with_paper_size(size);
+            let kind = match out.rsplit('.').next() {
+                Some("png") => FileKind::Png,
+                Some("bin") => FileKind::Bin,
+                _ => FileKind::Pdf,
+            };
             let mut file = Vec::new();
-            write_coins(&mut file, FileKind::Pdf, &coins(count), &options)?;
+            write_coins(&mut file, kind, &coins(count), &options)?;
             std::fs::write(out, file)?;
         }
         Some("expect") => {

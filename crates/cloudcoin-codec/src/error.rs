@@ -136,7 +136,7 @@ pub enum CodecError {
     },
     /// More coins than a printed paper wallet may hold.
     #[error(
-        "{count} coins are more than a paper wallet may hold ({max} coins, some 56 printed \
+        "{count} coins are more than a paper wallet may hold ({max} coins, 167 printed \
          pages); export them as several smaller pdf files, or as a png, bin or zip file"
     )]
     TooManyForPaper {

@@ -108,7 +108,7 @@ fn zbar_texts(path: &std::path::Path) -> Option<Vec<String>> {
 #[test]
 #[allow(clippy::print_stderr, reason = "a test that cannot run says why")]
 fn an_independent_decoder_reads_the_codes_and_they_carry_the_coin_chunk() {
-    for count in [1u32, 6, 20] {
+    for count in [1u32, 2, 3] {
         let coins: Vec<_> =
             (0..count).map(|i| coin(i8::try_from(i % 7).expect("small") - 2, 700 + i)).collect();
         let png = file_of(FileKind::Png, &coins);

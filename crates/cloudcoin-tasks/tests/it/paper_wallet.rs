@@ -45,13 +45,14 @@ async fn import(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn printed_and_scanned_pages_of_1_6_and_20_coins_import_as_the_same_coins() {
-    let bank: Vec<Coin> = (1..=27).map(|sn| coin(0, 9_000 + sn)).collect();
+async fn printed_and_scanned_pages_of_1_2_and_3_coins_import_as_the_same_coins() {
+    // Three coins are the most a png page carries in its codes.
+    let bank: Vec<Coin> = (1..=6).map(|sn| coin(0, 9_000 + sn)).collect();
     let env = Env::with_bank(&bank);
     let service = env.open().await;
     service.create_wallet(&wallet("Paper")).await.expect("create");
     let mut expected = Vec::new();
-    for count in [1, 6, 20] {
+    for count in [1, 2, 3] {
         let before: Vec<Coin> = coins_in(&env.folder("Default", "Sent"));
         let png = export_png(&env, &service, count).await;
         let sent: Vec<Coin> = coins_in(&env.folder("Default", "Sent"))
@@ -60,7 +61,7 @@ async fn printed_and_scanned_pages_of_1_6_and_20_coins_import_as_the_same_coins(
             .collect();
         assert_eq!(sent.len(), count as usize);
         let scan = scan_of(&png, &Degradation::scan());
-        let item = if count == 6 { bytes_item(&scan) } else { inline(&scan) };
+        let item = if count == 2 { bytes_item(&scan) } else { inline(&scan) };
         let (status, r) = import(&service, "Paper", vec![item]).await;
         assert_eq!(status, TaskStatus::Completed, "{count} coins: {:?}", r.rejected);
         assert_eq!((r.imported, r.already_present), (count as usize, 0), "{:?}", r.rejected);
@@ -75,29 +76,29 @@ async fn printed_and_scanned_pages_of_1_6_and_20_coins_import_as_the_same_coins(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_with_a_code_missing_is_refused_naming_it_and_changes_nothing() {
-    let bank: Vec<Coin> = (1..=20).map(|sn| coin(0, 7_000 + sn)).collect();
+    let bank: Vec<Coin> = (1..=3).map(|sn| coin(0, 7_000 + sn)).collect();
     let env = Env::with_bank(&bank);
     let service = env.open().await;
     service.create_wallet(&wallet("Paper")).await.expect("create");
-    let png = export_png(&env, &service, 20).await;
+    let png = export_png(&env, &service, 3).await;
     let before = service.wallet(&wallet("Paper")).await.expect("wallet");
-    let scan = scan_of(&png, &Degradation::scan().covering(4));
+    let scan = scan_of(&png, &Degradation::scan().covering(2));
     let (status, r) = import(&service, "Paper", vec![inline(&scan)]).await;
     assert_eq!(status, TaskStatus::Error);
     assert_eq!((r.imported, r.already_present, r.rejected.len()), (0, 0, 1));
     let reason = &r.rejected[0].reason;
-    assert!(reason.contains("missing 4)") && reason.contains("found 1-3, 5-"), "{reason}");
+    assert!(reason.contains("missing 2)") && reason.contains("found 1, 3, 4;"), "{reason}");
     assert!(coins_in(&env.folder("Paper", "Bank")).is_empty(), "nothing stored");
     assert_eq!(service.wallet(&wallet("Paper")).await.expect("wallet"), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pictures_of_parts_of_one_page_in_one_import_are_combined() {
-    let bank: Vec<Coin> = (1..=20).map(|sn| coin(0, 8_000 + sn)).collect();
+    let bank: Vec<Coin> = (1..=3).map(|sn| coin(0, 8_000 + sn)).collect();
     let env = Env::with_bank(&bank);
     let service = env.open().await;
     service.create_wallet(&wallet("Paper")).await.expect("create");
-    let png = export_png(&env, &service, 20).await;
+    let png = export_png(&env, &service, 3).await;
     let printed = rasterise(&png).expect("rasterises");
     let part = |top, bottom| {
         let photo = band(&printed, top, bottom).expect("cuts");
@@ -111,6 +112,6 @@ async fn two_pictures_of_parts_of_one_page_in_one_import_are_combined() {
     let lower = part(420, 1000);
     let (status, r) = import(&service, "Paper", vec![part(0, 580), lower]).await;
     assert_eq!(status, TaskStatus::Completed, "{:?}", r.rejected);
-    assert_eq!((r.imported, r.rejected.len()), (20, 0), "{:?}", r.rejected);
+    assert_eq!((r.imported, r.rejected.len()), (3, 0), "{:?}", r.rejected);
     assert_eq!(ids_and_ans(&coins_in(&env.folder("Paper", "Bank"))), ids_and_ans(&bank));
 }
