@@ -10,6 +10,7 @@
 //! says to export them as `pdf` for paper.
 
 use std::borrow::Borrow;
+use std::sync::OnceLock;
 
 use cloudcoin_domain::{Amount, Coin};
 use qrcode::types::{Color, EcLevel, Version};
@@ -190,7 +191,14 @@ pub(crate) fn draw<C: Borrow<Coin>>(
 ) -> Canvas {
     let mut page = Canvas::new(WIDTH, HEIGHT);
     let mut letters = Letters::new();
-    ornament::border(&mut page, BORDER.0, BORDER.1);
+    // The border is the same on every page: drawn once (a few million anti-aliased dots) and
+    // then laid as its pixels, which keeps a page's fixed cost low.
+    static BORDER_MARKS: OnceLock<Vec<(u32, u8)>> = OnceLock::new();
+    page.lay(BORDER_MARKS.get_or_init(|| {
+        let mut border = Canvas::new(WIDTH, HEIGHT);
+        ornament::border(&mut border, BORDER.0, BORDER.1);
+        border.marks()
+    }));
     header(&mut page, &mut letters, label, texts.map(<[String]>::len));
     match texts {
         Some(texts) => codes(&mut page, &mut letters, texts, setup.for_codes(texts.len())),

@@ -290,6 +290,24 @@ impl Canvas {
         self.fill((x + w).saturating_sub(thickness), y, thickness, h, ink);
     }
 
+    /// Every pixel that is not paper, as its offset and index, for [`Canvas::lay`].
+    pub(crate) fn marks(&self) -> Vec<(u32, u8)> {
+        (0u32..)
+            .zip(&self.inks)
+            .filter(|&(_, &i)| i != Ink::Paper as u8)
+            .map(|(offset, &i)| (offset, i))
+            .collect()
+    }
+
+    /// Lays `marks` (from [`Canvas::marks`] of a canvas of the same size) over this one.
+    pub(crate) fn lay(&mut self, marks: &[(u32, u8)]) {
+        for &(offset, index) in marks {
+            if let Some(pixel) = self.inks.get_mut(offset as usize) {
+                *pixel = index;
+            }
+        }
+    }
+
     /// Lays `ink` over `(x, y)` at `coverage` (0: none, 255: all), anti-aliasing the edges of
     /// letters and lines: a partly covered pixel of the paper or the tint becomes a blend; where
     /// the same ink already lies the more covering wins; over another ink the new one shows
