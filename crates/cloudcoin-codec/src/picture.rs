@@ -397,7 +397,7 @@ mod tests {
     fn every_index_round_trips_and_the_palette_gives_each_its_colour() {
         let palette = Ink::palette();
         assert_eq!(palette.len(), 3 * ENTRIES);
-        assert!(ENTRIES <= 256);
+        const { assert!(ENTRIES <= 256) };
         for i in 0..u8::try_from(ENTRIES).expect("fits") {
             let pixel = Pixel::of(i);
             assert_eq!(pixel.index(), i);
