@@ -10,7 +10,10 @@
 //!   (`umount -l`) at a random moment of some rounds and plugged in again after the kill;
 //! - a "foreign mover" — another program sharing the wallet — moves coin files between `Bank`,
 //!   `Fracked` and `Limbo` while the clients run and while the server is down, and drops copies
-//!   of coin files while it is down.
+//!   of coin files while it is down;
+//! - some round workers are aimed at one of the pipelines' named fault points
+//!   (`cloudcoin_tasks::FaultPoint::ALL`, or those given by `--fault-points`): they abort, or fail
+//!   with an i/o error, exactly there.
 //!
 //! After every round the data directory is opened again (crash recovery runs) and a checker that
 //! reads the files itself verifies that
@@ -24,6 +27,7 @@
 //!
 //! ```text
 //! cloudcoin-campaign [--rounds N] [--storm-secs S] [--clients C] [--seed X] [--dir D] [--no-mounts]
+//!                    [--fault-points export:after_rename,import:mid_store,...]
 //! ```
 //!
 //! Prints its figures and exits non-zero if it found any violation.
@@ -33,6 +37,8 @@
     clippy::print_stderr,
     reason = "a command-line tool reports on its output"
 )]
+
+mod network;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -103,11 +109,22 @@ struct Options {
     seed: u64,
     dir: Option<PathBuf>,
     mounts: bool,
+    /// The fault points round workers may be aimed at.
+    #[cfg(feature = "fault-injection")]
+    points: Vec<cloudcoin_tasks::FaultPoint>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut o =
-        Options { rounds: 200, storm_secs: 20, clients: 24, seed: 0, dir: None, mounts: true };
+    let mut o = Options {
+        rounds: 200,
+        storm_secs: 20,
+        clients: 24,
+        seed: 0,
+        dir: None,
+        mounts: true,
+        #[cfg(feature = "fault-injection")]
+        points: cloudcoin_tasks::FaultPoint::ALL.to_vec(),
+    };
     o.seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -124,16 +141,66 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--seed" => o.seed = number(value()?)?,
             "--dir" => o.dir = Some(PathBuf::from(value()?)),
             "--no-mounts" => o.mounts = false,
+            "--fault-points" => fault_points(&mut o, value()?)?,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     Ok(o)
 }
 
+/// `--fault-points`: the points, comma-separated, spelled as `CLOUDCOIN_FAULT` names them; an
+/// empty list aims no worker.
+#[cfg(feature = "fault-injection")]
+fn fault_points(o: &mut Options, list: &str) -> Result<(), String> {
+    o.points = list
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|e| format!("--fault-points: {s:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn fault_points(_o: &mut Options, _list: &str) -> Result<(), String> {
+    Err("--fault-points needs the campaign built with the fault-injection feature".to_owned())
+}
+
+/// With the fault-injection feature, sometimes aims a round's worker at one fault point: the
+/// environment variable that makes it abort (or, less often, fail with an i/o error) there.
+#[cfg(feature = "fault-injection")]
+fn aim(o: &Options, rng: &mut Rng, f: &mut Figures) -> Vec<(&'static str, String)> {
+    if o.points.is_empty() || !rng.chance(30) {
+        return Vec::new();
+    }
+    let point = rng.pick(&o.points);
+    f.aimed += 1;
+    let var = if rng.chance(75) { "CLOUDCOIN_FAULT" } else { "CLOUDCOIN_FAULT_IO" };
+    vec![(var, point.to_string())]
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn aim(_o: &Options, _rng: &mut Rng, _f: &mut Figures) -> Vec<(&'static str, String)> {
+    Vec::new()
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("worker") {
         return worker(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("net-worker") {
+        return network::worker(&args[1..]);
+    }
+    if args.iter().any(|a| a == "--network") {
+        let outcome = network::parse(&args).and_then(|o| network::campaign(&o));
+        return match outcome {
+            Ok(0) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("cloudcoin-campaign: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     let options = match parse(&args) {
         Ok(o) => o,
@@ -256,6 +323,9 @@ struct Figures {
     consumed: usize,
     /// Workers that published by link then unlink.
     fallback_workers: u64,
+    /// Round workers aimed at a fault point, and those that aborted there.
+    aimed: u64,
+    aborted_at_point: u64,
     /// Rounds in which the mounted output folder was detached.
     detached: u64,
     /// Coin files the foreign mover moved between held folders, while the clients ran and while
@@ -318,7 +388,8 @@ fn campaign(o: &Options) -> Result<u64, String> {
         disrupt(&place, &mut rng, &mut f, mounted)?;
         let copies = 1 + rng.below(4);
         f.moved_down += foreign_mover(&place, &mut rng, copies, &mut f.copies);
-        let mut child = spawn_worker(&place, rng.next(), 4, 0, &mut rng, &mut f)?;
+        let aimed = aim(o, &mut rng, &mut f);
+        let mut child = spawn_worker(&place, rng.next(), 4, 0, &aimed, &mut rng, &mut f)?;
         let early = rng.chance(15);
         let delay = if early { rng.below(40) } else { 50 + rng.below(1_500) };
         let detach_at = (mounted && rng.chance(30)).then(|| rng.below(delay + 1));
@@ -345,7 +416,11 @@ fn campaign(o: &Options) -> Result<u64, String> {
                 None => std::thread::sleep(Duration::from_millis(delay)),
             }
             let _ = child.kill();
-            let _ = child.wait();
+            if let Ok(status) = child.wait() {
+                use std::os::unix::process::ExitStatusExt;
+                // SIGABRT: the worker reached the fault point it was aimed at.
+                f.aborted_at_point += u64::from(status.signal() == Some(6));
+            }
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             mover.join().unwrap_or(0)
         });
@@ -377,8 +452,15 @@ fn campaign(o: &Options) -> Result<u64, String> {
 
     if o.storm_secs > 0 {
         plug_in_all(&place)?;
-        let mut child =
-            spawn_worker(&place, rng.next(), o.clients, o.storm_secs * 1_000, &mut rng, &mut f)?;
+        let mut child = spawn_worker(
+            &place,
+            rng.next(),
+            o.clients,
+            o.storm_secs * 1_000,
+            &[],
+            &mut rng,
+            &mut f,
+        )?;
         let status = child.wait().map_err(|e| e.to_string())?;
         if !status.success() {
             eprintln!("storm: the worker ended with {status}");
@@ -388,7 +470,7 @@ fn campaign(o: &Options) -> Result<u64, String> {
         report(o.rounds, &found);
         f.violations += found.len() as u64;
         // And a storm killed in the middle.
-        let mut child = spawn_worker(&place, rng.next(), o.clients, 0, &mut rng, &mut f)?;
+        let mut child = spawn_worker(&place, rng.next(), o.clients, 0, &[], &mut rng, &mut f)?;
         std::thread::sleep(Duration::from_millis(500 + (o.storm_secs * 1_000) / 2));
         let _ = child.kill();
         let _ = child.wait();
@@ -403,7 +485,9 @@ fn campaign(o: &Options) -> Result<u64, String> {
         detach(&place.out(MOUNTED));
     }
     println!(
-        "campaign: weapons: {} workers on the link-then-unlink fallback, the mounted output folder detached in {} rounds, {} coin files moved by a foreign program while the server ran and {} while it was down, {} copies dropped; {} exports completed",
+        "campaign: weapons: {} workers aimed at a fault point ({} aborted there), {} workers on the link-then-unlink fallback, the mounted output folder detached in {} rounds, {} coin files moved by a foreign program while the server ran and {} while it was down, {} copies dropped; {} exports completed",
+        f.aimed,
+        f.aborted_at_point,
         f.fallback_workers,
         f.detached,
         f.moved_live,
@@ -563,6 +647,7 @@ fn spawn_worker(
     seed: u64,
     clients: u64,
     duration_ms: u64,
+    aimed: &[(&str, String)],
     rng: &mut Rng,
     f: &mut Figures,
 ) -> Result<Child, String> {
@@ -590,6 +675,7 @@ fn spawn_worker(
         }
         f.fallback_workers += 1;
     }
+    cmd.envs(aimed.iter().map(|(k, v)| (k, v)));
     cmd.spawn().map_err(|e| format!("cannot start a worker: {e}"))
 }
 
@@ -895,7 +981,7 @@ async fn import_file(
     let Ok(task) = service.start_import(req).await else { return };
     if let Some(TaskView { outcome: Some(TaskOutcome::Import(r)), .. }) =
         wait(service, task.id).await
-        && r.imported + r.already_present == coins.len()
+        && r.imported + r.already_present == coins.len() as u64
     {
         let _ = std::fs::rename(path, place.consumed().join(name));
     }

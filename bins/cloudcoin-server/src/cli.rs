@@ -100,6 +100,21 @@ pub(crate) struct Args {
     /// key coin out of the wallets. [default: none; requests go as type 0, keys in clear]
     #[arg(long, env = "CLOUDCOIN_RAIDA_KEY_COIN", requires = "raida_list")]
     pub(crate) raida_key_coin: Option<PathBuf>,
+
+    /// How an export the coins cannot make exactly breaks a coin into change: make-change
+    /// (9/90, the wallet picks the new serial numbers) or break (change SNs 9/91, then 9/92).
+    /// [default: make-change]
+    #[arg(long, env = "CLOUDCOIN_RAIDA_CHANGE", value_enum, requires = "raida_list")]
+    pub(crate) raida_change: Option<Change>,
+}
+
+/// How an export that needs change asks the RAIDA for it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Change {
+    /// Make change (9/90): the wallet picks the children's serial numbers.
+    MakeChange,
+    /// Change SNs (9/91), then break (9/92).
+    Break,
 }
 
 /// The type-1 response counter setting.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use cloudcoin_api::ApiConfig;
-use cloudcoin_tasks::{Service, ServiceConfig};
+use cloudcoin_tasks::{ChangeMethod, Service, ServiceConfig};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::Args;
@@ -71,7 +71,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     match network {
         Some(network) => {
             tracing::info!("RAIDA network on: imports claim their coins");
-            service_config = service_config.with_network(network);
+            let change = match args.raida_change {
+                None | Some(cli::Change::MakeChange) => ChangeMethod::MakeChange,
+                Some(cli::Change::Break) => ChangeMethod::Break,
+            };
+            service_config = service_config.with_network(network).with_change_method(change);
         }
         None => tracing::info!(
             "no RAIDA network (--raida-list): imported coins are stored as they come, not claimed"

@@ -119,12 +119,17 @@ pub(crate) enum Command {
     Task(TaskArgs),
     /// Show the server's name, version and API version.
     Info,
-    /// Show a wallet's history: every export and import, newest first (its transactions.csv,
-    /// read from the server's data directory on this machine).
+    /// Show a wallet's history: every export and import, newest first, a page at a time.
     History {
         /// The wallet.
         #[arg(long, default_value = "Default")]
         wallet: String,
+        /// How many entries to show (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        /// How many of the newest entries to skip (to see older ones).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
     },
     /// Open the wallet page in a browser: prints the server's one-time sign-in link (from
     /// {data dir}/.cloudcoin/sign-in-url), and opens it with xdg-open when a desktop is there.
@@ -161,6 +166,11 @@ pub(crate) struct ExportArgs {
     /// export's task instead of starting a second one. A fresh key is made otherwise.
     #[arg(long, value_name = "KEY")]
     pub(crate) idempotency_key: Option<String>,
+    /// Never break coins into change: an amount the wallet's coins cannot make exactly is
+    /// refused with the nearest amounts it can make. (By default a server with a RAIDA network
+    /// breaks the fewest coins needed first, and the output says what it broke.)
+    #[arg(long)]
+    pub(crate) no_change: bool,
 }
 
 #[derive(Debug, Args)]

@@ -24,7 +24,7 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    fn call_failed(&self, e: cloudcoin_client::Error) -> Failure {
+    pub(crate) fn call_failed(&self, e: cloudcoin_client::Error) -> Failure {
         let mut f = Failure::client(e, &self.server);
         if f.status == Status::Token {
             match &self.token_source {
@@ -129,11 +129,13 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
         }
         Command::Completions { shell } => crate::completions(shell),
         Command::Open { print } => crate::open::open(None, print),
-        Command::History { wallet } => crate::history::history(None, &wallet, cx.out.json),
+        Command::History { wallet, limit, offset } => {
+            crate::history::history(cx, &wallet, offset, limit).await
+        }
     }
 }
 
-fn wallet_name(what: &str, text: &str) -> Result<WalletName, Failure> {
+pub(crate) fn wallet_name(what: &str, text: &str) -> Result<WalletName, Failure> {
     WalletName::parse(text).map_err(|e| Failure::usage(format!("{what} {text:?}: {e}")))
 }
 
@@ -168,7 +170,8 @@ async fn export(cx: &Context, args: ExportArgs) -> Result<(), Failure> {
         FileType::Bin => FileKind::Bin,
         FileType::Pdf => FileKind::Pdf,
     };
-    let mut request = ExportRequest::new(wallet, amount, folder, kind);
+    let mut request =
+        ExportRequest::new(wallet, amount, folder, kind).with_make_change(!args.no_change);
     if let Some(t) = tag(args.tag.as_deref())? {
         request = request.with_tag(t);
     }
@@ -344,7 +347,11 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
             writeln!(o, "file:    {}", d.file.display())?;
             writeln!(o, "amount:  {}", d.amount)?;
             writeln!(o, "coins:   {}", d.coins)?;
-            writeln!(o, "sha256:  {}", d.sha256)
+            writeln!(o, "sha256:  {}", d.sha256)?;
+            match &d.change {
+                Some(c) => writeln!(o, "change:  {}", c.note),
+                None => Ok(()),
+            }
         }
         Some(TaskData::Backup(d)) => {
             writeln!(o, "file:    {}", d.file.display())?;
@@ -356,8 +363,8 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
             writeln!(o, "imported:         {} worth {}", coins(d.imported), d.amount)?;
             writeln!(o, "already present:  {}", coins(d.already_present))?;
             writeln!(o, "rejected:         {}", d.rejected.len())?;
-            for r in &d.rejected {
-                writeln!(o, "  {}: {}", r.source, r.reason)?;
+            for line in crate::exit::rejection_notes(&d.rejected) {
+                writeln!(o, "{line}")?;
             }
             if let Some(c) = &d.claim {
                 if c.claimed {
@@ -433,29 +440,40 @@ fn print_wallet(o: &mut dyn Write, w: &WalletDetail) -> io::Result<()> {
 }
 
 fn print_tasks(o: &mut dyn Write, tasks: &[Task]) -> io::Result<()> {
+    if tasks.is_empty() {
+        return writeln!(
+            o,
+            "no tasks yet (exports, imports and backups show here while they run and for a day after)"
+        );
+    }
     let mut rows = vec![
-        ["ID", "STARTED (UTC)", "TYPE", "STATUS", "PROGRESS", "AMOUNT", "MESSAGE"]
+        ["ID", "STARTED (UTC)", "TYPE", "WALLET", "STATUS", "PROGRESS", "AMOUNT", "MESSAGE"]
             .map(String::from)
             .to_vec(),
     ];
     rows.extend(tasks.iter().map(|t| {
-        let amount = match &t.data {
-            Some(TaskData::Export(d)) => d.amount.to_string(),
-            Some(TaskData::Import(d)) => d.amount.to_string(),
-            Some(TaskData::Backup(d)) => d.amount.to_string(),
-            _ => "-".to_owned(),
-        };
         vec![
             t.id.to_string(),
             utc_time(t.started),
             t.kind.as_str().to_owned(),
+            t.wallet.as_ref().map_or_else(|| "-".to_owned(), |w| w.as_str().to_owned()),
             t.status.as_str().to_owned(),
             format!("{}%", t.progress),
-            amount,
-            t.message.clone(),
+            t.amount.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+            one_line(&t.message, 100),
         ]
     }));
     table(o, &rows)
+}
+
+/// `text` cut to `max` characters with "…" (the whole of it: `cloudcoin task ID`).
+fn one_line(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` in UTC (days to a civil date: Howard Hinnant's method).
@@ -482,6 +500,13 @@ pub(crate) fn utc_time(secs: u64) -> String {
 fn print_task(o: &mut dyn Write, t: &Task) -> io::Result<()> {
     writeln!(o, "task:     {}", t.id)?;
     writeln!(o, "type:     {}", t.kind.as_str())?;
+    if let Some(w) = &t.wallet {
+        writeln!(o, "wallet:   {}", w.as_str())?;
+    }
+    if let Some(a) = t.amount {
+        writeln!(o, "amount:   {a}")?;
+    }
+    writeln!(o, "started:  {} UTC", utc_time(t.started))?;
     writeln!(o, "status:   {}", t.status.as_str())?;
     writeln!(o, "progress: {}%", t.progress)?;
     writeln!(o, "message:  {}", t.message)?;
@@ -504,5 +529,7 @@ mod tests {
         assert_eq!(utc_time(951_782_400), "2000-02-29 00:00:00");
         assert_eq!(coins(1), "1 coin");
         assert_eq!(coins(0), "0 coins");
+        assert_eq!(one_line("short", 10), "short");
+        assert_eq!(one_line("ééééé long text", 6), "ééééé…");
     }
 }

@@ -1,8 +1,9 @@
 //! Failures and their exit statuses (listed in `--help` and the README).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
-use cloudcoin_client::wire::{ErrorPayload, Task, TaskData};
+use cloudcoin_client::wire::{ErrorPayload, Rejection, Task, TaskData};
 use cloudcoin_client::{Error, codes};
 use serde::Serialize;
 
@@ -127,19 +128,9 @@ impl Failure {
             Some(TaskData::Import(import)) => {
                 let mut f = Failure::new(
                     Status::Failed,
-                    format!(
-                        "nothing was imported: {} refused",
-                        match import.rejected.len() {
-                            1 => "the one item was".to_owned(),
-                            n => format!("all {n} items were"),
-                        }
-                    ),
+                    format!("nothing was imported: {}", refusals(&import.rejected)),
                 );
-                f.notes = import
-                    .rejected
-                    .iter()
-                    .map(|r| format!("  rejected {}: {}", r.source, r.reason))
-                    .collect();
+                f.notes = rejection_notes(&import.rejected);
                 f
             }
             _ => Failure::new(
@@ -154,6 +145,44 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.status as u8)
     }
+}
+
+/// "1 refusal", "6 refusals from 2 files".
+fn refusals(rejected: &[Rejection]) -> String {
+    let files = rejected.iter().map(|r| r.source.as_str()).collect::<BTreeSet<_>>().len();
+    let what = if rejected.len() == 1 {
+        "1 refusal".to_owned()
+    } else {
+        format!("{} refusals", rejected.len())
+    };
+    match files {
+        0 | 1 => what,
+        n => format!("{what} from {n} files"),
+    }
+}
+
+/// How many refusals of one file are printed; the rest are counted (`--json` has them all).
+const REFUSALS_SHOWN_PER_FILE: usize = 3;
+
+/// One line per refusal, in the order given, at most [`REFUSALS_SHOWN_PER_FILE`] per file and
+/// then how many more.
+pub(crate) fn rejection_notes(rejected: &[Rejection]) -> Vec<String> {
+    let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut notes = Vec::new();
+    for r in rejected {
+        let n = shown.entry(r.source.as_str()).or_default();
+        *n += 1;
+        if *n <= REFUSALS_SHOWN_PER_FILE {
+            notes.push(format!("  rejected {}: {}", r.source, r.reason));
+        }
+    }
+    for (source, n) in shown.into_iter().filter(|(_, n)| *n > REFUSALS_SHOWN_PER_FILE) {
+        notes.push(format!(
+            "  … and {} more refusals of {source} (--json lists every one)",
+            n - REFUSALS_SHOWN_PER_FILE
+        ));
+    }
+    notes
 }
 
 /// The innermost cause's text ("Connection refused (os error 111)").

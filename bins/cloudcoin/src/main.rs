@@ -39,9 +39,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Completions { shell } = cli.command {
         return completions(shell);
     }
-    if let Command::History { wallet } = &cli.command {
-        return history::history(cli.data_dir.as_deref(), wallet, cli.json);
-    }
     if let Command::Open { print } = cli.command {
         return open::open(cli.data_dir.as_deref(), print);
     }

@@ -280,16 +280,34 @@ function showNearest(e, amount) {
     });
     buttons.append(b);
   }
+  // With the network, the wallet can break a larger coin into smaller ones with the RAIDA.
+  if (networkOnline) {
+    const change = el('button', { type: 'button', id: 'make-change' }, `Make change and send exactly ${amount} CC`);
+    change.addEventListener('click', () => {
+      box.hidden = true;
+      startExport(true);
+    });
+    buttons.append(change);
+    $('nearest-text').textContent = `No set of coins in this wallet makes exactly ${amount} CC. ` +
+      'Send one of the nearest amounts, or let the wallet break a larger coin into smaller ones ' +
+      'with the RAIDA (make change) and send exactly this amount:';
+  }
   box.hidden = false;
 }
 
-$('export-form').addEventListener('submit', async (ev) => {
+$('export-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
+  startExport(false);
+});
+
+/** Starts the export the form describes; breaks coins into change only when asked to. */
+async function startExport(makeChange) {
   const body = {
     name: $('export-wallet').value,
     amount: $('export-amount').value.trim(),
     type: $('export-type').value,
     folder: $('export-folder').value.trim(),
+    make_change: makeChange,
   };
   const tag = $('export-tag').value.trim();
   if (tag) body.tag = tag;
@@ -320,7 +338,8 @@ $('export-form').addEventListener('submit', async (ev) => {
       $('export-result').hidden = false;
       $('export-actions').hidden = false;
       $('export-print').hidden = body.type !== 'png';
-      setStatus($('export-status'), `Exported ${d.amount} CC. The coins are now in the file, no longer in the wallet.`, 'ok');
+      setStatus($('export-status'), `Exported ${d.amount} CC. The coins are now in the file, no longer in the wallet.` +
+        (networkOnline ? ' Until someone imports the file, the Network screen can take them back.' : ''), 'ok');
     } else {
       setStatus($('export-status'), 'The export failed: ' + ((done.data && done.data.message) || done.message), 'bad');
     }
@@ -331,7 +350,7 @@ $('export-form').addEventListener('submit', async (ev) => {
   } finally {
     $('export-button').disabled = false;
   }
-});
+}
 
 $('export-download').addEventListener('click', () => {
   if (lastExport) download(lastExport.id, lastExport.sha256, lastExport.file, $('export-download-status'));
@@ -379,6 +398,27 @@ function describeImport(task) {
   return { state, text: parts.join(', ') };
 }
 
+const GRADES = [
+  ['bank', 'in Bank (claimed, ready to spend)'],
+  ['fracked', 'Fracked (claimed; a few RAIDA lack the new key, healing repairs them)'],
+  ['limbo', 'in Limbo (too few answers; healing settles them, not in the balance meanwhile)'],
+  ['counterfeit', 'counterfeit (not money, kept apart)'],
+];
+
+/** What the import's claim did with the RAIDA: the grades, or why nothing was claimed. */
+function describeClaim(task) {
+  const c = (task.data || {}).claim;
+  if (!c) return '';
+  // Offline, every import says the same: a short line, the Network screen says the rest.
+  if (!c.claimed && networkOnline === false) {
+    return 'not claimed (offline mode): whoever sent these coins can still spend them until they are claimed; see the Network screen.';
+  }
+  if (!c.claimed) return c.note;
+  const grades = GRADES.filter(([k]) => c[k] && c[k].coins > 0)
+    .map(([k, words]) => `${coinsText(c[k].coins)} (${c[k].amount} CC) ${words}`);
+  return 'Claimed with the RAIDA: ' + (grades.length ? grades.join('; ') : 'no new coins') + '.';
+}
+
 async function importFiles(files) {
   const wallet = $('import-wallet').value;
   const rows = Array.from(files, (file) => {
@@ -397,6 +437,8 @@ async function importFiles(files) {
       const { state, text } = describeImport(done);
       li.dataset.state = state;
       status.textContent = text;
+      const claim = describeClaim(done);
+      if (claim && (done.data.imported > 0)) li.append(el('span', { class: 'claim' }, claim));
     } catch (e) {
       li.dataset.state = 'rejected';
       status.textContent = e.message;
@@ -460,9 +502,165 @@ $('backup-download').addEventListener('click', () => {
   if (lastBackup) download(lastBackup.id, lastBackup.sha256, lastBackup.file, $('backup-download-status'));
 });
 
+// ---- network ----------------------------------------------------------------------------
+
+const NO_NETWORK = 4315;
+let networkOnline = null;
+
+async function refreshNetwork() {
+  const box = $('network-box');
+  const summary = $('network-summary');
+  $('network-check').disabled = true;
+  summary.textContent = 'Asking each RAIDA…';
+  try {
+    const status = await api('GET', '/raida');
+    networkOnline = true;
+    box.className = 'panel';
+    $('network-actions').hidden = false;
+    $('network-state').hidden = true;
+    const quorum = status.up >= 13 ? 'enough to claim and heal coins (13 are needed)' :
+      'too few to claim or heal coins now (13 are needed); try again later';
+    summary.textContent = `${status.up} of ${status.raida.length} RAIDA answer: ${quorum}.`;
+    $('raida-rows').replaceChildren(...status.raida.map((r) => el('tr', { 'data-up': r.up ? 'yes' : 'no' },
+      el('td', { class: 'n' }, String(r.id)),
+      el('td', { class: 'mono' }, r.address),
+      el('td', {}, r.up ? 'yes' : 'no answer'),
+      el('td', { class: 'n' }, r.latency_ms === null || r.latency_ms === undefined ? '–' : `${r.latency_ms} ms`))));
+    $('raida-table').hidden = false;
+    $('heal-button').disabled = false;
+    $('reclaim-check').disabled = false;
+    $('reclaim-button').disabled = false;
+  } catch (e) {
+    $('raida-table').hidden = true;
+    if (e.code === NO_NETWORK) {
+      networkOnline = false;
+      box.className = 'panel offline';
+      $('network-state').textContent = 'offline';
+      $('network-state').hidden = false;
+      summary.replaceChildren('Offline mode: this server has no RAIDA network configured. ' +
+        'It keeps, sends and receives the coins it holds, but it cannot claim received coins ' +
+        '(the sender could still spend them), heal coins, or take back an export. To use the ' +
+        'network, start cloudcoin-server with ', el('code', {}, '--raida-list'),
+        ' and a file of the 25 RAIDA addresses.');
+      $('network-actions').hidden = true;
+      $('heal-button').disabled = true;
+      $('reclaim-check').disabled = true;
+      $('reclaim-button').disabled = true;
+    } else {
+      summary.textContent = 'Cannot ask the RAIDA: ' + e.message;
+    }
+  } finally {
+    $('network-check').disabled = false;
+  }
+}
+
+$('network-check').addEventListener('click', refreshNetwork);
+
+function gradeText(g) {
+  return g ? `${coinsText(g.coins)} (${g.amount} CC)` : '–';
+}
+
+$('heal-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const name = $('heal-wallet').value;
+  $('heal-result').hidden = true;
+  $('heal-progress-box').hidden = true;
+  setStatus($('heal-status'), 'Starting…');
+  $('heal-button').disabled = true;
+  try {
+    const task = await api('POST', '/fix', { name });
+    $('heal-progress-box').hidden = false;
+    const done = await follow(task.id, (t) => {
+      $('heal-progress').value = t.progress;
+      $('heal-message').textContent = t.message;
+    });
+    if (done.status === 'completed') {
+      const d = done.data;
+      $('heal-coins').textContent = coinsText(d.coins);
+      $('heal-bank').textContent = gradeText(d.bank);
+      $('heal-fracked').textContent = gradeText(d.fracked);
+      $('heal-limbo').textContent = gradeText(d.limbo);
+      $('heal-counterfeit').textContent = gradeText(d.counterfeit);
+      $('heal-result').hidden = false;
+      const left = d.fracked.coins + d.limbo.coins;
+      setStatus($('heal-status'), d.coins === 0 ? `Nothing to heal in ${name}: every coin is settled.` :
+        (left === 0 ? `Healed: every coin of ${name} is settled.` :
+          `Healing done for now; ${coinsText(left)} still need the RAIDA: heal again later.`), left === 0 ? 'ok' : '');
+    } else {
+      setStatus($('heal-status'), 'Healing failed: ' + ((done.data && done.data.message) || done.message), 'bad');
+    }
+  } catch (e) {
+    setStatus($('heal-status'), e.code === NO_NETWORK ?
+      'Offline mode: healing needs the RAIDA network, and this server has none configured.' : e.message, 'bad');
+  } finally {
+    $('heal-button').disabled = networkOnline === false;
+  }
+});
+
+// ---- reclaim ----------------------------------------------------------------------------
+
+/** Fills the export choice with the completed exports of the task list (newest first). */
+function listExports(tasks) {
+  const select = $('reclaim-export');
+  const chosen = select.value;
+  const exports = tasks.filter((t) => t.type === 'export' && t.status === 'completed' && t.data);
+  select.replaceChildren(...exports.map((t) => el('option', { value: t.id },
+    `${t.data.amount} CC from ${t.wallet || '?'} at ${new Date(t.started * 1000).toLocaleString()}: ` +
+    String(t.data.file).split('/').pop())));
+  if (exports.length === 0) select.append(el('option', { value: '' }, 'no finished export in the task list'));
+  if (exports.some((t) => t.id === chosen)) select.value = chosen;
+}
+
+function showReclaim(d) {
+  $('reclaim-unclaimed').textContent = gradeText(d.unclaimed);
+  $('reclaim-received').textContent = gradeText(d.received);
+  $('reclaim-returned').textContent = gradeText(d.returned);
+  $('reclaim-held').textContent = gradeText(d.held);
+  $('reclaim-unknown').textContent = gradeText(d.unknown);
+  $('reclaim-result').hidden = false;
+}
+
+async function reclaim(check) {
+  const id = $('reclaim-export').value;
+  $('reclaim-result').hidden = true;
+  if (!id) {
+    setStatus($('reclaim-status'), 'Choose an export first (finished exports of the task list show here).', 'bad');
+    return;
+  }
+  setStatus($('reclaim-status'), check ? 'Asking the RAIDA…' : 'Taking the unclaimed coins back…');
+  $('reclaim-check').disabled = true;
+  $('reclaim-button').disabled = true;
+  try {
+    if (check) {
+      const d = await api('GET', '/reclaim/' + encodeURIComponent(id));
+      showReclaim(d);
+      setStatus($('reclaim-status'), d.note, 'ok');
+    } else {
+      const task = await api('POST', '/reclaim', { task: id });
+      const done = await follow(task.id);
+      if (done.status === 'completed') {
+        showReclaim(done.data);
+        setStatus($('reclaim-status'), done.data.note, 'ok');
+      } else {
+        setStatus($('reclaim-status'), 'Taking back failed: ' + ((done.data && done.data.message) || done.message), 'bad');
+      }
+    }
+  } catch (e) {
+    setStatus($('reclaim-status'), e.code === NO_NETWORK ?
+      'Offline mode: checking and taking back need the RAIDA network, and this server has none configured.' :
+      e.message, 'bad');
+  } finally {
+    $('reclaim-check').disabled = networkOnline === false;
+    $('reclaim-button').disabled = networkOnline === false;
+  }
+}
+
+$('reclaim-check').addEventListener('click', () => reclaim(true));
+$('reclaim-form').addEventListener('submit', (ev) => { ev.preventDefault(); reclaim(false); });
+
 // ---- tasks ------------------------------------------------------------------------------
 
-const KIND = { export: 'Export', import: 'Import', backup: 'Backup' };
+const KIND = { export: 'Export', import: 'Import', backup: 'Backup', fix: 'Healing', reclaim: 'Take back' };
 let taskTimer = null;
 
 function taskItem(t) {
@@ -474,11 +672,16 @@ function taskItem(t) {
   else if (t.status === 'completed' && t.type === 'backup') outcome = `${coinsText(d.coins)} in ${d.file}`;
   else if (t.type === 'import' && t.status !== 'running') outcome = describeImport(t).text;
   else if (t.status === 'error') outcome = d.message || '';
+  if (t.status === 'completed' && t.type === 'fix') outcome = `${coinsText(d.coins)} looked at`;
+  const subject = [t.wallet ? `wallet ${t.wallet}` : '', t.amount && t.amount !== '0' ? `${t.amount} CC` : '']
+    .filter(Boolean).join(', ');
   return el('li', { 'data-status': t.status, 'data-task': t.id },
     el('div', { class: 'line' },
       el('span', { class: 'what' }, KIND[t.type] || t.type),
+      subject ? el('span', { class: 'subject' }, subject) : null,
       el('span', { class: 'task-status' }, t.status),
-      bar, el('span', {}, `${t.progress} %`),
+      t.status === 'running' ? bar : null,
+      t.status === 'running' ? el('span', {}, `${t.progress} %`) : null,
       el('span', { class: 'muted' }, `started ${when}`)),
     el('div', { class: 'muted' }, t.message),
     outcome ? el('div', { class: 'outcome' }, outcome) : null);
@@ -491,6 +694,7 @@ async function refreshTasks() {
     const tasks = await api('GET', '/tasks');
     tasks.sort((a, b) => b.started - a.started);
     running = tasks.filter((t) => t.status === 'running').length;
+    listExports(tasks);
     const list = $('task-list');
     if (tasks.length === 0) list.replaceChildren(el('li', { class: 'muted' }, 'No tasks yet.'));
     else list.replaceChildren(...tasks.map(taskItem));
@@ -506,16 +710,20 @@ async function refreshTasks() {
 // ---- start ------------------------------------------------------------------------------
 
 for (const tab of document.querySelectorAll('.tab')) {
-  tab.addEventListener('click', () => show(tab.dataset.screen));
+  tab.addEventListener('click', () => {
+    show(tab.dataset.screen);
+    if (tab.dataset.screen === 'network') refreshNetwork();
+  });
 }
 try {
   const folder = localStorage.getItem(FOLDER_KEY);
   if (folder) { $('export-folder').value = folder; $('backup-folder').value = folder; }
 } catch (e) { /* private mode */ }
 const first = location.hash.replace('#', '');
-show(['wallets', 'export', 'import', 'backup', 'tasks'].includes(first) ? first : 'wallets');
+show(['wallets', 'export', 'import', 'backup', 'network', 'tasks'].includes(first) ? first : 'wallets');
 api('GET', '/info').then((info) => {
   $('server-info').textContent = `${info.name} ${info.version}.`;
 }).catch(() => {});
 refreshWallets();
 refreshTasks();
+refreshNetwork();

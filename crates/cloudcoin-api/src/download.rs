@@ -10,8 +10,8 @@ use cloudcoin_tasks::{TaskOutcome, TaskView};
 use http::{HeaderValue, Response, StatusCode, header};
 use sha2::{Digest, Sha256};
 
+use crate::body::ApiBody;
 use crate::error::{ApiError, code};
-use crate::service::ApiBody;
 
 /// The answer to a download of `task`'s file.
 pub(crate) async fn task_file(task: &TaskView) -> Result<Response<ApiBody>, ApiError> {

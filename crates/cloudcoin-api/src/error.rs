@@ -91,9 +91,17 @@ impl ApiError {
         )
     }
 
-    /// A server fault: logged in full here, answered with a generic message.
-    pub(crate) fn internal(detail: &dyn std::fmt::Display) -> ApiError {
-        tracing::error!(error = %detail, "internal error answering a request");
+    /// A server fault: logged in full here (the error and its chain of sources), answered with a
+    /// generic message.
+    pub(crate) fn internal(detail: &(dyn std::error::Error + 'static)) -> ApiError {
+        let mut chain = detail.to_string();
+        let mut source = detail.source();
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        tracing::error!(error = %chain, "internal error answering a request");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             code::INTERNAL,
@@ -204,6 +212,7 @@ pub(crate) fn task_failure(f: &TaskFailure) -> ApiError {
 mod tests {
     use super::*;
     use cloudcoin_domain::Amount;
+    use cloudcoin_tasks::{FolderProblem, InternalError};
     use std::path::PathBuf;
 
     fn wallet() -> cloudcoin_domain::WalletName {
@@ -241,7 +250,10 @@ mod tests {
                 4300,
             ),
             (
-                ServiceError::Folder { path: PathBuf::from("x"), problem: "not absolute".into() },
+                ServiceError::Folder {
+                    path: PathBuf::from("x"),
+                    problem: FolderProblem::NotAbsolute,
+                },
                 StatusCode::UNPROCESSABLE_ENTITY,
                 4193,
             ),
@@ -251,11 +263,7 @@ mod tests {
                 4301,
             ),
             (ServiceError::TooManyItems { count: 9, max: 8 }, StatusCode::BAD_REQUEST, 4121),
-            (
-                ServiceError::Internal("disk on fire at /secret".into()),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                4305,
-            ),
+            (ServiceError::Internal(secret_fire()), StatusCode::INTERNAL_SERVER_ERROR, 4305),
         ];
         for (e, status, code) in cases {
             let api = service_error(&e);
@@ -264,9 +272,14 @@ mod tests {
         }
     }
 
+    /// An internal error whose details name a path the client must not see.
+    fn secret_fire() -> InternalError {
+        InternalError::Io(std::io::Error::other("disk on fire at /secret"))
+    }
+
     #[test]
     fn internal_errors_keep_their_details_out_of_the_answer() {
-        let api = service_error(&ServiceError::Internal("disk on fire at /secret".into()));
+        let api = service_error(&ServiceError::Internal(secret_fire()));
         assert!(!api.message.contains("secret"), "{}", api.message);
         assert!(api.details.is_none());
     }

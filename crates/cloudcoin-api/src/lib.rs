@@ -65,6 +65,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod body;
 mod config;
 mod download;
 mod error;
@@ -76,11 +77,13 @@ mod routes;
 mod server;
 mod service;
 mod session;
+mod state;
 
+pub use body::ApiBody;
 pub use cloudcoin_wire::codes;
 pub use config::ApiConfig;
 pub use server::serve;
-pub use service::{Api, ApiBody};
+pub use service::Api;
 
 /// The JSON shapes of the API, shared with clients: the [`cloudcoin_wire`] crate.
 pub use cloudcoin_wire as wire;

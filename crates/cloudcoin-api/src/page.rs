@@ -5,9 +5,9 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 
-use crate::routes::AppState;
-use crate::service::ApiBody;
+use crate::body::ApiBody;
 use crate::session::{COOKIE, code_param, write_url_file};
+use crate::state::AppState;
 
 const INDEX_HTML: &str = include_str!("../page/index.html");
 const APP_JS: &str = include_str!("../page/app.js");

@@ -24,6 +24,36 @@ pub(crate) fn wallet_in_path(text: &str) -> Result<WalletName, ApiError> {
     WalletName::parse(text).map_err(|e| name_error("wallet name in the path", &e))
 }
 
+/// A page of a history: `offset` (default 0) and `limit` (default 50, 1 to 500) from the
+/// query string. Other parameters are ignored; a repeated one is refused.
+pub(crate) fn history_query(query: Option<&str>) -> Result<(u64, u64), ApiError> {
+    let (mut offset, mut limit) = (None, None);
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match key {
+            "offset" => &mut offset,
+            "limit" => &mut limit,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(ApiError::field(key, "is given twice; give it once"));
+        }
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::field(key, format!("{value:?} is not a whole number from 0")));
+        }
+        // Past the last row is an empty page, however far past.
+        *slot = Some(value.parse::<u64>().unwrap_or(u64::MAX));
+    }
+    let limit = limit.unwrap_or(50);
+    if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
+        return Err(ApiError::field("limit", format!("must be from 1 to {MAX_HISTORY_PAGE}")));
+    }
+    Ok((offset.unwrap_or(0), limit))
+}
+
+/// The most rows one page of a history holds.
+const MAX_HISTORY_PAGE: u64 = 500;
+
 fn tag_field(f: &Fields, key: &str) -> Result<Option<Tag>, ApiError> {
     match f.opt_string(key)? {
         None => Ok(None),
@@ -75,7 +105,7 @@ pub(crate) fn idempotency_key(
     Ok(Some(text.to_owned()))
 }
 
-/// `POST /api/v1/export`: `{name, amount, folder, type, tag?}`.
+/// `POST /api/v1/export`: `{name, amount, folder, type, tag?, verify?, make_change?}`.
 pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportRequest, ApiError> {
     let f = Fields::parse_body(body)?;
     let mut request = ExportRequest::new(
@@ -85,7 +115,8 @@ pub(crate) fn export_request(body: &[u8], key: Option<String>) -> Result<ExportR
         kind_field(&f, "type")?,
     )
     .with_tag(tag_field(&f, "tag")?.unwrap_or_else(Tag::empty))
-    .with_verify(f.opt_bool("verify")?.unwrap_or(true));
+    .with_verify(f.opt_bool("verify")?.unwrap_or(true))
+    .with_make_change(f.opt_bool("make_change")?.unwrap_or(true));
     if let Some(key) = key {
         request = request.with_idempotency_key(key);
     }
@@ -251,5 +282,24 @@ mod tests {
         assert!(idempotency_key(Some(&long)).is_err());
         let spaced = http::HeaderValue::from_static("a b");
         assert!(idempotency_key(Some(&spaced)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+
+    #[test]
+    fn history_pages_are_read_from_the_query() {
+        assert_eq!(history_query(None).expect("defaults"), (0, 50));
+        assert_eq!(history_query(Some("offset=20&limit=10&x=y")).expect("ok"), (20, 10));
+        let far = history_query(Some("offset=99999999999999999999999")).expect("far");
+        assert_eq!(far, (u64::MAX, 50));
+        for bad in
+            ["limit=0", "limit=501", "offset=-1", "offset=1e3", "limit=", "offset=1&offset=2"]
+        {
+            let e = history_query(Some(bad)).expect_err(bad);
+            assert_eq!(e.code, code::INVALID_FIELD, "{bad}");
+        }
     }
 }

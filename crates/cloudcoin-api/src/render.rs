@@ -2,14 +2,9 @@
 
 use cloudcoin_tasks::{ClaimReport, GradeCount, RaidaHealth, ReclaimReport, TaskOutcome, TaskView};
 use cloudcoin_wire::{
-    BackupData, ClaimData, CoinRef, ErrorPayload, ExportData, FixData, GradeData, ImportData, Info,
-    RaidaEcho, RaidaStatus, ReclaimData, Rejection, Task, TaskData,
+    BackupData, ChangeData, ClaimData, CoinRef, ErrorPayload, ExportData, FixData, GradeData,
+    ImportData, Info, RaidaEcho, RaidaStatus, ReclaimData, Rejection, Task, TaskData,
 };
-
-/// A count as the wire carries it (a `usize` always fits in 64 bits here).
-fn count(n: usize) -> u64 {
-    u64::try_from(n).expect("counts fit in 64 bits")
-}
 
 /// `GET /api/v1/tasks/{id}`'s payload for `view`.
 pub(crate) fn task(view: &TaskView) -> Task {
@@ -18,38 +13,40 @@ pub(crate) fn task(view: &TaskView) -> Task {
     task.progress = view.progress;
     task.message = view.message.clone();
     task.finished = view.finished;
+    task.wallet = view.wallet.clone();
+    task.amount = view.amount();
     task.data = view.outcome.as_ref().map(data);
     task
 }
 
 fn data(outcome: &TaskOutcome) -> TaskData {
     match outcome {
-        TaskOutcome::Export(r) => TaskData::Export(ExportData::new(
-            r.file.clone(),
-            r.amount,
-            count(r.coins),
-            r.sha256.clone(),
-        )),
+        TaskOutcome::Export(r) => TaskData::Export(
+            ExportData::new(r.file.clone(), r.amount, r.coins, r.sha256.clone()).with_change(
+                r.change.as_ref().map(|c| {
+                    let broken = c
+                        .broken
+                        .iter()
+                        .map(|id| CoinRef::new(id.denomination.code(), id.serial.get()))
+                        .collect();
+                    ChangeData::new(broken, c.note.clone())
+                }),
+            ),
+        ),
         TaskOutcome::Import(r) => TaskData::Import(
             ImportData::new(
-                count(r.imported),
-                count(r.already_present),
-                r.rejected
-                    .iter()
-                    .map(|x| Rejection::new(count(x.item), &x.source, &x.reason))
-                    .collect(),
+                r.imported,
+                r.already_present,
+                r.rejected.iter().map(|x| Rejection::new(x.item, &x.source, &x.reason)).collect(),
                 r.amount,
             )
             .with_claim(claim(&r.claim)),
         ),
-        TaskOutcome::Backup(r) => TaskData::Backup(BackupData::new(
-            r.file.clone(),
-            count(r.coins),
-            r.amount,
-            r.sha256.clone(),
-        )),
+        TaskOutcome::Backup(r) => {
+            TaskData::Backup(BackupData::new(r.file.clone(), r.coins, r.amount, r.sha256.clone()))
+        }
         TaskOutcome::Fix(r) => {
-            let mut fix = FixData::new(count(r.coins), grade(&r.bank));
+            let mut fix = FixData::new(r.coins, grade(&r.bank));
             fix.fracked = grade(&r.fracked);
             fix.counterfeit = grade(&r.counterfeit);
             fix.limbo = grade(&r.limbo);
@@ -66,7 +63,7 @@ fn data(outcome: &TaskOutcome) -> TaskData {
 
 /// How many coins, and how much, ended in one grade.
 fn grade(c: &GradeCount) -> GradeData {
-    GradeData::new(count(c.coins), c.amount)
+    GradeData::new(c.coins, c.amount)
 }
 
 /// `data.claim` of a finished import.
@@ -88,7 +85,7 @@ pub(crate) fn reclaim(r: &ReclaimReport) -> ReclaimData {
     let export = r.export.unwrap_or_default();
     let mut data = ReclaimData::new(export, r.reclaimed, r.note.clone(), grade(&r.unclaimed));
     data.file = r.file.clone();
-    data.coins = count(r.coins);
+    data.coins = r.coins;
     data.received = grade(&r.received);
     data.unknown = grade(&r.unknown);
     data.held = grade(&r.held);

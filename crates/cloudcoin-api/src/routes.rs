@@ -11,27 +11,18 @@ use hyper::body::Body;
 use serde::Serialize;
 
 use crate::access;
-use crate::config::ApiConfig;
+use crate::body::ApiBody;
 use crate::download;
 use crate::error::{ApiError, code, service_error};
 use crate::json::{error_body, success_body};
 use crate::page;
 use crate::parse;
-use crate::service::ApiBody;
-use crate::session::Sessions;
+// Its path before it had a module of its own.
+pub(crate) use crate::state::AppState;
 use crate::wire;
 
 /// The OpenAPI 3.1 document of this API, served at `/api/v1/openapi.json`.
 pub(crate) const OPENAPI_JSON: &str = include_str!("../openapi.json");
-
-/// What every request handler shares.
-#[derive(Debug)]
-pub(crate) struct AppState {
-    pub(crate) service: cloudcoin_tasks::Service,
-    pub(crate) config: ApiConfig,
-    /// The wallet page's sign-in code and sessions.
-    pub(crate) sessions: Sessions,
-}
 
 /// The endpoints of the v1 API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +42,7 @@ pub(crate) enum Route {
     TaskFile(String),
     Wallets,
     Wallet(String),
+    Transactions(String),
 }
 
 impl Route {
@@ -73,6 +65,7 @@ impl Route {
             Route::TaskFile("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::Wallets,
             Route::Wallet("Default".into()),
+            Route::Transactions("Default".into()),
         ]
     }
 
@@ -96,6 +89,9 @@ impl Route {
             ["tasks", id, "file"] if !id.is_empty() => Route::TaskFile((*id).to_owned()),
             ["wallets"] => Route::Wallets,
             ["wallets", name] if !name.is_empty() => Route::Wallet(percent_decode(name)?),
+            ["wallets", name, "transactions"] if !name.is_empty() => {
+                Route::Transactions(percent_decode(name)?)
+            }
             _ => return Ok(None),
         }))
     }
@@ -119,6 +115,7 @@ impl Route {
             Route::TaskFile(_) => "/api/v1/tasks/{id}/file",
             Route::Wallets => "/api/v1/wallets",
             Route::Wallet(_) => "/api/v1/wallets/{name}",
+            Route::Transactions(_) => "/api/v1/wallets/{name}/transactions",
         }
     }
 
@@ -132,7 +129,8 @@ impl Route {
             | Route::ReclaimCheck(_)
             | Route::Tasks
             | Route::Task(_)
-            | Route::TaskFile(_) => "GET",
+            | Route::TaskFile(_)
+            | Route::Transactions(_) => "GET",
             Route::Export | Route::Import | Route::Backup | Route::Fix | Route::Reclaim => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
@@ -368,6 +366,13 @@ where
             let wallet = service.wallet(&name).await.map_err(|e| service_error(&e))?;
             success(StatusCode::OK, wallet)
         }
+        (Route::Transactions(name), Method::GET) => {
+            let name = parse::wallet_in_path(name)?;
+            let (offset, limit) = parse::history_query(req.uri().query())?;
+            let page =
+                service.transactions(&name, offset, limit).await.map_err(|e| service_error(&e))?;
+            success(StatusCode::OK, page)
+        }
         (Route::Wallet(name), Method::DELETE) => {
             let name = parse::wallet_in_path(name)?;
             service.delete_wallet(&name).await.map_err(|e| service_error(&e))?;
@@ -534,7 +539,7 @@ mod tests {
             .expect("opens");
         let api = crate::Api::new(
             service,
-            ApiConfig::default().with_allowed_hosts(vec!["h".into()]).without_auth(),
+            crate::ApiConfig::default().with_allowed_hosts(vec!["h".into()]).without_auth(),
         );
         let documented = documented();
         let paths: std::collections::BTreeSet<&String> =

@@ -5,14 +5,15 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use hyper::body::{Body, Frame, SizeHint};
+use http::{Request, Response};
+use hyper::body::Body;
 
+// Its path before it had a module of its own.
+pub(crate) use crate::body::ApiBody;
 use crate::config::ApiConfig;
-use crate::routes::{AppState, handle};
+use crate::routes::handle;
+use crate::state::AppState;
 
 /// The v1 API in front of a [`cloudcoin_tasks::Service`]: every route, the access checks, the
 /// body limits and the JSON envelope, with no socket of its own.
@@ -135,44 +136,5 @@ where
     fn call(&self, req: Request<B>) -> Self::Future {
         let api = self.clone();
         Box::pin(async move { Ok(api.handle(req).await) })
-    }
-}
-
-/// The body of every answer: the whole JSON document, in one piece.
-#[derive(Debug, Default)]
-pub struct ApiBody {
-    bytes: Option<Bytes>,
-}
-
-impl ApiBody {
-    /// The body's bytes, without polling (the body is always complete).
-    pub fn into_bytes(self) -> Bytes {
-        self.bytes.unwrap_or_default()
-    }
-
-    pub(crate) fn response(status: StatusCode, bytes: Bytes) -> Response<ApiBody> {
-        let mut r = Response::new(ApiBody { bytes: Some(bytes).filter(|b| !b.is_empty()) });
-        *r.status_mut() = status;
-        r
-    }
-}
-
-impl Body for ApiBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.bytes.take().map(|b| Ok(Frame::data(b))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.bytes.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
     }
 }

@@ -6,14 +6,15 @@ use cloudcoin_domain::WalletName;
 use cloudcoin_wire::TaskId;
 use cloudcoin_wire::{
     BackupRequest, CreateWalletRequest, Deleted, ExportRequest, FixRequest, Health, ImportRequest,
-    Info, RaidaStatus, ReclaimData, ReclaimRequest, Task, WalletDetail, WalletSummary,
+    Info, RaidaStatus, ReclaimData, ReclaimRequest, Task, TransactionPage, WalletDetail,
+    WalletSummary,
 };
 use http::Method;
 use serde::Serialize;
 
+use crate::backoff::Backoff;
 use crate::error::Error;
 use crate::transport::{Call, Transport};
-use crate::wait::{Backoff, Wait};
 
 /// How long a client waits for each answer unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,7 +27,8 @@ pub const DEFAULT_EXPORT_ATTEMPTS: u32 = 3;
 pub struct Client {
     transport: Transport,
     export_attempts: u32,
-    backoff: Backoff,
+    /// How [`Client::wait`] spaces its polls (that method lives beside [`crate::Wait`]).
+    pub(crate) backoff: Backoff,
 }
 
 /// Settings for a [`Client`]; made by [`Client::builder`].
@@ -235,11 +237,6 @@ impl Client {
         self.transport.send(Call::get("/tasks".into())).await
     }
 
-    /// Follows a task until it finishes, polling with the client's [`Backoff`]; see [`Wait`].
-    pub fn wait(&self, id: TaskId) -> Wait<'_> {
-        Wait::new(self, id, self.backoff)
-    }
-
     /// `GET /api/v1/wallets`: every wallet with its balance.
     pub async fn wallets(&self) -> Result<Vec<WalletSummary>, Error> {
         self.transport.send(Call::get("/wallets".into())).await
@@ -248,6 +245,31 @@ impl Client {
     /// `GET /api/v1/wallets/{name}`: one wallet in detail.
     pub async fn wallet(&self, name: &WalletName) -> Result<WalletDetail, Error> {
         self.transport.send(Call::get(cloudcoin_wire::wallet_path(name))).await
+    }
+
+    /// `GET /api/v1/wallets/{name}/transactions`: a page of the wallet's history (every export
+    /// and import), newest first: `limit` rows (1 to 500) after the `offset` newest.
+    ///
+    /// ```no_run
+    /// # async fn history(client: cloudcoin_client::Client) -> Result<(), cloudcoin_client::Error> {
+    /// let wallet = cloudcoin_client::WalletName::parse("Default").expect("a valid name");
+    /// let page = client.transactions(&wallet, 0, 20).await?;
+    /// for t in &page.transactions {
+    ///     println!("{} {} {}", t.time, t.kind, t.amount);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn transactions(
+        &self,
+        name: &WalletName,
+        offset: u64,
+        limit: u64,
+    ) -> Result<TransactionPage, Error> {
+        let path = format!(
+            "{}/transactions?offset={offset}&limit={limit}",
+            cloudcoin_wire::wallet_path(name)
+        );
+        self.transport.send(Call::get(path)).await
     }
 
     /// `POST /api/v1/wallets`: creates an empty wallet.
@@ -274,7 +296,7 @@ pub fn new_idempotency_key() -> String {
 
 /// The JSON body of a request; fails only for a path that is not UTF-8.
 fn json(body: &impl Serialize) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(body).map_err(|e| Error::Request { problem: e.to_string() })
+    serde_json::to_vec(body).map_err(|e| Error::Request { error: Box::new(e) })
 }
 
 fn post(path: &str, body: &impl Serialize) -> Result<Call<'static>, Error> {

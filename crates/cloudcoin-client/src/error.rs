@@ -88,21 +88,23 @@ pub enum Error {
     },
 
     /// The answer is not what the v1 API sends (not its JSON envelope, or the wrong shape).
-    #[error("unexpected answer from {url} (HTTP {status}): {problem}")]
+    #[error(
+        "unexpected answer from {url} (HTTP {status}): not the API's answer ({error}); is this a CloudCoin server?"
+    )]
     Protocol {
         /// The URL called.
         url: String,
         /// The HTTP status of the answer.
         status: u16,
-        /// What was wrong with it.
-        problem: String,
+        /// What the JSON reader said of it (quoted in the message, so not its source too).
+        error: BoxError,
     },
 
     /// The request cannot be written as JSON (a path that is not UTF-8).
-    #[error("the request cannot be sent: {problem}")]
+    #[error("the request cannot be sent: {error}")]
     Request {
-        /// Why.
-        problem: String,
+        /// What the JSON writer said (quoted in the message, so not its source too).
+        error: BoxError,
     },
 
     /// The server URL given to the client cannot be used.

@@ -44,6 +44,7 @@
 
 #![warn(missing_docs)]
 
+mod backoff;
 mod client;
 mod error;
 mod local;
@@ -54,9 +55,10 @@ pub use cloudcoin_domain::{Amount, FileKind, Tag, WalletName};
 pub use cloudcoin_wire::{self as wire, codes};
 pub use cloudcoin_wire::{TaskId, TaskKind, TaskStatus};
 
+pub use crate::backoff::Backoff;
 pub use crate::client::{
     Client, ClientBuilder, DEFAULT_EXPORT_ATTEMPTS, DEFAULT_TIMEOUT, new_idempotency_key,
 };
 pub use crate::error::{ApiError, Error};
 pub use crate::local::{TokenError, default_data_dir, read_token_file, token_file};
-pub use crate::wait::{Backoff, Wait};
+pub use crate::wait::Wait;

@@ -151,7 +151,7 @@ fn decode<T: DeserializeOwned>(url: &str, status: StatusCode, body: &[u8]) -> Re
     let envelope: Envelope<T> = serde_json::from_slice(body).map_err(|e| Error::Protocol {
         url: url.to_owned(),
         status: status.as_u16(),
-        problem: format!("not the API's answer ({e}); is this a CloudCoin server?"),
+        error: Box::new(e),
     })?;
     envelope.into_result().map_err(|payload| {
         Error::Api(ApiError { status: status.as_u16(), payload: Box::new(payload) })

@@ -5,35 +5,14 @@ use std::time::Duration;
 use cloudcoin_wire::Task;
 use cloudcoin_wire::{TaskId, TaskStatus};
 
+use crate::backoff::Backoff;
 use crate::client::Client;
 use crate::error::Error;
 
-/// How [`Wait`] spaces its polls: `first` after a change, doubling while nothing changes, up
-/// to `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Backoff {
-    /// The pause after a poll that saw a change.
-    pub first: Duration,
-    /// The longest pause.
-    pub max: Duration,
-}
-
-impl Backoff {
-    /// A backoff from `first` up to `max` (at least `first`).
-    pub fn new(first: Duration, max: Duration) -> Backoff {
-        Backoff { first, max: max.max(first) }
-    }
-
-    fn next(&self, delay: Duration) -> Duration {
-        delay.saturating_mul(2).clamp(self.first, self.max)
-    }
-}
-
-impl Default for Backoff {
-    /// 50 ms, doubling up to 500 ms.
-    fn default() -> Self {
-        Backoff::new(Duration::from_millis(50), Duration::from_millis(500))
+impl Client {
+    /// Follows a task until it finishes, polling with the client's [`Backoff`]; see [`Wait`].
+    pub fn wait(&self, id: TaskId) -> Wait<'_> {
+        Wait::new(self, id, self.backoff)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+// `error` uses `Amount` in turn (a meant circle: see there).
 use crate::error::AmountError;
 
 /// Number of fraction digits an amount may carry.

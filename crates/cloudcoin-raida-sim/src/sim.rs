@@ -52,7 +52,15 @@ struct Parsed {
     key_an: Option<[u8; 16]>,
     /// Response bytes 16–31.
     challenge_field: [u8; 16],
-    payload: Vec<u8>,
+    /// The body without its terminator, decrypted: the challenge, then the payload.
+    plain: Vec<u8>,
+}
+
+impl Parsed {
+    /// The command's records.
+    fn payload(&self) -> &[u8] {
+        &self.plain[16..]
+    }
 }
 
 /// What running a command gave.
@@ -178,7 +186,7 @@ impl Simulator {
                 }
                 if recorded {
                     let (coins, pg) =
-                        crate::commands::decode_for_log(parsed.command, &parsed.payload);
+                        crate::commands::decode_for_log(parsed.command, parsed.payload());
                     entry.coins = coins;
                     entry.pg = pg;
                 }
@@ -188,7 +196,7 @@ impl Simulator {
                         if let Some(observer) = &self.config.observer {
                             observer(&entry);
                         }
-                        crate::commands::run(self, node, parsed.command, &parsed.payload)
+                        crate::commands::run(self, node, parsed.command, parsed.payload())
                     }
                     Apply::No(Some(forced)) => Outcome::status(forced),
                     Apply::No(None) => Outcome::status(0),
@@ -318,12 +326,11 @@ impl Simulator {
         if !challenge_ok {
             return Err(Refusal { status: 37, echo: true, challenge: challenge_field });
         }
-        let payload = plain.split_off(16);
-        if !crate::commands::shape_ok(command, payload.len()) {
+        if !crate::commands::shape_ok(command, plain.len() - 16) {
             let status = crate::commands::shape_status(command);
             return Err(Refusal { status, echo: true, challenge: challenge_field });
         }
-        Ok(Parsed { header, command, key_an, challenge_field, payload })
+        Ok(Parsed { header, command, key_an, challenge_field, plain })
     }
 
     fn node(&self, raida: u8) -> Option<&Raida> {

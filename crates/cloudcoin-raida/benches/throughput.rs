@@ -8,7 +8,11 @@
 //! simulated latency, the connection and the scheduling the batch pays too), and shown beside
 //! the bare latency.
 //!
-//! `cargo bench -p cloudcoin-raida --bench throughput` (optionally `-- ROUNDS`, default 5).
+//! Each round samples the floor (an echo) right before each call, so a round's ratio compares
+//! two things timed under the same load; the medians of the rounds are printed, with the
+//! machine's load average, since on a shared machine the wall times follow the load.
+//!
+//! `cargo bench -p cloudcoin-raida --bench throughput` (optionally `-- ROUNDS`, default 9).
 
 #![allow(
     clippy::print_stdout,
@@ -21,7 +25,7 @@ use std::time::{Duration, Instant};
 use cloudcoin_domain::{Coin, RAIDA_COUNT};
 use cloudcoin_raida::{
     AddressList, BODY_OVERHEAD, Client, Command, Config, Grade, MAX_BODY_LEN, RaidaId, Request,
-    random_key,
+    random_pans,
 };
 use cloudcoin_raida_sim::{Network, SimConfig, generate_coins};
 
@@ -56,7 +60,7 @@ fn client(net: &Network, requests_per_raida: usize) -> Client {
 }
 
 fn with_pans(coins: &[Coin]) -> Vec<Coin> {
-    coins.iter().map(|c| c.clone().with_pans(std::array::from_fn(|_| random_key()))).collect()
+    coins.iter().zip(random_pans(coins.len())).map(|(c, pans)| c.clone().with_pans(pans)).collect()
 }
 
 fn after_pown(coins: &[Coin]) -> Vec<Coin> {
@@ -68,6 +72,55 @@ fn after_pown(coins: &[Coin]) -> Vec<Coin> {
             next
         })
         .collect()
+}
+
+/// The 1-minute load average of the machine, as `/proc/loadavg` gives it (`?` where there is
+/// none): on a shared machine the figures mean little without it.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// One command's rounds: its wall times, the floor sampled beside each, and the CPU time.
+#[derive(Default)]
+struct Series {
+    took: Vec<Duration>,
+    floor: Vec<Duration>,
+    cpu: Option<Duration>,
+}
+
+impl Series {
+    fn add(&mut self, took: Duration, floor: Duration, cpu: Option<Duration>) {
+        self.took.push(took);
+        self.floor.push(floor);
+        self.cpu = match (self.took.len(), self.cpu, cpu) {
+            (1, _, cpu) => cpu,
+            (_, Some(sum), Some(cpu)) => Some(sum + cpu),
+            _ => None,
+        };
+    }
+
+    /// Median wall time, median floor, and the median of the rounds' own ratios.
+    fn summary(&self) -> (Duration, Duration, f64) {
+        let ratios: Vec<Duration> = self
+            .took
+            .iter()
+            .zip(&self.floor)
+            .map(|(t, f)| Duration::from_secs_f64(t.as_secs_f64() / f.as_secs_f64()))
+            .collect();
+        (median(self.took.clone()), median(self.floor.clone()), median(ratios).as_secs_f64())
+    }
+}
+
+/// One echo to all 25: one round trip with its connection, as the batch pays it.
+async fn echo(client: &Client) -> Duration {
+    let start = Instant::now();
+    let answers = client.echo().await;
+    let took = start.elapsed();
+    assert_eq!(answers.said_count(), RAIDA_COUNT);
+    took
 }
 
 async fn run(rounds: usize, requests_per_raida: usize, latency: Duration) {
@@ -83,66 +136,65 @@ async fn run(rounds: usize, requests_per_raida: usize, latency: Duration) {
         let k = (COINS as usize).div_ceil(per_request(record));
         (k, k.div_ceil(requests_per_raida))
     };
+    let sequential = |record: usize| u32::try_from(trips(record).1).expect("few");
+    let load_before = load();
 
-    let mut echo = Vec::new();
-    for _ in 0..rounds.max(5) {
-        let start = Instant::now();
-        let answers = client.echo().await;
-        echo.push(start.elapsed());
-        assert_eq!(answers.said_count(), RAIDA_COUNT);
-    }
-    let echo = median(echo);
-
-    let mut detect = Vec::new();
-    let cpu_before = cpu_time();
+    // A round not counted: the first connections and the simulator's threads.
+    client.detect(&coins).await.expect("sent");
+    let mut current = coins.clone();
+    let (mut detect, mut pown, mut echoes) = (Series::default(), Series::default(), Vec::new());
     for _ in 0..rounds {
+        // The floor is sampled right before each call, so both see the same load.
+        let floor = echo(&client).await;
+        echoes.push(floor);
+        let cpu_before = cpu_time();
         let start = Instant::now();
-        let answers = client.detect(&coins).await.expect("sent");
-        detect.push(start.elapsed());
+        let answers = client.detect(&current).await.expect("sent");
+        let took = start.elapsed();
+        let cpu = cpu_before.zip(cpu_time()).map(|(a, b)| b - a);
         assert!(answers.grades().all(|(_, g)| g == Grade::Bank));
-    }
-    let detect_cpu =
-        cpu_before.zip(cpu_time()).map(|(a, b)| (b - a) / u32::try_from(rounds).expect("few"));
-    let detect = median(detect);
+        detect.add(took, floor * sequential(21), cpu);
 
-    let mut pown = Vec::new();
-    let mut current = coins;
-    let mut pown_cpu = Some(Duration::ZERO);
-    for _ in 0..rounds {
         let pending = with_pans(&current);
+        let floor = echo(&client).await;
+        echoes.push(floor);
         let cpu_before = cpu_time();
         let start = Instant::now();
         let answers = client.pown(&pending).await.expect("sent");
-        pown.push(start.elapsed());
-        pown_cpu = pown_cpu.zip(cpu_before.zip(cpu_time())).map(|(sum, (a, b))| sum + (b - a));
+        let took = start.elapsed();
+        let cpu = cpu_before.zip(cpu_time()).map(|(a, b)| b - a);
         assert!(answers.grades().all(|(_, g)| g == Grade::Bank));
+        pown.add(took, floor * sequential(37), cpu);
         current = after_pown(&pending);
     }
-    let pown_cpu = pown_cpu.map(|d| d / u32::try_from(rounds).expect("few"));
-    let pown = median(pown);
 
     println!(
-        "latency {}, requests open per RAIDA: {requests_per_raida}; one echo to all 25: {}",
+        "latency {}, requests open per RAIDA: {requests_per_raida}; one echo to all 25: {} \
+         (median of {}); load average {load_before} before, {} after",
         ms(latency),
-        ms(echo)
+        ms(median(echoes)),
+        2 * rounds,
+        load(),
     );
-    for (name, record, took, cpu) in
-        [("detect", 21, detect, detect_cpu), ("pown", 37, pown, pown_cpu)]
-    {
+    for (name, record, series) in [("detect", 21, &detect), ("pown", 37, &pown)] {
         let (k, sequential) = trips(record);
-        let floor = echo * u32::try_from(sequential).expect("few");
+        let (took, floor, ratio) = series.summary();
         let bare = latency * u32::try_from(sequential).expect("few");
         println!(
             "  {name} {COINS}: {} (median of {rounds}); {k} requests a RAIDA, {sequential} sequential round trip(s); \
-             floor {} ({:.2}x), bare latency floor {} ({:.2}x)",
+             floor {} ({:.2}x; median of the rounds' ratios {ratio:.2}x), bare latency floor {} ({:.2}x)",
             ms(took),
             ms(floor),
             took.as_secs_f64() / floor.as_secs_f64(),
             ms(bare),
             took.as_secs_f64() / bare.as_secs_f64(),
         );
-        if let Some(cpu) = cpu {
-            println!("    CPU time of the process (client and simulator) per call: {}", ms(cpu));
+        if let Some(cpu) = series.cpu {
+            let per_call = cpu / u32::try_from(rounds).expect("few");
+            println!(
+                "    CPU time of the process (client and simulator) per call: {}",
+                ms(per_call)
+            );
         }
     }
     net.shutdown();
@@ -184,15 +236,17 @@ fn simulator_cpu(rounds: usize) {
             took.push(start.elapsed());
         }
         println!(
-            "simulator alone, {name} {COINS} on all 25 ({} requests, one after another): {}",
+            "simulator alone, {name} {COINS} on all 25 ({} requests, one after another): {} \
+             (load average {})",
             frames.len(),
-            ms(median(took))
+            ms(median(took)),
+            load()
         );
     }
 }
 
 fn main() {
-    let rounds = std::env::args().skip(1).find_map(|a| a.parse::<usize>().ok()).unwrap_or(5);
+    let rounds = std::env::args().skip(1).find_map(|a| a.parse::<usize>().ok()).unwrap_or(9);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     runtime.block_on(async {

@@ -7,6 +7,7 @@
 //! Read-only commands (echo, detect, find) are resent after no answer, up to
 //! [`Config::read_only_retries`] times; state-changing ones never are.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use crate::error::{CallError, ConfigError, WireError};
 use crate::transport::{Failure, exchange};
 use crate::wire::{
     BODY_OVERHEAD, Check, Command, CounterMode, Found, FreeSerials, Request, RequestKey, Response,
-    Ticket, put_c5, random_bytes,
+    TERMINATOR, Ticket, put_c5, random_bytes,
 };
 use crate::{Key, RaidaId, RaidaSet, Status};
 
@@ -214,12 +215,34 @@ pub fn random_key() -> Key {
     random_bytes()
 }
 
+/// Fresh random PANs for `count` coins, 25 a coin (one per RAIDA), read from the operating
+/// system in one go: a claim of 10,000 coins asks for 4 MB once rather than making 250,000
+/// calls of 16 bytes.
+///
+/// ```
+/// let pans = cloudcoin_raida::random_pans(3);
+/// assert_eq!(pans.len(), 3);
+/// assert_ne!(pans[0][0], pans[0][1]);
+/// assert_ne!(pans[0], pans[1]);
+/// ```
+pub fn random_pans(count: usize) -> Vec<[Key; RAIDA_COUNT]> {
+    const SET: usize = 16 * RAIDA_COUNT;
+    let mut bytes = vec![0u8; count * SET];
+    crate::wire::fill_random(&mut bytes);
+    bytes
+        .chunks_exact(SET)
+        .map(|set| {
+            core::array::from_fn(|r| set[16 * r..16 * (r + 1)].try_into().expect("16 bytes"))
+        })
+        .collect()
+}
+
 /// One request the batch engine sends: to which RAIDA, for which coins (indices into the
 /// call's coins), with which payload.
 #[derive(Debug)]
 struct Job {
     raida: RaidaId,
-    coins: Vec<usize>,
+    coins: Arc<[usize]>,
     payload: Vec<u8>,
 }
 
@@ -329,7 +352,8 @@ impl Client {
     /// # });
     /// ```
     pub async fn echo(&self) -> RaidaAnswers<Echo> {
-        let jobs = RaidaId::all().map(|raida| Job { raida, coins: vec![0], payload: Vec::new() });
+        let jobs =
+            RaidaId::all().map(|raida| Job { raida, coins: Arc::from([0]), payload: Vec::new() });
         let outcomes = self.run(Command::Echo, jobs.collect()).await;
         per_raida(outcomes, |response, elapsed| match response.status {
             Status::Success => Ok(Echo { round_trip: elapsed, exec_micros: response.exec_micros }),
@@ -355,17 +379,13 @@ impl Client {
     /// # });
     /// ```
     pub async fn detect(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
-        let jobs = self.plan(
-            coins.len(),
-            C21,
-            |_| RaidaSet::ALL,
-            None,
-            |i, r, out| {
-                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-            },
-        )?;
-        let outcomes = self.run(Command::Detect, jobs).await;
-        Ok(per_coin(ids(coins), outcomes, |resp, n| resp.checks(n)))
+        let flight = self.plan_uniform(Command::Detect, coins.len(), C21, |i, out| {
+            let coin = &coins[i];
+            for (r, out) in out.iter_mut().enumerate() {
+                put_c21(out, &coin.id(), &coin.ans[r]);
+            }
+        })?;
+        Ok(flight.per_coin(ids(coins), |resp, n| resp.checks(n)).await)
     }
 
     /// Pown (1/20): where the AN is right, the RAIDA replaces it with the coin's PAN. Every
@@ -399,9 +419,8 @@ impl Client {
     /// # });
     /// ```
     pub async fn pown(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
-        let jobs = self.plan_c37(coins)?;
-        let outcomes = self.run(Command::Pown, jobs).await;
-        Ok(per_coin(ids(coins), outcomes, |resp, n| resp.checks(n)))
+        let flight = self.plan_c37(Command::Pown, coins)?;
+        Ok(flight.per_coin(ids(coins), |resp, n| resp.checks(n)).await)
     }
 
     /// Get ticket (2/40) for coins at the RAIDA in `at[i]` (where each passes): each passing
@@ -430,20 +449,22 @@ impl Client {
         at: &[RaidaSet],
     ) -> Result<CoinAnswers<TicketCheck>, CallError> {
         let targets = |i: usize| at.get(i).copied().unwrap_or(RaidaSet::EMPTY);
-        let jobs = self.plan(coins.len(), C21, targets, None, |i, r, out| {
-            put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-        })?;
-        let outcomes = self.run(Command::GetTicket, jobs).await;
-        Ok(per_coin(ids(coins), outcomes, |resp, n| {
-            let (checks, ticket) = resp.ticket(n)?;
-            Ok(checks
-                .into_iter()
-                .map(|c| match (c, ticket) {
-                    (Check::Pass, Some(t)) => TicketCheck::Pass(t),
-                    _ => TicketCheck::Fail,
-                })
-                .collect())
-        }))
+        let flight =
+            self.plan(Command::GetTicket, coins.len(), C21, targets, None, |i, r, out| {
+                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
+            })?;
+        Ok(flight
+            .per_coin(ids(coins), |resp, n| {
+                let (checks, ticket) = resp.ticket(n)?;
+                Ok(checks
+                    .into_iter()
+                    .map(|c| match (c, ticket) {
+                        (Check::Pass, Some(t)) => TicketCheck::Pass(t),
+                        _ => TicketCheck::Fail,
+                    })
+                    .collect())
+            })
+            .await)
     }
 
     /// Find (2/60): does each RAIDA hold the coin's AN, its PAN, or neither. Read-only. Every
@@ -468,9 +489,8 @@ impl Client {
     /// # });
     /// ```
     pub async fn find(&self, coins: &[Coin]) -> Result<CoinAnswers<Found>, CallError> {
-        let jobs = self.plan_c37(coins)?;
-        let outcomes = self.run(Command::Find, jobs).await;
-        Ok(per_coin(ids(coins), outcomes, |resp, n| resp.found(n)))
+        let flight = self.plan_c37(Command::Find, coins)?;
+        Ok(flight.per_coin(ids(coins), |resp, n| resp.found(n)).await)
     }
 
     /// Fix (2/80) each coin at the RAIDA of its `at`, on its tickets, with the pad `pg`
@@ -512,7 +532,8 @@ impl Client {
                 t
             })
             .collect();
-        let jobs = self.plan(
+        let flight = self.plan(
+            Command::Fix,
             coins.len(),
             5,
             |i| coins[i].at,
@@ -521,9 +542,8 @@ impl Client {
                 put_c5(out, coins[i].id.denomination, coins[i].id.serial);
             },
         )?;
-        let outcomes = self.run(Command::Fix, jobs).await;
         let ids = coins.iter().map(|c| c.id).collect();
-        Ok(per_coin(ids, outcomes, |resp, n| resp.checks(n)))
+        Ok(flight.per_coin(ids, |resp, n| resp.checks(n)).await)
     }
 
     /// Make change (9/90): break the parent into 10 children at serial numbers
@@ -559,7 +579,7 @@ impl Client {
             for child in &change.child_pans {
                 payload.extend_from_slice(&child[r.index()]);
             }
-            Job { raida: r, coins: vec![0], payload }
+            Job { raida: r, coins: Arc::from([0]), payload }
         });
         let outcomes = self.run(Command::MakeChange, jobs.collect()).await;
         per_raida(outcomes, |response, _| match response.status {
@@ -599,8 +619,11 @@ impl Client {
             PageOp::Join => 2,
         });
         payload.push(denomination.code().to_be_bytes()[0]);
-        let jobs =
-            RaidaId::all().map(|raida| Job { raida, coins: vec![0], payload: payload.clone() });
+        let jobs = RaidaId::all().map(|raida| Job {
+            raida,
+            coins: Arc::from([0]),
+            payload: payload.clone(),
+        });
         let outcomes = self.run(Command::ChangeSerials, jobs.collect()).await;
         per_raida(outcomes, |response, _| response.free_serials())
     }
@@ -683,7 +706,7 @@ impl Client {
                 put_c5(&mut payload, child_dn, child.serial);
                 payload.extend_from_slice(&child.keys[r.index()]);
             }
-            Job { raida: r, coins: vec![0], payload }
+            Job { raida: r, coins: Arc::from([0]), payload }
         });
         let outcomes = self.run(command, jobs.collect()).await;
         Ok(per_raida(outcomes, |response, _| match response.status {
@@ -697,48 +720,96 @@ impl Client {
     /// it, grouped by trailer (a fix's PG and tickets), in requests of nearly equal size.
     /// The requests of a command whose records are `C37` (the coin, its AN and its PAN at each
     /// RAIDA), sent to all 25: pown and find.
-    fn plan_c37(&self, coins: &[Coin]) -> Result<Vec<Job>, CallError> {
+    fn plan_c37(&self, command: Command, coins: &[Coin]) -> Result<Flight, CallError> {
         let pans = all_pans(coins)?;
-        self.plan(
-            coins.len(),
-            C37,
-            |_| RaidaSet::ALL,
-            None,
-            |i, r, out| {
-                put_c21(out, &coins[i].id(), &coins[i].ans[r.index()]);
-                out.extend_from_slice(&pans[i][r.index()]);
-            },
-        )
+        self.plan_uniform(command, coins.len(), C37, |i, out| {
+            let coin = &coins[i];
+            for (r, out) in out.iter_mut().enumerate() {
+                put_c21(out, &coin.id(), &coin.ans[r]);
+                out.extend_from_slice(&pans[i][r]);
+            }
+        })
     }
 
+    /// [`Client::plan`] for a batch sent whole to all 25 RAIDA with no trailer (detect, pown,
+    /// find): every RAIDA gets the same split, so the payloads are written coin by coin — each
+    /// coin's keys read once, its 25 records appended to the 25 payloads of its part — and the
+    /// 25 requests of a part leave when it is written.
+    fn plan_uniform(
+        &self,
+        command: Command,
+        n: usize,
+        record_len: usize,
+        records: impl Fn(usize, &mut [Vec<u8>; RAIDA_COUNT]),
+    ) -> Result<Flight, CallError> {
+        let max_body = self.inner.config.max_body_len.min(crate::wire::MAX_BODY_LEN);
+        let per_request = max_body.saturating_sub(BODY_OVERHEAD) / record_len;
+        if per_request == 0 && n > 0 {
+            return Err(CallError::TooLarge);
+        }
+        let mut flight = Flight::new(self, command);
+        if n == 0 {
+            return Ok(flight);
+        }
+        let size = n.div_ceil(n.div_ceil(per_request));
+        for start in (0..n).step_by(size) {
+            let part = start..n.min(start + size);
+            let mut payloads: [Vec<u8>; RAIDA_COUNT] =
+                core::array::from_fn(|_| Vec::with_capacity(part.len() * record_len));
+            for i in part.clone() {
+                records(i, &mut payloads);
+            }
+            let coins: Arc<[usize]> = part.collect();
+            for (r, payload) in RaidaId::all().zip(payloads) {
+                flight.send(Job { raida: r, coins: Arc::clone(&coins), payload });
+            }
+        }
+        Ok(flight)
+    }
+
+    /// Every request is sent as soon as its payload is built, so the first requests are on
+    /// their way while the last are being written. Nothing is sent when a record cannot fit.
     fn plan(
         &self,
+        command: Command,
         n: usize,
         record_len: usize,
         targets: impl Fn(usize) -> RaidaSet,
         trailers: Option<&[Vec<u8>]>,
         record: impl Fn(usize, RaidaId, &mut Vec<u8>),
-    ) -> Result<Vec<Job>, CallError> {
+    ) -> Result<Flight, CallError> {
         let max_body = self.inner.config.max_body_len.min(crate::wire::MAX_BODY_LEN);
         let targets: Vec<RaidaSet> = (0..n).map(targets).collect();
-        let mut jobs = Vec::new();
-        for r in RaidaId::all() {
-            let coins: Vec<usize> = (0..n).filter(|i| targets[*i].contains(r)).collect();
-            let mut groups: Vec<(&[u8], Vec<usize>)> = Vec::new();
-            for i in coins {
-                let trailer = trailers.map_or(&[][..], |t| &t[i][..]);
-                match groups.iter_mut().find(|(t, _)| *t == trailer) {
-                    Some((_, members)) => members.push(i),
-                    None => groups.push((trailer, vec![i])),
-                }
+        let trailer = |i: usize| trailers.map_or(&[][..], |t| &t[i][..]);
+        // Coins with equal trailers share requests: each coin's group is found once (by the
+        // first coin with its trailer), not by comparing trailers again for every RAIDA.
+        let group_of: Vec<usize> = match trailers {
+            None => vec![0; n],
+            Some(t) => {
+                let mut firsts: HashMap<&[u8], usize> = HashMap::new();
+                (0..n)
+                    .map(|i| {
+                        let next = firsts.len();
+                        *firsts.entry(&t[i][..]).or_insert(next)
+                    })
+                    .collect()
             }
-            for (trailer, members) in groups {
-                let room = max_body.saturating_sub(BODY_OVERHEAD + trailer.len());
-                let per_request = room / record_len;
-                if per_request == 0 {
-                    return Err(CallError::TooLarge);
-                }
-                let requests = members.len().div_ceil(per_request);
+        };
+        let group_count = group_of.iter().max().map_or(0, |g| g + 1);
+        let per_request =
+            |trailer: &[u8]| max_body.saturating_sub(BODY_OVERHEAD + trailer.len()) / record_len;
+        if (0..n).any(|i| !targets[i].is_empty() && per_request(trailer(i)) == 0) {
+            return Err(CallError::TooLarge);
+        }
+        let mut flight = Flight::new(self, command);
+        for r in RaidaId::all() {
+            let mut groups: Vec<Vec<usize>> = vec![Vec::new(); group_count];
+            for i in (0..n).filter(|i| targets[*i].contains(r)) {
+                groups[group_of[i]].push(i);
+            }
+            for members in groups.into_iter().filter(|m| !m.is_empty()) {
+                let trailer = trailer(members[0]);
+                let requests = members.len().div_ceil(per_request(trailer));
                 let size = members.len().div_ceil(requests);
                 for chunk in members.chunks(size) {
                     let mut payload = Vec::with_capacity(chunk.len() * record_len + trailer.len());
@@ -746,31 +817,91 @@ impl Client {
                         record(i, r, &mut payload);
                     }
                     payload.extend_from_slice(trailer);
-                    jobs.push(Job { raida: r, coins: chunk.to_vec(), payload });
+                    flight.send(Job { raida: r, coins: Arc::from(chunk), payload });
                 }
             }
         }
-        Ok(jobs)
+        Ok(flight)
     }
 
     /// Sends every job at once (up to the per-RAIDA limit) and returns each with its outcome.
     async fn run(&self, command: Command, jobs: Vec<Job>) -> Vec<(Job, Outcome)> {
-        let mut set = JoinSet::new();
-        let mut slots: Vec<Option<(Job, Outcome)>> = Vec::with_capacity(jobs.len());
-        for (index, mut job) in jobs.into_iter().enumerate() {
-            let inner = Arc::clone(&self.inner);
-            let payload = std::mem::take(&mut job.payload);
-            let raida = job.raida;
-            set.spawn(async move { (index, inner.send(command, raida, payload).await) });
-            slots.push(Some((job, Err(Failure::NotSent(NotSent::NotAsked)))));
+        let mut flight = Flight::new(self, command);
+        for job in jobs {
+            flight.send(job);
         }
-        while let Some(done) = set.join_next().await {
+        let mut all = Vec::with_capacity(flight.jobs.len());
+        flight.land(|job, outcome| all.push((job, outcome))).await;
+        all
+    }
+}
+
+/// The requests of one call in flight: each on a task of its own (at most
+/// [`Config::requests_per_raida`] at once to one RAIDA), and the jobs they carry.
+struct Flight {
+    inner: Arc<Inner>,
+    command: Command,
+    set: JoinSet<(usize, Outcome)>,
+    /// The jobs sent, without their payloads.
+    jobs: Vec<Option<Job>>,
+}
+
+impl Flight {
+    fn new(client: &Client, command: Command) -> Flight {
+        Flight { inner: Arc::clone(&client.inner), command, set: JoinSet::new(), jobs: Vec::new() }
+    }
+
+    /// Sends `job` now.
+    fn send(&mut self, mut job: Job) {
+        let inner = Arc::clone(&self.inner);
+        let payload = std::mem::take(&mut job.payload);
+        let (index, raida, command) = (self.jobs.len(), job.raida, self.command);
+        self.set.spawn(async move { (index, inner.send(command, raida, payload).await) });
+        self.jobs.push(Some(job));
+    }
+
+    /// Waits for every request, handing each job and its outcome to `each` as it lands.
+    async fn land(mut self, mut each: impl FnMut(Job, Outcome)) {
+        while let Some(done) = self.set.join_next().await {
             let (index, outcome) = done.expect("a request task does not panic");
-            if let Some((_, slot)) = &mut slots[index] {
-                *slot = outcome;
+            if let Some(job) = self.jobs.get_mut(index).and_then(Option::take) {
+                each(job, outcome);
             }
         }
-        slots.into_iter().flatten().collect()
+    }
+
+    /// Waits for every request and gathers one answer per RAIDA per coin, reading each
+    /// response as it lands (while the others are still on their way).
+    async fn per_coin<T>(
+        self,
+        coins: Vec<CoinId>,
+        decode: impl Fn(&Response, usize) -> Result<Vec<T>, WireError>,
+    ) -> CoinAnswers<T> {
+        let mut answers: Vec<[Answer<T>; RAIDA_COUNT]> = (0..coins.len())
+            .map(|_| core::array::from_fn(|_| Answer::NotSent(NotSent::NotAsked)))
+            .collect();
+        self.land(|job, outcome| {
+            let r = job.raida.index();
+            let miss = match outcome {
+                Err(Failure::NotSent(why)) => Miss::NotSent(why),
+                Err(Failure::Silent(why)) => Miss::NoAnswer(why),
+                Ok((response, _)) => match decode(&response, job.coins.len()) {
+                    Ok(said) if said.len() == job.coins.len() => {
+                        for (&i, t) in job.coins.iter().zip(said) {
+                            answers[i][r] = Answer::Said(t);
+                        }
+                        return;
+                    }
+                    Err(WireError::UnexpectedStatus { status }) => Miss::Status(status),
+                    Ok(_) | Err(_) => Miss::NoAnswer(Silence::Garbled),
+                },
+            };
+            for &i in job.coins.iter() {
+                answers[i][r] = miss.answer();
+            }
+        })
+        .await;
+        CoinAnswers { coins, answers }
     }
 }
 
@@ -801,19 +932,22 @@ impl Inner {
             .map(|k| RequestKey::new(k.id.denomination, k.id.serial, k.ans[r.index()]));
         let _permit =
             self.limits[r.index()].acquire().await.expect("the semaphore is never closed");
-        self.exchange(&request, mode).await
+        self.exchange(&mut request, mode).await
     }
 
-    /// One request with its retries (read-only commands only).
-    async fn exchange(&self, request: &Request, mode: Option<CounterMode>) -> Outcome {
-        let bytes = request.encode().map_err(|_| Failure::NotSent(NotSent::NotAsked))?;
+    /// One request with its retries (read-only commands only). The request's payload is
+    /// sealed in place and sent as it is (see [`Request::seal_in_place`]).
+    async fn exchange(&self, request: &mut Request, mode: Option<CounterMode>) -> Outcome {
+        let head = request.seal_in_place().map_err(|_| Failure::NotSent(NotSent::NotAsked))?;
+        let request = &*request;
+        let frame = [&head[..], &request.payload, &TERMINATOR];
         let retries =
             if request.command.is_read_only() { self.config.read_only_retries } else { 0 };
         let address = self.config.addresses.get(request.raida);
         let mut attempt = 0;
         loop {
             let result =
-                exchange(address, &bytes, self.config.connect_timeout, self.config.timeout)
+                exchange(address, &frame, self.config.connect_timeout, self.config.timeout)
                     .await
                     .and_then(|done| {
                         let mut response = done.response;
@@ -861,7 +995,7 @@ impl Inner {
             request.key = Some(RequestKey::new(key.id.denomination, key.id.serial, an));
             let (response, _) = {
                 let _permit = self.limits[r.index()].acquire().await.map_err(|_| ())?;
-                self.exchange(&request, None).await.map_err(|_| ())?
+                self.exchange(&mut request, None).await.map_err(|_| ())?
             };
             if response.status != Status::Mixed || response.body.len() != 1 {
                 tracing::warn!(raida = %r, status = %response.status, "the key coin cannot teach the response counter here");
@@ -922,10 +1056,7 @@ fn ids(coins: &[Coin]) -> Vec<CoinId> {
 }
 
 fn all_pans(coins: &[Coin]) -> Result<Vec<&[Key; RAIDA_COUNT]>, CallError> {
-    coins
-        .iter()
-        .map(|c| c.pans().ok_or_else(|| CallError::MissingPans { coin: c.id().to_string() }))
-        .collect()
+    coins.iter().map(|c| c.pans().ok_or_else(|| CallError::MissingPans { coin: c.id() })).collect()
 }
 
 /// An answer without a value, the same for every coin of a request.
@@ -944,40 +1075,6 @@ impl Miss {
             Miss::NotSent(n) => Answer::NotSent(n),
         }
     }
-}
-
-/// Turns an outcome into answers for `n` coins.
-fn answers_of<T>(
-    outcome: &Outcome,
-    n: usize,
-    decode: &impl Fn(&Response, usize) -> Result<Vec<T>, WireError>,
-) -> Vec<Answer<T>> {
-    let miss = match outcome {
-        Err(Failure::NotSent(why)) => Miss::NotSent(*why),
-        Err(Failure::Silent(why)) => Miss::NoAnswer(*why),
-        Ok((response, _)) => match decode(response, n) {
-            Ok(said) if said.len() == n => return said.into_iter().map(Answer::Said).collect(),
-            Err(WireError::UnexpectedStatus { status }) => Miss::Status(status),
-            Ok(_) | Err(_) => Miss::NoAnswer(Silence::Garbled),
-        },
-    };
-    (0..n).map(|_| miss.answer()).collect()
-}
-
-fn per_coin<T>(
-    coins: Vec<CoinId>,
-    outcomes: Vec<(Job, Outcome)>,
-    decode: impl Fn(&Response, usize) -> Result<Vec<T>, WireError>,
-) -> CoinAnswers<T> {
-    let mut answers: Vec<[Answer<T>; RAIDA_COUNT]> = (0..coins.len())
-        .map(|_| core::array::from_fn(|_| Answer::NotSent(NotSent::NotAsked)))
-        .collect();
-    for (job, outcome) in outcomes {
-        for (i, answer) in job.coins.iter().zip(answers_of(&outcome, job.coins.len(), &decode)) {
-            answers[*i][job.raida.index()] = answer;
-        }
-    }
-    CoinAnswers { coins, answers }
 }
 
 fn per_raida<T>(

@@ -1,6 +1,8 @@
 //! The crate's errors: one enum for bytes that are not a valid frame, one for configuration,
 //! one for a call the client refuses before sending anything.
 
+use cloudcoin_domain::CoinId;
+
 use crate::Status;
 
 /// Bytes that are not a valid request or response, or a response that does not fit the
@@ -97,8 +99,8 @@ pub enum CallError {
     /// A pown or find of a coin that carries no PANs.
     #[error("coin {coin} has no PANs; a pown or find needs the 25 PANs written down first")]
     MissingPans {
-        /// The coin, as `denomination #serial`.
-        coin: String,
+        /// The coin.
+        coin: CoinId,
     },
     /// One record does not fit a request body.
     #[error("the request does not fit a body of 65,535 bytes")]

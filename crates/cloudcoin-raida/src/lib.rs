@@ -54,7 +54,9 @@ pub use answer::{
     AGREEMENT, Answer, CoinAnswers, Echo, Grade, NotSent, RaidaAnswers, Silence, Tally,
     TicketCheck, grade,
 };
-pub use client::{Client, FixCoin, MakeChange, Page, PageCoin, PageOp, Session, random_key};
+pub use client::{
+    Client, FixCoin, MakeChange, Page, PageCoin, PageOp, Session, random_key, random_pans,
+};
 pub use config::{AddressList, Config, KeyCoin, PageReservation, ResponseCounter};
 pub use crypto::fix_an;
 pub use error::{CallError, ConfigError, WireError};

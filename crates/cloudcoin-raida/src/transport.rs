@@ -4,6 +4,7 @@
 //! after the first byte was written is a [`Silence`] (maybe applied); a connection that never
 //! opened is [`NotSent::Unreachable`].
 
+use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,11 +31,12 @@ pub(crate) struct Exchanged {
     pub(crate) elapsed: Duration,
 }
 
-/// Sends `bytes` to `address` and reads one response within `timeout` (connecting within
+/// Sends the request `frame` (its parts one after the other, in as few writes as the system
+/// takes) to `address` and reads one response within `timeout` (connecting within
 /// `connect_timeout`, which counts towards `timeout` too).
 pub(crate) async fn exchange(
     address: &str,
-    bytes: &[u8],
+    frame: &[&[u8]],
     connect_timeout: Duration,
     timeout: Duration,
 ) -> Result<Exchanged, Failure> {
@@ -48,7 +50,7 @@ pub(crate) async fn exchange(
     // Requests are written whole; without Nagle a small one leaves at once.
     let _ = stream.set_nodelay(true);
     let read = async {
-        stream.write_all(bytes).await.map_err(|_| Silence::Closed)?;
+        write_all_parts(&mut stream, frame).await.map_err(|_| Silence::Closed)?;
         let mut header = [0u8; HEADER_LEN];
         stream.read_exact(&mut header).await.map_err(|_| Silence::Closed)?;
         let size = Response::body_len(&header).map_err(|_| Silence::Garbled)?;
@@ -69,4 +71,19 @@ pub(crate) async fn exchange(
         Ok(Err(silence)) => Err(Failure::Silent(silence)),
         Err(_) => Err(Failure::Silent(Silence::Timeout)),
     }
+}
+
+/// Writes every part of `frame` with gathering writes (one `writev` for a whole request, as a
+/// rule), without joining the parts into one buffer first.
+async fn write_all_parts(stream: &mut TcpStream, frame: &[&[u8]]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = frame.iter().map(|part| IoSlice::new(part)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let written = stream.write_vectored(rest).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, written);
+    }
+    Ok(())
 }

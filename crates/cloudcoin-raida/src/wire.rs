@@ -15,6 +15,8 @@ use crate::{Key, RaidaId, Status};
 pub const HEADER_LEN: usize = 32;
 /// The largest request body (its length field has 2 bytes).
 pub const MAX_BODY_LEN: usize = 65_535;
+/// The header and the challenge: what precedes the payload in a request.
+pub(crate) const HEAD_LEN: usize = HEADER_LEN + CHALLENGE_LEN;
 /// The two bytes that end every body.
 pub const TERMINATOR: [u8; 2] = [0x3e, 0x3e];
 /// Length of the challenge that starts every request body.
@@ -151,8 +153,13 @@ impl Challenge {
 /// Random bytes from the operating system.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    fill_random(&mut bytes);
     bytes
+}
+
+/// Fills `bytes` from the operating system's random source.
+pub(crate) fn fill_random(bytes: &mut [u8]) {
+    getrandom::fill(bytes).expect("the operating system's random source is available");
 }
 
 /// The key coin of an encryption type-1 request, at one RAIDA.
@@ -290,30 +297,57 @@ impl Request {
 
     /// The header and body bytes, or [`WireError::BodyTooLong`] past 65,535 bytes of body.
     pub fn encode(&self) -> Result<Vec<u8>, WireError> {
+        let head = self.head()?;
+        let mut out = Vec::with_capacity(HEADER_LEN + self.body_len());
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&self.payload);
+        self.seal(&mut out[HEAD_LEN..]);
+        out.extend_from_slice(&TERMINATOR);
+        Ok(out)
+    }
+
+    /// The frame in three parts — [`Request::head`], the payload as sent, the terminator — with
+    /// the payload sealed in place (encrypted under type 1), so that a large request is written
+    /// without copying it. Afterwards `self.payload` holds the bytes the wire carries, not the
+    /// records in clear; everything else (and so the checks of the response) is unchanged.
+    pub(crate) fn seal_in_place(&mut self) -> Result<[u8; HEAD_LEN], WireError> {
+        let head = self.head()?;
+        let mut payload = std::mem::take(&mut self.payload);
+        self.seal(&mut payload);
+        self.payload = payload;
+        Ok(head)
+    }
+
+    /// The header and the challenge (encrypted under type 1): the frame's first 48 bytes.
+    fn head(&self) -> Result<[u8; HEAD_LEN], WireError> {
         let body_len = self.body_len();
         let len16 =
             u16::try_from(body_len).map_err(|_| WireError::BodyTooLong { len: body_len })?;
-        let mut out = Vec::with_capacity(HEADER_LEN + body_len);
-        out.extend_from_slice(&[1, 0, self.raida.get(), 0]);
-        out.extend_from_slice(&[self.command.group(), self.command.code()]);
-        out.extend_from_slice(&self.coin_id.to_be_bytes());
-        out.extend_from_slice(&[0; 8]);
-        match &self.key {
-            None => out.extend_from_slice(&[0; 6]),
-            Some(key) => {
-                out.extend_from_slice(&[1, key.denomination.code().to_be_bytes()[0]]);
-                out.extend_from_slice(&key.serial.get().to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&len16.to_be_bytes());
-        out.extend_from_slice(&self.nonce);
-        out.extend_from_slice(self.challenge.bytes());
-        out.extend_from_slice(&self.payload);
+        let mut head = [0u8; HEAD_LEN];
+        head[..4].copy_from_slice(&[1, 0, self.raida.get(), 0]);
+        head[4..6].copy_from_slice(&[self.command.group(), self.command.code()]);
+        head[6..8].copy_from_slice(&self.coin_id.to_be_bytes());
+        // Bytes 8–15 are zero; 16–21 the encryption type and the key coin (zero under type 0).
         if let Some(key) = &self.key {
-            apply_keystream(&key.an, &self.nonce, 0, &mut out[HEADER_LEN..]);
+            head[16..18].copy_from_slice(&[1, key.denomination.code().to_be_bytes()[0]]);
+            head[18..22].copy_from_slice(&key.serial.get().to_be_bytes());
         }
-        out.extend_from_slice(&TERMINATOR);
-        Ok(out)
+        head[22..24].copy_from_slice(&len16.to_be_bytes());
+        head[24..32].copy_from_slice(&self.nonce);
+        head[HEADER_LEN..].copy_from_slice(self.challenge.bytes());
+        if let Some(key) = &self.key {
+            apply_keystream(&key.an, &self.nonce, 0, &mut head[HEADER_LEN..]);
+        }
+        Ok(head)
+    }
+
+    /// Encrypts payload bytes as the body carries them under type 1: the keystream goes on from
+    /// the challenge's block (the challenge is exactly one block), so the two are one stream.
+    fn seal(&self, payload: &mut [u8]) {
+        if let Some(key) = &self.key {
+            let after_challenge = (CHALLENGE_LEN / 16) as u64;
+            apply_keystream(&key.an, &self.nonce, after_challenge, payload);
+        }
     }
 
     /// What the response's bytes 16–31 must be when the RAIDA answers about the coins: the

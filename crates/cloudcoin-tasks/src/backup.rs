@@ -9,10 +9,11 @@ use cloudcoin_domain::{
 };
 
 use crate::dir::Dir;
-use crate::export::{Output, StepError};
-use crate::fault;
+use crate::export::Output;
+use crate::fault::{self, OutputFaults};
 use crate::journal::{Journal, Op, Record, coins_digest};
-use crate::task::{BackupResult, TaskFailure, TaskId, TaskOutcome};
+use crate::step::StepError;
+use crate::task::{BackupResult, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
 
 /// Everything a backup task needs: a snapshot of the wallet's coins.
@@ -55,7 +56,8 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
     record.target_dir = Some(job.folder.journal_path());
     record.amount_units = amount.units();
     record.coin_count = job.coins.len();
-    let output = Output { dir: &job.folder, temp: &temp, kind: FileKind::Zip, step: "backup" };
+    let output =
+        Output { dir: &job.folder, temp: &temp, kind: FileKind::Zip, faults: OutputFaults::BACKUP };
     let written = output.open_unnamed().and_then(|unnamed| {
         match unnamed {
             Some(_) => record.unnamed = true,
@@ -67,22 +69,22 @@ pub(crate) fn run(journal: &Journal, tracker: &Tracker, job: &BackupJob) -> (Tas
         Ok((path, temp_gone)) => {
             tracing::info!(task = %job.id, file = %path.display(), coins = job.coins.len(), "backup completed");
             let sha256 = record.sha256.clone();
-            let result = BackupResult { file: path, coins: job.coins.len(), amount, sha256 };
+            let result = BackupResult { file: path, coins: count(job.coins.len()), amount, sha256 };
             (TaskOutcome::Backup(result), temp_gone)
         }
         Err(e) => {
-            tracing::warn!(task = %job.id, error = %e.message, "backup failed");
+            tracing::warn!(task = %job.id, error = %e.message(), "backup failed");
             if let Some(temp) = &record.temp
                 && let Err(err) = job.folder.remove_checked(temp)
             {
                 let message = format!(
                     "{}; the temporary file {} holds a copy of the coins and cannot be removed ({err}); the next start removes it",
-                    e.message,
+                    e.message(),
                     job.folder.real_path().join(temp).display()
                 );
                 return (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false);
             }
-            (TaskOutcome::Failed(TaskFailure { kind: e.kind, message: e.message }), true)
+            (TaskOutcome::Failed(TaskFailure { kind: e.kind, message: e.message() }), true)
         }
     }
 }
@@ -97,9 +99,9 @@ fn write(
     unnamed: Option<std::fs::File>,
     base: &str,
 ) -> Result<(PathBuf, bool), StepError> {
-    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
+    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
     journal.write(record).map_err(io("cannot write the journal"))?;
-    fault::point("backup:after_journal").map_err(io("cannot write the journal"))?;
+    fault::point(fault::FaultPoint::BackupAfterJournal).map_err(io("cannot write the journal"))?;
     let (staged, sha256) = output.write_verified(
         unnamed,
         tracker,

@@ -16,113 +16,13 @@
 
 use std::sync::Mutex;
 
-use cloudcoin_domain::{Amount, Coin, CoinId, Pown, RAIDA_COUNT, WalletName};
+use cloudcoin_domain::{Coin, CoinId, Pown, RAIDA_COUNT, WalletName};
 use cloudcoin_raida::{AGREEMENT, Answer, Check, RaidaId};
 
 use crate::export::lock;
 use crate::network::Network;
+use crate::report::ClaimReport;
 use crate::store::{Folder, Layout, Rewrite, WalletState};
-
-/// How many coins and how much money ended in one grade.
-///
-/// ```
-/// use cloudcoin_tasks::GradeCount;
-/// assert_eq!(GradeCount::default().coins, 0);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct GradeCount {
-    /// Coins.
-    pub coins: usize,
-    /// Their value.
-    pub amount: Amount,
-}
-
-impl GradeCount {
-    /// `coins` coins worth `amount`.
-    pub fn new(coins: usize, amount: Amount) -> GradeCount {
-        GradeCount { coins, amount }
-    }
-
-    fn add(&mut self, coin: &Coin) {
-        self.coins += 1;
-        self.amount =
-            self.amount.checked_add(coin.value().unwrap_or(Amount::ZERO)).unwrap_or(Amount::MAX);
-    }
-}
-
-/// Whether an import claimed its coins on the RAIDA, and how they were graded.
-///
-/// ```
-/// use cloudcoin_tasks::ClaimReport;
-/// let report = ClaimReport::offline();
-/// assert!(!report.claimed);
-/// assert!(report.note.contains("not claimed"));
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ClaimReport {
-    /// Whether the new coins were claimed (powned to keys only this wallet knows).
-    pub claimed: bool,
-    /// What the outcome means, for a person.
-    pub note: String,
-    /// Claimed, and every RAIDA holds this wallet's key.
-    pub bank: GradeCount,
-    /// Authentic (13 or more RAIDA hold this wallet's key), some RAIDA not yet: healing
-    /// finishes them.
-    pub fracked: GradeCount,
-    /// 13 or more RAIDA said the keys the file carried are wrong: not money.
-    pub counterfeit: GradeCount,
-    /// Not settled (too many RAIDA gave no answer): kept with both keys until healing settles
-    /// them; not in the balance meanwhile.
-    pub limbo: GradeCount,
-    /// The counterfeit coins.
-    pub counterfeit_coins: Vec<CoinId>,
-}
-
-impl ClaimReport {
-    /// The report of an import with no RAIDA network configured.
-    pub fn offline() -> ClaimReport {
-        ClaimReport {
-            note: "not claimed: this server has no RAIDA network configured (--raida-list), so \
-                   the coins were stored with the keys they came with. Whoever sent them still \
-                   knows those keys and can spend them until they are claimed; import them on \
-                   a server with the network to claim them."
-                .to_owned(),
-            ..ClaimReport::default()
-        }
-    }
-
-    /// The report of an import asked not to claim.
-    pub fn declined() -> ClaimReport {
-        ClaimReport {
-            note: "not claimed: the request said \"claim\": false, so the coins were stored \
-                   with the keys they came with. Whoever sent them still knows those keys and \
-                   can spend them until they are claimed."
-                .to_owned(),
-            ..ClaimReport::default()
-        }
-    }
-
-    fn claimed_note(&mut self) {
-        let mut note = String::from(
-            "claimed: the coins in Bank and Fracked now have keys only this wallet knows",
-        );
-        if self.fracked.coins > 0 {
-            note.push_str(
-                "; Fracked coins lack this wallet's key on a few RAIDA, and healing repairs them",
-            );
-        }
-        if self.limbo.coins > 0 {
-            note.push_str("; Limbo coins got too few answers to be settled, they keep both keys and healing settles them (they are not in the balance meanwhile)");
-        }
-        if self.counterfeit.coins > 0 {
-            note.push_str("; counterfeit coins are not money and are kept in Counterfeit");
-        }
-        self.note = note;
-        self.claimed = true;
-    }
-}
 
 /// What a coin is after a RAIDA step: its new keys and the folder it belongs in.
 #[derive(Debug, Clone)]

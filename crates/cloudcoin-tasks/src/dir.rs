@@ -208,8 +208,8 @@ impl Dir {
             || before_link(to, Publication::LinkThenUnlink),
             || {
                 // A crash point only: nothing between the two calls can fail.
-                let _ = crate::fault::point("publish:after_link");
-                crate::fault::point("publish:unlink_temp")
+                let _ = crate::fault::point(crate::fault::FaultPoint::PublishAfterLink);
+                crate::fault::point(crate::fault::FaultPoint::PublishUnlinkTemp)
             },
         )?;
         Ok(match renamed {

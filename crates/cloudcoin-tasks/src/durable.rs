@@ -37,7 +37,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// import retries it, and start-up removes what is left).
 pub(crate) fn publish_no_replace(temp: &Path, final_path: &Path) -> io::Result<()> {
     fs::hard_link(temp, final_path)?;
-    let removed = crate::fault::point("import:unlink_temp").and_then(|()| fs::remove_file(temp));
+    let removed = crate::fault::point(crate::fault::FaultPoint::ImportUnlinkTemp)
+        .and_then(|()| fs::remove_file(temp));
     match removed {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -123,7 +124,7 @@ pub(crate) struct RecordFolder<T> {
 }
 
 /// A record file that could not be read, and why.
-pub(crate) type Unreadable = (PathBuf, String);
+pub(crate) type Unreadable = (PathBuf, io::Error);
 
 impl<T: serde::Serialize + serde::de::DeserializeOwned> RecordFolder<T> {
     pub(crate) fn new(dir: PathBuf) -> RecordFolder<T> {
@@ -170,8 +171,7 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> RecordFolder<T> {
             .into_iter()
             .map(|p| {
                 fs::read(&p)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| serde_json::from_slice::<T>(&b).map_err(|e| e.to_string()))
+                    .and_then(|b| serde_json::from_slice::<T>(&b).map_err(io::Error::from))
                     .map_err(|e| (p, e))
             })
             .collect())

@@ -119,12 +119,15 @@ use cloudcoin_domain::{Amount, Coin, CoinId, FileKind, Tag, WalletName, export_f
 
 use crate::dir::{Dir, Publication, Staged};
 use crate::durable::{error_chain, now_unix};
-use crate::fault;
+use crate::fault::{self, FaultPoint, OutputFaults};
 use crate::journal::{Journal, Op, Record, coins_digest};
 use crate::records::{self, Receipt, Transaction};
 use crate::store::{Folder, Held, Hold, Layout, WalletState};
-use crate::task::{ExportResult, FailureKind, TaskFailure, TaskId, TaskOutcome};
+use crate::task::{ExportResult, FailureKind, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
+// The pipelines name it `export::StepError` too; it lives in `step`, which `verify` can use
+// without depending on the export pipeline.
+pub(crate) use crate::step::StepError;
 
 /// Everything an export task needs; the coins are already reserved.
 #[derive(Debug)]
@@ -138,19 +141,6 @@ pub(crate) struct ExportJob {
     pub(crate) folder: Dir,
     pub(crate) kind: FileKind,
     pub(crate) tag: Tag,
-}
-
-/// Why a step failed, and whether the output was already published.
-#[derive(Debug)]
-pub(crate) struct StepError {
-    pub(crate) kind: FailureKind,
-    pub(crate) message: String,
-}
-
-impl StepError {
-    pub(crate) fn io(what: &str, e: &io::Error) -> StepError {
-        StepError { kind: FailureKind::Io, message: format!("{what}: {}", error_chain(e)) }
-    }
 }
 
 /// Locks a wallet state, recovering it from a poisoned lock (its data stays consistent: every
@@ -198,7 +188,8 @@ pub(crate) fn run(
     let single = coins.first().copied().filter(|_| coins.len() == 1);
     let base_name = file_name(coins.len(), single, job.amount, &job.tag, job.kind);
     let temp_name = format!(".{base_name}.{}.partial", job.id);
-    let output = Output { dir: &job.folder, temp: &temp_name, kind: job.kind, step: "export" };
+    let output =
+        Output { dir: &job.folder, temp: &temp_name, kind: job.kind, faults: OutputFaults::EXPORT };
 
     // While this thread writes the file, a second one moves to Trash any copy of a taken coin
     // dropped into the wallet since the start (it must not stay spendable), and makes the
@@ -265,17 +256,17 @@ pub(crate) fn run(
 
     // The output carries its final name: from here the export is never undone. The coins move
     // only once the folder's new entry is durable and the journal says so.
-    let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
+    let io = |what: &'static str| move |e: io::Error| StepError::io(what, e);
     let settled = job
         .folder
         .sync()
-        .and_then(|()| fault::point("export:after_rename"))
+        .and_then(|()| fault::point(FaultPoint::ExportAfterRename))
         .map_err(io("the folder cannot be flushed to disk"))
         .and_then(|()| {
             record.committed = true;
             journal
                 .write(&record)
-                .and_then(|()| fault::point("export:after_commit"))
+                .and_then(|()| fault::point(FaultPoint::ExportAfterCommit))
                 .map_err(io("the journal cannot record it"))
         });
     if let Err(e) = settled {
@@ -388,11 +379,11 @@ fn not_settled(
     e: &StepError,
     then: &str,
 ) -> (TaskOutcome, bool) {
-    tracing::error!(task = %job.id, file = %final_path.display(), error = %e.message, "export written but not settled");
+    tracing::error!(task = %job.id, file = %final_path.display(), error = %e.message(), "export written but not settled");
     let message = format!(
         "the file {} was written, but {}; its coins {then}",
         final_path.display(),
-        e.message
+        e.message()
     );
     (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false)
 }
@@ -408,8 +399,8 @@ fn give_back(
     e: StepError,
 ) -> (TaskOutcome, bool) {
     let keep = |why: String| {
-        tracing::error!(task = %job.id, error = %e.message, problem = %why, "export failed; coins kept reserved");
-        let message = format!("{}; {why}", e.message);
+        tracing::error!(task = %job.id, error = %e.message(), problem = %why, "export failed; coins kept reserved");
+        let message = format!("{}; {why}", e.message());
         (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), false)
     };
     // An unnamed file went with the error. A named one must be removed.
@@ -431,8 +422,8 @@ fn give_back(
         ));
     }
     lock(&job.state).release(&job.coins);
-    tracing::warn!(task = %job.id, error = %e.message, "export failed; coins returned");
-    let message = format!("{}; the coins were returned to the wallet", e.message);
+    tracing::warn!(task = %job.id, error = %e.message(), "export failed; coins returned");
+    let message = format!("{}; the coins were returned to the wallet", e.message());
     (TaskOutcome::Failed(TaskFailure { kind: e.kind, message }), true)
 }
 
@@ -457,13 +448,13 @@ fn write_and_publish(
     let unnamed = output.open_unnamed()?;
     let journaled = |record: &mut Record, temp: Option<&str>| {
         let Prepared { set_aside, coins, digest } = prepared();
-        set_aside.map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", &e))?;
+        set_aside.map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", e))?;
         record.temp = temp.map(str::to_owned);
         record.coins = coins;
         record.coins_digest = digest;
-        journal.write(record).map_err(|e| StepError::io("cannot write the journal", &e))?;
-        fault::point("export:after_journal")
-            .map_err(|e| StepError::io("cannot write the journal", &e))
+        journal.write(record).map_err(|e| StepError::io("cannot write the journal", e))?;
+        fault::point(FaultPoint::ExportAfterJournal)
+            .map_err(|e| StepError::io("cannot write the journal", e))
     };
     let options = WriteOptions::new().with_tag(job.tag.clone()).with_date(date_today());
     let (staged, sha256) = match unnamed {
@@ -491,7 +482,7 @@ fn write_and_publish(
             record.target_dir = Some(job.folder.journal_path());
             journal.write(record)
         })
-        .map_err(|e| StepError::io("cannot give the file its name", &e))?;
+        .map_err(|e| StepError::io("cannot give the file its name", e))?;
     Ok((published.name, sha256, published.temp_left))
 }
 
@@ -504,8 +495,8 @@ pub(crate) struct Output<'a> {
     pub(crate) temp: &'a str,
     /// The file type to write.
     pub(crate) kind: FileKind,
-    /// The pipeline's name, which prefixes its fault points (`export`, `backup`).
-    pub(crate) step: &'static str,
+    /// The pipeline's fault points of writing the file.
+    pub(crate) faults: OutputFaults,
 }
 
 impl Output<'_> {
@@ -515,7 +506,7 @@ impl Output<'_> {
     pub(crate) fn open_unnamed(&self) -> Result<Option<File>, StepError> {
         self.dir
             .create_unnamed(crate::folder::OUTPUT_MODE)
-            .map_err(|e| StepError::io("cannot create the file", &e))
+            .map_err(|e| StepError::io("cannot create the file", e))
     }
 
     /// Writes `coins` to the unnamed file `unnamed`, or else to a new temporary file under the
@@ -539,9 +530,9 @@ impl Output<'_> {
                 let file = self
                     .dir
                     .create_new(self.temp, crate::folder::OUTPUT_MODE)
-                    .map_err(|e| StepError::io("cannot create the file", &e))?;
+                    .map_err(|e| StepError::io("cannot create the file", e))?;
                 let file = self.write_file(file, tracker, task, coins, options)?;
-                file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e))?;
+                file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", e))?;
                 // Complete and durable: nothing writes to it again, so no handle stays open for
                 // writing while it waits for its name.
                 drop(file);
@@ -549,7 +540,7 @@ impl Output<'_> {
                 let file = self
                     .dir
                     .open_read(self.temp)
-                    .map_err(|e| StepError::io("cannot read the file back", &e))?;
+                    .map_err(|e| StepError::io("cannot read the file back", e))?;
                 Ok((Staged::Named(self.temp.to_owned()), check(&file)?))
             }
         }
@@ -576,7 +567,7 @@ impl Output<'_> {
         let file = crate::dir::reopen_read_only(&file).unwrap_or(file);
         let (synced, done) = alongside(
             "output-fsync",
-            || file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", &e)),
+            || file.sync_all().map_err(|e| StepError::io("cannot flush the file to disk", e)),
             || meanwhile(&file),
         );
         synced?;
@@ -622,34 +613,31 @@ impl Output<'_> {
             FileKind::Zip => write_zip(&mut w, coins, &options),
             kind => write_coins(&mut w, kind, coins, &options),
         }
-        .map_err(|e| StepError {
-            kind: FailureKind::Io,
-            message: format!("cannot write the file: {}", error_chain(&e)),
-        })?;
-        let file = w.into_inner().map_err(|e| StepError::io("cannot write the file", e.error()))?;
-        fault::point(&format!("{}:after_write", self.step))
-            .map_err(|e| StepError::io("cannot write the file", &e))?;
+        .map_err(|e| StepError::new(FailureKind::Io, "cannot write the file", e))?;
+        let file =
+            w.into_inner().map_err(|e| StepError::io("cannot write the file", e.into_error()))?;
+        fault::point(self.faults.after_write)
+            .map_err(|e| StepError::io("cannot write the file", e))?;
         Ok(file)
     }
 
     /// The fault point after the output's fsync.
     fn after_fsync(&self) -> Result<(), StepError> {
-        fault::point(&format!("{}:after_fsync", self.step))
-            .map_err(|e| StepError::io("cannot flush the file to disk", &e))
+        fault::point(self.faults.after_fsync)
+            .map_err(|e| StepError::io("cannot flush the file to disk", e))
     }
 }
 
 /// Checks that `bytes` decode to exactly the coins of `digest`.
 pub(crate) fn verify(bytes: &[u8], digest: &str) -> Result<(), StepError> {
-    let decoded = decode_any(bytes, &Limits::default()).map_err(|e| StepError {
-        kind: FailureKind::Verification,
-        message: format!("the file written does not read back: {}", error_chain(&e)),
+    let decoded = decode_any(bytes, &Limits::default()).map_err(|e| {
+        StepError::new(FailureKind::Verification, "the file written does not read back", e)
     })?;
     if coins_digest(&decoded) != digest {
-        return Err(StepError {
-            kind: FailureKind::Verification,
-            message: "the file written does not hold exactly the coins meant for it".to_owned(),
-        });
+        return Err(StepError::check(
+            FailureKind::Verification,
+            "the file written does not hold exactly the coins meant for it",
+        ));
     }
     Ok(())
 }
@@ -659,7 +647,7 @@ pub(crate) fn read_back(dir: &Dir, temp: &str) -> Result<Vec<u8>, StepError> {
     let mut bytes = Vec::new();
     dir.open_read(temp)
         .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| StepError::io("cannot read the file back", &e))?;
+        .map_err(|e| StepError::io("cannot read the file back", e))?;
     Ok(bytes)
 }
 
@@ -688,11 +676,9 @@ pub(crate) fn finish(
     moved_since: Option<std::time::SystemTime>,
     keys: &(dyn Fn() -> HashMap<CoinId, Arc<Coin>> + Sync),
 ) -> Result<ExportResult, StepError> {
-    let wallet = WalletName::parse(&record.wallet).map_err(|e| StepError {
-        kind: FailureKind::Internal,
-        message: format!("journal names a bad wallet: {e}"),
-    })?;
-    let io = |what: &'static str| move |e: io::Error| StepError::io(what, &e);
+    let wallet = WalletName::parse(&record.wallet)
+        .map_err(|e| StepError::new(FailureKind::Internal, "journal names a bad wallet", e))?;
+    let io = |what: &'static str| move |e: io::Error| StepError::io(what, e);
     let amount = Amount::from_units(record.amount_units);
     let file_text = final_path.to_string_lossy();
     // The receipt's text is made on a second thread while the coins move; it is written after
@@ -716,10 +702,10 @@ pub(crate) fn finish(
         };
         let files =
             pending.iter().map(|&i| (record.coins[i].folder(), record.coins[i].file_name()));
-        crate::store::move_coins(layout, &wallet, files, Folder::Sent, "export:mid_move")
+        crate::store::move_coins(layout, &wallet, files, Folder::Sent, FaultPoint::ExportMidMove)
             .map(|missing| missing.into_iter().map(|at| pending[at]).collect::<Vec<_>>())
             .and_then(|missing| move_missing(layout, &wallet, record, &missing, known, keys))
-            .and_then(|()| fault::point("export:after_move"))
+            .and_then(|()| fault::point(FaultPoint::ExportAfterMove))
             .map_err(io("cannot move the coins to Sent"))
     });
     moved?;
@@ -754,8 +740,9 @@ pub(crate) fn finish(
     Ok(ExportResult {
         file: final_path.to_path_buf(),
         amount,
-        coins: record.coins.len(),
+        coins: count(record.coins.len()),
         sha256: sha256.to_owned(),
+        change: None,
     })
 }
 
@@ -997,6 +984,6 @@ mod tests {
         let e = verify(&bytes, &coins_digest(&coins[..1])).expect_err("one coin too many");
         assert_eq!(e.kind, FailureKind::Verification);
         let e = verify(&bytes[..100], &coins_digest(&coins)).expect_err("truncated");
-        assert!(e.message.contains("does not read back"), "{}", e.message);
+        assert!(e.message().contains("does not read back"), "{}", e.message());
     }
 }

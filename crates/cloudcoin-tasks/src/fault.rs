@@ -1,68 +1,206 @@
 //! Named fault points in the pipelines, for crash and disk-full tests.
 //!
-//! With the cargo feature `fault-injection`, reaching the step named by the environment variable
-//! `CLOUDCOIN_FAULT` aborts the process, reaching the step named by `CLOUDCOIN_FAULT_IO` fails with
-//! "no space left on device", `CLOUDCOIN_SLOW_WRITE_MS=n` sleeps n ms per 100 coins written, and
-//! `CLOUDCOIN_PAUSE=<step>` with `CLOUDCOIN_PAUSE_FILE=<path>` holds the step until the test
+//! Every point is a variant of [`FaultPoint`]; the pipelines pass them, and the crash tests and
+//! the campaign take their lists from it ([`FaultPoint::ALL`] and one list per pipeline), so a
+//! new point is in every list the moment it exists. A point is spelled `pipeline:step`
+//! (`export:after_rename`) in the environment variables below and in recorded runs
+//! ([`Display`](std::fmt::Display) and [`FromStr`](std::str::FromStr) use that spelling).
+//!
+//! With the cargo feature `fault-injection`, reaching the point named by the environment variable
+//! `CLOUDCOIN_FAULT` aborts the process, reaching the point named by `CLOUDCOIN_FAULT_IO` fails
+//! with "no space left on device", `CLOUDCOIN_SLOW_WRITE_MS=n` sleeps n ms per 100 coins written,
+//! and `CLOUDCOIN_PAUSE=<point>` with `CLOUDCOIN_PAUSE_FILE=<path>` holds the point until the test
 //! removes the file the pipeline created there; `CLOUDCOIN_FAULT_NO_TMPFILE` makes outputs use a
 //! named temporary file, as on a file system without `O_TMPFILE`, and `CLOUDCOIN_FAULT_NO_RENAME2`
 //! makes a named temporary file be published by `link` then `unlink`, as on a file system whose
 //! `renameat2` refuses `RENAME_NOREPLACE` (NFS).
-//! Without the feature every function here is empty and compiles away.
+//! Without the feature every function here is empty and compiles away, and [`FaultPoint`] is not
+//! part of the crate's public API.
 
+use std::fmt;
 use std::io;
+use std::str::FromStr;
 
-/// The fault points of an export, in the order the pipeline passes them.
-///
-/// With an unnamed output (the usual way) the journal record is written once the file is
-/// written, while it is synced; with a named temporary file, before the file is created
-/// (`export:after_journal` comes first).
+/// Declares [`FaultPoint`] from one table: each pipeline's list, in the order the pipeline passes
+/// its points, and each point's variant and spelling. The enum, its lists and its spelling all
+/// come from this table, so none of them can miss a point.
+macro_rules! fault_points {
+    ($(
+        $(#[$list_doc:meta])*
+        $list:ident {
+            $( $(#[$doc:meta])* $variant:ident = $name:literal, )*
+        }
+    )*) => {
+        /// A named point in a pipeline where a crash test can abort the process, fail with an
+        /// i/o error, or pause (see the crate's `fault-injection` feature).
+        ///
+        /// It is spelled `pipeline:step` in the environment variables that aim at it:
+        ///
+        /// ```
+        /// # #[cfg(feature = "fault-injection")]
+        /// # fn main() -> Result<(), cloudcoin_tasks::UnknownFaultPoint> {
+        /// use cloudcoin_tasks::FaultPoint;
+        ///
+        /// let point: FaultPoint = "export:after_rename".parse()?;
+        /// assert_eq!(point, FaultPoint::ExportAfterRename);
+        /// assert_eq!(point.to_string(), "export:after_rename");
+        /// assert!(FaultPoint::EXPORT.contains(&point));
+        /// assert!(FaultPoint::ALL.iter().all(|p| p.to_string().parse() == Ok(*p)));
+        /// # Ok(()) }
+        /// # #[cfg(not(feature = "fault-injection"))]
+        /// # fn main() {}
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        #[cfg_attr(
+            not(feature = "fault-injection"),
+            expect(unreachable_pub, reason = "public only with the fault-injection feature")
+        )]
+        pub enum FaultPoint {
+            $($( $(#[$doc])* $variant, )*)*
+        }
+
+        impl FaultPoint {
+            /// Every fault point, pipeline by pipeline, each pipeline's in the order it passes
+            /// them.
+            #[cfg(feature = "fault-injection")]
+            pub const ALL: &'static [FaultPoint] = &[$($(FaultPoint::$variant,)*)*];
+
+            $(
+                $(#[$list_doc])*
+                #[cfg(feature = "fault-injection")]
+                pub const $list: &'static [FaultPoint] = &[$(FaultPoint::$variant,)*];
+            )*
+
+            /// The point's spelling, `pipeline:step`, as the environment variables name it.
+            #[cfg_attr(
+                not(feature = "fault-injection"),
+                expect(unreachable_pub, reason = "public only with the fault-injection feature")
+            )]
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($(FaultPoint::$variant => $name,)*)*
+                }
+            }
+        }
+
+        impl FromStr for FaultPoint {
+            type Err = UnknownFaultPoint;
+
+            fn from_str(s: &str) -> Result<FaultPoint, UnknownFaultPoint> {
+                match s {
+                    $($($name => Ok(FaultPoint::$variant),)*)*
+                    _ => Err(UnknownFaultPoint(())),
+                }
+            }
+        }
+    };
+}
+
+fault_points! {
+    /// The fault points of an export, in the order the pipeline passes them.
+    ///
+    /// With an unnamed output (the usual way) the journal record is written once the file is
+    /// written, while it is synced; with a named temporary file, before the file is created
+    /// (`export:after_journal` comes first).
+    EXPORT {
+        /// The output's coins are written, not yet synced (`export:after_write`).
+        ExportAfterWrite = "export:after_write",
+        /// The journal record of the export is durable (`export:after_journal`).
+        ExportAfterJournal = "export:after_journal",
+        /// The output is synced under its temporary name (`export:after_fsync`).
+        ExportAfterFsync = "export:after_fsync",
+        /// The output has its final name (`export:after_rename`).
+        ExportAfterRename = "export:after_rename",
+        /// The journal records that the output is published (`export:after_commit`).
+        ExportAfterCommit = "export:after_commit",
+        /// Some of the exported coins' files are in `Sent`, others not yet (`export:mid_move`).
+        ExportMidMove = "export:mid_move",
+        /// Every exported coin's file is in `Sent` (`export:after_move`).
+        ExportAfterMove = "export:after_move",
+    }
+    /// The fault points of an import, in order.
+    IMPORT {
+        /// The journal record of the import is durable (`import:after_journal`).
+        ImportAfterJournal = "import:after_journal",
+        /// Removing a coin file's temporary name (`import:unlink_temp`).
+        ImportUnlinkTemp = "import:unlink_temp",
+        /// Some of the imported coins are stored, others not yet (`import:mid_store`).
+        ImportMidStore = "import:mid_store",
+        /// Every imported coin is stored, before `Bank` is synced (`import:after_store`).
+        ImportAfterStore = "import:after_store",
+    }
+    /// The fault points of a backup, in order.
+    BACKUP {
+        /// The journal record of the backup is durable (`backup:after_journal`).
+        BackupAfterJournal = "backup:after_journal",
+        /// The archive is written, not yet synced (`backup:after_write`).
+        BackupAfterWrite = "backup:after_write",
+        /// The archive is synced under its temporary name (`backup:after_fsync`).
+        BackupAfterFsync = "backup:after_fsync",
+    }
+    /// The fault points of publishing a named temporary file by `link` then `unlink` (the
+    /// fallback where `RENAME_NOREPLACE` is refused): after the link, and the removal of the
+    /// temporary name.
+    PUBLISH {
+        /// The file has both names (`publish:after_link`).
+        PublishAfterLink = "publish:after_link",
+        /// Removing the temporary name (`publish:unlink_temp`).
+        PublishUnlinkTemp = "publish:unlink_temp",
+    }
+    /// The fault points of the task tracker: writing a finished task's outcome.
+    TASK {
+        /// Writing a finished task's outcome (`task:record_outcome`).
+        TaskRecordOutcome = "task:record_outcome",
+    }
+    /// The fault points of creating and deleting wallets.
+    WALLET {
+        /// Moving a deleted wallet's folder away (`wallet:delete_move`).
+        WalletDeleteMove = "wallet:delete_move",
+    }
+}
+
+impl fmt::Display for FaultPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a fault point's (see [`FaultPoint`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a fault point; fault points are spelled like \"export:after_rename\"")]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    expect(unreachable_pub, reason = "public only with the fault-injection feature")
+)]
+pub struct UnknownFaultPoint(());
+
+/// The two fault points of writing an output file (an export's or a backup's).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutputFaults {
+    /// The file is written, not yet synced.
+    pub(crate) after_write: FaultPoint,
+    /// The file is synced under its temporary name.
+    pub(crate) after_fsync: FaultPoint,
+}
+
+impl OutputFaults {
+    /// An export's output.
+    pub(crate) const EXPORT: OutputFaults = OutputFaults {
+        after_write: FaultPoint::ExportAfterWrite,
+        after_fsync: FaultPoint::ExportAfterFsync,
+    };
+    /// A backup's archive.
+    pub(crate) const BACKUP: OutputFaults = OutputFaults {
+        after_write: FaultPoint::BackupAfterWrite,
+        after_fsync: FaultPoint::BackupAfterFsync,
+    };
+}
+
+/// Passes the named point: may abort or fail when fault injection is compiled in and asks for it.
 #[cfg(feature = "fault-injection")]
-pub const EXPORT_FAULT_STEPS: [&str; 7] = [
-    "export:after_write",
-    "export:after_journal",
-    "export:after_fsync",
-    "export:after_rename",
-    "export:after_commit",
-    "export:mid_move",
-    "export:after_move",
-];
-
-/// The fault points of an import, in order.
-#[cfg(feature = "fault-injection")]
-pub const IMPORT_FAULT_STEPS: [&str; 4] =
-    ["import:after_journal", "import:unlink_temp", "import:mid_store", "import:after_store"];
-
-/// The fault points of a backup, in order.
-#[cfg(feature = "fault-injection")]
-pub const BACKUP_FAULT_STEPS: [&str; 3] =
-    ["backup:after_journal", "backup:after_write", "backup:after_fsync"];
-
-/// The fault points of publishing a named temporary file by `link` then `unlink` (the fallback
-/// where `RENAME_NOREPLACE` is refused): after the link, and the removal of the temporary name.
-pub const PUBLISH_FAULT_STEPS: [&str; 2] = ["publish:after_link", "publish:unlink_temp"];
-
-/// The fault points of the task tracker: writing a finished task's outcome.
-pub const TASK_FAULT_STEPS: [&str; 1] = ["task:record_outcome"];
-
-/// The fault points of creating and deleting wallets.
-#[cfg(feature = "fault-injection")]
-pub const WALLET_FAULT_STEPS: [&str; 1] = ["wallet:delete_move"];
-
-/// Passes the named step: may abort or fail when fault injection is compiled in and asks for it.
-#[cfg(feature = "fault-injection")]
-pub(crate) fn point(step: &str) -> io::Result<()> {
-    debug_assert!(
-        EXPORT_FAULT_STEPS
-            .iter()
-            .chain(&IMPORT_FAULT_STEPS)
-            .chain(&BACKUP_FAULT_STEPS)
-            .chain(&WALLET_FAULT_STEPS)
-            .chain(&PUBLISH_FAULT_STEPS)
-            .chain(&TASK_FAULT_STEPS)
-            .any(|s| *s == step),
-        "fault point {step} is not listed, so no crash test covers it"
-    );
+pub(crate) fn point(point: FaultPoint) -> io::Result<()> {
+    let step = point.as_str();
     if std::env::var("CLOUDCOIN_PAUSE").is_ok_and(|s| s == step)
         && let Ok(flag) = std::env::var("CLOUDCOIN_PAUSE_FILE")
     {
@@ -93,10 +231,10 @@ fn pause(step: &str, flag: &std::path::Path) {
     }
 }
 
-/// Passes the named step (fault injection is not compiled in).
+/// Passes the named point (fault injection is not compiled in).
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
-pub(crate) fn point(_step: &str) -> io::Result<()> {
+pub(crate) fn point(_point: FaultPoint) -> io::Result<()> {
     Ok(())
 }
 
@@ -147,4 +285,44 @@ pub(crate) fn no_rename_noreplace() -> bool {
 #[inline(always)]
 pub(crate) fn no_rename_noreplace() -> bool {
     false
+}
+
+#[cfg(all(test, feature = "fault-injection"))]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::FaultPoint;
+
+    #[test]
+    fn every_point_is_listed_once_and_reads_back_from_its_spelling() {
+        let lists = [
+            ("export", FaultPoint::EXPORT),
+            ("import", FaultPoint::IMPORT),
+            ("backup", FaultPoint::BACKUP),
+            ("publish", FaultPoint::PUBLISH),
+            ("task", FaultPoint::TASK),
+            ("wallet", FaultPoint::WALLET),
+        ];
+        let listed: Vec<FaultPoint> = lists.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+        assert_eq!(listed, FaultPoint::ALL, "ALL is the pipelines' lists, in order");
+        let names: BTreeSet<String> = FaultPoint::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(names.len(), FaultPoint::ALL.len(), "two points share a spelling");
+        for (pipeline, list) in lists {
+            for &point in list {
+                let name = point.to_string();
+                assert!(name.starts_with(&format!("{pipeline}:")), "{name} in {pipeline}'s list");
+                assert_eq!(name.parse(), Ok(point));
+            }
+        }
+        assert!("export:after_nothing".parse::<FaultPoint>().is_err());
+        assert!("".parse::<FaultPoint>().is_err());
+    }
+
+    #[test]
+    fn the_spellings_recorded_runs_and_tests_use_still_parse() {
+        for name in ["export:after_rename", "import:unlink_temp", "publish:after_link"] {
+            let point: FaultPoint = name.parse().expect("a known point");
+            assert_eq!(point.as_str(), name);
+        }
+    }
 }

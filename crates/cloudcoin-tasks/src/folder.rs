@@ -33,6 +33,7 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use crate::dir::{Dir, Identity};
+use crate::error::FolderProblem;
 
 /// Mode of the files written into a client's folder (before the umask). A coin file is bearer
 /// money: whoever can read it can spend it, so only its owner may.
@@ -47,42 +48,39 @@ pub(crate) fn validate(
     path: &Path,
     roots: &[PathBuf],
     own: Option<&OwnTree>,
-) -> Result<Dir, String> {
+) -> Result<Dir, FolderProblem> {
     if !path.is_absolute() {
-        return Err("it is not an absolute path".to_owned());
+        return Err(FolderProblem::NotAbsolute);
     }
     if path.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) {
-        return Err("it contains . or .. segments; give the plain absolute path".to_owned());
+        return Err(FolderProblem::DotSegments);
     }
     let canonical = match fs::canonicalize(path) {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err("it does not exist".to_owned());
+            return Err(FolderProblem::NotFound);
         }
-        Err(e) => return Err(format!("it cannot be resolved ({e})")),
+        Err(source) => return Err(FolderProblem::Unresolvable { error: source }),
     };
     if canonical.as_path() != path {
-        return Err(format!(
-            "it passes through a symbolic link (it resolves to {}); give the real path",
-            canonical.display()
-        ));
+        return Err(FolderProblem::ThroughLink { resolved: canonical });
     }
-    let meta = fs::metadata(&canonical).map_err(|e| format!("it cannot be read ({e})"))?;
+    let meta =
+        fs::metadata(&canonical).map_err(|source| FolderProblem::Unreadable { error: source })?;
     if !meta.is_dir() {
-        return Err("it is not a directory".to_owned());
+        return Err(FolderProblem::NotADirectory);
     }
     if !roots.is_empty() && !roots.iter().any(|r| canonical.starts_with(r)) {
-        return Err("it is outside the folders this server may write to (--export-root)".to_owned());
+        return Err(FolderProblem::OutsideRoots);
     }
-    let changed = || "it changed while it was being checked; try again".to_owned();
     let dir = match Dir::open_nofollow(&canonical) {
         Ok(dir) => dir,
         // ELOOP, ENOTDIR: a component became a symbolic link since it was resolved.
-        Err(e) if matches!(e.raw_os_error(), Some(40 | 20)) => return Err(changed()),
-        Err(e) => return Err(format!("it cannot be opened ({e})")),
+        Err(e) if matches!(e.raw_os_error(), Some(40 | 20)) => return Err(FolderProblem::Changed),
+        Err(source) => return Err(FolderProblem::Unopenable { error: source }),
     };
-    if !dir.is(&meta).map_err(|e| format!("it cannot be read ({e})"))? {
-        return Err(changed());
+    if !dir.is(&meta).map_err(|source| FolderProblem::Unreadable { error: source })? {
+        return Err(FolderProblem::Changed);
     }
     if let Some(own) = own {
         own.refuse(&canonical, &dir)?;
@@ -91,18 +89,10 @@ pub(crate) fn validate(
     // remove afterwards, no entry in the folder), else a named one, removed at once.
     // A probe that fails with "not found" in a folder that exists means a file system that
     // takes no new files at all (/proc, /sys): say that, not the kernel's confusing words.
-    let not_writable = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            "no file can be created in it (a system folder such as /proc or /sys?); choose a \
-             folder of yours, such as your home or Downloads folder"
-                .to_owned()
-        }
-        std::io::ErrorKind::PermissionDenied => {
-            "the server may not write in it (permission denied); choose a folder the user \
-             running the server owns"
-                .to_owned()
-        }
-        _ => format!("it is not writable ({e})"),
+    let not_writable = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::NotFound => FolderProblem::NoNewFiles { source },
+        std::io::ErrorKind::PermissionDenied => FolderProblem::PermissionDenied { source },
+        _ => FolderProblem::NotWritable { error: source },
     };
     match dir.create_unnamed(OUTPUT_MODE) {
         Ok(Some(_probe)) => Ok(dir),
@@ -139,7 +129,7 @@ fn fs_type(path: &Path) -> i64 {
 /// that the search for a free name would pass — is a symbolic link: the output is never written
 /// through a link, and a link where the file is expected is a sign of mischief. Regular files
 /// are passed (the output gets the next free name).
-pub(crate) fn refuse_linked_name(dir: &Dir, base: &str) -> Result<(), String> {
+pub(crate) fn refuse_linked_name(dir: &Dir, base: &str) -> Result<(), FolderProblem> {
     let mut link = None;
     let mut problem = None;
     cloudcoin_domain::unique_file_name(base, |name| match dir.entry_type(name) {
@@ -149,8 +139,8 @@ pub(crate) fn refuse_linked_name(dir: &Dir, base: &str) -> Result<(), String> {
         }
         Ok(Some(_)) => true,
         Ok(None) => false,
-        Err(e) => {
-            problem = Some(format!("it cannot be read ({e})"));
+        Err(source) => {
+            problem = Some(FolderProblem::Unreadable { error: source });
             false
         }
     });
@@ -158,9 +148,7 @@ pub(crate) fn refuse_linked_name(dir: &Dir, base: &str) -> Result<(), String> {
         return Err(problem);
     }
     match link {
-        Some(name) => Err(format!(
-            "it contains a symbolic link named '{name}'; remove it or choose another folder"
-        )),
+        Some(name) => Err(FolderProblem::LinkedName { name }),
         None => Ok(()),
     }
 }
@@ -212,24 +200,15 @@ impl OwnTree {
     /// directory or lies anywhere under it — by its path, or by the identity (device and inode)
     /// of the opened directory and of every directory above it, so that no symbolic link, bind
     /// mount or second mount of the same file system leads into the tree unseen.
-    pub(crate) fn refuse(&self, path: &Path, dir: &Dir) -> Result<(), String> {
-        let why = "coins written there would be taken for the wallet's own and could be spent twice; choose a folder outside it";
+    pub(crate) fn refuse(&self, path: &Path, dir: &Dir) -> Result<(), FolderProblem> {
         if path.starts_with(&self.root) {
-            return Err(format!(
-                "it is inside the server's data directory ({}); {why}",
-                self.root.display()
-            ));
+            return Err(FolderProblem::InDataDir { data_dir: self.root.clone() });
         }
-        let cannot = |e: std::io::Error| {
-            format!("it cannot be checked against the server's data directory ({e})")
-        };
+        let cannot = |source: std::io::Error| FolderProblem::Uncheckable { error: source };
         let ancestry = dir.ancestry().map_err(cannot)?;
         let own = self.identities().map_err(cannot)?;
         if ancestry.iter().any(|id| own.contains(id)) {
-            return Err(format!(
-                "it is the server's data directory ({}) or a folder in it, reached another way (a bind mount or a second mount); {why}",
-                self.root.display()
-            ));
+            return Err(FolderProblem::ReachesDataDir { data_dir: self.root.clone() });
         }
         Ok(())
     }
@@ -309,11 +288,12 @@ mod tests {
         let roots = vec![good.clone()];
 
         let opened =
-            |roots: &[PathBuf]| validate(&good, roots, None).map(|d| d.path().to_path_buf());
-        assert_eq!(opened(&roots), Ok(good.clone()));
-        assert_eq!(opened(&[]), Ok(good.clone()));
-        let problem =
-            |p: PathBuf, roots: &[PathBuf]| validate(&p, roots, None).expect_err("refused");
+            |roots: &[PathBuf]| validate(&good, roots, None).map(|d| d.path().to_path_buf()).ok();
+        assert_eq!(opened(&roots), Some(good.clone()));
+        assert_eq!(opened(&[]), Some(good.clone()));
+        let problem = |p: PathBuf, roots: &[PathBuf]| {
+            validate(&p, roots, None).expect_err("refused").to_string()
+        };
         assert!(problem(PathBuf::from("relative"), &[]).contains("absolute"));
         assert!(problem(good.join("../exports"), &[]).contains(".."));
         assert!(problem(base.join("missing"), &[]).contains("does not exist"));
@@ -334,7 +314,8 @@ mod tests {
         let own = OwnTree::new(&data).expect("tree");
         for inside in ["data", "data/Wallets", "data/Wallets/W/Bank", "data/Wallets/W/Bank/deep/er"]
         {
-            let problem = validate(&base.join(inside), &[], Some(&own)).expect_err(inside);
+            let problem =
+                validate(&base.join(inside), &[], Some(&own)).expect_err(inside).to_string();
             assert!(problem.contains("inside the server's data directory"), "{problem}");
             let names = fs::read_dir(base.join(inside)).expect("list").count();
             assert!(names <= 1, "{inside}: no probe was written");
@@ -389,18 +370,20 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = fs::canonicalize(dir.path()).expect("canonical");
         let opened = validate(&base, &[], None).expect("valid");
-        assert_eq!(refuse_linked_name(&opened, "a.bin"), Ok(()));
+        assert!(refuse_linked_name(&opened, "a.bin").is_ok());
         fs::write(base.join("a.bin"), b"x").expect("write");
         fs::write(base.join("a (2).bin"), b"x").expect("write");
-        assert_eq!(refuse_linked_name(&opened, "a.bin"), Ok(()), "regular files are passed");
+        assert!(refuse_linked_name(&opened, "a.bin").is_ok(), "regular files are passed");
         std::os::unix::fs::symlink("/nowhere", base.join("a (3).bin")).expect("symlink");
-        let problem = refuse_linked_name(&opened, "a.bin").expect_err("a link on the way");
+        let problem =
+            refuse_linked_name(&opened, "a.bin").expect_err("a link on the way").to_string();
         assert!(problem.contains("symbolic link named 'a (3).bin'"), "{problem}");
         std::os::unix::fs::symlink("/nowhere", base.join("b.zip")).expect("symlink");
-        let problem = refuse_linked_name(&opened, "b.zip").expect_err("a link under the name");
+        let problem =
+            refuse_linked_name(&opened, "b.zip").expect_err("a link under the name").to_string();
         assert!(problem.contains("'b.zip'; remove it or choose another folder"), "{problem}");
         // A link past the first free name is not on the way.
         std::os::unix::fs::symlink("/nowhere", base.join("c (2).bin")).expect("symlink");
-        assert_eq!(refuse_linked_name(&opened, "c.bin"), Ok(()));
+        assert!(refuse_linked_name(&opened, "c.bin").is_ok());
     }
 }

@@ -25,32 +25,13 @@ use cloudcoin_domain::{Coin, CoinId, Denomination, Pown, RAIDA_COUNT, SerialNumb
 use cloudcoin_raida::{AGREEMENT, Answer, FixCoin, Found, RaidaId, RaidaSet, fix_an};
 use serde::{Deserialize, Serialize};
 
-use crate::claim::{GradeCount, Settled, apply, claim_stored};
+use crate::claim::{Settled, apply, claim_stored};
 use crate::durable::RecordFolder;
 use crate::export::lock;
 use crate::network::Network;
+use crate::report::HealReport;
 use crate::store::{Folder, Hold, Layout, WalletState};
-
-/// What a healing did: the coins it looked at and the grade each ended in.
-///
-/// ```
-/// use cloudcoin_tasks::HealReport;
-/// assert_eq!(HealReport::default().coins, 0);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HealReport {
-    /// Coins looked at (every `Limbo` and `Fracked` coin of the wallet).
-    pub coins: usize,
-    /// Now held with this wallet's key on every RAIDA.
-    pub bank: GradeCount,
-    /// Still lacking this wallet's key somewhere (a RAIDA down, or fix refused there).
-    pub fracked: GradeCount,
-    /// Found counterfeit.
-    pub counterfeit: GradeCount,
-    /// Still unsettled (too few answers): kept with every key.
-    pub limbo: GradeCount,
-}
+use crate::task::count;
 
 /// A fix about to be sent: the PG and the coins it is for, with the RAIDA each is fixed at.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -159,7 +140,7 @@ pub(crate) fn heal(
             }
         });
     }
-    let mut report = HealReport { coins: ids.len(), ..HealReport::default() };
+    let mut report = HealReport { coins: count(ids.len()), ..HealReport::default() };
     for id in &ids {
         let Some(e) = s.coins.get(id) else { continue };
         let grade = match e.folder {
@@ -198,6 +179,8 @@ fn heal_reserved(
         move |e: std::io::Error| format!("{what}: {e}")
     };
     let client = net.client();
+    // 0. Changes a crash or a silent network left open (see `change`).
+    crate::change::settle_pending(net, layout, wallet, state)?;
     // 1. Fixes a crash interrupted.
     let folder = records(layout);
     std::fs::create_dir_all(layout.own().join("heal"))

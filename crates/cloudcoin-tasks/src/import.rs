@@ -72,7 +72,13 @@
 //! busy, so two imports never wait for each other. A coin counted as present is `Free`, `Reserved`
 //! or `Blocked`: its file is published and synced. If the held coin has other keys than the file
 //! being imported (other ANs, or PANs the held one lacks), the coin is not counted as present but
-//! rejected, with a message telling the user to keep the file.
+//! rejected, with a message telling the user to keep the file. With the network, a coin the
+//! wallet holds settled (`Bank`, `Fracked`) counts as present whatever keys the file carries (the
+//! wallet's are the ones it claimed from them); one still in `Limbo` does not (the file's keys
+//! may be the live ones: the file is kept and imported again once the coin settles), and a coin
+//! graded counterfeit is not held at all: arriving again, it is claimed like a new one. Kept by
+//! `bins/cloudcoin-server/tests/it/claim.rs` (`a_coin_counterfeit_once_is_claimed_…`,
+//! `a_file_with_other_keys_for_a_coin_in_limbo_…`) and the network campaign.
 //!
 //! **Invariant: A step that already took effect is never reported as failed.** Kept (for imports)
 //! by `tests/it/import_faults.rs`: `a_failed_cleanup_after_a_coin_is_published_is_not_a_failure`
@@ -108,14 +114,15 @@ use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
 
 use crate::dir::Dir;
 use crate::durable::{self, error_chain, now_unix};
-use crate::export::{StepError, lock};
-use crate::fault;
+use crate::export::lock;
+use crate::fault::{self, FaultPoint};
 use crate::journal::{Journal, Op, Record};
 use crate::records::{self, Transaction};
-use crate::service::ImportItem;
+use crate::step::StepError;
 use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name, read_single_coin};
-use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome};
+use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
+use cloudcoin_wire::ImportItem;
 
 /// Most items one import request may hold.
 pub(crate) const MAX_ITEMS: usize = 1_000;
@@ -143,7 +150,7 @@ pub(crate) struct ImportJob {
     /// The RAIDA network, when this import claims its coins.
     pub(crate) network: Option<crate::network::Network>,
     /// The claim report when the coins are not claimed (no network, or `"claim": false`).
-    pub(crate) claim: crate::claim::ClaimReport,
+    pub(crate) claim: crate::report::ClaimReport,
 }
 
 /// The bytes of one item, or why it cannot be read. A file is refused when it lies in the data
@@ -239,7 +246,9 @@ pub(crate) fn run(
 ) -> TaskOutcome {
     tracker.advance(job.id, 5, Some("Reading items"));
     let record = Record::new(Op::Import, job.id.to_string(), job.wallet.as_str().to_owned());
-    if let Err(e) = journal.write(&record).and_then(|()| fault::point("import:after_journal")) {
+    if let Err(e) =
+        journal.write(&record).and_then(|()| fault::point(FaultPoint::ImportAfterJournal))
+    {
         return failed(FailureKind::Io, format!("cannot write the journal: {}", error_chain(&e)));
     }
 
@@ -251,7 +260,7 @@ pub(crate) fn run(
         for coin in coins {
             if !coin.denomination.is_money() {
                 rejected.push(Rejection {
-                    item: i,
+                    item: count(i),
                     source: source.to_owned(),
                     reason: format!(
                         "coin #{} has denomination code {}, which is not money; it was not imported",
@@ -279,7 +288,7 @@ pub(crate) fn run(
         });
         match decoded {
             Ok(coins) => take(i, &source, coins, &mut rejected),
-            Err(reason) => rejected.push(Rejection { item: i, source, reason }),
+            Err(reason) => rejected.push(Rejection { item: count(i), source, reason }),
         }
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
     }
@@ -294,7 +303,7 @@ pub(crate) fn run(
     for (i, source, scan) in &pictures {
         if scan.code_count().is_none() {
             let reason = reason_of(&cloudcoin_codec::PaperError::NoCodes.into());
-            rejected.push(Rejection { item: *i, source: source.clone(), reason });
+            rejected.push(Rejection { item: count(*i), source: source.clone(), reason });
         }
     }
     for page in &pages {
@@ -321,7 +330,7 @@ pub(crate) fn run(
                             page.page_code().unwrap_or("without a page code")
                         ));
                     }
-                    rejected.push(Rejection { item: *i, source: source.clone(), reason });
+                    rejected.push(Rejection { item: count(*i), source: source.clone(), reason });
                 }
             }
         }
@@ -337,9 +346,12 @@ pub(crate) fn run(
         None => (Folder::Bank, HashSet::new()),
     };
     if job.network.is_some() {
+        // One read of the system's random source for all the PANs, not one per key.
+        let unkeyed = found.iter().filter(|(_, coin)| coin.pans().is_none()).count();
+        let mut pans = cloudcoin_raida::random_pans(unkeyed).into_iter();
         for (_, coin) in &mut found {
             if coin.pans().is_none() {
-                let pans = std::array::from_fn(|_| cloudcoin_raida::random_key());
+                let pans = pans.next().expect("one set of PANs per coin without PANs");
                 *coin = coin.clone().with_pans(pans);
                 to_claim.insert(coin.id());
             }
@@ -377,7 +389,7 @@ pub(crate) fn run(
             e.kind,
             format!(
                 "{}; {} of {} new coins were stored in Bank; import the items again to store the rest",
-                e.message,
+                e.message(),
                 stored.len(),
                 fresh.len()
             ),
@@ -409,11 +421,11 @@ pub(crate) fn run(
             Ok(report) => report,
             Err(e) => {
                 tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
-                crate::claim::ClaimReport {
+                crate::report::ClaimReport {
                     note: format!(
                         "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
                     ),
-                    ..crate::claim::ClaimReport::default()
+                    ..crate::report::ClaimReport::default()
                 }
             }
         };
@@ -431,8 +443,8 @@ pub(crate) fn run(
     }
     tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), claimed = claim.claimed, "import completed");
     TaskOutcome::Import(ImportResult {
-        imported: stored.len(),
-        already_present,
+        imported: count(stored.len()),
+        already_present: count(already_present),
         rejected,
         amount,
         claim,
@@ -493,27 +505,35 @@ fn claim(
     let mut fresh = Vec::new();
     let mut present = 0;
     for (item, coin) in found {
-        if !state.coins.contains_key(&coin.id())
+        // A coin graded counterfeit is not held: its file stays in `Counterfeit` (as a record,
+        // out of the index after a restart), and the same coin arriving again — with keys the
+        // RAIDA may accept — is claimed like a new one, its entry taking the old one's place.
+        let own = state.coins.get(&coin.id()).filter(|e| e.folder != Folder::Counterfeit);
+        if own.is_none()
             && let Some(held) = elsewhere.get(&coin.id())
         {
             rejected.push(Rejection {
-                item,
+                item: count(item),
                 source: source_of(item, &job.items[item]),
                 reason: crate::owners::held_reason(coin.id(), held),
             });
             continue;
         }
-        match state.coins.get(&coin.id()) {
-            Some(held) => {
-                let held = &held.coin;
+        match own {
+            Some(entry) => {
+                let held = &entry.coin;
                 let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));
-                // With the network the wallet's keys for a coin it holds are the ones it claimed
-                // (the file's are the keys it claimed from): the coin is present.
-                if into == Folder::Limbo || (held.ans == coin.ans && !more_keys) {
+                // With the network the wallet's keys for a coin it holds settled (`Bank`,
+                // `Fracked`: 13 or more RAIDA held them when last asked) are the ones it claimed
+                // (the file's are the keys it claimed from): the coin is present. A coin still in
+                // `Limbo` (a claim, a reclaim or a change not settled) may have lost to the keys
+                // this file carries: the file is kept, and imported again once the coin settles.
+                let settled = matches!(entry.folder, Folder::Bank | Folder::Fracked);
+                if (into == Folder::Limbo && settled) || (held.ans == coin.ans && !more_keys) {
                     present += 1;
                 } else {
                     rejected.push(Rejection {
-                        item,
+                        item: count(item),
                         source: source_of(item, &job.items[item]),
                         reason: format!(
                             "the wallet already holds coin {} with other keys (authenticity numbers or PANs) than this file; this copy was not stored — keep the file, it may hold the coin's live keys",
@@ -548,7 +568,7 @@ fn not_elsewhere_on_disk(
         match found.get(&coin.id()) {
             Some(crate::owners::OnDisk::Sent { .. }) if job.allow_sent => kept.push((item, coin)),
             Some(place) => rejected.push(Rejection {
-                item,
+                item: count(item),
                 source: source_of(item, &job.items[item]),
                 reason: crate::owners::on_disk_reason(coin.id(), place),
             }),
@@ -602,7 +622,7 @@ fn store_all(
     fresh: &[Coin],
     stored: &mut Vec<(CoinId, String)>,
 ) -> Result<(), StepError> {
-    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
+    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
     if fresh.is_empty() {
         return Ok(());
     }
@@ -613,7 +633,7 @@ fn store_all(
         None => store_named(tracker, job, bank, fresh, stored)?,
     }
     dir.sync().map_err(io("cannot flush Bank to disk"))?;
-    fault::point("import:after_store").map_err(io("cannot flush Bank to disk"))?;
+    fault::point(FaultPoint::ImportAfterStore).map_err(io("cannot flush Bank to disk"))?;
     Ok(())
 }
 
@@ -680,7 +700,7 @@ fn store_unnamed(
             let name = dir.link_unnamed_unique(file, &coin_file_name(coin))?;
             stored.push((coin.id(), name));
             if stored.len() == n / 2 + 1 {
-                fault::point("import:mid_store")?;
+                fault::point(FaultPoint::ImportMidStore)?;
             }
             tracker.advance(job.id, 50 + (45 * stored.len() / n) as u8, None);
         }
@@ -724,7 +744,7 @@ fn store_named(
     fresh: &[Coin],
     stored: &mut Vec<(CoinId, String)>,
 ) -> Result<(), StepError> {
-    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, &e);
+    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
     let suffix = format!(".{}.partial", job.id);
     let temps = write_temps(bank, fresh, &suffix).map_err(io("cannot store a coin"))?;
     tracker.advance(job.id, 70, None);
@@ -740,7 +760,7 @@ fn store_named(
                 path.file_name().map_or_else(|| base.clone(), |s| s.to_string_lossy().into_owned());
             stored.push((coin.id(), name));
             if i == temps.len() / 2 {
-                fault::point("import:mid_store")?;
+                fault::point(FaultPoint::ImportMidStore)?;
             }
             tracker.advance(job.id, 70 + (25 * (i + 1) / n) as u8, None);
         }
@@ -757,7 +777,7 @@ fn store_named(
         for (temp, _) in &temps[stored.len()..] {
             durable::remove_if_exists(temp);
         }
-        return Err(StepError::io("cannot store a coin", &e));
+        return Err(StepError::io("cannot store a coin", e));
     }
     Ok(())
 }

@@ -45,12 +45,14 @@
 //!
 //! - `testing`: the `testing` module, a temporary data directory holding the coins a test
 //!   gives and a [`Service`] opened on it.
-//! - `fault-injection`: named crash and i/o-error points in the pipelines, for crash tests only.
+//! - `fault-injection`: named crash and i/o-error points in the pipelines (`FaultPoint`), for
+//!   crash tests only; without it the points compile away and are not part of the API.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backup;
+mod change;
 mod claim;
 mod dir;
 mod durable;
@@ -61,37 +63,40 @@ mod fault;
 mod fixtures;
 mod folder;
 mod heal;
+mod history;
 mod import;
 mod journal;
+mod leftovers;
 mod network;
 mod owners;
 mod precheck;
 mod reclaim;
 mod records;
 mod recovery;
+mod report;
 mod service;
+mod step;
 mod store;
 mod task;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod tracker;
+mod v3_layout;
 mod verify;
 
-pub use crate::claim::{ClaimReport, GradeCount};
-pub use crate::error::{OpenError, ServiceError};
+pub use crate::change::ChangeMethod;
+pub use crate::error::{
+    FolderProblem, InternalError, NotReclaimable, OpenError, RecoveryError, ServiceError,
+};
 #[cfg(feature = "fault-injection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
-pub use crate::fault::{
-    BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS, PUBLISH_FAULT_STEPS,
-    TASK_FAULT_STEPS, WALLET_FAULT_STEPS,
-};
-pub use crate::heal::HealReport;
+pub use crate::fault::{FaultPoint, UnknownFaultPoint};
 pub use crate::network::RaidaHealth;
-pub use crate::reclaim::ReclaimReport;
+pub use crate::report::{ChangeReport, ClaimReport, GradeCount, HealReport, ReclaimReport};
 pub use crate::service::{
-    BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
-    WalletSummary,
+    BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig,
+    TransactionPage, WalletDetail, WalletSummary,
 };
 pub use crate::task::{
     BackupResult, BadTaskId, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure,

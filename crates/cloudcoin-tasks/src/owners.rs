@@ -96,7 +96,9 @@ impl Owners {
         for (name, state) in others {
             let state = state.lock().unwrap_or_else(|p| p.into_inner());
             for id in ids {
-                if let Some(entry) = state.coins.get(id) {
+                // A coin graded counterfeit there is not held there.
+                if let Some(entry) = state.coins.get(id).filter(|e| e.folder != Folder::Counterfeit)
+                {
                     let incoming = matches!(entry.hold, Hold::Incoming(_));
                     found.entry(*id).or_insert(HeldElsewhere { wallet: name.clone(), incoming });
                 }
@@ -314,7 +316,7 @@ pub(crate) fn on_disk_reason(id: CoinId, place: &OnDisk) -> String {
                 None => format!("(its copy is {file} in {whose}'s Sent folder)"),
             };
             format!(
-                "coin {id} was sent away from {whose} of this server {left}; whoever holds that file can spend it too, and only claiming the coin with the RAIDA settles who owns it, so it was not stored — if the file is yours and no one else has it, import it again with \"allow_sent\": true"
+                "coin {id} was sent away from {whose} of this server {left}; whoever holds that file can spend it too, and only claiming the coin with the RAIDA settles who owns it, so it was not stored — if the file is yours and no one else has it, import it again allowing sent coins (`cloudcoin import --allow-sent`, or \"allow_sent\": true in the request)"
             )
         }
     }

@@ -42,100 +42,14 @@ use cloudcoin_domain::{Amount, Coin, CoinId, Denomination, SerialNumber, WalletN
 use cloudcoin_raida::AGREEMENT;
 use serde::{Deserialize, Serialize};
 
-use crate::claim::{GradeCount, Settled, after_pown, apply};
+use crate::claim::{Settled, after_pown, apply};
 use crate::durable::RecordFolder;
 use crate::export::lock;
 use crate::network::Network;
 use crate::owners::Owners;
+use crate::report::{GradeCount, ReclaimReport};
 use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name};
 use crate::task::TaskId;
-
-/// What a reclaim did, or what a check found, for the coins of one export.
-///
-/// The check fills `unclaimed`, `received`, `unknown` and `held`; a reclaim moves the unclaimed
-/// coins to `returned` (or `limbo`, or `received` when the recipient's claim won the race).
-///
-/// ```
-/// use cloudcoin_tasks::ReclaimReport;
-/// let report = ReclaimReport::default();
-/// assert_eq!(report.coins, 0);
-/// assert!(!report.reclaimed);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReclaimReport {
-    /// The export's task id.
-    pub export: Option<TaskId>,
-    /// The file the export wrote, as its receipt names it.
-    pub file: PathBuf,
-    /// Whether coins were powned back (`false`: a check, which changes nothing).
-    pub reclaimed: bool,
-    /// What the outcome means, for a person.
-    pub note: String,
-    /// The coins the export sent.
-    pub coins: usize,
-    /// Not claimed by the recipient: the file still spends them (a check only).
-    pub unclaimed: GradeCount,
-    /// Claimed by the recipient (13 or more RAIDA refuse the keys sent): theirs now.
-    pub received: GradeCount,
-    /// Too few RAIDA answered to say.
-    pub unknown: GradeCount,
-    /// Held by this wallet again (imported back, or reclaimed before): not looked at.
-    pub held: GradeCount,
-    /// Powned back: in `Bank` (or `Fracked`, which healing finishes), with keys only this
-    /// wallet knows; the exported file no longer spends them.
-    pub returned: GradeCount,
-    /// Powned back, but too few answers came to settle them: in `Limbo` with every key, until
-    /// healing settles them.
-    pub limbo: GradeCount,
-    /// The coins reported as received.
-    pub received_coins: Vec<CoinId>,
-}
-
-impl ReclaimReport {
-    fn write_note(&mut self) {
-        let mut parts = Vec::new();
-        if self.reclaimed {
-            if self.returned.coins > 0 {
-                parts.push(format!(
-                    "{} coin(s) worth {} are back in the wallet with new keys: the exported file no longer spends them, it is worthless for those coins",
-                    self.returned.coins, self.returned.amount
-                ));
-            }
-            if self.limbo.coins > 0 {
-                parts.push(format!(
-                    "{} coin(s) worth {} were powned back but too few RAIDA answered: they wait in Limbo with every key, and healing settles them (POST /api/v1/fix)",
-                    self.limbo.coins, self.limbo.amount
-                ));
-            }
-        } else if self.unclaimed.coins > 0 {
-            parts.push(format!(
-                "{} coin(s) worth {} are not claimed yet: whoever holds the file (you too) can still spend them; POST /api/v1/reclaim takes them back",
-                self.unclaimed.coins, self.unclaimed.amount
-            ));
-        }
-        if self.received.coins > 0 {
-            parts.push(format!(
-                "{} coin(s) worth {} were received: the recipient claimed them (their record stays in Sent)",
-                self.received.coins, self.received.amount
-            ));
-        }
-        if self.unknown.coins > 0 {
-            parts.push(format!(
-                "{} coin(s) worth {} could not be checked (too few RAIDA answered, or no copy in Sent); try again later",
-                self.unknown.coins, self.unknown.amount
-            ));
-        }
-        if self.held.coins > 0 {
-            parts.push(format!(
-                "{} coin(s) are in this wallet again and were left alone",
-                self.held.coins
-            ));
-        }
-        self.note =
-            if parts.is_empty() { "the export sent no coins".to_owned() } else { parts.join("; ") };
-    }
-}
 
 fn add(count: &mut GradeCount, coin: &Coin) {
     count.coins += 1;
@@ -149,70 +63,6 @@ fn add_id(count: &mut GradeCount, id: CoinId) {
         .amount
         .checked_add(id.denomination.value().unwrap_or(Amount::ZERO))
         .unwrap_or(Amount::MAX);
-}
-
-/// A reclaim's outcome as the task record stores it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ReportRecord {
-    export: String,
-    file: PathBuf,
-    reclaimed: bool,
-    note: String,
-    coins: usize,
-    /// Coins and amount units of unclaimed, received, unknown, held, returned and limbo.
-    counts: [(usize, u64); 6],
-    received_coins: Vec<(i8, u32)>,
-}
-
-impl ReportRecord {
-    pub(crate) fn of(r: &ReclaimReport) -> ReportRecord {
-        let g = |c: &GradeCount| (c.coins, c.amount.units());
-        ReportRecord {
-            export: r.export.map(|id| id.to_string()).unwrap_or_default(),
-            file: r.file.clone(),
-            reclaimed: r.reclaimed,
-            note: r.note.clone(),
-            coins: r.coins,
-            counts: [
-                g(&r.unclaimed),
-                g(&r.received),
-                g(&r.unknown),
-                g(&r.held),
-                g(&r.returned),
-                g(&r.limbo),
-            ],
-            received_coins: r
-                .received_coins
-                .iter()
-                .map(|id| (id.denomination.code(), id.serial.get()))
-                .collect(),
-        }
-    }
-
-    pub(crate) fn report(&self) -> Option<ReclaimReport> {
-        let g = |(coins, units): (usize, u64)| GradeCount::new(coins, Amount::from_units(units));
-        Some(ReclaimReport {
-            export: Some(self.export.parse().ok()?),
-            file: self.file.clone(),
-            reclaimed: self.reclaimed,
-            note: self.note.clone(),
-            coins: self.coins,
-            unclaimed: g(self.counts[0]),
-            received: g(self.counts[1]),
-            unknown: g(self.counts[2]),
-            held: g(self.counts[3]),
-            returned: g(self.counts[4]),
-            limbo: g(self.counts[5]),
-            received_coins: self
-                .received_coins
-                .iter()
-                .map(|&(dn, sn)| CoinId {
-                    denomination: Denomination::from_code(dn),
-                    serial: SerialNumber::new(sn),
-                })
-                .collect(),
-        })
-    }
 }
 
 /// A reclaim under way: the coins it put in `Limbo` (written before them).
@@ -413,7 +263,7 @@ fn base_report(export: &Export) -> ReclaimReport {
     ReclaimReport {
         export: Some(export.id),
         file: export.file.clone(),
-        coins: export.coins.len(),
+        coins: crate::task::count(export.coins.len()),
         ..ReclaimReport::default()
     }
 }

@@ -111,6 +111,12 @@ pub(crate) struct TaskRecord {
     pub(crate) outcome: Option<OutcomeRecord>,
     #[serde(default)]
     pub(crate) idempotency: Option<IdempotencyRecord>,
+    /// The wallet the task works on (absent in records written before tasks kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) wallet: Option<String>,
+    /// The amount asked for, in units (an export's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) requested_units: Option<u64>,
 }
 
 /// A task's idempotency key and the fingerprint of the request that used it.
@@ -127,12 +133,15 @@ pub(crate) enum OutcomeRecord {
     Export {
         file: PathBuf,
         amount_units: u64,
-        coins: usize,
+        coins: u64,
         sha256: String,
+        /// The coins broken first (denomination code, serial) and what was done.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<(Vec<(i8, u32)>, String)>,
     },
     Import {
-        imported: usize,
-        already_present: usize,
+        imported: u64,
+        already_present: u64,
         rejected: Vec<RejectionRecord>,
         amount_units: u64,
         #[serde(default)]
@@ -140,7 +149,7 @@ pub(crate) enum OutcomeRecord {
     },
     Backup {
         file: PathBuf,
-        coins: usize,
+        coins: u64,
         amount_units: u64,
         /// Absent in records written before backups kept it.
         #[serde(default)]
@@ -151,11 +160,11 @@ pub(crate) enum OutcomeRecord {
         message: String,
     },
     Fix {
-        coins: usize,
+        coins: u64,
         /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
-        grades: [(usize, u64); 4],
+        grades: [(u64, u64); 4],
     },
-    Reclaim(crate::reclaim::ReportRecord),
+    Reclaim(ReportRecord),
 }
 
 /// An import's claim report as stored on disk.
@@ -164,13 +173,13 @@ pub(crate) struct ClaimRecord {
     claimed: bool,
     note: String,
     /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
-    grades: [(usize, u64); 4],
+    grades: [(u64, u64); 4],
     counterfeit_coins: Vec<(i8, u32)>,
 }
 
 impl ClaimRecord {
-    fn of(r: &crate::claim::ClaimReport) -> ClaimRecord {
-        let g = |c: &crate::claim::GradeCount| (c.coins, c.amount.units());
+    fn of(r: &crate::report::ClaimReport) -> ClaimRecord {
+        let g = |c: &crate::report::GradeCount| (c.coins, c.amount.units());
         ClaimRecord {
             claimed: r.claimed,
             note: r.note.clone(),
@@ -183,11 +192,11 @@ impl ClaimRecord {
         }
     }
 
-    fn report(&self) -> crate::claim::ClaimReport {
-        let g = |(coins, units): (usize, u64)| {
-            crate::claim::GradeCount::new(coins, Amount::from_units(units))
+    fn report(&self) -> crate::report::ClaimReport {
+        let g = |(coins, units): (u64, u64)| {
+            crate::report::GradeCount::new(coins, Amount::from_units(units))
         };
-        crate::claim::ClaimReport {
+        crate::report::ClaimReport {
             claimed: self.claimed,
             note: self.note.clone(),
             bank: g(self.grades[0]),
@@ -209,7 +218,7 @@ impl ClaimRecord {
 /// A rejection as stored on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RejectionRecord {
-    item: usize,
+    item: u64,
     source: String,
     reason: String,
 }
@@ -232,6 +241,8 @@ impl TaskRecord {
             order,
             outcome: v.outcome.as_ref().map(OutcomeRecord::from_outcome),
             idempotency,
+            wallet: v.wallet.as_ref().map(|w| w.as_str().to_owned()),
+            requested_units: v.requested.map(Amount::units),
         }
     }
 
@@ -245,6 +256,12 @@ impl TaskRecord {
             message: self.message.clone(),
             started: self.started,
             finished: (self.finished != 0).then_some(self.finished),
+            // A name that is no longer valid is shown as unknown rather than dropping the task.
+            wallet: self
+                .wallet
+                .as_deref()
+                .and_then(|w| cloudcoin_domain::WalletName::parse(w).ok()),
+            requested: self.requested_units.map(Amount::from_units),
             outcome: match &self.outcome {
                 Some(o) => Some(o.to_outcome()?),
                 None => None,
@@ -261,6 +278,11 @@ impl OutcomeRecord {
                 amount_units: r.amount.units(),
                 coins: r.coins,
                 sha256: r.sha256.clone(),
+                change: r.change.as_ref().map(|c| {
+                    let broken =
+                        c.broken.iter().map(|id| (id.denomination.code(), id.serial.get()));
+                    (broken.collect(), c.note.clone())
+                }),
             },
             TaskOutcome::Import(r) => OutcomeRecord::Import {
                 imported: r.imported,
@@ -284,13 +306,13 @@ impl OutcomeRecord {
                 sha256: r.sha256.clone(),
             },
             TaskOutcome::Fix(r) => {
-                let g = |c: &crate::claim::GradeCount| (c.coins, c.amount.units());
+                let g = |c: &crate::report::GradeCount| (c.coins, c.amount.units());
                 OutcomeRecord::Fix {
                     coins: r.coins,
                     grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
                 }
             }
-            TaskOutcome::Reclaim(r) => OutcomeRecord::Reclaim(crate::reclaim::ReportRecord::of(r)),
+            TaskOutcome::Reclaim(r) => OutcomeRecord::Reclaim(ReportRecord::of(r)),
             TaskOutcome::Failed(f) => OutcomeRecord::Failed {
                 kind: f.kind.as_str().to_owned(),
                 message: f.message.clone(),
@@ -300,12 +322,21 @@ impl OutcomeRecord {
 
     fn to_outcome(&self) -> Option<TaskOutcome> {
         Some(match self {
-            OutcomeRecord::Export { file, amount_units, coins, sha256 } => {
+            OutcomeRecord::Export { file, amount_units, coins, sha256, change } => {
                 TaskOutcome::Export(ExportResult {
                     file: file.clone(),
                     amount: Amount::from_units(*amount_units),
                     coins: *coins,
                     sha256: sha256.clone(),
+                    change: change.as_ref().map(|(broken, note)| {
+                        crate::report::ChangeReport::new(
+                            broken.iter().map(|&(dn, sn)| cloudcoin_domain::CoinId {
+                                denomination: cloudcoin_domain::Denomination::from_code(dn),
+                                serial: cloudcoin_domain::SerialNumber::new(sn),
+                            }),
+                            note.clone(),
+                        )
+                    }),
                 })
             }
             OutcomeRecord::Import { imported, already_present, rejected, amount_units, claim } => {
@@ -323,7 +354,7 @@ impl OutcomeRecord {
                     amount: Amount::from_units(*amount_units),
                     claim: claim
                         .as_ref()
-                        .map_or_else(crate::claim::ClaimReport::offline, ClaimRecord::report),
+                        .map_or_else(crate::report::ClaimReport::offline, ClaimRecord::report),
                 })
             }
             OutcomeRecord::Backup { file, coins, amount_units, sha256 } => {
@@ -335,10 +366,10 @@ impl OutcomeRecord {
                 })
             }
             OutcomeRecord::Fix { coins, grades } => {
-                let g = |(coins, units): (usize, u64)| {
-                    crate::claim::GradeCount::new(coins, Amount::from_units(units))
+                let g = |(coins, units): (u64, u64)| {
+                    crate::report::GradeCount::new(coins, Amount::from_units(units))
                 };
-                TaskOutcome::Fix(crate::heal::HealReport {
+                TaskOutcome::Fix(crate::report::HealReport {
                     coins: *coins,
                     bank: g(grades[0]),
                     fracked: g(grades[1]),
@@ -393,5 +424,71 @@ impl TaskStore {
                 .ok()
             })
             .collect())
+    }
+}
+
+/// A reclaim's outcome as the task record stores it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReportRecord {
+    export: String,
+    file: PathBuf,
+    reclaimed: bool,
+    note: String,
+    coins: u64,
+    /// Coins and amount units of unclaimed, received, unknown, held, returned and limbo.
+    counts: [(u64, u64); 6],
+    received_coins: Vec<(i8, u32)>,
+}
+
+impl ReportRecord {
+    pub(crate) fn of(r: &crate::report::ReclaimReport) -> ReportRecord {
+        let g = |c: &crate::report::GradeCount| (c.coins, c.amount.units());
+        ReportRecord {
+            export: r.export.map(|id| id.to_string()).unwrap_or_default(),
+            file: r.file.clone(),
+            reclaimed: r.reclaimed,
+            note: r.note.clone(),
+            coins: r.coins,
+            counts: [
+                g(&r.unclaimed),
+                g(&r.received),
+                g(&r.unknown),
+                g(&r.held),
+                g(&r.returned),
+                g(&r.limbo),
+            ],
+            received_coins: r
+                .received_coins
+                .iter()
+                .map(|id| (id.denomination.code(), id.serial.get()))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn report(&self) -> Option<crate::report::ReclaimReport> {
+        let g = |(coins, units): (u64, u64)| {
+            crate::report::GradeCount::new(coins, Amount::from_units(units))
+        };
+        Some(crate::report::ReclaimReport {
+            export: Some(self.export.parse().ok()?),
+            file: self.file.clone(),
+            reclaimed: self.reclaimed,
+            note: self.note.clone(),
+            coins: self.coins,
+            unclaimed: g(self.counts[0]),
+            received: g(self.counts[1]),
+            unknown: g(self.counts[2]),
+            held: g(self.counts[3]),
+            returned: g(self.counts[4]),
+            limbo: g(self.counts[5]),
+            received_coins: self
+                .received_coins
+                .iter()
+                .map(|&(dn, sn)| cloudcoin_domain::CoinId {
+                    denomination: cloudcoin_domain::Denomination::from_code(dn),
+                    serial: cloudcoin_domain::SerialNumber::new(sn),
+                })
+                .collect(),
+        })
     }
 }

@@ -81,12 +81,12 @@ use cloudcoin_domain::{Amount, Coin, CoinId, WalletName};
 
 use crate::dir::Dir;
 use crate::durable::{self, error_chain};
-use crate::error::OpenError;
+use crate::error::{OpenError, RecoveryError};
 use crate::export;
 use crate::journal::{Journal, Op, Record};
 use crate::store::{Folder, Layout};
 use crate::task::{
-    BackupResult, ExportResult, FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome,
+    BackupResult, ExportResult, FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, count,
 };
 use crate::tracker::Tracker;
 
@@ -126,26 +126,25 @@ pub(crate) fn recover(
     let mut held = Vec::new();
     for record in records {
         let record = record.map_err(|(path, e)| {
-            OpenError::Recovery(format!(
-                "journal record {} cannot be read ({e}); check the wallet it names, then move the record out of the journal folder",
-                path.display()
-            ))
+            OpenError::Recovery(RecoveryError::UnreadableRecord { path, error: e })
         })?;
         let settled = match record.op {
             Op::Export => recover_export(layout, journal, &record)?,
             Op::Import => Settled::done(recover_import(layout, &record)),
             Op::Backup => recover_backup(&record),
         };
-        let Ok(id) = record.id.parse::<TaskId>() else {
-            return Err(OpenError::Recovery(format!("journal record {} has a bad id", record.id)));
-        };
+        let id = record.id.parse::<TaskId>().map_err(|source| {
+            OpenError::Recovery(RecoveryError::BadId { id: record.id.clone(), source })
+        })?;
         if tracker.get(id).is_none() {
             let kind = match record.op {
                 Op::Export => TaskKind::Export,
                 Op::Import => TaskKind::Import,
                 Op::Backup => TaskKind::Backup,
             };
-            tracker.create(id, kind, "Recovered", None);
+            let wallet = cloudcoin_domain::WalletName::parse(&record.wallet).ok();
+            let subject = crate::tracker::Subject { wallet, requested: None };
+            tracker.create_for(id, kind, subject, "Recovered", None);
         }
         tracker.settle(id, settled.outcome);
         tracker.persist(id).map_err(|e| OpenError::Io { path: layout.tasks(), source: e })?;
@@ -212,13 +211,17 @@ fn look(record: &Record) -> Seen {
 
 /// Checks the output `name` of `dir` against the record in one streaming pass, in bounded memory
 /// (see `verify`); returns its SHA-256.
-fn streamed_check(dir: &Dir, name: &str, record: &Record) -> Result<String, export::StepError> {
+fn streamed_check(
+    dir: &Dir,
+    name: &str,
+    record: &Record,
+) -> Result<String, crate::step::StepError> {
     let count = match record.op {
         Op::Backup => record.coin_count,
         Op::Export | Op::Import => record.coins.len(),
     };
     let file =
-        dir.open_read(name).map_err(|e| export::StepError::io("cannot read the file", &e))?;
+        dir.open_read(name).map_err(|e| crate::step::StepError::io("cannot read the file", e))?;
     crate::verify::verify_file(file, &record.coins_digest, count)
 }
 
@@ -299,8 +302,9 @@ fn recover_export(
             ExportResult {
                 file: output.clone(),
                 amount: Amount::from_units(record.amount_units),
-                coins: record.coins.len(),
+                coins: count(record.coins.len()),
                 sha256,
+                change: None,
             }
         } else {
             // The exported coins' keys, read from the file where it can be seen.
@@ -311,10 +315,10 @@ fn recover_export(
                 .map_err(|e| OpenError::Io { path: record_file.clone(), source: e })?;
             export::finish(layout, record, &output, &sha256, None, Some(since), &keys).map_err(
                 |e| {
-                    OpenError::Recovery(format!(
-                        "cannot finish export {}: {}",
-                        record.id, e.message
-                    ))
+                    OpenError::Recovery(RecoveryError::Export {
+                        id: record.id.clone(),
+                        source: Box::new(e),
+                    })
                 },
             )?
         };
@@ -412,7 +416,7 @@ fn recover_backup(record: &Record) -> Settled {
         tracing::info!(op = %record.id, file = %path.display(), "recovery: backup was complete");
         return Settled::done(TaskOutcome::Backup(BackupResult {
             file: path,
-            coins: record.coin_count,
+            coins: count(record.coin_count),
             amount: Amount::from_units(record.amount_units),
             sha256,
         }));

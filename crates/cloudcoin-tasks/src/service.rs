@@ -32,17 +32,18 @@ use cloudcoin_domain::{FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
-use crate::error::{OpenError, ServiceError};
+use crate::error::{InternalError, NotReclaimable, OpenError, ServiceError};
 use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
 use crate::records::{IdempotencyRecord, TaskStore};
 use crate::store::{self, Layout, Reserved, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
-use crate::tracker::Tracker;
+use crate::tracker::{Subject, Tracker};
 
 pub use cloudcoin_wire::{
-    BackupRequest, ExportRequest, ImportItem, ImportRequest, WalletDetail, WalletSummary,
+    BackupRequest, ExportRequest, ImportItem, ImportRequest, TransactionPage, WalletDetail,
+    WalletSummary,
 };
 
 /// A count of coins or files as the wire carries it (a `usize` always fits in 64 bits here).
@@ -75,6 +76,8 @@ pub struct ServiceConfig {
     pub task_retention: Duration,
     /// The RAIDA network; `None` (the default): the server works offline and claims nothing.
     pub network: Option<cloudcoin_raida::Config>,
+    /// How an export that needs change asks the RAIDA for it (with a network).
+    pub change_method: crate::change::ChangeMethod,
 }
 
 impl ServiceConfig {
@@ -90,7 +93,20 @@ impl ServiceConfig {
             export_roots: Vec::new(),
             task_retention: Self::DEFAULT_TASK_RETENTION,
             network: None,
+            change_method: crate::change::ChangeMethod::default(),
         }
+    }
+
+    /// Sets [`ServiceConfig::change_method`].
+    ///
+    /// ```
+    /// use cloudcoin_tasks::{ChangeMethod, ServiceConfig};
+    /// let config = ServiceConfig::new("/var/lib/cloudcoin").with_change_method(ChangeMethod::Break);
+    /// assert_eq!(config.change_method, ChangeMethod::Break);
+    /// ```
+    pub fn with_change_method(mut self, method: crate::change::ChangeMethod) -> ServiceConfig {
+        self.change_method = method;
+        self
     }
 
     /// Turns the RAIDA network on: imports claim their coins, and healing settles Limbo and
@@ -148,6 +164,8 @@ struct Inner {
     owners: Owners,
     /// The RAIDA network, when configured.
     network: Option<crate::network::Network>,
+    /// How exports make change (with the network).
+    change_method: crate::change::ChangeMethod,
     /// The healing task of each wallet that has one running: at most one per wallet.
     healing: Mutex<BTreeMap<WalletName, TaskId>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
@@ -170,15 +188,20 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
     move |source| OpenError::Io { path: path.to_path_buf(), source }
 }
 
-fn internal(e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Internal(e.to_string())
+fn internal(e: std::io::Error) -> ServiceError {
+    ServiceError::Internal(InternalError::Io(e))
+}
+
+/// Work on another thread that ended without an answer.
+fn stopped(e: tokio::task::JoinError) -> ServiceError {
+    ServiceError::Internal(InternalError::Background(Box::new(e)))
 }
 
 /// Runs blocking work off the async workers.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(f).await.map_err(internal)?
+    tokio::task::spawn_blocking(f).await.map_err(stopped)?
 }
 
 /// What identifies an export request for its idempotency key.
@@ -252,6 +275,7 @@ impl Service {
         }
         for name in &names {
             layout.create_wallet_dirs(name).map_err(io_err(&layout.wallet(name)))?;
+            crate::v3_layout::ensure(&layout, name).map_err(io_err(&layout.wallet(name)))?;
         }
 
         let tracker = Tracker::load(TaskStore::new(layout.tasks()), config.task_retention)
@@ -269,6 +293,7 @@ impl Service {
                 .map_err(io_err(&dir))?;
             import::remove_stale_temporaries(&layout, &name, &state, &bank_hidden)
                 .map_err(io_err(&dir))?;
+            crate::leftovers::clean(&layout, &name, &state, &bank_hidden).map_err(io_err(&dir))?;
             let (balance, coins) = state.balance();
             tracing::info!(wallet = %name, %balance, coins, held = state.coins.len(), "wallet loaded");
             wallets.insert(name, Arc::new(Mutex::new(state)));
@@ -289,6 +314,7 @@ impl Service {
                 tracker,
                 owners: Owners::new(wallets),
                 network,
+                change_method: config.change_method,
                 healing: Mutex::new(BTreeMap::new()),
                 handles: Mutex::new(Vec::new()),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
@@ -315,6 +341,19 @@ impl Service {
             .get(name)
             .cloned()
             .ok_or_else(|| ServiceError::WalletNotFound { name: name.clone() })
+    }
+
+    /// A page of `wallet`'s history (`transactions.csv`), newest first: `limit` rows (at most
+    /// 500) after the `offset` newest, each export with the SHA-256 of its receipt.
+    pub async fn transactions(
+        &self,
+        wallet: &WalletName,
+        offset: u64,
+        limit: u64,
+    ) -> Result<TransactionPage, ServiceError> {
+        self.wallet_state(wallet)?;
+        let dir = self.inner.layout.wallet(wallet);
+        blocking(move || crate::history::page(&dir, offset, limit).map_err(internal)).await
     }
 
     /// Every wallet with its balance, by name.
@@ -355,7 +394,7 @@ impl Service {
     pub async fn create_wallet(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
         let this = self.clone();
         let name = name.clone();
-        tokio::spawn(async move { this.create_wallet_now(&name).await }).await.map_err(internal)?
+        tokio::spawn(async move { this.create_wallet_now(&name).await }).await.map_err(stopped)?
     }
 
     async fn create_wallet_now(&self, name: &WalletName) -> Result<WalletSummary, ServiceError> {
@@ -367,6 +406,7 @@ impl Service {
         let wallet = name.clone();
         let state = blocking(move || {
             layout.create_wallet_dirs(&wallet).map_err(internal)?;
+            crate::v3_layout::ensure(&layout, &wallet).map_err(internal)?;
             store::scan_wallet(&layout, &wallet).map_err(internal)
         })
         .await?;
@@ -386,7 +426,7 @@ impl Service {
     pub async fn delete_wallet(&self, name: &WalletName) -> Result<(), ServiceError> {
         let this = self.clone();
         let name = name.clone();
-        tokio::spawn(async move { this.delete_wallet_now(&name).await }).await.map_err(internal)?
+        tokio::spawn(async move { this.delete_wallet_now(&name).await }).await.map_err(stopped)?
     }
 
     async fn delete_wallet_now(&self, name: &WalletName) -> Result<(), ServiceError> {
@@ -425,7 +465,7 @@ impl Service {
             }
             let deleted = layout.deleted();
             fs::create_dir_all(&deleted).map_err(internal)?;
-            crate::fault::point("wallet:delete_move").map_err(internal)?;
+            crate::fault::point(crate::fault::FaultPoint::WalletDeleteMove).map_err(internal)?;
             let to = deleted.join(format!("{} {}", wallet.as_str(), uuid::Uuid::new_v4().simple()));
             fs::rename(layout.wallet(&wallet), &to).map_err(internal)?;
             crate::durable::sync_dir(&layout.wallets()).map_err(internal)?;
@@ -501,23 +541,25 @@ impl Service {
         // Reserving a whole wallet is CPU work: off the async workers. The coins come back as
         // `Reserved`, so a request dropped meanwhile still gives them back. Only their ids are
         // taken here; the task looks up their files (nothing else changes a reserved coin).
+        // With the network, an amount the coins cannot make exactly is made after change
+        // (see `change`): nothing is reserved here, and the task breaks coins first.
+        let may_change = req.make_change && self.inner.network.is_some();
         let (reserved, base) = {
             let (state, amount, tag, kind) = (state.clone(), req.amount, req.tag.clone(), req.kind);
             blocking(move || {
-                // A paper wallet holds fewer coins than a file: pages a person would print.
-                let policy = match kind {
-                    FileKind::Pdf => {
-                        SelectionPolicy::default().with_max_coins(cloudcoin_codec::MAX_PAPER_COINS)
-                    }
-                    _ => SelectionPolicy::default(),
+                let policy = selection_policy(kind);
+                let reserved = match Reserved::choose(&state, amount, &policy) {
+                    Ok(reserved) => Some(reserved),
+                    Err(cloudcoin_domain::SelectError::NoExactChange { .. }) if may_change => None,
+                    Err(e) => return Err(e.into()),
                 };
-                let reserved = Reserved::choose(&state, amount, &policy)?;
+                let ids = reserved.as_ref().map_or(&[][..], Reserved::ids);
                 // Nothing else changes a reserved coin: it is read again under a second lock.
-                let single = match reserved.ids() {
+                let single = match ids {
                     [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
                     _ => None,
                 };
-                let count = reserved.ids().len();
+                let count = ids.len();
                 let base = export::file_name(count, single.as_deref(), amount, &tag, kind);
                 Ok((reserved, base))
             })
@@ -531,12 +573,22 @@ impl Service {
             .idempotency_key
             .as_ref()
             .map(|key| IdempotencyRecord { key: key.clone(), fingerprint: fingerprint(&req) });
-        let view = self.inner.tracker.create(id, TaskKind::Export, "Starting", idempotency);
-        let ids = reserved.hand_over();
+        let view = self.inner.tracker.create_for(
+            id,
+            TaskKind::Export,
+            Subject::new(&req.wallet, Some(req.amount)),
+            "Starting",
+            idempotency,
+        );
+        let ids = reserved.map(Reserved::hand_over).unwrap_or_default();
         tracing::info!(task = %id, wallet = %req.wallet, amount = %req.amount, kind = %req.kind, coins = ids.len(), "export started");
         let (wallet, amount, kind, tag) =
             (req.wallet.clone(), req.amount, req.kind, req.tag.clone());
         let check = if req.verify { self.inner.network.clone() } else { None };
+        let change = match (ids.is_empty(), &self.inner.network) {
+            (true, Some(net)) => Some((net.clone(), self.inner.change_method)),
+            _ => None,
+        };
         self.spawn(id, move |inner| {
             // The task's record is written here, off the request's path, before the export's
             // journal record: until both exist the export has changed nothing, so a crash before
@@ -547,6 +599,64 @@ impl Service {
                 let message = "cannot record the task; the coins were returned to the wallet";
                 return (failed(FailureKind::Io, message), true);
             }
+            // Change first, when the coins cannot make the amount exactly (see `change`).
+            let mut made = None;
+            let ids = match &change {
+                None => ids,
+                Some((net, method)) => {
+                    inner.tracker.advance(id, 1, Some("Making change with the RAIDA"));
+                    let policy = selection_policy(kind);
+                    let report = crate::change::make_change(
+                        net,
+                        &inner.layout,
+                        &wallet,
+                        &state,
+                        amount,
+                        *method,
+                    );
+                    let report = match report {
+                        Ok(report) => report,
+                        Err(message) => {
+                            tracing::warn!(task = %id, %message, "export stopped: no change made");
+                            let message = format!("cannot make change: {message}");
+                            return (failed(FailureKind::Io, &message), true);
+                        }
+                    };
+                    tracing::info!(task = %id, change = %report.note, "change made for an export");
+                    inner.tracker.advance(id, 2, Some(&report.note));
+                    let reserved = lock(&state).reserve_amount(amount, &policy);
+                    let ids = match reserved {
+                        Ok(ids) => ids,
+                        Err(e) => {
+                            let message = format!("{}, but the export still cannot be made: {e}", report.note);
+                            return (failed(FailureKind::Io, &message), true);
+                        }
+                    };
+                    let single = match ids.as_slice() {
+                        [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
+                        _ => None,
+                    };
+                    let base = export::file_name(ids.len(), single.as_deref(), amount, &tag, kind);
+                    if let Err(problem) = crate::folder::refuse_linked_name(&folder, &base) {
+                        lock(&state).release_ids(ids);
+                        let message = format!("{}, but {}: {problem}", report.note, folder.path().display());
+                        return (failed(FailureKind::Io, &message), true);
+                    }
+                    made = Some(report);
+                    ids
+                }
+            };
+            let with_change = |outcome: TaskOutcome| match (outcome, &made) {
+                (TaskOutcome::Export(mut r), Some(c)) => {
+                    r.change = Some(c.clone());
+                    TaskOutcome::Export(r)
+                }
+                (TaskOutcome::Failed(mut f), Some(c)) => {
+                    f.message = format!("{}; then the export failed: {}", c.note, f.message);
+                    TaskOutcome::Failed(f)
+                }
+                (outcome, _) => outcome,
+            };
             // With the network, the chosen coins are checked first (see `precheck`).
             let ids = match &check {
                 None => ids,
@@ -562,7 +672,7 @@ impl Service {
                         }
                         Err(message) => {
                             tracing::warn!(task = %id, %message, "export stopped by the check");
-                            return (failed(FailureKind::Verification, &message), true);
+                            return (with_change(failed(FailureKind::Verification, &message)), true);
                         }
                     }
                 }
@@ -573,9 +683,10 @@ impl Service {
                 return (failed(FailureKind::Internal, "internal error; see the server log"), true);
             };
             let job = ExportJob { id, wallet, state, coins, amount, folder, kind, tag };
-            let done = export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
+            let (outcome, journal_done) =
+                export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
             export::free_later(job.coins);
-            done
+            (with_change(outcome), journal_done)
         });
         Ok(view)
     }
@@ -590,15 +701,21 @@ impl Service {
         }
         let state = self.wallet_state(&req.wallet)?;
         let id = TaskId::new();
-        let view = self.inner.tracker.create(id, TaskKind::Import, "Starting", None);
+        let view = self.inner.tracker.create_for(
+            id,
+            TaskKind::Import,
+            Subject::new(&req.wallet, None),
+            "Starting",
+            None,
+        );
         let inner = self.inner.clone();
         blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
         tracing::info!(task = %id, wallet = %req.wallet, items = req.items.len(), "import started");
         let network = if req.claim { self.inner.network.clone() } else { None };
         let claim = match (&self.inner.network, req.claim) {
-            (None, _) => crate::claim::ClaimReport::offline(),
-            (Some(_), false) => crate::claim::ClaimReport::declined(),
-            (Some(_), true) => crate::claim::ClaimReport::default(),
+            (None, _) => crate::report::ClaimReport::offline(),
+            (Some(_), false) => crate::report::ClaimReport::declined(),
+            (Some(_), true) => crate::report::ClaimReport::default(),
         };
         let job = ImportJob {
             id,
@@ -648,6 +765,7 @@ impl Service {
         }
         let pending_fixes = self.inner.layout.own().join("heal");
         let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some())
+            || crate::change::any_pending(&self.inner.layout)
             || crate::reclaim::any_records(&self.inner.layout);
         let names: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
             self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
@@ -679,7 +797,7 @@ impl Service {
     pub async fn check_reclaim(
         &self,
         export: TaskId,
-    ) -> Result<crate::reclaim::ReclaimReport, ServiceError> {
+    ) -> Result<crate::report::ReclaimReport, ServiceError> {
         let Some(net) = self.inner.network.clone() else {
             return Err(ServiceError::NoNetwork);
         };
@@ -688,7 +806,7 @@ impl Service {
             let found = this.locate_export(export)?;
             let state = this.wallet_state(&found.wallet)?;
             crate::reclaim::check(&net, &this.inner.layout, &state, &found)
-                .map_err(ServiceError::Internal)
+                .map_err(|e| ServiceError::Internal(InternalError::ReclaimCheck(e.into())))
         })
         .await
     }
@@ -707,9 +825,10 @@ impl Service {
             let found = this.locate_export(export)?;
             let state = this.wallet_state(&found.wallet)?;
             let id = TaskId::new();
-            let view = this.inner.tracker.create(
+            let view = this.inner.tracker.create_for(
                 id,
                 TaskKind::Reclaim,
+                Subject::new(&found.wallet, None),
                 "Checking the exported coins with the RAIDA",
                 None,
             );
@@ -760,7 +879,7 @@ impl Service {
         if let Some(view) = &view
             && view.kind != TaskKind::Export
         {
-            let reason = format!("it is a {} task, not an export", view.kind);
+            let reason = NotReclaimable::OtherKind(view.kind);
             return Err(ServiceError::NotAnExport { id, reason });
         }
         match crate::reclaim::find_export(&self.inner.layout, &names, id) {
@@ -772,13 +891,11 @@ impl Service {
             }
         }
         let reason = match view {
-            Some(v) if v.status == crate::task::TaskStatus::Running => {
-                "the export is still running; wait for it to finish"
-            }
-            Some(_) => "the export did not complete, so its coins never left the wallet",
+            Some(v) if v.status == crate::task::TaskStatus::Running => NotReclaimable::Running,
+            Some(_) => NotReclaimable::NotCompleted,
             None => return Err(ServiceError::ExportNotFound { id }),
         };
-        Err(ServiceError::NotAnExport { id, reason: reason.to_owned() })
+        Err(ServiceError::NotAnExport { id, reason })
     }
 
     /// [`Service::start_fix`], from a blocking thread.
@@ -794,8 +911,13 @@ impl Service {
             return Ok(view);
         }
         let id = TaskId::new();
-        let view =
-            self.inner.tracker.create(id, TaskKind::Fix, "Healing coins with the RAIDA", None);
+        let view = self.inner.tracker.create_for(
+            id,
+            TaskKind::Fix,
+            Subject::new(wallet, None),
+            "Healing coins with the RAIDA",
+            None,
+        );
         self.inner.tracker.persist(id).map_err(internal)?;
         healing.insert(wallet.clone(), id);
         drop(healing);
@@ -829,7 +951,13 @@ impl Service {
             req.tag.clone().unwrap_or_else(|| backup::default_tag(crate::durable::now_unix()));
         let folder = self.check_name(folder, backup::file_name(&coins, &tag)).await?;
         let id = TaskId::new();
-        let view = self.inner.tracker.create(id, TaskKind::Backup, "Starting", None);
+        let view = self.inner.tracker.create_for(
+            id,
+            TaskKind::Backup,
+            Subject::new(&req.wallet, None),
+            "Starting",
+            None,
+        );
         let inner = self.inner.clone();
         blocking(move || inner.tracker.persist(id).map_err(internal)).await?;
         tracing::info!(task = %id, wallet = %req.wallet, coins = coins.len(), "backup started");
@@ -931,6 +1059,17 @@ impl Service {
                 }
             }
         }
+    }
+}
+
+/// The selection policy of an export of `kind`: a paper wallet holds fewer coins than a file
+/// (pages a person would print).
+fn selection_policy(kind: FileKind) -> SelectionPolicy {
+    match kind {
+        FileKind::Pdf => {
+            SelectionPolicy::default().with_max_coins(cloudcoin_codec::MAX_PAPER_COINS)
+        }
+        _ => SelectionPolicy::default(),
     }
 }
 

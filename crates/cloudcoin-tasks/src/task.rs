@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use cloudcoin_domain::Amount;
+use cloudcoin_domain::{Amount, WalletName};
 pub use cloudcoin_wire::{BadTaskId, TaskId, TaskKind, TaskStatus};
 
 /// A snapshot of a task.
@@ -23,8 +23,27 @@ pub struct TaskView {
     pub started: u64,
     /// When it finished, in Unix seconds; `None` while running.
     pub finished: Option<u64>,
+    /// The wallet it works on (`None` only in records written before tasks kept it).
+    pub wallet: Option<WalletName>,
+    /// The amount asked for, when the request named one (an export's); the outcome holds
+    /// what a finished task moved.
+    pub requested: Option<Amount>,
     /// The result once finished.
     pub outcome: Option<TaskOutcome>,
+}
+
+impl TaskView {
+    /// The amount the task moved or copied once finished (an export's, an import's or a
+    /// backup's), else the amount asked for; `None` when there is neither (a running import,
+    /// a healing, a failed backup).
+    pub fn amount(&self) -> Option<Amount> {
+        match &self.outcome {
+            Some(TaskOutcome::Export(r)) => Some(r.amount),
+            Some(TaskOutcome::Import(r)) => Some(r.amount),
+            Some(TaskOutcome::Backup(r)) => Some(r.amount),
+            _ => self.requested,
+        }
+    }
 }
 
 /// The result of a finished task.
@@ -38,9 +57,9 @@ pub enum TaskOutcome {
     /// A backup that completed.
     Backup(BackupResult),
     /// A healing that completed.
-    Fix(crate::heal::HealReport),
+    Fix(crate::report::HealReport),
     /// A reclaim that completed.
-    Reclaim(crate::reclaim::ReclaimReport),
+    Reclaim(crate::report::ReclaimReport),
     /// A task that ended in error.
     Failed(TaskFailure),
 }
@@ -54,9 +73,11 @@ pub struct ExportResult {
     /// The value of the coins in it.
     pub amount: Amount,
     /// How many coins it holds.
-    pub coins: usize,
+    pub coins: u64,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// The change made first, when the coins could not make the amount exactly.
+    pub change: Option<crate::report::ChangeReport>,
 }
 
 /// What a completed import did.
@@ -64,15 +85,15 @@ pub struct ExportResult {
 #[non_exhaustive]
 pub struct ImportResult {
     /// Coins stored in Bank.
-    pub imported: usize,
+    pub imported: u64,
     /// Coins the wallet held already (not stored twice).
-    pub already_present: usize,
+    pub already_present: u64,
     /// Items or coins refused, with reasons.
     pub rejected: Vec<Rejection>,
     /// The value of the coins imported.
     pub amount: Amount,
     /// Whether the new coins were claimed on the RAIDA, and their grades.
-    pub claim: crate::claim::ClaimReport,
+    pub claim: crate::report::ClaimReport,
 }
 
 /// One import item (or one coin in it) that was refused.
@@ -80,7 +101,7 @@ pub struct ImportResult {
 #[non_exhaustive]
 pub struct Rejection {
     /// Index of the item in the request.
-    pub item: usize,
+    pub item: u64,
     /// The path, or `inline #i`.
     pub source: String,
     /// Why it was refused.
@@ -94,7 +115,7 @@ pub struct BackupResult {
     /// The absolute path of the zip written.
     pub file: PathBuf,
     /// How many coins it holds.
-    pub coins: usize,
+    pub coins: u64,
     /// Their value (money coins only).
     pub amount: Amount,
     /// SHA-256 of the zip, lowercase hex (empty for a backup recorded before it was kept).
@@ -158,4 +179,10 @@ impl FailureKind {
         .into_iter()
         .find(|k| k.as_str() == s)
     }
+}
+
+/// A count of coins or items as the results carry it: `u64`, as on the wire. A `usize` is at
+/// most 64 bits on every target Rust supports, so this never fails.
+pub(crate) fn count(n: usize) -> u64 {
+    u64::try_from(n).expect("a usize fits in 64 bits")
 }

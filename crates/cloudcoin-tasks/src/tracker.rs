@@ -31,6 +31,8 @@ use std::io;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use cloudcoin_domain::{Amount, WalletName};
+
 use crate::durable::now_unix;
 use crate::records::{IdempotencyRecord, TaskRecord, TaskStore};
 use crate::task::{TaskId, TaskKind, TaskOutcome, TaskStatus, TaskView};
@@ -48,6 +50,20 @@ struct Tracked {
 struct Tasks {
     next_seq: u64,
     by_id: HashMap<TaskId, Tracked>,
+}
+
+/// What a task works on, as its list shows it: the wallet, and the amount asked for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Subject {
+    pub(crate) wallet: Option<WalletName>,
+    pub(crate) requested: Option<Amount>,
+}
+
+impl Subject {
+    /// A task on `wallet`, for `requested` when the request names an amount.
+    pub(crate) fn new(wallet: &WalletName, requested: Option<Amount>) -> Subject {
+        Subject { wallet: Some(wallet.clone()), requested }
+    }
 }
 
 /// Live tasks, and the durable records behind them.
@@ -105,11 +121,37 @@ impl Tracker {
         self.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a new running task (in memory; call [`Tracker::persist`] to record it).
+    /// Registers a new running task of no known wallet (in memory; call [`Tracker::persist`] to
+    /// record it). Tasks started for a request use [`Tracker::create_for`].
+    #[allow(dead_code, reason = "the tests' tasks, and kinds of task without a wallet")]
     pub(crate) fn create(
         &self,
         id: TaskId,
         kind: TaskKind,
+        message: &str,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> TaskView {
+        self.register(id, kind, Subject::default(), message, idempotency)
+    }
+
+    /// Registers a new running task on `subject`'s wallet (in memory; call
+    /// [`Tracker::persist`] to record it).
+    pub(crate) fn create_for(
+        &self,
+        id: TaskId,
+        kind: TaskKind,
+        subject: Subject,
+        message: &str,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> TaskView {
+        self.register(id, kind, subject, message, idempotency)
+    }
+
+    fn register(
+        &self,
+        id: TaskId,
+        kind: TaskKind,
+        subject: Subject,
         message: &str,
         idempotency: Option<IdempotencyRecord>,
     ) -> TaskView {
@@ -121,6 +163,8 @@ impl Tracker {
             message: message.to_owned(),
             started: now_unix(),
             finished: None,
+            wallet: subject.wallet,
+            requested: subject.requested,
             outcome: None,
         };
         let mut tasks = self.lock();
@@ -181,8 +225,8 @@ impl Tracker {
             end(&mut ended, outcome);
             (TaskRecord::from_view(&ended.view, ended.order, ended.idempotency), ended.view)
         };
-        let written =
-            crate::fault::point("task:record_outcome").and_then(|()| self.store.write(&record));
+        let written = crate::fault::point(crate::fault::FaultPoint::TaskRecordOutcome)
+            .and_then(|()| self.store.write(&record));
         let mut tasks = self.lock();
         let Some(t) = tasks.by_id.get_mut(&id) else { return written };
         if t.view.status != TaskStatus::Running {
@@ -310,6 +354,12 @@ fn end(t: &mut Tracked, outcome: TaskOutcome) {
             t.view.status = TaskStatus::Completed;
             t.view.progress = 100;
             t.view.message = completed_message(t.view.kind).to_owned();
+            // An export that made change first says what it broke.
+            if let TaskOutcome::Export(r) = &outcome
+                && let Some(change) = &r.change
+            {
+                t.view.message = format!("{} ({})", t.view.message, change.note);
+            }
         }
     }
     t.view.finished = Some(now_unix().max(t.view.started));
@@ -365,7 +415,7 @@ mod tests {
             already_present,
             rejected,
             amount: Amount::ZERO,
-            claim: crate::claim::ClaimReport::offline(),
+            claim: crate::report::ClaimReport::offline(),
         };
         let cases = [
             (result(0, 0, vec![rejection(0), rejection(1)]), TaskStatus::Error),
@@ -400,7 +450,9 @@ mod tests {
         let b = TaskId::new();
         let key = IdempotencyRecord { key: "k".into(), fingerprint: "f".into() };
         t.create(a, TaskKind::Export, "Starting", Some(key.clone()));
-        t.create(b, TaskKind::Backup, "Starting", None);
+        let wallet = WalletName::parse("Savings").expect("name");
+        let ten: Amount = "10.5".parse().expect("amount");
+        t.create_for(b, TaskKind::Backup, Subject::new(&wallet, Some(ten)), "Starting", None);
         t.finish(
             a,
             TaskOutcome::Failed(TaskFailure { kind: FailureKind::Io, message: "x".into() }),
@@ -412,6 +464,9 @@ mod tests {
         let again = tracker(dir.path(), Duration::from_secs(3600));
         assert_eq!(again.get(a).map(|v| v.status), Some(TaskStatus::Error));
         assert_eq!(again.running(), vec![b]);
+        let shown = again.get(b).expect("b");
+        assert_eq!((shown.wallet, shown.requested), (Some(wallet), Some(ten)), "its subject");
+        assert_eq!(again.get(a).expect("a").wallet, None);
         assert_eq!(again.by_key("k").map(|(f, v)| (f, v.id)), Some(("f".to_owned(), a)));
 
         // With no retention at all, a finished task is forgotten once a second has passed;

@@ -66,22 +66,18 @@ pub(crate) fn verify_file<F: Read + Seek>(
     file: F,
     digest: &str,
     count: usize,
-) -> Result<String, crate::export::StepError> {
-    use crate::export::StepError;
+) -> Result<String, crate::step::StepError> {
+    use crate::step::StepError;
     use crate::task::FailureKind;
     check_file(file, digest, count).map_err(|e| match e {
-        Mismatch::Io(e) => StepError::io("cannot read the file back", &e),
-        Mismatch::Unreadable(e) => StepError {
-            kind: FailureKind::Verification,
-            message: format!(
-                "the file written does not read back: {}",
-                crate::durable::error_chain(&e)
-            ),
-        },
-        Mismatch::OtherCoins => StepError {
-            kind: FailureKind::Verification,
-            message: "the file written does not hold exactly the coins meant for it".to_owned(),
-        },
+        Mismatch::Io(e) => StepError::io("cannot read the file back", e),
+        Mismatch::Unreadable(e) => {
+            StepError::new(FailureKind::Verification, "the file written does not read back", e)
+        }
+        Mismatch::OtherCoins => StepError::check(
+            FailureKind::Verification,
+            "the file written does not hold exactly the coins meant for it",
+        ),
     })
 }
 

@@ -85,6 +85,29 @@ pub(crate) mod wallet_name {
     }
 }
 
+pub(crate) mod opt_wallet_name {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(
+        n: &Option<WalletName>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match n {
+            Some(n) => s.serialize_str(n.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<WalletName>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) => WalletName::parse(&text).map(Some).map_err(de::Error::custom),
+        }
+    }
+}
+
 /// A [`Tag`] whose absence on the wire is the empty tag.
 pub(crate) mod tag {
     use super::*;

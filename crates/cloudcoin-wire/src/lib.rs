@@ -34,6 +34,7 @@ pub mod codes;
 mod envelope;
 mod fields;
 mod grade;
+mod history;
 mod ids;
 mod reclaim;
 mod request;
@@ -41,13 +42,14 @@ mod task;
 mod wallet;
 
 pub use crate::envelope::{Envelope, ErrorDetails, ErrorPayload};
+pub use crate::history::{Transaction, TransactionPage};
 pub use crate::reclaim::{ReclaimData, ReclaimRequest};
 pub use crate::request::{
     BackupRequest, CreateWalletRequest, ExportRequest, FixRequest, ImportItem, ImportRequest,
 };
 pub use crate::task::{
-    BackupData, BadTaskId, ClaimData, CoinRef, ExportData, FixData, GradeData, ImportData,
-    Rejection, Task, TaskData, TaskId, TaskKind, TaskStatus, UnknownName,
+    BackupData, BadTaskId, ChangeData, ClaimData, CoinRef, ExportData, FixData, GradeData,
+    ImportData, Rejection, Task, TaskData, TaskId, TaskKind, TaskStatus, UnknownName,
 };
 pub use crate::wallet::{
     Deleted, Health, Info, RaidaEcho, RaidaStatus, WalletDetail, WalletSummary, wallet_path,

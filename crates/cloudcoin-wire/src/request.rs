@@ -60,6 +60,12 @@ pub struct ExportRequest {
     /// `false`.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub verify: bool,
+    /// With a RAIDA network, whether an amount the coins cannot make exactly may be made by
+    /// breaking coins into change first (default `true`); `false` keeps the refusal that names
+    /// the nearest amounts. Without a network no change is made. Absent on the wire unless
+    /// `false`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub make_change: bool,
 }
 
 /// The default of the flags that are on unless the request says `false`.
@@ -90,7 +96,26 @@ impl ExportRequest {
             tag: Tag::empty(),
             idempotency_key: None,
             verify: true,
+            make_change: true,
         }
+    }
+
+    /// Sets [`ExportRequest::make_change`].
+    ///
+    /// ```
+    /// use cloudcoin_domain::{Amount, FileKind, WalletName};
+    /// use cloudcoin_wire::ExportRequest;
+    ///
+    /// let name = WalletName::parse("Default")?;
+    /// let request = ExportRequest::new(name, Amount::parse_request("1")?, "/tmp", FileKind::Bin);
+    /// assert!(request.make_change);
+    /// let json = serde_json::to_value(request.with_make_change(false))?;
+    /// assert_eq!(json["make_change"], false);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_make_change(mut self, make_change: bool) -> ExportRequest {
+        self.make_change = make_change;
+        self
     }
 
     /// Sets [`ExportRequest::verify`].

@@ -5,13 +5,15 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use cloudcoin_domain::Amount;
+use cloudcoin_domain::{Amount, WalletName};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::envelope::ErrorPayload;
-use crate::fields::{amount, display, from_str, lossy_path, unix_or_zero};
+use crate::fields::{
+    amount, display, from_str, lossy_path, opt_amount, opt_wallet_name, unix_or_zero,
+};
 pub use crate::grade::{CoinRef, GradeData};
 pub use crate::ids::{BadTaskId, TaskId};
 
@@ -169,7 +171,7 @@ serde_by_name!(TaskStatus);
 /// task.message = "selecting coins".into();
 /// let text = serde_json::to_string(&task)?;
 /// // A running task is `finished: 0` on the wire, `None` here.
-/// assert!(text.contains(r#""status":"running","progress":0,"message":"selecting coins","started":1764339000,"finished":0,"data":null"#));
+/// assert!(text.contains(r#""status":"running","progress":0,"message":"selecting coins","started":1764339000,"finished":0,"wallet":null,"amount":null,"data":null"#));
 /// let back: Task = serde_json::from_str(&text)?;
 /// assert_eq!((back.status, back.finished), (TaskStatus::Running, None));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -194,6 +196,14 @@ pub struct Task {
     /// When it finished, in Unix seconds; `None` while running (`0` on the wire).
     #[serde(with = "unix_or_zero")]
     pub finished: Option<u64>,
+    /// The wallet it works on; `None` (`null`) only for tasks recorded by servers older than
+    /// this field, and absent from their answers.
+    #[serde(with = "opt_wallet_name")]
+    pub wallet: Option<WalletName>,
+    /// The amount it moved or copied once finished (an export's, an import's, a backup's), or
+    /// while running the amount asked for (an export's); `None` (`null`) when there is neither.
+    #[serde(with = "opt_amount")]
+    pub amount: Option<Amount>,
     /// The result once finished; `None` while running.
     pub data: Option<TaskData>,
 }
@@ -210,6 +220,8 @@ impl Task {
             message: String::new(),
             started,
             finished: None,
+            wallet: None,
+            amount: None,
             data: None,
         }
     }
@@ -229,6 +241,10 @@ impl<'de> Deserialize<'de> for Task {
             started: u64,
             #[serde(with = "unix_or_zero")]
             finished: Option<u64>,
+            #[serde(default, with = "opt_wallet_name")]
+            wallet: Option<WalletName>,
+            #[serde(default, with = "opt_amount")]
+            amount: Option<Amount>,
             data: Option<Box<RawValue>>,
         }
         let raw = Raw::deserialize(d)?;
@@ -244,6 +260,8 @@ impl<'de> Deserialize<'de> for Task {
             message: raw.message,
             started: raw.started,
             finished: raw.finished,
+            wallet: raw.wallet,
+            amount: raw.amount,
             data,
         })
     }
@@ -307,13 +325,49 @@ pub struct ExportData {
     pub coins: u64,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// The change made first, when the wallet's coins could not make the amount exactly
+    /// (absent when none was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeData>,
 }
 
 impl ExportData {
     /// The result of an export that wrote `coins` coins worth `amount` into `file`, whose
     /// SHA-256 is `sha256` (lowercase hex).
     pub fn new(file: PathBuf, amount: Amount, coins: u64, sha256: String) -> ExportData {
-        ExportData { result: (), file, amount, coins, sha256 }
+        ExportData { result: (), file, amount, coins, sha256, change: None }
+    }
+
+    /// Sets [`ExportData::change`].
+    pub fn with_change(mut self, change: Option<ChangeData>) -> ExportData {
+        self.change = change;
+        self
+    }
+}
+
+/// The change an export made before choosing its coins: each coin broken into ten coins of
+/// the denomination below.
+///
+/// ```
+/// use cloudcoin_wire::{ChangeData, CoinRef};
+///
+/// let change = ChangeData::new(vec![CoinRef::new(1, 5)], "made change: broke 10 #5 into ten of 1");
+/// assert_eq!(serde_json::to_value(&change)?["broken"][0]["sn"], 5);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChangeData {
+    /// The coins broken, in order.
+    pub broken: Vec<CoinRef>,
+    /// What was done, for a person.
+    pub note: String,
+}
+
+impl ChangeData {
+    /// The change that broke `broken`, described by `note`.
+    pub fn new(broken: Vec<CoinRef>, note: impl Into<String>) -> ChangeData {
+        ChangeData { broken, note: note.into() }
     }
 }
 

@@ -106,7 +106,7 @@ fn error_payloads_carry_status_error() {
 fn tasks_read_back_with_their_data_shape() {
     let id = TaskId::new();
     let base = format!(
-        r#"{{"id":"{id}","type":"TYPE","status":"STATUS","progress":100,"message":"m","started":1,"finished":2,"data":DATA}}"#
+        r#"{{"id":"{id}","type":"TYPE","status":"STATUS","progress":100,"message":"m","started":1,"finished":2,"wallet":"Savings","amount":10.5,"data":DATA}}"#
     );
     let cases = [
         (
@@ -136,6 +136,8 @@ fn tasks_read_back_with_their_data_shape() {
         assert_eq!(task.id, id);
         assert_eq!(task.kind.as_str(), kind);
         assert_eq!(task.finished, Some(2));
+        assert_eq!(task.wallet.as_ref().map(WalletName::as_str), Some("Savings"));
+        assert_eq!(task.amount.map(|a| a.to_string()).as_deref(), Some("10.5"));
         let again = serde_json::to_string(&task).expect("json");
         assert_eq!(again, text);
     }
@@ -146,5 +148,10 @@ fn tasks_read_back_with_their_data_shape() {
         .replace(r#""finished":2"#, r#""finished":0"#);
     let task: Task = serde_json::from_str(&running).expect("running");
     assert_eq!((task.data, task.finished), (None, None));
+    // A server older than the task's wallet and amount: both are absent, and read as None.
+    let older = running.replace(r#""wallet":"Savings","amount":10.5,"#, "");
+    assert!(!older.contains("wallet"), "{older}");
+    let task: Task = serde_json::from_str(&older).expect("older");
+    assert_eq!((task.wallet, task.amount), (None, None));
     assert!(serde_json::from_str::<Task>(&running.replace("export", "pown")).is_err());
 }

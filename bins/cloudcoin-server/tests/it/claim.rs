@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use cloudcoin_domain::{Coin, CoinId};
 use cloudcoin_raida_sim::{
-    Command, Fault, FaultRule, LoggedRequest, Network, SimConfig, generate_coins,
+    Calls, Command, Fault, FaultPlan, FaultRule, LoggedRequest, Network, SimConfig, generate_coins,
 };
 use serde_json::{Value, json};
 
@@ -35,11 +35,11 @@ impl Sim {
         Sim { net, list, _dir: dir, rt }
     }
 
-    fn offline(&self, raida: u8) {
+    pub(crate) fn offline(&self, raida: u8) {
         self.rt.block_on(self.net.set_offline(raida));
     }
 
-    fn online(&self, raida: u8) {
+    pub(crate) fn online(&self, raida: u8) {
         self.rt.block_on(self.net.set_online(raida)).expect("back online");
     }
 
@@ -215,6 +215,67 @@ fn counterfeit_coins_are_named_and_never_spendable() {
     assert_eq!(named, HashSet::from([4, 5]));
     assert_eq!(ids(&folder_coins(data.path(), "Default", "Counterfeit")), ids(&fake));
     assert_eq!(server.balance("Default"), ("3".to_owned(), 3));
+}
+
+/// A coin graded counterfeit stays in `Counterfeit`; the same coin arriving later with keys the
+/// RAIDA accept (its rightful owner pays it) is claimed, not counted as already present (which
+/// would consume the file while the wallet holds only dead keys).
+#[test]
+fn a_coin_counterfeit_once_is_claimed_when_it_comes_again_with_live_keys() {
+    let good = generate_coins(0, 1, 1);
+    let sim = Sim::start(SimConfig::default().with_coins(good.clone()));
+    let mut fake = good.clone();
+    fake[0].ans = [[0x5a; 16]; 25];
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let task = import(&server, "Default", &coin_file(files.path(), "fake.bin", &fake), json!({}));
+    assert_eq!(task["data"]["claim"]["counterfeit"]["coins"], 1, "{task}");
+    let task = import(&server, "Default", &coin_file(files.path(), "real.bin", &good), json!({}));
+    assert_eq!(task["data"]["claim"]["bank"]["coins"], 1, "the live keys are claimed: {task}");
+    assert_eq!(server.balance("Default"), ("1".to_owned(), 1));
+    let bank = folder_coins(data.path(), "Default", "Bank");
+    assert_eq!(bank.len(), 1);
+    assert_eq!(sim.net.sim().agreeing(&bank[0]), 25, "the wallet holds the coin's keys");
+}
+
+/// A coin the wallet holds unsettled in `Limbo`, with keys that may be dead, is not "already
+/// present" for a file carrying other keys: those may be the live ones, and the file is kept
+/// (rejected, not consumed) until the coin settles — then it is claimed.
+#[test]
+fn a_file_with_other_keys_for_a_coin_in_limbo_is_kept_and_claimed_once_the_coin_settles() {
+    let live = generate_coins(0, 1, 1);
+    let sim = Sim::start(SimConfig::default().with_coins(live.clone()));
+    // Keys the RAIDA no longer hold (the coin was claimed away from them).
+    let mut stale = live.clone();
+    stale[0].ans = [[0x5a; 16]; 25];
+    // The wallet's claim of the stale file gets no answer from 13 RAIDA (12 fail): Limbo; and
+    // its healing's find gets none either, so the coin stays in Limbo.
+    for r in 0..13 {
+        sim.net.add_fault(
+            FaultRule::new(r, Fault::DropBeforeApply).command(Command::Pown).calls(Calls::Nth(1)),
+        );
+        sim.net.add_fault(FaultRule::new(r, Fault::DropBeforeApply).command(Command::Find));
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let task = import(&server, "Default", &coin_file(files.path(), "stale.bin", &stale), json!({}));
+    assert_eq!(task["data"]["claim"]["limbo"]["coins"], 1, "{task}");
+    wait_healings(&server);
+    assert_eq!(folder_coins(data.path(), "Default", "Limbo").len(), 1);
+    // The live keys arrive.
+    let task = import(&server, "Default", &coin_file(files.path(), "live.bin", &live), json!({}));
+    assert_eq!(task["data"]["already_present"], 0, "not present with dead keys: {task}");
+    assert_eq!(task["data"]["rejected"].as_array().map(Vec::len), Some(1), "kept: {task}");
+    // The network answers again: healing finds the Limbo coin counterfeit, and the live file
+    // is claimed.
+    sim.net.set_faults(FaultPlan::new());
+    fix(&server, "Default");
+    let task = import(&server, "Default", &coin_file(files.path(), "live2.bin", &live), json!({}));
+    assert_eq!(task["data"]["claim"]["bank"]["coins"], 1, "{task}");
+    let bank = folder_coins(data.path(), "Default", "Bank");
+    assert_eq!(sim.net.sim().agreeing(&bank[0]), 25, "the wallet holds the coin's keys");
 }
 
 #[test]

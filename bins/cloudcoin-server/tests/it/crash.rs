@@ -5,24 +5,30 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use cloudcoin_domain::CoinId;
-use cloudcoin_tasks::{EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};
+use cloudcoin_tasks::FaultPoint;
 use serde_json::{Value, json};
 
 use crate::support::{
     Opts, Server, coins, decode_file, file_names, folder_ids, ids, mixed_coins, put_coins,
 };
 
-fn crashing(step: &str) -> Opts {
-    Opts { envs: vec![("CLOUDCOIN_FAULT".into(), step.into())], ..Opts::default() }
+fn crashing(step: FaultPoint) -> Opts {
+    Opts { envs: vec![("CLOUDCOIN_FAULT".into(), step.to_string())], ..Opts::default() }
 }
 
 /// Starts a task that makes the server abort; returns the task id once the process is gone.
-fn start_and_crash(data: &Path, step: &str, path: &str, body: &Value) -> String {
+fn start_and_crash(data: &Path, step: FaultPoint, path: &str, body: &Value) -> String {
     start_and_crash_with(data, step, crashing(step), path, body)
 }
 
 /// [`start_and_crash`] with the server's options given.
-fn start_and_crash_with(data: &Path, step: &str, opts: Opts, path: &str, body: &Value) -> String {
+fn start_and_crash_with(
+    data: &Path,
+    step: FaultPoint,
+    opts: Opts,
+    path: &str,
+    body: &Value,
+) -> String {
     let server = Server::start_in(data, opts);
     let r = server.post(path, body);
     assert_eq!(r.status, 202, "{step}: {}", r.text());
@@ -43,7 +49,7 @@ fn spendable(data: &Path, wallet: &str) -> BTreeSet<CoinId> {
 #[test]
 fn an_export_killed_at_any_step_leaves_every_coin_in_one_place() {
     let start = mixed_coins();
-    for step in EXPORT_FAULT_STEPS {
+    for &step in FaultPoint::EXPORT {
         let data = tempfile::tempdir().expect("temp dir");
         let out = tempfile::tempdir().expect("temp dir");
         put_coins(data.path(), "Default", "Bank", &start);
@@ -90,9 +96,9 @@ fn an_import_killed_at_any_step_stores_each_coin_at_most_once() {
     let incoming = coins(0, 9000, 6);
     // Each step with unnamed files (the usual way) and with the named temporary files of file
     // systems that cannot make them; only the latter has a temporary name to remove.
-    let cases = IMPORT_FAULT_STEPS.iter().flat_map(|step| {
-        let named_only = *step == "import:unlink_temp";
-        [(*step, true)].into_iter().chain((!named_only).then_some((*step, false)))
+    let cases = FaultPoint::IMPORT.iter().flat_map(|&step| {
+        let named_only = step == FaultPoint::ImportUnlinkTemp;
+        [(step, true)].into_iter().chain((!named_only).then_some((step, false)))
     });
     for (step, named) in cases {
         let data = tempfile::tempdir().expect("temp dir");
@@ -141,12 +147,12 @@ fn an_io_error_at_any_export_step_fails_the_task_and_returns_the_coins() {
     let start = mixed_coins();
     // Disk full while writing, fsync failing. (After the rename the file is final and complete,
     // so the tasks crate rolls an error there forward instead.)
-    for step in ["export:after_write", "export:after_fsync"] {
+    for step in [FaultPoint::ExportAfterWrite, FaultPoint::ExportAfterFsync] {
         let data = tempfile::tempdir().expect("temp dir");
         let out = tempfile::tempdir().expect("temp dir");
         put_coins(data.path(), "Default", "Bank", &start);
         let opts =
-            Opts { envs: vec![("CLOUDCOIN_FAULT_IO".into(), step.into())], ..Opts::default() };
+            Opts { envs: vec![("CLOUDCOIN_FAULT_IO".into(), step.to_string())], ..Opts::default() };
         let server = Server::start_in(data.path(), opts);
         let task = server
             .export(&json!({"name":"Default","amount":10.5,"folder":out.path(),"type":"zip"}));
@@ -243,7 +249,7 @@ fn a_published_export_whose_folder_is_unplugged_at_restart_is_held_back_not_retu
     put_coins(data.path(), "Default", "Bank", &start);
     // Killed between the link and the commit record: the journal cannot say the link happened.
     let body = json!({"name":"Default","amount":10.5,"folder":out,"type":"bin","tag":"stick"});
-    let id = start_and_crash(data.path(), "export:after_rename", "/api/v1/export", &body);
+    let id = start_and_crash(data.path(), FaultPoint::ExportAfterRename, "/api/v1/export", &body);
     std::fs::rename(&out, &away).expect("unplug");
 
     let server = Server::start_in(data.path(), Opts::default());

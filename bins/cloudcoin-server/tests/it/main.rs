@@ -5,6 +5,7 @@ mod access;
 mod announce;
 mod bad_requests;
 mod browser;
+mod change;
 mod claim;
 #[cfg(feature = "fault-injection")]
 mod crash;

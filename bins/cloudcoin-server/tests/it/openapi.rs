@@ -232,4 +232,44 @@ fn every_kind_of_answer_matches_the_served_document() {
     let r = server.get("/api/v1/tasks/9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a");
     conforms(&doc, "/api/v1/tasks/{id}", "GET", &r);
     r.assert_error(404, 4105);
+
+    // The history: the export and the import that took something, newest first, the export
+    // with its receipt's SHA-256; a page of one; refusals.
+    let history = "/api/v1/wallets/{name}/transactions";
+    let r = server.get("/api/v1/wallets/Default/transactions");
+    conforms(&doc, history, "GET", &r);
+    let page = r.json()["payload"].clone();
+    let kinds: Vec<&str> = page["transactions"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|t| t["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(kinds, ["import", "export"], "{page}");
+    assert_eq!(page["total"], 2, "{page}");
+    assert_eq!(page["transactions"][1]["sha256"], done["data"]["sha256"], "{page}");
+    assert_eq!(page["transactions"][1]["id"], done["id"], "{page}");
+    assert_eq!(page["transactions"][0]["sha256"], Value::Null, "{page}");
+    let r = server.get("/api/v1/wallets/Default/transactions?offset=1&limit=1");
+    conforms(&doc, history, "GET", &r);
+    assert_eq!(r.json()["payload"]["transactions"][0]["type"], "export");
+    for bad in ["?limit=0", "?limit=501", "?offset=-1", "?offset=x"] {
+        let r = server.get(&format!("/api/v1/wallets/Default/transactions{bad}"));
+        conforms(&doc, history, "GET", &r);
+        r.assert_error(400, 4121);
+    }
+    let r = server.get("/api/v1/wallets/Nobody/transactions");
+    conforms(&doc, history, "GET", &r);
+    r.assert_error(404, 4115);
+    let r = anonymous("GET", "/api/v1/wallets/Default/transactions");
+    conforms(&doc, history, "GET", &r);
+    assert_eq!(r.status, 401);
+
+    // Every task names its wallet and its amount.
+    let r = server.get("/api/v1/tasks");
+    for t in r.json()["payload"].as_array().expect("tasks") {
+        assert_eq!(t["wallet"], "Default", "{t}");
+    }
+    assert_eq!(done["amount"].to_string(), "3", "{done}");
+    assert_eq!(backup["amount"], backup["data"]["amount"], "{backup}");
 }

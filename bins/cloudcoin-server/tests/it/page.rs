@@ -492,3 +492,172 @@ fn the_download_serves_only_the_unchanged_file_to_an_authenticated_caller() {
     assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
     assert_eq!(server.get("/api/v1/wallets").header("cache-control").as_deref(), Some("no-store"));
 }
+
+/// Signs in through the printed URL and waits for the wallets.
+fn signed_in_tab(chrome: &Chrome, server: &Server) -> std::sync::Arc<Tab> {
+    let tab = chrome.tab();
+    let url = printed_sign_in_url(server);
+    tab.navigate_to(&url).expect("sign in").wait_until_navigated().expect("loaded");
+    wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+    tab
+}
+
+#[test]
+fn the_network_screen_shows_each_raida_heals_and_the_import_shows_its_claim() {
+    use cloudcoin_raida_sim::{SimConfig, generate_coins};
+    let Some(binary) = chromium() else { return };
+    let coins = generate_coins(1, 1, 10); // 100 CC
+    let sim = crate::claim::Sim::start(SimConfig::default().with_coins(coins.clone()));
+    for r in 0..3 {
+        sim.offline(r);
+    }
+    let data = tempfile::tempdir().expect("data");
+    let drops = tempfile::tempdir().expect("files to drop");
+    let server = sim.server(data.path());
+    let chrome = Chrome::launch(&binary);
+    let tab = signed_in_tab(&chrome, &server);
+
+    // Health: 22 answer, the three offline are marked, and no offline-mode words.
+    show_screen(&tab, "network");
+    wait_for(
+        &tab,
+        "document.getElementById('network-summary').textContent.startsWith('22 of 25 RAIDA answer')",
+        "the network's health",
+    );
+    let down = eval(
+        &tab,
+        "Array.from(document.querySelectorAll('#raida-rows tr[data-up=\"no\"] td:first-child'), \
+         (td) => td.textContent)",
+    );
+    assert_eq!(down, json!(["0", "1", "2"]));
+    let up_times = eval(
+        &tab,
+        "Array.from(document.querySelectorAll('#raida-rows tr[data-up=\"yes\"] td:last-child'), \
+         (td) => td.textContent).filter((t) => / ms$/.test(t)).length",
+    );
+    assert_eq!(up_times, json!(22), "each RAIDA that answers shows its time");
+    assert_eq!(eval(&tab, "document.getElementById('network-state').hidden"), json!(true));
+
+    // A drop of the ten coins: imported, and the claim's grades (three RAIDA lack the new key).
+    let file = drops.path().join("ten tens.bin");
+    std::fs::write(&file, cloudcoin_codec::encode_bin(&coins).expect("bin")).expect("write");
+    show_screen(&tab, "import");
+    drop_files(&tab, "#drop", &[file.as_path()]);
+    let claim = wait_for(
+        &tab,
+        "(document.querySelector('#import-results li[data-state=\"imported\"] .claim') || {}).textContent",
+        "the claim's grades",
+    );
+    let claim = claim.as_str().expect("text");
+    assert!(claim.contains("Claimed with the RAIDA: 10 coins (100 CC) Fracked"), "{claim}");
+    screenshots(&tab, "3-import-claimed");
+    crate::claim::wait_healings(&server);
+
+    // The three come back; healing from the page repairs the ten.
+    for r in 0..3 {
+        sim.online(r);
+    }
+    show_screen(&tab, "network");
+    eval(&tab, "document.getElementById('heal-button').click()");
+    wait_for(&tab, "!document.getElementById('heal-result').hidden", "the healing's result");
+    assert_eq!(text_of(&tab, "heal-bank"), "10 coins (100 CC)");
+    assert_eq!(text_of(&tab, "heal-fracked"), "0 coins (0 CC)");
+    assert!(text_of(&tab, "heal-status").contains("every coin of Default is settled"));
+    eval(&tab, "document.getElementById('network-check').click()");
+    wait_for(
+        &tab,
+        "document.getElementById('network-summary').textContent.startsWith('25 of 25')",
+        "all 25 up",
+    );
+    assert_eq!(server.balance("Default"), ("100".to_owned(), 10));
+
+    // An export nobody claims: the check says so and changes nothing; taking back returns it.
+    let out = tempfile::tempdir().expect("out");
+    show_screen(&tab, "export");
+    set_value(&tab, "export-amount", "10");
+    set_value(&tab, "export-folder", &out.path().to_string_lossy());
+    eval(&tab, "document.getElementById('export-button').click()");
+    wait_for(&tab, "!document.getElementById('export-result').hidden", "the export's result");
+    assert!(text_of(&tab, "export-status").contains("the Network screen can take them back"));
+    assert_eq!(server.balance("Default"), ("90".to_owned(), 9));
+    show_screen(&tab, "network");
+    wait_for(
+        &tab,
+        "document.getElementById('reclaim-export').selectedOptions[0].textContent.startsWith('10 CC from Default')",
+        "the export offered",
+    );
+    eval(&tab, "document.getElementById('reclaim-check').click()");
+    wait_for(&tab, "!document.getElementById('reclaim-result').hidden", "the check");
+    assert_eq!(text_of(&tab, "reclaim-unclaimed"), "1 coin (10 CC)");
+    assert_eq!(text_of(&tab, "reclaim-returned"), "0 coins (0 CC)");
+    assert_eq!(server.balance("Default"), ("90".to_owned(), 9), "a check changes nothing");
+    eval(&tab, "document.getElementById('reclaim-button').click()");
+    wait_for(
+        &tab,
+        "!document.getElementById('reclaim-result').hidden &&          document.getElementById('reclaim-returned').textContent === '1 coin (10 CC)'",
+        "the coin taken back",
+    );
+    assert_eq!(server.balance("Default"), ("100".to_owned(), 10));
+    screenshots(&tab, "7-network");
+
+    // No exact set for 5 (only tens): the page offers the nearest amounts and, with the
+    // network, to make change; nothing moves until asked.
+    show_screen(&tab, "export");
+    set_value(&tab, "export-amount", "5");
+    eval(&tab, "document.getElementById('export-button').click()");
+    wait_for(&tab, "!document.getElementById('nearest').hidden", "the offers");
+    assert!(text_of(&tab, "nearest-text").contains("make change"));
+    assert_eq!(server.balance("Default"), ("100".to_owned(), 10), "nothing moved yet");
+    screenshots(&tab, "2-export-change-offer");
+    eval(&tab, "document.getElementById('make-change').click()");
+    wait_for(&tab, "!document.getElementById('export-result').hidden", "the export with change");
+    assert!(text_of(&tab, "export-coins").ends_with(", 5 CC"), "{}", text_of(&tab, "export-coins"));
+    assert_eq!(server.balance("Default").0, "95");
+
+    // The task list names the healing, its wallet, and the import's amount.
+    show_screen(&tab, "tasks");
+    let subjects = wait_for(
+        &tab,
+        "Array.from(document.querySelectorAll('#task-list li .subject'), (s) => s.textContent)",
+        "the tasks' wallets",
+    );
+    assert!(subjects.as_array().is_some_and(|s| s.contains(&json!("wallet Default, 100 CC"))));
+}
+
+#[test]
+fn without_a_network_the_page_says_offline_mode_and_does_not_offer_healing() {
+    let Some(binary) = chromium() else { return };
+    let data = tempfile::tempdir().expect("data");
+    let drops = tempfile::tempdir().expect("files to drop");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins());
+    let server = Server::start_in(data.path(), Opts::default());
+    let chrome = Chrome::launch(&binary);
+    let tab = signed_in_tab(&chrome, &server);
+    wait_for(&tab, "!document.getElementById('network-state').hidden", "the offline badge");
+    assert_eq!(text_of(&tab, "network-state"), "offline");
+    show_screen(&tab, "network");
+    let summary = wait_for(
+        &tab,
+        "document.getElementById('network-summary').textContent.startsWith('Offline mode') && \
+         document.getElementById('network-summary').textContent",
+        "the offline words",
+    );
+    assert!(summary.as_str().expect("text").contains("cannot claim received coins"), "{summary}");
+    assert_eq!(eval(&tab, "document.getElementById('raida-table').hidden"), json!(true));
+    assert_eq!(eval(&tab, "document.getElementById('heal-button').disabled"), json!(true));
+    assert_eq!(eval(&tab, "document.getElementById('network-actions').hidden"), json!(true));
+    screenshots(&tab, "7-network-offline");
+
+    // An import says plainly that its coins were not claimed.
+    let file = drops.path().join("one.bin");
+    std::fs::write(&file, cloudcoin_codec::encode_bin(&coins(0, 9100, 1)).expect("bin"))
+        .expect("write");
+    show_screen(&tab, "import");
+    drop_files(&tab, "#drop", &[file.as_path()]);
+    let claim = wait_for(
+        &tab,
+        "(document.querySelector('#import-results li[data-state=\"imported\"] .claim') || {}).textContent",
+        "the claim note",
+    );
+    assert!(claim.as_str().expect("text").starts_with("not claimed"), "{claim}");
+}

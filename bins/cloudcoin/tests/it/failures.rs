@@ -51,7 +51,12 @@ fn refusals_have_their_own_status_and_export_nothing() {
     refused(cmd.assert(), 4, &["(code 4193)"]);
 
     // Deleting a wallet that holds coins: 4; an empty one goes.
-    refused(server.cli().args(["wallet", "delete", "Default"]).assert(), 4, &["(code 4116)"]);
+    // The refusal names commands that exist, with every argument they need.
+    refused(
+        server.cli().args(["wallet", "delete", "Default"]).assert(),
+        4,
+        &["(code 4116)", "--folder DIR", "--allow-sent"],
+    );
     server.cli().args(["wallet", "create", "Temp"]).assert().success();
     let deleted = server.cli().args(["wallet", "delete", "Temp"]).assert().success();
     assert_eq!(text(&deleted.get_output().stdout), "deleted wallet Temp\n");

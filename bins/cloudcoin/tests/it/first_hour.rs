@@ -72,20 +72,48 @@ fn defaults_numbers_and_words() {
     let err = text(&proc.get_output().stderr);
     assert!(err.contains("no file can be created in it") && !err.contains("os error"), "{err}");
 
-    // `history` lists the wallet's exports and imports, newest first.
-    let history =
-        server.cli().arg("--data-dir").arg(&server.data).arg("history").assert().success();
+    // `history` lists the wallet's exports and imports, newest first, from the server: this
+    // CLI's HOME has no data directory, so nothing is read from disk here.
+    let history = server.cli().arg("history").assert().success();
     let rows = text(&history.get_output().stdout);
     let lines: Vec<&str> = rows.lines().collect();
     assert!(lines[0].starts_with("TIME (UTC)"), "{rows}");
     assert!(lines[1].contains("export") && lines[1].contains("10.5"), "{rows}");
     assert!(lines.last().is_some_and(|l| l.contains("import") && l.contains("126")), "{rows}");
+    // A page at a time: the newest entry only, and where the older ones are.
+    let first = server.cli().args(["history", "--limit", "1"]).assert().success();
+    let first = text(&first.get_output().stdout);
+    assert!(first.contains("export") && !first.contains("126"), "{first}");
+    assert!(first.contains("cloudcoin history --wallet Default --offset 1"), "{first}");
+    let page = json(
+        &server
+            .cli()
+            .args(["--json", "history", "--offset", "1"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(page["offset"], 1, "{page}");
+    assert_eq!(page["transactions"][0]["type"], "import", "{page}");
+    assert_eq!(page["total"].as_u64(), Some(u64::try_from(lines.len() - 1).expect("rows")));
+    let none = server.cli().args(["history", "--wallet", "Nobody"]).assert().code(3);
+    assert!(text(&none.get_output().stderr).contains("Nobody"));
 
-    // `tasks` shows when each task started and its amount.
+    // `tasks` shows each task's wallet, when it started and its amount.
     let tasks = text(&server.cli().arg("tasks").assert().success().get_output().stdout);
     let header = tasks.lines().next().expect("header");
-    assert!(header.contains("STARTED (UTC)") && header.contains("AMOUNT"), "{tasks}");
-    assert!(tasks.lines().any(|l| l.contains("export") && l.contains("10.5")), "{tasks}");
+    assert!(
+        header.contains("STARTED (UTC)") && header.contains("WALLET") && header.contains("AMOUNT"),
+        "{tasks}"
+    );
+    let export_row = tasks.lines().find(|l| l.contains("export")).expect("the export's row");
+    assert!(export_row.contains("Default") && export_row.contains("10.5"), "{tasks}");
+    let first_import = tasks.lines().last().expect("the first import's row");
+    assert!(first_import.contains("Default") && first_import.contains("126"), "{tasks}");
+    let listed =
+        json(&server.cli().args(["--json", "tasks"]).assert().success().get_output().stdout);
+    assert!(listed.as_array().expect("tasks").iter().all(|t| t["wallet"] == "Default"), "{listed}");
 }
 
 #[test]

@@ -201,7 +201,7 @@ pub(crate) fn move_coins<N: AsRef<str>>(
     wallet: &WalletName,
     files: impl ExactSizeIterator<Item = (Folder, N)>,
     to: Folder,
-    mid_step: &str,
+    mid_step: crate::fault::FaultPoint,
 ) -> io::Result<Vec<usize>> {
     move_coins_with(layout, wallet, files, to, || crate::fault::point(mid_step))
 }
@@ -361,17 +361,22 @@ pub(crate) fn rewrite_coins(
     for from in &touched {
         crate::durable::sync_dir(&layout.folder(wallet, *from))?;
     }
-    // 3. Each file moved to its grade's folder, never replacing anything.
+    // 3. Each file moved to its grade's folder, never replacing anything (each folder opened
+    // once for the batch, not twice a coin).
     let mut names = Vec::with_capacity(rewrites.len());
     let mut dests = std::collections::BTreeSet::new();
+    let mut handles: BTreeMap<Folder, fs::File> = BTreeMap::new();
     for x in rewrites {
         if x.to == x.from {
             names.push(Some(x.file.to_owned()));
             continue;
         }
-        let source = fs::File::open(layout.folder(wallet, x.from))?;
-        let dest = fs::File::open(layout.folder(wallet, x.to))?;
-        names.push(move_one(&source, x.file, &dest)?);
+        for folder in [x.from, x.to] {
+            if let std::collections::btree_map::Entry::Vacant(slot) = handles.entry(folder) {
+                slot.insert(fs::File::open(layout.folder(wallet, folder))?);
+            }
+        }
+        names.push(move_one(&handles[&x.from], x.file, &handles[&x.to])?);
         dests.insert(x.to);
     }
     for folder in dests.iter().chain(&touched) {
@@ -445,6 +450,7 @@ pub(crate) fn move_found_coins(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::FaultPoint;
     use crate::fixtures::coin;
     use crate::store::fixtures::{layout_with_wallet, put};
 
@@ -456,14 +462,26 @@ mod tests {
         put(&bank, "a.bin", &[coin(0, 1)]);
         put(&sent, "a.bin", &[coin(0, 9)]);
         let files = [(Folder::Bank, "a.bin".to_owned()), (Folder::Bank, "moved.bin".to_owned())];
-        let missing =
-            move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test").expect("move");
+        let missing = move_coins(
+            &layout,
+            &name,
+            files.iter().cloned(),
+            Folder::Sent,
+            FaultPoint::ExportMidMove,
+        )
+        .expect("move");
         assert_eq!(missing, [1], "a missing file is reported, not taken for moved");
         assert!(!bank.join("a.bin").exists());
         assert!(sent.join("a (2).bin").exists());
         assert_eq!(read_single_coin(&sent.join("a.bin")).map(|c| c.serial.get()), Ok(9));
-        let missing = move_coins(&layout, &name, files.iter().cloned(), Folder::Sent, "test")
-            .expect("a second run moves nothing");
+        let missing = move_coins(
+            &layout,
+            &name,
+            files.iter().cloned(),
+            Folder::Sent,
+            FaultPoint::ExportMidMove,
+        )
+        .expect("a second run moves nothing");
         assert_eq!(missing, [0, 1]);
         assert_eq!(fs::read_dir(&sent).expect("sent").count(), 2);
     }
@@ -485,7 +503,16 @@ mod tests {
         let e = move_one(&source, "a.bin", &dest).expect_err("the destination is gone");
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         assert!(bank.join("a.bin").exists(), "the coin stays where it was");
-        assert!(move_coins(&layout, &name, files.iter().cloned(), Folder::Trash, "test").is_err());
+        assert!(
+            move_coins(
+                &layout,
+                &name,
+                files.iter().cloned(),
+                Folder::Trash,
+                FaultPoint::ExportMidMove
+            )
+            .is_err()
+        );
         assert!(bank.join("a.bin").exists() && bank.join("b.bin").exists());
         assert!(move_one(&source, "missing.bin", &dest).expect("gone is no error").is_none());
     }

@@ -1,7 +1,7 @@
 //! Export: every kind, the whole balance, taken names, concurrency, refusals.
 
 use cloudcoin_domain::{Amount, FileKind, SelectError, total_value};
-use cloudcoin_tasks::{ServiceError, TaskOutcome, TaskStatus};
+use cloudcoin_tasks::{FolderProblem, ServiceError, TaskOutcome, TaskStatus};
 use proptest::prelude::*;
 
 use crate::support::*;
@@ -26,7 +26,7 @@ async fn export_and_check(amount_text: &str, kind: FileKind, expected_name: &str
     let coins = cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default())
         .expect("it decodes");
     assert_eq!(coins.len(), count);
-    assert_eq!(result.coins, count);
+    assert_eq!(result.coins, count as u64);
     assert_eq!(total_value(&coins), Some(amount(amount_text)));
     assert_eq!(result.amount, amount(amount_text));
     use sha2::Digest;
@@ -117,6 +117,11 @@ async fn a_symlink_under_the_name_or_a_numbered_name_is_refused_and_nothing_rese
             .await
             .expect_err("refused");
         let ServiceError::Folder { problem, .. } = &e else { panic!("{e}") };
+        assert!(
+            matches!(problem, FolderProblem::LinkedName { name } if name.as_str() == link),
+            "{problem:?}"
+        );
+        let problem = problem.to_string();
         assert!(problem.contains(&format!("symbolic link named '{link}'")), "{problem}");
         assert!(problem.contains("remove it or choose another folder"), "{problem}");
         assert_eq!(all_names(&env.out), before, "nothing written");
@@ -361,7 +366,15 @@ async fn the_data_directory_and_everything_under_it_is_refused() {
         req.folder = folder.clone();
         let e = service.start_export(req).await.expect_err("an export into the data directory");
         let ServiceError::Folder { problem, .. } = &e else { panic!("{}: {e}", folder.display()) };
-        assert!(problem.contains("data directory"), "{}: {problem}", folder.display());
+        assert!(
+            matches!(
+                problem,
+                FolderProblem::InDataDir { .. } | FolderProblem::ReachesDataDir { .. }
+            ),
+            "{}: {problem:?}",
+            folder.display()
+        );
+        assert!(problem.to_string().contains("data directory"), "{}: {problem}", folder.display());
         let backup = cloudcoin_tasks::BackupRequest::new(wallet("Default"), folder.clone())
             .with_tag(tag("b"));
         let e = service.start_backup(backup).await.expect_err("a backup into the data directory");

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use cloudcoin_domain::FileKind;
-use cloudcoin_tasks::{BACKUP_FAULT_STEPS, EXPORT_FAULT_STEPS, IMPORT_FAULT_STEPS};
+use cloudcoin_tasks::FaultPoint;
 use cloudcoin_tasks::{FailureKind, ImportItem, ImportRequest, TaskOutcome, TaskStatus};
 
 use crate::support::*;
@@ -69,8 +69,8 @@ pub(crate) fn child_command(env: &Env, op: &str, vars: &[(&str, &str)]) -> Comma
 }
 
 /// Runs the child; returns whether it was killed by the injected abort.
-pub(crate) fn run_child(env: &Env, op: &str, var: &str, step: &str) -> bool {
-    let status = child_command(env, op, &[(var, step)]).status().expect("child runs");
+pub(crate) fn run_child(env: &Env, op: &str, var: &str, step: FaultPoint) -> bool {
+    let status = child_command(env, op, &[(var, step.as_str())]).status().expect("child runs");
     use std::os::unix::process::ExitStatusExt;
     status.signal() == Some(6)
 }
@@ -83,7 +83,7 @@ pub(crate) fn only_task(service: &cloudcoin_tasks::Service) -> cloudcoin_tasks::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_at_any_export_step_loses_and_duplicates_nothing() {
-    for step in EXPORT_FAULT_STEPS {
+    for &step in FaultPoint::EXPORT {
         let start = mixed_coins();
         let env = Env::with_bank(&start);
         assert!(run_child(&env, "export", "CLOUDCOIN_FAULT", step), "{step} was not reached");
@@ -117,7 +117,7 @@ async fn a_crash_at_any_export_step_loses_and_duplicates_nothing() {
 /// find each file, so that no coin stays behind in the wallet once it is in the output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_at_any_export_step_finds_coins_in_fracked_and_under_other_names() {
-    for step in EXPORT_FAULT_STEPS {
+    for &step in FaultPoint::EXPORT {
         let start = mixed_coins();
         let env = Env::with_bank(&start);
         let (bank, fracked) = (env.folder("Default", "Bank"), env.folder("Default", "Fracked"));
@@ -157,7 +157,7 @@ async fn a_crash_at_any_export_step_finds_coins_in_fracked_and_under_other_names
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_at_any_backup_step_leaves_the_wallet_and_no_partial_file() {
-    for step in BACKUP_FAULT_STEPS {
+    for &step in FaultPoint::BACKUP {
         let start = mixed_coins();
         let env = Env::with_bank(&start);
         assert!(run_child(&env, "backup", "CLOUDCOIN_FAULT", step), "{step} was not reached");
@@ -182,7 +182,9 @@ async fn a_crash_at_any_backup_step_leaves_the_wallet_and_no_partial_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disk_full_or_fsync_failure_returns_the_coins() {
-    for step in ["export:after_journal", "export:after_write", "export:after_fsync"] {
+    for step in
+        [FaultPoint::ExportAfterJournal, FaultPoint::ExportAfterWrite, FaultPoint::ExportAfterFsync]
+    {
         let start = mixed_coins();
         let env = Env::with_bank(&start);
         assert!(!run_child(&env, "export", "CLOUDCOIN_FAULT_IO", step), "{step} aborted");
@@ -204,9 +206,9 @@ async fn disk_full_or_fsync_failure_returns_the_coins() {
 async fn a_crash_at_any_import_step_leaves_whole_coins_and_a_retry_finishes() {
     // Every step with unnamed files (the usual way) and with the named temporary files of file
     // systems that cannot make them; the removal of a temporary name exists only in the latter.
-    let cases = IMPORT_FAULT_STEPS.iter().flat_map(|step| {
-        let named_only = *step == "import:unlink_temp";
-        [(*step, true)].into_iter().chain((!named_only).then_some((*step, false)))
+    let cases = FaultPoint::IMPORT.iter().flat_map(|&step| {
+        let named_only = step == FaultPoint::ImportUnlinkTemp;
+        [(step, true)].into_iter().chain((!named_only).then_some((step, false)))
     });
     for (step, named) in cases {
         let source = mixed_coins();
@@ -217,7 +219,7 @@ async fn a_crash_at_any_import_step_leaves_whole_coins_and_a_retry_finishes() {
             cloudcoin_codec::encode_bin(&source).expect("encode"),
         )
         .expect("source");
-        let mut vars = vec![("CLOUDCOIN_FAULT", step)];
+        let mut vars = vec![("CLOUDCOIN_FAULT", step.as_str())];
         if named {
             vars.push(("CLOUDCOIN_FAULT_NO_TMPFILE", "1"));
         }
@@ -239,15 +241,19 @@ async fn a_crash_at_any_import_step_leaves_whole_coins_and_a_retry_finishes() {
         let retry = service.start_import(req).await.expect("retry");
         let done = finished(&service, retry.id).await;
         let Some(TaskOutcome::Import(r)) = done.outcome else { panic!("{}", done.message) };
-        assert_eq!(r.imported + r.already_present, source.len(), "{step}");
-        assert_eq!(r.already_present, stored.len(), "{step}");
+        assert_eq!(r.imported + r.already_present, source.len() as u64, "{step}");
+        assert_eq!(r.already_present, stored.len() as u64, "{step}");
         assert_eq!(ids(&coins_in(&bank)), ids(&source), "{step}");
     }
 }
 
 /// The steps after the export's file got its final name.
-const SETTLING_STEPS: [&str; 4] =
-    ["export:after_rename", "export:after_commit", "export:mid_move", "export:after_move"];
+const SETTLING_STEPS: [FaultPoint; 4] = [
+    FaultPoint::ExportAfterRename,
+    FaultPoint::ExportAfterCommit,
+    FaultPoint::ExportMidMove,
+    FaultPoint::ExportAfterMove,
+];
 
 /// The file the child's export writes.
 pub(crate) const OUTPUT: &str = "10.5 CloudCoin #6 'trade'.zip";
@@ -341,7 +347,7 @@ async fn a_full_disk_while_settling_keeps_the_task_message_true_after_a_restart(
         let service = env.open().await;
         let w = service.wallet(&wallet("Default")).await.expect("wallet");
         assert_eq!(w.balance, amount("25.5"), "{step}: coins in the taken file became spendable");
-        assert_never_returned(&service, &env, step);
+        assert_never_returned(&service, &env, step.as_str());
         if status == "completed" {
             assert_eq!(only_task(&service).status, TaskStatus::Completed, "{step}");
         }
@@ -358,7 +364,7 @@ async fn an_output_folder_fsync_error_stops_the_export_before_the_coins_move() {
     let start = mixed_coins();
     let env = Env::with_bank(&start);
     // The fault stands for the folder's fsync failing after the link.
-    assert!(!run_child(&env, "export", "CLOUDCOIN_FAULT_IO", "export:after_rename"));
+    assert!(!run_child(&env, "export", "CLOUDCOIN_FAULT_IO", FaultPoint::ExportAfterRename));
     assert!(files_in(&env.folder("Default", "Sent")).is_empty(), "coins moved to Sent");
     assert_eq!(all_names(&env.data.join(".cloudcoin/journal")).len(), 1, "record kept");
     let (status, message) = task_on_disk(&env);
@@ -397,7 +403,7 @@ async fn a_folder_gone_read_only_before_publishing_leaves_no_readable_copy_of_re
         let flag = beside(&env, "pause-flag");
         let flag_text = flag.to_string_lossy().into_owned();
         let mut vars = vec![
-            ("CLOUDCOIN_PAUSE", "export:after_fsync"),
+            ("CLOUDCOIN_PAUSE", FaultPoint::ExportAfterFsync.as_str()),
             ("CLOUDCOIN_PAUSE_FILE", flag_text.as_str()),
         ];
         if named {

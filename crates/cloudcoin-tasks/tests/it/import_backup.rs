@@ -83,7 +83,7 @@ async fn a_backup_restores_the_same_coins() {
     let done = finished(&service, task.id).await;
     assert_eq!(done.message, "Backup completed successfully");
     let Some(TaskOutcome::Backup(r)) = done.outcome else { panic!("{}", done.message) };
-    assert_eq!((r.coins, r.amount), (start.len(), before.balance));
+    assert_eq!((r.coins, r.amount), (start.len() as u64, before.balance));
     let name = r.file.file_name().expect("name").to_string_lossy().into_owned();
     assert!(name.contains(&format!("CloudCoin #{} 'backup 20", start.len())), "{name}");
     assert!(name.ends_with(".zip"));
@@ -95,7 +95,7 @@ async fn a_backup_restores_the_same_coins() {
     let elsewhere = other.open().await;
     elsewhere.create_wallet(&wallet("Restored")).await.expect("create");
     let imported = import(&elsewhere, "Restored", vec![ImportItem::File(r.file.clone())]).await;
-    assert_eq!(imported.imported, start.len());
+    assert_eq!(imported.imported, start.len() as u64);
     assert_eq!(ids(&coins_in(&other.folder("Restored", "Bank"))), ids(&start));
     let restored = elsewhere.wallet(&wallet("Restored")).await.expect("restored");
     assert_eq!(restored.balance, before.balance);
@@ -135,7 +135,7 @@ async fn bad_items_are_each_rejected_and_good_ones_imported() {
     let r = import(&service, "Default", items).await;
     assert_eq!(r.imported, 3, "{:?}", r.rejected);
     assert_eq!(r.amount, amount("12"));
-    let rejected: Vec<usize> = r.rejected.iter().map(|x| x.item).collect();
+    let rejected: Vec<u64> = r.rejected.iter().map(|x| x.item).collect();
     assert_eq!(rejected, vec![1, 2, 3, 4, 5, 6, 7]);
     for x in &r.rejected {
         assert!(!x.reason.is_empty());
@@ -181,13 +181,13 @@ async fn an_import_racing_an_export_leaves_each_coin_once() {
     service.shutdown().await;
     assert_eq!(service.task(e.id).map(|t| t.status), Some(TaskStatus::Completed));
     let Some(TaskOutcome::Import(r)) = service.task(i.id).and_then(|t| t.outcome) else { panic!() };
-    assert_eq!(r.imported + r.already_present, start.len());
+    assert_eq!(r.imported + r.already_present, start.len() as u64);
     // Re-imported coins that had been exported are back in Bank; the rest never left.
     let bank = coins_in(&env.folder("Default", "Bank"));
     assert_eq!(ids(&bank).len(), bank.len(), "no coin twice in Bank");
     let exported = ids(&coins_in(&env.out));
     let back: std::collections::BTreeSet<_> = ids(&bank).intersection(&exported).copied().collect();
-    assert_eq!(back.len(), r.imported, "only exported coins can be imported again");
+    assert_eq!(back.len() as u64, r.imported, "only exported coins can be imported again");
 }
 
 /// `coin(code, serial)` carrying PANs that differ from its ANs in every byte, as a coin left in
@@ -411,7 +411,7 @@ async fn two_imports_of_the_same_coins_into_two_wallets_at_once_store_each_coin_
             other => panic!("not an import: {other:?}"),
         };
         let ((in_a, rejected_a), (in_b, rejected_b)) = (result(a), result(b));
-        assert_eq!(in_a + in_b, coins.len(), "round {round}: each coin stored exactly once");
+        assert_eq!(in_a + in_b, coins.len() as u64, "round {round}: each coin stored exactly once");
         for r in rejected_a.iter().chain(&rejected_b) {
             assert!(r.reason.contains("wallet A") || r.reason.contains("wallet B"), "{}", r.reason);
         }

@@ -9,7 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use cloudcoin_domain::Coin;
-use cloudcoin_tasks::{ImportItem, ImportRequest, Service, TaskOutcome, TaskStatus, TaskView};
+use cloudcoin_tasks::{
+    FaultPoint, ImportItem, ImportRequest, Service, TaskOutcome, TaskStatus, TaskView,
+};
 
 use crate::support::*;
 
@@ -117,18 +119,21 @@ async fn a_failed_cleanup_after_a_coin_is_published_is_not_a_failure() {
     run_child(
         &env,
         "import twice",
-        &[("CLOUDCOIN_FAULT_IO", "import:unlink_temp"), ("CLOUDCOIN_FAULT_NO_TMPFILE", "1")],
+        &[
+            ("CLOUDCOIN_FAULT_IO", FaultPoint::ImportUnlinkTemp.as_str()),
+            ("CLOUDCOIN_FAULT_NO_TMPFILE", "1"),
+        ],
     );
     let service = env.open().await;
     let tasks = service.tasks(); // newest first
     assert_eq!(tasks.len(), 2);
     let (second, first) = (&tasks[0], &tasks[1]);
     assert_eq!(first.status, TaskStatus::Completed, "first import: {}", first.message);
-    assert_eq!(import_result(first).imported, source.len());
+    assert_eq!(import_result(first).imported, source.len() as u64);
     assert_eq!(second.status, TaskStatus::Completed, "second import: {}", second.message);
     assert_eq!(
         (import_result(second).imported, import_result(second).already_present),
-        (0, source.len()),
+        (0, source.len() as u64),
         "the second import stored nothing again"
     );
     let bank = env.folder("Default", "Bank");
@@ -150,9 +155,9 @@ async fn a_coin_another_import_is_storing_is_never_already_present() {
         &env,
         "race",
         &[
-            ("CLOUDCOIN_PAUSE", "import:mid_store"),
+            ("CLOUDCOIN_PAUSE", FaultPoint::ImportMidStore.as_str()),
             ("CLOUDCOIN_PAUSE_FILE", flag.to_str().expect("utf-8")),
-            ("CLOUDCOIN_FAULT_IO", "import:mid_store"),
+            ("CLOUDCOIN_FAULT_IO", FaultPoint::ImportMidStore.as_str()),
         ],
     );
     let service = env.open().await;
@@ -162,7 +167,7 @@ async fn a_coin_another_import_is_storing_is_never_already_present() {
     for task in service.tasks() {
         if let Some(TaskOutcome::Import(r)) = &task.outcome {
             assert!(
-                r.imported + r.already_present <= bank.len(),
+                r.imported + r.already_present <= bank.len() as u64,
                 "task {} reported {} imported and {} already present, but the wallet holds {}",
                 task.id,
                 r.imported,

@@ -9,7 +9,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 
 use cloudcoin_domain::{Coin, FileKind, Tag, single_coin_file_name};
-use cloudcoin_tasks::{OpenError, TaskStatus};
+use cloudcoin_tasks::{FaultPoint, OpenError, TaskStatus};
 
 use crate::faults::{
     OUTPUT, assert_never_returned, beside, child_command, only_task, readable_coin_files,
@@ -81,10 +81,15 @@ fn unfrack_all(env: &Env) -> usize {
 
 /// Starts the child's export held at `step` until the returned flag file is removed; waits
 /// until it is there.
-fn paused_export(env: &Env, step: &str, extra: &[(&str, &str)]) -> (std::process::Child, PathBuf) {
+fn paused_export(
+    env: &Env,
+    step: FaultPoint,
+    extra: &[(&str, &str)],
+) -> (std::process::Child, PathBuf) {
     let flag = beside(env, "pause-flag");
     let flag_text = flag.to_string_lossy().into_owned();
-    let mut vars = vec![("CLOUDCOIN_PAUSE", step), ("CLOUDCOIN_PAUSE_FILE", flag_text.as_str())];
+    let mut vars =
+        vec![("CLOUDCOIN_PAUSE", step.as_str()), ("CLOUDCOIN_PAUSE_FILE", flag_text.as_str())];
     vars.extend_from_slice(extra);
     let mut child = child_command(env, "export", &vars).spawn().expect("child");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -106,7 +111,7 @@ async fn a_crash_between_link_and_unlink_never_returns_the_coins_the_user_took()
         let start = mixed_coins();
         let env = Env::with_bank(&start);
         let mut vars = FALLBACK.to_vec();
-        vars.push(("CLOUDCOIN_FAULT", "publish:after_link"));
+        vars.push(("CLOUDCOIN_FAULT", FaultPoint::PublishAfterLink.as_str()));
         let status = child_command(&env, "export", &vars).status().expect("child runs");
         assert_eq!(status.signal(), Some(6), "{how}: the point between link and unlink");
         let names = all_names(&env.out);
@@ -150,7 +155,7 @@ async fn a_temporary_name_whose_removal_failed_is_removed_before_its_record() {
     let start = mixed_coins();
     let env = Env::with_bank(&start);
     let mut vars = FALLBACK.to_vec();
-    vars.push(("CLOUDCOIN_FAULT_IO", "publish:unlink_temp"));
+    vars.push(("CLOUDCOIN_FAULT_IO", FaultPoint::PublishUnlinkTemp.as_str()));
     assert!(child_command(&env, "export", &vars).status().expect("child runs").success());
     let hidden: Vec<String> =
         readable_coin_files(&env.out).into_iter().filter(|n| n.starts_with('.')).collect();
@@ -236,7 +241,9 @@ fn assert_nothing_lost(env: &Env, start: &[Coin], what: &str) {
 /// to Sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_into_a_mount_detached_mid_export_loses_nothing() {
-    for (step, named) in [("export:after_fsync", false), ("export:after_fsync", true)] {
+    for (step, named) in
+        [(FaultPoint::ExportAfterFsync, false), (FaultPoint::ExportAfterFsync, true)]
+    {
         let what = format!("{step}, named {named}");
         let start = mixed_coins();
         let env = Env::with_bank(&start);
@@ -268,9 +275,13 @@ async fn coins_moved_between_held_folders_while_the_server_is_down_still_go_to_s
     let start = mixed_coins();
     let env = Env::with_bank(&start);
     frack_some(&env, &start);
-    let status = child_command(&env, "export", &[("CLOUDCOIN_FAULT", "export:after_commit")])
-        .status()
-        .expect("child runs");
+    let status = child_command(
+        &env,
+        "export",
+        &[("CLOUDCOIN_FAULT", FaultPoint::ExportAfterCommit.as_str())],
+    )
+    .status()
+    .expect("child runs");
     assert_eq!(status.signal(), Some(6));
     assert!(unfrack_all(&env) > 0, "the export took fracked coins");
     let service = env.open().await;
@@ -287,7 +298,7 @@ async fn coins_moved_between_held_folders_during_an_export_still_go_to_sent() {
     let start = mixed_coins();
     let env = Env::with_bank(&start);
     frack_some(&env, &start);
-    let (mut child, flag) = paused_export(&env, "export:after_fsync", &[]);
+    let (mut child, flag) = paused_export(&env, FaultPoint::ExportAfterFsync, &[]);
     assert!(unfrack_all(&env) > 0, "the export took fracked coins");
     std::fs::remove_file(&flag).expect("resume");
     assert!(child.wait().expect("child").success());
@@ -305,9 +316,13 @@ async fn coins_moved_between_held_folders_during_an_export_still_go_to_sent() {
 async fn a_held_back_export_moves_the_copy_the_scan_kept() {
     let start = mixed_coins();
     let env = Env::with_bank(&start);
-    let status = child_command(&env, "export", &[("CLOUDCOIN_FAULT", "export:after_rename")])
-        .status()
-        .expect("child runs");
+    let status = child_command(
+        &env,
+        "export",
+        &[("CLOUDCOIN_FAULT", FaultPoint::ExportAfterRename.as_str())],
+    )
+    .status()
+    .expect("child runs");
     assert_eq!(status.signal(), Some(6));
     let away = beside(&env, "away");
     std::fs::create_dir(&away).expect("mkdir");
@@ -366,7 +381,7 @@ async fn a_task_shows_no_outcome_a_restart_would_change() {
     std::fs::create_dir_all(env.folder("B", "Bank")).expect("wallet B");
     let bytes = cloudcoin_codec::encode_bin(&source).expect("encode");
     std::fs::write(env.out.join("source.bin"), bytes).expect("source");
-    let vars = [("CLOUDCOIN_FAULT_IO", "task:record_outcome")];
+    let vars = [("CLOUDCOIN_FAULT_IO", FaultPoint::TaskRecordOutcome.as_str())];
     assert!(child_command(&env, "import-watch", &vars).status().expect("child").success());
     let seen = std::fs::read_to_string(env.out.join("seen.txt")).expect("seen.txt");
     let (status, message) = seen.split_once('\n').expect("status and message");
@@ -395,7 +410,7 @@ async fn an_export_into_a_detached_bind_mount_finishes_once_it_is_plugged_in_aga
     let stick = beside(&env, "stick");
     std::fs::create_dir(&stick).expect("mkdir");
     let Some(mount) = BindMount::new(&stick, &env.out) else { return };
-    let (mut child, flag) = paused_export(&env, "export:after_fsync", &[]);
+    let (mut child, flag) = paused_export(&env, FaultPoint::ExportAfterFsync, &[]);
     drop(mount); // umount -l
     std::fs::remove_file(&flag).expect("resume");
     assert!(child.wait().expect("child").success());
@@ -420,9 +435,10 @@ async fn an_export_into_a_detached_bind_mount_finishes_once_it_is_plugged_in_aga
 async fn a_rolled_forward_export_leaves_its_coins_imported_again_in_the_wallet() {
     let start = mixed_coins();
     let env = Env::with_bank(&start);
-    let status = child_command(&env, "export", &[("CLOUDCOIN_FAULT", "export:after_move")])
-        .status()
-        .expect("child runs");
+    let status =
+        child_command(&env, "export", &[("CLOUDCOIN_FAULT", FaultPoint::ExportAfterMove.as_str())])
+            .status()
+            .expect("child runs");
     assert_eq!(status.signal(), Some(6));
     let sent = env.folder("Default", "Sent");
     let exported = coins_in(&sent);

@@ -17,7 +17,7 @@ async fn export_png(env: &Env, service: &Service, count: u32) -> Vec<u8> {
     let Some(TaskOutcome::Export(out)) = finished(service, task.id).await.outcome else {
         panic!("export failed")
     };
-    assert_eq!(out.coins, count as usize);
+    assert_eq!(out.coins, u64::from(count));
     std::fs::read(&out.file).expect("the png")
 }
 
@@ -64,7 +64,7 @@ async fn printed_and_scanned_pages_of_1_2_and_3_coins_import_as_the_same_coins()
         let item = if count == 2 { bytes_item(&scan) } else { inline(&scan) };
         let (status, r) = import(&service, "Paper", vec![item]).await;
         assert_eq!(status, TaskStatus::Completed, "{count} coins: {:?}", r.rejected);
-        assert_eq!((r.imported, r.already_present), (count as usize, 0), "{:?}", r.rejected);
+        assert_eq!((r.imported, r.already_present), (u64::from(count), 0), "{:?}", r.rejected);
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
         assert_eq!(r.amount, amount(&count.to_string()));
         expected.extend(sent);

@@ -424,7 +424,7 @@ async fn a_create_racing_a_delete_never_leaves_a_listed_wallet_without_its_folde
         .args(["--exact", "wallets::create_during_delete_child", "--test-threads=1", "--quiet"])
         .env("WALLET_RACE_DATA", &env.data)
         .env("WALLET_RACE_OUT", &env.out)
-        .env("CLOUDCOIN_PAUSE", "wallet:delete_move")
+        .env("CLOUDCOIN_PAUSE", cloudcoin_tasks::FaultPoint::WalletDeleteMove.as_str())
         .env("CLOUDCOIN_PAUSE_FILE", &flag)
         .stdout(std::process::Stdio::null())
         .status()

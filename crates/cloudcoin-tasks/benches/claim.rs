@@ -1,0 +1,192 @@
+//! Claim (an import with the RAIDA network on) of 10,000 coins against the simulator with a
+//! 20 ms round trip on every RAIDA, against the same import offline plus the network's floor,
+//! all measured in the same run.
+//!
+//! The goal: claim ≤ offline import + 1.5 × floor. The floor is the fewest sequential round
+//! trips the claim's pown needs (a RAIDA takes at most 1,770 pown records a request, and the
+//! client keeps 8 requests open to each: ⌈⌈n / 1,770⌉ / 8⌉, 1 for 10,000 coins) times one
+//! round trip, measured as an echo to all 25 right before each claim.
+//!
+//! Each round imports a fresh set of coins twice through the real `Service`, each into an
+//! empty data directory: once offline (a service without a network: the coins go to Bank with
+//! the keys they came with) and once with the network (25 fresh PANs a coin, written to Limbo
+//! before the pown, then the pown, then each coin moved to its grade with its new keys). The
+//! order of the two alternates between rounds, and the medians are printed beside the
+//! machine's load average. The simulator runs on a runtime of its own, as the RAIDA would on
+//! machines of their own.
+//!
+//! `cargo bench -p cloudcoin-tasks --bench claim` (optionally `-- COINS ROUNDS [FOLDER]`,
+//! default 10000 5 and the system's temporary folder; a folder on a tmpfs such as `/dev/shm`
+//! takes the disk out and leaves the software's own work). On a shared machine the disk's
+//! fsyncs and inode allocations follow what others write and remove: compare the figures of
+//! one run.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark reports on the terminal"
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cloudcoin_domain::{Coin, RAIDA_COUNT, WalletName};
+use cloudcoin_raida::{AddressList, BODY_OVERHEAD, Client, Config, MAX_BODY_LEN};
+use cloudcoin_raida_sim::{Network, SimConfig, generate_coins};
+use cloudcoin_tasks::{ImportItem, ImportRequest, Service, ServiceConfig, TaskOutcome};
+
+const LATENCY: Duration = Duration::from_millis(20);
+
+/// The 1-minute load average, as `/proc/loadavg` gives it (`?` where there is none).
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Imports the coin file `file` into the Default wallet of a new service on `data`; returns
+/// the time from asking to the task's end, and the outcome.
+async fn import(config: ServiceConfig, file: &Path) -> (Duration, TaskOutcome) {
+    let service = tokio::task::spawn_blocking(move || Service::open(config))
+        .await
+        .expect("the open does not panic")
+        .expect("the service opens");
+    let wallet = WalletName::parse("Default").expect("a valid name");
+    let request = ImportRequest::new(wallet, vec![ImportItem::File(file.to_path_buf())]);
+    let start = Instant::now();
+    let task = service.start_import(request).await.expect("the import is accepted");
+    let view = service.wait(task.id).await.expect("the task is known");
+    let took = start.elapsed();
+    service.shutdown().await;
+    (took, view.outcome.expect("a finished task has an outcome"))
+}
+
+fn check(outcome: &TaskOutcome, coins: usize, claimed: bool) {
+    let TaskOutcome::Import(result) = outcome else { panic!("the import failed: {outcome:?}") };
+    assert_eq!(result.imported, coins as u64, "{result:?}");
+    assert_eq!(result.claim.claimed, claimed, "{result:?}");
+    if claimed {
+        assert_eq!(result.claim.bank.coins, coins as u64, "every coin claimed: {result:?}");
+    }
+}
+
+fn write_coins(dir: &Path, name: &str, coins: &[Coin]) -> PathBuf {
+    let path = dir.join(name);
+    let bytes = cloudcoin_codec::encode_bin(coins).expect("the coins encode");
+    std::fs::write(&path, bytes).expect("the coin file is written");
+    path
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let mut numbers = args.iter().filter_map(|a| a.parse::<u32>().ok());
+    let coins = numbers.next().unwrap_or(10_000);
+    let rounds = usize::try_from(numbers.next().unwrap_or(5)).expect("few rounds").max(1);
+    let folder = args.iter().find(|a| a.parse::<u32>().is_err()).map(PathBuf::from);
+    let count = usize::try_from(coins).expect("fits");
+    let sets: Vec<Vec<Coin>> = (0..rounds)
+        .map(|r| generate_coins(1, 1 + coins * u32::try_from(r).expect("few"), coins))
+        .collect();
+
+    let sim_runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    let config = SimConfig::default()
+        .with_coins(sets.iter().flatten().cloned().collect::<Vec<_>>())
+        .with_latency(LATENCY)
+        .with_log(false);
+    let net = sim_runtime.block_on(Network::start(config)).expect("the simulator starts");
+    let addrs: [std::net::SocketAddr; RAIDA_COUNT] =
+        net.addresses().try_into().expect("25 addresses");
+    let network = Config::new(AddressList::from_socket_addrs(addrs));
+    let per_request = (MAX_BODY_LEN - BODY_OVERHEAD) / 37;
+    let trips = count.div_ceil(per_request).div_ceil(network.requests_per_raida);
+    let trips = u32::try_from(trips).expect("few");
+
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    let work = match &folder {
+        Some(folder) => tempfile::tempdir_in(folder),
+        None => tempfile::tempdir(),
+    }
+    .expect("a temporary folder");
+    println!("measuring in {}", work.path().display());
+    let (mut offline, mut claim, mut floor, mut margins) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let load_before = load();
+    runtime.block_on(async {
+        let client = Client::new(network.clone()).expect("valid settings");
+        for (round, set) in sets.iter().enumerate() {
+            let dir = work.path().join(format!("round-{round}"));
+            std::fs::create_dir_all(&dir).expect("a round folder");
+            let file = write_coins(&dir, "coins.bin", set);
+            let offline_config = ServiceConfig::new(dir.join("offline"));
+            let claim_config = ServiceConfig::new(dir.join("claim")).with_network(network.clone());
+            let measure_offline = async {
+                let (took, outcome) = import(offline_config.clone(), &file).await;
+                check(&outcome, count, false);
+                took
+            };
+            let measure_claim = async {
+                let start = Instant::now();
+                let echo = client.echo().await;
+                let echo_took = start.elapsed();
+                assert_eq!(echo.said_count(), RAIDA_COUNT, "every RAIDA answers");
+                let (took, outcome) = import(claim_config.clone(), &file).await;
+                check(&outcome, count, true);
+                (took, echo_took * trips)
+            };
+            let (off, (on, fl)) = if round % 2 == 0 {
+                let off = measure_offline.await;
+                (off, measure_claim.await)
+            } else {
+                let on = measure_claim.await;
+                (measure_offline.await, on)
+            };
+            println!(
+                "  round {round}: offline import {}, claim {}, floor {}: claim − offline = {} = {:.2}x the floor (load average {})",
+                ms(off),
+                ms(on),
+                ms(fl),
+                ms(on.saturating_sub(off)),
+                on.saturating_sub(off).as_secs_f64() / fl.as_secs_f64(),
+                load()
+            );
+            offline.push(off);
+            claim.push(on);
+            floor.push(fl);
+            margins.push(Duration::from_secs_f64(
+                on.saturating_sub(off).as_secs_f64() / fl.as_secs_f64(),
+            ));
+        }
+    });
+    let (off, on, fl) = (median(offline), median(claim), median(floor));
+    let margin = median(margins).as_secs_f64();
+    println!(
+        "claim of {coins} coins, {} round trip, medians of {rounds} (load average {load_before} before, {} after):",
+        ms(LATENCY),
+        load()
+    );
+    println!(
+        "  offline import {}; claim {}; network floor {} ({trips} round trip(s) of an echo to all 25)",
+        ms(off),
+        ms(on),
+        ms(fl)
+    );
+    println!(
+        "  claim − offline = {:.2}x the floor (median of the rounds' own: {margin:.2}x); goal ≤ 1.50x: {}",
+        on.saturating_sub(off).as_secs_f64() / fl.as_secs_f64(),
+        if margin <= 1.5 { "met" } else { "not met" }
+    );
+    drop(net);
+    sim_runtime.shutdown_background();
+}
