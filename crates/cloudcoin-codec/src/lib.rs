@@ -42,8 +42,12 @@ mod bin;
 mod error;
 #[cfg_attr(not(any(feature = "png", feature = "paper-scan")), allow(dead_code))]
 mod framing;
+#[cfg(feature = "png")]
+mod lettering;
 mod limits;
 mod options;
+#[cfg(feature = "png")]
+mod ornament;
 #[cfg(feature = "png")]
 mod page;
 #[cfg_attr(not(any(feature = "png", feature = "paper-scan")), allow(dead_code))]

@@ -1,20 +1,24 @@
 //! The paper wallet page: what the picture of a PNG coin file shows, laid out for printing.
 //!
 //! The page is 2480 × 3300 pixels at 300 dpi: 210 × 279.4 mm, the width of A4 and the height of
-//! Letter, so it prints unscaled on either. From top to bottom: the word CloudCoin, the amount,
-//! the tag, the coin count and date, a warning that whoever holds the paper or the file can spend
-//! the coins, instructions for the recipient, the QR codes that carry the coins (each numbered
-//! `i / n`), and the list of the coins. When the coins are too many for QR codes on one page, the
-//! place of the codes says in large letters that the printout does not carry the coins.
+//! Letter, so it prints unscaled on either. It is set like a certificate, inside a guilloche
+//! border ([`crate::ornament`]), in DejaVu type ([`crate::lettering`]). From top to bottom: the
+//! words CloudCoin paper wallet, the amount large, CloudCoin, the tag, the coin count and date, a
+//! warning that whoever holds the paper or the file can spend the coins, how to redeem them, the
+//! QR codes that carry the coins (each numbered `i / n`), the list of the coins, and the name of
+//! the software. When the coins are too many for QR codes on one page, the place of the codes
+//! says to export them as `pdf` for paper.
 
 use std::borrow::Borrow;
+use std::sync::OnceLock;
 
 use cloudcoin_domain::{Amount, Coin};
 use qrcode::types::{Color, EcLevel, Version};
 use qrcode::{QrCode, bits::Bits};
 
-use crate::picture::{Canvas, GLYPH, Ink, PngLabel, text_width};
-use crate::{framing, qr_text};
+use crate::lettering::{Face, Letters, Style};
+use crate::picture::{Canvas, Ink, PngLabel};
+use crate::{framing, ornament, qr_text};
 
 /// Page width in pixels (210 mm at 300 dpi).
 pub(crate) const WIDTH: u32 = 2480;
@@ -34,11 +38,15 @@ const BOTTOM: u32 = HEIGHT - MARGIN;
 const CODES_TOP: u32 = 980;
 /// Room kept below the codes for the coin list and the footer.
 const LIST_ROOM: u32 = 330;
-/// Text scale of the code numbers, the coin list and the instructions.
-const SMALL: u32 = 3;
-const BODY: u32 = 4;
 /// Height of the number under each code, with its spacing.
-const CODE_LABEL: u32 = GLYPH * SMALL + 12;
+const CODE_LABEL: u32 = 36;
+/// The guilloche border's band, in pixels from the page's edges: inside the margin, so it never
+/// comes near the codes and their quiet zones.
+const BORDER: (u32, u32) = (48, 124);
+/// The code numbers, the coin list and the footer.
+const SMALL: Style = Style::new(Face::Sans, 30, Ink::Grey);
+/// The instructions.
+const BODY: Style = Style::new(Face::Sans, 35, Ink::Black);
 
 /// How the coins are drawn as QR codes: the symbol version, the error correction level and the
 /// size of a module in pixels.
@@ -174,8 +182,7 @@ impl QrSetup {
 
 /// Draws the page for `coins`, whose amount, count, tag and date `label` gives, with the QR
 /// codes of `texts` ([`QrSetup::texts`] of the coins' format-9 bytes) drawn with `setup`, or,
-/// when `texts` is `None` (the coins do not fit), the notice that the printout does not carry
-/// them.
+/// when `texts` is `None` (the coins do not fit), the notice to export them as `pdf` for paper.
 pub(crate) fn draw<C: Borrow<Coin>>(
     coins: &[C],
     texts: Option<&[String]>,
@@ -183,14 +190,22 @@ pub(crate) fn draw<C: Borrow<Coin>>(
     setup: QrSetup,
 ) -> Canvas {
     let mut page = Canvas::new(WIDTH, HEIGHT);
-    page.frame(60, 60, WIDTH - 120, HEIGHT - 120, 10, Ink::Gold);
-    page.frame(84, 84, WIDTH - 168, HEIGHT - 168, 3, Ink::Gold);
-    header(&mut page, label, texts.map(<[String]>::len));
+    let mut letters = Letters::new();
+    // The border is the same on every page: drawn once (a few million anti-aliased dots) and
+    // then laid as its pixels, which keeps a page's fixed cost low.
+    static BORDER_MARKS: OnceLock<Vec<(u32, u8)>> = OnceLock::new();
+    page.lay(BORDER_MARKS.get_or_init(|| {
+        let mut border = Canvas::new(WIDTH, HEIGHT);
+        ornament::border(&mut border, BORDER.0, BORDER.1);
+        border.marks()
+    }));
+    header(&mut page, &mut letters, label, texts.map(<[String]>::len));
     match texts {
-        Some(texts) => codes(&mut page, texts, setup.for_codes(texts.len())),
-        None => no_codes(&mut page, label.coin_count(), setup),
+        Some(texts) => codes(&mut page, &mut letters, texts, setup.for_codes(texts.len())),
+        None => no_codes(&mut page, &mut letters, label.coin_count(), setup),
     }
-    coin_list(&mut page, coins);
+    coin_list(&mut page, &mut letters, coins);
+    footer(&mut page, &mut letters, label);
     page
 }
 
@@ -210,50 +225,75 @@ fn count_text(n: usize) -> String {
     format!("{grouped} coins")
 }
 
-/// The title, amount, tag, count and date, the warning, and the instructions for a page of
-/// `codes` QR codes (`None`: the coins do not fit and the page has none).
-fn header(page: &mut Canvas, label: &PngLabel, codes: Option<usize>) {
-    page.text_centered(LEFT, RIGHT, 150, "CloudCoin", 11, Ink::Blue);
-    page.text_centered(LEFT, RIGHT, 270, &label.amount().display_grouped(), 16, Ink::Green);
+/// The heading, the amount, CloudCoin, the tag, count and date, the warning, and how to redeem
+/// the coins, for a page of `codes` QR codes (`None`: the coins do not fit and the page has none).
+fn header(page: &mut Canvas, letters: &mut Letters, label: &PngLabel, codes: Option<usize>) {
+    let span = (LEFT, RIGHT);
+    let heading = Style::new(Face::Serif, 40, Ink::Gold).spaced(14);
+    let title = "CLOUDCOIN  PAPER  WALLET";
+    letters.centred(page, span, 215, title, heading);
+    let half = letters.width(title, heading) / 2 + 40;
+    let middle = WIDTH / 2;
+    ornament::rule(page, LEFT + 140, middle - half, 200);
+    ornament::rule(page, middle + half, RIGHT - 140, 200);
+
+    let amount = label.amount().display_grouped();
+    letters.centred(
+        page,
+        (LEFT + 60, RIGHT - 60),
+        470,
+        &amount,
+        Style::new(Face::Serif, 250, Ink::Green),
+    );
+    letters.centred(page, span, 600, "CloudCoin", Style::new(Face::Serif, 104, Ink::Blue));
     let mut line = count_text(label.coin_count());
     if !label.date().is_empty() {
-        line = format!("{line}  -  {}", label.date());
+        line = format!("{line}  \u{b7}  {}", label.date());
     }
+    let mut y = 672;
     if !label.tag().as_str().is_empty() {
-        page.text_centered(LEFT, RIGHT, 440, label.tag().as_str(), 6, Ink::Blue);
+        letters.centred(page, span, y, label.tag().as_str(), Style::new(Face::Sans, 56, Ink::Blue));
+        y += 58;
     }
-    page.text_centered(LEFT, RIGHT, 520, &line, 5, Ink::Grey);
+    letters.centred(page, span, y, &line, Style::new(Face::Sans, 40, Ink::Grey));
 
-    // The warning, in a tinted box framed in red.
-    page.fill(LEFT, 610, RIGHT - LEFT, 150, Ink::Tint);
-    page.frame(LEFT, 610, RIGHT - LEFT, 150, 5, Ink::Red);
-    page.text_centered(LEFT, RIGHT, 640, "WHOEVER HOLDS THIS PAPER OR THIS FILE", 5, Ink::Red);
-    page.text_centered(LEFT, RIGHT, 700, "CAN SPEND THE COINS. KEEP IT LIKE CASH.", 5, Ink::Red);
+    // The warning, in a tinted band ruled in red.
+    let band = 752;
+    page.fill(LEFT, band, RIGHT - LEFT, 70, Ink::Tint);
+    page.fill(LEFT, band, RIGHT - LEFT, 3, Ink::Red);
+    page.fill(LEFT, band + 67, RIGHT - LEFT, 3, Ink::Red);
+    let warning = "WHOEVER HOLDS THIS PAPER OR THIS FILE CAN SPEND THE COINS.  KEEP IT LIKE CASH.";
+    letters.centred(
+        page,
+        (LEFT + 30, RIGHT - 30),
+        band + 49,
+        warning,
+        Style::new(Face::Serif, 36, Ink::Red),
+    );
 
     let instructions = match codes {
-        Some(1) => [
-            "To receive these coins, import this PNG file, or a scan or photo of",
-            "this whole page, into a CloudCoin wallet. The QR code carries the",
-            "coins.",
-        ],
-        Some(_) => [
-            "To receive these coins, import this PNG file, or a scan or photo of",
-            "this whole page, into a CloudCoin wallet. The QR codes carry the",
-            "coins; every one of them is needed and they may be read in any order.",
+        Some(n) => [
+            "To redeem: import this PNG file, or a photo or scan of this whole page, into a CloudCoin",
+            if n == 1 {
+                "wallet that reads this code. A phone's camera app shows only text, not the coins."
+            } else {
+                "wallet that reads these codes (all of them, in any order). A phone's camera app shows only text."
+            },
+            "Keep the file unedited: apps that recompress pictures (editors, chat apps) remove the coins.",
         ],
         None => [
-            "To receive these coins, import this PNG file into a CloudCoin wallet.",
-            "This page has no QR codes: a scan or photo of it does not carry the",
-            "coins.",
+            "To redeem: import this PNG file into a CloudCoin wallet. The coins are in the file only:",
+            "a photo or scan of this page does not carry them, and a phone's camera app shows nothing.",
+            "Keep the file unedited: apps that recompress pictures (editors, chat apps) remove the coins.",
         ],
     };
-    for (y, line) in (800u32..).step_by(GLYPH as usize * BODY as usize + 18).zip(instructions) {
-        page.text(LEFT, y, line, BODY, Ink::Black);
+    for (y, line) in (872u32..).step_by(46).zip(instructions) {
+        letters.centred(page, span, y, line, BODY);
     }
 }
 
 /// Draws the codes in rows under the header, each numbered under it.
-fn codes(page: &mut Canvas, texts: &[String], setup: QrSetup) {
+fn codes(page: &mut Canvas, letters: &mut Letters, texts: &[String], setup: QrSetup) {
     let n = u32::try_from(texts.len()).expect("a page holds few codes");
     let side = setup.modules() * setup.module;
     for (i, text) in (0u32..).zip(texts) {
@@ -261,7 +301,7 @@ fn codes(page: &mut Canvas, texts: &[String], setup: QrSetup) {
         symbol(page, x, y, text, setup);
         let label = format!("{} / {n}", i + 1);
         let label_top = y + side + QUIET * setup.module;
-        page.text_centered(x, x + side, label_top, &label, SMALL, Ink::Grey);
+        letters.centred(page, (x, x + side), label_top + 27, &label, SMALL);
     }
 }
 
@@ -282,37 +322,59 @@ fn symbol(page: &mut Canvas, x: u32, y: u32, text: &str, setup: QrSetup) {
     }
 }
 
-/// Says, where the codes would be, that this printout does not carry the coins.
-fn no_codes(page: &mut Canvas, count: usize, setup: QrSetup) {
-    let top = CODES_TOP + 40;
-    let height = BOTTOM - LIST_ROOM - top - 40;
-    page.fill(LEFT, top, RIGHT - LEFT, height, Ink::Tint);
-    page.frame(LEFT, top, RIGHT - LEFT, height, 12, Ink::Red);
+/// Says, where the codes would be, that the coins are too many for the codes of one page and
+/// are to be exported as `pdf` for paper.
+fn no_codes(page: &mut Canvas, letters: &mut Letters, count: usize, setup: QrSetup) {
+    let top = CODES_TOP + 60;
+    let height = BOTTOM - LIST_ROOM - top - 60;
+    let (left, width) = (LEFT + 60, RIGHT - LEFT - 120);
+    page.fill(left, top, width, height, Ink::Tint);
+    page.frame(left, top, width, height, 6, Ink::Gold);
+    page.frame(left + 16, top + 16, width - 32, height - 32, 2, Ink::Gold);
+    let (cx, cy) = ((left + width / 2) as f32, (top + 150) as f32);
+    ornament::rosette(page, cx, cy, 70.0);
+
     let capacity = setup.codes_per_page() * setup.chunk_bytes();
     let fit = capacity.saturating_sub(crate::bin::HEADER_LEN) / crate::bin::RECORD_LEN;
-    let lines: [(&str, u32, Ink); 8] = [
-        ("THIS PRINTOUT DOES NOT", 9, Ink::Red),
-        ("CARRY THE COINS", 9, Ink::Red),
-        ("", 4, Ink::Black),
-        (&format!("{} are too many for QR codes on one page", count_text(count)), BODY, Ink::Black),
-        (&format!("(a page carries at most {fit} coins)."), BODY, Ink::Black),
-        ("The coins are in the PNG file only: keep the file itself,", BODY, Ink::Black),
-        ("and import the file, not a scan of this page.", BODY, Ink::Black),
-        ("To print them, export them as pdf (as many pages as needed).", BODY, Ink::Black),
+    let span = (left + 60, left + width - 60);
+    let middle = top + height / 2;
+    letters.centred(
+        page,
+        span,
+        middle - 250,
+        "For paper, export as pdf",
+        Style::new(Face::Serif, 120, Ink::Blue),
+    );
+    letters.centred(
+        page,
+        span,
+        middle - 120,
+        "THIS PICTURE CARRIES NO QR CODES",
+        Style::new(Face::Serif, 56, Ink::Red).spaced(6),
+    );
+    let lines = [
+        format!(
+            "{} are too many for the QR codes of one page (a page carries at most {fit}).",
+            count_text(count)
+        ),
+        "A pdf export prints them on as many pages as they need, each page scannable on its own."
+            .to_owned(),
+        "The coins are in this PNG file: keep it unedited and import the file itself.".to_owned(),
     ];
-    let mut y = top + height / 2 - 300;
-    for (line, scale, ink) in lines {
-        page.text_centered(LEFT + 40, RIGHT - 40, y, line, scale, ink);
-        y += GLYPH * scale + 30;
+    for (y, line) in (middle + 20..).step_by(64).zip(&lines) {
+        letters.centred(page, span, y, line, Style::new(Face::Sans, 42, Ink::Black));
     }
+    ornament::rule(page, left + width / 2 - 300, left + width / 2 + 300, middle + 260);
 }
 
 /// Lists the coins (denomination and serial number) in columns at the bottom of the page, as
 /// many as fit, then how many more there are.
-fn coin_list<C: Borrow<Coin>>(page: &mut Canvas, coins: &[C]) {
-    let top = BOTTOM - LIST_ROOM + 20;
-    page.text(LEFT, top, "The coins (value #serial):", SMALL, Ink::Black);
-    let line = GLYPH * SMALL + 8;
+fn coin_list<C: Borrow<Coin>>(page: &mut Canvas, letters: &mut Letters, coins: &[C]) {
+    let top = BOTTOM - LIST_ROOM + 10;
+    ornament::rule(page, LEFT, RIGHT, top);
+    let heading = Style::new(Face::Sans, 30, Ink::Black);
+    letters.draw(page, LEFT, top + 44, "The coins (value #serial):", heading);
+    let line = 38;
     // More entries than the list has room for are never drawn.
     const MOST: usize = 200;
     let entries: Vec<String> = coins
@@ -326,24 +388,36 @@ fn coin_list<C: Borrow<Coin>>(page: &mut Canvas, coins: &[C]) {
             format!("{value} #{}", c.serial.get())
         })
         .collect();
-    let widest = entries.iter().map(|e| text_width(e, SMALL)).max().unwrap_or(0);
-    let column = widest + 48;
-    let columns = ((RIGHT - LEFT + 48) / column.max(1)).max(1) as usize;
-    let rows = ((LIST_ROOM - 60 - line) / line) as usize;
+    let widest = entries.iter().map(|e| letters.width(e, SMALL)).max().unwrap_or(0);
+    let column = widest + 56;
+    let columns = ((RIGHT - LEFT + 56) / column.max(1)).max(1) as usize;
+    let rows = 5;
     let shown = if coins.len() <= columns * rows { coins.len() } else { columns * rows - 1 };
-    for (i, entry) in entries.iter().take(shown).enumerate() {
+    let place = |i: usize| {
         let (col, row) = (i / rows, i % rows);
         let x = LEFT + u32::try_from(col).expect("few columns") * column;
-        let y = top + line + 8 + u32::try_from(row).expect("few rows") * line;
-        page.text(x, y, entry, SMALL, Ink::Black);
+        let y = top + 44 + line + u32::try_from(row).expect("few rows") * line;
+        (x, y)
+    };
+    let ink = Style { ink: Ink::Black, ..SMALL };
+    for (i, entry) in entries.iter().take(shown).enumerate() {
+        let (x, y) = place(i);
+        letters.draw(page, x, y, entry, ink);
     }
     if shown < coins.len() {
-        let i = shown;
-        let (col, row) = (i / rows, i % rows);
-        let x = LEFT + u32::try_from(col).expect("few columns") * column;
-        let y = top + line + 8 + u32::try_from(row).expect("few rows") * line;
-        page.text(x, y, &format!("and {} more", coins.len() - shown), SMALL, Ink::Grey);
+        let (x, y) = place(shown);
+        letters.draw(page, x, y, &format!("and {} more", coins.len() - shown), SMALL);
     }
+}
+
+/// The name of the software that made the page, at the foot of it.
+fn footer(page: &mut Canvas, letters: &mut Letters, label: &PngLabel) {
+    let mut line = concat!("Made by cloudcoin-server ", env!("CARGO_PKG_VERSION")).to_owned();
+    if !label.date().is_empty() {
+        line = format!("{line} on {}", label.date());
+    }
+    line.push_str("  \u{b7}  a CloudCoin paper wallet (format 9)");
+    letters.centred(page, (LEFT, RIGHT), BOTTOM - 6, &line, Style::new(Face::Sans, 26, Ink::Grey));
 }
 
 #[cfg(test)]
@@ -462,9 +536,42 @@ mod tests {
         let modules = count(&carried, Ink::Black, codes_area.0, codes_area.1);
         assert!(modules > 500_000, "{modules}");
         assert_eq!(count(&carried, Ink::Red, codes_area.0, codes_area.1), 0);
-        // No QR module where the codes would be, only the notice and its few lines of text.
+        // No QR module where the codes would be, only the notice, set large, and its text.
         assert!(count(&not_carried, Ink::Black, codes_area.0, codes_area.1) < modules / 10);
-        assert!(count(&not_carried, Ink::Red, codes_area.0, codes_area.1) > 50_000);
+        assert!(count(&not_carried, Ink::Blue, codes_area.0, codes_area.1) > 20_000);
+        assert_eq!(count(&carried, Ink::Blue, codes_area.0, codes_area.1), 0);
+    }
+
+    #[test]
+    fn the_quiet_zones_are_blank_and_the_codes_pure_black() {
+        for coins_on_page in [1, most_coins(SETUP)] {
+            let coins_on_page = u32::try_from(coins_on_page).expect("small");
+            let payload = crate::bin::encode_bin(&coins(coins_on_page)).expect("bin");
+            let n = u32::try_from(SETUP.texts(&payload).expect("fits").len()).expect("small");
+            let page = page_of(coins_on_page);
+            let setup = SETUP.for_codes(n as usize);
+            let quiet = QUIET * setup.module;
+            let side = setup.modules() * setup.module;
+            for i in 0..n {
+                let (x, y) = setup.position(i, n);
+                for py in y - quiet..y + side + quiet {
+                    for px in x - quiet..x + side + quiet {
+                        let inside = (x..x + side).contains(&px) && (y..y + side).contains(&py);
+                        let ink = page.ink(px, py);
+                        assert!(!page.is_partial(px, py), "a blend at {px},{py}");
+                        if inside {
+                            assert!(matches!(ink, Ink::Black | Ink::Paper), "{ink:?} at {px},{py}");
+                        } else {
+                            assert_eq!(
+                                ink,
+                                Ink::Paper,
+                                "the quiet zone of code {i} of {n} at {px},{py}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! The page of a PNG coin file: what it says about its coins ([`PngLabel`]), and the drawing
-//! primitives (a canvas of a few inks, text in the 8×8 bitmap font, filled boxes) that `page`
-//! lays the paper wallet out with.
+//! primitives (a canvas of a few inks and their anti-aliased blends, filled boxes) that `page`
+//! lays the paper wallet out with; the lettering is [`crate::lettering`]'s.
 
 use std::borrow::Borrow;
 
 use cloudcoin_domain::{Amount, Coin, Tag, total_value};
-use font8x8::legacy::{BASIC_LEGACY, LATIN_LEGACY};
 
 use crate::error::CodecError;
 
@@ -78,7 +77,8 @@ impl PngLabel {
     }
 }
 
-/// The inks of the page, as RGB.
+/// The inks of the page. A pixel holds one of them, or the edge of a letter or a line: a blend of
+/// a drawing ink over the paper or the tint, in [`LEVELS`] steps (see [`Canvas::cover`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum Ink {
@@ -94,49 +94,124 @@ pub(crate) enum Ink {
     Red,
     /// Grey, for secondary text.
     Grey,
-    /// Gold, for the frame.
+    /// Gold, for rules and ornaments.
     Gold,
     /// A pale tint, for boxes behind text.
     Tint,
+    /// The light green of the guilloche border.
+    Line,
+    /// The light gold of the guilloche border.
+    LineGold,
+}
+
+/// Steps of coverage of an edge pixel, from nothing to full ink.
+const LEVELS: u32 = 16;
+
+/// The inks that blend (everything drawn over the paper or the tint).
+const DRAWING: [Ink; 8] =
+    [Ink::Black, Ink::Blue, Ink::Green, Ink::Red, Ink::Grey, Ink::Gold, Ink::Line, Ink::LineGold];
+/// The grounds they blend over.
+const GROUNDS: [Ink; 2] = [Ink::Paper, Ink::Tint];
+/// Palette entries of the plain inks; the blends follow them.
+const PLAIN: u8 = 10;
+/// Entries of the whole palette.
+const ENTRIES: usize = PLAIN as usize + DRAWING.len() * GROUNDS.len() * (LEVELS as usize - 1);
+
+/// What a pixel of the canvas holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pixel {
+    Plain(Ink),
+    /// `drawing` (an index in [`DRAWING`]) over `ground` (in [`GROUNDS`]) at `level` of
+    /// [`LEVELS`] (1 to `LEVELS - 1`).
+    Blend {
+        drawing: u8,
+        ground: u8,
+        level: u8,
+    },
+}
+
+impl Pixel {
+    fn index(self) -> u8 {
+        match self {
+            Pixel::Plain(ink) => ink as u8,
+            Pixel::Blend { drawing, ground, level } => {
+                let steps = LEVELS as u8 - 1;
+                PLAIN + (drawing * GROUNDS.len() as u8 + ground) * steps + level - 1
+            }
+        }
+    }
+
+    fn of(index: u8) -> Pixel {
+        if index < PLAIN {
+            return Pixel::Plain(Ink::ALL[usize::from(index)]);
+        }
+        let steps = LEVELS as u8 - 1;
+        let i = index - PLAIN;
+        let (pair, level) = (i / steps, i % steps + 1);
+        let grounds = GROUNDS.len() as u8;
+        Pixel::Blend { drawing: pair / grounds, ground: pair % grounds, level }
+    }
+
+    fn rgb(self) -> [u8; 3] {
+        match self {
+            Pixel::Plain(ink) => ink.rgb(),
+            Pixel::Blend { drawing, ground, level } => {
+                let (top, under) =
+                    (DRAWING[usize::from(drawing)].rgb(), GROUNDS[usize::from(ground)].rgb());
+                let mix = |a: u8, b: u8| {
+                    let (a, b, l) = (u32::from(a), u32::from(b), u32::from(level));
+                    u8::try_from((a * l + b * (LEVELS - l) + LEVELS / 2) / LEVELS)
+                        .expect("a mix of two bytes")
+                };
+                [mix(top[0], under[0]), mix(top[1], under[1]), mix(top[2], under[2])]
+            }
+        }
+    }
 }
 
 impl Ink {
-    const ALL: [Ink; 8] =
-        [Ink::Paper, Ink::Black, Ink::Blue, Ink::Green, Ink::Red, Ink::Grey, Ink::Gold, Ink::Tint];
+    const ALL: [Ink; PLAIN as usize] = [
+        Ink::Paper,
+        Ink::Black,
+        Ink::Blue,
+        Ink::Green,
+        Ink::Red,
+        Ink::Grey,
+        Ink::Gold,
+        Ink::Tint,
+        Ink::Line,
+        Ink::LineGold,
+    ];
 
     /// The colour of the ink.
     pub(crate) const fn rgb(self) -> [u8; 3] {
         match self {
             Ink::Paper => [255, 255, 255],
             Ink::Black => [0, 0, 0],
-            Ink::Blue => [20, 40, 100],
-            Ink::Green => [10, 90, 40],
-            Ink::Red => [160, 20, 20],
-            Ink::Grey => [90, 90, 90],
-            Ink::Gold => [184, 134, 11],
-            Ink::Tint => [255, 246, 222],
+            Ink::Blue => [22, 42, 92],
+            Ink::Green => [12, 82, 48],
+            Ink::Red => [150, 22, 22],
+            Ink::Grey => [88, 90, 96],
+            Ink::Gold => [160, 118, 30],
+            Ink::Tint => [252, 246, 230],
+            Ink::Line => [146, 188, 160],
+            Ink::LineGold => [214, 184, 118],
         }
     }
 
-    /// The bytes of a PNG `PLTE` chunk giving every ink's colour at its index.
-    pub(crate) fn palette() -> [u8; 24] {
-        let mut out = [0u8; 24];
-        for (entry, ink) in out.chunks_exact_mut(3).zip(Ink::ALL) {
-            entry.copy_from_slice(&ink.rgb());
-        }
-        out
+    /// The bytes of a PNG `PLTE` chunk giving the colour of every index a canvas holds.
+    pub(crate) fn palette() -> Vec<u8> {
+        let index = u8::try_from(ENTRIES).expect("the palette has at most 256 entries");
+        (0..index).flat_map(|i| Pixel::of(i).rgb()).collect()
     }
 
-    /// The ink stored as `index` on a canvas.
-    fn from_index(index: u8) -> Ink {
-        Ink::ALL[usize::from(index) % Ink::ALL.len()]
+    /// This ink's place in [`DRAWING`], if it blends.
+    fn drawing(self) -> Option<u8> {
+        DRAWING.iter().position(|&d| d == self).map(|i| i as u8)
     }
 }
 
-/// Side of a font glyph in font pixels.
-pub(crate) const GLYPH: u32 = 8;
-
-/// A page being drawn: one ink per pixel, row by row.
+/// A page being drawn: one palette index per pixel, row by row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Canvas {
     width: u32,
@@ -160,10 +235,26 @@ impl Canvas {
         self.height
     }
 
-    /// The ink at `(x, y)`.
+    /// The ink that shows at `(x, y)`: a blend counts as its drawing ink from half coverage on,
+    /// as its ground below.
     #[cfg(test)]
     pub(crate) fn ink(&self, x: u32, y: u32) -> Ink {
-        Ink::from_index(self.inks[self.offset(x, y)])
+        match Pixel::of(self.inks[self.offset(x, y)]) {
+            Pixel::Plain(ink) => ink,
+            Pixel::Blend { drawing, ground, level } => {
+                if u32::from(level) * 2 >= LEVELS {
+                    DRAWING[usize::from(drawing)]
+                } else {
+                    GROUNDS[usize::from(ground)]
+                }
+            }
+        }
+    }
+
+    /// Whether `(x, y)` is the edge of something drawn (a blend).
+    #[cfg(test)]
+    pub(crate) fn is_partial(&self, x: u32, y: u32) -> bool {
+        matches!(Pixel::of(self.inks[self.offset(x, y)]), Pixel::Blend { .. })
     }
 
     fn offset(&self, x: u32, y: u32) -> usize {
@@ -171,16 +262,10 @@ impl Canvas {
             .expect("a pixel offset fits in memory")
     }
 
-    /// Row `y` as 4-bit indices into [`PALETTE`], into `out`: two pixels a byte, the left one in
-    /// the high half, as a PNG of bit depth 4 stores them.
-    pub(crate) fn indexed_row(&self, y: u32, out: &mut Vec<u8>) {
-        out.clear();
+    /// Row `y`: one palette index a pixel, as a PNG of bit depth 8 stores them.
+    pub(crate) fn row(&self, y: u32) -> &[u8] {
         let start = self.offset(0, y);
-        let row = &self.inks[start..start + self.width as usize];
-        out.extend(row.chunks(2).map(|pair| {
-            let index = |i: Option<&u8>| i.map_or(0, |&i| Ink::from_index(i) as u8);
-            (index(pair.first()) << 4) | index(pair.get(1))
-        }));
+        &self.inks[start..start + self.width as usize]
     }
 
     /// Fills the rectangle of `w`×`h` pixels at `(x, y)`, clipped to the page.
@@ -205,58 +290,53 @@ impl Canvas {
         self.fill((x + w).saturating_sub(thickness), y, thickness, h, ink);
     }
 
-    /// Draws `text` with its top left corner at `(x, y)`, each font pixel a `scale`×`scale`
-    /// block. Returns the width drawn.
-    pub(crate) fn text(&mut self, x: u32, y: u32, text: &str, scale: u32, ink: Ink) -> u32 {
-        let mut left = x;
-        for c in text.chars() {
-            for (row, bits) in (0u32..).zip(glyph(c)) {
-                for col in 0..GLYPH {
-                    if bits & (1 << col) != 0 {
-                        self.fill(left + col * scale, y + row * scale, scale, scale, ink);
-                    }
-                }
+    /// Every pixel that is not paper, as its offset and index, for [`Canvas::lay`].
+    pub(crate) fn marks(&self) -> Vec<(u32, u8)> {
+        (0u32..)
+            .zip(&self.inks)
+            .filter(|&(_, &i)| i != Ink::Paper as u8)
+            .map(|(offset, &i)| (offset, i))
+            .collect()
+    }
+
+    /// Lays `marks` (from [`Canvas::marks`] of a canvas of the same size) over this one.
+    pub(crate) fn lay(&mut self, marks: &[(u32, u8)]) {
+        for &(offset, index) in marks {
+            if let Some(pixel) = self.inks.get_mut(offset as usize) {
+                *pixel = index;
             }
-            left += GLYPH * scale;
         }
-        left - x
     }
 
-    /// Draws `text` centred between `left` and `right`, at the largest scale up to `scale` at
-    /// which it fits (never below 1). Returns the scale used.
-    pub(crate) fn text_centered(
-        &mut self,
-        left: u32,
-        right: u32,
-        y: u32,
-        text: &str,
-        scale: u32,
-        ink: Ink,
-    ) -> u32 {
-        let chars = u32::try_from(text.chars().count()).unwrap_or(u32::MAX).max(1);
-        let room = right.saturating_sub(left);
-        let fitting = (room / chars.saturating_mul(GLYPH)).clamp(1, scale.max(1));
-        let width = chars.saturating_mul(GLYPH * fitting);
-        self.text(left + room.saturating_sub(width) / 2, y, text, fitting, ink);
-        fitting
+    /// Lays `ink` over `(x, y)` at `coverage` (0: none, 255: all), anti-aliasing the edges of
+    /// letters and lines: a partly covered pixel of the paper or the tint becomes a blend; where
+    /// the same ink already lies the more covering wins; over another ink the new one shows
+    /// from half coverage on. Outside the page nothing is drawn.
+    pub(crate) fn cover(&mut self, x: u32, y: u32, coverage: u8, ink: Ink) {
+        if x >= self.width || y >= self.height {
+            return;
+        }
+        let level = (u32::from(coverage) * LEVELS + 128) / 256;
+        if level == 0 {
+            return;
+        }
+        let offset = self.offset(x, y);
+        let Some(drawing) = ink.drawing().filter(|_| level < LEVELS) else {
+            self.inks[offset] = ink as u8;
+            return;
+        };
+        let level = level as u8;
+        let blend = |ground: u8, level: u8| Pixel::Blend { drawing, ground, level }.index();
+        self.inks[offset] = match Pixel::of(self.inks[offset]) {
+            Pixel::Plain(Ink::Paper) => blend(0, level),
+            Pixel::Plain(Ink::Tint) => blend(1, level),
+            Pixel::Blend { drawing: d, ground, level: l } if d == drawing => {
+                blend(ground, l.max(level))
+            }
+            _ if u32::from(level) * 2 >= LEVELS => ink as u8,
+            _ => return,
+        };
     }
-}
-
-/// Width in pixels of `text` drawn at `scale`.
-pub(crate) fn text_width(text: &str, scale: u32) -> u32 {
-    u32::try_from(text.chars().count()).unwrap_or(u32::MAX).saturating_mul(GLYPH * scale)
-}
-
-/// The 8×8 glyph for `c` (row by row, least significant bit leftmost); `?` when the font has none.
-fn glyph(c: char) -> [u8; 8] {
-    let code = u32::from(c);
-    let index = |base: u32| usize::try_from(code - base).expect("a char code fits in usize");
-    let found = match code {
-        0x20..=0x7E => BASIC_LEGACY.get(index(0)),
-        0xA0..=0xFF => LATIN_LEGACY.get(index(0xA0)),
-        _ => None,
-    };
-    found.copied().unwrap_or(BASIC_LEGACY[usize::from(b'?')])
 }
 
 #[cfg(test)]
@@ -281,35 +361,50 @@ mod tests {
         // The frame is drawn over three of the red pixels.
         assert_eq!(count(&c, Ink::Gold), 36);
         assert_eq!(count(&c, Ink::Red), 1);
+        c.cover(10, 3, 255, Ink::Red);
+        assert_eq!(count(&c, Ink::Red), 1);
     }
 
     #[test]
-    fn text_is_drawn_and_centred_text_shrinks_to_fit() {
-        let mut c = Canvas::new(200, 40);
-        assert_eq!(c.text(0, 0, "Hi", 2, Ink::Blue), 32);
-        assert!(count(&c, Ink::Blue) > 20);
-        // Ten characters at scale 4 would be 320 pixels; only scale 2 fits in 200.
-        assert_eq!(c.text_centered(0, 200, 0, "0123456789", 4, Ink::Green), 2);
-        assert_eq!(text_width("0123456789", 2), 160);
-        let mut row = Vec::new();
-        c.indexed_row(0, &mut row);
-        assert_eq!(row.len(), 100);
-        let mut odd = Canvas::new(3, 1);
-        odd.fill(0, 0, 1, 1, Ink::Tint);
-        odd.fill(2, 0, 1, 1, Ink::Red);
-        odd.indexed_row(0, &mut row);
-        assert_eq!(row, [(Ink::Tint as u8) << 4, (Ink::Red as u8) << 4]);
-        let palette = Ink::palette();
-        for ink in Ink::ALL {
-            let i = 3 * usize::from(ink as u8);
-            assert_eq!(palette[i..i + 3], ink.rgb());
+    fn partial_cover_blends_over_the_ground_and_keeps_the_most() {
+        let mut c = Canvas::new(4, 1);
+        c.fill(1, 0, 1, 1, Ink::Tint);
+        c.fill(2, 0, 1, 1, Ink::Black);
+        for x in 0..4 {
+            c.cover(x, 0, 64, Ink::Blue);
         }
+        assert!(c.is_partial(0, 0) && c.is_partial(1, 0) && c.is_partial(3, 0));
+        assert_eq!(c.ink(2, 0), Ink::Black, "a quarter of blue leaves another ink alone");
+        // A quarter of blue over the tint is between the two.
+        let blend = Pixel::of(c.row(0)[1]).rgb();
+        let (tint, blue) = (Ink::Tint.rgb(), Ink::Blue.rgb());
+        assert!(
+            (0..3).all(|i| blue[i].min(tint[i]) <= blend[i] && blend[i] <= blue[i].max(tint[i]))
+        );
+        assert_ne!(blend, tint);
+        c.cover(0, 0, 200, Ink::Blue);
+        c.cover(0, 0, 30, Ink::Blue);
+        assert_eq!(c.ink(0, 0), Ink::Blue, "the more covering wins");
+        c.cover(3, 0, 255, Ink::Blue);
+        assert!(!c.is_partial(3, 0));
+        c.cover(2, 0, 200, Ink::Gold);
+        assert_eq!(c.ink(2, 0), Ink::Gold);
+        c.cover(1, 0, 0, Ink::Red);
+        assert_eq!(c.ink(1, 0), Ink::Tint);
     }
 
     #[test]
-    fn unknown_characters_draw_a_question_mark() {
-        assert_eq!(glyph('€'), BASIC_LEGACY[usize::from(b'?')]);
-        assert_eq!(glyph('A'), BASIC_LEGACY[65]);
-        assert_ne!(glyph('é'), BASIC_LEGACY[usize::from(b'?')]);
+    fn every_index_round_trips_and_the_palette_gives_each_its_colour() {
+        let palette = Ink::palette();
+        assert_eq!(palette.len(), 3 * ENTRIES);
+        const { assert!(ENTRIES <= 256) };
+        for i in 0..u8::try_from(ENTRIES).expect("fits") {
+            let pixel = Pixel::of(i);
+            assert_eq!(pixel.index(), i);
+            assert_eq!(palette[3 * usize::from(i)..][..3], pixel.rgb());
+        }
+        for ink in Ink::ALL {
+            assert_eq!(Pixel::of(ink as u8), Pixel::Plain(ink));
+        }
     }
 }

@@ -54,10 +54,10 @@ fn write_canvas<W: Write, C: Borrow<Coin>>(
     let mut out = CoinChunkAfterHeader { inner: &mut w, header_left: HEADER_LEN, coins, count };
     {
         let mut encoder = png::Encoder::new(&mut out, canvas.width(), canvas.height());
-        // The page has eight inks: four bits a pixel with a palette, a sixth of the bytes of RGB
-        // to compress (measured: the 6-coin page 94 KB instead of 216 KB, and faster to write).
+        // The page has ten inks and their anti-aliased blends (fewer than 256 colours): one byte
+        // a pixel with a palette, a third of the bytes of RGB to compress.
         encoder.set_color(png::ColorType::Indexed);
-        encoder.set_depth(png::BitDepth::Four);
+        encoder.set_depth(png::BitDepth::Eight);
         encoder.set_compression(png::Compression::Fast);
         encoder.set_filter(png::Filter::Adaptive);
         // No palette or optional chunk is configured, so the header is the signature and IHDR
@@ -72,10 +72,8 @@ fn write_canvas<W: Write, C: Borrow<Coin>>(
         phys[8] = 1; // unit: the metre
         writer.write_chunk(png::chunk::pHYs, &phys).map_err(png_error)?;
         let mut stream = writer.stream_writer().map_err(png_error)?;
-        let mut row = Vec::with_capacity(canvas.width().div_ceil(2) as usize);
         for y in 0..canvas.height() {
-            canvas.indexed_row(y, &mut row);
-            stream.write_all(&row)?;
+            stream.write_all(canvas.row(y))?;
         }
         stream.finish().map_err(png_error)?;
     }
