@@ -798,9 +798,7 @@ impl Service {
         &self,
         export: TaskId,
     ) -> Result<crate::report::ReclaimReport, ServiceError> {
-        let Some(net) = self.inner.network.clone() else {
-            return Err(ServiceError::NoNetwork);
-        };
+        let net = self.network()?;
         let this = self.clone();
         blocking(move || {
             let found = this.locate_export(export)?;
@@ -817,9 +815,7 @@ impl Service {
     /// received. See the `reclaim` module for the race with the recipient's own claim. Refused
     /// without a network, or for a task that is not a completed export.
     pub async fn start_reclaim(&self, export: TaskId) -> Result<TaskView, ServiceError> {
-        let Some(net) = self.inner.network.clone() else {
-            return Err(ServiceError::NoNetwork);
-        };
+        let net = self.network()?;
         let this = self.clone();
         blocking(move || {
             let found = this.locate_export(export)?;
@@ -898,11 +894,14 @@ impl Service {
         Err(ServiceError::NotAnExport { id, reason })
     }
 
+    /// The RAIDA network, for the work that needs it; refused without one.
+    fn network(&self) -> Result<crate::network::Network, ServiceError> {
+        self.inner.network.clone().ok_or(ServiceError::NoNetwork)
+    }
+
     /// [`Service::start_fix`], from a blocking thread.
     fn start_fix_now(&self, wallet: &WalletName) -> Result<TaskView, ServiceError> {
-        let Some(network) = self.inner.network.clone() else {
-            return Err(ServiceError::NoNetwork);
-        };
+        let network = self.network()?;
         let state = self.wallet_state(wallet)?;
         let mut healing = lock_any(&self.inner.healing);
         if let Some(view) = healing.get(wallet).and_then(|id| self.task(*id))
