@@ -336,9 +336,10 @@ pub(crate) fn run(
         }
     }
 
-    // With the network, each new coin is stored in Limbo with 25 fresh PANs beside its ANs: on
-    // disk before any RAIDA hears of them (see `claim`). A coin that came with PANs keeps its
-    // own (they may be its only live keys): it goes to Limbo unclaimed, for healing to settle.
+    // With the network, each new coin gets 25 fresh PANs, written in the claim's record before
+    // any RAIDA hears of them, and is stored once, in its grade's folder, after the pown (see
+    // `claim`). A coin that came with PANs keeps its own (they may be its only live keys): it
+    // goes to Limbo unclaimed, for healing to settle.
     let turn = job.network.as_ref().map(|net| net.turn(&job.wallet));
     let _turn = turn.as_ref().map(crate::network::WalletTurn::hold);
     let (into, mut to_claim) = match &job.network {
@@ -362,7 +363,8 @@ pub(crate) fn run(
         Ok(claimed) => claimed,
         Err(outcome) => return *outcome,
     };
-    let mut claims = Claims { state: &job.state, task: job.id, stored: Vec::new() };
+    let mut claims =
+        Claims { state: &job.state, task: job.id, stored: Vec::new(), record_left: false };
     // Claimed, the coins cannot leave for an export: now look for their files in the other
     // folders of the server. Those left unstored leave the index with the claims.
     let fresh: Vec<Coin> = match not_elsewhere_on_disk(layout, job, fresh, &mut rejected) {
@@ -375,26 +377,39 @@ pub(crate) fn run(
         }
     };
 
-    tracker.advance(job.id, 50, Some("Storing coins"));
-    let bank = layout.folder(&job.wallet, into);
-    let outcome = store_all(tracker, job, &bank, &fresh, &mut claims.stored);
-    // Whatever happened, the index must say what is on disk: the stored coins become free, the
-    // others leave the index, and imports waiting for them look again.
+    let outcome = match &job.network {
+        None => {
+            tracker.advance(job.id, 50, Some("Storing coins"));
+            let bank = layout.folder(&job.wallet, Folder::Bank);
+            store_all(tracker, job, &bank, &fresh, &mut claims.stored).map(|()| job.claim.clone()).map_err(|e| {
+                let message = e.message();
+                (e.kind, message, "import the items again to store the rest")
+            })
+        }
+        Some(net) => claim_and_store(layout, tracker, job, net, &fresh, &to_claim, &mut claims),
+    };
+    // Whatever happened, the index must say what is on disk: the stored coins become free (or
+    // blocked, see `claim_and_store`), the others leave the index, and imports waiting for them
+    // look again.
     let stored = claims.settle();
 
-    let stored_coins: Vec<&Coin> = fresh.iter().take(stored.len()).collect();
+    let by_id: std::collections::HashMap<CoinId, &Coin> =
+        fresh.iter().map(|c| (c.id(), c)).collect();
+    let stored_coins: Vec<&Coin> = stored.iter().filter_map(|(id, _)| by_id.get(id).copied()).collect();
     let amount = total_value(stored_coins).unwrap_or(Amount::MAX);
-    if let Err(e) = outcome {
-        return failed(
-            e.kind,
-            format!(
-                "{}; {} of {} new coins were stored in Bank; import the items again to store the rest",
-                e.message(),
-                stored.len(),
-                fresh.len()
-            ),
-        );
-    }
+    let claim = match outcome {
+        Ok(claim) => claim,
+        Err((kind, message, then)) => {
+            return failed(
+                kind,
+                format!(
+                    "{message}; {} of {} new coins were stored; {then}",
+                    stored.len(),
+                    fresh.len()
+                ),
+            );
+        }
+    };
     if !stored.is_empty() {
         let row = records::append_transaction(
             &layout.wallet(&job.wallet),
@@ -410,35 +425,6 @@ pub(crate) fn run(
         );
         if let Err(e) = row {
             tracing::warn!(task = %job.id, error = %e, "cannot write the transaction row");
-        }
-    }
-    let mut claim = job.claim.clone();
-    if let Some(net) = &job.network {
-        tracker.advance(job.id, 80, Some("Claiming the coins on the RAIDA"));
-        let ids: Vec<CoinId> =
-            stored.iter().map(|(id, _)| *id).filter(|id| to_claim.contains(id)).collect();
-        claim = match crate::claim::claim_stored(net, layout, &job.wallet, &job.state, &ids) {
-            Ok(report) => report,
-            Err(e) => {
-                tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
-                crate::report::ClaimReport {
-                    note: format!(
-                        "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
-                    ),
-                    ..crate::report::ClaimReport::default()
-                }
-            }
-        };
-        // Coins that came with their own PANs wait in Limbo, unclaimed, for healing.
-        for (id, _) in stored.iter().filter(|(id, _)| !to_claim.contains(id)) {
-            if let Some(c) = fresh.iter().find(|c| c.id() == *id) {
-                claim.limbo.coins += 1;
-                claim.limbo.amount = claim
-                    .limbo
-                    .amount
-                    .checked_add(c.value().unwrap_or(Amount::ZERO))
-                    .unwrap_or(Amount::MAX);
-            }
         }
     }
     tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), claimed = claim.claimed, "import completed");
@@ -579,24 +565,29 @@ fn not_elsewhere_on_disk(
 }
 
 /// An import's `Incoming` claims. [`Claims::settle`] — or, if the pipeline panics, dropping —
-/// makes the stored coins free, removes the others from the index, and wakes imports waiting
-/// for them.
+/// makes the stored coins free (blocked, while a claim record of them may be left), removes the
+/// others from the index, and wakes imports waiting for them.
 struct Claims<'a> {
     state: &'a Mutex<WalletState>,
     task: TaskId,
     /// Coins durably stored, with their file names, in order.
     stored: Vec<(CoinId, String)>,
+    /// A claim record of these coins may still be on disk: the stored coins are never
+    /// spendable (`Hold::Blocked`) until a start settles the record, so none of them can leave
+    /// the wallet while recovery could still put it in `Limbo` (see `crate::claim`).
+    record_left: bool,
 }
 
 impl Claims<'_> {
     fn settle(&mut self) -> Vec<(CoinId, String)> {
         let stored = std::mem::take(&mut self.stored);
+        let hold = if self.record_left { Hold::Blocked } else { Hold::Free };
         let mut state = lock(self.state);
         for (id, file) in &stored {
             state.coins.update(id, |e| {
                 if e.hold == Hold::Incoming(self.task) {
                     e.set_file(file.clone());
-                    e.hold = Hold::Free;
+                    e.hold = hold;
                 }
             });
         }
@@ -610,6 +601,122 @@ impl Drop for Claims<'_> {
     fn drop(&mut self) {
         self.settle();
     }
+}
+
+/// Why storing (or claiming) failed: the failure's kind, what happened, and what to do.
+type StoreFailure = (FailureKind, String, &'static str);
+
+/// With the network: the claim of `fresh`'s coins in `to_claim` (each with its new PANs; the
+/// others came with PANs of their own and go to `Limbo` unclaimed), each coin then stored once,
+/// in its grade's folder. Step by step (see `crate::claim`): the claim record is written
+/// durably, the pown is sent, the coins are stored folder by folder (each entry in the index
+/// taking its new keys and folder, still `Incoming`), and the record is removed — before the
+/// caller makes the coins free. A failure after the pown keeps the record (the coins not stored
+/// have their keys only there; healing or the next start puts them in `Limbo`) and the stored
+/// coins blocked until then. Blocking; the caller holds the wallet's turn.
+fn claim_and_store(
+    layout: &Layout,
+    tracker: &Tracker,
+    job: &ImportJob,
+    net: &crate::network::Network,
+    fresh: &[Coin],
+    to_claim: &HashSet<CoinId>,
+    claims: &mut Claims<'_>,
+) -> Result<crate::report::ClaimReport, StoreFailure> {
+    use crate::claim::{ClaimRecord, Settled};
+    let (claimed, unkeyed): (Vec<Coin>, Vec<Coin>) =
+        fresh.iter().cloned().partition(|c| to_claim.contains(&c.id()));
+    let mut report = crate::report::ClaimReport::default();
+    let mut settled: Vec<Settled> = Vec::with_capacity(fresh.len());
+    let mut record = None;
+    if !claimed.is_empty() {
+        // 1. Every PAN on disk before any RAIDA hears of it.
+        tracker.advance(job.id, 50, Some("Writing the claim's keys to disk"));
+        let written = ClaimRecord::write(layout, &job.wallet, job.id, &claimed);
+        let written = written.and_then(|r| match fault::point(FaultPoint::ClaimAfterRecord) {
+            Ok(()) => Ok(r),
+            Err(e) => r.remove().and(Err(e)),
+        });
+        match written {
+            Ok(r) => record = Some(r),
+            Err(e) => {
+                return Err((
+                    FailureKind::Io,
+                    format!("cannot write the claim's keys to disk: {}", error_chain(&e)),
+                    "nothing was sent to the RAIDA; import the items again",
+                ));
+            }
+        }
+        claims.record_left = true;
+        // 2. The pown, and each coin's grade.
+        tracker.advance(job.id, 55, Some("Claiming the coins on the RAIDA"));
+        let (graded, pown_error) = crate::claim::pown_and_grade(net, &claimed);
+        if let Some(e) = &pown_error {
+            tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
+            report.note = format!(
+                "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
+            );
+        }
+        settled = graded;
+        if let Err(e) = fault::point(FaultPoint::ClaimAfterPown) {
+            return Err(kept_record(e, "cannot store the claimed coins"));
+        }
+    }
+    settled.extend(unkeyed.into_iter().map(|coin| Settled { coin, folder: Folder::Limbo }));
+    crate::claim::count_grades(&mut report, &settled);
+    if report.note.is_empty() {
+        report.claimed_note();
+    }
+    // 3. Each coin stored once, in its grade's folder.
+    tracker.advance(job.id, 60, Some("Storing coins"));
+    for folder in [Folder::Bank, Folder::Fracked, Folder::Limbo, Folder::Counterfeit] {
+        let group: Vec<&Settled> = settled.iter().filter(|s| s.folder == folder).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let coins: Vec<Coin> = group.iter().map(|s| s.coin.clone()).collect();
+        let mut stored = Vec::with_capacity(coins.len());
+        let result = store_all(tracker, job, &layout.folder(&job.wallet, folder), &coins, &mut stored);
+        {
+            let mut state = lock(&job.state);
+            for ((id, _), coin) in stored.iter().zip(&coins) {
+                state.coins.update(id, |e| {
+                    e.coin = Arc::new(coin.clone());
+                    e.folder = folder;
+                });
+            }
+        }
+        claims.stored.extend(stored);
+        if let Err(e) = result {
+            let message = e.message();
+            return Err(match record {
+                Some(_) => (
+                    e.kind,
+                    message,
+                    "the claim's keys of the others are kept on disk, and healing (POST /api/v1/fix) or the next start puts them in Limbo; the coins stored stay out of the balance until the next start",
+                ),
+                None => (e.kind, message, "import the items again to store the rest"),
+            });
+        }
+    }
+    // 4. The record goes once every coin of it is stored; then the coins may be freed.
+    if let Some(r) = record {
+        if let Err(e) = r.remove() {
+            tracing::warn!(task = %job.id, error = %e, "cannot remove the claim record; the coins stay out of the balance until the next start settles it");
+        } else {
+            claims.record_left = false;
+        }
+    }
+    Ok(report)
+}
+
+/// A claim that failed after its pown: the record stays for recovery.
+fn kept_record(e: std::io::Error, what: &str) -> StoreFailure {
+    (
+        FailureKind::Io,
+        format!("{what}: {}", error_chain(&e)),
+        "the claim's keys are kept on disk, and healing (POST /api/v1/fix) or the next start puts the coins in Limbo",
+    )
 }
 
 /// Writes each coin durably into Bank, recording what was stored (in order of `fresh`): as
@@ -785,7 +892,7 @@ fn store_named(
 /// Writes each coin into its own temporary file `.{coin file name}{suffix}` in `bank`, not yet
 /// synced (the caller syncs the file system once for all of them). Returns each temporary path
 /// with the coin's file name; on failure the files already written are removed.
-fn write_temps(
+pub(crate) fn write_temps(
     bank: &Path,
     coins: &[Coin],
     suffix: &str,

@@ -304,6 +304,8 @@ pub(crate) fn reclaim(
     // The coins go back into this wallet's index first (not spendable: Limbo, held), so that no
     // import — here or in another wallet of this server — stores them meanwhile.
     let limbo_dir = layout.folder(wallet, Folder::Limbo);
+    // One read of the system's random source for all the PANs, not one per key.
+    let mut fresh_pans = cloudcoin_raida::random_pans(unclaimed.len()).into_iter();
     let taken: Vec<(Coin, String)> = {
         let _claiming = owners.claiming();
         let ids: Vec<CoinId> = unclaimed.iter().map(Coin::id).collect();
@@ -322,7 +324,7 @@ pub(crate) fn reclaim(
                 report.received_coins.push(id);
                 continue;
             }
-            let pans = std::array::from_fn(|_| cloudcoin_raida::random_key());
+            let pans = fresh_pans.next().expect("one set of PANs per coin to reclaim");
             let coin = coin.without_pans().with_pans(pans);
             let name = cloudcoin_domain::unique_file_name(&coin_file_name(&coin), |n| {
                 fs::symlink_metadata(limbo_dir.join(n)).is_ok()
