@@ -490,9 +490,7 @@ mod tests {
         put(&layout, &wallet, Folder::Bank, &bank.coin);
         let fracked = after_pown(
             &coins[1],
-            &core::array::from_fn(|r| {
-                Answer::Said(if r < 13 { Check::Pass } else { Check::Fail })
-            }),
+            &core::array::from_fn(|r| Answer::Said(if r < 13 { Check::Pass } else { Check::Fail })),
         );
         assert_eq!(fracked.folder, Folder::Fracked);
         put(&layout, &wallet, Folder::Fracked, &fracked.coin);
@@ -539,8 +537,9 @@ mod tests {
         let wallet = WalletName::parse("W").expect("name");
         layout.create_wallet_dirs(&wallet).expect("dirs");
         let coin = numbered(7);
-        let record = ClaimRecord::write(&layout, &wallet, TaskId::new(), std::slice::from_ref(&coin))
-            .expect("record");
+        let record =
+            ClaimRecord::write(&layout, &wallet, TaskId::new(), std::slice::from_ref(&coin))
+                .expect("record");
         let mut other = coin.clone().without_pans();
         other.ans = [[9; 16]; RAIDA_COUNT];
         put(&layout, &wallet, Folder::Bank, &other);

@@ -124,6 +124,8 @@ use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, Tas
 use crate::tracker::Tracker;
 use cloudcoin_wire::ImportItem;
 
+mod claiming;
+
 /// Most items one import request may hold.
 pub(crate) const MAX_ITEMS: usize = 1_000;
 /// Largest inline item, as base64 text (32 MiB of data). It stays below the API's import body
@@ -381,12 +383,16 @@ pub(crate) fn run(
         None => {
             tracker.advance(job.id, 50, Some("Storing coins"));
             let bank = layout.folder(&job.wallet, Folder::Bank);
-            store_all(tracker, job, &bank, &fresh, &mut claims.stored).map(|()| job.claim.clone()).map_err(|e| {
-                let message = e.message();
-                (e.kind, message, "import the items again to store the rest")
-            })
+            store_all(tracker, job, &bank, &fresh, &mut claims.stored)
+                .map(|()| job.claim.clone())
+                .map_err(|e| {
+                    let message = e.message();
+                    (e.kind, message, "import the items again to store the rest")
+                })
         }
-        Some(net) => claim_and_store(layout, tracker, job, net, &fresh, &to_claim, &mut claims),
+        Some(net) => {
+            claiming::claim_and_store(layout, tracker, job, net, &fresh, &to_claim, &mut claims)
+        }
     };
     // Whatever happened, the index must say what is on disk: the stored coins become free (or
     // blocked, see `claim_and_store`), the others leave the index, and imports waiting for them
@@ -395,7 +401,8 @@ pub(crate) fn run(
 
     let by_id: std::collections::HashMap<CoinId, &Coin> =
         fresh.iter().map(|c| (c.id(), c)).collect();
-    let stored_coins: Vec<&Coin> = stored.iter().filter_map(|(id, _)| by_id.get(id).copied()).collect();
+    let stored_coins: Vec<&Coin> =
+        stored.iter().filter_map(|(id, _)| by_id.get(id).copied()).collect();
     let amount = total_value(stored_coins).unwrap_or(Amount::MAX);
     let claim = match outcome {
         Ok(claim) => claim,
@@ -601,122 +608,6 @@ impl Drop for Claims<'_> {
     fn drop(&mut self) {
         self.settle();
     }
-}
-
-/// Why storing (or claiming) failed: the failure's kind, what happened, and what to do.
-type StoreFailure = (FailureKind, String, &'static str);
-
-/// With the network: the claim of `fresh`'s coins in `to_claim` (each with its new PANs; the
-/// others came with PANs of their own and go to `Limbo` unclaimed), each coin then stored once,
-/// in its grade's folder. Step by step (see `crate::claim`): the claim record is written
-/// durably, the pown is sent, the coins are stored folder by folder (each entry in the index
-/// taking its new keys and folder, still `Incoming`), and the record is removed — before the
-/// caller makes the coins free. A failure after the pown keeps the record (the coins not stored
-/// have their keys only there; healing or the next start puts them in `Limbo`) and the stored
-/// coins blocked until then. Blocking; the caller holds the wallet's turn.
-fn claim_and_store(
-    layout: &Layout,
-    tracker: &Tracker,
-    job: &ImportJob,
-    net: &crate::network::Network,
-    fresh: &[Coin],
-    to_claim: &HashSet<CoinId>,
-    claims: &mut Claims<'_>,
-) -> Result<crate::report::ClaimReport, StoreFailure> {
-    use crate::claim::{ClaimRecord, Settled};
-    let (claimed, unkeyed): (Vec<Coin>, Vec<Coin>) =
-        fresh.iter().cloned().partition(|c| to_claim.contains(&c.id()));
-    let mut report = crate::report::ClaimReport::default();
-    let mut settled: Vec<Settled> = Vec::with_capacity(fresh.len());
-    let mut record = None;
-    if !claimed.is_empty() {
-        // 1. Every PAN on disk before any RAIDA hears of it.
-        tracker.advance(job.id, 50, Some("Writing the claim's keys to disk"));
-        let written = ClaimRecord::write(layout, &job.wallet, job.id, &claimed);
-        let written = written.and_then(|r| match fault::point(FaultPoint::ClaimAfterRecord) {
-            Ok(()) => Ok(r),
-            Err(e) => r.remove().and(Err(e)),
-        });
-        match written {
-            Ok(r) => record = Some(r),
-            Err(e) => {
-                return Err((
-                    FailureKind::Io,
-                    format!("cannot write the claim's keys to disk: {}", error_chain(&e)),
-                    "nothing was sent to the RAIDA; import the items again",
-                ));
-            }
-        }
-        claims.record_left = true;
-        // 2. The pown, and each coin's grade.
-        tracker.advance(job.id, 55, Some("Claiming the coins on the RAIDA"));
-        let (graded, pown_error) = crate::claim::pown_and_grade(net, &claimed);
-        if let Some(e) = &pown_error {
-            tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
-            report.note = format!(
-                "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
-            );
-        }
-        settled = graded;
-        if let Err(e) = fault::point(FaultPoint::ClaimAfterPown) {
-            return Err(kept_record(e, "cannot store the claimed coins"));
-        }
-    }
-    settled.extend(unkeyed.into_iter().map(|coin| Settled { coin, folder: Folder::Limbo }));
-    crate::claim::count_grades(&mut report, &settled);
-    if report.note.is_empty() {
-        report.claimed_note();
-    }
-    // 3. Each coin stored once, in its grade's folder.
-    tracker.advance(job.id, 60, Some("Storing coins"));
-    for folder in [Folder::Bank, Folder::Fracked, Folder::Limbo, Folder::Counterfeit] {
-        let group: Vec<&Settled> = settled.iter().filter(|s| s.folder == folder).collect();
-        if group.is_empty() {
-            continue;
-        }
-        let coins: Vec<Coin> = group.iter().map(|s| s.coin.clone()).collect();
-        let mut stored = Vec::with_capacity(coins.len());
-        let result = store_all(tracker, job, &layout.folder(&job.wallet, folder), &coins, &mut stored);
-        {
-            let mut state = lock(&job.state);
-            for ((id, _), coin) in stored.iter().zip(&coins) {
-                state.coins.update(id, |e| {
-                    e.coin = Arc::new(coin.clone());
-                    e.folder = folder;
-                });
-            }
-        }
-        claims.stored.extend(stored);
-        if let Err(e) = result {
-            let message = e.message();
-            return Err(match record {
-                Some(_) => (
-                    e.kind,
-                    message,
-                    "the claim's keys of the others are kept on disk, and healing (POST /api/v1/fix) or the next start puts them in Limbo; the coins stored stay out of the balance until the next start",
-                ),
-                None => (e.kind, message, "import the items again to store the rest"),
-            });
-        }
-    }
-    // 4. The record goes once every coin of it is stored; then the coins may be freed.
-    if let Some(r) = record {
-        if let Err(e) = r.remove() {
-            tracing::warn!(task = %job.id, error = %e, "cannot remove the claim record; the coins stay out of the balance until the next start settles it");
-        } else {
-            claims.record_left = false;
-        }
-    }
-    Ok(report)
-}
-
-/// A claim that failed after its pown: the record stays for recovery.
-fn kept_record(e: std::io::Error, what: &str) -> StoreFailure {
-    (
-        FailureKind::Io,
-        format!("{what}: {}", error_chain(&e)),
-        "the claim's keys are kept on disk, and healing (POST /api/v1/fix) or the next start puts the coins in Limbo",
-    )
 }
 
 /// Writes each coin durably into Bank, recording what was stored (in order of `fresh`): as
