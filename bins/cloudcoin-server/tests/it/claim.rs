@@ -292,12 +292,13 @@ fn no_pan_reaches_a_raida_before_it_is_on_disk() {
     let records = data.path().join(".cloudcoin").join("claim").join("Default");
     let seen = Arc::new(Mutex::new((0usize, Vec::<String>::new())));
     let record = seen.clone();
+    let watched = records.clone();
     let observer = Arc::new(move |req: &LoggedRequest| {
         if req.command != Command::Pown {
             return;
         }
         // What the wallet holds on disk at the moment the RAIDA reads the request.
-        let on_disk: HashSet<[u8; 16]> = folder_coins_at(&records)
+        let on_disk: HashSet<[u8; 16]> = folder_coins_at(&watched)
             .iter()
             .filter_map(Coin::pans)
             .map(|p| p[usize::from(req.raida)])
