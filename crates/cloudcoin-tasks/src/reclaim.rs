@@ -222,10 +222,17 @@ fn judge(
     Ok(verdicts)
 }
 
+/// Whether the wallet holds the coin `id` again. A coin it graded counterfeit is not held:
+/// its entry stays in the running index (with the folder `Counterfeit`, which a restart does not
+/// index) only as the record of that grade.
+fn holds_again(s: &WalletState, id: &CoinId) -> bool {
+    s.coins.get(id).is_some_and(|e| e.folder != Folder::Counterfeit)
+}
+
 /// The coins of `export` this wallet holds again, and the others.
 fn split_held(state: &Mutex<WalletState>, export: &Export) -> (Vec<CoinId>, Vec<CoinId>) {
     let s = lock(state);
-    export.coins.iter().partition(|id| s.coins.contains_key(id))
+    export.coins.iter().partition(|id| holds_again(&s, id))
 }
 
 /// Looks, without changing anything: which coins of `export` the recipient has claimed.
@@ -314,7 +321,7 @@ pub(crate) fn reclaim(
         let mut taken = Vec::new();
         for coin in unclaimed {
             let id = coin.id();
-            if s.coins.contains_key(&id) {
+            if holds_again(&s, &id) {
                 add(&mut report.held, &coin);
                 continue;
             }
@@ -550,6 +557,38 @@ mod tests {
         assert_eq!(parse_coin(&small.to_string()), Some(small));
         assert_eq!(parse_coin("3 #7"), None, "3 is no denomination");
         assert_eq!(parse_coin("10 7"), None);
+    }
+
+    /// A coin this wallet graded counterfeit (it stays in the running index with that folder
+    /// until a restart, which does not index `Counterfeit`) is not one the wallet holds again:
+    /// a reclaim and its check look at it on the RAIDA, before and after a restart alike.
+    #[test]
+    fn a_coin_graded_counterfeit_is_not_held_again() {
+        let coin = |sn: u32| {
+            Coin::new(
+                Denomination::from_code(1),
+                SerialNumber::new(sn),
+                [[sn as u8; 16]; cloudcoin_domain::RAIDA_COUNT],
+                [cloudcoin_domain::Pown::Pass; cloudcoin_domain::RAIDA_COUNT],
+            )
+        };
+        let mut state = WalletState::default();
+        state
+            .coins
+            .insert(coin(1).id(), Entry::new(Folder::Bank, String::new(), coin(1), Hold::Free));
+        state.coins.insert(
+            coin(2).id(),
+            Entry::new(Folder::Counterfeit, String::new(), coin(2), Hold::Free),
+        );
+        let export = Export {
+            id: TaskId::new(),
+            wallet: WalletName::parse("W").expect("name"),
+            coins: vec![coin(1).id(), coin(2).id(), coin(3).id()],
+            file: PathBuf::new(),
+        };
+        let (held, out) = split_held(&Mutex::new(state), &export);
+        assert_eq!(held, vec![coin(1).id()]);
+        assert_eq!(out, vec![coin(2).id(), coin(3).id()]);
     }
 
     #[test]
