@@ -309,6 +309,7 @@ mod tests {
             ("import", FaultPoint::IMPORT),
             ("backup", FaultPoint::BACKUP),
             ("publish", FaultPoint::PUBLISH),
+            ("claim", FaultPoint::CLAIM),
             ("task", FaultPoint::TASK),
             ("wallet", FaultPoint::WALLET),
         ];
