@@ -60,6 +60,11 @@
 //! refuses a folder with a symbolic link on its name's way as an export does, writes a record like
 //! an export's (no coins to move) and follows the same unnamed-file, fsync, verify, publish steps.
 //!
+//! With the RAIDA network on, the import claims its new coins (`crate::claim` has the steps): one
+//! write-ahead record of the batch with every coin's ANs and PANs, the pown (each coin's `Bank`
+//! file written meanwhile, unnamed, see `claiming`), then each coin stored once, in its grade's
+//! folder, the same way as above, and the record removed before the coins are free.
+//!
 //! # Claims, and "already present"
 //!
 //! **Invariant: "Already present" means durably stored in this wallet.** Kept by
