@@ -198,6 +198,36 @@ fn create_durable(layout: &Layout, dir: &Path) -> io::Result<()> {
     durable::sync_dir(&layout.own())
 }
 
+/// A claim record's bytes, made before it is known which coins the claim keeps (the import
+/// encodes them while it looks for the coins in the other wallets); used when the claim keeps
+/// exactly these coins, in this order.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    ids: Vec<CoinId>,
+    files: io::Result<Vec<Vec<u8>>>,
+}
+
+impl Encoded {
+    /// The record files' bytes for `coins` (each with its PANs).
+    pub(crate) fn of(coins: &[Coin]) -> Encoded {
+        let files = coins
+            .chunks(RECORD_FILE_COINS)
+            .map(|chunk| {
+                cloudcoin_codec::encode_bin(chunk)
+                    .map_err(|e| io::Error::other(durable::error_chain(&e)))
+            })
+            .collect();
+        Encoded { ids: coins.iter().map(Coin::id).collect(), files }
+    }
+
+    /// The bytes, if they are the record of `coins`.
+    fn matching(self, coins: &[Coin]) -> Option<Vec<Vec<u8>>> {
+        let same = self.ids.len() == coins.len()
+            && self.ids.iter().zip(coins).all(|(id, c)| *id == c.id());
+        if same { self.files.ok() } else { None }
+    }
+}
+
 /// A claim's write-ahead record: every coin of the claim with its ANs and the PANs about to be
 /// sent, on disk before the first pown (see the module documentation).
 #[derive(Debug)]
@@ -210,20 +240,24 @@ impl ClaimRecord {
     /// Writes the record of claim `task` for `coins` (each with its PANs) durably: each file
     /// written beside its name, fsynced and renamed, then the folder fsynced. On failure
     /// nothing of it is left. Blocking.
+    /// `encoded`, when given and made for exactly `coins`, saves encoding them again.
     pub(crate) fn write(
         layout: &Layout,
         wallet: &WalletName,
         task: TaskId,
         coins: &[Coin],
+        encoded: Option<Encoded>,
     ) -> io::Result<ClaimRecord> {
+        let files = match encoded.and_then(|e| e.matching(coins)) {
+            Some(files) => files,
+            None => Encoded::of(coins).files?,
+        };
         let dir = record_folder(layout, wallet);
         create_durable(layout, &dir)?;
         let mut record = ClaimRecord { dir, files: Vec::new() };
-        let written = coins.chunks(RECORD_FILE_COINS).enumerate().try_for_each(|(n, chunk)| {
-            let bytes = cloudcoin_codec::encode_bin(chunk)
-                .map_err(|e| io::Error::other(durable::error_chain(&e)))?;
+        let written = files.iter().enumerate().try_for_each(|(n, bytes)| {
             let path = record.dir.join(format!("{task}.{n}.bin"));
-            durable::write_atomic(&path, &bytes)?;
+            durable::write_atomic(&path, bytes)?;
             record.files.push(path);
             Ok(())
         });
@@ -479,7 +513,8 @@ mod tests {
         let wallet = WalletName::parse("W").expect("name");
         layout.create_wallet_dirs(&wallet).expect("dirs");
         let coins: Vec<Coin> = (1..=5).map(numbered).collect();
-        let record = ClaimRecord::write(&layout, &wallet, TaskId::new(), &coins).expect("record");
+        let record =
+            ClaimRecord::write(&layout, &wallet, TaskId::new(), &coins, None).expect("record");
         assert_eq!(record.files.len(), 1);
         // What the claim stored before the crash: #1 in Bank (every RAIDA passed: the PANs are
         // its keys), #2 in Fracked (13 passed), #3 in Counterfeit (it keeps its PANs), #4 in
@@ -538,7 +573,7 @@ mod tests {
         layout.create_wallet_dirs(&wallet).expect("dirs");
         let coin = numbered(7);
         let record =
-            ClaimRecord::write(&layout, &wallet, TaskId::new(), std::slice::from_ref(&coin))
+            ClaimRecord::write(&layout, &wallet, TaskId::new(), std::slice::from_ref(&coin), None)
                 .expect("record");
         let mut other = coin.clone().without_pans();
         other.ans = [[9; 16]; RAIDA_COUNT];

@@ -373,8 +373,27 @@ pub(crate) fn run(
     let mut claims =
         Claims { state: &job.state, task: job.id, stored: Vec::new(), record_left: false };
     // Claimed, the coins cannot leave for an export: now look for their files in the other
-    // folders of the server. Those left unstored leave the index with the claims.
-    let fresh: Vec<Coin> = match not_elsewhere_on_disk(layout, job, fresh, &mut rejected) {
+    // folders of the server. Those left unstored leave the index with the claims. Meanwhile,
+    // with the network, the claim's record is encoded (written only after this look, for the
+    // coins it keeps).
+    let (kept, encoded) = std::thread::scope(|scope| {
+        let encoder = job.network.as_ref().map(|_| {
+            let claimed: Vec<Coin> = fresh
+                .iter()
+                .map(|(_, c)| c)
+                .filter(|c| to_claim.contains(&c.id()))
+                .cloned()
+                .collect();
+            // No thread to be had: the record is encoded when it is written.
+            std::thread::Builder::new()
+                .name("claim-record".into())
+                .spawn_scoped(scope, move || crate::claim::Encoded::of(&claimed))
+                .ok()
+        });
+        let kept = not_elsewhere_on_disk(layout, job, fresh, &mut rejected);
+        (kept, encoder.flatten().and_then(|handle| handle.join().ok()))
+    });
+    let fresh: Vec<Coin> = match kept {
         Ok(fresh) => fresh.into_iter().map(|(_, coin)| coin).collect(),
         Err(e) => {
             return failed(
@@ -396,7 +415,8 @@ pub(crate) fn run(
                 })
         }
         Some(net) => {
-            claiming::claim_and_store(layout, tracker, job, net, &fresh, &to_claim, &mut claims)
+            let claim = claiming::Claim { net, to_claim: &to_claim, encoded };
+            claiming::claim_and_store(layout, tracker, job, claim, &fresh, &mut claims)
         }
     };
     // Whatever happened, the index must say what is on disk: the stored coins become free (or

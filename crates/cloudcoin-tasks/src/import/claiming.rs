@@ -34,6 +34,14 @@ use crate::store::{Folder, Layout, coin_file_name};
 use crate::task::FailureKind;
 use crate::tracker::Tracker;
 
+/// What a claim needs besides the coins: the network, which coins get their new PANs claimed,
+/// and their record's bytes if made already.
+pub(super) struct Claim<'a> {
+    pub(super) net: &'a Network,
+    pub(super) to_claim: &'a HashSet<CoinId>,
+    pub(super) encoded: Option<crate::claim::Encoded>,
+}
+
 /// Why storing (or claiming) failed: the failure's kind, what happened, and what to do.
 pub(super) type StoreFailure = (FailureKind, String, &'static str);
 
@@ -52,11 +60,11 @@ pub(super) fn claim_and_store(
     layout: &Layout,
     tracker: &Tracker,
     job: &ImportJob,
-    net: &Network,
+    claim: Claim<'_>,
     fresh: &[Coin],
-    to_claim: &HashSet<CoinId>,
     claims: &mut Claims<'_>,
 ) -> Result<ClaimReport, StoreFailure> {
+    let Claim { net, to_claim, encoded } = claim;
     let (claimed, unkeyed): (Vec<Coin>, Vec<Coin>) =
         fresh.iter().cloned().partition(|c| to_claim.contains(&c.id()));
     let mut report = ClaimReport::default();
@@ -65,7 +73,7 @@ pub(super) fn claim_and_store(
     if !claimed.is_empty() {
         // 1. Every PAN on disk before any RAIDA hears of it.
         tracker.advance(job.id, 50, Some("Writing the claim's keys to disk"));
-        let written = ClaimRecord::write(layout, &job.wallet, job.id, &claimed);
+        let written = ClaimRecord::write(layout, &job.wallet, job.id, &claimed, encoded);
         let written = written.and_then(|r| match fault::point(FaultPoint::ClaimAfterRecord) {
             Ok(()) => Ok(r),
             Err(e) => r.remove().and(Err(e)),
