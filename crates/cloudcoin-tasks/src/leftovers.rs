@@ -9,7 +9,7 @@
 //!   file until the rename or the link happened, and a renamed file no longer has this name: a
 //!   `.keys` file still there was either never used, or is a second name of a coin stored since
 //!   (a link whose temporary name could not be removed).
-//! - `.{coin file}.{task id}.partial` (or `.{coin file}.claim.partial`) in `Limbo`: a coin an
+//! - `.{coin file}.{task id}.partial` (or `.{coin file}.claim-{id}.partial`) in `Limbo`: a coin an
 //!   import that claims (or the recovery of its claim record) stores there, before it got its
 //!   name; the claim record holds the coin's keys until every coin of it is stored.
 //!
