@@ -73,7 +73,7 @@ pub(crate) fn border(page: &mut Canvas, outer: u32, inner: u32) {
         };
         for k in 0..5 {
             let phase = TAU * k as f32 / 5.0;
-            trace(page, length * 2.2, 1.1, Ink::Line, |s| {
+            trace(page, length * 2.2, 1.3, Ink::Line, |s| {
                 let t = s * length;
                 let amplitude = swing * (0.62 + 0.38 * (TAU * t / swell).cos());
                 across(s, amplitude * (TAU * t / period + phase).sin())
@@ -81,7 +81,7 @@ pub(crate) fn border(page: &mut Canvas, outer: u32, inner: u32) {
         }
         for k in 0..2 {
             let phase = TAU * k as f32 / 2.0;
-            trace(page, length * 1.6, 0.9, Ink::LineGold, |s| {
+            trace(page, length * 1.6, 1.1, Ink::LineGold, |s| {
                 let t = s * length;
                 across(s, swing * (TAU * t / (2.0 * period) + phase).sin())
             });
@@ -96,13 +96,13 @@ pub(crate) fn border(page: &mut Canvas, outer: u32, inner: u32) {
 pub(crate) fn rosette(page: &mut Canvas, cx: f32, cy: f32, r: f32) {
     for k in 0..4 {
         let turn = TAU * k as f32 / 24.0;
-        trace(page, TAU * r * 2.5, 0.9, Ink::Line, |s| {
+        trace(page, TAU * r * 2.5, 1.0, Ink::Line, |s| {
             let a = TAU * s;
             let radius = r * (0.55 + 0.45 * (6.0 * a).cos());
             (cx + radius * (a + turn).cos(), cy + radius * (a + turn).sin())
         });
     }
-    trace(page, TAU * r, 0.9, Ink::LineGold, |s| {
+    trace(page, TAU * r, 1.1, Ink::LineGold, |s| {
         let a = TAU * s;
         (cx + r * a.cos(), cy + r * a.sin())
     });
@@ -116,7 +116,7 @@ pub(crate) fn rule(page: &mut Canvas, left: u32, right: u32, y: u32) {
     page.fill(left + 10, y, right - left - 20, 2, Ink::Gold);
     for x in [left + 5, right - 5] {
         let (x, y) = (x as f32, y as f32 + 1.0);
-        trace(page, 40.0, 0.8, Ink::Gold, |s| {
+        trace(page, 40.0, 1.0, Ink::Gold, |s| {
             let a = TAU * s;
             let (c, d) = (a.cos(), a.sin());
             // A diamond: |dx| + |dy| = 6.
