@@ -8,7 +8,14 @@
 //! cargo run --release -p cloudcoin-bench -- --coins 1000 --runs 5 --startup-coins 0
 //! cargo run --release -p cloudcoin-bench -- --startup-only     # only Service::open, 200,000 coins
 //! cargo run --release -p cloudcoin-bench -- --acceptance-only  # start_export timings only
+//! cargo run --release -p cloudcoin-bench -- --tmpfs            # the same on a RAM disk
+//! cargo run --release -p cloudcoin-bench -- --dir /mnt/stick/bench  # another disk
 //! ```
+//!
+//! Two disks give two floors. On the data disk (`--dir`, default the temporary folder) the
+//! floors are mostly the disk's flushes; on a RAM disk (`--tmpfs`: `/dev/shm`, or `--dir` on any
+//! tmpfs) a rename or an fsync costs only its system call, so the ratio there is the share of
+//! the work that is the service's own, the same on every machine.
 //!
 //! Each round builds a wallet of N coins by importing one stack file into an empty data
 //! directory, then exports the whole balance once as each file type, putting the coins back
@@ -19,7 +26,12 @@
 //! - import: creating N files of 439 bytes in one folder, then one `syncfs`;
 //! - export: N renames from one folder to another on directory handles plus an fsync of both
 //!   folders, plus writing a file as large as the service's output and fsyncing it — timed anew
-//!   beside each export.
+//!   beside each export;
+//! - a 1-coin export (`--one-coin-exports` of them per round, each from the request to its
+//!   outcome on disk, from a wallet of `--one-coin-wallet` coins): what a minimal durable export
+//!   needs — a 1-coin file written unnamed, fsynced and linked, its folder fsynced, one coin
+//!   file renamed to another folder and both folders fsynced (four fsyncs) — timed as many times
+//!   in the same round; the p50s are compared.
 //!
 //! Every job starts on a settled disk (`sync` first), and no file is removed until the run ends
 //! (each round has folders of its own): on a file system without a journal, files created soon
@@ -71,9 +83,21 @@ struct RunArgs {
     /// Rounds; the medians are printed.
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Folder on the disk to measure (default: the system's temporary folder).
+    /// Folder on the disk to measure (default: the system's temporary folder); created if it
+    /// does not exist.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Measure on a RAM disk (`/dev/shm`, which must be a tmpfs) instead of `--dir`: there a
+    /// rename or an fsync costs only its system call, so the ratios show the work that is ours.
+    #[arg(long, conflicts_with = "dir")]
+    tmpfs: bool,
+    /// Sequential 1-coin exports per round, each timed from the request to its recorded
+    /// outcome, against as many minimal durable exports timed in the same round; 0 skips them.
+    #[arg(long, default_value_t = 40)]
+    one_coin_exports: usize,
+    /// Coins of the wallet the 1-coin exports draw from.
+    #[arg(long, default_value_t = 1_000)]
+    one_coin_wallet: u32,
     /// Coins of the wallet whose start-up is timed; 0 skips it.
     #[arg(long, default_value_t = 200_000)]
     startup_coins: u32,
@@ -100,6 +124,14 @@ enum Job {
     /// Floor: rename every file of `from` into `to` on directory handles, fsync both.
     #[command(hide = true)]
     FloorMove { from: PathBuf, to: PathBuf },
+    /// Floor: `count` minimal durable 1-coin exports: a 1-coin file written unnamed in `out`,
+    /// fsynced, linked, `out` fsynced; then one coin file renamed from `from` to `to` and both
+    /// fsynced.
+    #[command(hide = true)]
+    FloorOneCoin { out: PathBuf, from: PathBuf, to: PathBuf, count: usize },
+    /// The service: `count` sequential 1-coin exports, each timed to its recorded outcome.
+    #[command(hide = true)]
+    OneCoin { data: PathBuf, out: PathBuf, count: usize },
     /// Floor: write `bytes` bytes to the new file `file` and fsync it.
     #[command(hide = true)]
     FloorWrite { file: PathBuf, bytes: u64 },
@@ -127,6 +159,8 @@ struct Report {
     secs: f64,
     /// Acceptance latencies (start_export returning), in milliseconds.
     accept_ms: Vec<f64>,
+    /// Whole-operation latencies of a job of many small ones, in milliseconds.
+    each_ms: Vec<f64>,
     /// The longest `Service::task` call while the job ran, in milliseconds.
     poll_max_ms: f64,
     /// Size of the file written.
@@ -181,6 +215,8 @@ fn run_job(job: Job) -> Result<Report> {
         Job::FloorCreate { dir, coins } => floor_create(&dir, coins),
         Job::FloorMove { from, to } => floor_move(&from, &to),
         Job::FloorWrite { file, bytes } => floor_write(&file, bytes),
+        Job::FloorOneCoin { out, from, to, count } => floor_one_coin(&out, &from, &to, count),
+        Job::OneCoin { data, out, count } => runtime()?.block_on(one_coin(data, out, count)),
         Job::Import { data, file } => runtime()?.block_on(import(data, file)),
         Job::Export { data, out, kind } => {
             let kind = FileKind::ALL
@@ -272,6 +308,37 @@ fn floor_write(file: &Path, bytes: u64) -> Result<Report> {
     Ok(Report { secs: start.elapsed().as_secs_f64(), bytes, ..Report::default() })
 }
 
+fn floor_one_coin(out: &Path, from: &Path, to: &Path, count: usize) -> Result<Report> {
+    let coin = bench_coin(3);
+    let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&coin))?;
+    let names: Vec<String> = fs::read_dir(from)?
+        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_>>()?;
+    if names.len() < count {
+        bail!("{} holds {} files, fewer than {count}", from.display(), names.len());
+    }
+    let (out_dir, src, dst) = (open_dir(out)?, open_dir(from)?, open_dir(to)?);
+    let mut each_ms = Vec::with_capacity(count);
+    let start = Instant::now();
+    for (i, name) in names.iter().take(count).enumerate() {
+        let began = Instant::now();
+        let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&out_dir, ".", flags, Mode::from_raw_mode(0o600))?;
+        let mut file = fs::File::from(fd);
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        let target = format!("{i}.bin");
+        rustix::fs::linkat(&file, "", &out_dir, target.as_str(), rustix::fs::AtFlags::EMPTY_PATH)?;
+        drop(file);
+        rustix::fs::fsync(&out_dir)?;
+        rustix::fs::renameat(&src, name.as_str(), &dst, name.as_str())?;
+        rustix::fs::fsync(&dst)?;
+        rustix::fs::fsync(&src)?;
+        each_ms.push(ms(began.elapsed()));
+    }
+    Ok(Report { secs: start.elapsed().as_secs_f64(), each_ms, ..Report::default() })
+}
+
 async fn open_service(data: &Path) -> Result<Service> {
     let config = config(data);
     Ok(tokio::task::spawn_blocking(move || Service::open(config)).await??)
@@ -335,17 +402,40 @@ async fn accept(data: PathBuf, out: PathBuf, count: usize) -> Result<Report> {
     let service = open_service(&data).await?;
     let one = Amount::parse_request("1")?;
     let mut accept_ms = Vec::with_capacity(count);
+    let mut each_ms = Vec::with_capacity(count);
     let start = Instant::now();
     for _ in 0..count {
         let asked = Instant::now();
         let task = service.start_export(export_request(one, &out, FileKind::Bin, "small")?).await?;
         accept_ms.push(ms(asked.elapsed()));
-        let (_, outcome) = watch(&service, task.id).await?;
-        if !matches!(outcome, TaskOutcome::Export(_)) {
-            bail!("a small export failed: {outcome:?}");
+        let view = service.wait(task.id).await.context("the task is known")?;
+        each_ms.push(ms(asked.elapsed()));
+        if !matches!(view.outcome, Some(TaskOutcome::Export(_))) {
+            bail!("a small export failed: {:?}", view.outcome);
         }
     }
-    Ok(Report { secs: start.elapsed().as_secs_f64(), accept_ms, ..Report::default() })
+    service.shutdown().await;
+    Ok(Report { secs: start.elapsed().as_secs_f64(), accept_ms, each_ms, ..Report::default() })
+}
+
+/// `count` 1-coin exports of 1 CloudCoin, one after the other, each timed from the request to
+/// its outcome on disk (`Service::wait`).
+async fn one_coin(data: PathBuf, out: PathBuf, count: usize) -> Result<Report> {
+    let service = open_service(&data).await?;
+    let one = Amount::parse_request("1")?;
+    let mut each_ms = Vec::with_capacity(count);
+    let start = Instant::now();
+    for _ in 0..count {
+        let asked = Instant::now();
+        let task = service.start_export(export_request(one, &out, FileKind::Bin, "one")?).await?;
+        let view = service.wait(task.id).await.context("the task is known")?;
+        each_ms.push(ms(asked.elapsed()));
+        if !matches!(view.outcome, Some(TaskOutcome::Export(_))) {
+            bail!("a 1-coin export failed: {:?}", view.outcome);
+        }
+    }
+    service.shutdown().await;
+    Ok(Report { secs: start.elapsed().as_secs_f64(), each_ms, ..Report::default() })
 }
 
 fn export_request(amount: Amount, out: &Path, kind: FileKind, tag: &str) -> Result<ExportRequest> {
@@ -435,10 +525,20 @@ fn run_all(args: &RunArgs) -> Result<()> {
     if args.coins == 0 || usize::try_from(args.coins)? > cloudcoin_domain::MAX_COINS_PER_FILE {
         bail!("--coins must be 1..=65535 (one file holds at most 65,535 coins)");
     }
-    let parent = match &args.dir {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir(),
+    let parent = match (&args.dir, args.tmpfs) {
+        (_, true) => PathBuf::from("/dev/shm"),
+        (Some(d), false) => d.clone(),
+        (None, false) => std::env::temp_dir(),
     };
+    fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create the folder to measure in, {}", parent.display()))?;
+    if args.tmpfs {
+        const TMPFS_MAGIC: u64 = 0x0102_1994;
+        let kind = rustix::fs::statfs(&parent)?.f_type;
+        if u64::try_from(kind).ok() != Some(TMPFS_MAGIC) {
+            bail!("{} is not a tmpfs here; name a RAM disk with --dir", parent.display());
+        }
+    }
     let base_tmp = tempfile::Builder::new().prefix("cloudcoin-bench-").tempdir_in(&parent)?;
     let base = fs::canonicalize(base_tmp.path())?;
     if !args.startup_only {
@@ -468,10 +568,16 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
     drop(coins);
 
     let mut import = Samples::default();
-    let mut exports: Vec<(FileKind, Samples)> =
-        FileKind::ALL.into_iter().map(|k| (k, Samples::default())).collect();
+    let mut exports: Vec<(FileKind, Samples)> = FileKind::ALL
+        .into_iter()
+        // Paper pages hold a few hundred coins: a bigger wallet is not exported as pdf.
+        .filter(|k| *k != FileKind::Pdf || args.coins as usize <= cloudcoin_codec::MAX_PAPER_COINS)
+        .map(|k| (k, Samples::default()))
+        .collect();
     let mut accept_small = Vec::new();
     let mut accept_whole = Vec::new();
+    let mut small_each = Vec::new();
+    let mut one_coin = Samples::default();
     let n = args.coins.to_string();
     for round in 0..args.runs {
         eprintln!("round {} of {}", round + 1, args.runs);
@@ -545,7 +651,19 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
             let done = child(&[os("accept"), os(&data), os(&folder("out-small")?), os(&small)])?;
             eprintln!("  small exports accepted in {:.2?} ms", done.accept_ms);
             accept_small.extend(done.accept_ms);
+            small_each.extend(done.each_ms);
             restore(&data)?;
+        }
+        if args.one_coin_exports > 0 && floors {
+            let (ours, floor) = one_coin_round(args, round, &folder)?;
+            eprintln!(
+                "  1-coin exports: p50 {:.2} ms, floor p50 {:.2} ms",
+                median(&ours.each_ms),
+                median(&floor.each_ms)
+            );
+            one_coin.ours.extend(ours.each_ms);
+            one_coin.floor.extend(floor.each_ms);
+            one_coin.rss_kb.push(ours.vmhwm_kb);
         }
     }
 
@@ -589,8 +707,66 @@ fn transfers(args: &RunArgs, base: &Path) -> Result<()> {
         median(&accept_whole),
         accept_whole.len()
     );
+    if !small_each.is_empty() {
+        println!(
+            "small exports from the {}-coin wallet, request to outcome: p50 {:.2} ms ({} samples)",
+            args.coins,
+            median(&small_each),
+            small_each.len()
+        );
+    }
+    if !one_coin.ours.is_empty() {
+        let (ours, floor) = (median(&one_coin.ours), median(&one_coin.floor));
+        println!(
+            "1-coin exports from a {}-coin wallet, request to outcome: p50 {:.2} ms, floor p50 {:.2} ms, {:.2}x, {} MB ({} samples each)",
+            args.one_coin_wallet,
+            ours,
+            floor,
+            ours / floor,
+            median_u64(&one_coin.rss_kb) / 1024,
+            one_coin.ours.len()
+        );
+    }
 
     Ok(())
+}
+
+/// One round of 1-coin exports against the same number of minimal durable exports (the floor),
+/// in folders of the round's own; which runs first alternates from round to round.
+fn one_coin_round(
+    args: &RunArgs,
+    round: usize,
+    folder: &dyn Fn(&str) -> Result<PathBuf>,
+) -> Result<(Report, Report)> {
+    let count = args.one_coin_exports;
+    // Every seventh bench coin is worth 1.
+    if usize::try_from(args.one_coin_wallet / 7)? < count {
+        bail!("--one-coin-wallet must hold at least 7 coins per 1-coin export");
+    }
+    let data = folder("one-coin-data")?;
+    build_wallet(&data, args.one_coin_wallet)?;
+    let (from, to, out) =
+        (folder("one-floor-a")?, folder("one-floor-b")?, folder("one-floor-out")?);
+    for i in 0..count {
+        let coin = bench_coin(u32::try_from(i)?);
+        fs::write(from.join(coin_name(&coin)), cloudcoin_codec::encode_bin(&[coin])?)?;
+    }
+    let n = count.to_string();
+    let floor = || {
+        settle();
+        child(&[os("floor-one-coin"), os(&out), os(&from), os(&to), os(&n)])
+    };
+    let ours = || {
+        settle();
+        child(&[os("one-coin"), os(&data), os(&folder("one-coin-out")?), os(&n)])
+    };
+    Ok(if round % 2 == 0 {
+        let f = floor()?;
+        (ours()?, f)
+    } else {
+        let o = ours()?;
+        (o, floor()?)
+    })
 }
 
 /// `Service::open` timed `--runs` times over a wallet of `--startup-coins` coins.
