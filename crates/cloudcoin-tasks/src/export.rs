@@ -12,13 +12,14 @@
 //!
 //! An export makes the same syncs whatever its size (counted with `strace -f -c`: 15 `fsync`
 //! and 1 `fdatasync` per export, for 1 coin and for 65,535). Those that do not depend on each
-//! other run at the same time on threads of their own, so a small export waits for about eight
-//! of them, not sixteen. In order:
+//! other run at the same time on threads of their own, so a small export waits for twelve in a
+//! row (seventeen before they were grouped so). In order:
 //!
-//! 1. The task's record, `.cloudcoin/tasks/{id}.json`: the file and its folder (on a thread of
-//!    its own while the file is written). It carries the idempotency key, so it is on disk
-//!    before the final name is journaled: a retry with the same key after a restart finds the
-//!    export instead of making a second one.
+//! 1. The task's record, `.cloudcoin/tasks/{id}.json`: the file and its folder, before the file
+//!    is written (while a second thread looks for stray copies of the coins and lists them for
+//!    the journal). It carries the idempotency key, so it is on disk before the final name is
+//!    journaled: a retry with the same key after a restart finds the export instead of making a
+//!    second one; and a crash at any later step finds the task.
 //! 2. The output file (on a thread of its own, while the first journal record is written and
 //!    the file is read back): a name is only ever given to a complete, durable file.
 //! 3. The first journal record, for an unnamed output: the record's file only
@@ -157,31 +158,25 @@ pub(crate) fn run(
                 });
             }
             Prepared {
-                task_recorded: Ok(()),
                 set_aside: set_aside.map(|s| s.moved),
                 coins: journal_coins,
                 digest: coins_digest(&coins),
             }
         };
-        // The task's record (which carries the idempotency key) must be on disk before the
-        // file can be published; it is written on a third thread meanwhile.
-        let record_task = || if job.task_recorded { Ok(()) } else { tracker.persist(job.id) };
-        let spawn = |name: &str| std::thread::Builder::new().name(name.to_owned());
-        let beside = spawn("export-aside").spawn_scoped(scope, side);
-        let recording = spawn("export-task").spawn_scoped(scope, record_task);
-        let prepared = move || {
-            // A panic there goes on here, as it would have without the thread; no thread to be
-            // had: the same work, here.
-            let task_recorded = match recording {
-                Ok(handle) => handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                Err(_) => record_task(),
-            };
-            let prepared = match beside {
-                Ok(handle) => handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                Err(_) => side(),
-            };
-            Prepared { task_recorded, ..prepared }
+        let beside =
+            std::thread::Builder::new().name("export-aside".into()).spawn_scoped(scope, side);
+        let prepared = move || match beside {
+            // A panic there goes on here, as it would have without the thread.
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: the same work, here.
+            Err(_) => side(),
         };
+        // The task's record, which carries the idempotency key, is on disk before the file is
+        // written (so every fault point of the export finds it there), while the second thread
+        // works.
+        if !job.task_recorded {
+            tracker.persist(job.id).map_err(|e| StepError::io("cannot record the task", &e))?;
+        }
         write_and_publish(journal, tracker, job, &coins, &mut record, &output, prepared, &base_name)
     });
     let (final_name, sha256, temp_left) = match published {
@@ -305,10 +300,8 @@ fn alongside<A: Send, B>(
     })
 }
 
-/// What the export's other threads make while the file is written.
+/// What the export's second thread makes while the file is written.
 struct Prepared {
-    /// Whether the task's record is on disk.
-    task_recorded: io::Result<()>,
     /// How many copies of the taken coins were moved to Trash.
     set_aside: io::Result<usize>,
     /// The journal's list of the coins.
@@ -410,8 +403,7 @@ fn write_and_publish(
 ) -> Result<(String, String, Option<io::Error>), StepError> {
     let unnamed = output.open_unnamed()?;
     let journaled = |record: &mut Record, temp: Option<&str>| {
-        let Prepared { task_recorded, set_aside, coins, digest } = prepared();
-        task_recorded.map_err(|e| StepError::io("cannot record the task", &e))?;
+        let Prepared { set_aside, coins, digest } = prepared();
         set_aside.map_err(|e| StepError::io("cannot move a second copy of a coin to Trash", &e))?;
         record.temp = temp.map(str::to_owned);
         record.coins = coins;

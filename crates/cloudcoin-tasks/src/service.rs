@@ -518,11 +518,11 @@ impl Service {
             (req.wallet.clone(), req.amount, req.kind, req.tag.clone());
         let check = if req.verify { self.inner.network.clone() } else { None };
         self.spawn(id, move |inner| {
-            // The task's record is written off the request's path, before the export's final
-            // name is journaled: until both are on disk the export has published nothing, so a
-            // crash before it only forgets a task that never started (and its idempotency key
-            // with it). Without the network check the export writes it while it writes the
-            // file (`export::run`); with it, here, before the check.
+            // The task's record is written here, off the request's path, before the export's
+            // journal record: until both exist the export has changed nothing, so a crash before
+            // it only forgets a task that never started (and its idempotency key with it).
+            // Without the network check the export writes it while its second thread starts
+            // (`export::run`); with it, here, before the check.
             let task_recorded = check.is_some();
             if task_recorded && let Err(e) = inner.tracker.persist(id) {
                 lock(&state).release_ids(ids);
