@@ -94,6 +94,12 @@ pub(crate) struct Args {
     /// Milliseconds connecting to one RAIDA may take. [default: the protocol crate's, 5,000]
     #[arg(long, env = "CLOUDCOIN_RAIDA_CONNECT_TIMEOUT_MS", requires = "raida_list")]
     pub(crate) raida_connect_timeout_ms: Option<u64>,
+
+    /// A coin file (one coin, any format the server reads) whose ANs key every request:
+    /// encryption type 1 (AES-128-CTR), so no AN or PAN crosses the wire in clear. Keep the
+    /// key coin out of the wallets. [default: none; requests go as type 0, keys in clear]
+    #[arg(long, env = "CLOUDCOIN_RAIDA_KEY_COIN", requires = "raida_list")]
+    pub(crate) raida_key_coin: Option<PathBuf>,
 }
 
 /// The type-1 response counter setting.

@@ -241,8 +241,32 @@ async fn raida_config(args: &Args) -> anyhow::Result<Option<cloudcoin_raida::Con
     if let Some(ms) = args.raida_connect_timeout_ms {
         config.connect_timeout = Duration::from_millis(ms);
     }
+    if let Some(path) = args.raida_key_coin.clone() {
+        config.key_coin = Some(key_coin(path).await?);
+    }
     config.validate().context("the RAIDA settings are not usable")?;
     Ok(Some(config))
+}
+
+/// The key coin of `--raida-key-coin`: the one coin the file holds.
+async fn key_coin(path: PathBuf) -> anyhow::Result<cloudcoin_raida::KeyCoin> {
+    let shown = path.display().to_string();
+    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .context("the start-up thread failed")?
+        .with_context(|| format!("cannot read the key coin file {shown}"))?;
+    let coins = cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default())
+        .with_context(|| format!("the key coin file {shown} is not a coin file"))?;
+    match coins.as_slice() {
+        [coin] => {
+            tracing::info!(coin = %coin.id(), "RAIDA requests are encrypted with the key coin (type 1)");
+            Ok(cloudcoin_raida::KeyCoin::from_coin(coin))
+        }
+        other => anyhow::bail!(
+            "the key coin file {shown} holds {} coins; give a file holding exactly one",
+            other.len()
+        ),
+    }
 }
 
 /// `$XDG_DATA_HOME/cloudcoin-server`, else `~/.local/share/cloudcoin-server`.

@@ -96,6 +96,18 @@ pub(crate) enum Command {
     },
     /// Show every RAIDA's echo: up or not, and the round trip.
     Raida,
+    /// Take back the coins of an export its recipient has not claimed (the server needs
+    /// --raida-list): they return to the wallet with new keys and the exported file becomes
+    /// worthless for them; coins already claimed are reported as received. A recipient
+    /// claiming at the same moment can win some coins (see the API document). `--check` only
+    /// looks, changing nothing.
+    Reclaim {
+        /// The export's task id (as `cloudcoin export` printed it, or `cloudcoin tasks`).
+        task: String,
+        /// Only check whether the recipient has claimed the coins; change nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// List the wallets with their balances.
     Wallets,
     /// Create, show or delete one wallet.

@@ -90,6 +90,17 @@ pub(crate) async fn run(cx: &Context, command: Command) -> Result<(), Failure> {
             let task = follow(cx, task.id, "fix").await?;
             finished(cx, task)
         }
+        Command::Reclaim { task, check: true } => {
+            let export = task_id(&task)?;
+            let data = cx.client.reclaim_check(export).await.map_err(|e| cx.call_failed(e))?;
+            cx.out.emit(&data, |o| print_reclaim(o, &data))
+        }
+        Command::Reclaim { task, check: false } => {
+            let request = cloudcoin_client::wire::ReclaimRequest::new(task_id(&task)?);
+            let task = cx.client.reclaim(&request).await.map_err(|e| cx.call_failed(e))?;
+            let task = follow(cx, task.id, "reclaim").await?;
+            finished(cx, task)
+        }
         Command::Raida => {
             let status = cx.client.raida().await.map_err(|e| cx.call_failed(e))?;
             cx.out.emit(&status, |o| {
@@ -369,6 +380,7 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
             }
             Ok(())
         }
+        Some(TaskData::Reclaim(d)) => print_reclaim(o, d),
         Some(TaskData::Fix(d)) => {
             let g = |x: &cloudcoin_client::wire::GradeData| {
                 format!("{} ({})", x.coins, x.amount.display_grouped())
@@ -381,6 +393,29 @@ fn print_result(o: &mut dyn Write, task: &Task) -> io::Result<()> {
         }
         _ => writeln!(o, "{}", task.message),
     }
+}
+
+/// A reclaim's outcome, or its check's.
+fn print_reclaim(o: &mut dyn Write, d: &cloudcoin_client::wire::ReclaimData) -> io::Result<()> {
+    let g = |x: &cloudcoin_client::wire::GradeData| {
+        format!("{} ({})", x.coins, x.amount.display_grouped())
+    };
+    writeln!(o, "export:           {}", d.export)?;
+    writeln!(o, "file:             {}", d.file.display())?;
+    writeln!(o, "coins sent:       {}", d.coins)?;
+    if d.reclaimed {
+        writeln!(o, "back in wallet:   {}", g(&d.returned))?;
+        writeln!(o, "limbo:            {}", g(&d.limbo))?;
+    } else {
+        writeln!(o, "not claimed yet:  {}", g(&d.unclaimed))?;
+    }
+    writeln!(o, "received:         {}", g(&d.received))?;
+    writeln!(o, "unknown:          {}", g(&d.unknown))?;
+    writeln!(o, "in wallet again:  {}", g(&d.held))?;
+    for coin in &d.received_coins {
+        writeln!(o, "  received: denomination {} #{}", coin.dn, coin.sn)?;
+    }
+    writeln!(o, "{}", d.note)
 }
 
 fn print_wallet(o: &mut dyn Write, w: &WalletDetail) -> io::Result<()> {

@@ -175,6 +175,12 @@ pub(crate) fn service_error(e: &ServiceError) -> ApiError {
                 .with_details(details(|d| d.field = Some("items".to_owned())))
         }
         ServiceError::NoNetwork => ApiError::new(S::CONFLICT, code::NO_NETWORK, e.to_string()),
+        ServiceError::ExportNotFound { .. } => {
+            ApiError::new(S::NOT_FOUND, code::TASK_NOT_FOUND, e.to_string())
+        }
+        ServiceError::NotAnExport { .. } => {
+            ApiError::new(S::CONFLICT, code::NOT_AN_EXPORT, e.to_string())
+        }
         ServiceError::Internal(_) => ApiError::internal(e),
         #[allow(unreachable_patterns)]
         _ => ApiError::internal(e),

@@ -58,6 +58,7 @@
 //! | 4313 | 409 | the task has no file to download |
 //! | 4314 | 410 | the task's file was moved, removed or changed since it was written |
 //! | 4315 | 409 | no RAIDA network configured (`--raida-list`) |
+//! | 4316 | 409 | the task is not a completed export (reclaim) |
 //!
 //! The same table is [`codes::ALL`], and the `x-error-codes` of the OpenAPI document.
 

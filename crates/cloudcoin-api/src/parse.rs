@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use cloudcoin_domain::{FileKind, Tag, WalletName};
-use cloudcoin_tasks::{BackupRequest, ExportRequest, ImportItem, ImportRequest};
+use cloudcoin_tasks::{BackupRequest, ExportRequest, ImportItem, ImportRequest, TaskId};
 use http::StatusCode;
 
 use crate::error::{ApiError, code, name_error};
@@ -127,6 +127,15 @@ pub(crate) fn import_request(body: &[u8]) -> Result<ImportRequest, ApiError> {
 pub(crate) fn fix_request(body: &[u8]) -> Result<WalletName, ApiError> {
     let f = Fields::parse_body(body)?;
     wallet_field(&f, "name")
+}
+
+/// `POST /api/v1/reclaim`: `{task}`, an export's task id.
+pub(crate) fn reclaim_request(body: &[u8]) -> Result<TaskId, ApiError> {
+    let f = Fields::parse_body(body)?;
+    let text = f.string("task")?;
+    text.parse::<TaskId>().map_err(|e| {
+        ApiError::field("task", format!("{e}; give the id of the export task to reclaim"))
+    })
 }
 
 /// `POST /api/v1/backup`: `{name, folder, tag?}`.

@@ -1,9 +1,9 @@
 //! The service's task snapshots as the wire shows them.
 
-use cloudcoin_tasks::{ClaimReport, GradeCount, RaidaHealth, TaskOutcome, TaskView};
+use cloudcoin_tasks::{ClaimReport, GradeCount, RaidaHealth, ReclaimReport, TaskOutcome, TaskView};
 use cloudcoin_wire::{
     BackupData, ClaimData, CoinRef, ErrorPayload, ExportData, FixData, GradeData, ImportData, Info,
-    RaidaEcho, RaidaStatus, Rejection, Task, TaskData,
+    RaidaEcho, RaidaStatus, ReclaimData, Rejection, Task, TaskData,
 };
 
 /// A count as the wire carries it (a `usize` always fits in 64 bits here).
@@ -55,6 +55,7 @@ fn data(outcome: &TaskOutcome) -> TaskData {
             fix.limbo = grade(&r.limbo);
             TaskData::Fix(fix)
         }
+        TaskOutcome::Reclaim(r) => TaskData::Reclaim(reclaim(r)),
         TaskOutcome::Failed(f) => TaskData::Error(crate::error::task_failure(f).payload()),
         _ => TaskData::Error(ErrorPayload::new(
             crate::codes::INTERNAL,
@@ -80,6 +81,25 @@ fn claim(r: &ClaimReport) -> ClaimData {
         .map(|id| CoinRef::new(id.denomination.code(), id.serial.get()))
         .collect();
     claim
+}
+
+/// `data` of a finished reclaim, and `GET /api/v1/reclaim/{id}`'s payload.
+pub(crate) fn reclaim(r: &ReclaimReport) -> ReclaimData {
+    let export = r.export.unwrap_or_default();
+    let mut data = ReclaimData::new(export, r.reclaimed, r.note.clone(), grade(&r.unclaimed));
+    data.file = r.file.clone();
+    data.coins = count(r.coins);
+    data.received = grade(&r.received);
+    data.unknown = grade(&r.unknown);
+    data.held = grade(&r.held);
+    data.returned = grade(&r.returned);
+    data.limbo = grade(&r.limbo);
+    data.received_coins = r
+        .received_coins
+        .iter()
+        .map(|id| CoinRef::new(id.denomination.code(), id.serial.get()))
+        .collect();
+    data
 }
 
 /// `GET /api/v1/raida`'s payload: every RAIDA's echo.

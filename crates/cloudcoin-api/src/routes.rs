@@ -44,6 +44,8 @@ pub(crate) enum Route {
     Backup,
     Fix,
     Raida,
+    Reclaim,
+    ReclaimCheck(String),
     Tasks,
     Task(String),
     TaskFile(String),
@@ -64,6 +66,8 @@ impl Route {
             Route::Backup,
             Route::Fix,
             Route::Raida,
+            Route::Reclaim,
+            Route::ReclaimCheck("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::Tasks,
             Route::Task("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
             Route::TaskFile("9b2f1c1e-8a57-4d0e-9a55-0f1e2d3c4b5a".into()),
@@ -85,6 +89,8 @@ impl Route {
             ["backup"] => Route::Backup,
             ["fix"] => Route::Fix,
             ["raida"] => Route::Raida,
+            ["reclaim"] => Route::Reclaim,
+            ["reclaim", id] if !id.is_empty() => Route::ReclaimCheck((*id).to_owned()),
             ["tasks"] => Route::Tasks,
             ["tasks", id] if !id.is_empty() => Route::Task((*id).to_owned()),
             ["tasks", id, "file"] if !id.is_empty() => Route::TaskFile((*id).to_owned()),
@@ -106,6 +112,8 @@ impl Route {
             Route::Backup => "/api/v1/backup",
             Route::Fix => "/api/v1/fix",
             Route::Raida => "/api/v1/raida",
+            Route::Reclaim => "/api/v1/reclaim",
+            Route::ReclaimCheck(_) => "/api/v1/reclaim/{id}",
             Route::Tasks => "/api/v1/tasks",
             Route::Task(_) => "/api/v1/tasks/{id}",
             Route::TaskFile(_) => "/api/v1/tasks/{id}/file",
@@ -121,10 +129,11 @@ impl Route {
             Route::OpenApi
             | Route::Info
             | Route::Raida
+            | Route::ReclaimCheck(_)
             | Route::Tasks
             | Route::Task(_)
             | Route::TaskFile(_) => "GET",
-            Route::Export | Route::Import | Route::Backup | Route::Fix => "POST",
+            Route::Export | Route::Import | Route::Backup | Route::Fix | Route::Reclaim => "POST",
             Route::Wallets => "GET, POST",
             Route::Wallet(_) => "GET, DELETE",
         }
@@ -305,6 +314,17 @@ where
         (Route::Raida, Method::GET) => {
             let all = service.raida_health().await.map_err(|e| service_error(&e))?;
             success(StatusCode::OK, crate::render::raida(&all))
+        }
+        (Route::Reclaim, Method::POST) => {
+            let body = read_body(req, limit, state).await?;
+            let export = off_worker(body, parse::reclaim_request).await?;
+            let task = service.start_reclaim(export).await.map_err(|e| service_error(&e))?;
+            accepted(&task)
+        }
+        (Route::ReclaimCheck(id), Method::GET) => {
+            let export = id.parse::<TaskId>().map_err(|_| ApiError::task_not_found(id))?;
+            let report = service.check_reclaim(export).await.map_err(|e| service_error(&e))?;
+            success(StatusCode::OK, crate::render::reclaim(&report))
         }
         (Route::Tasks, Method::GET) => {
             let tasks: Vec<_> = service.tasks().iter().map(crate::render::task).collect();

@@ -6,7 +6,7 @@ use cloudcoin_domain::WalletName;
 use cloudcoin_wire::TaskId;
 use cloudcoin_wire::{
     BackupRequest, CreateWalletRequest, Deleted, ExportRequest, FixRequest, Health, ImportRequest,
-    Info, RaidaStatus, Task, WalletDetail, WalletSummary,
+    Info, RaidaStatus, ReclaimData, ReclaimRequest, Task, WalletDetail, WalletSummary,
 };
 use http::Method;
 use serde::Serialize;
@@ -193,6 +193,36 @@ impl Client {
     /// `GET /api/v1/raida`: every RAIDA's echo.
     pub async fn raida(&self) -> Result<RaidaStatus, Error> {
         self.transport.send(Call::get("/raida".into())).await
+    }
+
+    /// `POST /api/v1/reclaim`: takes back the coins of an export its recipient has not
+    /// claimed; answers with the running task, whose `data` is a
+    /// [`ReclaimData`](cloudcoin_wire::ReclaimData) when it completes.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudcoin_client::Client, export: cloudcoin_wire::TaskId)
+    /// # -> Result<(), cloudcoin_client::Error> {
+    /// let task = client.reclaim(&cloudcoin_wire::ReclaimRequest::new(export)).await?;
+    /// let done = client.wait(task.id).finish(|_| {}).await?;
+    /// println!("{}", done.message);
+    /// # Ok(()) }
+    /// ```
+    pub async fn reclaim(&self, request: &ReclaimRequest) -> Result<Task, Error> {
+        self.transport.send(post("/reclaim", request)?).await
+    }
+
+    /// `GET /api/v1/reclaim/{id}`: which coins of export `export` its recipient has claimed,
+    /// changing nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudcoin_client::Client, export: cloudcoin_wire::TaskId)
+    /// # -> Result<(), cloudcoin_client::Error> {
+    /// let check = client.reclaim_check(export).await?;
+    /// println!("{} of {} coins not claimed yet", check.unclaimed.coins, check.coins);
+    /// # Ok(()) }
+    /// ```
+    pub async fn reclaim_check(&self, export: TaskId) -> Result<ReclaimData, Error> {
+        self.transport.send(Call::get(format!("/reclaim/{export}"))).await
     }
 
     /// `GET /api/v1/tasks/{id}`.

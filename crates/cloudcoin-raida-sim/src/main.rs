@@ -27,6 +27,9 @@ struct Args {
     /// Denomination code of the generated coins.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     generate_dn: i8,
+    /// Also write the generated coins into this file (format 9), for a wallet to import.
+    #[arg(long)]
+    write_generated: Option<PathBuf>,
     /// Where to write the address list (`host:port` a line, line = RAIDA id).
     #[arg(long, default_value = "raida-addresses.txt")]
     address_list: PathBuf,
@@ -70,7 +73,15 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let paths = args.coins.clone();
     let mut coins = tokio::task::spawn_blocking(move || read_coins(&paths)).await??;
-    coins.extend(generate_coins(args.generate_dn, 1, args.generate));
+    let generated = generate_coins(args.generate_dn, 1, args.generate);
+    if let Some(path) = args.write_generated.clone() {
+        let bytes = cloudcoin_codec::encode_bin(&generated).context("encoding the coins")?;
+        let shown = path.display().to_string();
+        tokio::task::spawn_blocking(move || std::fs::write(path, bytes))
+            .await?
+            .with_context(|| format!("writing the generated coins to {shown}"))?;
+    }
+    coins.extend(generated);
     let ports: [u16; 25] = core::array::from_fn(|i| {
         if args.first_port == 0 { 0 } else { args.first_port.saturating_add(i as u16) }
     });

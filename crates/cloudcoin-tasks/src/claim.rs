@@ -14,8 +14,6 @@
 //! crash at any point leaves each coin in exactly one file, holding either the keys before the
 //! pown (with the PANs) or after it — both of which healing settles.
 
-use std::fs;
-use std::io::Write;
 use std::sync::Mutex;
 
 use cloudcoin_domain::{Amount, Coin, CoinId, Pown, RAIDA_COUNT, WalletName};
@@ -23,7 +21,7 @@ use cloudcoin_raida::{AGREEMENT, Answer, Check, RaidaId};
 
 use crate::export::lock;
 use crate::network::Network;
-use crate::store::{Folder, Layout, WalletState};
+use crate::store::{Folder, Layout, Rewrite, WalletState};
 
 /// How many coins and how much money ended in one grade.
 ///
@@ -239,45 +237,12 @@ pub(crate) fn apply(
             })
             .collect()
     };
-    // 1. The new contents, beside the files they replace, made durable at once.
-    let mut temps = Vec::with_capacity(placed.len());
-    let mut touched = std::collections::BTreeSet::new();
-    for (x, from, _) in &placed {
-        let dir = layout.folder(wallet, *from);
-        let temp = dir.join(format!(".keys-{}.tmp", uuid::Uuid::new_v4().simple()));
-        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&x.coin))
-            .map_err(std::io::Error::other)?;
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        f.write_all(&bytes)?;
-        temps.push(temp);
-        touched.insert(*from);
-    }
-    for from in &touched {
-        crate::dir::sync_file_system(&layout.folder(wallet, *from))?;
-    }
-    // 2. Each renamed over its coin's file: the coin now has its new keys on disk.
-    for ((_, from, file), temp) in placed.iter().zip(&temps) {
-        fs::rename(temp, layout.folder(wallet, *from).join(file))?;
-    }
-    for from in &touched {
-        crate::durable::sync_dir(&layout.folder(wallet, *from))?;
-    }
-    // 3. Each file moved to its grade's folder, never replacing anything.
-    let mut names = Vec::with_capacity(placed.len());
-    let mut dests = std::collections::BTreeSet::new();
-    for (x, from, file) in &placed {
-        if x.folder == *from {
-            names.push(Some(file.clone()));
-            continue;
-        }
-        let source = fs::File::open(layout.folder(wallet, *from))?;
-        let dest = fs::File::open(layout.folder(wallet, x.folder))?;
-        names.push(crate::store::move_one(&source, file, &dest)?);
-        dests.insert(x.folder);
-    }
-    for folder in dests.iter().chain(&touched) {
-        crate::durable::sync_dir(&layout.folder(wallet, *folder))?;
-    }
+    // 1.–3. The new contents on disk, then each file moved to its grade's folder.
+    let rewrites: Vec<Rewrite<'_>> = placed
+        .iter()
+        .map(|(x, from, file)| Rewrite { coin: &x.coin, from: *from, file, to: x.folder })
+        .collect();
+    let names = crate::store::rewrite_coins(layout, wallet, &rewrites)?;
     // 4. The index says the same.
     let mut s = lock(state);
     for ((x, from, _), name) in placed.into_iter().zip(names) {

@@ -5,7 +5,7 @@
 
 use std::fs::{File, Metadata};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -126,6 +126,7 @@ impl Dir {
 
     /// Gives the file `from` the second name `to`; fails if `to` exists, even as a symbolic
     /// link.
+    #[cfg(test)]
     pub(crate) fn link(&self, from: &str, to: &str) -> io::Result<()> {
         Ok(rustix::fs::linkat(&self.handle, from, &self.handle, to, AtFlags::empty())?)
     }
@@ -196,27 +197,25 @@ impl Dir {
         to: &str,
         before_link: &mut impl FnMut(&str, Publication) -> io::Result<()>,
     ) -> io::Result<Option<io::Error>> {
-        let flags = rustix::fs::RenameFlags::NOREPLACE;
-        let renamed = if crate::fault::no_rename_noreplace() {
-            Err(rustix::io::Errno::INVAL)
-        } else {
-            rustix::fs::renameat_with(&self.handle, from, &self.handle, to, flags)
-        };
-        match renamed {
-            Ok(()) => Ok(None),
-            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
-                // From the link on, both names may exist: the journal must say so first, since
-                // the temporary name being there then proves nothing about the final one.
-                before_link(to, Publication::LinkThenUnlink)?;
-                self.link(from, to)?;
+        let handle = self.handle.as_fd();
+        let renamed = rename_no_replace_at(
+            handle,
+            from,
+            handle,
+            to,
+            // From the link on, both names may exist: the journal must say so first, since
+            // the temporary name being there then proves nothing about the final one.
+            || before_link(to, Publication::LinkThenUnlink),
+            || {
                 // A crash point only: nothing between the two calls can fail.
                 let _ = crate::fault::point("publish:after_link");
-                let removed = crate::fault::point("publish:unlink_temp")
-                    .and_then(|()| self.remove_checked(from));
-                Ok(removed.err())
-            }
-            Err(e) => Err(e.into()),
-        }
+                crate::fault::point("publish:unlink_temp")
+            },
+        )?;
+        Ok(match renamed {
+            Renamed::Atomic => None,
+            Renamed::Linked(removed) => removed,
+        })
     }
 
     /// Creates a file with no name in this directory (`O_TMPFILE`), open for reading and
@@ -323,6 +322,56 @@ impl Dir {
     /// Flushes everything written to the file system holding the directory (`syncfs`).
     pub(crate) fn sync_file_system(&self) -> io::Result<()> {
         Ok(rustix::fs::syncfs(&self.handle)?)
+    }
+}
+
+/// How [`rename_no_replace_at`] gave a file its new name.
+#[derive(Debug)]
+pub(crate) enum Renamed {
+    /// In one step, `renameat2(RENAME_NOREPLACE)`: the old name is gone.
+    Atomic,
+    /// By `link` then `unlink`, where the file system refuses `RENAME_NOREPLACE`; why the old
+    /// name is still there, if its removal failed (the file then has both names).
+    Linked(Option<io::Error>),
+}
+
+/// Gives the file `from` of the directory `source` the name `to` in the directory `dest`,
+/// failing (`AlreadyExists`) rather than replace anything there, a symbolic link included. The
+/// one rename fallback of the crate: where the file system refuses `RENAME_NOREPLACE` (NFS
+/// answers `EINVAL`; `CLOUDCOIN_FAULT_NO_RENAME2` in tests), `before_link` is called, the file
+/// is linked under `to` (a link never replaces), `after_link` is called, and `from` is removed
+/// — unless `after_link` failed; a name `from` already gone counts as removed. Between the link
+/// and the removal the file has both names, so a crash there leaves both: the caller says what
+/// that means for it (`before_link` journals it; a wallet's scan settles two files of one coin).
+pub(crate) fn rename_no_replace_at(
+    source: BorrowedFd<'_>,
+    from: &str,
+    dest: BorrowedFd<'_>,
+    to: &str,
+    before_link: impl FnOnce() -> io::Result<()>,
+    after_link: impl FnOnce() -> io::Result<()>,
+) -> io::Result<Renamed> {
+    use rustix::io::Errno;
+    let renamed = if crate::fault::no_rename_noreplace() {
+        Err(Errno::INVAL)
+    } else {
+        rustix::fs::renameat_with(source, from, dest, to, rustix::fs::RenameFlags::NOREPLACE)
+    };
+    match renamed {
+        Ok(()) => Ok(Renamed::Atomic),
+        Err(Errno::INVAL | Errno::NOSYS) => {
+            before_link()?;
+            rustix::fs::linkat(source, from, dest, to, AtFlags::empty())?;
+            let removed = after_link().and_then(|()| {
+                match rustix::fs::unlinkat(source, from, AtFlags::empty()) {
+                    // Removed by someone else meanwhile: moved all the same.
+                    Ok(()) | Err(Errno::NOENT) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            });
+            Ok(Renamed::Linked(removed.err()))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

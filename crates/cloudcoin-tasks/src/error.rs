@@ -93,6 +93,22 @@ pub enum ServiceError {
         /// The limit.
         max: usize,
     },
+    /// No export of that id is known (reclaim, and its check).
+    #[error(
+        "no export with task id {id} is known in any wallet (its receipt is not in Receipts); check the id"
+    )]
+    ExportNotFound {
+        /// The id given.
+        id: crate::task::TaskId,
+    },
+    /// The task is not an export that completed (reclaim, and its check).
+    #[error("task {id} cannot be reclaimed: {reason}")]
+    NotAnExport {
+        /// The id given.
+        id: crate::task::TaskId,
+        /// Why.
+        reason: String,
+    },
     /// A fault of the server itself; the message is for the log.
     #[error("internal error: {0}")]
     Internal(String),

@@ -8,6 +8,102 @@
 //! is published a failure puts the coins back; after, the export is finished (now, or by recovery
 //! at start-up).
 //!
+//! # Step by step
+//!
+//! 1. validate the wallet, the folder (absolute, no `.`/`..`, canonical — no symlink on the way —,
+//!    an existing writable directory, under an export root if any are set, outside the data
+//!    directory — see `crate::folder`) and the amount
+//!    (`select_coins`'s choice, made by the wallet's `SpendableSet`), and reserve the coins; if the
+//!    file's conventional name in the folder, or a numbered name ` (n)` that the search for a free
+//!    name would pass, is a symbolic link, the folder is refused (`ServiceError::Folder`, API code
+//!    4193) and the coins are released — a regular file there only moves the output to the next
+//!    free name; a refusal here reserved and wrote nothing. The folder is then held open as a
+//!    directory handle (see `crate::folder`) for the rest of the task;
+//! 2. create the output as an **unnamed file** in the folder (`openat(dir, ".", O_TMPFILE|O_RDWR)`,
+//!    mode 0600 before the umask: a coin file is bearer money). Nobody can open it before it is
+//!    linked, and it vanishes if the process dies or the export fails. Where the file system cannot
+//!    make one (FAT sticks, some network file systems) it is a named temporary file
+//!    `.{final name}.{id}.partial` instead, created through the handle
+//!    (`O_CREAT|O_EXCL|O_NOFOLLOW`) after the journal names it;
+//! 3. write the coins with `write_coins`, advancing the task's progress from 10 to 80 —
+//!    `export:after_write`;
+//! 4. keep only a read-only handle on it (reopened through `/proc/self/fd`, so no file in the
+//!    folder stays open for writing) and fsync it — `export:after_fsync`. Journal the intent (coins
+//!    and their files, the folder's real path, `unnamed` or the temporary name) —
+//!    `export:after_journal`; a named temporary file is journaled before it is created, an unnamed
+//!    one once it is written (nothing needs removing if the process dies before that: the file
+//!    vanishes with it), on the task's thread while a second thread fsyncs it, and the read-back
+//!    below runs there too; the fault point `export:after_fsync` is passed once both threads are
+//!    done, and the file is published only after both succeeded. While
+//!    steps 2–4 run on the task's thread, a second thread moves to Trash any copy of a taken coin
+//!    dropped into the wallet since the reservation, and makes the journal's coin list and the
+//!    coins' digest; the record is written only once that thread is done. Read the file back and
+//!    check its coins' digest (progress 90);
+//! 5. pick the final name (`unique_file_name`), write it and the file's SHA-256 into the record
+//!    (before the link: from here recovery takes the link as possible), and publish the file
+//!    without replacing anything, symlinks included: an unnamed file with `linkat(fd, "", dir,
+//!    final, AT_EMPTY_PATH)` where the kernel allows it, else `linkat(AT_FDCWD, "/proc/self/fd/N",
+//!    dir, final, AT_SYMLINK_FOLLOW)`, a named one with `renameat2(RENAME_NOREPLACE)` (so the
+//!    temporary name is gone exactly when the final one exists; link and unlink where the file
+//!    system lacks it). fsync the folder handle — `export:after_rename`; record `committed` —
+//!    `export:after_commit`. The moment the link succeeds the coins leave the wallet's in-memory
+//!    index (they are in the file now): an import of that very file — a person may take it the
+//!    moment it appears — stores them as new coins instead of counting them as already present
+//!    while the export is moving them to `Sent` (the campaign, `bins/cloudcoin-campaign`, found
+//!    that loss);
+//! 6. rename each coin's file from Bank/Fracked to `Sent` (`store::move_coins`; what guards it is
+//!    told in the store's `moves` module) (one `renameat2(RENAME_NOREPLACE)` between
+//!    directory handles per coin, in the order the journal lists them — the order the stray-copy
+//!    scan found them in their folders' listings, which is the directories' hash order, so each
+//!    rename touches the blocks the one before did), then fsync `Sent` and each source folder once
+//!    — `export:mid_move` (half-way), `export:after_move`;
+//! 7. append the `transactions.csv` row and write `Receipts/{id}.json` (op id, time, amount, coin
+//!    ids, file, sha256), both on a second thread while step 6 runs; record the task as
+//!    completed; remove the journal record.
+//!
+//! A failure before the link (the link itself failing included) drops the unnamed file or removes
+//! the temporary one, clears `final_name` in the record, makes the coins spendable again, and ends
+//! the task in `error` ("…; the coins were returned to the wallet"). If the temporary file cannot
+//! be removed (the folder went read-only) or the record cannot be updated, the coins stay reserved,
+//! the record stays, and the task says so; the next start finishes the clean-up.
+//!
+//! **Invariant:** a task that returns the coins leaves no readable copy of them. Kept by
+//! `faults::a_folder_gone_read_only_before_publishing_leaves_no_readable_copy_of_returned_coins`
+//! (the folder is remounted read-only between the fsync and the link, with an unnamed file and with
+//! the named fallback) and
+//! `recovery::an_unreachable_temporary_file_keeps_the_coins_until_it_is_removed`.
+//!
+//! Once the link succeeded the export only goes forward. An fsync error of the folder, or a failure
+//! to record `committed`, stops it *before any coin moves* (a power loss could otherwise keep the
+//! moves to `Sent` and lose the file's name): the coins stay reserved, the record stays, and the
+//! task says "the file … was written, but …; its coins stay reserved until the next start settles
+//! the export"; the next start syncs the folder again before it moves anything. If step 6 or 7
+//! fails the coins stay reserved, the record (committed) stays, and the next start finishes it.
+//! Kept by `faults::an_output_folder_fsync_error_stops_the_export_before_the_coins_move` and
+//! `faults::a_full_disk_while_settling_keeps_the_task_message_true_after_a_restart` (disk full at
+//! each step after the link; the user then takes the file; the restart never makes its coins
+//! spendable). The task then reports the path the file really has: the folder handle's path as the
+//! kernel knows it (`/proc/self/fd/N`), so a folder moved or swapped mid-export is reported where
+//! the file is
+//! (`backup::tests::a_folder_swapped_for_a_link_after_validation_keeps_the_file_inside`). The
+//! number of fsyncs is constant per export, not one per coin (see below).
+//!
+//! **Invariant: before an export commits, its file is reachable by the path the task will report.**
+//! Kept by `tests/it/others.rs`: `an_export_into_a_mount_detached_mid_export_loses_nothing` (a real
+//! tmpfs, `umount -l` while the export is paused; root). The file is written and linked through the
+//! held folder handle, which a detached mount still accepts; before the commit the export looks the
+//! reported path up afresh and compares device and inode with the file it linked
+//! (`Dir::reaches`). Not the same file, or not known: the export has not published — its coins stay
+//! reserved, its record stays, the task says it needs attention; it is not undone either (a bind
+//! mount's source may still show the file).
+//!
+//! **Invariant: a name the export made is removed before its record is.** Kept by
+//! `tests/it/others.rs`: `a_temporary_name_whose_removal_failed_is_removed_before_its_record`
+//! (`CLOUDCOIN_FAULT_IO=publish:unlink_temp`). A failed `unlink(temp)` after the link is returned,
+//! not logged away: the export finishes (coins to `Sent`, receipt), tries the removal once more,
+//! and if the temporary name is still there keeps its record, marked `finished`, naming it; each
+//! start removes it and only then the record. Backups keep theirs the same way.
+//!
 //! # What is synced, and which rule each sync serves
 //!
 //! An export makes the same syncs whatever its size (counted with `strace -f -c`: 15 `fsync`

@@ -1,4 +1,32 @@
 //! Checking a folder a client asks the server to write into.
+//!
+//! # Output folders
+//!
+//! A folder a client names (export, backup) is checked by path — absolute, canonical, a directory,
+//! under an export root — and then opened **once**, one component at a time from `/` with
+//! `openat(…, O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC)`, so no component may be a symbolic link; `fstat`
+//! of the handle must give the device and inode that the check saw. From then on every operation
+//! names files relative to that handle (`crate::dir::Dir`, built on `rustix`, no `unsafe`): the
+//! write probe, the temporary file (`O_CREAT|O_EXCL|O_NOFOLLOW`), reading it back (`O_NOFOLLOW`),
+//! probing names (`statat(AT_SYMLINK_NOFOLLOW)`), publishing (`linkat` then `unlinkat`) and the
+//! folder's fsync. A path component swapped for a symbolic link after the check cannot redirect a
+//! handle, so no file leaves the validated folder; a file is never written through a link and never
+//! replaces anything.
+//!
+//! **Invariant:** the data directory and everything under it is never an export or backup target.
+//! `folder::OwnTree::refuse` checks the folder's real path against the data directory's, and the
+//! identity (device and inode) of the opened directory and of every directory above it — walked
+//! with `..` from the handle — against every directory in the data directory's tree, so a symbolic
+//! link, a bind mount or a second mount of the same file system cannot lead into it unseen. A
+//! refused folder is `ServiceError::Folder` (API code 4193) with a message saying why, and is
+//! refused before anything (the write probe included) is written. Kept by
+//! `export::the_data_directory_and_everything_under_it_is_refused` (crate tests, bind mounts of
+//! `Import` and `Wallets`) and `paths::the_data_directory_is_never_an_export_or_backup_target`
+//! (server, a bind mount of `Bank`).
+//!
+//! **Architecture invariant:** after validation, export and backup never touch the target folder by
+//! path. Recovery works from the paths in the journal, but opens the folder the same way (no link
+//! on the way) before it removes a temporary file or reads a published one.
 
 use std::collections::HashSet;
 use std::fs;

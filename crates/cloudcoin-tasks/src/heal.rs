@@ -147,6 +147,10 @@ pub(crate) fn heal(
         ids
     };
     let result = heal_reserved(net, layout, wallet, state, &ids);
+    // What reclaims left to settle (their coins healed just now, or a crash).
+    if let Err(e) = crate::reclaim::settle_records(layout, wallet, state) {
+        tracing::warn!(wallet = %wallet, error = %e, "cannot settle the reclaim records; the next healing tries again");
+    }
     let mut s = lock(state);
     for id in &ids {
         s.coins.update(id, |e| {

@@ -2,6 +2,40 @@
 //! `.cloudcoin/journal/{op id}.json`, written atomically and synced before the first change the
 //! operation makes, updated when its output is published, and removed when it is done.
 //! Recovery at start-up reads what is left (see `recovery`).
+//!
+//! # The record
+//!
+//! A record is JSON, written atomically (temporary sibling, fsync, rename, fsync of the folder)
+//! before the operation's first change, and removed only after the task's outcome is on disk:
+//!
+//! ```json
+//! {"version":1, "op":"export", "id":"<task uuid>", "wallet":"Default",
+//!  "coins":[{"dn":1,"sn":7998}, {"dn":0,"sn":12,"folder":"Fracked"},
+//!           {"dn":1,"sn":31,"file":"10 CloudCoin #31 '' (2).bin"}, ...],
+//!  "coins_digest":"<hex>", "target_dir":"/abs/folder",
+//!  "temp":null, "unnamed":true,
+//!  "final_name":"10.5 CloudCoin #6 'trade'.zip", "sha256":"<hex>", "committed":true,
+//!  "amount_units":1050000000, "tag":"trade", "coin_count":0}
+//! ```
+//!
+//! A coin's `folder` is written only when it is not `Bank`, and its `file` only when it is not the
+//! coin's conventional name (`store::id_file_name`, which depends on the denomination and serial
+//! alone): a whole-balance export's record is written three times, and most coins are then
+//! `{"dn":…,"sn":…}`, a quarter of the size. A record that spells both out reads the same.
+//! **Invariant:** the short form names the same folder and file as the long one. Kept by
+//! `journal::tests::a_coin_in_bank_under_its_usual_name_is_written_short_and_reads_back_whole`
+//! (every denomination code, other ANs and POWN, a numbered name, another folder, an older record).
+//!
+//! An export's record passes through three states, and recovery reads them so (see
+//! `crate::recovery`): **written, not linked** (`final_name` null: the output is an unnamed file,
+//! or the temporary file `temp`), **final name recorded** (`final_name` is written *before* the
+//! link, so the link may or may not have happened), and **committed** (the link happened and the
+//! folder was synced).
+//!
+//! `coins_digest` fingerprints the exact coin set an output must hold: SHA-256 over the coin count
+//! (u64, big-endian) followed by the sorted, distinct records `denomination code (i8) ‖ serial
+//! (u32, big-endian) ‖ AN 0…AN 24`. POWN is left out (a multi-coin format-9 file does not carry
+//! it).
 
 use std::io;
 use std::path::PathBuf;

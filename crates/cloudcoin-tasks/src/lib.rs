@@ -66,9 +66,9 @@ mod journal;
 mod network;
 mod owners;
 mod precheck;
+mod reclaim;
 mod records;
 mod recovery;
-mod scan;
 mod service;
 mod store;
 mod task;
@@ -88,6 +88,7 @@ pub use crate::fault::{
 };
 pub use crate::heal::HealReport;
 pub use crate::network::RaidaHealth;
+pub use crate::reclaim::ReclaimReport;
 pub use crate::service::{
     BackupRequest, ExportRequest, ImportItem, ImportRequest, Service, ServiceConfig, WalletDetail,
     WalletSummary,

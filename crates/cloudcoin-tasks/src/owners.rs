@@ -9,6 +9,32 @@
 //! once the coin is claimed no export can pick it, and a file of the coin moves from a held
 //! folder to `Sent` by a rename, so looking at the held folders first and at `Sent` next cannot
 //! miss it.
+//!
+//! # The rule, and how it is kept
+//!
+//! **Invariant: an import never stores a coin another wallet of this server holds, nor — unless the
+//! request says `allow_sent` — a coin this server sent away.** Kept by
+//! `import_backup::a_coin_is_never_stored_in_two_wallets_nor_again_after_it_was_sent` (server: 10.5
+//! exported from Default, the file refused by Alice without `allow_sent` and stored with it, then
+//! `examples/test-coins` into Default again: the six coins are rejected naming Alice, even with
+//! `allow_sent`),
+//! `import_backup::two_imports_of_the_same_coins_into_two_wallets_at_once_store_each_coin_once`
+//! (tasks: eight rounds of two concurrent imports of 300 coins into A and B) and
+//! `owners::tests::coins_are_found_in_held_folders_then_in_sent_with_their_receipt`. How
+//! (`crate::owners`): every import takes its `Incoming` claims under one service-wide lock, and
+//! under it first looks the coins up in every other wallet's index (each wallet locked in turn,
+//! never two at once): a coin held there, or being imported there, is a rejection naming that
+//! wallet. So of two imports into two wallets at once, the second sees the first one's claims. Once
+//! claimed (no export can pick a claimed coin), the import looks for files of the coins with the
+//! same ANs in every wallet folder (live ones, then deleted ones), held folders first and `Sent`
+//! next — a file moves from one to the other by a rename, so this order cannot miss an export's
+//! coin on its way, after its index has let it go. A file in a held folder is a rejection; one in
+//! `Sent` is one unless `allow_sent`, naming the file the coin left in from the newest export
+//! receipt that lists it (else the `Sent` folder) and saying that only claiming the coin with the
+//! RAIDA settles who owns it. Only a coin's conventional file name and its numbered names are
+//! looked at on disk (a file in `Sent` under another name is not found), so the cost is a few
+//! lookups per coin, not a listing of `Sent`. The start-up pick-up of files dropped into `Import`
+//! does not apply this rule.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;

@@ -9,25 +9,11 @@ use cloudcoin_domain::Amount;
 use serde::{Deserialize, Serialize};
 
 use crate::durable::RecordFolder;
+use crate::store::ensure_transactions_file;
 use crate::task::{
     BackupResult, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure, TaskId,
     TaskKind, TaskOutcome, TaskStatus, TaskView,
 };
-
-const CSV_HEADER: &str = "time,type,amount,coins,tag,file,id\n";
-
-/// Creates `transactions.csv` with its header if it does not exist. Returns whether it did.
-pub(crate) fn ensure_transactions_file(path: &Path) -> io::Result<bool> {
-    match OpenOptions::new().write(true).create_new(true).open(path) {
-        Ok(mut f) => {
-            f.write_all(CSV_HEADER.as_bytes())?;
-            f.sync_all()?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e),
-    }
-}
 
 /// One row of `transactions.csv`.
 #[derive(Debug, Clone)]
@@ -169,6 +155,7 @@ pub(crate) enum OutcomeRecord {
         /// Coins and amount units of Bank, Fracked, Counterfeit and Limbo.
         grades: [(usize, u64); 4],
     },
+    Reclaim(crate::reclaim::ReportRecord),
 }
 
 /// An import's claim report as stored on disk.
@@ -303,6 +290,7 @@ impl OutcomeRecord {
                     grades: [g(&r.bank), g(&r.fracked), g(&r.counterfeit), g(&r.limbo)],
                 }
             }
+            TaskOutcome::Reclaim(r) => OutcomeRecord::Reclaim(crate::reclaim::ReportRecord::of(r)),
             TaskOutcome::Failed(f) => OutcomeRecord::Failed {
                 kind: f.kind.as_str().to_owned(),
                 message: f.message.clone(),
@@ -358,6 +346,7 @@ impl OutcomeRecord {
                     limbo: g(grades[3]),
                 })
             }
+            OutcomeRecord::Reclaim(r) => TaskOutcome::Reclaim(r.report()?),
             OutcomeRecord::Failed { kind, message } => TaskOutcome::Failed(TaskFailure {
                 kind: FailureKind::parse(kind)?,
                 message: message.clone(),

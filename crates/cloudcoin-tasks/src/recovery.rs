@@ -7,6 +7,69 @@
 //! record in the journal, and the task in error saying it needs attention, to be looked at again
 //! at every start. The task of each record then gets its real outcome, and a settled record is
 //! removed last, so running recovery twice does the same thing once.
+//!
+//! # Each kind of record, oldest first
+//!
+//! For each journal record, oldest first:
+//!
+//! - **export** — decided by what is *certain*, never by what merely cannot be seen:
+//!   - **linked for sure** — the record is `committed`, or the file under `final_name` is there and
+//!     its coins match `coins_digest`: **rolled forward**. If not yet committed, the folder is
+//!     fsynced first (if that fails the coins are held back, below). Then steps 6–7 of the export
+//!     (`crate::export`) again (files already in `Sent` are skipped; the csv row is written only if
+//!     no row carries the op id), task `completed` with the file, amount, count and sha256 (from
+//!     the file, or from the record when a committed export's folder is unreachable: unplugged,
+//!     renamed, the file taken away).
+//!   - **never linked for sure** — no `final_name` was recorded, or the named temporary file is
+//!     still there (it is renamed, never copied, to its final name): the temporary file is removed
+//!     and the export **rolled back**: the coins never left their folders, the task ends `error`,
+//!     kind `Interrupted`: "interrupted by a restart; the coins were returned to the wallet". If
+//!     the temporary file cannot be removed or its folder cannot be reached, the coins are held
+//!     back instead (it may hold a readable copy of them).
+//!   - **cannot tell** — a `final_name` was recorded, the record is not committed, and the file is
+//!     not there, does not verify, or its folder cannot be opened: the coins are **held back**.
+//!
+//!   Held back means: the record stays in the journal, its coins are marked reserved when the
+//!   wallets are read (out of the balance, never selected), and the task ends `error`, kind
+//!   `Interrupted`, with a message that starts "needs attention:", names the file's path and the
+//!   journal record, and says what to do: bring the folder or the file back and restart (the export
+//!   is then finished), or — only if sure the file was never made — move the record out of the
+//!   journal folder and restart to return the coins. Every start looks again.
+//!   A rollback never moves coins out of `Sent`: coins move there only after `committed` is on
+//!   disk, and a committed export is never rolled back. So there is no `Sent` → wallet rename, and
+//!   no folder to sync for one, before a record is removed.
+//!
+//!   **Invariant:** once a final name was linked, an export is never undone. Kept by
+//!   `faults::a_published_export_is_never_undone_when_its_output_is_unreachable_at_restart` (a
+//!   crash at each step after the link, then the folder renamed away or the file moved away; the
+//!   coins are never spendable, and the export finishes when the output comes back),
+//!   `recovery::a_committed_export_goes_forward_even_when_its_file_is_gone` and
+//!   `recovery::a_final_file_that_does_not_verify_holds_the_coins_back_until_it_does`.
+//! - **import** — temporary files of that import (named fallback only; unnamed files vanish by
+//!   themselves) are removed; coins already published in `Bank` are
+//!   whole (the file system was synced before the first publish) and stay; the task ends `error`,
+//!   `Interrupted`, telling the user to import again (stored coins then count as already present).
+//! - **backup** — the temporary file (named fallback only) is removed — if it cannot be, the record
+//!   stays and the next start tries again —; a verified published zip makes the task `completed`,
+//!   anything else `error`, `Interrupted`.
+//!
+//! The task record is written before the journal record is removed, so recovery interrupted by a
+//! second crash simply runs again with the same result (idempotent). A task whose record outlived
+//! it — an export that ended in `error` with its coins unsettled, or one held back at an earlier
+//! start — gets the outcome recovery settles on, replacing the interim one; that is the only way a
+//! finished task changes. A record that cannot be read
+//! stops the start with `OpenError::Recovery` naming the file: guessing could lose a coin. What
+//! recovery does is logged with `tracing` (`recovery: export rolled forward/back`, …).
+//!
+//! **Invariant: the presence of the temporary name proves nothing about the final name.** Kept by
+//! `tests/it/others.rs`: `a_crash_between_link_and_unlink_never_returns_the_coins_the_user_took`.
+//! Where `renameat2` refuses `RENAME_NOREPLACE`, a named output is published by `link(temp, final)`
+//! then `unlink(temp)`; the journal says so (`link_then_unlink`) before the link. Recovery then
+//! looks for the final name: a file there with the export's coins goes forward; a temporary file
+//! with a second name was linked (the final file renamed since) and goes forward; a temporary file
+//! with one name and no final file cannot be told apart from a file the user took, and is held back
+//! (needs attention) — never rolled back. An atomic rename keeps the old rule: temporary still
+//! there means never published.
 
 use std::collections::HashMap;
 use std::fs;

@@ -1,4 +1,26 @@
 //! The service: the one handle the api layer holds.
+//!
+//! # One owner
+//!
+//! `Service::open` takes an exclusive `try_lock` on `.cloudcoin/lock` and keeps the file open for
+//! the life of the `Service`; a second process (or a second `open` in one process) gets
+//! `OpenError::Locked`, whose message names the directory. The lock dies with the process, so a
+//! crash never leaves a stale lock behind.
+//!
+//! A lock on an open file is shared with every child the process forks, until the child's exec
+//! closes it: in a program that starts other programs (a test harness, an embedder), a `Service`
+//! dropped and opened again can find its own lock held for that instant by a child on its way to
+//! exec. `open` therefore tries the lock again for up to two seconds before it says `Locked`; a
+//! real second owner holds it far longer.
+//!
+//! **Invariant:** a data directory whose only holder of the lock is a child between fork and exec
+//! is not locked — `wallets::a_service_reopened_while_the_process_starts_programs_is_not_locked`
+//! (300 opens while two threads start programs; before the wait, 289 of them were refused).
+//!
+//! **Invariant: one service per data directory, even when the lock file is deleted.** Kept by
+//! `tests/it/others.rs`: `a_second_service_is_refused_after_the_lock_file_is_deleted`. The service
+//! flocks the data directory itself as well as `.cloudcoin/lock` (kept for servers of earlier
+//! versions): deleting the file cannot let a second owner in.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
@@ -6,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudcoin_domain::{CoinId, FileKind, SelectionPolicy, WalletName};
+use cloudcoin_domain::{FileKind, SelectionPolicy, WalletName};
 use tokio::task::JoinHandle;
 
 use crate::backup::{self, BackupJob};
@@ -15,7 +37,7 @@ use crate::export::{self, ExportJob, lock};
 use crate::import::{self, ImportJob};
 use crate::journal::Journal;
 use crate::records::{IdempotencyRecord, TaskStore};
-use crate::store::{self, Layout, WalletState};
+use crate::store::{self, Layout, Reserved, WalletState};
 use crate::task::{FailureKind, TaskFailure, TaskId, TaskKind, TaskOutcome, TaskView};
 use crate::tracker::Tracker;
 
@@ -482,20 +504,18 @@ impl Service {
         let (reserved, base) = {
             let (state, amount, tag, kind) = (state.clone(), req.amount, req.tag.clone(), req.kind);
             blocking(move || {
-                let (reserved, single) = {
-                    let mut s = lock(&state);
-                    // A paper wallet holds fewer coins than a file: pages a person would print.
-                    let policy = match kind {
-                        FileKind::Pdf => SelectionPolicy::default()
-                            .with_max_coins(cloudcoin_codec::MAX_PAPER_COINS),
-                        _ => SelectionPolicy::default(),
-                    };
-                    let ids = s.reserve_amount(amount, &policy)?;
-                    let single = match ids.as_slice() {
-                        [one] => s.coins.get(one).map(|e| e.coin.clone()),
-                        _ => None,
-                    };
-                    (Reserved { ids: Some(ids), state: state.clone() }, single)
+                // A paper wallet holds fewer coins than a file: pages a person would print.
+                let policy = match kind {
+                    FileKind::Pdf => {
+                        SelectionPolicy::default().with_max_coins(cloudcoin_codec::MAX_PAPER_COINS)
+                    }
+                    _ => SelectionPolicy::default(),
+                };
+                let reserved = Reserved::choose(&state, amount, &policy)?;
+                // Nothing else changes a reserved coin: it is read again under a second lock.
+                let single = match reserved.ids() {
+                    [one] => lock(&state).coins.get(one).map(|e| e.coin.clone()),
+                    _ => None,
                 };
                 let count = reserved.ids().len();
                 let base = export::file_name(count, single.as_deref(), amount, &tag, kind);
@@ -631,7 +651,8 @@ impl Service {
             return Vec::new();
         }
         let pending_fixes = self.inner.layout.own().join("heal");
-        let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some());
+        let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some())
+            || crate::reclaim::any_records(&self.inner.layout);
         let names: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
             self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
         let mut started = Vec::new();
@@ -654,6 +675,114 @@ impl Service {
             Some(net) => Ok(net.health().await),
             None => Err(ServiceError::NoNetwork),
         }
+    }
+
+    /// Checks, changing nothing, which coins of export `export` its recipient has claimed
+    /// (`GET /api/v1/reclaim/{id}`): a detect with the keys the file carries (the wallet's copies
+    /// in `Sent`). Refused without a network, or for a task that is not a completed export.
+    pub async fn check_reclaim(
+        &self,
+        export: TaskId,
+    ) -> Result<crate::reclaim::ReclaimReport, ServiceError> {
+        let Some(net) = self.inner.network.clone() else {
+            return Err(ServiceError::NoNetwork);
+        };
+        let this = self.clone();
+        blocking(move || {
+            let found = this.locate_export(export)?;
+            let state = this.wallet_state(&found.wallet)?;
+            crate::reclaim::check(&net, &this.inner.layout, &state, &found)
+                .map_err(ServiceError::Internal)
+        })
+        .await
+    }
+
+    /// Starts reclaiming export `export` (`POST /api/v1/reclaim`): its coins the recipient has
+    /// not claimed are powned back to new keys (written to disk first) and return to the
+    /// wallet — the exported file is then worthless for them; those claimed are reported as
+    /// received. See the `reclaim` module for the race with the recipient's own claim. Refused
+    /// without a network, or for a task that is not a completed export.
+    pub async fn start_reclaim(&self, export: TaskId) -> Result<TaskView, ServiceError> {
+        let Some(net) = self.inner.network.clone() else {
+            return Err(ServiceError::NoNetwork);
+        };
+        let this = self.clone();
+        blocking(move || {
+            let found = this.locate_export(export)?;
+            let state = this.wallet_state(&found.wallet)?;
+            let id = TaskId::new();
+            let view = this.inner.tracker.create(
+                id,
+                TaskKind::Reclaim,
+                "Checking the exported coins with the RAIDA",
+                None,
+            );
+            this.inner.tracker.persist(id).map_err(internal)?;
+            tracing::info!(task = %id, export = %export, wallet = %found.wallet, coins = found.coins.len(), "reclaim started");
+            let service = this.clone();
+            this.spawn(id, move |inner| {
+                let done = crate::reclaim::reclaim(
+                    &net,
+                    &inner.layout,
+                    &inner.owners,
+                    &state,
+                    &found,
+                    id,
+                );
+                // Coins left Fracked or in Limbo are healed at once, by a task of its own.
+                let unsettled = lock(&state)
+                    .coins
+                    .values()
+                    .any(|e| matches!(e.folder, store::Folder::Limbo | store::Folder::Fracked));
+                if unsettled {
+                    match service.start_fix_now(&found.wallet) {
+                        Ok(heal) => tracing::info!(task = %id, heal = %heal.id, "healing started after the reclaim"),
+                        Err(e) => tracing::warn!(task = %id, error = %e, "cannot start healing after the reclaim"),
+                    }
+                }
+                let outcome = match done {
+                    Ok(report) => TaskOutcome::Reclaim(report),
+                    Err(e) => {
+                        tracing::warn!(task = %id, error = %e, "reclaim stopped");
+                        failed(
+                            FailureKind::Io,
+                            &format!("reclaim stopped: {e}; every key stays on disk, and healing settles the coins"),
+                        )
+                    }
+                };
+                (outcome, false)
+            });
+            Ok(view)
+        })
+        .await
+    }
+
+    /// The export `id`, from its receipt; or why it cannot be reclaimed.
+    fn locate_export(&self, id: TaskId) -> Result<crate::reclaim::Export, ServiceError> {
+        let names: Vec<WalletName> = self.wallets().keys().cloned().collect();
+        let view = self.task(id);
+        if let Some(view) = &view
+            && view.kind != TaskKind::Export
+        {
+            let reason = format!("it is a {} task, not an export", view.kind);
+            return Err(ServiceError::NotAnExport { id, reason });
+        }
+        match crate::reclaim::find_export(&self.inner.layout, &names, id) {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(task = %id, error = %e, "cannot read the export's receipt");
+                return Err(internal(e));
+            }
+        }
+        let reason = match view {
+            Some(v) if v.status == crate::task::TaskStatus::Running => {
+                "the export is still running; wait for it to finish"
+            }
+            Some(_) => "the export did not complete, so its coins never left the wallet",
+            None => return Err(ServiceError::ExportNotFound { id }),
+        };
+        Err(ServiceError::NotAnExport { id, reason: reason.to_owned() })
     }
 
     /// [`Service::start_fix`], from a blocking thread.
@@ -832,33 +961,6 @@ impl Drop for Settle<'_> {
     fn drop(&mut self) {
         lock_any(&self.inner.in_flight).remove(&self.id);
         self.inner.settled.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
-/// Coins reserved for an export whose task has not started yet. Dropped before
-/// [`Reserved::hand_over`], it returns them to the wallet, so a refused or abandoned request
-/// never leaves coins stuck as reserved.
-struct Reserved {
-    state: Arc<Mutex<WalletState>>,
-    ids: Option<Vec<CoinId>>,
-}
-
-impl Reserved {
-    fn ids(&self) -> &[CoinId] {
-        self.ids.as_deref().expect("coins are present until handed over")
-    }
-
-    /// The coins, now owned by the task, which settles or releases them.
-    fn hand_over(mut self) -> Vec<CoinId> {
-        self.ids.take().expect("handed over once")
-    }
-}
-
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        if let Some(ids) = self.ids.take() {
-            lock(&self.state).release_ids(ids);
-        }
     }
 }
 

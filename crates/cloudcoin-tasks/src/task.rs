@@ -39,6 +39,8 @@ pub enum TaskOutcome {
     Backup(BackupResult),
     /// A healing that completed.
     Fix(crate::heal::HealReport),
+    /// A reclaim that completed.
+    Reclaim(crate::reclaim::ReclaimReport),
     /// A task that ended in error.
     Failed(TaskFailure),
 }

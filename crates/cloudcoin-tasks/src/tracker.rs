@@ -1,4 +1,30 @@
 //! The task tracker: every task's live state in memory, its start and end written to disk.
+//!
+//! # Durable tasks
+//!
+//! Each task has `.cloudcoin/tasks/{id}.json` (written atomically) at its start and at its end; its
+//! progress lives in memory only. At start-up the records are loaded; a task still `running` whose
+//! record has no journal record changed nothing and ends `error`, "interrupted by a restart before
+//! it changed anything". Finished tasks older than `ServiceConfig::task_retention` are deleted at
+//! start-up and whenever a task ends. Progress only moves forward and a finished task never changes
+//! again, except that recovery settles a task whose journal record outlived it (see
+//! `crate::recovery`).
+//!
+//! # Idempotency
+//!
+//! An export may carry an idempotency key. The key and a fingerprint of the request (wallet,
+//! amount, folder, type, tag) are stored in the task record, so they survive restarts: the same key
+//! with the same request returns the existing task (no second export); the same key with a
+//! different request is `IdempotencyConflict`. Keyed exports are serialised from the key check to
+//! the task's creation, so two concurrent retries cannot both start. A refused request stores
+//! nothing, so a retry after a refusal is checked afresh.
+//!
+//! # An outcome is shown once it is on disk
+//!
+//! **Invariant: a task's outcome is shown only once it is on disk.** Kept by `tests/it/others.rs`:
+//! `a_task_shows_no_outcome_a_restart_would_change` (`CLOUDCOIN_FAULT_IO=task:record_outcome`).
+//! `Tracker::finish_durably` writes the finished record first; if it cannot, the task stays running
+//! with a message saying so, and a restart reports what the wallet's files say.
 
 use std::collections::HashMap;
 use std::io;
@@ -39,6 +65,7 @@ fn completed_message(kind: TaskKind) -> &'static str {
         TaskKind::Import => "Import completed successfully",
         TaskKind::Backup => "Backup completed successfully",
         TaskKind::Fix => "Healing completed",
+        TaskKind::Reclaim => "Reclaim completed",
         _ => "Completed successfully",
     }
 }

@@ -66,6 +66,8 @@ pub const TASK_HAS_NO_FILE: u16 = 4313;
 pub const FILE_CHANGED: u16 = 4314;
 /// 409: the request needs the RAIDA network, and the server has none configured.
 pub const NO_NETWORK: u16 = 4315;
+/// 409: the task is not an export that completed (reclaim and its check take an export's id).
+pub const NOT_AN_EXPORT: u16 = 4316;
 
 /// Every code with its meaning, in numeric order.
 pub const ALL: &[(u16, &str)] = &[
@@ -96,6 +98,7 @@ pub const ALL: &[(u16, &str)] = &[
     (TASK_HAS_NO_FILE, "the task has no file to download"),
     (FILE_CHANGED, "the task's file was moved, removed or changed since it was written"),
     (NO_NETWORK, "no RAIDA network configured (--raida-list)"),
+    (NOT_AN_EXPORT, "the task is not a completed export (reclaim)"),
 ];
 
 /// The meaning of `code`, or `None` for a code this API never sends.

@@ -33,11 +33,13 @@
 pub mod codes;
 mod envelope;
 mod fields;
+mod reclaim;
 mod request;
 mod task;
 mod wallet;
 
 pub use crate::envelope::{Envelope, ErrorDetails, ErrorPayload};
+pub use crate::reclaim::{ReclaimData, ReclaimRequest};
 pub use crate::request::{
     BackupRequest, CreateWalletRequest, ExportRequest, FixRequest, ImportItem, ImportRequest,
 };

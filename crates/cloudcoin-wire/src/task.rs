@@ -88,19 +88,22 @@ pub enum TaskKind {
     Backup,
     /// Healing: Limbo coins settled, Fracked coins repaired, with the RAIDA.
     Fix,
+    /// Taking back the coins of an export that its recipient has not claimed.
+    Reclaim,
 }
 
 impl TaskKind {
-    const ALL: [TaskKind; 4] =
-        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix];
+    const ALL: [TaskKind; 5] =
+        [TaskKind::Export, TaskKind::Import, TaskKind::Backup, TaskKind::Fix, TaskKind::Reclaim];
 
-    /// `"export"`, `"import"`, `"backup"` or `"fix"`.
+    /// `"export"`, `"import"`, `"backup"`, `"fix"` or `"reclaim"`.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::Export => "export",
             TaskKind::Import => "import",
             TaskKind::Backup => "backup",
             TaskKind::Fix => "fix",
+            TaskKind::Reclaim => "reclaim",
         }
     }
 }
@@ -117,7 +120,7 @@ impl FromStr for TaskKind {
         TaskKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownName {
             what: "kind",
             text: s.to_owned(),
-            expected: "export, import, backup, fix",
+            expected: "export, import, backup, fix, reclaim",
         })
     }
 }
@@ -303,6 +306,8 @@ pub enum TaskData {
     Backup(BackupData),
     /// A completed healing.
     Fix(FixData),
+    /// A completed reclaim.
+    Reclaim(crate::reclaim::ReclaimData),
     /// A task that failed.
     Error(ErrorPayload),
 }
@@ -322,6 +327,7 @@ impl TaskData {
             TaskKind::Import => serde_json::from_str(text).map(TaskData::Import),
             TaskKind::Backup => serde_json::from_str(text).map(TaskData::Backup),
             TaskKind::Fix => serde_json::from_str(text).map(TaskData::Fix),
+            TaskKind::Reclaim => serde_json::from_str(text).map(TaskData::Reclaim),
         }
     }
 }

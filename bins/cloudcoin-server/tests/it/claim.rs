@@ -14,15 +14,15 @@ use serde_json::{Value, json};
 use crate::support::{Opts, Server, wallet_dir};
 
 /// The simulator's 25 RAIDA, running on their own runtime, and their address list on disk.
-struct Sim {
-    net: Network,
-    list: PathBuf,
+pub(crate) struct Sim {
+    pub(crate) net: Network,
+    pub(crate) list: PathBuf,
     _dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
 }
 
 impl Sim {
-    fn start(config: SimConfig) -> Sim {
+    pub(crate) fn start(config: SimConfig) -> Sim {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -44,7 +44,7 @@ impl Sim {
     }
 
     /// A server on `data` that claims through this network.
-    fn server(&self, data: &Path) -> Server {
+    pub(crate) fn server(&self, data: &Path) -> Server {
         let opts = Opts {
             args: vec![
                 "--raida-list".into(),
@@ -59,13 +59,13 @@ impl Sim {
 }
 
 /// Writes `coins` as one format-9 file and returns its path.
-fn coin_file(dir: &Path, name: &str, coins: &[Coin]) -> PathBuf {
+pub(crate) fn coin_file(dir: &Path, name: &str, coins: &[Coin]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, cloudcoin_codec::encode_bin(coins).expect("encode")).expect("write");
     path
 }
 
-fn import(server: &Server, wallet: &str, file: &Path, extra: Value) -> Value {
+pub(crate) fn import(server: &Server, wallet: &str, file: &Path, extra: Value) -> Value {
     let mut body = json!({"name": wallet, "items": [{"type": "file", "data": file}]});
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
@@ -77,7 +77,7 @@ fn import(server: &Server, wallet: &str, file: &Path, extra: Value) -> Value {
 }
 
 /// Every coin (with its PANs) in one folder of a wallet.
-fn folder_coins(data: &Path, wallet: &str, folder: &str) -> Vec<Coin> {
+pub(crate) fn folder_coins(data: &Path, wallet: &str, folder: &str) -> Vec<Coin> {
     let dir = wallet_dir(data, wallet).join(folder);
     let mut all = Vec::new();
     for entry in std::fs::read_dir(dir).expect("folder") {
@@ -91,7 +91,7 @@ fn folder_coins(data: &Path, wallet: &str, folder: &str) -> Vec<Coin> {
     all
 }
 
-fn ids(coins: &[Coin]) -> HashSet<CoinId> {
+pub(crate) fn ids(coins: &[Coin]) -> HashSet<CoinId> {
     coins.iter().map(Coin::id).collect()
 }
 
@@ -258,7 +258,7 @@ fn no_pan_reaches_a_raida_before_it_is_on_disk() {
 }
 
 /// The coins in a folder, skipping files being written.
-fn folder_coins_at(dir: &Path) -> Vec<Coin> {
+pub(crate) fn folder_coins_at(dir: &Path) -> Vec<Coin> {
     let mut all = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return all };
     for entry in entries.flatten() {
@@ -305,7 +305,7 @@ fn without_a_network_or_with_claim_false_the_coins_are_stored_unclaimed_and_said
 }
 
 /// Waits for every healing task the server knows and returns the last one's result.
-fn wait_healings(server: &Server) -> Vec<Value> {
+pub(crate) fn wait_healings(server: &Server) -> Vec<Value> {
     let list = server.get("/api/v1/tasks").json();
     let ids: Vec<String> = list["payload"]
         .as_array()
@@ -317,7 +317,7 @@ fn wait_healings(server: &Server) -> Vec<Value> {
     ids.iter().map(|id| server.wait_task(id).1).collect()
 }
 
-fn fix(server: &Server, wallet: &str) -> Value {
+pub(crate) fn fix(server: &Server, wallet: &str) -> Value {
     let r = server.post("/api/v1/fix", &json!({"name": wallet}));
     assert_eq!(r.status, 202, "{}", r.text());
     let id = r.json()["payload"]["id"].as_str().expect("id").to_owned();

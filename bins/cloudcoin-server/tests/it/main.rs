@@ -14,4 +14,5 @@ mod import_backup;
 mod openapi;
 mod page;
 mod paths;
+mod reclaim;
 mod support;

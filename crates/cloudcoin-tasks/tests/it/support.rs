@@ -157,7 +157,7 @@ pub(crate) fn assert_each_coin_once(env: &Env, start: &[Coin]) {
     }
 }
 
-/// The journal's fingerprint of a coin set (documented in docs/ARCHITECTURE.md): SHA-256
+/// The journal's fingerprint of a coin set (documented in the `journal` module): SHA-256
 /// over the coin count (u64, big-endian) then the sorted, distinct records of denomination code,
 /// serial (u32, big-endian) and the 25 ANs.
 pub(crate) fn journal_digest(coins: &[Coin]) -> String {

@@ -1,4 +1,4 @@
-//! The file work of the start-up scan ([`crate::store::scan_wallet`]): each held folder is
+//! The file work of the start-up scan ([`super::scan_wallet`]): each held folder is
 //! listed once through its handle (`getdents64` into one reused buffer, no allocation per name),
 //! and its coin files are read by a few threads while the listing goes on, each file with one
 //! `openat` on the folder's handle and its reads into a buffer reused from file to file.
@@ -7,7 +7,7 @@
 //! always did: a name starting with `.` or anything that is not a regular file (as the listing
 //! says, or `lstat` where the file system does not say) is no coin file; a regular file is read
 //! whole (up to [`MAX_COIN_FILE_BYTES`]) and must decode as exactly one coin
-//! ([`crate::store::one_coin`]); anything else, and a file whose name is not UTF-8 (the index
+//! ([`super::one_coin`]); anything else, and a file whose name is not UTF-8 (the index
 //! could not name it to move it), is reported back, to be logged and left alone.
 
 use std::ffi::{CStr, OsStr, OsString};
@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use cloudcoin_domain::{Coin, Denomination, Pown, RAIDA_COUNT, SerialNumber};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir};
 
-use crate::store::{Entry, Folder, Hold, MAX_COIN_FILE_BYTES, coin_file_name, one_coin};
+use super::index::{Entry, Hold};
+use super::layout::{Folder, MAX_COIN_FILE_BYTES, coin_file_name, one_coin};
 
 /// Names listed before they are handed to a reader (a bound on what the scan keeps at once).
 const BATCH: usize = 4096;
