@@ -760,7 +760,7 @@ fn one_coin_round(
         settle();
         child(&[os("one-coin"), os(&data), os(&folder("one-coin-out")?), os(&n)])
     };
-    Ok(if round % 2 == 0 {
+    Ok(if round.is_multiple_of(2) {
         let f = floor()?;
         (ours()?, f)
     } else {
