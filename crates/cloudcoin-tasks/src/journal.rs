@@ -228,6 +228,20 @@ impl Journal {
         self.0.remove(id)
     }
 
+    /// Writes a record whose loss in a power cut changes nothing (an unnamed output's first
+    /// record: the file vanishes with the process, and no coin has moved): whole once it
+    /// returns, made durable by the next synced write of the journal.
+    pub(crate) fn write_provisional(&self, record: &Record) -> io::Result<()> {
+        self.0.write_unsynced_name(&record.id, record)
+    }
+
+    /// Removes the record of an export that completed, without syncing the folder. Brought back
+    /// by a power cut (until the next synced write of the journal), the record is committed and
+    /// settled again the same way: recovery is idempotent, and the task's outcome stays.
+    pub(crate) fn remove_completed(&self, id: &str) -> io::Result<()> {
+        self.0.remove_unsynced(id)
+    }
+
     /// Every record left, oldest name first; unreadable records are returned as errors by path.
     pub(crate) fn list(&self) -> io::Result<Vec<Result<Record, Unreadable>>> {
         self.0.list()

@@ -593,7 +593,10 @@ impl Service {
             // The task's record is written here, off the request's path, before the export's
             // journal record: until both exist the export has changed nothing, so a crash before
             // it only forgets a task that never started (and its idempotency key with it).
-            if let Err(e) = inner.tracker.persist(id) {
+            // Without the network (no check, no change) the export writes it while its second
+            // thread starts (`export::run`); with it, here, before the RAIDA is asked anything.
+            let task_recorded = check.is_some() || change.is_some();
+            if task_recorded && let Err(e) = inner.tracker.persist(id) {
                 lock(&state).release_ids(ids);
                 tracing::warn!(task = %id, error = %e, "cannot record the task; coins returned");
                 let message = "cannot record the task; the coins were returned to the wallet";
@@ -682,7 +685,8 @@ impl Service {
                 tracing::error!(task = %id, "a reserved coin changed before its export started; the coins stay reserved until the next start");
                 return (failed(FailureKind::Internal, "internal error; see the server log"), true);
             };
-            let job = ExportJob { id, wallet, state, coins, amount, folder, kind, tag };
+            let job =
+                ExportJob { id, wallet, state, coins, amount, folder, kind, tag, task_recorded };
             let (outcome, journal_done) =
                 export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
             export::free_later(job.coins);
@@ -981,12 +985,20 @@ impl Service {
                     (failed(FailureKind::Internal, "internal error; see the server log"), false)
                 }
             };
+            let completed_export = matches!(outcome, TaskOutcome::Export(_));
             // Shown only once on disk: a restart never changes an outcome a client has seen.
             if let Err(e) = inner.tracker.finish_durably(id, outcome) {
                 tracing::error!(task = %id, error = %e, "cannot record the task's outcome");
                 return;
             }
-            if journal_done && let Err(e) = inner.journal.remove(&id.to_string()) {
+            // A completed export's record, back after a power cut, is settled again to the same
+            // outcome: its removal need not be synced (see `Journal::remove_completed`).
+            let removed = match (journal_done, completed_export) {
+                (false, _) => Ok(()),
+                (true, true) => inner.journal.remove_completed(&id.to_string()),
+                (true, false) => inner.journal.remove(&id.to_string()),
+            };
+            if let Err(e) = removed {
                 tracing::warn!(task = %id, error = %e, "cannot remove the journal record; recovery will settle it");
             }
             if let Err(e) = inner.tracker.prune() {
