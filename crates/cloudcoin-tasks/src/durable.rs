@@ -17,15 +17,6 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(parent(path)?)
 }
 
-/// [`write_atomic`] without the fsync of the folder: once it returns, `path` reads whole with the
-/// new content, and after a power cut it holds the new content or the old (none, for a new
-/// record) — never a torn mix, since the bytes are synced before the rename. For a record whose
-/// loss in a power cut is harmless, and which a synced write in the same folder (a later
-/// [`write_atomic`]) makes durable.
-pub(crate) fn write_atomic_unsynced_name(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_whole(path, bytes)
-}
-
 /// Writes `bytes` to a temporary sibling of `path`, syncs it and renames it over `path`.
 fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent(path)?;
@@ -153,13 +144,6 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> RecordFolder<T> {
     pub(crate) fn write(&self, id: &str, record: &T) -> io::Result<()> {
         let bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
         write_atomic(&self.path(id), &bytes)
-    }
-
-    /// Writes (or replaces) the record `id` whole, its name not yet durable
-    /// ([`write_atomic_unsynced_name`]).
-    pub(crate) fn write_unsynced_name(&self, id: &str, record: &T) -> io::Result<()> {
-        let bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
-        write_atomic_unsynced_name(&self.path(id), &bytes)
     }
 
     /// Removes the record `id` (gone already is fine) without syncing the folder: after a power

@@ -228,13 +228,6 @@ impl Journal {
         self.0.remove(id)
     }
 
-    /// Writes a record whose loss in a power cut changes nothing (an unnamed output's first
-    /// record: the file vanishes with the process, and no coin has moved): whole once it
-    /// returns, made durable by the next synced write of the journal.
-    pub(crate) fn write_provisional(&self, record: &Record) -> io::Result<()> {
-        self.0.write_unsynced_name(&record.id, record)
-    }
-
     /// Removes the record of an export that completed, without syncing the folder. Brought back
     /// by a power cut (until the next synced write of the journal), the record is committed and
     /// settled again the same way: recovery is idempotent, and the task's outcome stays.

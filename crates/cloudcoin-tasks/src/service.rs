@@ -286,8 +286,12 @@ impl Service {
         let mut wallets = Wallets::new();
         for name in names {
             let dir = layout.wallet(&name);
+            // Watched from before the scan lists the folders, so no name that appears after it
+            // is missed (see `store::arrivals`).
+            let arrivals = store::Arrivals::watch(&layout, &name);
             let store::Scanned { mut state, bank_hidden } =
                 store::scan_wallet_listed(&layout, &name).map_err(io_err(&dir))?;
+            state.arrivals = arrivals.map(|a| Arc::new(Mutex::new(a)));
             hold_back(&mut state, &name, &held_back);
             import::pick_up_dropped(&layout, &name, &mut state, &bank_hidden)
                 .map_err(io_err(&dir))?;
@@ -407,7 +411,10 @@ impl Service {
         let state = blocking(move || {
             layout.create_wallet_dirs(&wallet).map_err(internal)?;
             crate::v3_layout::ensure(&layout, &wallet).map_err(internal)?;
-            store::scan_wallet(&layout, &wallet).map_err(internal)
+            let arrivals = store::Arrivals::watch(&layout, &wallet);
+            let mut state = store::scan_wallet(&layout, &wallet).map_err(internal)?;
+            state.arrivals = arrivals.map(|a| Arc::new(Mutex::new(a)));
+            Ok(state)
         })
         .await?;
         let (balance, coins) = state.balance();
