@@ -259,6 +259,19 @@ impl Server {
         self.request("POST", path, &[], Some(body.to_string().as_bytes()))
     }
 
+    /// [`Server::post`] to a server that may die before it answers: `None` when the connection
+    /// closed before a whole response head arrived.
+    pub(crate) fn try_post(&self, path: &str, body: &Value) -> Option<Resp> {
+        let host = self.addr.to_string();
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut all: Vec<(&str, &str)> = vec![("Host", &host)];
+        if let Some(a) = &auth {
+            all.push(("Authorization", a));
+        }
+        let raw = exchange(self.addr, "POST", path, &all, Some(body.to_string().as_bytes()));
+        try_parse_response(&raw)
+    }
+
     /// A request with the token and the server's own Host, plus `headers`.
     pub(crate) fn request(
         &self,
@@ -363,6 +376,17 @@ pub(crate) fn raw_request(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> Resp {
+    parse_response(&exchange(addr, method, path, headers, body))
+}
+
+/// [`raw_request`]'s bytes as they came, whole or not.
+fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
     let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
@@ -380,11 +404,16 @@ pub(crate) fn raw_request(
     }
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    parse_response(&raw)
+    raw
 }
 
 fn parse_response(raw: &[u8]) -> Resp {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete response head");
+    try_parse_response(raw).expect("a complete response head")
+}
+
+/// The response in `raw`, or `None` when the connection closed before a whole head arrived.
+fn try_parse_response(raw: &[u8]) -> Option<Resp> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().expect("status line");
@@ -401,5 +430,5 @@ fn parse_response(raw: &[u8]) -> Resp {
     {
         body.truncate(len);
     }
-    Resp { status, headers, body }
+    Some(Resp { status, headers, body })
 }
