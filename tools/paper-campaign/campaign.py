@@ -41,6 +41,9 @@ LEVELS = [("scan 150 dpi", 150), ("scan 200 dpi", 200), ("scan 300 dpi", 300),
 DECODERS = ["zxing-cpp", "zbar", "server"]
 # The most coins a paper wallet holds (MAX_PAPER_COINS in the codec).
 MOST = 500
+# The height of a phone photo in pixels (a 12-megapixel camera; `sweep.py` lowers it to see which
+# layout keeps a margin).
+PHONE_PIXELS = 3000
 
 
 def run(cmd, **kw):
@@ -140,16 +143,19 @@ def phone(img, rng):
     # The shadow of a hand or phone: a soft-edged region darkened by 35-60 %.
     shade = np.ones((H, W), np.float32)
     cx, cy = rng.uniform(0, W), rng.uniform(0, H)
-    yy, xx = np.mgrid[0:H, 0:W]
     ang = rng.uniform(0, np.pi)
-    side = (xx - cx) * np.cos(ang) + (yy - cy) * np.sin(ang)
+    # The signed distance from the shadow's edge (a row and a column vector broadcast: a full
+    # grid of coordinates would cost seconds a picture).
+    xs = (np.arange(W, dtype=np.float32) - cx) * np.float32(np.cos(ang))
+    ys = (np.arange(H, dtype=np.float32) - cy) * np.float32(np.sin(ang))
+    side = xs[None, :] + ys[:, None]
     depth = rng.uniform(0.35, 0.60)
     shade -= depth * np.clip(side / (0.05 * W) + 0.5, 0, 1)
     img = img.astype(np.float32) * shade
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.6, 1.4))
     img = np.clip(img + rng.normal(0, 5, img.shape), 0, 255).astype(np.uint8)
     # A 12-megapixel phone: the page fills about 3,000 pixels of its height.
-    scale = 3000 / img.shape[0]
+    scale = PHONE_PIXELS / img.shape[0]
     img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return jpeg(img, rng.randint(60, 85))
 

@@ -85,14 +85,54 @@ pub const MAX_PAPER_COINS: usize = 500;
 
 /// Margin of blank paper around the page, in millimetres (inside any printer's border).
 pub(crate) const MARGIN_MM: f32 = 12.0;
-/// Height of the header (title, amount, tag, warning, instructions), in millimetres.
+/// Height of the first page's header (title, amount, tag, warning, instructions), in millimetres.
 pub(crate) const HEADER_MM: f32 = 74.0;
-/// Height of the footer (coin list, page line), in millimetres.
+/// Height of the first page's footer (coin list, page line), in millimetres.
 pub(crate) const FOOTER_MM: f32 = 30.0;
+/// Height of a continuation page's header: two lines (the wallet, page *k* of *n*; this page's
+/// coins, amount and page code, and the warning), in millimetres.
+pub(crate) const SLIM_HEADER_MM: f32 = 14.0;
+/// Height of a continuation page's footer (the coin list in two lines, the page line), in mm.
+pub(crate) const SLIM_FOOTER_MM: f32 = 20.0;
+
+/// Which page of a paper wallet: the first carries the certificate's header (amount, name, tag,
+/// warning, how to redeem); the pages after it a slim header, and so room for more codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sheet {
+    /// Page 1.
+    First,
+    /// Pages 2 to *n*.
+    Continuation,
+}
+
+impl Sheet {
+    /// The sheet of page `index` (from 0).
+    pub(crate) fn of(index: usize) -> Sheet {
+        if index == 0 { Sheet::First } else { Sheet::Continuation }
+    }
+
+    /// Room above the codes, in millimetres inside the margin.
+    pub(crate) fn header_mm(self) -> f32 {
+        match self {
+            Sheet::First => HEADER_MM,
+            Sheet::Continuation => SLIM_HEADER_MM,
+        }
+    }
+
+    /// Room below the codes, in millimetres inside the margin.
+    pub(crate) fn footer_mm(self) -> f32 {
+        match self {
+            Sheet::First => FOOTER_MM,
+            Sheet::Continuation => SLIM_FOOTER_MM,
+        }
+    }
+}
 /// Room between the codes of a row and between rows, besides their own quiet zones (mm).
 pub(crate) const GAP_MM: f32 = 2.0;
 /// Room under each code for its number `i / n` (mm).
 pub(crate) const LABEL_MM: f32 = 3.5;
+/// How far every second row of codes is moved right, as a share of the distance between rows.
+pub(crate) const BRICK: f32 = 0.0;
 
 impl PaperQr {
     /// Modules across a symbol, without its quiet zone.
@@ -110,20 +150,31 @@ impl PaperQr {
         (self.modules() + 2 * self.quiet) as f32 * self.module_pt()
     }
 
-    /// Columns and rows of codes on a page of `size`.
-    pub(crate) fn grid(self, size: PaperSize) -> (u32, u32) {
+    /// Distance between the tops of two rows of codes, in points: a code with its quiet zone,
+    /// its number, the gap.
+    pub(crate) fn row_pt(self) -> f32 {
+        self.cell_pt() + (LABEL_MM + GAP_MM) * PT_PER_MM
+    }
+
+    /// How far every second row is moved right, in points (none on a page of one row).
+    pub(crate) fn shift_pt(self, rows: u32) -> f32 {
+        if rows > 1 { self.row_pt() * BRICK } else { 0.0 }
+    }
+
+    /// Columns and rows of codes on `sheet` of `size`.
+    pub(crate) fn grid(self, size: PaperSize, sheet: Sheet) -> (u32, u32) {
         let (w, h) = size.points();
         let gap = GAP_MM * PT_PER_MM;
         let room_w = w - 2.0 * (MARGIN_MM + 4.0) * PT_PER_MM;
-        let room_h = h - (2.0 * MARGIN_MM + HEADER_MM + FOOTER_MM) * PT_PER_MM;
-        let columns = ((room_w + gap) / (self.cell_pt() + gap)) as u32;
-        let rows = ((room_h + gap) / (self.cell_pt() + LABEL_MM * PT_PER_MM + gap)) as u32;
+        let room_h = h - (2.0 * MARGIN_MM + sheet.header_mm() + sheet.footer_mm()) * PT_PER_MM;
+        let rows = ((room_h + gap) / self.row_pt()) as u32;
+        let columns = ((room_w + gap - self.shift_pt(rows)) / (self.cell_pt() + gap)) as u32;
         (columns, rows)
     }
 
-    /// How many codes one page holds.
-    pub(crate) fn codes_per_page(self, size: PaperSize) -> usize {
-        let (c, r) = self.grid(size);
+    /// How many codes one page of `sheet` holds.
+    pub(crate) fn codes_per_page(self, size: PaperSize, sheet: Sheet) -> usize {
+        let (c, r) = self.grid(size, sheet);
         (c * r) as usize
     }
 
@@ -147,9 +198,9 @@ impl PaperQr {
         low & !1
     }
 
-    /// The most payload bytes one page carries.
-    pub(crate) fn page_bytes(self, size: PaperSize) -> usize {
-        let n = self.codes_per_page(size);
+    /// The most payload bytes one page of `sheet` carries.
+    pub(crate) fn page_bytes(self, size: PaperSize, sheet: Sheet) -> usize {
+        let n = self.codes_per_page(size, sheet);
         n * self.chunk_bytes(n)
     }
 
@@ -173,10 +224,10 @@ pub(crate) fn plan<C: Borrow<Coin>>(
     qr: PaperQr,
     size: PaperSize,
 ) -> Option<Vec<Range<usize>>> {
-    let capacity = qr.page_bytes(size);
     let mut pages = Vec::new();
     let mut start = 0;
     while start < coins.len() {
+        let capacity = qr.page_bytes(size, Sheet::of(pages.len()));
         let mut end = start;
         while end < coins.len() && crate::bin::file_len(&coins[start..=end]) <= capacity {
             end += 1;
@@ -190,9 +241,14 @@ pub(crate) fn plan<C: Borrow<Coin>>(
     Some(pages)
 }
 
-/// The texts of the codes of one page carrying `payload`.
-pub(crate) fn page_texts(payload: &[u8], qr: PaperQr, size: PaperSize) -> Vec<String> {
-    let chunk = qr.chunk_bytes(qr.codes_per_page(size));
+/// The texts of the codes of one page of `sheet` carrying `payload`.
+pub(crate) fn page_texts(
+    payload: &[u8],
+    qr: PaperQr,
+    size: PaperSize,
+    sheet: Sheet,
+) -> Vec<String> {
+    let chunk = qr.chunk_bytes(qr.codes_per_page(size, sheet));
     crate::framing::frame(payload, chunk)
 }
 
@@ -222,10 +278,11 @@ mod tests {
             assert_eq!(pages.first().map(|r| r.start), Some(0));
             assert_eq!(pages.last().map(|r| r.end), Some(500));
             assert!(pages.windows(2).all(|w| w[0].end == w[1].start));
-            for page in &pages {
+            for (k, page) in pages.iter().enumerate() {
+                let sheet = Sheet::of(k);
                 let payload = crate::bin::encode_bin(&all[page.clone()]).expect("bin");
-                let texts = page_texts(&payload, PAPER_QR, size);
-                assert!(texts.len() <= PAPER_QR.codes_per_page(size));
+                let texts = page_texts(&payload, PAPER_QR, size, sheet);
+                assert!(texts.len() <= PAPER_QR.codes_per_page(size, sheet));
                 assert!(texts.iter().all(|t| PAPER_QR.fits(t)));
             }
         }
@@ -233,19 +290,40 @@ mod tests {
 
     #[test]
     fn a_page_carries_the_measured_layout_on_both_papers() {
-        // The layout the campaign measured: 2 × 2 codes of version 14, three coins a page.
+        // The layout the campaign measured: on page 1, 2 × 2 codes of version 14 (three coins);
+        // on the pages after it, under the slim header, 2 × 3 codes (four coins).
         for size in [PaperSize::A4, PaperSize::Letter] {
-            assert_eq!(PAPER_QR.grid(size), (2, 2), "{size:?}");
+            assert_eq!(PAPER_QR.grid(size, Sheet::First), (2, 2), "{size:?}");
+            assert_eq!(PAPER_QR.grid(size, Sheet::Continuation), (2, 3), "{size:?}");
             let pages = plan(&coins(500), PAPER_QR, size).expect("plans");
-            assert!(pages.iter().all(|p| p.len() == 3 || p.end == 500), "{size:?}");
-            assert_eq!(pages.len(), 167, "{size:?}");
+            assert_eq!(pages[0].len(), 3, "{size:?}");
+            assert!(pages[1..].iter().all(|p| p.len() == 4 || p.end == 500), "{size:?}");
+            assert_eq!(pages.len(), 126, "{size:?}");
+        }
+    }
+
+    #[test]
+    fn the_codes_stay_between_header_and_footer_and_inside_the_margins() {
+        for size in [PaperSize::A4, PaperSize::Letter] {
+            let (w, h) = size.points();
+            for sheet in [Sheet::First, Sheet::Continuation] {
+                let (columns, rows) = PAPER_QR.grid(size, sheet);
+                let used_w = columns as f32 * (PAPER_QR.cell_pt() + GAP_MM * PT_PER_MM)
+                    - GAP_MM * PT_PER_MM
+                    + PAPER_QR.shift_pt(rows);
+                let used_h = rows as f32 * PAPER_QR.row_pt() - GAP_MM * PT_PER_MM;
+                assert!(used_w <= w - 2.0 * (MARGIN_MM + 4.0) * PT_PER_MM, "{size:?} {sheet:?}");
+                let room_h =
+                    h - (2.0 * MARGIN_MM + sheet.header_mm() + sheet.footer_mm()) * PT_PER_MM;
+                assert!(used_h <= room_h, "{size:?} {sheet:?}");
+            }
         }
     }
 
     #[test]
     fn a_code_keeps_at_least_four_modules_of_quiet_zone() {
         const { assert!(PAPER_QR.quiet >= 4) };
-        let (c, r) = PAPER_QR.grid(PaperSize::A4);
+        let (c, r) = PAPER_QR.grid(PaperSize::A4, Sheet::First);
         assert!(c >= 1 && r >= 1);
     }
 }
