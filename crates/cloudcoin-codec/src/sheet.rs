@@ -321,6 +321,18 @@ mod tests {
     }
 
     #[test]
+    fn the_refusal_names_the_pages_the_largest_wallet_prints_on() {
+        let most = u32::try_from(MAX_PAPER_COINS).expect("small");
+        let message =
+            crate::CodecError::TooManyForPaper { count: MAX_PAPER_COINS + 1, max: MAX_PAPER_COINS }
+                .to_string();
+        for size in [PaperSize::A4, PaperSize::Letter] {
+            let pages = plan(&coins(most), PAPER_QR, size).expect("plans").len();
+            assert!(message.contains(&format!("{pages} printed pages")), "{size:?}: {message}");
+        }
+    }
+
+    #[test]
     fn a_code_keeps_at_least_four_modules_of_quiet_zone() {
         const { assert!(PAPER_QR.quiet >= 4) };
         let (c, r) = PAPER_QR.grid(PaperSize::A4, Sheet::First);
