@@ -68,19 +68,25 @@ pub(crate) struct PaperQr {
 }
 
 /// The setup the writer uses: version 14 at level M, 0.85 mm modules, each code with its own
-/// 4-module quiet zone; four codes (three coins) a page on A4 and on Letter. Chosen with the
-/// print-and-scan campaign (`tools/paper-campaign`, its `sweep.py`): zbar reads pages scanned
-/// at 150 dpi reliably only from 0.8 mm modules (4.7 pixels; 0.7 mm: 4 to 7 pages of 10,
-/// 0.75 mm: 8 of 10), while zxing-cpp reads them all from 0.7 mm. Of the setups with modules of
-/// at least 0.8 mm, four codes of version 14 or 15 carry the most coins that fit both papers
-/// (three); version 14 has room for 0.85 mm modules. Level Q reads no better per module and
-/// carries less; smaller versions give more, smaller codes, which zbar reads worse.
+/// 4-module quiet zone: 2 × 2 codes (three coins) on the first page, under the certificate's
+/// header, and 2 × 3 codes (four coins) on each page after it, under a slim header, on A4 and on
+/// Letter. Chosen with the print-and-scan campaign (`tools/paper-campaign`, its `sweep.py`): zbar
+/// reads pages scanned at 150 dpi reliably only from 0.8 mm modules (4.7 pixels; 0.7 mm: 4 to 7
+/// pages of 10, 0.75 mm: 8 of 10), while zxing-cpp reads them all from 0.7 mm. Of the setups with
+/// modules of at least 0.8 mm, four codes of version 14 or 15 carry the most coins that fit both
+/// papers (three); version 14 has room for 0.85 mm modules, and three rows of it fit under the
+/// slim header. Level Q reads no better per module and carries less; smaller versions give more,
+/// smaller codes, which zbar reads worse. zbar's remaining misses (a found code that fails its
+/// error correction, and reads once the picture moves by a pixel) are its own, about 1 code in
+/// 500, more often on regular codes than on the random-looking bytes of real coins.
 pub(crate) const PAPER_QR: PaperQr =
     PaperQr { version: 14, ec: EcLevel::M, module_hmm: 85, quiet: 4 };
 
-/// The most coins one paper wallet may hold. At three coins a page, 500 coins are 167 sheets:
-/// a ream's third, a tray of an office scanner, or an afternoon of photographing. A person
-/// keeping more than that is better served by a file backup; above it the export is refused.
+/// The most coins one paper wallet may hold. At three coins on the first page and four on each
+/// page after it, 500 coins are 126 sheets: a quarter of a ream, two loads of an office
+/// scanner's 100-sheet feeder, or about twenty minutes of photographing a page every ten
+/// seconds. A person keeping more than that is better served by a file backup (a `bin`, `png` or
+/// `zip` export) or several paper wallets; above it the export is refused, saying so.
 pub const MAX_PAPER_COINS: usize = 500;
 
 /// Margin of blank paper around the page, in millimetres (inside any printer's border).
