@@ -13,6 +13,12 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Writes `bytes` to `path` atomically: a temporary sibling, fsync, rename over `path`, fsync of
 /// the directory. Readers see the old or the new content, never a mix.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_whole(path, bytes)?;
+    sync_dir(parent(path)?)
+}
+
+/// Writes `bytes` to a temporary sibling of `path`, syncs it and renames it over `path`.
+fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
@@ -20,8 +26,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        fs::rename(&tmp, path)
     })();
     if result.is_err() {
         remove_if_exists(&tmp);
@@ -139,6 +144,16 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> RecordFolder<T> {
     pub(crate) fn write(&self, id: &str, record: &T) -> io::Result<()> {
         let bytes = serde_json::to_vec(record).map_err(io::Error::other)?;
         write_atomic(&self.path(id), &bytes)
+    }
+
+    /// Removes the record `id` (gone already is fine) without syncing the folder: after a power
+    /// cut the record may be back, until the next synced write in the folder.
+    pub(crate) fn remove_unsynced(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(self.path(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Reads the record `id`, if it is there and readable.

@@ -28,17 +28,20 @@
 //! 3. write the coins with `write_coins`, advancing the task's progress from 10 to 80 —
 //!    `export:after_write`;
 //! 4. keep only a read-only handle on it (reopened through `/proc/self/fd`, so no file in the
-//!    folder stays open for writing) and fsync it — `export:after_fsync`. Journal the intent (coins
-//!    and their files, the folder's real path, `unnamed` or the temporary name) —
-//!    `export:after_journal`; a named temporary file is journaled before it is created, an unnamed
-//!    one once it is written (nothing needs removing if the process dies before that: the file
-//!    vanishes with it), on the task's thread while a second thread fsyncs it, and the read-back
-//!    below runs there too; the fault point `export:after_fsync` is passed once both threads are
-//!    done, and the file is published only after both succeeded. While
+//!    folder stays open for writing) and fsync it — `export:after_fsync`. Make the journal's
+//!    record of the intent (coins and their files, the folder's real path, `unnamed` or the
+//!    temporary name) — `export:after_journal`: a named temporary file is journaled (written to
+//!    disk) before it is created; an unnamed one needs no record until it gets its final name
+//!    (nothing needs removing if the process dies before that: the file vanishes with it, and no
+//!    coin has moved), so its record is first written in step 5. This runs on the task's thread
+//!    while a second thread fsyncs the file, and the read-back below runs there too; the fault
+//!    point `export:after_fsync` is passed once both threads are done, and the file is published
+//!    only after both succeeded. While
 //!    steps 2–4 run on the task's thread, a second thread moves to Trash any copy of a taken coin
-//!    dropped into the wallet since the reservation, and makes the journal's coin list and the
-//!    coins' digest; the record is written only once that thread is done. Read the file back and
-//!    check its coins' digest (progress 90);
+//!    dropped into the wallet since the start (`store::set_aside_copies`: the names that appeared
+//!    in the held folders since the last look, or a listing of them — see `store::arrivals`), and
+//!    makes the journal's coin list and the coins' digest; the record is made only once that
+//!    thread is done. Read the file back and check its coins' digest (progress 90);
 //! 5. pick the final name (`unique_file_name`), write it and the file's SHA-256 into the record
 //!    (before the link: from here recovery takes the link as possible), and publish the file
 //!    without replacing anything, symlinks included: an unnamed file with `linkat(fd, "", dir,
@@ -58,8 +61,8 @@
 //!    rename touches the blocks the one before did), then fsync `Sent` and each source folder once
 //!    — `export:mid_move` (half-way), `export:after_move`;
 //! 7. append the `transactions.csv` row and write `Receipts/{id}.json` (op id, time, amount, coin
-//!    ids, file, sha256; its text is made on a second thread while step 6 runs, and written after
-//!    it); record the task as completed; remove the journal record.
+//!    ids, file, sha256), each on a thread of its own while step 6 runs; record the task as
+//!    completed; remove the journal record.
 //!
 //! A failure before the link (the link itself failing included) drops the unnamed file or removes
 //! the temporary one, clears `final_name` in the record, makes the coins spendable again, and ends
@@ -86,9 +89,7 @@
 //! kernel knows it (`/proc/self/fd/N`), so a folder moved or swapped mid-export is reported where
 //! the file is
 //! (`backup::tests::a_folder_swapped_for_a_link_after_validation_keeps_the_file_inside`). The
-//! number of fsyncs is constant per export, not one per coin (counted with `strace -f -c` on
-//! 2026-12-02: 20 `fsync` and 1 `fdatasync` for a whole-balance export of 1,000 coins and the same
-//! for 65,532, the service's start-up included).
+//! number of fsyncs is constant per export, not one per coin (see below).
 //!
 //! **Invariant: before an export commits, its file is reachable by the path the task will report.**
 //! Kept by `tests/it/others.rs`: `an_export_into_a_mount_detached_mid_export_loses_nothing` (a real
@@ -105,6 +106,44 @@
 //! not logged away: the export finishes (coins to `Sent`, receipt), tries the removal once more,
 //! and if the temporary name is still there keeps its record, marked `finished`, naming it; each
 //! start removes it and only then the record. Backups keep theirs the same way.
+//!
+//! # What is synced, and which rule each sync serves
+//!
+//! An export makes the same syncs whatever its size (counted with `strace -f -c -e
+//! trace=fsync,fdatasync,syncfs` on 2026-12-07, the service's start-up subtracted: 14 `fsync` and
+//! 1 `fdatasync` per export, for 1 coin and for 65,535; 17 and 1 before). Those that do not
+//! depend on each other run at the same time on threads of their own, so a 1-coin export waits
+//! for ten in a row. In order:
+//!
+//! 1. The task's record, `.cloudcoin/tasks/{id}.json`: the file and its folder, while the file is
+//!    written (beside the second thread's search for stray copies). It carries the idempotency
+//!    key, so it is on disk before the final name is journaled: a retry with the same key after a
+//!    restart finds the export instead of making a second one; and a crash at any later step
+//!    finds the task. (With the network it is written before the RAIDA is asked anything.)
+//! 2. The output file (on a thread of its own, while the file is read back): a name is only ever
+//!    given to a complete, durable file.
+//! 3. For the named fallback only, the first journal record, file and folder, before the
+//!    temporary file is created: recovery must know of a named copy of the coins to remove it.
+//!    An unnamed output has no record before step 4: it vanishes with the process.
+//! 4. The record with the final name: the file and the journal folder. From here recovery
+//!    takes the link as possible, so a link never happens that recovery could undo.
+//! 5. The output folder, after the link: the file's name is on disk before any coin moves
+//!    (a power cut must not keep the moves and lose the name).
+//! 6. The record marked committed: the file and the journal folder. Coins move to `Sent` only
+//!    after it is on disk, so a rollback never has coins in `Sent` to bring back, recovery goes
+//!    forward even when the file was taken away, and a record a power cut brings back after the
+//!    export completed settles to the same outcome.
+//! 7. `Sent` and each folder the coins left, once each and all at once (`store::move_coins`);
+//!    beside the moves, each on a thread of its own, `transactions.csv` (`fdatasync`) and the
+//!    receipt (file and folder): all on disk before the record is removed, since only the record
+//!    makes recovery redo them.
+//! 8. The task's outcome: the file and its folder, before the outcome is shown (a restart never
+//!    changes an outcome a client has seen).
+//!
+//! The record of a completed export is then removed without a sync of the journal folder
+//! (`Journal::remove_completed`): brought back by a power cut, it is committed and settled again
+//! to the same outcome (recovery is idempotent), and the next synced journal write makes the
+//! removal durable anyway. Copies set aside to `Trash` (rare) add a sync of each folder touched.
 
 use std::borrow::Borrow;
 use std::cell::Cell;
@@ -141,6 +180,9 @@ pub(crate) struct ExportJob {
     pub(crate) folder: Dir,
     pub(crate) kind: FileKind,
     pub(crate) tag: Tag,
+    /// The task's record is on disk already (else the export writes it while the file is
+    /// written, before anything it publishes).
+    pub(crate) task_recorded: bool,
 }
 
 /// Locks a wallet state, recovering it from a poisoned lock (its data stays consistent: every
@@ -221,6 +263,12 @@ pub(crate) fn run(
             // No thread to be had: the same work, here.
             Err(_) => side(),
         };
+        // The task's record, which carries the idempotency key, is on disk before the file is
+        // written (so every fault point of the export finds it there), while the second thread
+        // works.
+        if !job.task_recorded {
+            tracker.persist(job.id).map_err(|e| StepError::io("cannot record the task", e))?;
+        }
         write_and_publish(journal, tracker, job, &coins, &mut record, &output, prepared, &base_name)
     });
     let (final_name, sha256, temp_left) = match published {
@@ -452,7 +500,13 @@ fn write_and_publish(
         record.temp = temp.map(str::to_owned);
         record.coins = coins;
         record.coins_digest = digest;
-        journal.write(record).map_err(|e| StepError::io("cannot write the journal", e))?;
+        // A named temporary file is created only once a durable record names it. An unnamed
+        // one vanishes with the process, and no coin has moved: nothing is on disk that
+        // recovery would have to undo, so the record is first written with the final name,
+        // just before the link.
+        if temp.is_some() {
+            journal.write(record).map_err(|e| StepError::io("cannot write the journal", e))?;
+        }
         fault::point(FaultPoint::ExportAfterJournal)
             .map_err(|e| StepError::io("cannot write the journal", e))
     };
@@ -681,9 +735,35 @@ pub(crate) fn finish(
     let io = |what: &'static str| move |e: io::Error| StepError::io(what, e);
     let amount = Amount::from_units(record.amount_units);
     let file_text = final_path.to_string_lossy();
-    // The receipt's text is made on a second thread while the coins move; it is written after
-    // them, as the transaction row is.
-    let receipt = || {
+    let wallet_dir = layout.wallet(&wallet);
+    // The transaction row and the receipt are written on two more threads while the coins move
+    // (the export is committed: whatever of the three a crash cuts short, recovery finishes), so
+    // the export waits for the longest of the three, not for their sum.
+    // A live export's id is new, so only a second run (recovery) looks for its row first.
+    let write_row = || {
+        let seen = match moved_since {
+            Some(_) => records::has_transaction(&wallet_dir, &record.id)
+                .map_err(io("cannot read transactions.csv"))?,
+            None => false,
+        };
+        if !seen {
+            records::append_transaction(
+                &wallet_dir,
+                &Transaction {
+                    time: now_unix(),
+                    kind: "export",
+                    amount,
+                    coins: record.coins.len(),
+                    tag: &record.tag,
+                    file: &file_text,
+                    id: &record.id,
+                },
+            )
+            .map_err(io("cannot write transactions.csv"))?;
+        }
+        Ok(())
+    };
+    let write_receipt = || {
         let receipt = Receipt {
             id: &record.id,
             time: records::rfc3339(now_unix()),
@@ -693,8 +773,16 @@ pub(crate) fn finish(
             sha256,
         };
         records::receipt_bytes(&receipt)
+            .and_then(|bytes| {
+                records::write_receipt_bytes(
+                    &layout.folder(&wallet, Folder::Receipts),
+                    &record.id,
+                    &bytes,
+                )
+            })
+            .map_err(io("cannot write the receipt"))
     };
-    let (receipt, moved) = alongside("export-receipt", receipt, || {
+    let move_them = || {
         let pending: Vec<usize> = match moved_since {
             Some(since) => not_yet_in_sent(layout, &wallet, record, since, keys)
                 .map_err(io("cannot look in Sent for the coins moved already"))?,
@@ -707,36 +795,13 @@ pub(crate) fn finish(
             .and_then(|missing| move_missing(layout, &wallet, record, &missing, known, keys))
             .and_then(|()| fault::point(FaultPoint::ExportAfterMove))
             .map_err(io("cannot move the coins to Sent"))
+    };
+    let (row, (receipt, moved)) = alongside("export-row", write_row, || {
+        alongside("export-receipt", write_receipt, move_them)
     });
     moved?;
-
-    let wallet_dir = layout.wallet(&wallet);
-    let seen = records::has_transaction(&wallet_dir, &record.id)
-        .map_err(io("cannot read transactions.csv"))?;
-    if !seen {
-        records::append_transaction(
-            &wallet_dir,
-            &Transaction {
-                time: now_unix(),
-                kind: "export",
-                amount,
-                coins: record.coins.len(),
-                tag: &record.tag,
-                file: &file_text,
-                id: &record.id,
-            },
-        )
-        .map_err(io("cannot write transactions.csv"))?;
-    }
-    receipt
-        .and_then(|bytes| {
-            records::write_receipt_bytes(
-                &layout.folder(&wallet, Folder::Receipts),
-                &record.id,
-                &bytes,
-            )
-        })
-        .map_err(io("cannot write the receipt"))?;
+    row?;
+    receipt?;
     Ok(ExportResult {
         file: final_path.to_path_buf(),
         amount,

@@ -561,12 +561,19 @@ fn not_elsewhere_on_disk(
     fresh: Vec<(usize, Coin)>,
     rejected: &mut Vec<Rejection>,
 ) -> std::io::Result<Vec<(usize, Coin)>> {
+    use crate::owners::OnDisk;
     let coins: Vec<Coin> = fresh.iter().map(|(_, c)| c.clone()).collect();
-    let found = crate::owners::find_on_disk(layout, &coins)?;
+    // After the claims (see `Owners::leaving`), before the folders are looked at: a file its
+    // export is moving to `Sent` is found as sent away wherever the move has come to.
+    let ids: Vec<_> = coins.iter().map(Coin::id).collect();
+    let leaving = job.owners.leaving(&ids);
+    let found = crate::owners::find_on_disk(layout, &coins, &leaving)?;
     let mut kept = Vec::with_capacity(fresh.len());
     for (item, coin) in fresh {
         match found.get(&coin.id()) {
-            Some(crate::owners::OnDisk::Sent { .. }) if job.allow_sent => kept.push((item, coin)),
+            Some(OnDisk::Sent { .. } | OnDisk::Leaving { .. }) if job.allow_sent => {
+                kept.push((item, coin))
+            }
             Some(place) => rejected.push(Rejection {
                 item: count(item),
                 source: source_of(item, &job.items[item]),

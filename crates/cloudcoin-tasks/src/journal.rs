@@ -228,6 +228,13 @@ impl Journal {
         self.0.remove(id)
     }
 
+    /// Removes the record of an export that completed, without syncing the folder. Brought back
+    /// by a power cut (until the next synced write of the journal), the record is committed and
+    /// settled again the same way: recovery is idempotent, and the task's outcome stays.
+    pub(crate) fn remove_completed(&self, id: &str) -> io::Result<()> {
+        self.0.remove_unsynced(id)
+    }
+
     /// Every record left, oldest name first; unreadable records are returned as errors by path.
     pub(crate) fn list(&self) -> io::Result<Vec<Result<Record, Unreadable>>> {
         self.0.list()

@@ -35,8 +35,18 @@
 //! looked at on disk (a file in `Sent` under another name is not found), so the cost is a few
 //! lookups per coin, not a listing of `Sent`. The start-up pick-up of files dropped into `Import`
 //! does not apply this rule.
+//!
+//! **Rule: a coin on its way to `Sent` counts as sent.** Once an export's file is linked, its
+//! coins leave the wallet's index and their files, still in a held folder until the export's
+//! renames reach them, are listed in the wallet's `leaving` set ([`Owners::leaving`]). An import
+//! takes that list after its claims and before it looks at the folders: a file found in a held
+//! folder and listed there is [`OnDisk::Leaving`], refused (or stored with `allow_sent`) exactly
+//! as a file in `Sent` is. Whether the import looks before or after the rename, the coin is sent
+//! away: a file leaves the list only after it is in `Sent`. Kept by
+//! `import_faults::an_import_while_an_export_moves_its_coins_counts_them_as_sent` and
+//! `owners::tests::a_file_on_its_way_to_sent_counts_as_sent`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -108,12 +118,54 @@ impl Owners {
     }
 }
 
+/// Coins on their way to `Sent`, found by [`Owners::leaving`]: (wallet, held folder, coin).
+pub(crate) type Leaving = HashSet<(String, Folder, CoinId)>;
+
+impl Owners {
+    /// Which of `ids` have a file on its way to `Sent` in a wallet: a file, under the coin's
+    /// conventional name in a held folder, that the wallet lists as leaving
+    /// ([`WalletState::leaving`]) — its export has published the coin and left its index, and
+    /// is moving the file. Each wallet is locked in turn, never two at once; the names are made
+    /// only when some wallet has files leaving, outside every lock.
+    ///
+    /// Called after the import's claims: a coin of the importing wallet that an export had
+    /// reserved is counted present at the claim, so one claimed as new had already left the
+    /// index, and its file is listed here until it is in `Sent`.
+    pub(crate) fn leaving(&self, ids: &[CoinId]) -> Leaving {
+        let wallets: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
+            self.wallets().iter().map(|(name, state)| (name.clone(), state.clone())).collect();
+        let idle = |state: &Arc<Mutex<WalletState>>| {
+            state.lock().unwrap_or_else(|p| p.into_inner()).leaving.is_empty()
+        };
+        let busy: Vec<_> = wallets.into_iter().filter(|(_, state)| !idle(state)).collect();
+        let mut found = Leaving::new();
+        if busy.is_empty() || ids.is_empty() {
+            return found;
+        }
+        let names: Vec<String> = ids.iter().map(|id| id_file_name(*id)).collect();
+        let by_name: HashMap<&str, CoinId> =
+            names.iter().map(String::as_str).zip(ids.iter().copied()).collect();
+        for (name, state) in busy {
+            let state = state.lock().unwrap_or_else(|p| p.into_inner());
+            for (folder, file) in &state.leaving {
+                if let Some(id) = by_name.get(&**file) {
+                    found.insert((name.as_str().to_owned(), *folder, *id));
+                }
+            }
+        }
+        found
+    }
+}
+
 /// A file of this server's folders that holds a coin with the same keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OnDisk {
     /// In a held folder of a wallet whose index does not hold it: a file the wallet is moving
     /// to `Sent` for an export, or one dropped in since the start.
     Held { wallet: String, folder: Folder },
+    /// In a held folder of a wallet that lists it as leaving ([`Owners::leaving`]): its export
+    /// has published the coin and is moving the file to `Sent`. It counts as sent away.
+    Leaving { wallet: String, folder: Folder },
     /// In the `Sent` folder of a wallet (of a deleted one when `deleted`): the coin left in a
     /// file this server wrote. `receipt` names that file when an export receipt lists the coin.
     Sent { wallet: String, deleted: bool, file: String, receipt: Option<SentIn> },
@@ -168,7 +220,15 @@ fn wallet_dirs(layout: &Layout) -> io::Result<Vec<WalletDir>> {
 /// first in the held folders, then in `Sent`, under the coin's conventional file name and the
 /// numbered names ` (2)`, ` (3)`, … that follow it (a coin sent twice). A file under another
 /// name is not found. Blocking.
-pub(crate) fn find_on_disk(layout: &Layout, coins: &[Coin]) -> io::Result<HashMap<CoinId, OnDisk>> {
+///
+/// A file in a held folder that `leaving` names (its export is moving it to `Sent`) is found as
+/// [`OnDisk::Leaving`]: the coin is sent away whether its file is still in the held folder or
+/// already in `Sent`.
+pub(crate) fn find_on_disk(
+    layout: &Layout,
+    coins: &[Coin],
+    leaving: &Leaving,
+) -> io::Result<HashMap<CoinId, OnDisk>> {
     let mut found: HashMap<CoinId, OnDisk> = HashMap::new();
     if coins.is_empty() {
         return Ok(found);
@@ -185,8 +245,13 @@ pub(crate) fn find_on_disk(layout: &Layout, coins: &[Coin]) -> io::Result<HashMa
                 let path = dir.path.join(folder.name()).join(&base);
                 read_single_coin(&path).is_ok_and(|c| c.id() == coin.id() && c.ans == coin.ans)
             });
-            if let Some(folder) = held {
-                let place = OnDisk::Held { wallet: dir.name.clone(), folder: *folder };
+            if let Some(&folder) = held {
+                let (wallet, id) = (dir.name.clone(), coin.id());
+                let place = if leaving.contains(&(wallet.clone(), folder, id)) {
+                    OnDisk::Leaving { wallet, folder }
+                } else {
+                    OnDisk::Held { wallet, folder }
+                };
                 found.insert(coin.id(), place);
                 continue;
             }
@@ -296,12 +361,20 @@ pub(crate) fn held_reason(id: CoinId, held: &HeldElsewhere) -> String {
     }
 }
 
+/// What the refusal of a sent coin says after where it was sent from.
+const SENT_TAIL: &str = "whoever holds that file can spend it too, and only claiming the coin with the RAIDA settles who owns it, so it was not stored — if the file is yours and no one else has it, import it again allowing sent coins (`cloudcoin import --allow-sent`, or \"allow_sent\": true in the request)";
+
 /// Why an import did not store coin `id`, found on disk at `place`.
 pub(crate) fn on_disk_reason(id: CoinId, place: &OnDisk) -> String {
     match place {
         OnDisk::Held { wallet, folder } => format!(
             "coin {id} is in wallet {wallet}'s {} folder (a file it is sending away or has not read yet); it was not stored here, so that it is never spendable in two places — import it again once that export has finished",
             folder.name()
+        ),
+        OnDisk::Leaving { wallet, folder } => format!(
+            "coin {id} was sent away from wallet {wallet} of this server by an export that is finishing (the coin is in the export's file; the wallet's copy in {} is on its way to its Sent folder); {}",
+            folder.name(),
+            SENT_TAIL
         ),
         OnDisk::Sent { wallet, deleted, file, receipt } => {
             let whose = if *deleted {
@@ -315,9 +388,7 @@ pub(crate) fn on_disk_reason(id: CoinId, place: &OnDisk) -> String {
                 }
                 None => format!("(its copy is {file} in {whose}'s Sent folder)"),
             };
-            format!(
-                "coin {id} was sent away from {whose} of this server {left}; whoever holds that file can spend it too, and only claiming the coin with the RAIDA settles who owns it, so it was not stored — if the file is yours and no one else has it, import it again allowing sent coins (`cloudcoin import --allow-sent`, or \"allow_sent\": true in the request)"
-            )
+            format!("coin {id} was sent away from {whose} of this server {left}; {SENT_TAIL}")
         }
     }
 }
@@ -362,7 +433,7 @@ mod tests {
             .expect("receipt");
 
         let all = [held.clone(), sent.clone(), sent_twice.clone(), other_keys, nowhere];
-        let found = find_on_disk(&layout, &all).expect("looks");
+        let found = find_on_disk(&layout, &all, &Leaving::new()).expect("looks");
         assert_eq!(found.len(), 3, "{found:?}");
         assert_eq!(found[&held.id()], OnDisk::Held { wallet: "B".into(), folder: Folder::Limbo });
         let OnDisk::Sent { wallet, receipt, .. } = &found[&sent.id()] else { panic!("sent") };
@@ -372,5 +443,48 @@ mod tests {
         assert_eq!((file.as_str(), receipt), (numbered.as_str(), &None));
         let reason = on_disk_reason(sent.id(), &found[&sent.id()]);
         assert!(reason.contains("export e1") && reason.contains("allow_sent"), "{reason}");
+    }
+
+    /// A file in a held folder that its wallet lists as leaving (its export published the coin
+    /// and is moving the file to `Sent`) is found as sent away, not as held; the same coin's
+    /// file in another held folder, not listed, is held.
+    #[test]
+    fn a_file_on_its_way_to_sent_counts_as_sent() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let (a, b) = (WalletName::parse("A").expect("A"), WalletName::parse("B").expect("B"));
+        let (going, dropped) = (coin(1, 1), coin(2, 2));
+        let mut wallets = Wallets::new();
+        for name in [&a, &b] {
+            layout.create_wallet_dirs(name).expect("dirs");
+            wallets.insert(name.clone(), Arc::new(Mutex::new(WalletState::default())));
+        }
+        for (c, folder) in [(&going, Folder::Bank), (&dropped, Folder::Fracked)] {
+            let path = layout.folder(&b, folder).join(id_file_name(c.id()));
+            fs::write(path, cloudcoin_codec::encode_bin(std::slice::from_ref(c)).expect("bin"))
+                .expect("write");
+        }
+        let owners = Owners::new(wallets);
+        let ids = [going.id(), dropped.id()];
+        assert!(owners.leaving(&ids).is_empty(), "no export is moving anything");
+        {
+            let wallets = owners.wallets();
+            let mut state = wallets[&b].lock().expect("B");
+            state.leaving.insert((Folder::Bank, id_file_name(going.id()).into()));
+            // Listed in another folder than the dropped coin's file: not that file.
+            state.leaving.insert((Folder::Bank, id_file_name(dropped.id()).into()));
+        }
+        let leaving = owners.leaving(&ids);
+        let found = find_on_disk(&layout, &[going.clone(), dropped.clone()], &leaving).expect("ok");
+        assert_eq!(
+            found[&going.id()],
+            OnDisk::Leaving { wallet: "B".into(), folder: Folder::Bank }
+        );
+        assert_eq!(
+            found[&dropped.id()],
+            OnDisk::Held { wallet: "B".into(), folder: Folder::Fracked }
+        );
+        let reason = on_disk_reason(going.id(), &found[&going.id()]);
+        assert!(reason.contains("was sent away") && reason.contains("allow_sent"), "{reason}");
     }
 }

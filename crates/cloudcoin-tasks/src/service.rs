@@ -286,8 +286,12 @@ impl Service {
         let mut wallets = Wallets::new();
         for name in names {
             let dir = layout.wallet(&name);
+            // Watched from before the scan lists the folders, so no name that appears after it
+            // is missed (see `store::arrivals`).
+            let arrivals = store::Arrivals::watch(&layout, &name);
             let store::Scanned { mut state, bank_hidden } =
                 store::scan_wallet_listed(&layout, &name).map_err(io_err(&dir))?;
+            state.arrivals = arrivals.map(|a| Arc::new(Mutex::new(a)));
             hold_back(&mut state, &name, &held_back);
             import::pick_up_dropped(&layout, &name, &mut state, &bank_hidden)
                 .map_err(io_err(&dir))?;
@@ -407,7 +411,10 @@ impl Service {
         let state = blocking(move || {
             layout.create_wallet_dirs(&wallet).map_err(internal)?;
             crate::v3_layout::ensure(&layout, &wallet).map_err(internal)?;
-            store::scan_wallet(&layout, &wallet).map_err(internal)
+            let arrivals = store::Arrivals::watch(&layout, &wallet);
+            let mut state = store::scan_wallet(&layout, &wallet).map_err(internal)?;
+            state.arrivals = arrivals.map(|a| Arc::new(Mutex::new(a)));
+            Ok(state)
         })
         .await?;
         let (balance, coins) = state.balance();
@@ -593,7 +600,10 @@ impl Service {
             // The task's record is written here, off the request's path, before the export's
             // journal record: until both exist the export has changed nothing, so a crash before
             // it only forgets a task that never started (and its idempotency key with it).
-            if let Err(e) = inner.tracker.persist(id) {
+            // Without the network (no check, no change) the export writes it while its second
+            // thread starts (`export::run`); with it, here, before the RAIDA is asked anything.
+            let task_recorded = check.is_some() || change.is_some();
+            if task_recorded && let Err(e) = inner.tracker.persist(id) {
                 lock(&state).release_ids(ids);
                 tracing::warn!(task = %id, error = %e, "cannot record the task; coins returned");
                 let message = "cannot record the task; the coins were returned to the wallet";
@@ -682,7 +692,8 @@ impl Service {
                 tracing::error!(task = %id, "a reserved coin changed before its export started; the coins stay reserved until the next start");
                 return (failed(FailureKind::Internal, "internal error; see the server log"), true);
             };
-            let job = ExportJob { id, wallet, state, coins, amount, folder, kind, tag };
+            let job =
+                ExportJob { id, wallet, state, coins, amount, folder, kind, tag, task_recorded };
             let (outcome, journal_done) =
                 export::run(&inner.layout, &inner.journal, &inner.tracker, &job);
             export::free_later(job.coins);
@@ -981,12 +992,20 @@ impl Service {
                     (failed(FailureKind::Internal, "internal error; see the server log"), false)
                 }
             };
+            let completed_export = matches!(outcome, TaskOutcome::Export(_));
             // Shown only once on disk: a restart never changes an outcome a client has seen.
             if let Err(e) = inner.tracker.finish_durably(id, outcome) {
                 tracing::error!(task = %id, error = %e, "cannot record the task's outcome");
                 return;
             }
-            if journal_done && let Err(e) = inner.journal.remove(&id.to_string()) {
+            // A completed export's record, back after a power cut, is settled again to the same
+            // outcome: its removal need not be synced (see `Journal::remove_completed`).
+            let removed = match (journal_done, completed_export) {
+                (false, _) => Ok(()),
+                (true, true) => inner.journal.remove_completed(&id.to_string()),
+                (true, false) => inner.journal.remove(&id.to_string()),
+            };
+            if let Err(e) = removed {
                 tracing::warn!(task = %id, error = %e, "cannot remove the journal record; recovery will settle it");
             }
             if let Err(e) = inner.tracker.prune() {

@@ -387,6 +387,9 @@ pub(crate) struct WalletState {
     /// The files (folder, name) of coins in a published export, on their way to `Sent`: out of
     /// the index, but not strays — another export's scan for stray copies leaves them alone.
     pub(crate) leaving: HashSet<(Folder, Box<str>)>,
+    /// The names that appeared in the held folders since the last look, when the folders are
+    /// watched (see [`super::arrivals`]).
+    pub(crate) arrivals: Option<Arc<Mutex<super::arrivals::Arrivals>>>,
 }
 
 impl WalletState {
@@ -537,6 +540,48 @@ pub(super) struct KnownFiles {
     others: HashSet<(Folder, Box<str>)>,
     /// The value part of a conventional name, for each denomination code.
     values: HashMap<String, Denomination>,
+}
+
+/// The coin a conventional file name names, without the index: the value part of a
+/// conventional name for each denomination code.
+pub(super) struct ConventionalNames {
+    values: HashMap<String, Denomination>,
+}
+
+impl ConventionalNames {
+    pub(super) fn new() -> ConventionalNames {
+        let values = (i8::MIN..=i8::MAX)
+            .map(|code| {
+                let d = Denomination::from_code(code);
+                let value = match d.value() {
+                    Some(v) => v.file_name_format(),
+                    None => format!("code {code}"),
+                };
+                (value, d)
+            })
+            .collect();
+        ConventionalNames { values }
+    }
+
+    /// The coin whose conventional file name `name` is, if it is one.
+    pub(super) fn id_of(&self, name: &str) -> Option<CoinId> {
+        let (value, serial) =
+            name.strip_suffix(" ''.bin").and_then(|n| n.rsplit_once(" CloudCoin #"))?;
+        let (Some(denomination), Ok(serial)) = (self.values.get(value), serial.parse::<u32>())
+        else {
+            return None;
+        };
+        let id = CoinId { denomination: *denomination, serial: SerialNumber::new(serial) };
+        (id_file_name(id) == name).then_some(id)
+    }
+}
+
+impl WalletState {
+    /// Whether `name` in `folder` is the file the index holds for the coin `id` (read from the
+    /// file, or from its conventional name).
+    pub(super) fn holds_file(&self, id: CoinId, folder: Folder, name: &str) -> bool {
+        self.coins.get(&id).is_some_and(|e| e.folder == folder && e.file.get(&e.coin) == name)
+    }
 }
 
 impl KnownFiles {

@@ -12,6 +12,8 @@
 //!   rules (one lock per wallet, the [`Reserved`] guard, the wait for another import's claims).
 //! - [`scan`]: the start-up scan, with its reconciliation of several files of one coin; the
 //!   folder listing and file reading it runs on are [`listing`].
+//! - [`arrivals`]: the names that appeared in a wallet's held folders since the last look (inotify),
+//!   so an export's search for stray copies reads those instead of listing the wallet.
 //! - [`moves`]: a coin's file moving between folders (to `Sent`, `Trash`, `Suspect`, a grade's
 //!   folder), never replacing anything.
 //! - [`seam`]: [`WalletStore`], the operations export, import, claim and heal need from a store —
@@ -21,6 +23,7 @@
 //! Dependencies inside the store point one way: `seam` → `scan` → (`listing`, `moves`) → `index` →
 //! `layout`.
 
+mod arrivals;
 mod index;
 mod layout;
 mod listing;
@@ -28,6 +31,7 @@ mod moves;
 mod scan;
 mod seam;
 
+pub(crate) use arrivals::Arrivals;
 pub(crate) use index::{Entry, Held, Hold, Reserved, WalletState};
 pub(crate) use layout::{
     Folder, Layout, coin_file_name, count_files, ensure_transactions_file, id_file_name,

@@ -119,7 +119,118 @@ pub(super) fn move_copy_aside(
 /// keys than the indexed coin is moved too (logged as an error): it is kept, never spendable.
 /// Returns how many files were moved, and where the listing found the held coins' own files.
 /// Blocking.
+///
+/// An export of fewer than an eighth of the wallet's coins, in a wallet whose folders are
+/// watched, reads only the names that appeared since the last look ([`super::arrivals`]): its
+/// cost is its own, not the wallet's. A larger one lists the folders (that costs about what its
+/// renames do, and gives the order they run in), as does any export once the watch has lost
+/// track of what appeared.
 pub(crate) fn set_aside_copies(
+    layout: &Layout,
+    wallet: &WalletName,
+    state: &Mutex<WalletState>,
+    held: &[Held],
+) -> io::Result<SetAside> {
+    let arrivals = {
+        let s = state.lock().unwrap_or_else(|p| p.into_inner());
+        s.arrivals.clone().map(|a| (a, held.len().saturating_mul(8) < s.coins.len()))
+    };
+    let Some((arrivals, small)) = arrivals else {
+        return set_aside_listed(layout, wallet, state, held);
+    };
+    // Held while the names are looked at, so two exports never share a name half-read.
+    let mut arrivals = arrivals.lock().unwrap_or_else(|p| p.into_inner());
+    let told = arrivals.drain();
+    if small && told == super::arrivals::Told::Everything {
+        return set_aside_arrived(layout, wallet, state, held, &mut arrivals.names);
+    }
+    let listed = set_aside_listed(layout, wallet, state, held)?;
+    arrivals.listed();
+    Ok(listed)
+}
+
+/// [`set_aside_copies`] over the names that appeared (`names`), which it leaves holding only
+/// those still to be looked at by the next export: files the index does not know.
+fn set_aside_arrived(
+    layout: &Layout,
+    wallet: &WalletName,
+    state: &Mutex<WalletState>,
+    held: &[Held],
+    names: &mut HashSet<(Folder, Box<str>)>,
+) -> io::Result<SetAside> {
+    use super::index::ConventionalNames;
+    let wanted: HashMap<CoinId, &Held> = held.iter().map(|h| (h.coin.id(), h)).collect();
+    let conventional = ConventionalNames::new();
+    // Hidden names are temporary files (the listing skips them too); a conventional name the
+    // index holds is its coin's own file. A file on its way to `Sent` is another export's.
+    names.retain(|(_, name)| !name.starts_with('.'));
+    let candidates: Vec<(Folder, Box<str>)> = {
+        let s = state.lock().unwrap_or_else(|p| p.into_inner());
+        names.retain(|(folder, name)| {
+            conventional.id_of(name).is_none_or(|id| !s.holds_file(id, *folder, name))
+        });
+        names.iter().filter(|k| !s.leaving.contains(*k)).cloned().collect()
+    };
+    let mut read = Vec::new();
+    for (folder, name) in candidates {
+        let path = layout.folder(wallet, folder).join(&*name);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => {}
+            // Gone, or not a file (the listing skips those): nothing to look at again.
+            _ => {
+                names.remove(&(folder, name));
+                continue;
+            }
+        }
+        // Not a coin (yet: a copy may still be being written): looked at again next time.
+        let Ok(coin) = read_single_coin(&path) else { continue };
+        read.push((folder, name, coin));
+    }
+    {
+        // A file the index holds under a name of its own is its coin's.
+        let s = state.lock().unwrap_or_else(|p| p.into_inner());
+        read.retain(|(folder, name, coin)| {
+            let own = s.holds_file(coin.id(), *folder, name);
+            if own {
+                names.remove(&(*folder, name.clone()));
+            }
+            !own
+        });
+    }
+    let mut moved = 0;
+    let mut touched = std::collections::BTreeSet::new();
+    for (folder, name, coin) in read {
+        let Some(h) = wanted.get(&coin.id()) else { continue };
+        let own = h.file.get(&h.coin);
+        let Some(to) =
+            move_copy_aside(layout, wallet, (h.folder, &own), folder, &name, Folder::Trash)?
+        else {
+            continue;
+        };
+        names.remove(&(folder, name.clone()));
+        touched.extend([folder, Folder::Trash]);
+        moved += 1;
+        log_set_aside(wallet, &coin, h, folder, &name, &to);
+    }
+    for folder in touched {
+        crate::durable::sync_dir(&layout.folder(wallet, folder))?;
+    }
+    Ok(SetAside { moved, listed: HashMap::new() })
+}
+
+/// Logs a copy of an exported coin moved to `Trash`: a warning for the same keys, an error for
+/// other keys.
+fn log_set_aside(wallet: &WalletName, coin: &Coin, h: &Held, folder: Folder, name: &str, to: &str) {
+    if coin.ans == h.coin.ans {
+        tracing::warn!(wallet = %wallet, coin = %coin.id(), from = %format!("{}/{name}", folder.name()), to = %format!("Trash/{to}"), "a second copy of a coin being exported was moved to Trash");
+    } else {
+        tracing::error!(wallet = %wallet, coin = %coin.id(), from = %format!("{}/{name}", folder.name()), to = %format!("Trash/{to}"), "a file with this coin id but other keys was moved to Trash; check it with the RAIDA");
+    }
+}
+
+/// [`set_aside_copies`] by listing every held folder and reading each file the index does not
+/// know.
+fn set_aside_listed(
     layout: &Layout,
     wallet: &WalletName,
     state: &Mutex<WalletState>,
@@ -161,11 +272,7 @@ pub(crate) fn set_aside_copies(
             };
             touched.extend([folder, Folder::Trash]);
             moved += 1;
-            if coin.ans == h.coin.ans {
-                tracing::warn!(wallet = %wallet, coin = %coin.id(), from = %format!("{}/{name}", folder.name()), to = %format!("Trash/{to}"), "a second copy of a coin being exported was moved to Trash");
-            } else {
-                tracing::error!(wallet = %wallet, coin = %coin.id(), from = %format!("{}/{name}", folder.name()), to = %format!("Trash/{to}"), "a file with this coin id but other keys was moved to Trash; check it with the RAIDA");
-            }
+            log_set_aside(wallet, &coin, h, folder, &name, &to);
         }
     }
     for folder in touched {
@@ -240,13 +347,37 @@ pub(crate) fn move_coins_with<N: AsRef<str>>(
             halfway()?;
         }
     }
-    dest.sync_all()?;
-    for folder in touched {
-        if let Some(source) = sources.get(&folder) {
-            source.sync_all()?;
-        }
-    }
+    // The destination and each source folder at once: one flush of the disk can then serve
+    // them all, where one after the other each waits for its own.
+    sync_all_at_once(std::iter::once(&dest).chain(touched.iter().filter_map(|f| sources.get(f))))?;
     Ok(missing)
+}
+
+/// Fsyncs every one of `dirs`, each on a thread of its own but the first (here, one after the
+/// other, where no thread can be started); returns the first error.
+fn sync_all_at_once<'a>(dirs: impl Iterator<Item = &'a fs::File>) -> io::Result<()> {
+    let dirs: Vec<&fs::File> = dirs.collect();
+    let Some((first, others)) = dirs.split_first() else { return Ok(()) };
+    std::thread::scope(|scope| {
+        let spawned: Vec<_> = others
+            .iter()
+            .map(|dir| {
+                std::thread::Builder::new()
+                    .name("folder-fsync".into())
+                    .spawn_scoped(scope, || dir.sync_all())
+                    .map_err(|_| *dir)
+            })
+            .collect();
+        let mut result = first.sync_all();
+        for handle in spawned {
+            let synced = match handle {
+                Ok(h) => h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(dir) => dir.sync_all(),
+            };
+            result = result.and(synced);
+        }
+        result
+    })
 }
 
 /// Moves `file` from the folder `source` into `dest` under its name or the next free one, never

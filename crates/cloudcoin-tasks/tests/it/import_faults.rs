@@ -78,6 +78,30 @@ fn child() {
                     }
                 }
             }
+            "import during the moves" => {
+                // The export is held once its file is published (its coins have left the index,
+                // their files are still in Bank); the import of every coin of the wallet runs
+                // to its end meanwhile, then the export goes on.
+                let flag = PathBuf::from(std::env::var("CLOUDCOIN_PAUSE_FILE").expect("flag"));
+                let request = cloudcoin_tasks::ExportRequest::new(
+                    wallet("Default"),
+                    amount("20"),
+                    &out,
+                    cloudcoin_domain::FileKind::Zip,
+                );
+                let e = service.start_export(request).await.expect("export");
+                while !flag.exists() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                let all = ImportItem::File(whole_wallet_file(&out));
+                let i = service
+                    .start_import(ImportRequest::new(wallet("Default"), vec![all]))
+                    .await
+                    .expect("import");
+                until(&service, i.id, |t| t.status != TaskStatus::Running).await;
+                std::fs::remove_file(&flag).expect("the export goes on");
+                until(&service, e.id, |t| t.status != TaskStatus::Running).await;
+            }
             other => panic!("unknown child scenario {other}"),
         }
         service.shutdown().await;
@@ -178,4 +202,46 @@ async fn a_coin_another_import_is_storing_is_never_already_present() {
     }
     assert!(bank.len() < source.len(), "the disk filled up: not every coin could be stored");
     assert!(env.out.join("b waited").exists(), "the second import waited for the first");
+}
+
+/// A file holding every coin of the wallet (as a backup would), beside the export folder `out`.
+fn whole_wallet_file(out: &Path) -> PathBuf {
+    out.parent().expect("the export folder has a parent").join("all.bin")
+}
+
+/// An import that runs while an export's coins are on their way to `Sent` (the export's file is
+/// published and its coins have left the index, but their files are still in `Bank`) counts
+/// those coins as sent away, exactly as it does once they are in `Sent`: refused unless the
+/// request allows sent coins, never "in a held folder". Which way an import sees such a coin
+/// no longer depends on how far the export's renames have come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_while_an_export_moves_its_coins_counts_them_as_sent() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let all = whole_wallet_file(&env.out);
+    std::fs::write(&all, cloudcoin_codec::encode_bin(&start).expect("encode")).expect("write");
+    let flag = env.out.parent().expect("base").join("paused");
+    run_child(
+        &env,
+        "import during the moves",
+        &[
+            ("CLOUDCOIN_PAUSE", FaultPoint::ExportAfterRename.as_str()),
+            ("CLOUDCOIN_PAUSE_FILE", flag.to_str().expect("utf-8")),
+        ],
+    );
+    let service = env.open().await;
+    let tasks = service.tasks(); // newest first: the import, then the export
+    assert_eq!(tasks.len(), 2);
+    let (import, export) = (&tasks[0], &tasks[1]);
+    assert_eq!(export.status, TaskStatus::Completed, "export: {}", export.message);
+    let r = import_result(import);
+    let exported = ids(&coins_in(&env.out));
+    assert!(!exported.is_empty());
+    for x in &r.rejected {
+        assert!(x.reason.contains("was sent away"), "refused as not sent: {}", x.reason);
+    }
+    assert_eq!(r.rejected.len(), exported.len(), "every exported coin refused as sent away");
+    assert_eq!(r.imported, 0, "no exported coin stored again");
+    assert_eq!(r.already_present as usize, start.len() - exported.len(), "the others held");
+    assert_each_coin_once(&env, &start);
 }
