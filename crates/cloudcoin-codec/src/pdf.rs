@@ -22,6 +22,8 @@ use crate::sheet::{
 /// The most bytes an attached coin file may inflate to: a format-9 file of 65,535 coins with
 /// PANs is 52.9 MB.
 const MAX_ATTACHMENT: usize = 64 << 20;
+/// The resource name of the border every page shows.
+const BORDER: &[u8] = b"Border";
 /// The name of the attached file that carries the coins.
 pub(crate) const ATTACHMENT: &str = "coins.bin";
 /// DejaVu Sans, for the body text (Bitstream Vera licence, `fonts/LICENSE-DejaVu.txt`).
@@ -247,6 +249,7 @@ pub(crate) fn write_pdf<W: Write, C: Borrow<Coin>>(
     let (sans_ref, sans_desc, sans_file) = (alloc(), alloc(), alloc());
     let (serif_ref, serif_desc, serif_file) = (alloc(), alloc(), alloc());
     let (spec, embedded) = (alloc(), alloc());
+    let border_ref = alloc();
     let page_refs: Vec<(Ref, Ref)> = ranges.iter().map(|_| (alloc(), alloc())).collect();
 
     {
@@ -280,6 +283,16 @@ pub(crate) fn write_pdf<W: Write, C: Borrow<Coin>>(
         true,
     );
 
+    // The border is the same on every page: drawn once, as a form every page shows (drawn on
+    // each page it was half of a 126-page PDF's bytes).
+    {
+        let mut border = Painter { content: Content::new(), sans: &sans, serif: &serif };
+        border.border(width, height);
+        let content = miniz_oxide::deflate::compress_to_vec_zlib(&border.content.finish(), 6);
+        let mut form = pdf.form_xobject(border_ref, &content);
+        form.filter(Filter::FlateDecode);
+        form.bbox(Rect::new(0.0, 0.0, width, height));
+    }
     for (k, (range, (page_ref, content_ref))) in ranges.iter().zip(&page_refs).enumerate() {
         let page_coins = &coins[range.clone()];
         let payload = crate::bin::encode_borrowed(page_coins)?;
@@ -305,6 +318,7 @@ pub(crate) fn write_pdf<W: Write, C: Borrow<Coin>>(
         page.parent(tree);
         page.contents(*content_ref);
         let mut resources = page.resources();
+        resources.x_objects().pair(Name(BORDER), border_ref);
         let mut fonts = resources.fonts();
         fonts.pair(Name(b"F1"), sans_ref);
         fonts.pair(Name(b"F2"), serif_ref);
@@ -368,9 +382,8 @@ fn draw_page<C: Borrow<Coin>>(
     texts: &[String],
     coins: &[C],
 ) {
-    let (width, height) = size.points();
     let sheet = Sheet::of(t.number - 1);
-    p.border(width, height);
+    p.content.x_object(Name(BORDER));
     match sheet {
         Sheet::First => first_header(p, size, t),
         Sheet::Continuation => slim_header(p, size, t),
