@@ -41,10 +41,22 @@ LEVELS = [("scan 150 dpi", 150), ("scan 200 dpi", 200), ("scan 300 dpi", 300),
 DECODERS = ["zxing-cpp", "zbar", "server"]
 # The most coins a paper wallet holds (MAX_PAPER_COINS in the codec).
 MOST = 500
+# The height of a phone photo in pixels (a 12-megapixel camera; `sweep.py` lowers it to see which
+# layout keeps a margin).
+PHONE_PIXELS = 3000
+# Whether the test coins have ANs of mostly zero bytes (`--plain-coins`; the campaign's coins until
+# December 2026) instead of random-looking ones as real coins have.
+PLAIN_COINS = False
 
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def write(exe, count, out, size="a4"):
+    """A paper wallet of `count` test coins at `out` (`.png`: the png page; else a pdf on `size`),
+    their ANs random-looking as real ones are, or mostly zero bytes with `--plain-coins`."""
+    run([exe, "write", str(count), out, size] + (["plain"] if PLAIN_COINS else []))
 
 
 def build(bin_dir):
@@ -140,16 +152,19 @@ def phone(img, rng):
     # The shadow of a hand or phone: a soft-edged region darkened by 35-60 %.
     shade = np.ones((H, W), np.float32)
     cx, cy = rng.uniform(0, W), rng.uniform(0, H)
-    yy, xx = np.mgrid[0:H, 0:W]
     ang = rng.uniform(0, np.pi)
-    side = (xx - cx) * np.cos(ang) + (yy - cy) * np.sin(ang)
+    # The signed distance from the shadow's edge (a row and a column vector broadcast: a full
+    # grid of coordinates would cost seconds a picture).
+    xs = (np.arange(W, dtype=np.float32) - cx) * np.float32(np.cos(ang))
+    ys = (np.arange(H, dtype=np.float32) - cy) * np.float32(np.sin(ang))
+    side = xs[None, :] + ys[:, None]
     depth = rng.uniform(0.35, 0.60)
     shade -= depth * np.clip(side / (0.05 * W) + 0.5, 0, 1)
     img = img.astype(np.float32) * shade
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.6, 1.4))
     img = np.clip(img + rng.normal(0, 5, img.shape), 0, 255).astype(np.uint8)
     # A 12-megapixel phone: the page fills about 3,000 pixels of its height.
-    scale = 3000 / img.shape[0]
+    scale = PHONE_PIXELS / img.shape[0]
     img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return jpeg(img, rng.randint(60, 85))
 
@@ -255,7 +270,7 @@ def most_on_png(exe, tmp):
     most = 0
     for n in range(1, 64):
         path = os.path.join(tmp, "probe.png")
-        run([exe, "write", str(n), path])
+        write(exe, n, path)
         if not zxing_texts(cv2.imread(path, cv2.IMREAD_GRAYSCALE)):
             break
         most = n
@@ -263,33 +278,37 @@ def most_on_png(exe, tmp):
 
 
 def layouts(exe, tmp, short):
-    """(name, pdf, page number) of every page layout the writer makes: a `pdf` page of one coin, a
-    full `pdf` page (A4 and Letter; the long run adds the last, partly filled page of the largest
-    wallet), and the `png` page of one coin and of the most coins it carries."""
+    """(name, pdf, page number) of every page layout the writer makes: a `pdf` page of one coin,
+    the full first page (the certificate's header) and a full continuation page (slim header,
+    more codes) of the largest wallet on A4 and on Letter (the long run adds its last, partly
+    filled page), and the `png` page of one coin and of the most coins it carries."""
     out = []
+    one = os.path.join(tmp, "w1a4.pdf")
+    write(exe, 1, one)
+    out.append(("pdf a4, 1 coin", one, 1))
     for size in ("a4", "letter"):
         pdf = os.path.join(tmp, f"w{MOST}{size}.pdf")
-        run([exe, "write", str(MOST), pdf, size])
-        out.append((f"pdf {size}, full page", pdf, 1))
+        write(exe, MOST, pdf, size)
+        out.append((f"pdf {size}, first page", pdf, 1))
+        out.append((f"pdf {size}, next page", pdf, 2))
         if not short:
             info = run(["pdfinfo", pdf]).stdout
             pages = int(next(l.split()[1] for l in info.splitlines() if l.startswith("Pages:")))
             out.append((f"pdf {size}, last page", pdf, pages))
-    one = os.path.join(tmp, "w1a4.pdf")
-    run([exe, "write", "1", one, "a4"])
-    out.insert(0, ("pdf a4, 1 coin", one, 1))
     for name, count in (("png, 1 coin", 1), ("png, full page", most_on_png(exe, tmp))):
         png = os.path.join(tmp, f"p{count}.png")
-        run([exe, "write", str(count), png])
+        write(exe, count, png)
         pdf = png[:-4] + ".pdf"
         png_on_pdf(png, pdf)
         out.append((f"{name} ({count} coins)", pdf, 1))
     return out
 
 
-def campaign(exe, server, tmp, per_cell, rng, report):
+def campaign(exe, server, tmp, per_cell, rng, report, only_layouts=(), only_levels=(), keep=None):
     failed = False
     for name, pdf, number in layouts(exe, tmp, per_cell <= 2):
+        if only_layouts and not any(o in name for o in only_layouts):
+            continue
         clean = render(pdf, 300, os.path.join(tmp, "clean"), number, number)[0]
         truth = zxing_texts(cv2.imread(clean, cv2.IMREAD_GRAYSCALE))
         coins = page_coins(exe, clean)
@@ -299,6 +318,8 @@ def campaign(exe, server, tmp, per_cell, rng, report):
             failed = True
             continue
         for level, dpi in LEVELS:
+            if only_levels and not any(o in level for o in only_levels):
+                continue
             page_path = render(pdf, dpi, os.path.join(tmp, "page"), number, number)[0]
             page = cv2.imread(page_path, cv2.IMREAD_GRAYSCALE)
             os.remove(page_path)
@@ -309,11 +330,16 @@ def campaign(exe, server, tmp, per_cell, rng, report):
                 path = os.path.join(tmp, f"d{k}.jpg")
                 with open(path, "wb") as f:
                     f.write(data)
-                cell["zxing-cpp"] += zxing_texts(img) >= truth
-                cell["zbar"] += zbar_texts(path) >= truth
+                read = {"zxing-cpp": zxing_texts(img) >= truth, "zbar": zbar_texts(path) >= truth}
                 # The same coins again in one wallet: held already, counted with those stored.
                 stored, _, reasons = server.import_([path])
-                cell["server"] += stored == len(coins) and not reasons
+                read["server"] = stored == len(coins) and not reasons
+                for decoder, ok in read.items():
+                    cell[decoder] += ok
+                    if keep and not ok:
+                        os.makedirs(keep, exist_ok=True)
+                        shutil.copy(path, os.path.join(keep, f"{name}-{level}-{k}-{decoder}.jpg"
+                                                        .replace(" ", "_").replace(",", "")))
             for decoder, ok in cell.items():
                 share = 100.0 * ok / per_cell
                 report.append((name, len(truth), len(coins), level, decoder, ok, per_cell))
@@ -328,7 +354,7 @@ def largest(exe, server_exe, tmp, rng, short):
     scanner's PDF of them each import exactly the 500 coins."""
     failed = False
     pdf = os.path.join(tmp, "largest.pdf")
-    run([exe, "write", str(MOST), pdf, "a4"])
+    write(exe, MOST, pdf)
     expected = run([exe, "expect", str(MOST)]).stdout.splitlines()
 
     def check(what, paths):
@@ -383,7 +409,17 @@ def main():
     ap.add_argument("--bin-dir", help="take paper_wallet and cloudcoin-server from here, unbuilt")
     ap.add_argument("--no-largest", action="store_true", help="skip the 500-coin wallet")
     ap.add_argument("--only-largest", action="store_true", help="only the 500-coin wallet")
+    ap.add_argument("--layout", action="append", default=[],
+                    help="only the layouts whose name contains this (repeatable), e.g. 'next page'")
+    ap.add_argument("--level", action="append", default=[],
+                    help="only the levels whose name contains this (repeatable), e.g. phone")
+    ap.add_argument("--keep", help="copy the pictures a decoder misses into this folder")
+    ap.add_argument("--plain-coins", action="store_true",
+                    help="test coins whose ANs are mostly zero bytes (as before December 2026): "
+                         "their codes are more regular than any real page's")
     args = ap.parse_args()
+    global PLAIN_COINS
+    PLAIN_COINS = args.plain_coins
     for tool in ("gs", "zbarimg", "pdfinfo"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is not installed (apt-get install ghostscript poppler-utils zbar-tools)")
@@ -396,7 +432,8 @@ def main():
         if not args.only_largest:
             server = Server(server_exe, tmp, "cells")
             try:
-                failed = campaign(exe, server, tmp, per_cell, rng, report)
+                failed = campaign(exe, server, tmp, per_cell, rng, report, args.layout, args.level,
+                                  args.keep)
             finally:
                 server.stop()
         if not args.no_largest:

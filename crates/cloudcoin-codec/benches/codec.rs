@@ -82,7 +82,7 @@ fn main() {
             );
         }
     }
-    // The largest paper wallet: 500 coins on 167 pages, and its attachment read back.
+    // The largest paper wallet: 500 coins on 126 pages, and its attachment read back.
     let most = coins(u32::try_from(cloudcoin_codec::MAX_PAPER_COINS).expect("small"));
     let options = WriteOptions::new().with_date("2026-11-29");
     let pdf = || {

@@ -136,8 +136,9 @@ pub enum CodecError {
     },
     /// More coins than a printed paper wallet may hold.
     #[error(
-        "{count} coins are more than a paper wallet may hold ({max} coins, 167 printed \
-         pages); export them as several smaller pdf files, or as a png, bin or zip file"
+        "{count} coins are more than a paper wallet may hold ({max} coins, 126 printed \
+         pages: 3 coins on the first page, 4 on each page after it); export them as several \
+         smaller pdf files, or as a png, bin or zip file"
     )]
     TooManyForPaper {
         /// The number of coins asked for.

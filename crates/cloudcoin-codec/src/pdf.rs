@@ -15,13 +15,15 @@ use pdf_writer::{Content, Filter, Name, Pdf, Rect, Ref, Str, TextStr};
 use crate::error::CodecError;
 use crate::picture::PngLabel;
 use crate::sheet::{
-    FOOTER_MM, GAP_MM, HEADER_MM, LABEL_MM, MARGIN_MM, MAX_PAPER_COINS, PAPER_QR, PT_PER_MM,
-    PaperQr, PaperSize, page_texts, plan,
+    GAP_MM, MARGIN_MM, MAX_PAPER_COINS, PAPER_QR, PT_PER_MM, PaperQr, PaperSize, Sheet, page_texts,
+    plan,
 };
 
 /// The most bytes an attached coin file may inflate to: a format-9 file of 65,535 coins with
 /// PANs is 52.9 MB.
 const MAX_ATTACHMENT: usize = 64 << 20;
+/// The resource name of the border every page shows.
+const BORDER: &[u8] = b"Border";
 /// The name of the attached file that carries the coins.
 pub(crate) const ATTACHMENT: &str = "coins.bin";
 /// DejaVu Sans, for the body text (Bitstream Vera licence, `fonts/LICENSE-DejaVu.txt`).
@@ -247,6 +249,7 @@ pub(crate) fn write_pdf<W: Write, C: Borrow<Coin>>(
     let (sans_ref, sans_desc, sans_file) = (alloc(), alloc(), alloc());
     let (serif_ref, serif_desc, serif_file) = (alloc(), alloc(), alloc());
     let (spec, embedded) = (alloc(), alloc());
+    let border_ref = alloc();
     let page_refs: Vec<(Ref, Ref)> = ranges.iter().map(|_| (alloc(), alloc())).collect();
 
     {
@@ -280,11 +283,24 @@ pub(crate) fn write_pdf<W: Write, C: Borrow<Coin>>(
         true,
     );
 
+    // The border is the same on every page: drawn once, as a form every page shows (drawn on
+    // each page it was half of a 126-page PDF's bytes).
+    {
+        let mut border = Painter { content: Content::new(), sans: &sans, serif: &serif };
+        border.border(width, height);
+        let content = miniz_oxide::deflate::compress_to_vec_zlib(&border.content.finish(), 6);
+        let mut form = pdf.form_xobject(border_ref, &content);
+        form.filter(Filter::FlateDecode);
+        form.bbox(Rect::new(0.0, 0.0, width, height));
+    }
     for (k, (range, (page_ref, content_ref))) in ranges.iter().zip(&page_refs).enumerate() {
         let page_coins = &coins[range.clone()];
         let payload = crate::bin::encode_borrowed(page_coins)?;
-        let texts =
-            if page_coins.is_empty() { Vec::new() } else { page_texts(&payload, PAPER_QR, size) };
+        let texts = if page_coins.is_empty() {
+            Vec::new()
+        } else {
+            page_texts(&payload, PAPER_QR, size, Sheet::of(k))
+        };
         let page_label = PngLabel::new(page_coins, label.tag().clone(), label.date())?;
         let text = PageText {
             label,
@@ -302,6 +318,7 @@ pub(crate) fn write_pdf<W: Write, C: Borrow<Coin>>(
         page.parent(tree);
         page.contents(*content_ref);
         let mut resources = page.resources();
+        resources.x_objects().pair(Name(BORDER), border_ref);
         let mut fonts = resources.fonts();
         fonts.pair(Name(b"F1"), sans_ref);
         fonts.pair(Name(b"F2"), serif_ref);
@@ -365,13 +382,23 @@ fn draw_page<C: Borrow<Coin>>(
     texts: &[String],
     coins: &[C],
 ) {
+    let sheet = Sheet::of(t.number - 1);
+    p.content.x_object(Name(BORDER));
+    match sheet {
+        Sheet::First => first_header(p, size, t),
+        Sheet::Continuation => slim_header(p, size, t),
+    }
+    draw_codes(p, size, sheet, texts);
+    coin_list(p, size, sheet, t, coins);
+}
+
+/// The first page's header: the amount, the word CloudCoin, the tag; then counts, the warning,
+/// how to redeem.
+fn first_header(p: &mut Painter<'_>, size: PaperSize, t: &PageText<'_>) {
     let (width, height) = size.points();
     let mm = PT_PER_MM;
     let cx = width / 2.0;
     let room = width - 2.0 * (MARGIN_MM + 8.0) * mm;
-    p.border(width, height);
-
-    // Header: the amount, the word CloudCoin, the tag; then counts, the warning, how to redeem.
     let top = height - MARGIN_MM * mm;
     let amount = t.label.amount().display_grouped();
     p.centred(cx, top - 21.0 * mm, room, Face::Serif, 40.0, GREEN, &amount);
@@ -411,24 +438,54 @@ fn draw_page<C: Borrow<Coin>>(
     for (i, l) in lines.iter().enumerate() {
         p.centred(cx, band_top - (12.5 + 4.0 * i as f32) * mm, room, Face::Sans, 8.2, INK, l);
     }
+}
 
-    // The codes, centred in the room between header and footer, each with its own quiet zone.
-    let (columns, _) = PAPER_QR.grid(size);
+/// A continuation page's header, two lines: the wallet it belongs to and page *k* of *n*; this
+/// page's coins, their amount and the page code, and the warning.
+fn slim_header(p: &mut Painter<'_>, size: PaperSize, t: &PageText<'_>) {
+    let (width, height) = size.points();
+    let mm = PT_PER_MM;
+    let cx = width / 2.0;
+    let room = width - 2.0 * (MARGIN_MM + 8.0) * mm;
+    let top = height - MARGIN_MM * mm;
+    let mut first =
+        format!("CloudCoin paper wallet  \u{b7}  {} in all", t.label.amount().display_grouped());
+    if !t.label.tag().as_str().is_empty() {
+        first = format!("{first}  \u{b7}  {}", t.label.tag().as_str());
+    }
+    first = format!("{first}  \u{b7}  page {} of {}", t.number, t.pages);
+    p.centred(cx, top - 8.2 * mm, room, Face::Serif, 11.0, GREEN, &first);
+    let second = format!(
+        "This page: {} worth {}  \u{b7}  page code {}  \u{b7}  whoever holds this paper can spend the coins",
+        coins_text(t.page_label.coin_count()),
+        t.page_label.amount().display_grouped(),
+        t.page_code
+    );
+    p.centred(cx, top - 12.4 * mm, room, Face::Sans, 7.5, RED, &second);
+}
+
+/// The codes, centred in the room between header and footer, each with its own quiet zone and
+/// its number under it; every second row moved right by [`PaperQr::shift_pt`].
+fn draw_codes(p: &mut Painter<'_>, size: PaperSize, sheet: Sheet, texts: &[String]) {
+    let (width, height) = size.points();
+    let mm = PT_PER_MM;
+    let (columns, _) = PAPER_QR.grid(size, sheet);
+    let columns = columns.max(1);
     let n = texts.len() as u32;
     let cell = PAPER_QR.cell_pt();
     let gap = GAP_MM * mm;
     let quiet = PAPER_QR.quiet as f32 * PAPER_QR.module_pt();
-    let rows = n.div_ceil(columns.max(1));
-    let codes_top = height - (MARGIN_MM + HEADER_MM) * mm;
-    let codes_bottom = (MARGIN_MM + FOOTER_MM) * mm;
-    let row_h = cell + LABEL_MM * mm + gap;
+    let rows = n.div_ceil(columns);
+    let shift = PAPER_QR.shift_pt(rows);
+    let codes_top = height - (MARGIN_MM + sheet.header_mm()) * mm;
+    let codes_bottom = (MARGIN_MM + sheet.footer_mm()) * mm;
+    let row_h = PAPER_QR.row_pt();
     let used_h = rows as f32 * row_h - gap;
     let start_y = codes_top - ((codes_top - codes_bottom) - used_h).max(0.0) / 2.0;
+    let full_w = n.min(columns) as f32 * (cell + gap) - gap + shift;
     for (i, text) in (0u32..).zip(texts) {
         let (row, col) = (i / columns, i % columns);
-        let in_row = (n - row * columns).min(columns);
-        let row_w = in_row as f32 * (cell + gap) - gap;
-        let x = cx - row_w / 2.0 + col as f32 * (cell + gap);
+        let x = width / 2.0 - full_w / 2.0 + col as f32 * (cell + gap) + (row % 2) as f32 * shift;
         let y = start_y - row as f32 * row_h;
         p.symbol(x + quiet, y - quiet, text, PAPER_QR);
         p.centred(
@@ -441,9 +498,22 @@ fn draw_page<C: Borrow<Coin>>(
             &format!("{} / {n}", i + 1),
         );
     }
+}
 
-    // The coins of this page, then the page line.
-    let list_top = (MARGIN_MM + FOOTER_MM - 4.0) * mm;
+/// The coins of this page (four lines of them on the first page, two on the others), then the
+/// page line.
+fn coin_list<C: Borrow<Coin>>(
+    p: &mut Painter<'_>,
+    size: PaperSize,
+    sheet: Sheet,
+    t: &PageText<'_>,
+    coins: &[C],
+) {
+    let (width, _) = size.points();
+    let mm = PT_PER_MM;
+    let cx = width / 2.0;
+    let room = width - 2.0 * (MARGIN_MM + 8.0) * mm;
+    let list_top = (MARGIN_MM + sheet.footer_mm() - 4.0) * mm;
     let left = (MARGIN_MM + 8.0) * mm;
     p.text(
         left,
@@ -468,10 +538,13 @@ fn draw_page<C: Borrow<Coin>>(
         })
         .collect();
     let col_w = 42.0 * mm;
-    let per_col = 4;
+    let per_col = match sheet {
+        Sheet::First => 4,
+        Sheet::Continuation => 2,
+    };
     for (i, e) in entries.iter().enumerate() {
         let x = left + (i / per_col) as f32 * col_w;
-        let y = list_top - (4.0 + 3.2 * (i % per_col) as f32) * mm;
+        let y = list_top - (3.6 + 3.0 * (i % per_col) as f32) * mm;
         p.text(x, y, Face::Sans, 7.0, INK, e);
     }
     let footer = format!(
@@ -481,7 +554,7 @@ fn draw_page<C: Borrow<Coin>>(
         t.page_code,
         env!("CARGO_PKG_VERSION")
     );
-    p.centred(cx, (MARGIN_MM + 6.0) * mm, room, Face::Sans, 7.5, GREY, &footer);
+    p.centred(cx, (MARGIN_MM + 5.6) * mm, room, Face::Sans, 7.5, GREY, &footer);
 }
 
 fn pdf_error(e: impl std::fmt::Display) -> CodecError {

@@ -68,31 +68,77 @@ pub(crate) struct PaperQr {
 }
 
 /// The setup the writer uses: version 14 at level M, 0.85 mm modules, each code with its own
-/// 4-module quiet zone; four codes (three coins) a page on A4 and on Letter. Chosen with the
-/// print-and-scan campaign (`tools/paper-campaign`, its `sweep.py`): zbar reads pages scanned
-/// at 150 dpi reliably only from 0.8 mm modules (4.7 pixels; 0.7 mm: 4 to 7 pages of 10,
-/// 0.75 mm: 8 of 10), while zxing-cpp reads them all from 0.7 mm. Of the setups with modules of
-/// at least 0.8 mm, four codes of version 14 or 15 carry the most coins that fit both papers
-/// (three); version 14 has room for 0.85 mm modules. Level Q reads no better per module and
-/// carries less; smaller versions give more, smaller codes, which zbar reads worse.
+/// 4-module quiet zone: 2 × 2 codes (three coins) on the first page, under the certificate's
+/// header, and 2 × 3 codes (four coins) on each page after it, under a slim header, on A4 and on
+/// Letter. Chosen with the print-and-scan campaign (`tools/paper-campaign`, its `sweep.py`): zbar
+/// reads pages scanned at 150 dpi reliably only from 0.8 mm modules (4.7 pixels; 0.7 mm: 4 to 7
+/// pages of 10, 0.75 mm: 8 of 10), while zxing-cpp reads them all from 0.7 mm. Of the setups with
+/// modules of at least 0.8 mm, four codes of version 14 or 15 carry the most coins that fit both
+/// papers (three); version 14 has room for 0.85 mm modules, and three rows of it fit under the
+/// slim header. Level Q reads no better per module and carries less; smaller versions give more,
+/// smaller codes, which zbar reads worse. zbar's remaining misses (a found code that fails its
+/// error correction, and reads once the picture moves by a pixel) are its own, about 1 code in
+/// 500, more often on regular codes than on the random-looking bytes of real coins.
 pub(crate) const PAPER_QR: PaperQr =
     PaperQr { version: 14, ec: EcLevel::M, module_hmm: 85, quiet: 4 };
 
-/// The most coins one paper wallet may hold. At three coins a page, 500 coins are 167 sheets:
-/// a ream's third, a tray of an office scanner, or an afternoon of photographing. A person
-/// keeping more than that is better served by a file backup; above it the export is refused.
+/// The most coins one paper wallet may hold. At three coins on the first page and four on each
+/// page after it, 500 coins are 126 sheets: a quarter of a ream, two loads of an office
+/// scanner's 100-sheet feeder, or about twenty minutes of photographing a page every ten
+/// seconds. A person keeping more than that is better served by a file backup (a `bin`, `png` or
+/// `zip` export) or several paper wallets; above it the export is refused, saying so.
 pub const MAX_PAPER_COINS: usize = 500;
 
 /// Margin of blank paper around the page, in millimetres (inside any printer's border).
 pub(crate) const MARGIN_MM: f32 = 12.0;
-/// Height of the header (title, amount, tag, warning, instructions), in millimetres.
+/// Height of the first page's header (title, amount, tag, warning, instructions), in millimetres.
 pub(crate) const HEADER_MM: f32 = 74.0;
-/// Height of the footer (coin list, page line), in millimetres.
+/// Height of the first page's footer (coin list, page line), in millimetres.
 pub(crate) const FOOTER_MM: f32 = 30.0;
+/// Height of a continuation page's header: two lines (the wallet, page *k* of *n*; this page's
+/// coins, amount and page code, and the warning), in millimetres.
+pub(crate) const SLIM_HEADER_MM: f32 = 14.0;
+/// Height of a continuation page's footer (the coin list in two lines, the page line), in mm.
+pub(crate) const SLIM_FOOTER_MM: f32 = 20.0;
+
+/// Which page of a paper wallet: the first carries the certificate's header (amount, name, tag,
+/// warning, how to redeem); the pages after it a slim header, and so room for more codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sheet {
+    /// Page 1.
+    First,
+    /// Pages 2 to *n*.
+    Continuation,
+}
+
+impl Sheet {
+    /// The sheet of page `index` (from 0).
+    pub(crate) fn of(index: usize) -> Sheet {
+        if index == 0 { Sheet::First } else { Sheet::Continuation }
+    }
+
+    /// Room above the codes, in millimetres inside the margin.
+    pub(crate) fn header_mm(self) -> f32 {
+        match self {
+            Sheet::First => HEADER_MM,
+            Sheet::Continuation => SLIM_HEADER_MM,
+        }
+    }
+
+    /// Room below the codes, in millimetres inside the margin.
+    pub(crate) fn footer_mm(self) -> f32 {
+        match self {
+            Sheet::First => FOOTER_MM,
+            Sheet::Continuation => SLIM_FOOTER_MM,
+        }
+    }
+}
 /// Room between the codes of a row and between rows, besides their own quiet zones (mm).
 pub(crate) const GAP_MM: f32 = 2.0;
 /// Room under each code for its number `i / n` (mm).
 pub(crate) const LABEL_MM: f32 = 3.5;
+/// How far every second row of codes is moved right, as a share of the distance between rows.
+pub(crate) const BRICK: f32 = 0.0;
 
 impl PaperQr {
     /// Modules across a symbol, without its quiet zone.
@@ -110,20 +156,31 @@ impl PaperQr {
         (self.modules() + 2 * self.quiet) as f32 * self.module_pt()
     }
 
-    /// Columns and rows of codes on a page of `size`.
-    pub(crate) fn grid(self, size: PaperSize) -> (u32, u32) {
+    /// Distance between the tops of two rows of codes, in points: a code with its quiet zone,
+    /// its number, the gap.
+    pub(crate) fn row_pt(self) -> f32 {
+        self.cell_pt() + (LABEL_MM + GAP_MM) * PT_PER_MM
+    }
+
+    /// How far every second row is moved right, in points (none on a page of one row).
+    pub(crate) fn shift_pt(self, rows: u32) -> f32 {
+        if rows > 1 { self.row_pt() * BRICK } else { 0.0 }
+    }
+
+    /// Columns and rows of codes on `sheet` of `size`.
+    pub(crate) fn grid(self, size: PaperSize, sheet: Sheet) -> (u32, u32) {
         let (w, h) = size.points();
         let gap = GAP_MM * PT_PER_MM;
         let room_w = w - 2.0 * (MARGIN_MM + 4.0) * PT_PER_MM;
-        let room_h = h - (2.0 * MARGIN_MM + HEADER_MM + FOOTER_MM) * PT_PER_MM;
-        let columns = ((room_w + gap) / (self.cell_pt() + gap)) as u32;
-        let rows = ((room_h + gap) / (self.cell_pt() + LABEL_MM * PT_PER_MM + gap)) as u32;
+        let room_h = h - (2.0 * MARGIN_MM + sheet.header_mm() + sheet.footer_mm()) * PT_PER_MM;
+        let rows = ((room_h + gap) / self.row_pt()) as u32;
+        let columns = ((room_w + gap - self.shift_pt(rows)) / (self.cell_pt() + gap)) as u32;
         (columns, rows)
     }
 
-    /// How many codes one page holds.
-    pub(crate) fn codes_per_page(self, size: PaperSize) -> usize {
-        let (c, r) = self.grid(size);
+    /// How many codes one page of `sheet` holds.
+    pub(crate) fn codes_per_page(self, size: PaperSize, sheet: Sheet) -> usize {
+        let (c, r) = self.grid(size, sheet);
         (c * r) as usize
     }
 
@@ -147,9 +204,9 @@ impl PaperQr {
         low & !1
     }
 
-    /// The most payload bytes one page carries.
-    pub(crate) fn page_bytes(self, size: PaperSize) -> usize {
-        let n = self.codes_per_page(size);
+    /// The most payload bytes one page of `sheet` carries.
+    pub(crate) fn page_bytes(self, size: PaperSize, sheet: Sheet) -> usize {
+        let n = self.codes_per_page(size, sheet);
         n * self.chunk_bytes(n)
     }
 
@@ -173,10 +230,10 @@ pub(crate) fn plan<C: Borrow<Coin>>(
     qr: PaperQr,
     size: PaperSize,
 ) -> Option<Vec<Range<usize>>> {
-    let capacity = qr.page_bytes(size);
     let mut pages = Vec::new();
     let mut start = 0;
     while start < coins.len() {
+        let capacity = qr.page_bytes(size, Sheet::of(pages.len()));
         let mut end = start;
         while end < coins.len() && crate::bin::file_len(&coins[start..=end]) <= capacity {
             end += 1;
@@ -190,9 +247,14 @@ pub(crate) fn plan<C: Borrow<Coin>>(
     Some(pages)
 }
 
-/// The texts of the codes of one page carrying `payload`.
-pub(crate) fn page_texts(payload: &[u8], qr: PaperQr, size: PaperSize) -> Vec<String> {
-    let chunk = qr.chunk_bytes(qr.codes_per_page(size));
+/// The texts of the codes of one page of `sheet` carrying `payload`.
+pub(crate) fn page_texts(
+    payload: &[u8],
+    qr: PaperQr,
+    size: PaperSize,
+    sheet: Sheet,
+) -> Vec<String> {
+    let chunk = qr.chunk_bytes(qr.codes_per_page(size, sheet));
     crate::framing::frame(payload, chunk)
 }
 
@@ -222,10 +284,11 @@ mod tests {
             assert_eq!(pages.first().map(|r| r.start), Some(0));
             assert_eq!(pages.last().map(|r| r.end), Some(500));
             assert!(pages.windows(2).all(|w| w[0].end == w[1].start));
-            for page in &pages {
+            for (k, page) in pages.iter().enumerate() {
+                let sheet = Sheet::of(k);
                 let payload = crate::bin::encode_bin(&all[page.clone()]).expect("bin");
-                let texts = page_texts(&payload, PAPER_QR, size);
-                assert!(texts.len() <= PAPER_QR.codes_per_page(size));
+                let texts = page_texts(&payload, PAPER_QR, size, sheet);
+                assert!(texts.len() <= PAPER_QR.codes_per_page(size, sheet));
                 assert!(texts.iter().all(|t| PAPER_QR.fits(t)));
             }
         }
@@ -233,19 +296,52 @@ mod tests {
 
     #[test]
     fn a_page_carries_the_measured_layout_on_both_papers() {
-        // The layout the campaign measured: 2 × 2 codes of version 14, three coins a page.
+        // The layout the campaign measured: on page 1, 2 × 2 codes of version 14 (three coins);
+        // on the pages after it, under the slim header, 2 × 3 codes (four coins).
         for size in [PaperSize::A4, PaperSize::Letter] {
-            assert_eq!(PAPER_QR.grid(size), (2, 2), "{size:?}");
+            assert_eq!(PAPER_QR.grid(size, Sheet::First), (2, 2), "{size:?}");
+            assert_eq!(PAPER_QR.grid(size, Sheet::Continuation), (2, 3), "{size:?}");
             let pages = plan(&coins(500), PAPER_QR, size).expect("plans");
-            assert!(pages.iter().all(|p| p.len() == 3 || p.end == 500), "{size:?}");
-            assert_eq!(pages.len(), 167, "{size:?}");
+            assert_eq!(pages[0].len(), 3, "{size:?}");
+            assert!(pages[1..].iter().all(|p| p.len() == 4 || p.end == 500), "{size:?}");
+            assert_eq!(pages.len(), 126, "{size:?}");
+        }
+    }
+
+    #[test]
+    fn the_codes_stay_between_header_and_footer_and_inside_the_margins() {
+        for size in [PaperSize::A4, PaperSize::Letter] {
+            let (w, h) = size.points();
+            for sheet in [Sheet::First, Sheet::Continuation] {
+                let (columns, rows) = PAPER_QR.grid(size, sheet);
+                let used_w = columns as f32 * (PAPER_QR.cell_pt() + GAP_MM * PT_PER_MM)
+                    - GAP_MM * PT_PER_MM
+                    + PAPER_QR.shift_pt(rows);
+                let used_h = rows as f32 * PAPER_QR.row_pt() - GAP_MM * PT_PER_MM;
+                assert!(used_w <= w - 2.0 * (MARGIN_MM + 4.0) * PT_PER_MM, "{size:?} {sheet:?}");
+                let room_h =
+                    h - (2.0 * MARGIN_MM + sheet.header_mm() + sheet.footer_mm()) * PT_PER_MM;
+                assert!(used_h <= room_h, "{size:?} {sheet:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_refusal_names_the_pages_the_largest_wallet_prints_on() {
+        let most = u32::try_from(MAX_PAPER_COINS).expect("small");
+        let message =
+            crate::CodecError::TooManyForPaper { count: MAX_PAPER_COINS + 1, max: MAX_PAPER_COINS }
+                .to_string();
+        for size in [PaperSize::A4, PaperSize::Letter] {
+            let pages = plan(&coins(most), PAPER_QR, size).expect("plans").len();
+            assert!(message.contains(&format!("{pages} printed pages")), "{size:?}: {message}");
         }
     }
 
     #[test]
     fn a_code_keeps_at_least_four_modules_of_quiet_zone() {
         const { assert!(PAPER_QR.quiet >= 4) };
-        let (c, r) = PAPER_QR.grid(PaperSize::A4);
+        let (c, r) = PAPER_QR.grid(PaperSize::A4, Sheet::First);
         assert!(c >= 1 && r >= 1);
     }
 }

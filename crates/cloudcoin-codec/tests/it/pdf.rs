@@ -47,3 +47,30 @@ fn a_pdf_without_the_attachment_or_pictures_gives_no_coins() {
     let e = decode_any(&pdf, &Limits::default()).expect_err("no coins");
     assert!(e.to_string().contains("no cloudcoin qr code"), "{e}");
 }
+
+#[test]
+fn pages_after_the_first_carry_four_coins_and_share_one_border() {
+    // Three coins on the first page (the certificate), four on each page after it: 13 coins are
+    // 3 + 4 + 4 + 2, on four pages of A4 and of Letter (at three a page they were five).
+    for size in [PaperSize::A4, PaperSize::Letter] {
+        let pdf = pdf_of(&coins(13), size).expect("writes");
+        let doc = lopdf::Document::load_mem(&pdf).expect("parses");
+        let pages = doc.get_pages();
+        assert_eq!(pages.len(), 4, "{size:?}");
+        // Every page shows the same border form (drawn once, not once a page).
+        let borders: std::collections::BTreeSet<_> = pages
+            .values()
+            .map(|&page| {
+                let resources = doc.get_page_resources(page).expect("resources").0.expect("dict");
+                let forms =
+                    resources.get(b"XObject").and_then(lopdf::Object::as_dict).expect("forms");
+                forms.get(b"Border").and_then(lopdf::Object::as_reference).expect("border")
+            })
+            .collect();
+        assert_eq!(borders.len(), 1, "{size:?}");
+    }
+    let most = pdf_of(&coins(u32::try_from(MAX_PAPER_COINS).expect("small")), PaperSize::A4)
+        .expect("writes");
+    let doc = lopdf::Document::load_mem(&most).expect("parses");
+    assert_eq!(doc.get_pages().len(), 1 + (MAX_PAPER_COINS - 3).div_ceil(4));
+}
