@@ -154,17 +154,21 @@ const STATES = [
   ['Bank', 'ready to spend: every RAIDA agrees the coin is this wallet\'s. Counted in the balance.'],
   ['Fracked', 'this wallet\'s coin, but a few RAIDA do not have its key yet; healing repairs it. Counted in the balance.'],
   ['Limbo', 'an answer from the RAIDA went missing, so it is not yet known whether the coin has its new key; healing settles it. Not in the balance until then.'],
-  ['Suspect', 'not checked with the RAIDA yet (received while offline, or the check was interrupted). Not in the balance until checked.'],
+  ['Suspect', 'set aside: the wallet found two copies of this coin with different keys, so neither is spent until the coin is looked into. Not in the balance.'],
   ['Counterfeit', 'the RAIDA say it is not this wallet\'s money. Kept apart, never counted.'],
   ['Sent', 'the record of coins sent away in an export: not this wallet\'s money any more.'],
   ['Import', 'files waiting to be picked up into the wallet.'],
 ];
 const STATE_MEANING = new Map(STATES);
 
+/** The few words a card shows beside a state whose coins the balance does not count. */
+const STATE_NOTE = { Limbo: 'not in balance yet', Suspect: 'set aside', Counterfeit: 'not money', Sent: 'sent away' };
+
 function stateLabel(folder) {
   const meaning = STATE_MEANING.get(folder);
-  const cell = el('td', meaning ? { title: `${folder}: ${meaning}` } : {}, folder);
-  return cell;
+  const note = STATE_NOTE[folder];
+  return el('td', meaning ? { title: `${folder}: ${meaning}` } : {}, folder,
+    note ? el('span', { class: 'muted state-note' }, ` (${note})`) : null);
 }
 
 function walletCard(w, detail) {
@@ -493,10 +497,14 @@ function describeImport(task, fileName) {
 /** Says what storing sent-away coins means and offers it, only once the person confirms. */
 function sentChoice(sent, onAllow) {
   const n = sent.length;
-  const where = String(sent[0].reason).split('; whoever holds')[0];
+  // "coin … was sent away from wallet W of this server in the file F (export E); whoever …":
+  // the part that says where from.
+  const first = String(sent[0].reason).split('; whoever holds')[0];
+  const at = first.indexOf(' was sent away ');
+  const where = at < 0 ? 'from this server in an export' : first.slice(at + ' was sent away '.length);
   const box = el('div', { class: 'sent-choice' },
-    el('p', {}, `${coinsText(n)} in this file ${agree(n, 'was', 'were')} sent away from this server in an export ` +
-      `(${n > 1 ? 'the first: ' : ''}${where}).`),
+    el('p', {}, n === 1 ? `1 coin in this file was sent away ${where}.` :
+      `${coinsText(n)} in this file were sent away from this server; the first ${where}.`),
     el('p', {}, `Whoever holds that exported file can spend ${agree(n, 'this coin', 'these coins')} too, so the wallet ` +
       'did not store ' + agree(n, 'it', 'them') + ' again on its own. Import ' + agree(n, 'it', 'them') +
       ' only if the file is yours and no one else has a copy (an export you made and never gave away). ' +

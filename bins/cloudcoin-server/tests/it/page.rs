@@ -678,6 +678,7 @@ fn the_page_names_uploaded_files_explains_states_and_offers_sent_coins_only_when
     let out = tempfile::tempdir().expect("out");
     let drops = tempfile::tempdir().expect("files to drop");
     put_coins(data.path(), "Default", "Bank", &mixed_coins()); // 147.5 in 26 coins
+    put_coins(data.path(), "Default", "Limbo", &coins(0, 5000, 1)); // not in the balance
     let server = Server::start_in(data.path(), Opts::default());
     let chrome = Chrome::launch(&binary);
     let tab = signed_in_tab(&chrome, &server);
@@ -690,6 +691,9 @@ fn the_page_names_uploaded_files_explains_states_and_offers_sent_coins_only_when
     assert!(glossary.contains("Limbo") && glossary.contains("Not in the balance"), "{glossary}");
     let bank_title = eval(&tab, "document.querySelector('.breakdown td[title^=\"Bank:\"]').title");
     assert!(bank_title.as_str().expect("title").contains("ready to spend"), "{bank_title}");
+    let limbo =
+        eval(&tab, "document.querySelector('.breakdown td[title^=\"Limbo:\"]').textContent");
+    assert_eq!(limbo, json!("Limbo (not in balance yet)"));
     eval(&tab, "document.querySelector('details.states').open = true");
     screenshots(&tab, "8-wallets-states");
 
@@ -734,7 +738,10 @@ fn the_page_names_uploaded_files_explains_states_and_offers_sent_coins_only_when
     assert_eq!(said, json!("1 coin not stored: this server sent it away earlier"));
     let choice = eval(&tab, &format!("{row}.querySelector('.sent-choice').textContent"));
     let choice = choice.as_str().expect("text");
-    assert!(choice.contains("1 coin in this file was sent away from this server"), "{choice}");
+    assert!(
+        choice.contains("1 coin in this file was sent away from wallet Default of this server"),
+        "{choice}"
+    );
     assert!(choice.contains("only if the file is yours and no one else has a copy"), "{choice}");
     assert_eq!(eval(&tab, &format!("{row}.querySelector('.sent-allow').disabled")), json!(true));
     eval(&tab, &format!("{row}.querySelector('.sent-allow').click()"));
