@@ -467,10 +467,14 @@ function rememberImportName(taskId, name) {
   try { sessionStorage.setItem(IMPORT_NAMES_KEY, JSON.stringify([...importNames])); } catch (e) { /* private mode */ }
 }
 
-/** The server's text about an uploaded file, with the file's own name for "inline #0". */
+/** The server's text about an uploaded file, with the file's own name for "inline #0", and the
+ *  page's own way to allow sent coins instead of the command line's and the API's. */
 function named(text, fileName) {
-  const t = String(text === undefined || text === null ? '' : text);
-  return fileName ? t.replace(/\binline #0\b/g, `"${fileName}"`) : t;
+  let t = String(text === undefined || text === null ? '' : text)
+    .replace(/ \(`cloudcoin import --allow-sent`, or "allow_sent": true in the request\)/g,
+      ' (drop the file on the Receive screen again and confirm that it is yours)');
+  if (fileName) t = t.replace(/\binline #0\b/g, `"${fileName}"`);
+  return t;
 }
 
 /** The refusal of a coin this server sent away (the API's allow_sent would store it). */

@@ -768,5 +768,7 @@ fn the_page_names_uploaded_files_explains_states_and_offers_sent_coins_only_when
     let tasks = tasks.as_str().expect("text");
     assert!(tasks.contains("notes.txt") && tasks.contains("my own export.stack"), "{tasks}");
     assert!(!tasks.contains("inline #"), "{tasks}");
+    assert!(tasks.contains("drop the file on the Receive screen again"), "{tasks}");
+    assert!(!tasks.contains("--allow-sent"), "the page's own words, not the command line's: {tasks}");
     screenshots(&tab, "6-tasks-named");
 }
