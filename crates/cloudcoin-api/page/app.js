@@ -167,7 +167,7 @@ const STATE_NOTE = { Limbo: 'not in balance yet', Suspect: 'set aside', Counterf
 function stateLabel(folder) {
   const meaning = STATE_MEANING.get(folder);
   const note = STATE_NOTE[folder];
-  return el('td', meaning ? { title: `${folder}: ${meaning}` } : {}, folder,
+  return el('td', meaning ? { title: `${folder}: ${meaning}` } : {}, el('span', { class: 'state' }, folder),
     note ? el('span', { class: 'muted state-note' }, ` (${note})`) : null);
 }
 

@@ -769,6 +769,9 @@ fn the_page_names_uploaded_files_explains_states_and_offers_sent_coins_only_when
     assert!(tasks.contains("notes.txt") && tasks.contains("my own export.stack"), "{tasks}");
     assert!(!tasks.contains("inline #"), "{tasks}");
     assert!(tasks.contains("drop the file on the Receive screen again"), "{tasks}");
-    assert!(!tasks.contains("--allow-sent"), "the page's own words, not the command line's: {tasks}");
+    assert!(
+        !tasks.contains("--allow-sent"),
+        "the page's own words, not the command line's: {tasks}"
+    );
     screenshots(&tab, "6-tasks-named");
 }
