@@ -115,9 +115,14 @@ fn tag(text: Option<&str>) -> Result<Option<Tag>, Failure> {
     text.map(|t| Tag::parse(t).map_err(|e| Failure::usage(format!("--tag «{t}»: {e}")))).transpose()
 }
 
+/// `n` and the noun that agrees with it: `counted(1, "file", "files")` is "1 file".
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
 /// "1 coin", "3 coins".
 pub(crate) fn coins(n: u64) -> String {
-    if n == 1 { "1 coin".to_owned() } else { format!("{n} coins") }
+    counted(n, "coin", "coins")
 }
 
 fn task_id(text: &str) -> Result<TaskId, Failure> {

@@ -147,14 +147,15 @@ impl Failure {
     }
 }
 
+/// A count of `usize` things in words, through the one helper the commands use.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    crate::commands::counted(u64::try_from(n).unwrap_or(u64::MAX), one, many)
+}
+
 /// "1 refusal", "6 refusals from 2 files".
 fn refusals(rejected: &[Rejection]) -> String {
     let files = rejected.iter().map(|r| r.source.as_str()).collect::<BTreeSet<_>>().len();
-    let what = if rejected.len() == 1 {
-        "1 refusal".to_owned()
-    } else {
-        format!("{} refusals", rejected.len())
-    };
+    let what = counted(rejected.len(), "refusal", "refusals");
     match files {
         0 | 1 => what,
         n => format!("{what} from {n} files"),
@@ -178,8 +179,8 @@ pub(crate) fn rejection_notes(rejected: &[Rejection]) -> Vec<String> {
     }
     for (source, n) in shown.into_iter().filter(|(_, n)| *n > REFUSALS_SHOWN_PER_FILE) {
         notes.push(format!(
-            "  … and {} more refusals of {source} (--json lists every one)",
-            n - REFUSALS_SHOWN_PER_FILE
+            "  … and {} of {source} (--json lists every one)",
+            counted(n - REFUSALS_SHOWN_PER_FILE, "more refusal", "more refusals")
         ));
     }
     notes
@@ -231,6 +232,19 @@ impl Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_of_refusals_are_in_proper_words() {
+        let four: Vec<Rejection> =
+            (0..4).map(|i| Rejection::new(i, "a.stack", "not a coin")).collect();
+        let notes = rejection_notes(&four);
+        assert_eq!(
+            notes.last().map(String::as_str),
+            Some("  … and 1 more refusal of a.stack (--json lists every one)")
+        );
+        assert_eq!(refusals(&four[..1]), "1 refusal");
+        assert_eq!(refusals(&four), "4 refusals");
+    }
 
     #[test]
     fn each_refusal_has_its_status() {

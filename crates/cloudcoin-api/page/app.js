@@ -80,8 +80,18 @@ async function follow(id, onUpdate) {
   }
 }
 
+/** `n` and the noun that agrees with it: plural(1, 'coin', 'coins') is "1 coin". */
+function plural(n, one, many) {
+  return Number(n) === 1 ? `1 ${one}` : `${n} ${many}`;
+}
+
+/** `one` when n is 1, else `many`: the verb or pronoun that agrees with a count. */
+function agree(n, one, many) {
+  return Number(n) === 1 ? one : many;
+}
+
 function coinsText(n) {
-  return n === 1 ? '1 coin' : `${n} coins`;
+  return plural(n, 'coin', 'coins');
 }
 
 function setStatus(node, text, kind) {
@@ -126,7 +136,10 @@ function breakdownTable(title, map, label) {
   const rows = entries.filter(([, n]) => n > 0);
   const table = el('table', {}, el('caption', {}, title));
   if (rows.length === 0) table.append(el('tr', {}, el('td', { class: 'muted' }, 'none')));
-  for (const [k, n] of rows) table.append(el('tr', {}, el('td', {}, label(k)), el('td', { class: 'n' }, String(n))));
+  for (const [k, n] of rows) {
+    const name = label(k);
+    table.append(el('tr', {}, typeof name === 'string' ? el('td', {}, name) : name, el('td', { class: 'n' }, String(n))));
+  }
   return table;
 }
 
@@ -134,6 +147,28 @@ function breakdownTable(title, map, label) {
  *  "100" before "0.1": JavaScript orders integer-like keys first). */
 function sortedByValue(map) {
   return Object.entries(map || {}).sort(([a], [b]) => Number(b) - Number(a));
+}
+
+/** What each wallet folder (state) means, for the glossary and the breakdown. */
+const STATES = [
+  ['Bank', 'ready to spend: every RAIDA agrees the coin is this wallet\'s. Counted in the balance.'],
+  ['Fracked', 'this wallet\'s coin, but a few RAIDA do not have its key yet; healing repairs it. Counted in the balance.'],
+  ['Limbo', 'an answer from the RAIDA went missing, so it is not yet known whether the coin has its new key; healing settles it. Not in the balance until then.'],
+  ['Suspect', 'set aside: the wallet found two copies of this coin with different keys, so neither is spent until the coin is looked into. Not in the balance.'],
+  ['Counterfeit', 'the RAIDA say it is not this wallet\'s money. Kept apart, never counted.'],
+  ['Sent', 'the record of coins sent away in an export: not this wallet\'s money any more.'],
+  ['Import', 'files waiting to be picked up into the wallet.'],
+];
+const STATE_MEANING = new Map(STATES);
+
+/** The few words a card shows beside a state whose coins the balance does not count. */
+const STATE_NOTE = { Limbo: 'not in balance yet', Suspect: 'set aside', Counterfeit: 'not money', Sent: 'sent away' };
+
+function stateLabel(folder) {
+  const meaning = STATE_MEANING.get(folder);
+  const note = STATE_NOTE[folder];
+  return el('td', meaning ? { title: `${folder}: ${meaning}` } : {}, el('span', { class: 'state' }, folder),
+    note ? el('span', { class: 'muted state-note' }, ` (${note})`) : null);
 }
 
 function walletCard(w, detail) {
@@ -144,7 +179,7 @@ function walletCard(w, detail) {
   if (detail) {
     card.append(el('div', { class: 'breakdown' },
       breakdownTable('By denomination', sortedByValue(detail.denominations), (d) => `${d} CC coins`),
-      breakdownTable('By state (folder)', detail.folders, (f) => f)));
+      breakdownTable('By state (folder)', detail.folders, stateLabel)));
   }
   const del = el('button', { type: 'button', class: 'danger' }, 'Delete');
   const status = el('p', { class: 'status' });
@@ -256,11 +291,44 @@ async function download(taskId, sha256, path, statusNode) {
 
 // ---- export -----------------------------------------------------------------------------
 
+// The folders are on the server's computer; the API does not list them (a page must not be
+// able to browse the server's disk), so the page remembers the folders that worked.
 const FOLDER_KEY = 'cloudcoin.folder';
+const RECENT_KEY = 'cloudcoin.folders';
 let lastExport = null;
 
-function rememberFolder(folder) {
-  try { localStorage.setItem(FOLDER_KEY, folder); } catch (e) { /* private mode */ }
+function recentFolders() {
+  try {
+    const list = JSON.parse(localStorage.getItem(RECENT_KEY) || '[]');
+    return Array.isArray(list) ? list.filter((f) => typeof f === 'string' && f) : [];
+  } catch (e) {
+    return [];
+  }
+}
+
+function showRecentFolders() {
+  $('recent-folders').replaceChildren(...recentFolders().map((f) => el('option', { value: f })));
+}
+
+/** Remembers a folder that the server accepted, for `which` screen and the recent list. */
+function rememberFolder(which, folder) {
+  try {
+    localStorage.setItem(`${FOLDER_KEY}.${which}`, folder);
+    const recent = [folder, ...recentFolders().filter((f) => f !== folder)].slice(0, 6);
+    localStorage.setItem(RECENT_KEY, JSON.stringify(recent));
+  } catch (e) { /* private mode */ }
+  showRecentFolders();
+}
+
+function restoreFolders() {
+  try {
+    const old = localStorage.getItem(FOLDER_KEY);
+    for (const which of ['export', 'backup']) {
+      const folder = localStorage.getItem(`${FOLDER_KEY}.${which}`) || old;
+      if (folder && !$(`${which}-folder`).value) $(`${which}-folder`).value = folder;
+    }
+  } catch (e) { /* private mode */ }
+  showRecentFolders();
 }
 
 function showNearest(e, amount) {
@@ -322,7 +390,7 @@ async function startExport(makeChange) {
   $('export-button').disabled = true;
   try {
     const task = await api('POST', '/export', body);
-    rememberFolder(body.folder);
+    rememberFolder('export', body.folder);
     $('export-progress-box').hidden = false;
     const done = await follow(task.id, (t) => {
       $('export-progress').value = t.progress;
@@ -385,17 +453,79 @@ function readBase64(file) {
   });
 }
 
-function describeImport(task) {
+// The browser sends each file's bytes, so the server names the file "inline #0"; the page knows
+// the file's own name and puts it back wherever the person reads about that file.
+const IMPORT_NAMES_KEY = 'cloudcoin.importNames';
+const importNames = new Map();
+try {
+  for (const [id, name] of JSON.parse(sessionStorage.getItem(IMPORT_NAMES_KEY) || '[]')) importNames.set(id, name);
+} catch (e) { /* private mode, or nothing kept */ }
+
+function rememberImportName(taskId, name) {
+  importNames.set(taskId, name);
+  while (importNames.size > 200) importNames.delete(importNames.keys().next().value);
+  try { sessionStorage.setItem(IMPORT_NAMES_KEY, JSON.stringify([...importNames])); } catch (e) { /* private mode */ }
+}
+
+/** The server's text about an uploaded file, with the file's own name for "inline #0", and the
+ *  page's own way to allow sent coins instead of the command line's and the API's. */
+function named(text, fileName) {
+  let t = String(text === undefined || text === null ? '' : text)
+    .replace(/ \(`cloudcoin import --allow-sent`, or "allow_sent": true in the request\)/g,
+      ' (drop the file on the Receive screen again and confirm that it is yours)');
+  if (fileName) t = t.replace(/\binline #0\b/g, `"${fileName}"`);
+  return t;
+}
+
+/** The refusal of a coin this server sent away (the API's allow_sent would store it). */
+const SENT_AWAY = / was sent away from /;
+
+function describeImport(task, fileName) {
   const d = task.data || {};
-  if (d.code !== undefined) return { state: 'rejected', text: d.message || task.message };
-  const reasons = (d.rejected || []).map((r) => r.reason);
+  if (d.code !== undefined) return { state: 'rejected', text: named(d.message || task.message, fileName), sent: [] };
+  const rejected = d.rejected || [];
+  const sent = rejected.filter((r) => SENT_AWAY.test(r.reason));
+  const reasons = rejected.filter((r) => !SENT_AWAY.test(r.reason)).map((r) => named(r.reason, fileName));
   const parts = [];
   if (d.imported > 0) parts.push(`imported ${coinsText(d.imported)} (${d.amount} CC)`);
   if (d.already_present > 0) parts.push(`${coinsText(d.already_present)} already in the wallet`);
+  if (sent.length) {
+    parts.push(`${coinsText(sent.length)} not stored: this server sent ${agree(sent.length, 'it', 'them')} away earlier`);
+  }
   if (reasons.length) parts.push('rejected: ' + reasons.join('; '));
-  if (parts.length === 0) parts.push(task.message);
+  if (parts.length === 0) parts.push(named(task.message, fileName));
   const state = d.imported > 0 ? 'imported' : (d.already_present > 0 ? 'present' : 'rejected');
-  return { state, text: parts.join(', ') };
+  return { state, text: parts.join(', '), sent };
+}
+
+/** Says what storing sent-away coins means and offers it, only once the person confirms. */
+function sentChoice(sent, onAllow) {
+  const n = sent.length;
+  // "coin … was sent away from wallet W of this server in the file F (export E); whoever …":
+  // the part that says where from.
+  const first = String(sent[0].reason).split('; whoever holds')[0];
+  const at = first.indexOf(' was sent away ');
+  const where = at < 0 ? 'from this server in an export' : first.slice(at + ' was sent away '.length);
+  const box = el('div', { class: 'sent-choice' },
+    el('p', {}, n === 1 ? `1 coin in this file was sent away ${where}.` :
+      `${coinsText(n)} in this file were sent away from this server; the first ${where}.`),
+    el('p', {}, `Whoever holds that exported file can spend ${agree(n, 'this coin', 'these coins')} too, so the wallet ` +
+      'did not store ' + agree(n, 'it', 'them') + ' again on its own. Import ' + agree(n, 'it', 'them') +
+      ' only if the file is yours and no one else has a copy (an export you made and never gave away). ' +
+      'If someone sent you this file, ask them for a new one instead.' +
+      (networkOnline ? ' With the RAIDA network, this import claims the coins: afterwards only this wallet can spend them.' : '')));
+  const tick = el('input', { type: 'checkbox', class: 'sent-confirm' });
+  const button = el('button', { type: 'button', class: 'secondary sent-allow', disabled: '' },
+    `Import the sent-away ${agree(n, 'coin', 'coins')} again`);
+  tick.addEventListener('change', () => { button.disabled = !tick.checked; });
+  button.addEventListener('click', () => {
+    if (!tick.checked) return;
+    button.disabled = true;
+    tick.disabled = true;
+    onAllow();
+  });
+  box.append(el('label', {}, tick, 'This file is mine and no one else has a copy of it'), el('div', { class: 'row' }, button));
+  return box;
 }
 
 const GRADES = [
@@ -419,6 +549,32 @@ function describeClaim(task) {
   return 'Claimed with the RAIDA: ' + (grades.length ? grades.join('; ') : 'no new coins') + '.';
 }
 
+/** Imports one file into `wallet`, showing what happened in its row. */
+async function importOne(wallet, file, li, status, allowSent) {
+  for (const old of li.querySelectorAll('.claim, .sent-choice')) old.remove();
+  li.dataset.state = 'pending';
+  try {
+    status.textContent = 'reading…';
+    const data = await readBase64(file);
+    status.textContent = 'importing…';
+    const body = { name: wallet, items: [{ type: 'inline', data }] };
+    // Only ever after the person's confirmation in sentChoice, never by default.
+    if (allowSent) body.allow_sent = true;
+    const task = await api('POST', '/import', body);
+    rememberImportName(task.id, file.name);
+    const done = await follow(task.id);
+    const { state, text, sent } = describeImport(done, file.name);
+    li.dataset.state = state;
+    status.textContent = text;
+    const claim = describeClaim(done);
+    if (claim && (done.data.imported > 0)) li.append(el('span', { class: 'claim' }, claim));
+    if (sent.length && !allowSent) li.append(sentChoice(sent, () => importOne(wallet, file, li, status, true)));
+  } catch (e) {
+    li.dataset.state = 'rejected';
+    status.textContent = named(e.message, file.name);
+  }
+}
+
 async function importFiles(files) {
   const wallet = $('import-wallet').value;
   const rows = Array.from(files, (file) => {
@@ -427,23 +583,7 @@ async function importFiles(files) {
     $('import-results').prepend(li);
     return { file, li, status };
   });
-  for (const { file, li, status } of rows) {
-    try {
-      status.textContent = 'reading…';
-      const data = await readBase64(file);
-      status.textContent = 'importing…';
-      const task = await api('POST', '/import', { name: wallet, items: [{ type: 'inline', data }] });
-      const done = await follow(task.id);
-      const { state, text } = describeImport(done);
-      li.dataset.state = state;
-      status.textContent = text;
-      const claim = describeClaim(done);
-      if (claim && (done.data.imported > 0)) li.append(el('span', { class: 'claim' }, claim));
-    } catch (e) {
-      li.dataset.state = 'rejected';
-      status.textContent = e.message;
-    }
-  }
+  for (const { file, li, status } of rows) await importOne(wallet, file, li, status, false);
 }
 
 const drop = $('drop');
@@ -477,7 +617,7 @@ $('backup-form').addEventListener('submit', async (ev) => {
   $('backup-button').disabled = true;
   try {
     const task = await api('POST', '/backup', body);
-    rememberFolder(body.folder);
+    rememberFolder('backup', body.folder);
     $('backup-progress-box').hidden = false;
     const done = await follow(task.id, (t) => { $('backup-progress').value = t.progress; });
     if (done.status === 'completed') {
@@ -574,6 +714,7 @@ $('heal-form').addEventListener('submit', async (ev) => {
       $('heal-progress').value = t.progress;
       $('heal-message').textContent = t.message;
     });
+    $('heal-progress-box').hidden = true;
     if (done.status === 'completed') {
       const d = done.data;
       $('heal-coins').textContent = coinsText(d.coins);
@@ -585,11 +726,12 @@ $('heal-form').addEventListener('submit', async (ev) => {
       const left = d.fracked.coins + d.limbo.coins;
       setStatus($('heal-status'), d.coins === 0 ? `Nothing to heal in ${name}: every coin is settled.` :
         (left === 0 ? `Healed: every coin of ${name} is settled.` :
-          `Healing done for now; ${coinsText(left)} still need the RAIDA: heal again later.`), left === 0 ? 'ok' : '');
+          `Healing done for now; ${coinsText(left)} still ${agree(left, 'needs', 'need')} the RAIDA: heal again later.`), left === 0 ? 'ok' : '');
     } else {
       setStatus($('heal-status'), 'Healing failed: ' + ((done.data && done.data.message) || done.message), 'bad');
     }
   } catch (e) {
+    $('heal-progress-box').hidden = true;
     setStatus($('heal-status'), e.code === NO_NETWORK ?
       'Offline mode: healing needs the RAIDA network, and this server has none configured.' : e.message, 'bad');
   } finally {
@@ -670,20 +812,22 @@ function taskItem(t) {
   const d = t.data || {};
   if (t.status === 'completed' && t.type === 'export') outcome = `${d.amount} CC in ${d.file}`;
   else if (t.status === 'completed' && t.type === 'backup') outcome = `${coinsText(d.coins)} in ${d.file}`;
-  else if (t.type === 'import' && t.status !== 'running') outcome = describeImport(t).text;
+  else if (t.type === 'import' && t.status !== 'running') outcome = describeImport(t, importNames.get(t.id)).text;
   else if (t.status === 'error') outcome = d.message || '';
   if (t.status === 'completed' && t.type === 'fix') outcome = `${coinsText(d.coins)} looked at`;
+  const file = t.type === 'import' ? importNames.get(t.id) : undefined;
   const subject = [t.wallet ? `wallet ${t.wallet}` : '', t.amount && t.amount !== '0' ? `${t.amount} CC` : '']
     .filter(Boolean).join(', ');
   return el('li', { 'data-status': t.status, 'data-task': t.id },
     el('div', { class: 'line' },
       el('span', { class: 'what' }, KIND[t.type] || t.type),
+      file ? el('span', { class: 'file' }, file) : null,
       subject ? el('span', { class: 'subject' }, subject) : null,
       el('span', { class: 'task-status' }, t.status),
       t.status === 'running' ? bar : null,
       t.status === 'running' ? el('span', {}, `${t.progress} %`) : null,
       el('span', { class: 'muted' }, `started ${when}`)),
-    el('div', { class: 'muted' }, t.message),
+    el('div', { class: 'muted' }, named(t.message, file)),
     outcome ? el('div', { class: 'outcome' }, outcome) : null);
 }
 
@@ -715,10 +859,8 @@ for (const tab of document.querySelectorAll('.tab')) {
     if (tab.dataset.screen === 'network') refreshNetwork();
   });
 }
-try {
-  const folder = localStorage.getItem(FOLDER_KEY);
-  if (folder) { $('export-folder').value = folder; $('backup-folder').value = folder; }
-} catch (e) { /* private mode */ }
+restoreFolders();
+$('state-glossary').replaceChildren(...STATES.flatMap(([name, meaning]) => [el('dt', {}, name), el('dd', {}, meaning)]));
 const first = location.hash.replace('#', '');
 show(['wallets', 'export', 'import', 'backup', 'network', 'tasks'].includes(first) ? first : 'wallets');
 api('GET', '/info').then((info) => {

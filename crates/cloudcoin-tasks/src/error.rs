@@ -95,10 +95,11 @@ pub enum ServiceError {
     },
     /// The wallet still holds coins.
     #[error(
-        "wallet \"{name}\" still holds coins ({coins} coin files); move them to another wallet \
+        "wallet \"{name}\" still holds coins ({files}); move them to another wallet \
          first — `cloudcoin export <its balance> --wallet \"{name}\" --folder DIR`, then \
          `cloudcoin import FILE --wallet OTHER --allow-sent` (the file is your own export) — \
-         and delete it then"
+         and delete it then",
+        files = crate::words::counted(*coins, "coin file", "coin files")
     )]
     WalletNotEmpty {
         /// The wallet.

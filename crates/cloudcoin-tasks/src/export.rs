@@ -290,9 +290,9 @@ pub(crate) fn run(
             };
             tracing::error!(task = %job.id, file = %final_path.display(), reason = %why, "export written, but its path does not reach the file; coins held back");
             let message = format!(
-                "needs attention: the file was written, but {} does not reach it ({why}): the folder was probably unmounted or moved during the export. Its {} coins are kept out of the balance so that they cannot be spent twice; the next start finishes the export if the file is there, and holds them back otherwise",
+                "needs attention: the file was written, but {} does not reach it ({why}): the folder was probably unmounted or moved during the export. The balance leaves out its {} so that nothing is spent twice; the next start finishes the export if the file is there, and keeps holding back otherwise",
                 final_path.display(),
-                job.coins.len()
+                crate::words::coins(job.coins.len())
             );
             return (TaskOutcome::Failed(TaskFailure { kind: FailureKind::Io, message }), false);
         }
@@ -915,8 +915,10 @@ fn move_missing(
     }
     if known.is_some() {
         return Err(io::Error::other(format!(
-            "{} of its coins are not where the wallet keeps them and cannot be found in its folders (moved by other software?)",
-            wanted.len()
+            "{} of its coins {} not where the wallet keeps {} and cannot be found in its folders (moved by other software?)",
+            wanted.len(),
+            crate::words::agree(wanted.len(), "is", "are"),
+            crate::words::agree(wanted.len(), "it", "them")
         )));
     }
     let sent = layout.folder(wallet, Folder::Sent);

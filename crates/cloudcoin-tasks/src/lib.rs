@@ -84,6 +84,7 @@ pub mod testing;
 mod tracker;
 mod v3_layout;
 mod verify;
+mod words;
 
 pub use crate::change::ChangeMethod;
 pub use crate::error::{

@@ -83,8 +83,9 @@ pub(crate) fn verified(
             Ok(again) => again,
             Err(e) => {
                 return Err(format!(
-                    "{} coin(s) the RAIDA refused were set aside, and the rest cannot make the amount: {e}",
-                    set_aside.len()
+                    "{} the RAIDA refused {} set aside, and the rest cannot make the amount: {e}",
+                    crate::words::coins(set_aside.len()),
+                    crate::words::agree(set_aside.len(), "was", "were")
                 ));
             }
         };
@@ -93,8 +94,8 @@ pub(crate) fn verified(
         state,
         ids,
         format!(
-            "{} coins failed the check in {ROUNDS} selections; the export was not made",
-            set_aside.len()
+            "{} failed the check in {ROUNDS} selections; the export was not made",
+            crate::words::coins(set_aside.len())
         ),
     ))
 }

@@ -361,10 +361,10 @@ fn recover_export(
     // The link may have happened and the file cannot be seen: never spendable, never undone.
     tracing::warn!(op = %record.id, file = %output.display(), reason = %seen.missing, "recovery: export needs attention; its coins are held back");
     Ok(Settled::held(format!(
-        "needs attention: the export was interrupted while its file {} was being published, and that file cannot be confirmed now ({}); its {} coins are kept out of the balance so that they cannot be spent twice. If the folder or the file comes back, the next start finishes the export; if you are sure the file was never made, move {} out of the journal folder and restart to return the coins",
+        "needs attention: the export was interrupted while its file {} was being published, and that file cannot be confirmed now ({}); the balance leaves out its {} so that nothing is spent twice. If the folder or the file comes back, the next start finishes the export; if you are sure the file was never made, move {} out of the journal folder and restart to return the coins",
         output.display(),
         seen.missing,
-        record.coins.len(),
+        crate::words::coins(record.coins.len()),
         record_file.display()
     )))
 }

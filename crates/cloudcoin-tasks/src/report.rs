@@ -179,42 +179,68 @@ pub struct ReclaimReport {
 impl ReclaimReport {
     /// Sets the note that says what the counts mean.
     pub(crate) fn write_note(&mut self) {
+        use crate::words::{agree, coins};
         let mut parts = Vec::new();
         if self.reclaimed {
-            if self.returned.coins > 0 {
+            let g = &self.returned;
+            if g.coins > 0 {
                 parts.push(format!(
-                    "{} coin(s) worth {} are back in the wallet with new keys: the exported file no longer spends them, it is worthless for those coins",
-                    self.returned.coins, self.returned.amount
+                    "{} worth {} {} back in the wallet with new keys: the exported file no longer spends {}, it is worthless for {}",
+                    coins(g.coins),
+                    g.amount,
+                    agree(g.coins, "is", "are"),
+                    agree(g.coins, "it", "them"),
+                    agree(g.coins, "that coin", "those coins")
                 ));
             }
-            if self.limbo.coins > 0 {
+            let g = &self.limbo;
+            if g.coins > 0 {
                 parts.push(format!(
-                    "{} coin(s) worth {} were powned back but too few RAIDA answered: they wait in Limbo with every key, and healing settles them (POST /api/v1/fix)",
-                    self.limbo.coins, self.limbo.amount
+                    "{} worth {} {} powned back but too few RAIDA answered: {} in Limbo with every key, and healing settles {} (POST /api/v1/fix)",
+                    coins(g.coins),
+                    g.amount,
+                    agree(g.coins, "was", "were"),
+                    agree(g.coins, "it waits", "they wait"),
+                    agree(g.coins, "it", "them")
                 ));
             }
         } else if self.unclaimed.coins > 0 {
+            let g = &self.unclaimed;
             parts.push(format!(
-                "{} coin(s) worth {} are not claimed yet: whoever holds the file (you too) can still spend them; POST /api/v1/reclaim takes them back",
-                self.unclaimed.coins, self.unclaimed.amount
+                "{} worth {} {} not claimed yet: whoever holds the file (you too) can still spend {}; POST /api/v1/reclaim takes {} back",
+                coins(g.coins),
+                g.amount,
+                agree(g.coins, "is", "are"),
+                agree(g.coins, "it", "them"),
+                agree(g.coins, "it", "them")
             ));
         }
-        if self.received.coins > 0 {
+        let g = &self.received;
+        if g.coins > 0 {
             parts.push(format!(
-                "{} coin(s) worth {} were received: the recipient claimed them (their record stays in Sent)",
-                self.received.coins, self.received.amount
+                "{} worth {} {} received: the recipient claimed {} ({} record stays in Sent)",
+                coins(g.coins),
+                g.amount,
+                agree(g.coins, "was", "were"),
+                agree(g.coins, "it", "them"),
+                agree(g.coins, "its", "their")
             ));
         }
-        if self.unknown.coins > 0 {
+        let g = &self.unknown;
+        if g.coins > 0 {
             parts.push(format!(
-                "{} coin(s) worth {} could not be checked (too few RAIDA answered, or no copy in Sent); try again later",
-                self.unknown.coins, self.unknown.amount
+                "{} worth {} could not be checked (too few RAIDA answered, or no copy in Sent); try again later",
+                coins(g.coins),
+                g.amount
             ));
         }
-        if self.held.coins > 0 {
+        let g = &self.held;
+        if g.coins > 0 {
             parts.push(format!(
-                "{} coin(s) are in this wallet again and were left alone",
-                self.held.coins
+                "{} {} in this wallet again and {} left alone",
+                coins(g.coins),
+                agree(g.coins, "is", "are"),
+                agree(g.coins, "was", "were")
             ));
         }
         self.note =
@@ -254,5 +280,37 @@ impl ChangeReport {
             .collect();
         let note = format!("made change: broke {}", parts.join(", then "));
         ChangeReport { broken, note }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grade(coins: u64, amount: &str) -> GradeCount {
+        GradeCount::new(coins, Amount::parse_request(amount).expect("amount"))
+    }
+
+    #[test]
+    fn the_reclaim_note_says_one_coin_and_many_coins_in_proper_words() {
+        let mut one =
+            ReclaimReport { reclaimed: true, returned: grade(1, "10"), ..Default::default() };
+        one.held = grade(1, "1");
+        one.write_note();
+        assert!(one.note.starts_with("1 coin worth 10 is back in the wallet"), "{}", one.note);
+        assert!(
+            one.note.contains("no longer spends it, it is worthless for that coin"),
+            "{}",
+            one.note
+        );
+        assert!(
+            one.note.contains("1 coin is in this wallet again and was left alone"),
+            "{}",
+            one.note
+        );
+        let mut many = ReclaimReport { unclaimed: grade(3, "30"), ..Default::default() };
+        many.write_note();
+        assert!(many.note.starts_with("3 coins worth 30 are not claimed yet"), "{}", many.note);
+        assert!(!many.note.contains("(s)"), "{}", many.note);
     }
 }

@@ -342,8 +342,9 @@ fn end(t: &mut Tracked, outcome: TaskOutcome) {
             let first = &r.rejected[0];
             let more = match r.rejected.len() - 1 {
                 0 => String::new(),
-                1 => " (and 1 more refusal)".to_owned(),
-                n => format!(" (and {n} more refusals)"),
+                n => {
+                    format!(" (and {})", crate::words::counted(n, "more refusal", "more refusals"))
+                }
             };
             t.view.message = format!(
                 "Import failed: nothing could be imported: {}: {}{more}",

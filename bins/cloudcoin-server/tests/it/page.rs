@@ -562,6 +562,11 @@ fn the_network_screen_shows_each_raida_heals_and_the_import_shows_its_claim() {
     wait_for(&tab, "!document.getElementById('heal-result').hidden", "the healing's result");
     assert_eq!(text_of(&tab, "heal-bank"), "10 coins (100 CC)");
     assert_eq!(text_of(&tab, "heal-fracked"), "0 coins (0 CC)");
+    assert_eq!(
+        eval(&tab, "document.getElementById('heal-progress-box').hidden"),
+        json!(true),
+        "the bar goes once healing is over"
+    );
     assert!(text_of(&tab, "heal-status").contains("every coin of Default is settled"));
     eval(&tab, "document.getElementById('network-check').click()");
     wait_for(
@@ -597,6 +602,8 @@ fn the_network_screen_shows_each_raida_heals_and_the_import_shows_its_claim() {
         "!document.getElementById('reclaim-result').hidden &&          document.getElementById('reclaim-returned').textContent === '1 coin (10 CC)'",
         "the coin taken back",
     );
+    let note = text_of(&tab, "reclaim-status");
+    assert!(note.starts_with("1 coin worth 10 is back in the wallet"), "{note}");
     assert_eq!(server.balance("Default"), ("100".to_owned(), 10));
     screenshots(&tab, "7-network");
 
@@ -660,4 +667,111 @@ fn without_a_network_the_page_says_offline_mode_and_does_not_offer_healing() {
         "the claim note",
     );
     assert!(claim.as_str().expect("text").starts_with("not claimed"), "{claim}");
+}
+
+/// The frictions a newcomer met: remembered folders, the states explained where they show, the
+/// uploaded file's own name in results and tasks, the sent-away refusal with a deliberate choice.
+#[test]
+fn the_page_names_uploaded_files_explains_states_and_offers_sent_coins_only_when_asked() {
+    let Some(binary) = chromium() else { return };
+    let data = tempfile::tempdir().expect("data");
+    let out = tempfile::tempdir().expect("out");
+    let drops = tempfile::tempdir().expect("files to drop");
+    put_coins(data.path(), "Default", "Bank", &mixed_coins()); // 147.5 in 26 coins
+    put_coins(data.path(), "Default", "Limbo", &coins(0, 5000, 1)); // not in the balance
+    let server = Server::start_in(data.path(), Opts::default());
+    let chrome = Chrome::launch(&binary);
+    let tab = signed_in_tab(&chrome, &server);
+
+    // The states are explained on the wallets screen, and each state in a card says what it is.
+    wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+    let glossary = eval(&tab, "document.getElementById('state-glossary').textContent");
+    let glossary = glossary.as_str().expect("text");
+    assert!(glossary.contains("Fracked") && glossary.contains("healing repairs it"), "{glossary}");
+    assert!(glossary.contains("Limbo") && glossary.contains("Not in the balance"), "{glossary}");
+    let bank_title = eval(&tab, "document.querySelector('.breakdown td[title^=\"Bank:\"]').title");
+    assert!(bank_title.as_str().expect("title").contains("ready to spend"), "{bank_title}");
+    let limbo =
+        eval(&tab, "document.querySelector('.breakdown td[title^=\"Limbo:\"]').textContent");
+    assert_eq!(limbo, json!("Limbo (not in balance yet)"));
+    eval(&tab, "document.querySelector('details.states').open = true");
+    screenshots(&tab, "8-wallets-states");
+
+    // An export; the folder it used is remembered for the next visit and offered in a list.
+    let folder = out.path().to_string_lossy().into_owned();
+    show_screen(&tab, "export");
+    set_value(&tab, "export-amount", "100");
+    set_value(&tab, "export-type", "stack");
+    set_value(&tab, "export-folder", &folder);
+    eval(&tab, "document.getElementById('export-button').click()");
+    wait_for(&tab, "!document.getElementById('export-result').hidden", "the export's result");
+    let exported = text_of(&tab, "export-file");
+    assert_eq!(server.balance("Default"), ("47.5".to_owned(), 25));
+    tab.reload(false, None).expect("reload").wait_until_navigated().expect("reloaded");
+    wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+    assert_eq!(eval(&tab, "document.getElementById('export-folder').value"), json!(folder));
+    let offered = eval(
+        &tab,
+        "Array.from(document.querySelectorAll('#recent-folders option'), (o) => o.value)",
+    );
+    assert_eq!(offered, json!([folder]));
+    show_screen(&tab, "export");
+    screenshots(&tab, "2-export-folder-help");
+
+    // The exported file dropped back: refused as sent away, named by its own name, and the
+    // choice to store it anyway is there but does nothing until the person confirms it.
+    let mine = drops.path().join("my own export.stack");
+    std::fs::copy(&exported, &mine).expect("copy the export");
+    let junk = drops.path().join("notes.txt");
+    std::fs::write(&junk, b"not a coin").expect("write");
+    show_screen(&tab, "import");
+    drop_files(&tab, "#drop", &[mine.as_path(), junk.as_path()]);
+    wait_for(
+        &tab,
+        "document.querySelectorAll('#import-results li').length === 2 && \
+         !document.querySelector('#import-results li[data-state=\"pending\"]')",
+        "a result for each file",
+    );
+    let row = "Array.from(document.querySelectorAll('#import-results li')).find((li) => \
+               li.querySelector('.name').textContent === 'my own export.stack')";
+    let said = eval(&tab, &format!("{row}.querySelector('.what-happened').textContent"));
+    assert_eq!(said, json!("1 coin not stored: this server sent it away earlier"));
+    let choice = eval(&tab, &format!("{row}.querySelector('.sent-choice').textContent"));
+    let choice = choice.as_str().expect("text");
+    assert!(
+        choice.contains("1 coin in this file was sent away from wallet Default of this server"),
+        "{choice}"
+    );
+    assert!(choice.contains("only if the file is yours and no one else has a copy"), "{choice}");
+    assert_eq!(eval(&tab, &format!("{row}.querySelector('.sent-allow').disabled")), json!(true));
+    eval(&tab, &format!("{row}.querySelector('.sent-allow').click()"));
+    assert_eq!(server.balance("Default"), ("47.5".to_owned(), 25), "nothing without the tick");
+    let everything = eval(&tab, "document.getElementById('import-results').textContent");
+    assert!(!everything.as_str().expect("text").contains("inline #"), "{everything}");
+    screenshots(&tab, "3-import-sent-away");
+
+    // Confirmed: the coin is stored again, and the choice is gone.
+    eval(&tab, &format!("{row}.querySelector('.sent-confirm').click()"));
+    eval(&tab, &format!("{row}.querySelector('.sent-allow').click()"));
+    wait_for(&tab, &format!("{row}.dataset.state === 'imported'"), "the sent coin imported");
+    assert_eq!(server.balance("Default"), ("147.5".to_owned(), 26));
+    assert_eq!(eval(&tab, &format!("{row}.querySelector('.sent-choice') === null")), json!(true));
+
+    // The task list names the files too, never "inline #0".
+    show_screen(&tab, "tasks");
+    let tasks = wait_for(
+        &tab,
+        "document.querySelectorAll('#task-list li .file').length === 3 && \
+         document.getElementById('task-list').textContent",
+        "the imports named in the task list",
+    );
+    let tasks = tasks.as_str().expect("text");
+    assert!(tasks.contains("notes.txt") && tasks.contains("my own export.stack"), "{tasks}");
+    assert!(!tasks.contains("inline #"), "{tasks}");
+    assert!(tasks.contains("drop the file on the Receive screen again"), "{tasks}");
+    assert!(
+        !tasks.contains("--allow-sent"),
+        "the page's own words, not the command line's: {tasks}"
+    );
+    screenshots(&tab, "6-tasks-named");
 }
