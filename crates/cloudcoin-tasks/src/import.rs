@@ -435,9 +435,10 @@ pub(crate) fn run(
             return failed(
                 kind,
                 format!(
-                    "{message}; {} of {} new coins were stored; {then}",
+                    "{message}; {} of {} {} stored; {then}",
                     stored.len(),
-                    fresh.len()
+                    crate::words::counted(fresh.len(), "new coin", "new coins"),
+                    crate::words::agree(stored.len(), "was", "were")
                 ),
             );
         }
