@@ -1,6 +1,9 @@
 //! Throughput of every writer and reader on a full file (65,535 coins, the format-9 maximum) and
 //! on a typical one (6 coins). Run with `cargo bench -p cloudcoin-codec`; prints the median of
 //! several runs per case. A benchmark, not a test: it asserts nothing about speed.
+//!
+//! An argument picks the cases whose kind starts with it: `cargo bench -p cloudcoin-codec --
+//! png` measures the png files and the pages only.
 
 #![allow(clippy::print_stdout, reason = "a benchmark reports on standard output")]
 
@@ -39,13 +42,18 @@ fn median(mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
+    // Cargo passes `--bench`; any other argument is the filter.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with("--")).unwrap_or_default();
+    let wanted = |kind: &str| kind.starts_with(filter.as_str());
     println!("{:<6} {:>7} {:>12} {:>12} {:>12}", "kind", "coins", "bytes", "write", "read");
     for count in [6u32, 65_535] {
         let coins = coins(count);
         let options = WriteOptions::new().with_date("2026-11-29");
         for kind in FileKind::ALL {
             // A paper wallet holds at most MAX_PAPER_COINS: it is measured below.
-            if kind == FileKind::Pdf && coins.len() > cloudcoin_codec::MAX_PAPER_COINS {
+            if kind == FileKind::Pdf && coins.len() > cloudcoin_codec::MAX_PAPER_COINS
+                || !wanted(kind.extension())
+            {
                 continue;
             }
             let encode = || {
@@ -82,25 +90,44 @@ fn main() {
         write_coins(&mut out, FileKind::Pdf, &most, &options).expect("write");
         out.into_inner()
     };
-    let bytes = pdf();
-    let write = median(|| {
-        black_box(pdf());
-    });
-    let read = median(|| {
-        black_box(decode_any(&bytes, &Limits::default()).expect("read"));
-    });
-    println!("{:<6} {:>7} {:>12} {:>10.1?} {:>10.1?}", "pdf", most.len(), bytes.len(), write, read);
-    // One page drawn: the png of 2 coins (3 QR codes), of 3 (4 codes, the most a page carries)
-    // and of 4 (too many: a page without codes, as the 65,535-coin png draws it). The cost of
-    // the 65,535-coin png over the others is about one such page.
-    for count in [2u32, 3, 4] {
+    if wanted("pdf") {
+        let bytes = pdf();
+        let write = median(|| {
+            black_box(pdf());
+        });
+        let read = median(|| {
+            black_box(decode_any(&bytes, &Limits::default()).expect("read"));
+        });
+        println!(
+            "{:<6} {:>7} {:>12} {:>10.1?} {:>10.1?}",
+            "pdf",
+            most.len(),
+            bytes.len(),
+            write,
+            read
+        );
+    }
+    if wanted("png") {
+        pages();
+    }
+}
+
+/// One page drawn: the png of 1 coin (2 QR codes), 2 (3 codes), 3 (4 codes, the most a page
+/// carries) and 4 (too many: a page without codes, as the 65,535-coin png draws it). The cost
+/// of the 65,535-coin png over the bin file is about one such page.
+fn pages() {
+    for count in [1u32, 2, 3, 4] {
         let coins = coins(count);
         let options = WriteOptions::new().with_date("2026-11-29");
-        let write = median(|| {
+        let encode = || {
             let mut out = Cursor::new(Vec::new());
             write_coins(&mut out, FileKind::Png, &coins, &options).expect("write");
-            black_box(out.into_inner());
+            out.into_inner()
+        };
+        let bytes = encode().len();
+        let write = median(|| {
+            black_box(encode());
         });
-        println!("{:<6} {:>7} {:>12} {:>10.1?}", "page", count, "", write);
+        println!("{:<6} {:>7} {:>12} {:>10.1?}", "page", count, bytes, write);
     }
 }

@@ -2,10 +2,12 @@
 //! pages embed, Bitstream Vera licence, `fonts/LICENSE-DejaVu.txt`), rasterised anti-aliased by
 //! `ab_glyph` onto a [`Canvas`].
 //!
-//! Each glyph is rasterised once per face and size and then copied wherever it stands, so a
-//! page's text costs a few hundred rasterised glyphs however long its coin list is.
+//! Each glyph is rasterised once per face and size and then copied wherever it stands, and the
+//! glyphs rasterised are kept for the pages drawn after (up to [`SHARED_GLYPHS`] of them), so a
+//! page's text costs copies of bitmaps, however long its coin list is.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont, point};
 
@@ -58,11 +60,24 @@ struct Bitmap {
     coverage: Vec<u8>,
 }
 
-/// The fonts and the glyphs rasterised so far.
+/// A glyph of a face at a size.
+type GlyphKey = (Face, u32, GlyphId);
+
+/// The most glyph bitmaps kept for later pages: those of every size a page uses, in several
+/// scripts; a tag in many more glyphs is set all the same, from bitmaps rasterised for its page.
+const SHARED_GLYPHS: usize = 4096;
+
+/// The glyphs rasterised for earlier pages, shared by all.
+fn shared_glyphs() -> &'static Mutex<HashMap<GlyphKey, Arc<Bitmap>>> {
+    static SHARED: OnceLock<Mutex<HashMap<GlyphKey, Arc<Bitmap>>>> = OnceLock::new();
+    SHARED.get_or_init(Mutex::default)
+}
+
+/// The fonts and the glyphs this page uses.
 pub(crate) struct Letters {
     sans: FontRef<'static>,
     serif: FontRef<'static>,
-    glyphs: HashMap<(Face, u32, GlyphId), Bitmap>,
+    glyphs: HashMap<GlyphKey, Arc<Bitmap>>,
 }
 
 impl std::fmt::Debug for Letters {
@@ -108,27 +123,42 @@ impl Letters {
         self.layout(text, style).1
     }
 
-    fn bitmap(&mut self, face: Face, size: u32, id: GlyphId) -> &Bitmap {
-        let font = match face {
-            Face::Sans => &self.sans,
-            Face::Serif => &self.serif,
+    fn bitmap(&mut self, face: Face, size: u32, id: GlyphId) -> Arc<Bitmap> {
+        let key = (face, size, id);
+        if let Some(bitmap) = self.glyphs.get(&key) {
+            return Arc::clone(bitmap);
+        }
+        // A page's own map first, then the shared one: its lock is taken once per glyph a
+        // page uses, not once per letter.
+        let shared =
+            shared_glyphs().lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+        let bitmap = shared.unwrap_or_else(|| {
+            let bitmap = Arc::new(self.rasterise(face, size, id));
+            let mut shared = shared_glyphs().lock().unwrap_or_else(PoisonError::into_inner);
+            if shared.len() < SHARED_GLYPHS {
+                shared.insert(key, Arc::clone(&bitmap));
+            }
+            bitmap
+        });
+        self.glyphs.insert(key, Arc::clone(&bitmap));
+        bitmap
+    }
+
+    fn rasterise(&self, face: Face, size: u32, id: GlyphId) -> Bitmap {
+        let glyph = id.with_scale_and_position(PxScale::from(size as f32), point(0.0, 0.0));
+        let Some(outline) = self.font(face).outline_glyph(glyph) else {
+            return Bitmap { left: 0, top: 0, width: 0, coverage: Vec::new() };
         };
-        self.glyphs.entry((face, size, id)).or_insert_with(|| {
-            let glyph = id.with_scale_and_position(PxScale::from(size as f32), point(0.0, 0.0));
-            let Some(outline) = font.outline_glyph(glyph) else {
-                return Bitmap { left: 0, top: 0, width: 0, coverage: Vec::new() };
-            };
-            let bounds = outline.px_bounds();
-            let width = bounds.width() as u32;
-            let height = bounds.height() as u32;
-            let mut coverage = vec![0u8; (width * height) as usize];
-            outline.draw(|x, y, c| {
-                if x < width && y < height {
-                    coverage[(y * width + x) as usize] = (c.clamp(0.0, 1.0) * 255.0).round() as u8;
-                }
-            });
-            Bitmap { left: bounds.min.x as i32, top: bounds.min.y as i32, width, coverage }
-        })
+        let bounds = outline.px_bounds();
+        let width = bounds.width() as u32;
+        let height = bounds.height() as u32;
+        let mut coverage = vec![0u8; (width * height) as usize];
+        outline.draw(|x, y, c| {
+            if x < width && y < height {
+                coverage[(y * width + x) as usize] = (c.clamp(0.0, 1.0) * 255.0).round() as u8;
+            }
+        });
+        Bitmap { left: bounds.min.x as i32, top: bounds.min.y as i32, width, coverage }
     }
 
     /// Sets `text` with its baseline at `baseline` starting at `x`. Returns the width set.

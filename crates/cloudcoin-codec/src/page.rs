@@ -17,7 +17,7 @@ use qrcode::types::{Color, EcLevel, Version};
 use qrcode::{QrCode, bits::Bits};
 
 use crate::lettering::{Face, Letters, Style};
-use crate::picture::{Canvas, Ink, PngLabel};
+use crate::picture::{Canvas, Ink, Layer, PngLabel};
 use crate::{framing, ornament, qr_text};
 
 /// Page width in pixels (210 mm at 300 dpi).
@@ -191,22 +191,45 @@ pub(crate) fn draw<C: Borrow<Coin>>(
 ) -> Canvas {
     let mut page = Canvas::new(WIDTH, HEIGHT);
     let mut letters = Letters::new();
-    // The border is the same on every page: drawn once (a few million anti-aliased dots) and
-    // then laid as its pixels, which keeps a page's fixed cost low.
-    static BORDER_MARKS: OnceLock<Vec<(u32, u8)>> = OnceLock::new();
-    page.lay(BORDER_MARKS.get_or_init(|| {
-        let mut border = Canvas::new(WIDTH, HEIGHT);
-        ornament::border(&mut border, BORDER.0, BORDER.1);
-        border.marks()
-    }));
+    page.lay(template());
     header(&mut page, &mut letters, label, texts.map(<[String]>::len));
     match texts {
         Some(texts) => codes(&mut page, &mut letters, texts, setup.for_codes(texts.len())),
-        None => no_codes(&mut page, &mut letters, label.coin_count(), setup),
+        None => {
+            page.lay(notice_template());
+            no_codes(&mut page, &mut letters, label.coin_count(), setup);
+        }
     }
     coin_list(&mut page, &mut letters, coins);
     footer(&mut page, &mut letters, label);
     page
+}
+
+/// What every page shows the same: the guilloche border, the heading and its rules,
+/// CloudCoin, the warning, the last line of the instructions and the heading of the coin list.
+/// Drawn once (the border alone is a few million dots) and laid on each page as
+/// runs of pixels.
+fn template() -> &'static Layer {
+    static TEMPLATE: OnceLock<Layer> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let mut page = Canvas::new(WIDTH, HEIGHT);
+        let mut letters = Letters::new();
+        ornament::border(&mut page, BORDER.0, BORDER.1);
+        fixed_header(&mut page, &mut letters);
+        coin_list_heading(&mut page, &mut letters);
+        page.layer_over(Ink::Paper)
+    })
+}
+
+/// The panel of a page without codes and its fixed lettering ([`no_codes`] adds the count),
+/// drawn once like [`template`].
+fn notice_template() -> &'static Layer {
+    static NOTICE: OnceLock<Layer> = OnceLock::new();
+    NOTICE.get_or_init(|| {
+        let mut page = Canvas::new(WIDTH, HEIGHT);
+        notice(&mut page, &mut Letters::new());
+        page.layer_over(Ink::Paper)
+    })
 }
 
 /// `1 coin`, `6 coins`, `65,535 coins`.
@@ -225,9 +248,15 @@ fn count_text(n: usize) -> String {
     format!("{grouped} coins")
 }
 
-/// The heading, the amount, CloudCoin, the tag, count and date, the warning, and how to redeem
-/// the coins, for a page of `codes` QR codes (`None`: the coins do not fit and the page has none).
-fn header(page: &mut Canvas, letters: &mut Letters, label: &PngLabel, codes: Option<usize>) {
+/// The last line of the instructions, the same on every page.
+const KEEP_UNEDITED: &str =
+    "Keep the file unedited: apps that recompress pictures (editors, chat apps) remove the coins.";
+/// Baselines of the lines of instructions.
+const INSTRUCTIONS: [u32; 3] = [872, 918, 964];
+
+/// The parts of the header every page shows: the heading and its rules, CloudCoin, the
+/// warning, and the last line of the instructions.
+fn fixed_header(page: &mut Canvas, letters: &mut Letters) {
     let span = (LEFT, RIGHT);
     let heading = Style::new(Face::Serif, 40, Ink::Gold).spaced(14);
     let title = "CLOUDCOIN  PAPER  WALLET";
@@ -236,26 +265,7 @@ fn header(page: &mut Canvas, letters: &mut Letters, label: &PngLabel, codes: Opt
     let middle = WIDTH / 2;
     ornament::rule(page, LEFT + 140, middle - half, 200);
     ornament::rule(page, middle + half, RIGHT - 140, 200);
-
-    let amount = label.amount().display_grouped();
-    letters.centred(
-        page,
-        (LEFT + 60, RIGHT - 60),
-        470,
-        &amount,
-        Style::new(Face::Serif, 250, Ink::Green),
-    );
     letters.centred(page, span, 600, "CloudCoin", Style::new(Face::Serif, 104, Ink::Blue));
-    let mut line = count_text(label.coin_count());
-    if !label.date().is_empty() {
-        line = format!("{line}  \u{b7}  {}", label.date());
-    }
-    let mut y = 672;
-    if !label.tag().as_str().is_empty() {
-        letters.centred(page, span, y, label.tag().as_str(), Style::new(Face::Sans, 56, Ink::Blue));
-        y += 58;
-    }
-    letters.centred(page, span, y, &line, Style::new(Face::Sans, 40, Ink::Grey));
 
     // The warning, in a tinted band ruled in red.
     let band = 752;
@@ -270,6 +280,32 @@ fn header(page: &mut Canvas, letters: &mut Letters, label: &PngLabel, codes: Opt
         warning,
         Style::new(Face::Serif, 36, Ink::Red),
     );
+    letters.centred(page, span, INSTRUCTIONS[2], KEEP_UNEDITED, BODY);
+}
+
+/// The parts of the header that depend on the coins, over [`fixed_header`]'s: the amount, the
+/// tag, count and date, and how to redeem the coins from a page of `codes` QR codes (`None`:
+/// the coins do not fit and the page has none).
+fn header(page: &mut Canvas, letters: &mut Letters, label: &PngLabel, codes: Option<usize>) {
+    let span = (LEFT, RIGHT);
+    let amount = label.amount().display_grouped();
+    letters.centred(
+        page,
+        (LEFT + 60, RIGHT - 60),
+        470,
+        &amount,
+        Style::new(Face::Serif, 250, Ink::Green),
+    );
+    let mut line = count_text(label.coin_count());
+    if !label.date().is_empty() {
+        line = format!("{line}  \u{b7}  {}", label.date());
+    }
+    let mut y = 672;
+    if !label.tag().as_str().is_empty() {
+        letters.centred(page, span, y, label.tag().as_str(), Style::new(Face::Sans, 56, Ink::Blue));
+        y += 58;
+    }
+    letters.centred(page, span, y, &line, Style::new(Face::Sans, 40, Ink::Grey));
 
     let instructions = match codes {
         Some(n) => [
@@ -279,15 +315,13 @@ fn header(page: &mut Canvas, letters: &mut Letters, label: &PngLabel, codes: Opt
             } else {
                 "wallet that reads these codes (all of them, in any order). A phone's camera app shows only text."
             },
-            "Keep the file unedited: apps that recompress pictures (editors, chat apps) remove the coins.",
         ],
         None => [
             "To redeem: import this PNG file into a CloudCoin wallet. The coins are in the file only:",
             "a photo or scan of this page does not carry them, and a phone's camera app shows nothing.",
-            "Keep the file unedited: apps that recompress pictures (editors, chat apps) remove the coins.",
         ],
     };
-    for (y, line) in (872u32..).step_by(46).zip(instructions) {
+    for (&y, line) in INSTRUCTIONS.iter().zip(instructions) {
         letters.centred(page, span, y, line, BODY);
     }
 }
@@ -322,22 +356,50 @@ fn symbol(page: &mut Canvas, x: u32, y: u32, text: &str, setup: QrSetup) {
     }
 }
 
-/// Says, where the codes would be, that the coins are too many for the codes of one page and
-/// are to be exported as `pdf` for paper.
-fn no_codes(page: &mut Canvas, letters: &mut Letters, count: usize, setup: QrSetup) {
-    let top = CODES_TOP + 60;
-    let height = BOTTOM - LIST_ROOM - top - 60;
-    let (left, width) = (LEFT + 60, RIGHT - LEFT - 120);
+/// The panel where the codes would be on a page whose coins are too many for them.
+struct Panel {
+    left: u32,
+    top: u32,
+    width: u32,
+    height: u32,
+}
+
+impl Panel {
+    const fn new() -> Panel {
+        let top = CODES_TOP + 60;
+        Panel {
+            left: LEFT + 60,
+            top,
+            width: RIGHT - LEFT - 120,
+            height: BOTTOM - LIST_ROOM - top - 60,
+        }
+    }
+
+    /// The span of its lines of text.
+    const fn span(&self) -> (u32, u32) {
+        (self.left + 60, self.left + self.width - 60)
+    }
+
+    const fn middle(&self) -> u32 {
+        self.top + self.height / 2
+    }
+}
+
+/// Baselines of the lines under the panel's headings, from its middle.
+const NOTICE_LINES: [u32; 3] = [20, 84, 148];
+
+/// The panel saying that the coins are too many for the codes of one page and are to be
+/// exported as `pdf` for paper, without the line that counts them ([`no_codes`]).
+fn notice(page: &mut Canvas, letters: &mut Letters) {
+    let Panel { left, top, width, height } = Panel::new();
     page.fill(left, top, width, height, Ink::Tint);
     page.frame(left, top, width, height, 6, Ink::Gold);
     page.frame(left + 16, top + 16, width - 32, height - 32, 2, Ink::Gold);
     let (cx, cy) = ((left + width / 2) as f32, (top + 150) as f32);
     ornament::rosette(page, cx, cy, 70.0);
 
-    let capacity = setup.codes_per_page() * setup.chunk_bytes();
-    let fit = capacity.saturating_sub(crate::bin::HEADER_LEN) / crate::bin::RECORD_LEN;
-    let span = (left + 60, left + width - 60);
-    let middle = top + height / 2;
+    let span = Panel::new().span();
+    let middle = Panel::new().middle();
     letters.centred(
         page,
         span,
@@ -353,27 +415,45 @@ fn no_codes(page: &mut Canvas, letters: &mut Letters, count: usize, setup: QrSet
         Style::new(Face::Serif, 56, Ink::Red).spaced(6),
     );
     let lines = [
-        format!(
-            "{} are too many for the QR codes of one page (a page carries at most {fit}).",
-            count_text(count)
-        ),
-        "A pdf export prints them on as many pages as they need, each page scannable on its own."
-            .to_owned(),
-        "The coins are in this PNG file: keep it unedited and import the file itself.".to_owned(),
+        "A pdf export prints them on as many pages as they need, each page scannable on its own.",
+        "The coins are in this PNG file: keep it unedited and import the file itself.",
     ];
-    for (y, line) in (middle + 20..).step_by(64).zip(&lines) {
-        letters.centred(page, span, y, line, Style::new(Face::Sans, 42, Ink::Black));
+    for (&y, line) in NOTICE_LINES[1..].iter().zip(lines) {
+        letters.centred(page, span, middle + y, line, NOTICE_BODY);
     }
     ornament::rule(page, left + width / 2 - 300, left + width / 2 + 300, middle + 260);
+}
+
+/// The lines of text in the panel.
+const NOTICE_BODY: Style = Style::new(Face::Sans, 42, Ink::Black);
+
+/// Says, in the panel [`notice_template`] lays where the codes would be, how many coins there
+/// are and how many a page carries with `setup`.
+fn no_codes(page: &mut Canvas, letters: &mut Letters, count: usize, setup: QrSetup) {
+    let capacity = setup.codes_per_page() * setup.chunk_bytes();
+    let fit = capacity.saturating_sub(crate::bin::HEADER_LEN) / crate::bin::RECORD_LEN;
+    let line = format!(
+        "{} are too many for the QR codes of one page (a page carries at most {fit}).",
+        count_text(count)
+    );
+    let panel = Panel::new();
+    letters.centred(page, panel.span(), panel.middle() + NOTICE_LINES[0], &line, NOTICE_BODY);
+}
+
+/// Where the coin list starts.
+const LIST_TOP: u32 = BOTTOM - LIST_ROOM + 10;
+
+/// The rule above the coin list and its heading, the same on every page.
+fn coin_list_heading(page: &mut Canvas, letters: &mut Letters) {
+    ornament::rule(page, LEFT, RIGHT, LIST_TOP);
+    let heading = Style::new(Face::Sans, 30, Ink::Black);
+    letters.draw(page, LEFT, LIST_TOP + 44, "The coins (value #serial):", heading);
 }
 
 /// Lists the coins (denomination and serial number) in columns at the bottom of the page, as
 /// many as fit, then how many more there are.
 fn coin_list<C: Borrow<Coin>>(page: &mut Canvas, letters: &mut Letters, coins: &[C]) {
-    let top = BOTTOM - LIST_ROOM + 10;
-    ornament::rule(page, LEFT, RIGHT, top);
-    let heading = Style::new(Face::Sans, 30, Ink::Black);
-    letters.draw(page, LEFT, top + 44, "The coins (value #serial):", heading);
+    let top = LIST_TOP;
     let line = 38;
     // More entries than the list has room for are never drawn.
     const MOST: usize = 200;

@@ -84,6 +84,10 @@ impl PngLabel {
 pub(crate) enum Ink {
     /// The paper.
     Paper = 0,
+    /// The light green of the guilloche border.
+    Line,
+    /// The light gold of the guilloche border.
+    LineGold,
     /// Black, for QR codes and the main text.
     Black,
     /// Dark blue, for headings.
@@ -98,10 +102,6 @@ pub(crate) enum Ink {
     Gold,
     /// A pale tint, for boxes behind text.
     Tint,
-    /// The light green of the guilloche border.
-    Line,
-    /// The light gold of the guilloche border.
-    LineGold,
 }
 
 /// Steps of coverage of an edge pixel, from nothing to full ink.
@@ -172,6 +172,8 @@ impl Pixel {
 impl Ink {
     const ALL: [Ink; PLAIN as usize] = [
         Ink::Paper,
+        Ink::Line,
+        Ink::LineGold,
         Ink::Black,
         Ink::Blue,
         Ink::Green,
@@ -179,8 +181,6 @@ impl Ink {
         Ink::Grey,
         Ink::Gold,
         Ink::Tint,
-        Ink::Line,
-        Ink::LineGold,
     ];
 
     /// The colour of the ink.
@@ -209,6 +209,23 @@ impl Ink {
     fn drawing(self) -> Option<u8> {
         DRAWING.iter().position(|&d| d == self).map(|i| i as u8)
     }
+}
+
+/// Pixels drawn once and laid on many pages ([`Canvas::layer_over`], [`Canvas::lay`]): runs of
+/// one palette index along the rows, so a box of tint or a fine line costs a run, not a pixel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Layer {
+    width: u32,
+    height: u32,
+    runs: Vec<Run>,
+}
+
+/// `len` pixels of `index` from pixel `offset` (counted row by row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    offset: u32,
+    len: u16,
+    index: u8,
 }
 
 /// A page being drawn: one palette index per pixel, row by row.
@@ -290,20 +307,37 @@ impl Canvas {
         self.fill((x + w).saturating_sub(thickness), y, thickness, h, ink);
     }
 
-    /// Every pixel that is not paper, as its offset and index, for [`Canvas::lay`].
-    pub(crate) fn marks(&self) -> Vec<(u32, u8)> {
-        (0u32..)
-            .zip(&self.inks)
-            .filter(|&(_, &i)| i != Ink::Paper as u8)
-            .map(|(offset, &i)| (offset, i))
-            .collect()
+    /// What is drawn on this canvas over `ground` (the ink of every pixel that is not
+    /// `ground`), as a [`Layer`] to lay on other canvases of the same size.
+    pub(crate) fn layer_over(&self, ground: Ink) -> Layer {
+        let ground = ground as u8;
+        let mut runs: Vec<Run> = Vec::new();
+        for (offset, &index) in (0u32..).zip(&self.inks) {
+            if index == ground {
+                continue;
+            }
+            match runs.last_mut() {
+                Some(run)
+                    if run.index == index
+                        && run.len < u16::MAX
+                        && run.offset + u32::from(run.len) == offset =>
+                {
+                    run.len += 1;
+                }
+                _ => runs.push(Run { offset, len: 1, index }),
+            }
+        }
+        Layer { width: self.width, height: self.height, runs }
     }
 
-    /// Lays `marks` (from [`Canvas::marks`] of a canvas of the same size) over this one.
-    pub(crate) fn lay(&mut self, marks: &[(u32, u8)]) {
-        for &(offset, index) in marks {
-            if let Some(pixel) = self.inks.get_mut(offset as usize) {
-                *pixel = index;
+    /// Lays `layer` (made by [`Canvas::layer_over`] from a canvas of the same size) over this
+    /// canvas: its pixels replace what is under them.
+    pub(crate) fn lay(&mut self, layer: &Layer) {
+        debug_assert_eq!((layer.width, layer.height), (self.width, self.height));
+        for run in &layer.runs {
+            let start = run.offset as usize;
+            if let Some(pixels) = self.inks.get_mut(start..start + usize::from(run.len)) {
+                pixels.fill(run.index);
             }
         }
     }
@@ -391,6 +425,31 @@ mod tests {
         assert_eq!(c.ink(2, 0), Ink::Gold);
         c.cover(1, 0, 0, Ink::Red);
         assert_eq!(c.ink(1, 0), Ink::Tint);
+    }
+
+    #[test]
+    fn a_layer_lays_what_was_drawn_over_its_ground_and_nothing_else() {
+        let mut drawn = Canvas::new(40, 30);
+        drawn.fill(0, 0, 40, 30, Ink::Tint);
+        drawn.fill(5, 5, 30, 3, Ink::Red);
+        drawn.frame(0, 0, 40, 30, 1, Ink::Gold);
+        for x in 0..40 {
+            drawn.cover(x, 20, 100, Ink::Blue);
+        }
+        let layer = drawn.layer_over(Ink::Tint);
+        // Runs, not pixels: the red bar and the frame's rows are one run each.
+        assert!(layer.runs.len() < 40 + 3 + 2 * 28, "{}", layer.runs.len());
+        let mut page = Canvas::new(40, 30);
+        page.fill(0, 10, 40, 20, Ink::Green);
+        page.lay(&layer);
+        for y in 0..30 {
+            let under = if y >= 10 { Ink::Green } else { Ink::Paper } as u8;
+            for (x, (&laid, &was)) in page.row(y).iter().zip(drawn.row(y)).enumerate() {
+                let expected = if was == Ink::Tint as u8 { under } else { was };
+                assert_eq!(laid, expected, "{x},{y}");
+            }
+        }
+        assert!(page.is_partial(3, 20), "the blends are laid as they were drawn");
     }
 
     #[test]

@@ -215,9 +215,14 @@ pub fn random_key() -> Key {
     random_bytes()
 }
 
-/// Fresh random PANs for `count` coins, 25 a coin (one per RAIDA), read from the operating
-/// system in one go: a claim of 10,000 coins asks for 4 MB once rather than making 250,000
-/// calls of 16 bytes.
+/// Fresh random PANs for `count` coins, 25 a coin (one per RAIDA).
+///
+/// The operating system gives a fresh AES-128 key and nonce (24 bytes) for each call, and the
+/// PANs are that key's AES-CTR keystream: a block cipher in counter mode under a secret random
+/// key, whose output cannot be told from random far beyond what a claim takes (10,000 coins are
+/// 250,000 blocks; the bound is near 2^64). It runs at the speed of the processor's AES
+/// instructions, several times faster than asking the kernel for the 4 MB a claim of 10,000
+/// coins needs, and makes no call per key.
 ///
 /// ```
 /// let pans = cloudcoin_raida::random_pans(3);
@@ -228,7 +233,9 @@ pub fn random_key() -> Key {
 pub fn random_pans(count: usize) -> Vec<[Key; RAIDA_COUNT]> {
     const SET: usize = 16 * RAIDA_COUNT;
     let mut bytes = vec![0u8; count * SET];
-    crate::wire::fill_random(&mut bytes);
+    let key: Key = random_bytes();
+    let nonce: [u8; 8] = random_bytes();
+    crate::crypto::apply_keystream(&key, &nonce, 0, &mut bytes);
     bytes
         .chunks_exact(SET)
         .map(|set| {

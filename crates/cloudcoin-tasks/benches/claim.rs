@@ -9,8 +9,9 @@
 //!
 //! Each round imports a fresh set of coins twice through the real `Service`, each into an
 //! empty data directory: once offline (a service without a network: the coins go to Bank with
-//! the keys they came with) and once with the network (25 fresh PANs a coin, written to Limbo
-//! before the pown, then the pown, then each coin moved to its grade with its new keys). The
+//! the keys they came with) and once with the network (25 fresh PANs a coin, all written in one
+//! durable record of the batch before the pown, then the pown — each coin's Bank file written
+//! meanwhile —, then each coin stored once in its grade's folder with its new keys). The
 //! order of the two alternates between rounds, and the medians are printed beside the
 //! machine's load average. The simulator runs on a runtime of its own, as the RAIDA would on
 //! machines of their own.

@@ -1,28 +1,61 @@
 //! Claiming coins on the RAIDA (pown), and putting a coin's new keys on disk.
 //!
-//! An import that claims stores each new coin in `Limbo` with 25 fresh random PANs beside its
-//! ANs (format 9, state flag 1), durably, before the first pown is sent (see `import`): `Limbo`
-//! is the claim's write-ahead record. Then one pown goes to the 25 RAIDA, and each coin's
-//! answers decide, per RAIDA, its new key ([`after_pown`]): the PAN where the RAIDA said pass
-//! (it holds the PAN now, whatever the coin's overall grade), the AN where it failed or was not
-//! reached; where the request was sent and no answer came, the RAIDA may hold either, so the
-//! coin stays in `Limbo` with both until healing's find settles it.
+//! # An import that claims, step by step
 //!
-//! [`apply`] puts the outcome on disk, coin by coin: the new content is written beside the
-//! `Limbo` file, made durable with one `syncfs` per batch, renamed over it (the same coin, its
-//! new keys), and the file is then moved to its grade's folder without replacing anything. A
-//! crash at any point leaves each coin in exactly one file, holding either the keys before the
-//! pown (with the PANs) or after it — both of which healing settles.
+//! 1. **Write ahead.** The import gives each new coin 25 fresh random PANs and writes **one**
+//!    record for the whole batch, `.cloudcoin/claim/{wallet}/{task id}.{n}.bin` (a coin file in
+//!    format 9: every coin's denomination, serial, current ANs and PANs; at most 65,535 coins a
+//!    file): written beside its name, fsynced, renamed, and its folder fsynced
+//!    ([`ClaimRecord::write`]). Nothing has been sent yet, and the coins are `Incoming` in the
+//!    index (in no folder, not spendable, not exportable).
+//! 2. **Pown**, to the 25 RAIDA at once. Each coin's answers decide, per RAIDA, its new key
+//!    ([`after_pown`]): the PAN where the RAIDA said pass (it holds the PAN now, whatever the
+//!    coin's overall grade), the AN where it failed or was not reached; where the request was
+//!    sent and no answer came, the RAIDA may hold either, so the coin keeps both.
+//! 3. **Store each coin once**, in its grade's folder (`Bank`, `Fracked`, `Counterfeit`, or
+//!    `Limbo` with AN and PAN), the way an import stores coins (see `import`: unnamed files, one
+//!    `syncfs` per batch, linked without replacing anything, each folder fsynced once).
+//! 4. **Remove the record** (and fsync its folder), and only then make the coins free in the
+//!    index: while the record exists no coin of it can leave the wallet, so recovery never
+//!    meets a record whose coin was exported meanwhile.
+//!
+//! **Invariant: every PAN is on disk before any RAIDA hears of it, and a missing answer means
+//! "maybe applied".** A crash (or a failed store) anywhere after step 1 leaves the record;
+//! [`settle_records`] — at start-up before anything is served, and at the start of every
+//! healing, which holds the wallet's turn so no claim is under way — puts every coin of it that
+//! is not already stored by this claim in `Limbo` with both keys (its ANs before the pown and
+//! its PANs), where healing's find settles it, then removes the record. A coin counts as stored
+//! by the claim when the wallet holds it with the claim's PANs, or with the claim's PAN as its
+//! key on some RAIDA (Bank and Fracked coins hold it on 13 or more). Kept by
+//! `bins/cloudcoin-server/tests/it/claim.rs` (`no_pan_reaches_a_raida_before_it_is_on_disk`
+//! reads the record from the simulator's log; the `a_server_killed_…` tests crash after the
+//! record and after some answers) and the network campaign.
+//!
+//! # Healing's and reclaim's pown
+//!
+//! A coin already in a wallet folder that is powned again (healing's step 5, a reclaim) is first
+//! rewritten in `Limbo` with its PANs, durably, and [`apply`] then puts the outcome on disk,
+//! coin by coin: the new content is written beside the `Limbo` file, made durable with one
+//! `syncfs` per batch, renamed over it (the same coin, its new keys), and the file is then moved
+//! to its grade's folder without replacing anything. A crash at any point leaves each coin in
+//! exactly one file, holding either the keys before the pown (with the PANs) or after it — both
+//! of which healing settles.
 
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use cloudcoin_domain::{Coin, CoinId, Pown, RAIDA_COUNT, WalletName};
 use cloudcoin_raida::{AGREEMENT, Answer, Check, RaidaId};
 
+use crate::durable;
 use crate::export::lock;
 use crate::network::Network;
 use crate::report::ClaimReport;
-use crate::store::{Folder, Layout, Rewrite, WalletState};
+use crate::store::{Entry, Folder, Hold, Layout, Rewrite, WalletState, read_single_coin};
+use crate::task::TaskId;
 
 /// What a coin is after a RAIDA step: its new keys and the folder it belongs in.
 #[derive(Debug, Clone)]
@@ -101,7 +134,16 @@ pub(crate) fn claim_stored(
         .map_err(|e| format!("cannot claim the coins: {e}"))?;
     let settled: Vec<Settled> =
         coins.iter().zip(answers.iter()).map(|(c, (_, a))| after_pown(c, a)).collect();
-    for s in &settled {
+    count_grades(&mut report, &settled);
+    apply(layout, wallet, state, settled)
+        .map_err(|e| format!("cannot store the claimed coins: {e}"))?;
+    report.claimed_note();
+    Ok(report)
+}
+
+/// Adds each coin to its grade's count (and names the counterfeit ones).
+pub(crate) fn count_grades(report: &mut ClaimReport, settled: &[Settled]) {
+    for s in settled {
         match s.folder {
             Folder::Bank => report.bank.add(&s.coin),
             Folder::Fracked => report.fracked.add(&s.coin),
@@ -112,10 +154,291 @@ pub(crate) fn claim_stored(
             _ => report.limbo.add(&s.coin),
         }
     }
-    apply(layout, wallet, state, settled)
-        .map_err(|e| format!("cannot store the claimed coins: {e}"))?;
-    report.claimed_note();
-    Ok(report)
+}
+
+/// Sends one pown for `coins` (each with its PANs, all in a durable [`ClaimRecord`]) and grades
+/// each coin by its answers ([`after_pown`]). A pown that could not be made at all leaves every
+/// coin in `Limbo` with both keys (it may have reached some RAIDA), and says why. Blocking.
+pub(crate) fn pown_and_grade(net: &Network, coins: &[Coin]) -> (Vec<Settled>, Option<String>) {
+    let limbo = |c: &Coin| Settled { coin: c.clone(), folder: Folder::Limbo };
+    match net.block_on(net.client().pown(coins)) {
+        Ok(answers) => {
+            // The answers come in request order; a coin without its own (never expected) keeps
+            // both keys.
+            let mut answers = answers.iter();
+            let settled = coins
+                .iter()
+                .map(|c| match answers.next() {
+                    Some((id, a)) if id == c.id() => after_pown(c, a),
+                    _ => limbo(c),
+                })
+                .collect();
+            (settled, None)
+        }
+        Err(e) => (coins.iter().map(limbo).collect(), Some(format!("cannot claim the coins: {e}"))),
+    }
+}
+
+/// Most coins in one file of a claim record (a coin file's count is 16 bits).
+const RECORD_FILE_COINS: usize = u16::MAX as usize;
+
+/// The folder of `wallet`'s claim records.
+fn record_folder(layout: &Layout, wallet: &WalletName) -> PathBuf {
+    layout.own().join("claim").join(wallet.as_str())
+}
+
+/// Creates `dir` (and its parents up to `.cloudcoin/claim`) if needed, durably: a new folder's
+/// name is fsynced in its parent.
+fn create_durable(layout: &Layout, dir: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(dir).is_ok() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir)?;
+    durable::sync_dir(&layout.own().join("claim"))?;
+    durable::sync_dir(&layout.own())
+}
+
+/// A claim record's bytes, made before it is known which coins the claim keeps (the import
+/// encodes them while it looks for the coins in the other wallets); used when the claim keeps
+/// exactly these coins, in this order.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    ids: Vec<CoinId>,
+    files: io::Result<Vec<Vec<u8>>>,
+}
+
+impl Encoded {
+    /// The record files' bytes for `coins` (each with its PANs).
+    pub(crate) fn of(coins: &[Coin]) -> Encoded {
+        let files = coins
+            .chunks(RECORD_FILE_COINS)
+            .map(|chunk| {
+                cloudcoin_codec::encode_bin(chunk)
+                    .map_err(|e| io::Error::other(durable::error_chain(&e)))
+            })
+            .collect();
+        Encoded { ids: coins.iter().map(Coin::id).collect(), files }
+    }
+
+    /// The bytes, if they are the record of `coins`.
+    fn matching(self, coins: &[Coin]) -> Option<Vec<Vec<u8>>> {
+        let same = self.ids.len() == coins.len()
+            && self.ids.iter().zip(coins).all(|(id, c)| *id == c.id());
+        if same { self.files.ok() } else { None }
+    }
+}
+
+/// A claim's write-ahead record: every coin of the claim with its ANs and the PANs about to be
+/// sent, on disk before the first pown (see the module documentation).
+#[derive(Debug)]
+pub(crate) struct ClaimRecord {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+}
+
+impl ClaimRecord {
+    /// Writes the record of claim `task` for `coins` (each with its PANs) durably: each file
+    /// written beside its name, fsynced and renamed, then the folder fsynced. On failure
+    /// nothing of it is left. Blocking.
+    /// `encoded`, when given and made for exactly `coins`, saves encoding them again.
+    pub(crate) fn write(
+        layout: &Layout,
+        wallet: &WalletName,
+        task: TaskId,
+        coins: &[Coin],
+        encoded: Option<Encoded>,
+    ) -> io::Result<ClaimRecord> {
+        let files = match encoded.and_then(|e| e.matching(coins)) {
+            Some(files) => files,
+            None => Encoded::of(coins).files?,
+        };
+        let dir = record_folder(layout, wallet);
+        create_durable(layout, &dir)?;
+        let mut record = ClaimRecord { dir, files: Vec::new() };
+        let written = files.iter().enumerate().try_for_each(|(n, bytes)| {
+            let path = record.dir.join(format!("{task}.{n}.bin"));
+            durable::write_atomic(&path, bytes)?;
+            record.files.push(path);
+            Ok(())
+        });
+        if let Err(e) = written {
+            for file in &record.files {
+                durable::remove_if_exists(file);
+            }
+            return Err(e);
+        }
+        Ok(record)
+    }
+
+    /// Removes the record, durably (its folder fsynced). Call it only once every coin of it is
+    /// stored durably in its grade's folder.
+    pub(crate) fn remove(&self) -> io::Result<()> {
+        for file in &self.files {
+            match fs::remove_file(file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        durable::sync_dir(&self.dir)
+    }
+}
+
+/// The wallets with a claim record left (their folder may be gone: recovery makes it again).
+pub(crate) fn record_wallets(layout: &Layout) -> Vec<WalletName> {
+    let Ok(entries) = fs::read_dir(layout.own().join("claim")) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_some()))
+        .filter_map(|e| WalletName::parse(&e.file_name().to_string_lossy()).ok())
+        .collect()
+}
+
+/// Whether `held` holds keys this claim's record coin `sent` (with its PANs) gave it: its PANs,
+/// or one of them as its key on some RAIDA. PANs are random 128-bit keys: no other coin has
+/// them.
+fn from_this_claim(held: &Coin, sent: &Coin) -> bool {
+    let Some(pans) = sent.pans() else { return false };
+    held.id() == sent.id()
+        && (held.pans() == Some(pans) || (0..RAIDA_COUNT).any(|r| held.ans[r] == pans[r]))
+}
+
+/// Settles the claim records an interrupted claim (a crash, or a store that failed after the
+/// pown) left for `wallet`: every coin of a record that the wallet does not hold from that
+/// claim (in a held folder, or in `Counterfeit`) is stored in `Limbo` with the keys of the
+/// record — its ANs before the pown and its PANs, "maybe applied" — for healing's find to
+/// settle; then the record is removed. A record coin the wallet holds with other keys (a later
+/// claim of the same coin while the record waited) keeps its record for the next try and is
+/// logged: no key is ever dropped. Call it only when no claim runs on the wallet (start-up, or
+/// under the wallet's turn). Returns how many coins were put in `Limbo`. Blocking.
+pub(crate) fn settle_records(
+    layout: &Layout,
+    wallet: &WalletName,
+    state: &mut WalletState,
+) -> io::Result<usize> {
+    let dir = record_folder(layout, wallet);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            // A record file never renamed to its name: no pown was sent on it.
+            durable::remove_if_exists(&entry.path());
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    let mut counterfeit: Option<HashMap<CoinId, Vec<Coin>>> = None;
+    let mut put = 0;
+    for path in files {
+        let coins = match fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| cloudcoin_codec::decode_bin(&b).map_err(|e| durable::error_chain(&e)))
+        {
+            Ok(coins) => coins,
+            Err(e) => {
+                // Renamed only once complete and synced: it is damaged. Kept, never guessed.
+                tracing::error!(wallet = %wallet, file = %path.display(), error = %e, "a claim record cannot be read; it is kept, and its coins' keys may be in it");
+                continue;
+            }
+        };
+        let mut missing = Vec::new();
+        let mut conflict = false;
+        for coin in coins {
+            let held = state.coins.get(&coin.id());
+            match held {
+                Some(e) if e.folder != Folder::Counterfeit && from_this_claim(&e.coin, &coin) => {}
+                Some(e) if e.folder != Folder::Counterfeit => {
+                    tracing::warn!(wallet = %wallet, coin = %coin.id(), file = %path.display(), "a coin of a claim record is held with other keys; the record is kept");
+                    conflict = true;
+                }
+                _ => {
+                    let graded = counterfeit
+                        .get_or_insert_with(|| read_folder(layout, wallet, Folder::Counterfeit))
+                        .get(&coin.id())
+                        .is_some_and(|cs| cs.iter().any(|c| from_this_claim(c, &coin)))
+                        || held.is_some_and(|e| from_this_claim(&e.coin, &coin));
+                    if !graded {
+                        missing.push(coin);
+                    }
+                }
+            }
+        }
+        put += store_in_limbo(layout, wallet, state, &missing)?;
+        if !conflict {
+            fs::remove_file(&path)?;
+            durable::sync_dir(&dir)?;
+        }
+        tracing::info!(wallet = %wallet, file = %path.display(), limbo = missing.len(), "recovery: an interrupted claim's coins are in Limbo with both keys");
+    }
+    Ok(put)
+}
+
+/// Every coin file of one of `wallet`'s folders, by coin (unreadable files skipped).
+fn read_folder(layout: &Layout, wallet: &WalletName, folder: Folder) -> HashMap<CoinId, Vec<Coin>> {
+    let mut coins: HashMap<CoinId, Vec<Coin>> = HashMap::new();
+    let Ok(entries) = fs::read_dir(layout.folder(wallet, folder)) else { return coins };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if let Ok(coin) = read_single_coin(&entry.path()) {
+            coins.entry(coin.id()).or_default().push(coin);
+        }
+    }
+    coins
+}
+
+/// Stores `coins` in `wallet`'s `Limbo` durably (all written, one `syncfs`, each published
+/// without replacing anything, the folder fsynced) and puts them in the index, each in the
+/// place of any entry of it (only a `Counterfeit` one can be there). Blocking.
+fn store_in_limbo(
+    layout: &Layout,
+    wallet: &WalletName,
+    state: &mut WalletState,
+    coins: &[Coin],
+) -> io::Result<usize> {
+    if coins.is_empty() {
+        return Ok(0);
+    }
+    let limbo = layout.folder(wallet, Folder::Limbo);
+    fs::create_dir_all(&limbo)?;
+    // A name of its own each time: a crash here leaves temporaries that the start-up clean-up
+    // (`leftovers`, after this) sorts out, and must not stand in the way of the next try.
+    let suffix = format!(".claim-{}.partial", uuid::Uuid::new_v4().simple());
+    let temps = crate::import::write_temps(&limbo, coins, &suffix)?;
+    let published = (|| {
+        crate::dir::sync_file_system(&limbo)?;
+        let mut names = Vec::with_capacity(temps.len());
+        for (temp, base) in &temps {
+            let path = durable::publish_unique(temp, &limbo, base, |_| Ok(()))?;
+            names.push(
+                path.file_name().map_or_else(|| base.clone(), |n| n.to_string_lossy().into_owned()),
+            );
+        }
+        durable::sync_dir(&limbo)?;
+        Ok(names)
+    })();
+    let names = match published {
+        Ok(names) => names,
+        Err(e) => {
+            // Published ones stay (the record is kept, and they are whole); the rest go.
+            for (temp, _) in &temps {
+                durable::remove_if_exists(temp);
+            }
+            return Err(e);
+        }
+    };
+    for (coin, name) in coins.iter().zip(names) {
+        state.coins.insert(coin.id(), Entry::new(Folder::Limbo, name, coin.clone(), Hold::Free));
+    }
+    Ok(coins.len())
 }
 
 /// Puts each coin's new content on disk in place of its file, then moves the file to the coin's
@@ -163,6 +486,109 @@ mod tests {
     use super::*;
     use cloudcoin_domain::{Denomination, SerialNumber};
     use cloudcoin_raida::Silence;
+
+    fn numbered(sn: u32) -> Coin {
+        Coin::new(
+            Denomination::from_code(1),
+            SerialNumber::new(sn),
+            [[sn as u8; 16]; RAIDA_COUNT],
+            [Pown::Untried; RAIDA_COUNT],
+        )
+        .with_pans([[100 + sn as u8; 16]; RAIDA_COUNT])
+    }
+
+    fn put(layout: &Layout, wallet: &WalletName, folder: Folder, coin: &Coin) {
+        let path = layout.folder(wallet, folder).join(crate::store::coin_file_name(coin));
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin)).expect("encodes");
+        fs::write(path, bytes).expect("written");
+    }
+
+    fn folder_coins(layout: &Layout, wallet: &WalletName, folder: Folder) -> Vec<Coin> {
+        read_folder(layout, wallet, folder).into_values().flatten().collect()
+    }
+
+    /// A crash after the pown, with some coins stored in their grades' folders: recovery puts
+    /// exactly the others in `Limbo` with the record's keys, and removes the record.
+    #[test]
+    fn a_record_left_by_a_crash_puts_every_coin_not_stored_in_limbo_with_both_keys() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let wallet = WalletName::parse("W").expect("name");
+        layout.create_wallet_dirs(&wallet).expect("dirs");
+        let coins: Vec<Coin> = (1..=5).map(numbered).collect();
+        let record =
+            ClaimRecord::write(&layout, &wallet, TaskId::new(), &coins, None).expect("record");
+        assert_eq!(record.files.len(), 1);
+        // What the claim stored before the crash: #1 in Bank (every RAIDA passed: the PANs are
+        // its keys), #2 in Fracked (13 passed), #3 in Counterfeit (it keeps its PANs), #4 in
+        // Limbo with both keys. #5 was not stored.
+        let all = |_| Answer::Said(Check::Pass);
+        let bank = after_pown(&coins[0], &core::array::from_fn(all));
+        assert_eq!(bank.folder, Folder::Bank);
+        put(&layout, &wallet, Folder::Bank, &bank.coin);
+        let fracked = after_pown(
+            &coins[1],
+            &core::array::from_fn(|r| Answer::Said(if r < 13 { Check::Pass } else { Check::Fail })),
+        );
+        assert_eq!(fracked.folder, Folder::Fracked);
+        put(&layout, &wallet, Folder::Fracked, &fracked.coin);
+        let fake = after_pown(&coins[2], &core::array::from_fn(|_| Answer::Said(Check::Fail)));
+        assert_eq!(fake.folder, Folder::Counterfeit);
+        put(&layout, &wallet, Folder::Counterfeit, &fake.coin);
+        let limbo = after_pown(
+            &coins[3],
+            &core::array::from_fn(|r| {
+                if r < 20 { Answer::Said(Check::Pass) } else { Answer::NoAnswer(Silence::Timeout) }
+            }),
+        );
+        assert_eq!(limbo.folder, Folder::Limbo);
+        put(&layout, &wallet, Folder::Limbo, &limbo.coin);
+        // A record file never renamed to its name (a crash while it was written).
+        fs::write(record.dir.join(".half-written.tmp"), b"x").expect("written");
+        assert_eq!(record_wallets(&layout), vec![wallet.clone()]);
+
+        let mut state = crate::store::scan_wallet_listed(&layout, &wallet).expect("scan").state;
+        let put_back = settle_records(&layout, &wallet, &mut state).expect("settled");
+        assert_eq!(put_back, 1, "only #5 was not stored");
+        let in_limbo = folder_coins(&layout, &wallet, Folder::Limbo);
+        let five = in_limbo.iter().find(|c| c.serial == SerialNumber::new(5)).expect("#5");
+        assert_eq!(five.ans, coins[4].ans, "the keys before the pown");
+        assert_eq!(five.pans(), coins[4].pans(), "and the PANs sent");
+        assert_eq!(in_limbo.len(), 2, "#4 and #5: {in_limbo:?}");
+        let entry = state.coins.get(&coins[4].id()).expect("held");
+        assert_eq!((entry.folder, entry.hold), (Folder::Limbo, Hold::Free));
+        assert_eq!(folder_coins(&layout, &wallet, Folder::Bank).len(), 1);
+        assert_eq!(folder_coins(&layout, &wallet, Folder::Fracked).len(), 1);
+        assert_eq!(folder_coins(&layout, &wallet, Folder::Counterfeit).len(), 1);
+        assert_eq!(fs::read_dir(&record.dir).expect("dir").count(), 0, "the record is gone");
+        assert!(record_wallets(&layout).is_empty());
+        // A second run finds nothing to do.
+        assert_eq!(settle_records(&layout, &wallet, &mut state).expect("settled"), 0);
+    }
+
+    /// A record coin the wallet holds with keys of another claim: nothing is written for it,
+    /// and the record stays (its keys may still be live).
+    #[test]
+    fn a_record_coin_held_with_other_keys_keeps_the_record() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let wallet = WalletName::parse("W").expect("name");
+        layout.create_wallet_dirs(&wallet).expect("dirs");
+        let coin = numbered(7);
+        let record =
+            ClaimRecord::write(&layout, &wallet, TaskId::new(), std::slice::from_ref(&coin), None)
+                .expect("record");
+        let mut other = coin.clone().without_pans();
+        other.ans = [[9; 16]; RAIDA_COUNT];
+        put(&layout, &wallet, Folder::Bank, &other);
+        let mut state = crate::store::scan_wallet_listed(&layout, &wallet).expect("scan").state;
+        assert_eq!(settle_records(&layout, &wallet, &mut state).expect("settled"), 0);
+        assert!(folder_coins(&layout, &wallet, Folder::Limbo).is_empty());
+        assert_eq!(record.files.iter().filter(|f| f.exists()).count(), 1, "the record stays");
+        // Removing it once every coin is stored is durable and final.
+        record.remove().expect("removed");
+        assert!(record_wallets(&layout).is_empty());
+    }
 
     fn coin() -> Coin {
         Coin::new(

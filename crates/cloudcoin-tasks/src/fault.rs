@@ -148,6 +148,15 @@ fault_points! {
         /// Removing the temporary name (`publish:unlink_temp`).
         PublishUnlinkTemp = "publish:unlink_temp",
     }
+    /// The fault points of an import that claims its coins (with the RAIDA network on), in the
+    /// order it passes them (see `claim`).
+    CLAIM {
+        /// The claim's write-ahead record is durable; no pown is sent yet
+        /// (`claim:after_record`).
+        ClaimAfterRecord = "claim:after_record",
+        /// The pown's answers are in; no coin is stored yet (`claim:after_pown`).
+        ClaimAfterPown = "claim:after_pown",
+    }
     /// The fault points of the task tracker: writing a finished task's outcome.
     TASK {
         /// Writing a finished task's outcome (`task:record_outcome`).
@@ -300,6 +309,7 @@ mod tests {
             ("import", FaultPoint::IMPORT),
             ("backup", FaultPoint::BACKUP),
             ("publish", FaultPoint::PUBLISH),
+            ("claim", FaultPoint::CLAIM),
             ("task", FaultPoint::TASK),
             ("wallet", FaultPoint::WALLET),
         ];

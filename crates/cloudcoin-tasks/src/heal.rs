@@ -111,6 +111,11 @@ pub(crate) fn heal(
 ) -> Result<HealReport, String> {
     let turn = net.turn(wallet);
     let _turn = turn.hold();
+    // What a claim left (a store that failed after its pown): its coins to Limbo, healed below.
+    // The wallet's turn is held: no claim is under way.
+    if let Err(e) = crate::claim::settle_records(layout, wallet, &mut lock(state)) {
+        tracing::warn!(wallet = %wallet, error = %e, "cannot settle a claim record; the next healing tries again");
+    }
     // The coins to heal, reserved so no export takes them meanwhile.
     let ids: Vec<CoinId> = {
         let mut s = lock(state);
@@ -261,13 +266,18 @@ fn heal_reserved(
         folder.remove(&name).map_err(io("cannot remove the fix record"))?;
     }
     // 5. Pown again where a RAIDA passes with a key this wallet did not make.
-    let unclaimed: Vec<Settled> = current(state, ids, &[Folder::Fracked])
+    let to_pown: Vec<Coin> = current(state, ids, &[Folder::Fracked])
         .into_iter()
         .filter(|c| c.pown.iter().any(|p| *p != Pown::Pass && *p != Pown::Fail))
-        .map(|c| {
-            let pans = std::array::from_fn(|r| {
-                if c.pown[r] == Pown::Pass { c.ans[r] } else { cloudcoin_raida::random_key() }
-            });
+        .collect();
+    // One read of the system's random source for all the PANs, not one per key.
+    let fresh_pans = cloudcoin_raida::random_pans(to_pown.len());
+    let unclaimed: Vec<Settled> = to_pown
+        .into_iter()
+        .zip(fresh_pans)
+        .map(|(c, fresh)| {
+            let pans =
+                std::array::from_fn(|r| if c.pown[r] == Pown::Pass { c.ans[r] } else { fresh[r] });
             Settled { coin: c.with_pans(pans), folder: Folder::Limbo }
         })
         .collect();

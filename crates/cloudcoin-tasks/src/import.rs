@@ -60,6 +60,11 @@
 //! refuses a folder with a symbolic link on its name's way as an export does, writes a record like
 //! an export's (no coins to move) and follows the same unnamed-file, fsync, verify, publish steps.
 //!
+//! With the RAIDA network on, the import claims its new coins (`crate::claim` has the steps): one
+//! write-ahead record of the batch with every coin's ANs and PANs, the pown (each coin's `Bank`
+//! file written meanwhile, unnamed, see `claiming`), then each coin stored once, in its grade's
+//! folder, the same way as above, and the record removed before the coins are free.
+//!
 //! # Claims, and "already present"
 //!
 //! **Invariant: "Already present" means durably stored in this wallet.** Kept by
@@ -123,6 +128,8 @@ use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name, rea
 use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
 use cloudcoin_wire::ImportItem;
+
+mod claiming;
 
 /// Most items one import request may hold.
 pub(crate) const MAX_ITEMS: usize = 1_000;
@@ -336,9 +343,10 @@ pub(crate) fn run(
         }
     }
 
-    // With the network, each new coin is stored in Limbo with 25 fresh PANs beside its ANs: on
-    // disk before any RAIDA hears of them (see `claim`). A coin that came with PANs keeps its
-    // own (they may be its only live keys): it goes to Limbo unclaimed, for healing to settle.
+    // With the network, each new coin gets 25 fresh PANs, written in the claim's record before
+    // any RAIDA hears of them, and is stored once, in its grade's folder, after the pown (see
+    // `claim`). A coin that came with PANs keeps its own (they may be its only live keys): it
+    // goes to Limbo unclaimed, for healing to settle.
     let turn = job.network.as_ref().map(|net| net.turn(&job.wallet));
     let _turn = turn.as_ref().map(crate::network::WalletTurn::hold);
     let (into, mut to_claim) = match &job.network {
@@ -362,10 +370,30 @@ pub(crate) fn run(
         Ok(claimed) => claimed,
         Err(outcome) => return *outcome,
     };
-    let mut claims = Claims { state: &job.state, task: job.id, stored: Vec::new() };
+    let mut claims =
+        Claims { state: &job.state, task: job.id, stored: Vec::new(), record_left: false };
     // Claimed, the coins cannot leave for an export: now look for their files in the other
-    // folders of the server. Those left unstored leave the index with the claims.
-    let fresh: Vec<Coin> = match not_elsewhere_on_disk(layout, job, fresh, &mut rejected) {
+    // folders of the server. Those left unstored leave the index with the claims. Meanwhile,
+    // with the network, the claim's record is encoded (written only after this look, for the
+    // coins it keeps).
+    let (kept, encoded) = std::thread::scope(|scope| {
+        let encoder = job.network.as_ref().map(|_| {
+            let claimed: Vec<Coin> = fresh
+                .iter()
+                .map(|(_, c)| c)
+                .filter(|c| to_claim.contains(&c.id()))
+                .cloned()
+                .collect();
+            // No thread to be had: the record is encoded when it is written.
+            std::thread::Builder::new()
+                .name("claim-record".into())
+                .spawn_scoped(scope, move || crate::claim::Encoded::of(&claimed))
+                .ok()
+        });
+        let kept = not_elsewhere_on_disk(layout, job, fresh, &mut rejected);
+        (kept, encoder.flatten().and_then(|handle| handle.join().ok()))
+    });
+    let fresh: Vec<Coin> = match kept {
         Ok(fresh) => fresh.into_iter().map(|(_, coin)| coin).collect(),
         Err(e) => {
             return failed(
@@ -375,26 +403,45 @@ pub(crate) fn run(
         }
     };
 
-    tracker.advance(job.id, 50, Some("Storing coins"));
-    let bank = layout.folder(&job.wallet, into);
-    let outcome = store_all(tracker, job, &bank, &fresh, &mut claims.stored);
-    // Whatever happened, the index must say what is on disk: the stored coins become free, the
-    // others leave the index, and imports waiting for them look again.
+    let outcome = match &job.network {
+        None => {
+            tracker.advance(job.id, 50, Some("Storing coins"));
+            let bank = layout.folder(&job.wallet, Folder::Bank);
+            store_all(tracker, job, &bank, &fresh, &mut claims.stored)
+                .map(|()| job.claim.clone())
+                .map_err(|e| {
+                    let message = e.message();
+                    (e.kind, message, "import the items again to store the rest")
+                })
+        }
+        Some(net) => {
+            let claim = claiming::Claim { net, to_claim: &to_claim, encoded };
+            claiming::claim_and_store(layout, tracker, job, claim, &fresh, &mut claims)
+        }
+    };
+    // Whatever happened, the index must say what is on disk: the stored coins become free (or
+    // blocked, see `claim_and_store`), the others leave the index, and imports waiting for them
+    // look again.
     let stored = claims.settle();
 
-    let stored_coins: Vec<&Coin> = fresh.iter().take(stored.len()).collect();
+    let by_id: std::collections::HashMap<CoinId, &Coin> =
+        fresh.iter().map(|c| (c.id(), c)).collect();
+    let stored_coins: Vec<&Coin> =
+        stored.iter().filter_map(|(id, _)| by_id.get(id).copied()).collect();
     let amount = total_value(stored_coins).unwrap_or(Amount::MAX);
-    if let Err(e) = outcome {
-        return failed(
-            e.kind,
-            format!(
-                "{}; {} of {} new coins were stored in Bank; import the items again to store the rest",
-                e.message(),
-                stored.len(),
-                fresh.len()
-            ),
-        );
-    }
+    let claim = match outcome {
+        Ok(claim) => claim,
+        Err((kind, message, then)) => {
+            return failed(
+                kind,
+                format!(
+                    "{message}; {} of {} new coins were stored; {then}",
+                    stored.len(),
+                    fresh.len()
+                ),
+            );
+        }
+    };
     if !stored.is_empty() {
         let row = records::append_transaction(
             &layout.wallet(&job.wallet),
@@ -410,35 +457,6 @@ pub(crate) fn run(
         );
         if let Err(e) = row {
             tracing::warn!(task = %job.id, error = %e, "cannot write the transaction row");
-        }
-    }
-    let mut claim = job.claim.clone();
-    if let Some(net) = &job.network {
-        tracker.advance(job.id, 80, Some("Claiming the coins on the RAIDA"));
-        let ids: Vec<CoinId> =
-            stored.iter().map(|(id, _)| *id).filter(|id| to_claim.contains(id)).collect();
-        claim = match crate::claim::claim_stored(net, layout, &job.wallet, &job.state, &ids) {
-            Ok(report) => report,
-            Err(e) => {
-                tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
-                crate::report::ClaimReport {
-                    note: format!(
-                        "{e}; the coins are kept in Limbo with their keys and new PANs, and healing (POST /api/v1/fix) settles them"
-                    ),
-                    ..crate::report::ClaimReport::default()
-                }
-            }
-        };
-        // Coins that came with their own PANs wait in Limbo, unclaimed, for healing.
-        for (id, _) in stored.iter().filter(|(id, _)| !to_claim.contains(id)) {
-            if let Some(c) = fresh.iter().find(|c| c.id() == *id) {
-                claim.limbo.coins += 1;
-                claim.limbo.amount = claim
-                    .limbo
-                    .amount
-                    .checked_add(c.value().unwrap_or(Amount::ZERO))
-                    .unwrap_or(Amount::MAX);
-            }
         }
     }
     tracing::info!(task = %job.id, imported = stored.len(), already_present, rejected = rejected.len(), claimed = claim.claimed, "import completed");
@@ -586,24 +604,29 @@ fn not_elsewhere_on_disk(
 }
 
 /// An import's `Incoming` claims. [`Claims::settle`] — or, if the pipeline panics, dropping —
-/// makes the stored coins free, removes the others from the index, and wakes imports waiting
-/// for them.
+/// makes the stored coins free (blocked, while a claim record of them may be left), removes the
+/// others from the index, and wakes imports waiting for them.
 struct Claims<'a> {
     state: &'a Mutex<WalletState>,
     task: TaskId,
     /// Coins durably stored, with their file names, in order.
     stored: Vec<(CoinId, String)>,
+    /// A claim record of these coins may still be on disk: the stored coins are never
+    /// spendable (`Hold::Blocked`) until a start settles the record, so none of them can leave
+    /// the wallet while recovery could still put it in `Limbo` (see `crate::claim`).
+    record_left: bool,
 }
 
 impl Claims<'_> {
     fn settle(&mut self) -> Vec<(CoinId, String)> {
         let stored = std::mem::take(&mut self.stored);
+        let hold = if self.record_left { Hold::Blocked } else { Hold::Free };
         let mut state = lock(self.state);
         for (id, file) in &stored {
             state.coins.update(id, |e| {
                 if e.hold == Hold::Incoming(self.task) {
                     e.set_file(file.clone());
-                    e.hold = Hold::Free;
+                    e.hold = hold;
                 }
             });
         }
@@ -792,7 +815,7 @@ fn store_named(
 /// Writes each coin into its own temporary file `.{coin file name}{suffix}` in `bank`, not yet
 /// synced (the caller syncs the file system once for all of them). Returns each temporary path
 /// with the coin's file name; on failure the files already written are removed.
-fn write_temps(
+pub(crate) fn write_temps(
     bank: &Path,
     coins: &[Coin],
     suffix: &str,

@@ -9,8 +9,9 @@
 //!   file until the rename or the link happened, and a renamed file no longer has this name: a
 //!   `.keys` file still there was either never used, or is a second name of a coin stored since
 //!   (a link whose temporary name could not be removed).
-//! - `.{coin file}.{task id}.partial` in `Limbo`: an import's coin before it got its name (an
-//!   import that claims stores its coins in `Limbo`, and claims them only once they are stored).
+//! - `.{coin file}.{task id}.partial` (or `.{coin file}.claim-{id}.partial`) in `Limbo`: a coin an
+//!   import that claims (or the recovery of its claim record) stores there, before it got its
+//!   name; the claim record holds the coin's keys until every coin of it is stored.
 //!
 //! Either way the rule is the same, and it does not rest on the argument above alone: a file
 //! whose every key (each RAIDA's AN, and PAN where it has them) the wallet holds for that coin
@@ -187,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_redundant_temporary_is_removed_and_one_with_other_keys_goes_to_trash() {
-        // The wallet holds #1 in Limbo with its ANs and PANs (a claim's write-ahead record).
+        // The wallet holds #1 in Limbo with its ANs and PANs (a claim not settled yet).
         let held = coin(1, 1).with_pans([[2; 16]; RAIDA_COUNT]);
         let w = Wallet::new(&[(Folder::Limbo, held.clone())]);
         // The claim's next content of #1 (the PANs as keys): every key is held → removed.

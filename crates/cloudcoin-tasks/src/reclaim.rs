@@ -222,10 +222,17 @@ fn judge(
     Ok(verdicts)
 }
 
+/// Whether the wallet holds the coin `id` again. A coin it graded counterfeit is not held:
+/// its entry stays in the running index (with the folder `Counterfeit`, which a restart does not
+/// index) only as the record of that grade.
+fn holds_again(s: &WalletState, id: &CoinId) -> bool {
+    s.coins.get(id).is_some_and(|e| e.folder != Folder::Counterfeit)
+}
+
 /// The coins of `export` this wallet holds again, and the others.
 fn split_held(state: &Mutex<WalletState>, export: &Export) -> (Vec<CoinId>, Vec<CoinId>) {
     let s = lock(state);
-    export.coins.iter().partition(|id| s.coins.contains_key(id))
+    export.coins.iter().partition(|id| holds_again(&s, id))
 }
 
 /// Looks, without changing anything: which coins of `export` the recipient has claimed.
@@ -304,6 +311,8 @@ pub(crate) fn reclaim(
     // The coins go back into this wallet's index first (not spendable: Limbo, held), so that no
     // import — here or in another wallet of this server — stores them meanwhile.
     let limbo_dir = layout.folder(wallet, Folder::Limbo);
+    // One read of the system's random source for all the PANs, not one per key.
+    let mut fresh_pans = cloudcoin_raida::random_pans(unclaimed.len()).into_iter();
     let taken: Vec<(Coin, String)> = {
         let _claiming = owners.claiming();
         let ids: Vec<CoinId> = unclaimed.iter().map(Coin::id).collect();
@@ -312,7 +321,7 @@ pub(crate) fn reclaim(
         let mut taken = Vec::new();
         for coin in unclaimed {
             let id = coin.id();
-            if s.coins.contains_key(&id) {
+            if holds_again(&s, &id) {
                 add(&mut report.held, &coin);
                 continue;
             }
@@ -322,7 +331,7 @@ pub(crate) fn reclaim(
                 report.received_coins.push(id);
                 continue;
             }
-            let pans = std::array::from_fn(|_| cloudcoin_raida::random_key());
+            let pans = fresh_pans.next().expect("one set of PANs per coin to reclaim");
             let coin = coin.without_pans().with_pans(pans);
             let name = cloudcoin_domain::unique_file_name(&coin_file_name(&coin), |n| {
                 fs::symlink_metadata(limbo_dir.join(n)).is_ok()
@@ -548,6 +557,38 @@ mod tests {
         assert_eq!(parse_coin(&small.to_string()), Some(small));
         assert_eq!(parse_coin("3 #7"), None, "3 is no denomination");
         assert_eq!(parse_coin("10 7"), None);
+    }
+
+    /// A coin this wallet graded counterfeit (it stays in the running index with that folder
+    /// until a restart, which does not index `Counterfeit`) is not one the wallet holds again:
+    /// a reclaim and its check look at it on the RAIDA, before and after a restart alike.
+    #[test]
+    fn a_coin_graded_counterfeit_is_not_held_again() {
+        let coin = |sn: u32| {
+            Coin::new(
+                Denomination::from_code(1),
+                SerialNumber::new(sn),
+                [[sn as u8; 16]; cloudcoin_domain::RAIDA_COUNT],
+                [cloudcoin_domain::Pown::Pass; cloudcoin_domain::RAIDA_COUNT],
+            )
+        };
+        let mut state = WalletState::default();
+        state
+            .coins
+            .insert(coin(1).id(), Entry::new(Folder::Bank, String::new(), coin(1), Hold::Free));
+        state.coins.insert(
+            coin(2).id(),
+            Entry::new(Folder::Counterfeit, String::new(), coin(2), Hold::Free),
+        );
+        let export = Export {
+            id: TaskId::new(),
+            wallet: WalletName::parse("W").expect("name"),
+            coins: vec![coin(1).id(), coin(2).id(), coin(3).id()],
+            file: PathBuf::new(),
+        };
+        let (held, out) = split_held(&Mutex::new(state), &export);
+        assert_eq!(held, vec![coin(1).id()]);
+        assert_eq!(out, vec![coin(2).id(), coin(3).id()]);
     }
 
     #[test]

@@ -384,7 +384,11 @@ fn warn_missing_coin_files(layout: &Layout, record: &Record) {
 fn recover_import(layout: &Layout, record: &Record) -> TaskOutcome {
     let suffix = format!(".{}.partial", record.id);
     if let Ok(wallet) = WalletName::parse(&record.wallet) {
-        remove_matching(&layout.folder(&wallet, Folder::Bank), &suffix);
+        // An import that claims stores its coins in their grades' folders (`crate::claim`); the
+        // keys of any coin not yet published there are in its claim record.
+        for folder in [Folder::Bank, Folder::Fracked, Folder::Limbo, Folder::Counterfeit] {
+            remove_matching(&layout.folder(&wallet, folder), &suffix);
+        }
     }
     tracing::info!(op = %record.id, "recovery: import stopped; coins stored before the stop stay");
     TaskOutcome::Failed(TaskFailure {

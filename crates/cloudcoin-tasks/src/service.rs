@@ -273,6 +273,12 @@ impl Service {
         if !names.contains(&default) {
             names.push(default);
         }
+        // A claim record names its wallet: its coins are settled there even if the folder went.
+        for name in crate::claim::record_wallets(&layout) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
         for name in &names {
             layout.create_wallet_dirs(name).map_err(io_err(&layout.wallet(name)))?;
             crate::v3_layout::ensure(&layout, name).map_err(io_err(&layout.wallet(name)))?;
@@ -293,6 +299,8 @@ impl Service {
                 store::scan_wallet_listed(&layout, &name).map_err(io_err(&dir))?;
             state.arrivals = arrivals.map(|a| Arc::new(Mutex::new(a)));
             hold_back(&mut state, &name, &held_back);
+            // An interrupted claim's coins go to Limbo with both keys (healing settles them).
+            crate::claim::settle_records(&layout, &name, &mut state).map_err(io_err(&dir))?;
             import::pick_up_dropped(&layout, &name, &mut state, &bank_hidden)
                 .map_err(io_err(&dir))?;
             import::remove_stale_temporaries(&layout, &name, &state, &bank_hidden)
@@ -777,7 +785,8 @@ impl Service {
         let pending_fixes = self.inner.layout.own().join("heal");
         let any_fix = std::fs::read_dir(&pending_fixes).is_ok_and(|mut d| d.next().is_some())
             || crate::change::any_pending(&self.inner.layout)
-            || crate::reclaim::any_records(&self.inner.layout);
+            || crate::reclaim::any_records(&self.inner.layout)
+            || !crate::claim::record_wallets(&self.inner.layout).is_empty();
         let names: Vec<(WalletName, Arc<Mutex<WalletState>>)> =
             self.wallets().iter().map(|(n, s)| (n.clone(), s.clone())).collect();
         let mut started = Vec::new();

@@ -18,7 +18,8 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 /// Crates whose types no public signature of ours may name.
-const FORBIDDEN: &[&str] = &["zip", "png", "image", "serde_json", "hyper_util", "h2", "ab_glyph"];
+const FORBIDDEN: &[&str] =
+    &["zip", "png", "image", "serde_json", "hyper_util", "h2", "ab_glyph", "fdeflate"];
 /// Forbidden too, except in the api crate (which is a hyper service).
 const FORBIDDEN_OUTSIDE_API: &[&str] = &["hyper", "http_body_util"];
 

@@ -45,6 +45,11 @@ impl Sim {
 
     /// A server on `data` that claims through this network.
     pub(crate) fn server(&self, data: &Path) -> Server {
+        self.server_with(data, Vec::new())
+    }
+
+    /// [`Sim::server`] with these environment variables.
+    pub(crate) fn server_with(&self, data: &Path, envs: Vec<(String, String)>) -> Server {
         let opts = Opts {
             args: vec![
                 "--raida-list".into(),
@@ -52,6 +57,7 @@ impl Sim {
                 "--raida-timeout-ms".into(),
                 "3000".into(),
             ],
+            envs,
             ..Opts::default()
         };
         Server::start_in(data, opts)
@@ -282,15 +288,17 @@ fn a_file_with_other_keys_for_a_coin_in_limbo_is_kept_and_claimed_once_the_coin_
 fn no_pan_reaches_a_raida_before_it_is_on_disk() {
     let coins = generate_coins(0, 1, 50);
     let data = tempfile::tempdir().expect("temp dir");
-    let limbo = wallet_dir(data.path(), "Default").join("Limbo");
+    // The claim's write-ahead record: every coin with its ANs and PANs, one file for the batch.
+    let records = data.path().join(".cloudcoin").join("claim").join("Default");
     let seen = Arc::new(Mutex::new((0usize, Vec::<String>::new())));
     let record = seen.clone();
+    let watched = records.clone();
     let observer = Arc::new(move |req: &LoggedRequest| {
         if req.command != Command::Pown {
             return;
         }
         // What the wallet holds on disk at the moment the RAIDA reads the request.
-        let on_disk: HashSet<[u8; 16]> = folder_coins_at(&limbo)
+        let on_disk: HashSet<[u8; 16]> = folder_coins_at(&watched)
             .iter()
             .filter_map(Coin::pans)
             .map(|p| p[usize::from(req.raida)])
@@ -316,6 +324,100 @@ fn no_pan_reaches_a_raida_before_it_is_on_disk() {
     let (checked, violations) = seen.lock().expect("lock").clone();
     assert_eq!(checked, 50 * 25, "every PAN sent was checked");
     assert!(violations.is_empty(), "{violations:?}");
+    assert!(folder_coins_at(&records).is_empty(), "the record goes once the coins are stored");
+}
+
+/// The claim's write-ahead record of the wallet `Default` in `data`: the coins with their PANs.
+fn claim_record(data: &Path) -> Vec<Coin> {
+    folder_coins_at(&data.join(".cloudcoin").join("claim").join("Default"))
+}
+
+/// Restarts a server killed during a claim of `coins`, whose record held every coin: healing
+/// (started by the restart) settles every coin in Bank with keys every RAIDA accepts.
+fn restart_and_settle(sim: &Sim, data: &Path, coins: &[Coin]) {
+    let record = claim_record(data);
+    assert_eq!(ids(&record), ids(coins), "the record holds every coin");
+    assert!(record.iter().all(|c| c.pans().is_some()), "with its PANs");
+    for folder in ["Bank", "Fracked", "Limbo", "Counterfeit"] {
+        assert!(folder_coins(data, "Default", folder).is_empty(), "nothing stored in {folder} yet");
+    }
+    sim.net.set_faults(FaultPlan::new());
+    let server = sim.server(data);
+    let heals = wait_healings(&server);
+    assert_eq!(heals.len(), 1, "healing resumed at start");
+    let bank = folder_coins(data, "Default", "Bank");
+    assert_eq!(ids(&bank), ids(coins), "{}", heals[0]);
+    for c in &bank {
+        assert_eq!(sim.net.sim().agreeing(c), 25, "the wallet kept every key it sent");
+    }
+    assert!(claim_record(data).is_empty(), "the record is settled");
+    assert_eq!(server.balance("Default").1, coins.len() as u64);
+}
+
+/// Killed once its record is on disk and some RAIDA answered: 13 applied the pown and answered,
+/// 6 applied it and stay silent, 6 never got it applied. The restart puts every coin in Limbo
+/// with the ANs it came with and its PANs (a missing answer means "maybe applied"), and find
+/// settles each RAIDA's key.
+#[test]
+fn a_server_killed_after_some_answers_recovers_every_coin_from_its_claim_record() {
+    let coins = generate_coins(0, 1, 6);
+    let (tx, rx) = std::sync::mpsc::channel::<u8>();
+    let tx = Mutex::new(tx);
+    let observer = Arc::new(move |req: &LoggedRequest| {
+        if req.command == Command::Pown {
+            let _ = tx.lock().expect("lock").send(req.raida);
+        }
+    });
+    let sim = Sim::start(SimConfig::default().with_coins(coins.clone()).with_observer(observer));
+    for r in 13..19 {
+        sim.net.add_fault(FaultRule::new(r, Fault::StallAfterApply).command(Command::Pown));
+    }
+    for r in 19..25 {
+        sim.net.add_fault(FaultRule::new(r, Fault::StallBeforeApply).command(Command::Pown));
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = sim.server(data.path());
+    let file = coin_file(files.path(), "c.bin", &coins);
+    let r = server.post(
+        "/api/v1/import",
+        &json!({"name": "Default", "items": [{"type": "file", "data": file}]}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    for _ in 0..25 {
+        rx.recv_timeout(std::time::Duration::from_secs(60)).expect("a pown reaches each RAIDA");
+    }
+    server.kill();
+    restart_and_settle(&sim, data.path(), &coins);
+}
+
+/// Killed at the claim's named steps: right after the record is durable (no pown sent), and
+/// right after the pown's answers came (nothing stored yet).
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_server_killed_after_its_claim_record_or_its_answers_recovers_every_coin() {
+    for (step, powned) in [("claim:after_record", false), ("claim:after_pown", true)] {
+        let coins = generate_coins(0, 1, 4);
+        let sim = Sim::start(SimConfig::default().with_coins(coins.clone()));
+        let data = tempfile::tempdir().expect("temp dir");
+        let files = tempfile::tempdir().expect("temp dir");
+        let envs = vec![("CLOUDCOIN_FAULT".to_owned(), step.to_owned())];
+        let server = sim.server_with(data.path(), envs);
+        let file = coin_file(files.path(), "c.bin", &coins);
+        let r = server.post(
+            "/api/v1/import",
+            &json!({"name": "Default", "items": [{"type": "file", "data": file}]}),
+        );
+        assert_eq!(r.status, 202, "{step}: {}", r.text());
+        let status = server.wait_exit();
+        assert!(!status.success(), "{step}: the server should have aborted");
+        let held = if powned { 0 } else { 25 };
+        assert!(
+            coins.iter().all(|c| sim.net.sim().agreeing(c) == held),
+            "{step}: the RAIDA hold the PANs only once the pown went out"
+        );
+        restart_and_settle(&sim, data.path(), &coins);
+    }
 }
 
 /// The coins in a folder, skipping files being written.
