@@ -34,6 +34,42 @@ fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Writes `bytes` to `path` as [`write_atomic`] does (readers see the old or the new content,
+/// never a mix), but syncs the file and its folder at the same time, after the rename, rather
+/// than one after the other: once it returns both are on disk, and until then a power cut may
+/// leave the name with a torn content. Only for a file that a journal record, removed after
+/// this returns, makes recovery write again (an export's receipt): a torn one is rewritten.
+pub(crate) fn write_redone_until_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent(path)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let written = (|| {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        fs::rename(&tmp, path)?;
+        Ok(f)
+    })();
+    let file = match written {
+        Ok(file) => file,
+        Err(e) => {
+            remove_if_exists(&tmp);
+            return Err(e);
+        }
+    };
+    let folder = File::open(dir)?;
+    std::thread::scope(|scope| {
+        let synced = std::thread::Builder::new()
+            .name("folder-fsync".into())
+            .spawn_scoped(scope, || folder.sync_all());
+        let here = file.sync_all();
+        let there = match synced {
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => folder.sync_all(),
+        };
+        here.and(there)
+    })
+}
+
 /// Gives the complete, synced file `temp` the name `final_path` without replacing anything there
 /// (a hard link, which fails if the name exists, then the temporary name is removed).
 ///

@@ -113,7 +113,7 @@
 //! trace=fsync,fdatasync,syncfs` on 2026-12-07, the service's start-up subtracted: 14 `fsync` and
 //! 1 `fdatasync` per export, for 1 coin and for 65,535; 17 and 1 before). Those that do not
 //! depend on each other run at the same time on threads of their own, so a 1-coin export waits
-//! for ten in a row. In order:
+//! for eleven in a row (thirteen before). In order:
 //!
 //! 1. The task's record, `.cloudcoin/tasks/{id}.json`: the file and its folder, while the file is
 //!    written (beside the second thread's search for stray copies). It carries the idempotency
@@ -135,8 +135,9 @@
 //!    export completed settles to the same outcome.
 //! 7. `Sent` and each folder the coins left, once each and all at once (`store::move_coins`);
 //!    beside the moves, each on a thread of its own, `transactions.csv` (`fdatasync`) and the
-//!    receipt (file and folder): all on disk before the record is removed, since only the record
-//!    makes recovery redo them.
+//!    receipt (file and folder at once, `durable::write_redone_until_synced`: a receipt a power
+//!    cut tore is written again by recovery): all on disk before the record is removed, since
+//!    only the record makes recovery redo them.
 //! 8. The task's outcome: the file and its folder, before the outcome is shown (a restart never
 //!    changes an outcome a client has seen).
 //!

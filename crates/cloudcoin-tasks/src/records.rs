@@ -81,9 +81,11 @@ pub(crate) fn receipt_bytes(r: &Receipt<'_>) -> io::Result<Vec<u8>> {
     serde_json::to_vec_pretty(r).map_err(io::Error::other)
 }
 
-/// Writes the receipt text `bytes` of operation `id` atomically.
+/// Writes the receipt text `bytes` of operation `id` atomically, its file and folder synced at
+/// once: the export's journal record, removed only after this returns, has recovery write the
+/// receipt again (`durable::write_redone_until_synced`).
 pub(crate) fn write_receipt_bytes(receipts_dir: &Path, id: &str, bytes: &[u8]) -> io::Result<()> {
-    crate::durable::write_atomic(&receipts_dir.join(format!("{id}.json")), bytes)
+    crate::durable::write_redone_until_synced(&receipts_dir.join(format!("{id}.json")), bytes)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.
