@@ -954,18 +954,37 @@ async fn wait(service: &Service, id: TaskId) -> Option<TaskView> {
     }
 }
 
+/// The prefix of an inbox file whose import was started: once the client has asked for it, the
+/// import may have stored the file's coins, and other clients may have exported them since.
+const STARTED: &str = "started__";
+
 /// Imports files left in the inbox by a killed worker into the wallet their name names, then
 /// moves them on.
 async fn finish_inbox(service: &Service, place: &Place) {
     for path in visible_files(&place.inbox()) {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let Some(wallet) = name.split("__").next().and_then(|w| WalletName::parse(w).ok()) else {
+        let bare = name.strip_prefix(STARTED).unwrap_or(&name);
+        let Some(wallet) = bare.split("__").next().and_then(|w| WalletName::parse(w).ok()) else {
             continue;
         };
         import_file(service, place, &wallet, &path, &name).await;
     }
 }
 
+/// Imports an inbox file into `wallet` and, once each of its coins is stored or present, moves
+/// it to `consumed`.
+///
+/// Every inbox file is an output of this server, so its coins are in a `Sent` folder and the
+/// import needs the request's say-so (`with_sent_coins_allowed`). The campaign gives it only for
+/// a file it never asked to import: then the coins in `Sent` are this file's own, sent away when
+/// it was exported. A file whose import was asked for before (its name starts with [`STARTED`],
+/// set before the request) may have been imported already, the worker killed before the client
+/// saw the answer: its coins may have been exported again since, into newer output files, and
+/// the same file imported with the say-so would put them in the wallet a second time (the server
+/// cannot tell a stale copy from the newer file coming back: both carry the same keys). Such a
+/// file is imported without the say-so: coins still held count as present, coins sent away are
+/// refused and the file stays in the inbox (its coins in transit), as a careful user keeps a
+/// file they cannot vouch for.
 async fn import_file(
     service: &Service,
     place: &Place,
@@ -974,16 +993,26 @@ async fn import_file(
     name: &str,
 ) {
     let Some(coins) = decode(path) else { return };
-    // Published outputs of this server: their coins were sent away, so storing them again
-    // needs the request's say-so.
-    let req = ImportRequest::new(wallet.clone(), vec![ImportItem::File(path.to_path_buf())])
-        .with_sent_coins_allowed();
+    let (path, name, vouched) = if name.starts_with(STARTED) {
+        (path.to_path_buf(), name.to_owned(), false)
+    } else {
+        let started = format!("{STARTED}{name}");
+        let to = place.inbox().join(&started);
+        if std::fs::rename(path, &to).is_err() {
+            return;
+        }
+        (to, started, true)
+    };
+    let mut req = ImportRequest::new(wallet.clone(), vec![ImportItem::File(path.clone())]);
+    if vouched {
+        req = req.with_sent_coins_allowed();
+    }
     let Ok(task) = service.start_import(req).await else { return };
     if let Some(TaskView { outcome: Some(TaskOutcome::Import(r)), .. }) =
         wait(service, task.id).await
         && r.imported + r.already_present == coins.len() as u64
     {
-        let _ = std::fs::rename(path, place.consumed().join(name));
+        let _ = std::fs::rename(&path, place.consumed().join(name));
     }
 }
 

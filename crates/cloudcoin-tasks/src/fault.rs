@@ -226,6 +226,23 @@ pub(crate) fn point(point: FaultPoint) -> io::Result<()> {
     Ok(())
 }
 
+/// A pause-only point, for a window a test must hold open but where nothing is written (so no
+/// crash or i/o fault is aimed there): with fault injection compiled in, holds the pipeline
+/// while `CLOUDCOIN_PAUSE` names `step` (see [`point`]'s pause).
+#[cfg(feature = "fault-injection")]
+pub(crate) fn pause_point(step: &str) {
+    if std::env::var("CLOUDCOIN_PAUSE").is_ok_and(|s| s == step)
+        && let Ok(flag) = std::env::var("CLOUDCOIN_PAUSE_FILE")
+    {
+        pause(step, std::path::Path::new(&flag));
+    }
+}
+
+/// A pause-only point (fault injection is not compiled in).
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn pause_point(_step: &str) {}
+
 /// Holds the pipeline at `step`: creates the file `flag`, then waits until the test removes it
 /// (having changed the world meanwhile — made a folder read-only, say).
 #[cfg(feature = "fault-injection")]

@@ -74,8 +74,10 @@
 //! that meets such a coin waits (its message says "Waiting for import …") until the other import
 //! settles its claims — stored coins become `Free`, the rest leave the index — and the wallet's
 //! condition variable wakes it. Claims are taken all at once and only when none of the coins is
-//! busy, so two imports never wait for each other. A coin counted as present is `Free`, `Reserved`
-//! or `Blocked`: its file is published and synced. If the held coin has other keys than the file
+//! busy, so two imports never wait for each other. A coin counted as present is `Free`,
+//! `Healing` or `Blocked`: its file is published and synced, and it stays. A coin `Reserved` by an
+//! export of the wallet is refused (the file kept): the export may have published it already, so
+//! it may be on its way to `Sent`. If the held coin has other keys than the file
 //! being imported (other ANs, or PANs the held one lacks), the coin is not counted as present but
 //! rejected, with a message telling the user to keep the file. With the network, a coin the
 //! wallet holds settled (`Bank`, `Fracked`) counts as present whatever keys the file carries (the
@@ -471,7 +473,8 @@ pub(crate) fn run(
 }
 
 /// Claims the coins an import found, under the wallet's lock: a coin the wallet holds is counted
-/// as already present (it is durably stored: `Free`, `Reserved` for an export, or `Blocked`) —
+/// as already present (it is durably stored and stays: `Free`, `Healing` or `Blocked`; one `Reserved`
+/// by an export is refused, see below) —
 /// unless this file holds other keys for it, which is a rejection that tells the user to keep the
 /// file; a new coin becomes `Incoming(job.id)`. While any of the coins is `Incoming` for another
 /// running import, this one waits for that import to settle its claims (and says so in its
@@ -539,6 +542,19 @@ fn claim(
             continue;
         }
         match own {
+            // Reserved by an export of this wallet: the export may have published its file
+            // already (the coin leaves the index only just after) or be held back for attention.
+            // Counted present, the coin would end in `Sent` while the user, told the wallet holds
+            // it, lets go of the file that holds it (it may be that very export's file): refused,
+            // the file kept, to be imported again once the export has ended.
+            Some(entry) if entry.hold == Hold::Reserved => rejected.push(Rejection {
+                item: count(item),
+                source: source_of(item, &job.items[item]),
+                reason: format!(
+                    "coin {} is being exported from this wallet (or held back by an export that needs attention); it was not stored and is not counted as present — keep the file and import it again once the export has ended",
+                    coin.id()
+                ),
+            }),
             Some(entry) => {
                 let held = &entry.coin;
                 let more_keys = coin.pans().is_some_and(|p| held.pans() != Some(p));

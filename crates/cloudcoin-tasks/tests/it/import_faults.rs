@@ -102,6 +102,39 @@ fn child() {
                 std::fs::remove_file(&flag).expect("the export goes on");
                 until(&service, e.id, |t| t.status != TaskStatus::Running).await;
             }
+            "import the published file" => {
+                // The export is held the moment its file is published, its coins still reserved;
+                // a person takes that very file and imports it into the same wallet meanwhile.
+                let flag = PathBuf::from(std::env::var("CLOUDCOIN_PAUSE_FILE").expect("flag"));
+                let request = cloudcoin_tasks::ExportRequest::new(
+                    wallet("Default"),
+                    amount("20"),
+                    &out,
+                    cloudcoin_domain::FileKind::Bin,
+                );
+                let e = service.start_export(request).await.expect("export");
+                while !flag.exists() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                let published = std::fs::read_dir(&out)
+                    .expect("out")
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .find(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                    .expect("the published file");
+                let taken = taken_file(&out);
+                std::fs::rename(&published, &taken).expect("taken away");
+                let i = service
+                    .start_import(
+                        ImportRequest::new(wallet("Default"), vec![ImportItem::File(taken)])
+                            .with_sent_coins_allowed(),
+                    )
+                    .await
+                    .expect("import");
+                until(&service, i.id, |t| t.status != TaskStatus::Running).await;
+                std::fs::remove_file(&flag).expect("the export goes on");
+                until(&service, e.id, |t| t.status != TaskStatus::Running).await;
+            }
             other => panic!("unknown child scenario {other}"),
         }
         service.shutdown().await;
@@ -244,4 +277,54 @@ async fn an_import_while_an_export_moves_its_coins_counts_them_as_sent() {
     assert_eq!(r.imported, 0, "no exported coin stored again");
     assert_eq!(r.already_present as usize, start.len() - exported.len(), "the others held");
     assert_each_coin_once(&env, &start);
+}
+
+/// Where the person of "import the published file" puts the file they take.
+fn taken_file(out: &Path) -> PathBuf {
+    out.parent().expect("the export folder has a parent").join("taken.bin")
+}
+
+/// An export's file is published a moment before its coins leave the wallet's index; an import of
+/// that very file (a person may take it the moment it appears) into the same wallet meanwhile
+/// must not count the still-reserved coins as already present: the export then moves them to
+/// `Sent`, and a person told "already present" lets go of the only file that holds them. The
+/// import refuses them instead (the file is kept); whatever it reports as stored or present is in
+/// the wallet, and every coin is in the wallet or in the person's file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_of_a_just_published_export_never_counts_its_coins_as_present() {
+    let start = mixed_coins();
+    let env = Env::with_bank(&start);
+    let flag = env.out.parent().expect("base").join("paused");
+    run_child(
+        &env,
+        "import the published file",
+        &[
+            ("CLOUDCOIN_PAUSE", "export:published"),
+            ("CLOUDCOIN_PAUSE_FILE", flag.to_str().expect("utf-8")),
+        ],
+    );
+    let service = env.open().await;
+    let tasks = service.tasks(); // newest first: the import, then the export
+    assert_eq!(tasks.len(), 2);
+    let (import, export) = (&tasks[0], &tasks[1]);
+    assert_eq!(export.status, TaskStatus::Completed, "export: {}", export.message);
+    let r = import_result(import);
+    let bytes = std::fs::read(taken_file(&env.out)).expect("the person's file");
+    let in_file =
+        ids(&cloudcoin_codec::decode_any(&bytes, &cloudcoin_codec::Limits::default())
+            .expect("coins"));
+    assert!(!in_file.is_empty());
+    let held = ids(&coins_in(&env.folder("Default", "Bank")));
+    let still_held: Vec<_> = in_file.intersection(&held).collect();
+    assert_eq!(
+        r.imported + r.already_present,
+        still_held.len() as u64,
+        "the import said {} stored and {} present, but the wallet holds {} of the file's coins ({:?})",
+        r.imported,
+        r.already_present,
+        still_held.len(),
+        r.rejected
+    );
+    let everywhere: std::collections::BTreeSet<_> = held.union(&in_file).copied().collect();
+    assert_eq!(everywhere, ids(&start), "every coin is in the wallet or in the person's file");
 }
