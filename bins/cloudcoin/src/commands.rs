@@ -115,10 +115,7 @@ fn tag(text: Option<&str>) -> Result<Option<Tag>, Failure> {
     text.map(|t| Tag::parse(t).map_err(|e| Failure::usage(format!("--tag «{t}»: {e}")))).transpose()
 }
 
-/// `n` and the noun that agrees with it: `counted(1, "file", "files")` is "1 file".
-pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
-}
+pub(crate) use crate::exit::counted;
 
 /// "1 coin", "3 coins".
 pub(crate) fn coins(n: u64) -> String {

@@ -147,15 +147,21 @@ impl Failure {
     }
 }
 
-/// A count of `usize` things in words, through the one helper the commands use.
-fn counted(n: usize, one: &str, many: &str) -> String {
-    crate::commands::counted(u64::try_from(n).unwrap_or(u64::MAX), one, many)
+/// `n` and the noun that agrees with it: `counted(1, "file", "files")` is "1 file". The one
+/// helper every command's output counts with (here, the leaf the commands stand on).
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// [`counted`] of `usize` things.
+fn counted_len(n: usize, one: &str, many: &str) -> String {
+    counted(u64::try_from(n).unwrap_or(u64::MAX), one, many)
 }
 
 /// "1 refusal", "6 refusals from 2 files".
 fn refusals(rejected: &[Rejection]) -> String {
     let files = rejected.iter().map(|r| r.source.as_str()).collect::<BTreeSet<_>>().len();
-    let what = counted(rejected.len(), "refusal", "refusals");
+    let what = counted_len(rejected.len(), "refusal", "refusals");
     match files {
         0 | 1 => what,
         n => format!("{what} from {n} files"),
@@ -180,7 +186,7 @@ pub(crate) fn rejection_notes(rejected: &[Rejection]) -> Vec<String> {
     for (source, n) in shown.into_iter().filter(|(_, n)| *n > REFUSALS_SHOWN_PER_FILE) {
         notes.push(format!(
             "  … and {} of {source} (--json lists every one)",
-            counted(n - REFUSALS_SHOWN_PER_FILE, "more refusal", "more refusals")
+            counted_len(n - REFUSALS_SHOWN_PER_FILE, "more refusal", "more refusals")
         ));
     }
     notes

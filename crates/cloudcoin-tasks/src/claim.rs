@@ -412,7 +412,7 @@ fn store_in_limbo(
     // A name of its own each time: a crash here leaves temporaries that the start-up clean-up
     // (`leftovers`, after this) sorts out, and must not stand in the way of the next try.
     let suffix = format!(".claim-{}.partial", uuid::Uuid::new_v4().simple());
-    let temps = crate::import::write_temps(&limbo, coins, &suffix)?;
+    let temps = crate::store::write_temps(&limbo, coins, &suffix)?;
     let published = (|| {
         crate::dir::sync_file_system(&limbo)?;
         let mut names = Vec::with_capacity(temps.len());

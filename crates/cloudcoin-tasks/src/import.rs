@@ -107,9 +107,8 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -126,7 +125,9 @@ use crate::fault::{self, FaultPoint};
 use crate::journal::{Journal, Op, Record};
 use crate::records::{self, Transaction};
 use crate::step::StepError;
-use crate::store::{Entry, Folder, Hold, Layout, WalletState, coin_file_name, read_single_coin};
+use crate::store::{
+    Entry, Folder, Hold, Layout, WalletState, coin_file_name, read_single_coin, write_temps,
+};
 use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome, count};
 use crate::tracker::Tracker;
 use cloudcoin_wire::ImportItem;
@@ -827,37 +828,6 @@ fn store_named(
         return Err(StepError::io("cannot store a coin", e));
     }
     Ok(())
-}
-
-/// Writes each coin into its own temporary file `.{coin file name}{suffix}` in `bank`, not yet
-/// synced (the caller syncs the file system once for all of them). Returns each temporary path
-/// with the coin's file name; on failure the files already written are removed.
-pub(crate) fn write_temps(
-    bank: &Path,
-    coins: &[Coin],
-    suffix: &str,
-) -> std::io::Result<Vec<(PathBuf, String)>> {
-    let mut temps: Vec<(PathBuf, String)> = Vec::with_capacity(coins.len());
-    let written = coins.iter().try_for_each(|coin| {
-        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
-            .map_err(|e| std::io::Error::other(error_chain(&e)))?;
-        let base = coin_file_name(coin);
-        let temp = bank.join(format!(".{base}{suffix}"));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(crate::folder::OUTPUT_MODE)
-            .open(&temp)?;
-        temps.push((temp, base));
-        f.write_all(&bytes)
-    });
-    if let Err(e) = written {
-        for (temp, _) in &temps {
-            durable::remove_if_exists(temp);
-        }
-        return Err(e);
-    }
-    Ok(temps)
 }
 
 fn failed(kind: FailureKind, message: String) -> TaskOutcome {

@@ -38,7 +38,7 @@ pub(crate) use layout::{
     read_single_coin, wallet_names,
 };
 pub(crate) use moves::{
-    Rewrite, move_coins, move_found_coins, move_one, rewrite_coins, set_aside_copies,
+    Rewrite, move_coins, move_found_coins, move_one, rewrite_coins, set_aside_copies, write_temps,
 };
 pub(crate) use scan::{Scanned, scan_wallet, scan_wallet_listed};
 // Every name `crate::store::…` gave before the store was split keeps working, used or not.

@@ -52,6 +52,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::{Arc, Mutex};
 
 use cloudcoin_domain::{Coin, CoinId, WalletName};
@@ -576,6 +577,37 @@ pub(crate) fn move_found_coins(
         }
     }
     Ok(found)
+}
+
+/// Writes each coin into its own temporary file `.{coin file name}{suffix}` in `bank`, not yet
+/// synced (the caller syncs the file system once for all of them). Returns each temporary path
+/// with the coin's file name; on failure the files already written are removed.
+pub(crate) fn write_temps(
+    bank: &std::path::Path,
+    coins: &[Coin],
+    suffix: &str,
+) -> std::io::Result<Vec<(std::path::PathBuf, String)>> {
+    let mut temps: Vec<(std::path::PathBuf, String)> = Vec::with_capacity(coins.len());
+    let written = coins.iter().try_for_each(|coin| {
+        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
+            .map_err(|e| std::io::Error::other(crate::durable::error_chain(&e)))?;
+        let base = super::layout::coin_file_name(coin);
+        let temp = bank.join(format!(".{base}{suffix}"));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(crate::folder::OUTPUT_MODE)
+            .open(&temp)?;
+        temps.push((temp, base));
+        std::io::Write::write_all(&mut f, &bytes)
+    });
+    if let Err(e) = written {
+        for (temp, _) in &temps {
+            crate::durable::remove_if_exists(temp);
+        }
+        return Err(e);
+    }
+    Ok(temps)
 }
 
 #[cfg(test)]
