@@ -522,9 +522,13 @@ pub(crate) fn rewrite_coins(
 /// software moved them between held folders, or a crash interrupted the move). Files the index
 /// of `known` holds (other coins' files, another export's files on their way out) are not
 /// touched. `keys` gives the keys of the exported coins where they are known: a file of the same
-/// id with other keys is a different claim and is left where it is (logged). Returns the coins
-/// found and moved. Blocking; reads every file it does not know, so it is called only when a
-/// file was missing.
+/// id with other keys is a different claim and is left where it is (logged). At most one file
+/// of each coin is moved: another file of the same coin is a second copy, which is left for the
+/// wallet (an import of the export's own file may have stored the coin again). And while the
+/// service runs (`known` is its index, from which the export has already dropped its coins) a
+/// coin the index holds is the wallet's again — an import stored it, or is storing it and has
+/// not named its file yet — so no file of it is taken. Returns the coins found and moved.
+/// Blocking; reads every file it does not know, so it is called only when a file was missing.
 pub(crate) fn move_found_coins(
     layout: &Layout,
     wallet: &WalletName,
@@ -533,7 +537,15 @@ pub(crate) fn move_found_coins(
     keys: &HashMap<CoinId, Arc<Coin>>,
     to: Folder,
 ) -> io::Result<HashSet<CoinId>> {
-    let known = known.map(|state| KnownFiles::of(&state.lock().unwrap_or_else(|p| p.into_inner())));
+    let (known, held) = match known {
+        Some(state) => {
+            let state = state.lock().unwrap_or_else(|p| p.into_inner());
+            let held: HashSet<CoinId> =
+                wanted.iter().filter(|id| state.coins.get(id).is_some()).copied().collect();
+            (Some(KnownFiles::of(&state)), held)
+        }
+        None => (None, HashSet::new()),
+    };
     let dest = fs::File::open(layout.folder(wallet, to))?;
     let mut found = HashSet::new();
     let mut touched = Vec::new();
@@ -552,10 +564,14 @@ pub(crate) fn move_found_coins(
             }
             let Ok(coin) = read_single_coin(&path.join(&name)) else { continue };
             let id = coin.id();
-            if !wanted.contains(&id) {
+            if !wanted.contains(&id) || found.contains(&id) {
                 continue;
             }
             let place = format!("{}/{name}", folder.name());
+            if held.contains(&id) {
+                tracing::warn!(wallet = %wallet, coin = %id, file = %place, "an exported coin whose file was not where the journal says is in the wallet again (imported since): its file stays");
+                continue;
+            }
             if keys.get(&id).is_some_and(|exported| exported.ans != coin.ans) {
                 tracing::error!(wallet = %wallet, coin = %id, file = %place, "a file with an exported coin's id but other keys is left where it is; check it with the RAIDA");
                 continue;

@@ -231,7 +231,8 @@ pub(crate) mod conformance {
 
     use super::WalletStore;
     use crate::fixtures::coin;
-    use crate::store::{Folder, Hold, Rewrite, WalletState};
+    use crate::store::{Entry, Folder, Hold, Rewrite, WalletState};
+    use crate::task::TaskId;
 
     fn wallet(store: &impl WalletStore) -> WalletName {
         let w = WalletName::parse("W").expect("name");
@@ -362,6 +363,40 @@ pub(crate) mod conformance {
         assert_eq!(count(&store, &w, Folder::Bank), 1);
     }
 
+    pub(crate) fn an_exported_coin_back_in_the_wallet_keeps_its_file(store: impl WalletStore) {
+        let w = wallet(&store);
+        let a = coin(0, 1);
+        let keys = HashMap::from([(a.id(), Arc::new(a.clone()))]);
+        let wanted = HashSet::from([a.id()]);
+        // Other software moved the exported coin's file to Fracked, and an import of the export's
+        // own file stored the coin again in Bank under another name.
+        let names =
+            store.store_coins(&w, Folder::Fracked, std::slice::from_ref(&a)).expect("store");
+        let again = store.store_coins(&w, Folder::Bank, std::slice::from_ref(&a)).expect("store");
+        assert_ne!((Folder::Fracked, &names[0]), (Folder::Bank, &again[0]));
+        // At start-up (no index) one file of the coin goes to Sent, never both.
+        let found = store.move_found_coins(&w, &wanted, None, &keys, Folder::Sent).expect("found");
+        assert_eq!(found, wanted);
+        assert_eq!(count(&store, &w, Folder::Sent), 1);
+        assert_eq!(count(&store, &w, Folder::Bank) + count(&store, &w, Folder::Fracked), 1);
+        // While the service runs, a coin the index holds again (an import is storing it, its file
+        // not named yet) is the wallet's: none of its files is taken.
+        let b = coin(0, 2);
+        store.store_coins(&w, Folder::Bank, std::slice::from_ref(&b)).expect("store");
+        let mut index = WalletState::default();
+        index.coins.insert(
+            b.id(),
+            Entry::new(Folder::Bank, String::new(), b.clone(), Hold::Incoming(TaskId::new())),
+        );
+        let known = Mutex::new(index);
+        let wanted = HashSet::from([b.id()]);
+        let keys = HashMap::from([(b.id(), Arc::new(b.clone()))]);
+        let found =
+            store.move_found_coins(&w, &wanted, Some(&known), &keys, Folder::Sent).expect("found");
+        assert!(found.is_empty(), "a coin the wallet holds again was taken");
+        assert_eq!(count(&store, &w, Folder::Sent), 1);
+    }
+
     pub(crate) fn rewritten_coins_hold_their_new_keys_in_their_folder(store: impl WalletStore) {
         let w = wallet(&store);
         let (a, b) = (coin(0, 1), coin(0, 2));
@@ -418,6 +453,7 @@ mod filesystem_conforms {
         a_move_reports_what_was_not_there_and_never_replaces,
         copies_of_reserved_coins_are_set_aside,
         coins_moved_by_others_are_found_by_id,
+        an_exported_coin_back_in_the_wallet_keeps_its_file,
         rewritten_coins_hold_their_new_keys_in_their_folder,
     );
 }
