@@ -538,8 +538,8 @@ impl Drop for Reserved {
 pub(super) struct KnownFiles {
     conventional: HashMap<CoinId, Folder>,
     others: HashSet<(Folder, Box<str>)>,
-    /// The value part of a conventional name, for each denomination code.
-    values: HashMap<String, Denomination>,
+    /// Which coin a conventional name names.
+    names: ConventionalNames,
 }
 
 /// The coin a conventional file name names, without the index: the value part of a
@@ -599,17 +599,7 @@ impl KnownFiles {
             }
         }
         others.extend(state.leaving.iter().cloned());
-        let values = (i8::MIN..=i8::MAX)
-            .map(|code| {
-                let d = Denomination::from_code(code);
-                let value = match d.value() {
-                    Some(v) => v.file_name_format(),
-                    None => format!("code {code}"),
-                };
-                (value, d)
-            })
-            .collect();
-        KnownFiles { conventional, others, values }
+        KnownFiles { conventional, others, names: ConventionalNames::new() }
     }
 
     /// Whether `name` in `folder` is the file of a coin the index holds: `None` if not, else the
@@ -620,15 +610,8 @@ impl KnownFiles {
         }
         // A conventional name says which coin it would be; it is that coin's file only if the
         // index has the coin in this folder under exactly this name.
-        let (value, serial) =
-            name.strip_suffix(" ''.bin").and_then(|n| n.rsplit_once(" CloudCoin #"))?;
-        let (Some(denomination), Ok(serial)) = (self.values.get(value), serial.parse::<u32>())
-        else {
-            return None;
-        };
-        let id = CoinId { denomination: *denomination, serial: SerialNumber::new(serial) };
-        (self.conventional.get(&id) == Some(&folder) && id_file_name(id) == name)
-            .then_some(Some(id))
+        let id = self.names.id_of(name)?;
+        (self.conventional.get(&id) == Some(&folder)).then_some(Some(id))
     }
 }
 
