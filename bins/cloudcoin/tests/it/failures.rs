@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{Server, TOKEN, bare_cli, file_names, json, text};
+use crate::support::{ClosedPort, Server, TOKEN, bare_cli, file_names, json, text};
 
 /// Asserts one `error: …` line on stderr containing each of `words`, nothing on stdout, and
 /// the exit status; returns the line.
@@ -105,12 +105,8 @@ fn refusals_have_their_own_status_and_export_nothing() {
 
 #[test]
 fn a_server_that_is_not_running() {
-    // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let closed = ClosedPort::new();
+    let port = closed.port;
     let folder = tempfile::tempdir().expect("temp dir");
     let mut cmd = bare_cli();
     cmd.args(["--server", &format!("http://127.0.0.1:{port}"), "--token", TOKEN]);

@@ -1,16 +1,12 @@
 //! What a new user meets in the first hour: a server not started yet, defaults that match the
 //! examples, one number style, plain words, and one way of showing a task.
 
-use crate::support::{Server, bare_cli, json, test_coins, text};
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+use crate::support::{ClosedPort, Server, bare_cli, json, test_coins, text};
 
 #[test]
 fn with_no_server_ever_started_the_cli_says_to_start_one() {
-    let server = format!("http://127.0.0.1:{}", closed_port());
+    let closed = ClosedPort::new();
+    let server = format!("http://127.0.0.1:{}", closed.port);
     let out = bare_cli().args(["--server", &server, "wallets"]).assert().code(5);
     let err = text(&out.get_output().stderr);
     assert!(err.contains(&format!("no server at {server}")), "{err}");

@@ -11,6 +11,28 @@ use assert_cmd::Command;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// A loopback port that refuses every connection for as long as this lives: a socket bound to
+/// it that never listens. Holding the port keeps it from the servers other tests start (which
+/// bind port 0) and from being chosen as a connection's own source port (a connection to a
+/// closed port on the same machine can otherwise connect to itself), either of which once made
+/// "nothing listens here" answer.
+pub(crate) struct ClosedPort {
+    _socket: socket2::Socket,
+    pub(crate) port: u16,
+}
+
+impl ClosedPort {
+    pub(crate) fn new() -> ClosedPort {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("an address");
+        socket.bind(&any.into()).expect("bind a loopback port");
+        let port =
+            socket.local_addr().expect("its address").as_socket().expect("an IP address").port();
+        ClosedPort { _socket: socket, port }
+    }
+}
+
 /// The token the test servers are started with.
 pub(crate) const TOKEN: &str = "cli-test-token-0123456789abcdef";
 
