@@ -10,7 +10,8 @@ mod negative;
 mod pans;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]
 mod paper;
-#[cfg(feature = "pdf")]
+// It shares the paper module's coins.
+#[cfg(all(feature = "pdf", feature = "zip"))]
 mod pdf;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]
 mod picture;
