@@ -31,6 +31,21 @@
 //! assert_eq!(bytes.len(), 439);
 //! assert_eq!(decode_any(&bytes, &Limits::default()).unwrap(), vec![coin]);
 //! ```
+//!
+//! # Features
+//!
+//! The heavy parts are cargo features, all on by default. Without any of them the crate reads
+//! and writes `bin` and `stack`, reads the coins of a png's `cLDc` chunk, and needs 18 crates
+//! (the default set needs 112).
+//!
+//! - `png`: writing png pages (the page drawn with its QR codes and lettering).
+//! - `paper-scan`: reading the QR codes of photos and scans of printed pages (JPEG, or PNG
+//!   without a `cLDc` chunk): [`scan_picture`], [`decode_paper`].
+//! - `zip`: reading and writing zip archives ([`decode_zip`], [`write_zip`]).
+//! - `pdf`: writing and reading pdf paper wallets; it turns on `png` and `paper-scan`.
+//!
+//! Asked for a kind of file whose feature is off (by [`write_coins`], or a file [`decode_any`]
+//! recognises), the crate answers [`CodecError::NotBuiltIn`], naming the feature.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

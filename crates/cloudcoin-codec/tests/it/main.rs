@@ -3,6 +3,7 @@
 // The helpers serve the modules that need every feature.
 #![cfg_attr(not(all(feature = "png", feature = "paper-scan", feature = "zip")), allow(dead_code))]
 
+mod features;
 mod golden;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]
 mod negative;
