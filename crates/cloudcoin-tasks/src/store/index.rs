@@ -544,12 +544,12 @@ pub(super) struct KnownFiles {
 
 /// The coin a conventional file name names, without the index: the value part of a
 /// conventional name for each denomination code.
-pub(super) struct ConventionalNames {
+pub(crate) struct ConventionalNames {
     values: HashMap<String, Denomination>,
 }
 
 impl ConventionalNames {
-    pub(super) fn new() -> ConventionalNames {
+    pub(crate) fn new() -> ConventionalNames {
         let values = (i8::MIN..=i8::MAX)
             .map(|code| {
                 let d = Denomination::from_code(code);
@@ -564,7 +564,7 @@ impl ConventionalNames {
     }
 
     /// The coin whose conventional file name `name` is, if it is one.
-    pub(super) fn id_of(&self, name: &str) -> Option<CoinId> {
+    pub(crate) fn id_of(&self, name: &str) -> Option<CoinId> {
         let (value, serial) =
             name.strip_suffix(" ''.bin").and_then(|n| n.rsplit_once(" CloudCoin #"))?;
         let (Some(denomination), Ok(serial)) = (self.values.get(value), serial.parse::<u32>())
