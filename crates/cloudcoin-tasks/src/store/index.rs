@@ -85,7 +85,12 @@ pub(crate) struct FileName(Option<Box<str>>);
 impl FileName {
     /// The name `name` of `coin`'s file.
     pub(crate) fn of(coin: &Coin, name: String) -> FileName {
-        if name == coin_file_name(coin) { FileName(None) } else { FileName(Some(name.into())) }
+        // An empty name (a claim's, named when it is stored) is never the conventional one.
+        if !name.is_empty() && name == coin_file_name(coin) {
+            FileName(None)
+        } else {
+            FileName(Some(name.into()))
+        }
     }
 
     /// The name, for the coin it was made for.
@@ -117,6 +122,13 @@ impl Entry {
     pub(crate) fn new(folder: Folder, file: String, coin: Coin, hold: Hold) -> Entry {
         let file = FileName::of(&coin, file);
         Entry { coin: Arc::new(coin), folder, hold, file }
+    }
+
+    /// `coin`, shared with its holder (an import storing it), held in the file `file` of
+    /// `folder`.
+    pub(crate) fn shared(folder: Folder, file: String, coin: Arc<Coin>, hold: Hold) -> Entry {
+        let file = FileName::of(&coin, file);
+        Entry { coin, folder, hold, file }
     }
 
     /// `coin`, found by the scan in the file `file` of `folder`; `conventional` says whether
