@@ -753,6 +753,31 @@ mod tests {
         }
     }
 
+    /// A zip as `write_zip` writes it with each of its bytes changed in turn, two ways (every
+    /// header field, name and CRC included): the streaming reader, which reads that layout
+    /// itself, gives the coins or the error the whole-file reader (the `zip` crate) gives.
+    #[test]
+    fn a_zip_changed_at_any_byte_reads_as_the_zip_crate_reads_it() {
+        let coins: Vec<Coin> = (0..3).map(|i| coin(i as i8 - 1, 70_000 + i)).collect();
+        let mut out = Cursor::new(Vec::new());
+        crate::write_zip(&mut out, &coins, &crate::WriteOptions::new()).expect("write");
+        let bytes = out.into_inner();
+        for at in 0..bytes.len() {
+            for flip in [0x01, 0x80] {
+                let mut changed = bytes.clone();
+                changed[at] ^= flip;
+                let whole = crate::decode_any(&changed, &Limits::default());
+                match (whole, streamed(&changed)) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "byte {at} ^ {flip:#x}"),
+                    (Err(a), Err(b)) => {
+                        assert_eq!(a.to_string(), b.to_string(), "byte {at} ^ {flip:#x}")
+                    }
+                    (a, b) => panic!("byte {at} ^ {flip:#x}: whole {a:?}, streamed {b:?}"),
+                }
+            }
+        }
+    }
+
     /// A file that hands out at most `piece` bytes per read, so coin lines cross the reader's
     /// buffer at every place.
     struct Pieces {
