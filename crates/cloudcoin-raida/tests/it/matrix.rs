@@ -313,3 +313,38 @@ async fn change_sns_and_break_reserved_type_0_batch_of_100() {
 async fn change_sns_and_break_reserved_type_1_learnt_per_raida_batch_of_100() {
     break_round(100, Reservation::Reserve, learnt_per_raida()).await;
 }
+
+/// The sheet's fix-threshold vector through the client: a coin failing at RAIDA 13, fixed
+/// there on tickets from 12 other RAIDA (a fail, the AN unchanged) and from 13 (a pass, the AN
+/// the fix rule gives: the §7 value for DN 1, SN 5 and PG 00..0f at RAIDA 13).
+#[tokio::test(flavor = "multi_thread")]
+async fn fix_on_12_other_tickets_fails_and_on_13_passes() {
+    let coin = generate_coins(1, 5, 1).remove(0);
+    let r13 = RaidaId::new(13).expect("id");
+    let pg: [u8; 16] = std::array::from_fn(|i| u8::try_from(i).expect("0..16"));
+    for (others, want) in [(12, Check::Fail), (13, Check::Pass)] {
+        let (net, client) = setup(TYPE_0, SimConfig::default(), std::slice::from_ref(&coin)).await;
+        net.sim().set_an(13, coin.id(), Some([0xee; 16]));
+        let voters: RaidaSet = RaidaId::all().filter(|r| *r != r13).take(others).collect();
+        let tickets =
+            client.get_ticket(std::slice::from_ref(&coin), &[voters]).await.expect("sent");
+        assert_eq!(tickets.tickets(0).iter().flatten().count(), others);
+        let fix = FixCoin::new(coin.id(), RaidaSet::EMPTY.with(r13), tickets.tickets(0));
+        let fixed = client.fix(&[fix], &pg).await.expect("sent");
+        assert_eq!(fixed.coin(0).1[13], Answer::Said(want), "{others} tickets");
+        let held = net.sim().an(13, coin.id());
+        if want == Check::Pass {
+            let an: [u8; 16] = fix_an(r13, coin.denomination, coin.serial, &pg);
+            assert_eq!(held, Some(an));
+            assert_eq!(
+                an,
+                [
+                    0x26, 0x66, 0xed, 0x84, 0x4c, 0x7e, 0xe3, 0xcd, 0x0a, 0xbd, 0xbd, 0x2a, 0xee,
+                    0xf5, 0x1b, 0xd2
+                ]
+            );
+        } else {
+            assert_eq!(held, Some([0xee; 16]), "a failed fix changes nothing");
+        }
+    }
+}
