@@ -166,13 +166,13 @@ pub(crate) fn run(sim: &Network<'_>, node: &Raida, command: Command, p: &[u8]) -
             let mut table = lock(&node.table);
             let passes: Vec<bool> = p
                 .chunks_exact(C37)
-                .map(|r| {
-                    let key = key_at(r);
-                    let pass = table.ans.get(&key) == Some(&an_at(&r[5..]));
-                    if pass {
-                        table.ans.insert(key, an_at(&r[21..]));
+                .map(|r| match table.ans.get_mut(&key_at(r)) {
+                    // One lookup a record: the AN is replaced where it is found right.
+                    Some(an) if *an == an_at(&r[5..]) => {
+                        *an = an_at(&r[21..]);
+                        true
                     }
-                    pass
+                    _ => false,
                 })
                 .collect();
             let applied = passes.iter().any(|p| *p);

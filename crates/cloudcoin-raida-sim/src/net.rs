@@ -308,7 +308,9 @@ async fn accept_loop(shared: Arc<Shared>, raida: u8, listener: TcpListener) {
     }
 }
 
-/// Runs `sim.process` off the async workers.
+/// Runs `sim.process` off the async workers, as a RAIDA of its own would: on threads that the
+/// client's tasks do not share (answering it inline on the two workers of a 2-core machine was
+/// less CPU in all but a slower batch, the simulator's work then waiting behind the client's).
 async fn process(
     shared: &Arc<Shared>,
     raida: u8,

@@ -1,6 +1,7 @@
 //! The 25 logical RAIDA in memory: reading a request, answering it, applying it, and the state
 //! inspection tests use. No sockets here; [`crate::Network`] puts each RAIDA on a port.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use cloudcoin_domain::{AuthenticityNumber, Coin, CoinId, RAIDA_COUNT};
@@ -47,17 +48,18 @@ impl Refusal {
 }
 
 /// A request whose header and body passed the checks, decrypted.
-struct Parsed {
+struct Parsed<'a> {
     header: Header,
     command: Command,
     key_an: Option<[u8; 16]>,
     /// Response bytes 16–31.
     challenge_field: [u8; 16],
-    /// The body without its terminator, decrypted: the challenge, then the payload.
-    plain: Vec<u8>,
+    /// The body without its terminator, decrypted: the challenge, then the payload (borrowed
+    /// from the request under type 0, which needs no copy).
+    plain: Cow<'a, [u8]>,
 }
 
-impl Parsed {
+impl Parsed<'_> {
     /// The command's records.
     fn payload(&self) -> &[u8] {
         &self.plain[16..]
@@ -272,7 +274,7 @@ impl Simulator {
     }
 
     /// Checks the header and body in the sheet's order, decrypts a type-1 body.
-    fn parse(&self, node: &Raida, raw: &[u8]) -> Result<Parsed, Refusal> {
+    fn parse<'a>(&self, node: &Raida, raw: &'a [u8]) -> Result<Parsed<'a>, Refusal> {
         let header = Header::read(raw).ok_or(Refusal::header(16, false))?;
         if header.version != 1 {
             return Err(Refusal::header(255, false));
@@ -304,13 +306,13 @@ impl Simulator {
         if terminator != TERMINATOR {
             return Err(Refusal::header(33, true));
         }
-        let mut plain = sealed.to_vec();
+        let mut plain = Cow::Borrowed(sealed);
         let key_an = match header.encryption {
             0 => None,
             1 => {
                 let key = lock(&node.table).ans.get(&(header.key_dn, header.key_sn)).copied();
                 let key = key.ok_or(Refusal::header(34, true))?;
-                ctr_apply(&key, &header.nonce, 0, &mut plain);
+                ctr_apply(&key, &header.nonce, 0, plain.to_mut());
                 Some(key)
             }
             _ => return Err(Refusal::header(34, true)),

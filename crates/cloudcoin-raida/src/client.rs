@@ -388,8 +388,11 @@ impl Client {
     pub async fn detect(&self, coins: &[Coin]) -> Result<CoinAnswers<Check>, CallError> {
         let flight = self.plan_uniform(Command::Detect, coins.len(), C21, |i, out| {
             let coin = &coins[i];
+            let mut record = [0u8; C21];
+            record[..5].copy_from_slice(&c5(&coin.id()));
             for (r, out) in out.iter_mut().enumerate() {
-                put_c21(out, &coin.id(), &coin.ans[r]);
+                record[5..].copy_from_slice(&coin.ans[r]);
+                out.extend_from_slice(&record);
             }
         })?;
         Ok(flight.per_coin(ids(coins), |resp, n| resp.checks(n)).await)
@@ -731,9 +734,13 @@ impl Client {
         let pans = all_pans(coins)?;
         self.plan_uniform(command, coins.len(), C37, |i, out| {
             let coin = &coins[i];
+            // The coin's DN and SN once; each RAIDA's record is then one 37-byte append.
+            let mut record = [0u8; C37];
+            record[..5].copy_from_slice(&c5(&coin.id()));
             for (r, out) in out.iter_mut().enumerate() {
-                put_c21(out, &coin.id(), &coin.ans[r]);
-                out.extend_from_slice(&pans[i][r]);
+                record[5..C21].copy_from_slice(&coin.ans[r]);
+                record[C21..].copy_from_slice(&pans[i][r]);
+                out.extend_from_slice(&record);
             }
         })
     }
@@ -1051,6 +1058,12 @@ fn check(
         response.decrypt(request, mode);
     }
     Ok(())
+}
+
+/// A coin's DN (a signed byte) and SN (4 bytes, big-endian).
+fn c5(id: &CoinId) -> [u8; 5] {
+    let [a, b, c, d] = id.serial.get().to_be_bytes();
+    [id.denomination.code().to_be_bytes()[0], a, b, c, d]
 }
 
 fn put_c21(out: &mut Vec<u8>, id: &CoinId, an: &Key) {

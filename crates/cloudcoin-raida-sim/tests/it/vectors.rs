@@ -28,6 +28,30 @@ async fn echo_request_and_response_bytes() {
 }
 
 #[tokio::test]
+async fn the_crc_vectors_are_the_challenges_a_raida_accepts() {
+    let net = start(SimConfig::default()).await;
+    // The sheet's three CRC-32 vectors, each as the challenge of an echo; a flipped CRC bit or
+    // a changed prefix byte is refused with 37.
+    for challenge in [
+        "111111111111111111111111d85df38f",
+        "0000000000000000000000007bd5c66f",
+        "000102030405060708090a0b9270c965",
+    ] {
+        let mut req = Req::new(2, 0, 0, vec![]);
+        req.challenge = hex16(challenge);
+        let resp = send(net.addresses()[2], &req.bytes()).await;
+        assert_eq!(resp.status(), 250, "{challenge}");
+        assert_eq!(resp.bytes_16_31(), hex(challenge), "the challenge comes back");
+        for flip in [15, 0] {
+            let mut bad = req.clone();
+            bad.challenge[flip] ^= 0x01;
+            let resp = send(net.addresses()[2], &bad.bytes()).await;
+            assert_eq!(resp.status(), 37, "{challenge} with byte {flip} changed");
+        }
+    }
+}
+
+#[tokio::test]
 async fn echo_bytes_30_31_come_back_in_6_7() {
     let net = start(SimConfig::default()).await;
     let mut req = Req::new(4, 0, 0, vec![]);
@@ -159,16 +183,16 @@ async fn make_change_off_answers_6_in_32_bytes() {
     assert_eq!(net.sim().an(0, id(1, 5)), Some(public_seed_an(1, 5)));
 }
 
-/// A coin failing at RAIDA 0; tickets from `others` other RAIDA; the fix's status.
-async fn fix_with_tickets(others: usize) -> (u8, Network) {
+/// A coin failing at RAIDA `at`; tickets from `others` other RAIDA; the fix's status.
+async fn fix_with_tickets(at: u8, others: usize) -> (u8, Network) {
     let coin = public_seed_coin(1, 5);
     let net = start(SimConfig::default().with_coins([coin.clone()])).await;
-    net.sim().set_an(0, coin.id(), Some([0xee; 16]));
+    net.sim().set_an(at, coin.id(), Some([0xee; 16]));
     let mut tickets = [0u32; 25];
-    for r in 1..=others as u8 {
+    for r in (0..25u8).filter(|r| *r != at).take(others) {
         let resp = send(
             net.addresses()[usize::from(r)],
-            &Req::new(r, 2, 40, c21(1, 5, &coin.ans[0])).bytes(),
+            &Req::new(r, 2, 40, c21(1, 5, &coin.ans[usize::from(r)])).bytes(),
         )
         .await;
         assert_eq!((resp.status(), resp.size()), (241, 6), "a ticket from RAIDA {r}");
@@ -177,19 +201,24 @@ async fn fix_with_tickets(others: usize) -> (u8, Network) {
     let mut payload = vec![1u8, 0, 0, 0, 5];
     payload.extend(hex("000102030405060708090a0b0c0d0e0f"));
     payload.extend(tickets.iter().flat_map(|t| t.to_be_bytes()));
-    let resp = send(net.addresses()[0], &Req::new(0, 2, 80, payload).bytes()).await;
+    let resp = send(net.addresses()[usize::from(at)], &Req::new(at, 2, 80, payload).bytes()).await;
     (resp.status(), net)
 }
 
 #[tokio::test]
 async fn fix_needs_13_tickets_of_other_raida_and_follows_the_an_rule() {
-    let (status, net) = fix_with_tickets(12).await;
-    assert_eq!(status, 242, "own vote + 12 tickets is not enough");
-    assert_eq!(net.sim().an(0, id(1, 5)), Some([0xee; 16]));
+    // The sheet's two fix-rule vectors: DN 1, SN 5, PG 00..0f at RAIDA 0 and at RAIDA 13.
+    for (at, an) in
+        [(0, "4296c41a384960381715a4bd1491597d"), (13, "2666ed844c7ee3cd0abdbd2aeef51bd2")]
+    {
+        let (status, net) = fix_with_tickets(at, 12).await;
+        assert_eq!(status, 242, "own vote + 12 tickets is not enough at {at}");
+        assert_eq!(net.sim().an(at, id(1, 5)), Some([0xee; 16]));
 
-    let (status, net) = fix_with_tickets(13).await;
-    assert_eq!(status, 241, "own vote + 13 tickets fixes");
-    assert_eq!(net.sim().an(0, id(1, 5)), Some(hex16("4296c41a384960381715a4bd1491597d")));
+        let (status, net) = fix_with_tickets(at, 13).await;
+        assert_eq!(status, 241, "own vote + 13 tickets fixes at {at}");
+        assert_eq!(net.sim().an(at, id(1, 5)), Some(hex16(an)));
+    }
 }
 
 const KEY_AN: &str = "87d76f0a20024ba1ebd077ddf979f682";

@@ -4,3 +4,4 @@ mod commands;
 mod common;
 mod faults;
 mod hostile;
+mod matrix;
