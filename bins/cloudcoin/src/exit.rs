@@ -241,8 +241,16 @@ mod tests {
 
     #[test]
     fn counts_of_refusals_are_in_proper_words() {
-        let four: Vec<Rejection> =
-            (0..4).map(|i| Rejection::new(i, "a.stack", "not a coin")).collect();
+        let four: Vec<Rejection> = (0..4)
+            .map(|i| {
+                Rejection::new(
+                    i,
+                    "a.stack",
+                    cloudcoin_client::wire::RefusalKind::NotCoins,
+                    "not a coin",
+                )
+            })
+            .collect();
         let notes = rejection_notes(&four);
         assert_eq!(
             notes.last().map(String::as_str),

@@ -477,15 +477,16 @@ function named(text, fileName) {
   return t;
 }
 
-/** The refusal of a coin this server sent away (the API's allow_sent would store it). */
-const SENT_AWAY = / was sent away from /;
+/** The code of the refusal of a coin this server sent away, which the import's allow_sent
+ *  stores (a rejection's `code`; the API document's x-error-codes list every kind). */
+const REFUSED_SENT_AWAY = 4328;
 
 function describeImport(task, fileName) {
   const d = task.data || {};
   if (d.code !== undefined) return { state: 'rejected', text: named(d.message || task.message, fileName), sent: [] };
   const rejected = d.rejected || [];
-  const sent = rejected.filter((r) => SENT_AWAY.test(r.reason));
-  const reasons = rejected.filter((r) => !SENT_AWAY.test(r.reason)).map((r) => named(r.reason, fileName));
+  const sent = rejected.filter((r) => r.code === REFUSED_SENT_AWAY);
+  const reasons = rejected.filter((r) => r.code !== REFUSED_SENT_AWAY).map((r) => named(r.reason, fileName));
   const parts = [];
   if (d.imported > 0) parts.push(`imported ${coinsText(d.imported)} (${d.amount} CC)`);
   if (d.already_present > 0) parts.push(`${coinsText(d.already_present)} already in the wallet`);
@@ -501,8 +502,9 @@ function describeImport(task, fileName) {
 /** Says what storing sent-away coins means and offers it, only once the person confirms. */
 function sentChoice(sent, onAllow) {
   const n = sent.length;
-  // "coin … was sent away from wallet W of this server in the file F (export E); whoever …":
-  // the part that says where from.
+  // Which refusals these are comes from their code; only the words shown are taken from the
+  // first one's reason ("coin … was sent away from wallet W of this server in the file F
+  // (export E); whoever …"): the part that says where from, or a plain "from this server".
   const first = String(sent[0].reason).split('; whoever holds')[0];
   const at = first.indexOf(' was sent away ');
   const where = at < 0 ? 'from this server in an export' : first.slice(at + ' was sent away '.length);

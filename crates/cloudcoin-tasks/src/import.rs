@@ -128,7 +128,9 @@ use crate::step::StepError;
 use crate::store::{
     Entry, Folder, Hold, Layout, WalletState, coin_file_name, read_single_coin, write_temps,
 };
-use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome, count};
+use crate::task::{
+    FailureKind, ImportResult, RefusalKind, Rejection, TaskFailure, TaskId, TaskOutcome, count,
+};
 use crate::tracker::Tracker;
 use cloudcoin_wire::ImportItem;
 
@@ -272,6 +274,7 @@ pub(crate) fn run(
                 rejected.push(Rejection {
                     item: count(i),
                     source: source.to_owned(),
+                    kind: RefusalKind::NotMoney,
                     reason: format!(
                         "coin #{} has denomination code {}, which is not money; it was not imported",
                         coin.serial,
@@ -288,17 +291,23 @@ pub(crate) fn run(
     let n = job.items.len().max(1);
     for (i, item) in job.items.iter().enumerate() {
         let source = source_of(i, item);
-        let decoded = load(item, Some(&job.own_tree)).and_then(|bytes| {
-            if is_picture_to_scan(&bytes) {
-                let scan = scan_picture(&bytes).map_err(|e| reason_of(&e))?;
-                pictures.push((i, source.clone(), scan));
-                return Ok(Vec::new());
-            }
-            decode_any(&bytes, &Limits::default()).map_err(|e| reason_of(&e))
-        });
+        let decoded = load(item, Some(&job.own_tree))
+            .map_err(|reason| (RefusalKind::Unreadable, reason))
+            .and_then(|bytes| {
+                if is_picture_to_scan(&bytes) {
+                    let scan = scan_picture(&bytes)
+                        .map_err(|e| (RefusalKind::PaperUnread, reason_of(&e)))?;
+                    pictures.push((i, source.clone(), scan));
+                    return Ok(Vec::new());
+                }
+                decode_any(&bytes, &Limits::default())
+                    .map_err(|e| (RefusalKind::NotCoins, reason_of(&e)))
+            });
         match decoded {
             Ok(coins) => take(i, &source, coins, &mut rejected),
-            Err(reason) => rejected.push(Rejection { item: count(i), source, reason }),
+            Err((kind, reason)) => {
+                rejected.push(Rejection { item: count(i), source, kind, reason })
+            }
         }
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
     }
@@ -313,7 +322,8 @@ pub(crate) fn run(
     for (i, source, scan) in &pictures {
         if scan.code_count().is_none() {
             let reason = reason_of(&cloudcoin_codec::PaperError::NoCodes.into());
-            rejected.push(Rejection { item: count(*i), source: source.clone(), reason });
+            let kind = RefusalKind::PaperUnread;
+            rejected.push(Rejection { item: count(*i), source: source.clone(), kind, reason });
         }
     }
     for page in &pages {
@@ -340,7 +350,13 @@ pub(crate) fn run(
                             page.page_code().unwrap_or("without a page code")
                         ));
                     }
-                    rejected.push(Rejection { item: count(*i), source: source.clone(), reason });
+                    let kind = RefusalKind::PaperUnread;
+                    rejected.push(Rejection {
+                        item: count(*i),
+                        source: source.clone(),
+                        kind,
+                        reason,
+                    });
                 }
             }
         }
@@ -538,6 +554,7 @@ fn claim(
             rejected.push(Rejection {
                 item: count(item),
                 source: source_of(item, &job.items[item]),
+                kind: RefusalKind::HeldByOtherWallet,
                 reason: crate::owners::held_reason(coin.id(), held),
             });
             continue;
@@ -551,6 +568,7 @@ fn claim(
             Some(entry) if entry.hold == Hold::Reserved => rejected.push(Rejection {
                 item: count(item),
                 source: source_of(item, &job.items[item]),
+                kind: RefusalKind::BeingExported,
                 reason: format!(
                     "coin {} is being exported from this wallet (or held back by an export that needs attention); it was not stored and is not counted as present — keep the file and import it again once the export has ended",
                     coin.id()
@@ -571,6 +589,7 @@ fn claim(
                     rejected.push(Rejection {
                         item: count(item),
                         source: source_of(item, &job.items[item]),
+                        kind: RefusalKind::OtherKeys,
                         reason: format!(
                             "the wallet already holds coin {} with other keys (authenticity numbers or PANs) than this file; this copy was not stored — keep the file, it may hold the coin's live keys",
                             coin.id()
@@ -613,6 +632,7 @@ fn not_elsewhere_on_disk(
             Some(place) => rejected.push(Rejection {
                 item: count(item),
                 source: source_of(item, &job.items[item]),
+                kind: crate::owners::on_disk_kind(place),
                 reason: crate::owners::on_disk_reason(coin.id(), place),
             }),
             None => kept.push((item, coin)),
