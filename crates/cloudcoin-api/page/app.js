@@ -151,7 +151,7 @@ function sortedByValue(map) {
 
 /** What each wallet folder (state) means, for the glossary and the breakdown. */
 const STATES = [
-  ['Bank', 'ready to spend: every RAIDA agrees the coin is this wallet\'s. Counted in the balance.'],
+  ['Bank', 'ready to spend: the RAIDA (the 25 servers that check CloudCoins) agree the coin is this wallet\'s. Counted in the balance.'],
   ['Fracked', 'this wallet\'s coin, but a few RAIDA do not have its key yet; healing repairs it. Counted in the balance.'],
   ['Limbo', 'an answer from the RAIDA went missing, so it is not yet known whether the coin has its new key; healing settles it. Not in the balance until then.'],
   ['Suspect', 'set aside: the wallet found two copies of this coin with different keys, so neither is spent until the coin is looked into. Not in the balance.'],
@@ -171,11 +171,18 @@ function stateLabel(folder) {
     note ? el('span', { class: 'muted state-note' }, ` (${note})`) : null);
 }
 
+/** Whether the wallet holds coins the balance does not count (Limbo, Suspect, …): then the
+ *  card's coin count says it counts the balance's coins only. */
+function outsideBalance(detail) {
+  const folders = Object.entries((detail && detail.folders) || {});
+  return folders.some(([folder, n]) => n > 0 && folder !== 'Bank' && folder !== 'Fracked');
+}
+
 function walletCard(w, detail) {
   const card = el('article', { class: 'card', 'data-wallet': w.name },
     el('h3', { class: 'wallet-name' }, w.name),
     el('p', { class: 'balance' }, el('span', { class: 'amount' }, w.balance), ' ', el('span', { class: 'unit' }, 'CC')),
-    el('p', { class: 'muted coin-count' }, coinsText(w.coins)));
+    el('p', { class: 'muted coin-count' }, coinsText(w.coins) + (outsideBalance(detail) ? ' in the balance' : '')));
   if (detail) {
     card.append(el('div', { class: 'breakdown' },
       breakdownTable('By denomination', sortedByValue(detail.denominations), (d) => `${d} CC coins`),
@@ -818,6 +825,16 @@ function taskItem(t) {
   else if (t.status === 'error') outcome = d.message || '';
   if (t.status === 'completed' && t.type === 'fix') outcome = `${coinsText(d.coins)} looked at`;
   const file = t.type === 'import' ? importNames.get(t.id) : undefined;
+  let message = named(t.message, file);
+  // An import that took nothing: its message repeats its first refusal, which the outcome
+  // already says; what the person can do about sent-away coins goes with the outcome.
+  if (t.type === 'import' && t.status === 'error' && Array.isArray(d.rejected)) {
+    message = 'Nothing could be imported.';
+    const sent = d.rejected.filter((r) => r.code === REFUSED_SENT_AWAY).length;
+    if (sent > 0) {
+      outcome += ` (to store ${agree(sent, 'it', 'them')} anyway, drop the file on the Receive screen again and confirm that it is yours)`;
+    }
+  }
   const subject = [t.wallet ? `wallet ${t.wallet}` : '', t.amount && t.amount !== '0' ? `${t.amount} CC` : '']
     .filter(Boolean).join(', ');
   return el('li', { 'data-status': t.status, 'data-task': t.id },
@@ -829,7 +846,7 @@ function taskItem(t) {
       t.status === 'running' ? bar : null,
       t.status === 'running' ? el('span', {}, `${t.progress} %`) : null,
       el('span', { class: 'muted' }, `started ${when}`)),
-    el('div', { class: 'muted' }, named(t.message, file)),
+    el('div', { class: 'muted' }, message),
     outcome ? el('div', { class: 'outcome' }, outcome) : null);
 }
 

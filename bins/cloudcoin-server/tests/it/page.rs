@@ -19,6 +19,8 @@ use crate::browser::{
 use crate::support::{Opts, Server, coins, mixed_coins, put_coins};
 
 const XSS_NAME: &str = "<img src=x onerror=window.__pwned=1>.bin";
+/// A tag (and a wallet name) that would run a script if a refusal quoting it became HTML.
+const XSS_TAG: &str = "<img src=x onerror=window.__pwned=2>";
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
@@ -182,10 +184,38 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
     assert_eq!(server.balance("Default"), ("170.8".to_owned(), 34));
     screenshots(&tab, "3-import");
 
-    // Export an exact amount; the bar reaches 100 % and the download is the file.
+    // A hostile tag and a hostile wallet name: the server refuses both, quoting what it
+    // refused, and the page shows its answers as text.
     show_screen(&tab, "export");
     set_value(&tab, "export-amount", "10.5");
     set_value(&tab, "export-folder", &out.path().to_string_lossy());
+    set_value(&tab, "export-tag", XSS_TAG);
+    eval(&tab, "document.getElementById('export-button').click()");
+    let refused = wait_for(
+        &tab,
+        "document.getElementById('export-status').classList.contains('bad') && \
+         document.getElementById('export-status').textContent",
+        "the tag refused",
+    );
+    assert!(refused.as_str().is_some_and(|t| t.contains("tag") && t.contains('<')), "{refused}");
+    show_screen(&tab, "wallets");
+    set_value(&tab, "create-name", XSS_TAG);
+    eval(&tab, "document.getElementById('create-form').requestSubmit()");
+    let refused = wait_for(
+        &tab,
+        "document.getElementById('create-status').classList.contains('bad') && \
+         document.getElementById('create-status').textContent",
+        "the wallet name refused",
+    );
+    assert!(refused.as_str().is_some_and(|t| t.contains('<')), "{refused}");
+    assert_eq!(
+        eval(&tab, "document.querySelectorAll('img[onerror], img[src=\"x\"]').length"),
+        json!(0)
+    );
+    assert_eq!(eval(&tab, "window.__pwned === undefined"), json!(true));
+
+    // Export an exact amount; the bar reaches 100 % and the download is the file.
+    show_screen(&tab, "export");
     set_value(&tab, "export-tag", "rent");
     eval(&tab, "document.getElementById('export-button').click()");
     wait_for(&tab, "!document.getElementById('export-result').hidden", "the export's result");
@@ -269,6 +299,10 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
          document.querySelectorAll('#task-list li[data-status=\"error\"]').length === 1",
         "the finished tasks",
     );
+    let listed = eval(&tab, "document.getElementById('task-list').textContent");
+    assert!(listed.as_str().is_some_and(|t| t.contains(XSS_NAME)), "the name as text: {listed}");
+    assert_eq!(eval(&tab, "document.querySelectorAll('#task-list img').length"), json!(0));
+    assert_eq!(eval(&tab, "window.__pwned === undefined"), json!(true));
     screenshots(&tab, "6-tasks");
 
     // A file that changed after its task wrote it is not served.
