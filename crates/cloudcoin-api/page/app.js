@@ -188,6 +188,17 @@ function walletCard(w, detail) {
       breakdownTable('By denomination', sortedByValue(detail.denominations), (d) => `${d} CC coins`),
       breakdownTable('By state (folder)', detail.folders, stateLabel)));
   }
+  if (w.coins === 0 && !outsideBalance(detail)) {
+    // A newcomer's first sight: an empty wallet says how coins come in.
+    const receive = el('button', { type: 'button', class: 'secondary go-receive' }, 'Receive coins');
+    receive.addEventListener('click', () => {
+      $('import-wallet').value = w.name;
+      show('import');
+    });
+    card.append(el('p', { class: 'empty-hint' },
+      'No coins yet. Coins come as files (or printed paper wallets) someone sends you: drop them on the Receive screen.'),
+    el('div', { class: 'row' }, receive));
+  }
   const del = el('button', { type: 'button', class: 'danger' }, 'Delete');
   const status = el('p', { class: 'status' });
   del.addEventListener('click', async () => {

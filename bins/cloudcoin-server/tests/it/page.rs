@@ -466,6 +466,29 @@ fn with_no_auth_the_page_works_without_signing_in() {
     assert_eq!(eval(&tab, "document.getElementById('signin').hidden"), Value::Bool(true));
 }
 
+/// A new user's first sight, a fresh server with an empty Default wallet: the card says how
+/// coins come in, and its button opens the Receive screen for that wallet.
+#[test]
+fn a_new_users_empty_wallet_says_how_coins_come_in() {
+    let Some(binary) = chromium() else { return };
+    let data = tempfile::tempdir().expect("data");
+    let server = Server::start_in(data.path(), Opts::default());
+    let chrome = Chrome::launch(&binary);
+    let tab = signed_in_tab(&chrome, &server);
+    wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+    assert_eq!(balance_shown(&tab, "Default"), "0");
+    let hint = eval(
+        &tab,
+        "document.querySelector('.card[data-wallet=\"Default\"] .empty-hint').textContent",
+    );
+    assert!(hint.as_str().is_some_and(|t| t.contains("Receive screen")), "{hint}");
+    screenshots(&tab, "0-first-visit");
+    eval(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .go-receive').click()");
+    assert_eq!(eval(&tab, "document.getElementById('screen-import').hidden"), json!(false));
+    assert_eq!(eval(&tab, "document.getElementById('import-wallet').value"), json!("Default"));
+    assert_eq!(eval(&tab, "location.hash"), json!("#import"));
+}
+
 /// The download, without a browser: only to an authenticated caller, only a completed export's
 /// or backup's file, only while its SHA-256 is the task's; and the page's headers.
 #[test]
