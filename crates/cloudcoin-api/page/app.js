@@ -485,14 +485,12 @@ function rememberImportName(taskId, name) {
   try { sessionStorage.setItem(IMPORT_NAMES_KEY, JSON.stringify([...importNames])); } catch (e) { /* private mode */ }
 }
 
-/** The server's text about an uploaded file, with the file's own name for "inline #0", and the
- *  page's own way to allow sent coins instead of the command line's and the API's. */
+/** The server's text about an uploaded file, with the file's own name for the source
+ *  "inline #0" the page's upload is called by. (Sent-away refusals, whose reason names the
+ *  command line's and the API's way to store them, are shown in the page's own words.) */
 function named(text, fileName) {
-  let t = String(text === undefined || text === null ? '' : text)
-    .replace(/ \(`cloudcoin import --allow-sent`, or "allow_sent": true in the request\)/g,
-      ' (drop the file on the Receive screen again and confirm that it is yours)');
-  if (fileName) t = t.replace(/\binline #0\b/g, `"${fileName}"`);
-  return t;
+  const t = String(text === undefined || text === null ? '' : text);
+  return fileName ? t.replace(/\binline #0\b/g, `"${fileName}"`) : t;
 }
 
 /** The code of the refusal of a coin this server sent away, which the import's allow_sent
