@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
-use cloudcoin_client::wire::{ErrorPayload, RefusalKind, Rejection, Task, TaskData};
+use cloudcoin_client::RefusalKind;
+use cloudcoin_client::wire::{ErrorPayload, Rejection, Task, TaskData};
 use cloudcoin_client::{Error, codes};
 use serde::Serialize;
 
