@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
+use cloudcoin_client::RefusalKind;
 use cloudcoin_client::wire::{ErrorPayload, Rejection, Task, TaskData};
 use cloudcoin_client::{Error, codes};
 use serde::Serialize;
@@ -68,14 +69,20 @@ impl Failure {
         match e {
             Error::Api(api) => {
                 let status = Failure::status_for(api.code());
-                let mut f =
-                    Failure::new(status, format!("{} (code {})", api.message(), api.code()));
-                if status == Status::Token {
-                    f.message.push_str(
-                        "; pass the right one with --token or --token-file, or --data-dir for \
-                         the server's data directory",
-                    );
-                }
+                // The server's words for a refused token speak to every client (headers, the
+                // browser's sign-in link); the CLI says what to do with the CLI.
+                let message = if status == Status::Token {
+                    format!(
+                        "the server refused the API token (code {}); pass the right one with \
+                         --token or --token-file, or none and --data-dir naming the server's \
+                         data directory (the CLI then reads the token the server keeps there, in \
+                         .cloudcoin/api-token)",
+                        api.code()
+                    )
+                } else {
+                    format!("{} (code {})", api.message(), api.code())
+                };
+                let mut f = Failure::new(status, message);
                 f.payload = Some(api.payload);
                 f
             }
@@ -172,16 +179,31 @@ fn refusals(rejected: &[Rejection]) -> String {
 const REFUSALS_SHOWN_PER_FILE: usize = 3;
 
 /// One line per refusal, in the order given, at most [`REFUSALS_SHOWN_PER_FILE`] per file and
-/// then how many more.
+/// then how many more; the coins this server sent away (by the refusal's code) in one line per
+/// file that says what `--allow-sent` does.
 pub(crate) fn rejection_notes(rejected: &[Rejection]) -> Vec<String> {
     let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut sent: BTreeMap<&str, usize> = BTreeMap::new();
     let mut notes = Vec::new();
     for r in rejected {
+        if r.kind() == Some(RefusalKind::SentAway) {
+            *sent.entry(r.source.as_str()).or_default() += 1;
+            continue;
+        }
         let n = shown.entry(r.source.as_str()).or_default();
         *n += 1;
         if *n <= REFUSALS_SHOWN_PER_FILE {
             notes.push(format!("  rejected {}: {}", r.source, r.reason));
         }
+    }
+    for (source, n) in sent {
+        let (them, were) = if n == 1 { ("it", "was") } else { ("them", "were") };
+        notes.push(format!(
+            "  rejected {source}: {} this server sent away earlier {were} not stored again: \
+             whoever holds the exported file can spend {them} too; if this file is yours and no \
+             one else has a copy, import it again with --allow-sent",
+            counted_len(n, "coin", "coins")
+        ));
     }
     for (source, n) in shown.into_iter().filter(|(_, n)| *n > REFUSALS_SHOWN_PER_FILE) {
         notes.push(format!(
@@ -241,8 +263,9 @@ mod tests {
 
     #[test]
     fn counts_of_refusals_are_in_proper_words() {
-        let four: Vec<Rejection> =
-            (0..4).map(|i| Rejection::new(i, "a.stack", "not a coin")).collect();
+        let four: Vec<Rejection> = (0..4)
+            .map(|i| Rejection::new(i, "a.stack", RefusalKind::NotCoins, "not a coin"))
+            .collect();
         let notes = rejection_notes(&four);
         assert_eq!(
             notes.last().map(String::as_str),
@@ -250,6 +273,28 @@ mod tests {
         );
         assert_eq!(refusals(&four[..1]), "1 refusal");
         assert_eq!(refusals(&four), "4 refusals");
+    }
+
+    /// Coins this server sent away are recognised by their code, whatever the reason says,
+    /// and summed up per file in one line that names the flag that stores them.
+    #[test]
+    fn sent_away_coins_are_one_line_per_file_naming_allow_sent() {
+        let sent = |i, source| Rejection::new(i, source, RefusalKind::SentAway, "worded anyhow");
+        let rejected = [
+            sent(0, "a.zip"),
+            Rejection::new(0, "a.zip", RefusalKind::OtherKeys, "other keys"),
+            sent(0, "a.zip"),
+            sent(1, "b.stack"),
+        ];
+        let notes = rejection_notes(&rejected);
+        assert_eq!(notes.len(), 3, "{notes:#?}");
+        assert_eq!(notes[0], "  rejected a.zip: other keys");
+        assert!(notes[1].starts_with("  rejected a.zip: 2 coins this server sent away earlier were not stored again: whoever holds the exported file can spend them too"), "{notes:#?}");
+        assert!(notes[1].ends_with("import it again with --allow-sent"), "{notes:#?}");
+        assert!(
+            notes[2].contains("b.stack: 1 coin this server sent away earlier was not stored again")
+        );
+        assert!(notes.iter().all(|n| !n.contains("worded anyhow")), "{notes:#?}");
     }
 
     #[test]

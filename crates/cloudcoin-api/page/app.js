@@ -151,7 +151,7 @@ function sortedByValue(map) {
 
 /** What each wallet folder (state) means, for the glossary and the breakdown. */
 const STATES = [
-  ['Bank', 'ready to spend: every RAIDA agrees the coin is this wallet\'s. Counted in the balance.'],
+  ['Bank', 'ready to spend: the RAIDA (the 25 servers that check CloudCoins) agree the coin is this wallet\'s. Counted in the balance.'],
   ['Fracked', 'this wallet\'s coin, but a few RAIDA do not have its key yet; healing repairs it. Counted in the balance.'],
   ['Limbo', 'an answer from the RAIDA went missing, so it is not yet known whether the coin has its new key; healing settles it. Not in the balance until then.'],
   ['Suspect', 'set aside: the wallet found two copies of this coin with different keys, so neither is spent until the coin is looked into. Not in the balance.'],
@@ -171,15 +171,33 @@ function stateLabel(folder) {
     note ? el('span', { class: 'muted state-note' }, ` (${note})`) : null);
 }
 
+/** Whether the wallet holds coins the balance does not count (Limbo, Suspect, …): then the
+ *  card's coin count says it counts the balance's coins only. */
+function outsideBalance(detail) {
+  const folders = Object.entries((detail && detail.folders) || {});
+  return folders.some(([folder, n]) => n > 0 && folder !== 'Bank' && folder !== 'Fracked');
+}
+
 function walletCard(w, detail) {
   const card = el('article', { class: 'card', 'data-wallet': w.name },
     el('h3', { class: 'wallet-name' }, w.name),
     el('p', { class: 'balance' }, el('span', { class: 'amount' }, w.balance), ' ', el('span', { class: 'unit' }, 'CC')),
-    el('p', { class: 'muted coin-count' }, coinsText(w.coins)));
+    el('p', { class: 'muted coin-count' }, coinsText(w.coins) + (outsideBalance(detail) ? ' in the balance' : '')));
   if (detail) {
     card.append(el('div', { class: 'breakdown' },
       breakdownTable('By denomination', sortedByValue(detail.denominations), (d) => `${d} CC coins`),
       breakdownTable('By state (folder)', detail.folders, stateLabel)));
+  }
+  if (w.coins === 0 && !outsideBalance(detail)) {
+    // A newcomer's first sight: an empty wallet says how coins come in.
+    const receive = el('button', { type: 'button', class: 'secondary go-receive' }, 'Receive coins');
+    receive.addEventListener('click', () => {
+      $('import-wallet').value = w.name;
+      show('import');
+    });
+    card.append(el('p', { class: 'empty-hint' },
+      'No coins yet. Coins come as files (or printed paper wallets) someone sends you: drop them on the Receive screen.'),
+    el('div', { class: 'row' }, receive));
   }
   const del = el('button', { type: 'button', class: 'danger' }, 'Delete');
   const status = el('p', { class: 'status' });
@@ -467,25 +485,24 @@ function rememberImportName(taskId, name) {
   try { sessionStorage.setItem(IMPORT_NAMES_KEY, JSON.stringify([...importNames])); } catch (e) { /* private mode */ }
 }
 
-/** The server's text about an uploaded file, with the file's own name for "inline #0", and the
- *  page's own way to allow sent coins instead of the command line's and the API's. */
+/** The server's text about an uploaded file, with the file's own name for the source
+ *  "inline #0" the page's upload is called by. (Sent-away refusals, whose reason names the
+ *  command line's and the API's way to store them, are shown in the page's own words.) */
 function named(text, fileName) {
-  let t = String(text === undefined || text === null ? '' : text)
-    .replace(/ \(`cloudcoin import --allow-sent`, or "allow_sent": true in the request\)/g,
-      ' (drop the file on the Receive screen again and confirm that it is yours)');
-  if (fileName) t = t.replace(/\binline #0\b/g, `"${fileName}"`);
-  return t;
+  const t = String(text === undefined || text === null ? '' : text);
+  return fileName ? t.replace(/\binline #0\b/g, `"${fileName}"`) : t;
 }
 
-/** The refusal of a coin this server sent away (the API's allow_sent would store it). */
-const SENT_AWAY = / was sent away from /;
+/** The code of the refusal of a coin this server sent away, which the import's allow_sent
+ *  stores (a rejection's `code`; the API document's x-error-codes list every kind). */
+const REFUSED_SENT_AWAY = 4328;
 
 function describeImport(task, fileName) {
   const d = task.data || {};
   if (d.code !== undefined) return { state: 'rejected', text: named(d.message || task.message, fileName), sent: [] };
   const rejected = d.rejected || [];
-  const sent = rejected.filter((r) => SENT_AWAY.test(r.reason));
-  const reasons = rejected.filter((r) => !SENT_AWAY.test(r.reason)).map((r) => named(r.reason, fileName));
+  const sent = rejected.filter((r) => r.code === REFUSED_SENT_AWAY);
+  const reasons = rejected.filter((r) => r.code !== REFUSED_SENT_AWAY).map((r) => named(r.reason, fileName));
   const parts = [];
   if (d.imported > 0) parts.push(`imported ${coinsText(d.imported)} (${d.amount} CC)`);
   if (d.already_present > 0) parts.push(`${coinsText(d.already_present)} already in the wallet`);
@@ -501,8 +518,9 @@ function describeImport(task, fileName) {
 /** Says what storing sent-away coins means and offers it, only once the person confirms. */
 function sentChoice(sent, onAllow) {
   const n = sent.length;
-  // "coin … was sent away from wallet W of this server in the file F (export E); whoever …":
-  // the part that says where from.
+  // Which refusals these are comes from their code; only the words shown are taken from the
+  // first one's reason ("coin … was sent away from wallet W of this server in the file F
+  // (export E); whoever …"): the part that says where from, or a plain "from this server".
   const first = String(sent[0].reason).split('; whoever holds')[0];
   const at = first.indexOf(' was sent away ');
   const where = at < 0 ? 'from this server in an export' : first.slice(at + ' was sent away '.length);
@@ -816,6 +834,16 @@ function taskItem(t) {
   else if (t.status === 'error') outcome = d.message || '';
   if (t.status === 'completed' && t.type === 'fix') outcome = `${coinsText(d.coins)} looked at`;
   const file = t.type === 'import' ? importNames.get(t.id) : undefined;
+  let message = named(t.message, file);
+  // An import that took nothing: its message repeats its first refusal, which the outcome
+  // already says; what the person can do about sent-away coins goes with the outcome.
+  if (t.type === 'import' && t.status === 'error' && Array.isArray(d.rejected)) {
+    message = 'Nothing could be imported.';
+    const sent = d.rejected.filter((r) => r.code === REFUSED_SENT_AWAY).length;
+    if (sent > 0) {
+      outcome += ` (to store ${agree(sent, 'it', 'them')} anyway, drop the file on the Receive screen again and confirm that it is yours)`;
+    }
+  }
   const subject = [t.wallet ? `wallet ${t.wallet}` : '', t.amount && t.amount !== '0' ? `${t.amount} CC` : '']
     .filter(Boolean).join(', ');
   return el('li', { 'data-status': t.status, 'data-task': t.id },
@@ -827,7 +855,7 @@ function taskItem(t) {
       t.status === 'running' ? bar : null,
       t.status === 'running' ? el('span', {}, `${t.progress} %`) : null,
       el('span', { class: 'muted' }, `started ${when}`)),
-    el('div', { class: 'muted' }, named(t.message, file)),
+    el('div', { class: 'muted' }, message),
     outcome ? el('div', { class: 'outcome' }, outcome) : null);
 }
 

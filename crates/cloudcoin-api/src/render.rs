@@ -37,7 +37,10 @@ fn data(outcome: &TaskOutcome) -> TaskData {
             ImportData::new(
                 r.imported,
                 r.already_present,
-                r.rejected.iter().map(|x| Rejection::new(x.item, &x.source, &x.reason)).collect(),
+                r.rejected
+                    .iter()
+                    .map(|x| Rejection::new(x.item, &x.source, x.kind, &x.reason))
+                    .collect(),
                 r.amount,
             )
             .with_claim(claim(&r.claim)),

@@ -53,7 +53,7 @@ mod wait;
 
 pub use cloudcoin_domain::{Amount, FileKind, Tag, WalletName};
 pub use cloudcoin_wire::{self as wire, codes};
-pub use cloudcoin_wire::{TaskId, TaskKind, TaskStatus};
+pub use cloudcoin_wire::{RefusalKind, TaskId, TaskKind, TaskStatus};
 
 pub use crate::backoff::Backoff;
 pub use crate::client::{

@@ -136,7 +136,9 @@ use crate::step::StepError;
 use crate::store::{
     Entry, Folder, Hold, Layout, WalletState, coin_file_name, read_single_coin, write_temps,
 };
-use crate::task::{FailureKind, ImportResult, Rejection, TaskFailure, TaskId, TaskOutcome, count};
+use crate::task::{
+    FailureKind, ImportResult, RefusalKind, Rejection, TaskFailure, TaskId, TaskOutcome, count,
+};
 use crate::tracker::Tracker;
 use cloudcoin_wire::ImportItem;
 
@@ -264,19 +266,22 @@ fn read_item(
     item: &ImportItem,
     own: Option<&crate::folder::OwnTree>,
     each: &mut dyn FnMut(Coin),
-) -> Result<ItemRead, String> {
+) -> Result<ItemRead, (RefusalKind, String)> {
+    let unreadable = |reason: String| (RefusalKind::Unreadable, reason);
     let whole = |bytes: Vec<u8>, each: &mut dyn FnMut(Coin)| {
         if is_picture_to_scan(&bytes) {
             return Ok(ItemRead::Picture(bytes));
         }
-        let coins = decode_any(&bytes, &Limits::default()).map_err(|e| reason_of(&e))?;
+        let coins = decode_any(&bytes, &Limits::default()).map_err(|e| codec_refusal(&e))?;
         drop(bytes);
         coins.into_iter().for_each(each);
         Ok(ItemRead::Coins)
     };
-    let ImportItem::File(path) = item else { return whole(load(item, own)?, each) };
-    let (mut file, len) = open_item_file(path, own)?;
-    let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
+    let ImportItem::File(path) = item else {
+        return whole(load(item, own).map_err(unreadable)?, each);
+    };
+    let (mut file, len) = open_item_file(path, own).map_err(unreadable)?;
+    let cannot = |e: std::io::Error| unreadable(format!("cannot read the file: {e}"));
     let mut head = [0u8; 8];
     let mut got = 0;
     while got < head.len() {
@@ -287,15 +292,25 @@ fn read_item(
     }
     file.rewind().map_err(cannot)?;
     if is_picture_to_scan(&head[..got]) || head[..got].starts_with(PNG_START) {
-        return whole(read_whole(file, len)?, each);
+        return whole(read_whole(file, len).map_err(unreadable)?, each);
     }
     let file = AtMost { file, read: 0 };
     read_each(file, &Limits::default(), &mut |coin| {
         each(coin);
         Ok(())
     })
-    .map_err(|e| reason_of(&e))?;
+    .map_err(|e| codec_refusal(&e))?;
     Ok(ItemRead::Coins)
+}
+
+/// The refusal of an item the codec could not read: unreadable when reading the bytes failed
+/// (the file vanished or grew past the limit), else not coins.
+fn codec_refusal(e: &cloudcoin_codec::CodecError) -> (RefusalKind, String) {
+    let kind = match e {
+        cloudcoin_codec::CodecError::Io(_) => RefusalKind::Unreadable,
+        _ => RefusalKind::NotCoins,
+    };
+    (kind, reason_of(e))
 }
 
 /// The first bytes of every PNG file.
@@ -343,6 +358,7 @@ impl Found {
             rejected.push(Rejection {
                 item: count(i),
                 source: source.to_owned(),
+                kind: RefusalKind::NotMoney,
                 reason: format!(
                     "coin #{} has denomination code {}, which is not money; it was not imported",
                     coin.serial,
@@ -423,16 +439,17 @@ pub(crate) fn run(
         .and_then(|read| match read {
             ItemRead::Coins => Ok(()),
             ItemRead::Picture(bytes) => {
-                let scan = scan_picture(&bytes).map_err(|e| reason_of(&e))?;
+                let scan =
+                    scan_picture(&bytes).map_err(|e| (RefusalKind::PaperUnread, reason_of(&e)))?;
                 pictures.push((i, source.clone(), scan));
                 Ok(())
             }
         });
         match read {
             Ok(()) => rejected.append(&mut not_money),
-            Err(reason) => {
+            Err((kind, reason)) => {
                 found.drop_from(kept);
-                rejected.push(Rejection { item: count(i), source, reason });
+                rejected.push(Rejection { item: count(i), source, kind, reason });
             }
         }
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
@@ -448,7 +465,8 @@ pub(crate) fn run(
     for (i, source, scan) in &pictures {
         if scan.code_count().is_none() {
             let reason = reason_of(&cloudcoin_codec::PaperError::NoCodes.into());
-            rejected.push(Rejection { item: count(*i), source: source.clone(), reason });
+            let kind = RefusalKind::PaperUnread;
+            rejected.push(Rejection { item: count(*i), source: source.clone(), kind, reason });
         }
     }
     for page in &pages {
@@ -477,7 +495,13 @@ pub(crate) fn run(
                             page.page_code().unwrap_or("without a page code")
                         ));
                     }
-                    rejected.push(Rejection { item: count(*i), source: source.clone(), reason });
+                    let kind = RefusalKind::PaperUnread;
+                    rejected.push(Rejection {
+                        item: count(*i),
+                        source: source.clone(),
+                        kind,
+                        reason,
+                    });
                 }
             }
         }
@@ -680,6 +704,7 @@ fn claim(
             rejected.push(Rejection {
                 item: count(item),
                 source: source_of(item, &job.items[item]),
+                kind: RefusalKind::HeldByOtherWallet,
                 reason: crate::owners::held_reason(coin.id(), held),
             });
             continue;
@@ -693,6 +718,7 @@ fn claim(
             Some(entry) if entry.hold == Hold::Reserved => rejected.push(Rejection {
                 item: count(item),
                 source: source_of(item, &job.items[item]),
+                kind: RefusalKind::BeingExported,
                 reason: format!(
                     "coin {} is being exported from this wallet (or held back by an export that needs attention); it was not stored and is not counted as present — keep the file and import it again once the export has ended",
                     coin.id()
@@ -713,6 +739,7 @@ fn claim(
                     rejected.push(Rejection {
                         item: count(item),
                         source: source_of(item, &job.items[item]),
+                        kind: RefusalKind::OtherKeys,
                         reason: format!(
                             "the wallet already holds coin {} with other keys (authenticity numbers or PANs) than this file; this copy was not stored — keep the file, it may hold the coin's live keys",
                             coin.id()
@@ -758,6 +785,7 @@ fn not_elsewhere_on_disk(
             Some(place) => rejected.push(Rejection {
                 item: count(item),
                 source: source_of(item, &job.items[item]),
+                kind: crate::owners::on_disk_kind(place),
                 reason: crate::owners::on_disk_reason(coin.id(), place),
             }),
             None => kept.push((item, coin)),

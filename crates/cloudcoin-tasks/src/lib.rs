@@ -120,6 +120,6 @@ pub use crate::service::{
     TransactionPage, WalletDetail, WalletSummary,
 };
 pub use crate::task::{
-    BackupResult, BadTaskId, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure,
-    TaskId, TaskKind, TaskOutcome, TaskStatus, TaskView,
+    BackupResult, BadTaskId, ExportResult, FailureKind, ImportResult, RefusalKind, Rejection,
+    TaskFailure, TaskId, TaskKind, TaskOutcome, TaskStatus, TaskView,
 };

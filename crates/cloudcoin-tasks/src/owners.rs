@@ -462,6 +462,16 @@ pub(crate) fn held_reason(id: CoinId, held: &HeldElsewhere) -> String {
 /// What the refusal of a sent coin says after where it was sent from.
 const SENT_TAIL: &str = "whoever holds that file can spend it too, and only claiming the coin with the RAIDA settles who owns it, so it was not stored — if the file is yours and no one else has it, import it again allowing sent coins (`cloudcoin import --allow-sent`, or \"allow_sent\": true in the request)";
 
+/// The kind of refusal of a coin found on disk at `place`: sent away (the request's
+/// `allow_sent` stores it) or in another wallet's held folder.
+pub(crate) fn on_disk_kind(place: &OnDisk) -> crate::task::RefusalKind {
+    use crate::task::RefusalKind;
+    match place {
+        OnDisk::Held { .. } => RefusalKind::InOtherWalletFolder,
+        OnDisk::Leaving { .. } | OnDisk::Sent { .. } => RefusalKind::SentAway,
+    }
+}
+
 /// Why an import did not store coin `id`, found on disk at `place`.
 pub(crate) fn on_disk_reason(id: CoinId, place: &OnDisk) -> String {
     match place {

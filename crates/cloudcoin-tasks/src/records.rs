@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::durable::RecordFolder;
 use crate::store::ensure_transactions_file;
 use crate::task::{
-    BackupResult, ExportResult, FailureKind, ImportResult, Rejection, TaskFailure, TaskId,
-    TaskKind, TaskOutcome, TaskStatus, TaskView,
+    BackupResult, ExportResult, FailureKind, ImportResult, RefusalKind, Rejection, TaskFailure,
+    TaskId, TaskKind, TaskOutcome, TaskStatus, TaskView,
 };
 
 /// One row of `transactions.csv`.
@@ -222,6 +222,9 @@ impl ClaimRecord {
 pub(crate) struct RejectionRecord {
     item: u64,
     source: String,
+    /// The kind's code; absent in a record written before refusals had kinds.
+    #[serde(default)]
+    code: Option<u16>,
     reason: String,
 }
 
@@ -295,6 +298,7 @@ impl OutcomeRecord {
                     .map(|x| RejectionRecord {
                         item: x.item,
                         source: x.source.clone(),
+                        code: Some(x.kind.code()),
                         reason: x.reason.clone(),
                     })
                     .collect(),
@@ -350,6 +354,10 @@ impl OutcomeRecord {
                         .map(|x| Rejection {
                             item: x.item,
                             source: x.source.clone(),
+                            kind: x
+                                .code
+                                .and_then(RefusalKind::from_code)
+                                .unwrap_or(RefusalKind::Unclassified),
                             reason: x.reason.clone(),
                         })
                         .collect(),
@@ -492,5 +500,36 @@ impl ReportRecord {
                 })
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal keeps its kind through the record; a record written before refusals had kinds
+    /// reads back as unclassified rather than failing to load.
+    #[test]
+    fn a_refusal_keeps_its_kind_on_disk_and_an_older_record_reads_as_unclassified() {
+        let outcome = TaskOutcome::Import(ImportResult {
+            imported: 0,
+            already_present: 0,
+            rejected: vec![Rejection {
+                item: 0,
+                source: "/a.stack".into(),
+                kind: RefusalKind::SentAway,
+                reason: "sent".into(),
+            }],
+            amount: Amount::ZERO,
+            claim: crate::report::ClaimReport::offline(),
+        });
+        let text = serde_json::to_string(&OutcomeRecord::from_outcome(&outcome)).expect("json");
+        let back: OutcomeRecord = serde_json::from_str(&text).expect("reads");
+        assert_eq!(back.to_outcome(), Some(outcome));
+        let older = text.replace(r#""code":4328,"#, "");
+        assert_ne!(older, text);
+        let back: OutcomeRecord = serde_json::from_str(&older).expect("reads");
+        let Some(TaskOutcome::Import(r)) = back.to_outcome() else { panic!("an import") };
+        assert_eq!(r.rejected[0].kind, RefusalKind::Unclassified);
     }
 }

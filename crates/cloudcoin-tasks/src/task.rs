@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use cloudcoin_domain::{Amount, WalletName};
-pub use cloudcoin_wire::{BadTaskId, TaskId, TaskKind, TaskStatus};
+pub use cloudcoin_wire::{BadTaskId, RefusalKind, TaskId, TaskKind, TaskStatus};
 
 /// A snapshot of a task.
 #[derive(Clone, Debug)]
@@ -104,7 +104,9 @@ pub struct Rejection {
     pub item: u64,
     /// The path, or `inline #i`.
     pub source: String,
-    /// Why it was refused.
+    /// The kind of refusal, for a program to act on (the API sends its code).
+    pub kind: RefusalKind,
+    /// Why it was refused, for a person.
     pub reason: String,
 }
 

@@ -409,6 +409,7 @@ mod tests {
         let rejection = |item| Rejection {
             item,
             source: format!("inline #{item}"),
+            kind: crate::task::RefusalKind::NotCoins,
             reason: "not a coin file".into(),
         };
         let result = |imported, already_present, rejected| ImportResult {

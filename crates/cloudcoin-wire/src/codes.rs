@@ -2,7 +2,8 @@
 //!
 //! The CloudCoin desktop backend's codes where one exists, and ours from 4300. Each constant's
 //! doc gives the HTTP status it comes with; codes marked "in a task" appear only in the `data` of
-//! a task that ended in error.
+//! a task that ended in error, and the codes from 4320 only as the `code` of an import's
+//! refusals (`data.rejected`), one per [`crate::RefusalKind`].
 //!
 //! ```
 //! use cloudcoin_wire::codes;
@@ -69,6 +70,34 @@ pub const NO_NETWORK: u16 = 4315;
 /// 409: the task is not an export that completed (reclaim and its check take an export's id).
 pub const NOT_AN_EXPORT: u16 = 4316;
 
+// The codes of import refusals: `code` of each entry in an import task's `data.rejected`, one
+// per [`crate::RefusalKind`]. They never come as an HTTP answer.
+
+/// In an import's refusals: the item could not be read (no such file, not a regular file, too
+/// large, not absolute, inside the data directory, or inline data that is not base64).
+pub const REFUSED_UNREADABLE: u16 = 4320;
+/// In an import's refusals: the item is not coins in any format this server reads.
+pub const REFUSED_NOT_COINS: u16 = 4321;
+/// In an import's refusals: a coin whose denomination is not money.
+pub const REFUSED_NOT_MONEY: u16 = 4322;
+/// In an import's refusals: a picture with no readable code, or a printed page with codes
+/// missing.
+pub const REFUSED_PAPER_UNREAD: u16 = 4323;
+/// In an import's refusals: another wallet of this server holds the coin, or is importing it.
+pub const REFUSED_HELD_BY_OTHER_WALLET: u16 = 4324;
+/// In an import's refusals: an export of this wallet holds the coin; import the file again once
+/// it has ended.
+pub const REFUSED_BEING_EXPORTED: u16 = 4325;
+/// In an import's refusals: the wallet holds the coin with other keys; keep the file.
+pub const REFUSED_OTHER_KEYS: u16 = 4326;
+/// In an import's refusals: a file of the coin lies in another wallet's held folder.
+pub const REFUSED_IN_OTHER_WALLET_FOLDER: u16 = 4327;
+/// In an import's refusals: this server sent the coin away in an export; the same import with
+/// `allow_sent` stores it.
+pub const REFUSED_SENT_AWAY: u16 = 4328;
+/// In an import's refusals: recorded by a server version that kept no kind.
+pub const REFUSED_UNCLASSIFIED: u16 = 4329;
+
 /// Every code with its meaning, in numeric order.
 pub const ALL: &[(u16, &str)] = &[
     (TASK_NOT_FOUND, "task not found"),
@@ -99,6 +128,31 @@ pub const ALL: &[(u16, &str)] = &[
     (FILE_CHANGED, "the task's file was moved, removed or changed since it was written"),
     (NO_NETWORK, "no RAIDA network configured (--raida-list)"),
     (NOT_AN_EXPORT, "the task is not a completed export (reclaim)"),
+    (REFUSED_UNREADABLE, "import refusal: the item could not be read"),
+    (REFUSED_NOT_COINS, "import refusal: the item is not coins in a format this server reads"),
+    (REFUSED_NOT_MONEY, "import refusal: a coin whose denomination is not money"),
+    (
+        REFUSED_PAPER_UNREAD,
+        "import refusal: a picture with no readable code, or a page with codes missing",
+    ),
+    (
+        REFUSED_HELD_BY_OTHER_WALLET,
+        "import refusal: another wallet of this server holds or is importing the coin",
+    ),
+    (
+        REFUSED_BEING_EXPORTED,
+        "import refusal: an export of this wallet holds the coin; import again once it ended",
+    ),
+    (
+        REFUSED_OTHER_KEYS,
+        "import refusal: the wallet holds the coin with other keys; keep the file",
+    ),
+    (
+        REFUSED_IN_OTHER_WALLET_FOLDER,
+        "import refusal: a file of the coin is in another wallet's held folder",
+    ),
+    (REFUSED_SENT_AWAY, "import refusal: this server sent the coin away; allow_sent stores it"),
+    (REFUSED_UNCLASSIFIED, "import refusal recorded by a server version that kept no kind"),
 ];
 
 /// The meaning of `code`, or `None` for a code this API never sends.

@@ -37,6 +37,7 @@ mod grade;
 mod history;
 mod ids;
 mod reclaim;
+mod refusal;
 mod request;
 mod task;
 mod wallet;
@@ -44,6 +45,7 @@ mod wallet;
 pub use crate::envelope::{Envelope, ErrorDetails, ErrorPayload};
 pub use crate::history::{Transaction, TransactionPage};
 pub use crate::reclaim::{ReclaimData, ReclaimRequest};
+pub use crate::refusal::RefusalKind;
 pub use crate::request::{
     BackupRequest, CreateWalletRequest, ExportRequest, FixRequest, ImportItem, ImportRequest,
 };

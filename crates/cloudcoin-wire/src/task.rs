@@ -16,6 +16,7 @@ use crate::fields::{
 };
 pub use crate::grade::{CoinRef, GradeData};
 pub use crate::ids::{BadTaskId, TaskId};
+use crate::refusal::RefusalKind;
 
 /// The text is not one of the names of a [`TaskKind`] or a [`TaskStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -497,12 +498,16 @@ impl FixData {
     }
 }
 
-/// One import item (or one coin in it) that was refused.
+/// One import item (or one coin in it) that was refused: `code` says which kind of refusal it
+/// is (a [`RefusalKind`], codes from 4320), for a program to act on; `reason` says it to a
+/// person.
 ///
 /// ```
-/// let r = cloudcoin_wire::Rejection::new(1, "inline #1", "not a coin file");
+/// use cloudcoin_wire::{RefusalKind, Rejection};
+/// let r = Rejection::new(1, "inline #1", RefusalKind::NotCoins, "not a coin file");
 /// assert_eq!(serde_json::to_string(&r)?,
-///     r#"{"item":1,"source":"inline #1","reason":"not a coin file"}"#);
+///     r#"{"item":1,"source":"inline #1","code":4321,"reason":"not a coin file"}"#);
+/// assert_eq!(r.kind(), Some(RefusalKind::NotCoins));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -512,14 +517,32 @@ pub struct Rejection {
     pub item: u64,
     /// The path, or `inline #i`.
     pub source: String,
-    /// Why it was refused.
+    /// The kind of refusal, as its numeric code ([`RefusalKind::code`]); a server that sent none
+    /// is read as [`RefusalKind::Unclassified`].
+    #[serde(default = "unclassified")]
+    pub code: u16,
+    /// Why it was refused, for a person.
     pub reason: String,
 }
 
+fn unclassified() -> u16 {
+    RefusalKind::Unclassified.code()
+}
+
 impl Rejection {
-    /// Item `item` (from `source`) was refused for `reason`.
-    pub fn new(item: u64, source: impl Into<String>, reason: impl Into<String>) -> Rejection {
-        Rejection { item, source: source.into(), reason: reason.into() }
+    /// Item `item` (from `source`) was refused as `kind`, for `reason`.
+    pub fn new(
+        item: u64,
+        source: impl Into<String>,
+        kind: RefusalKind,
+        reason: impl Into<String>,
+    ) -> Rejection {
+        Rejection { item, source: source.into(), code: kind.code(), reason: reason.into() }
+    }
+
+    /// The kind of refusal, or `None` for a code this version does not know (a later server's).
+    pub fn kind(&self) -> Option<RefusalKind> {
+        RefusalKind::from_code(self.code)
     }
 }
 

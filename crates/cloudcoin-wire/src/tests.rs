@@ -117,7 +117,7 @@ fn tasks_read_back_with_their_data_shape() {
         (
             "import",
             "error",
-            r#"{"result":null,"imported":0,"already_present":0,"rejected":[{"item":0,"source":"inline #0","reason":"r"}],"amount":0}"#,
+            r#"{"result":null,"imported":0,"already_present":0,"rejected":[{"item":0,"source":"inline #0","code":4328,"reason":"r"}],"amount":0}"#,
         ),
         (
             "backup",
@@ -154,4 +154,20 @@ fn tasks_read_back_with_their_data_shape() {
     let task: Task = serde_json::from_str(&older).expect("older");
     assert_eq!((task.wallet, task.amount), (None, None));
     assert!(serde_json::from_str::<Task>(&running.replace("export", "pown")).is_err());
+}
+
+#[test]
+fn a_rejection_carries_its_kind_as_a_code_and_one_without_reads_as_unclassified() {
+    use crate::{RefusalKind, Rejection};
+    let sent: Rejection =
+        serde_json::from_str(r#"{"item":2,"source":"/a.stack","code":4328,"reason":"r"}"#)
+            .expect("reads");
+    assert_eq!(sent.kind(), Some(RefusalKind::SentAway));
+    let older: Rejection =
+        serde_json::from_str(r#"{"item":2,"source":"/a.stack","reason":"r"}"#).expect("reads");
+    assert_eq!(older.kind(), Some(RefusalKind::Unclassified));
+    let later: Rejection =
+        serde_json::from_str(r#"{"item":2,"source":"/a.stack","code":4399,"reason":"r"}"#)
+            .expect("a later server's kind reads");
+    assert_eq!((later.code, later.kind()), (4399, None));
 }

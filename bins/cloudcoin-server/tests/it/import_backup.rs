@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
+use cloudcoin_api::codes;
 use cloudcoin_codec::WriteOptions;
 use cloudcoin_domain::{Coin, CoinId, FileKind};
 use serde_json::{Value, json};
@@ -321,6 +322,14 @@ fn a_coin_is_never_stored_in_two_wallets_nor_again_after_it_was_sent() {
     );
     let reasons = refused["data"].to_string();
     assert!(reasons.contains("allow_sent") && reasons.contains("RAIDA"), "{reasons}");
+    // The kind is a code a client can act on, not a sentence it has to match.
+    let kinds: Vec<&Value> = refused["data"]["rejected"]
+        .as_array()
+        .expect("rejections")
+        .iter()
+        .map(|r| &r["code"])
+        .collect();
+    assert_eq!(kinds, vec![&json!(codes::REFUSED_SENT_AWAY); 6], "{refused}");
     assert!(
         reasons.contains(Path::new(&file).file_name().expect("name").to_str().expect("utf-8")),
         "names the file the coins left in: {reasons}"
@@ -347,6 +356,7 @@ fn a_coin_is_never_stored_in_two_wallets_nor_again_after_it_was_sent() {
     for r in rejected {
         let reason = r["reason"].as_str().expect("reason");
         assert!(reason.contains("wallet Alice"), "names the wallet that holds it: {reason}");
+        assert_eq!(r["code"], codes::REFUSED_HELD_BY_OTHER_WALLET, "{r}");
     }
     // allow_sent never lets a coin into a second wallet.
     let mut forced = test_coins.clone();

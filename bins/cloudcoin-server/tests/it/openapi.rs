@@ -2,6 +2,7 @@
 //! errors, every task shape) validate against the document's schemas for their path, method
 //! and status, with the headers it promises.
 
+use cloudcoin_api::codes;
 use jsonschema::Validator;
 use serde_json::{Value, json};
 
@@ -215,6 +216,9 @@ fn every_kind_of_answer_matches_the_served_document() {
     let rejected = nothing["data"]["rejected"].as_array().expect("rejections");
     assert_eq!(rejected.len(), 2, "{nothing}");
     assert_eq!((rejected[0]["item"].as_u64(), rejected[1]["item"].as_u64()), (Some(0), Some(1)));
+    let kinds = (rejected[0]["code"].as_u64(), rejected[1]["code"].as_u64());
+    let want = (codes::REFUSED_NOT_COINS, codes::REFUSED_UNREADABLE);
+    assert_eq!(kinds, (Some(u64::from(want.0)), Some(u64::from(want.1))), "{nothing}");
     assert!(nothing["message"].as_str().is_some_and(|m| m.contains("nothing could be imported")));
     let r = server.post("/api/v1/import", &json!({"name":"Default","items":[]}));
     conforms(&doc, "/api/v1/import", "POST", &r);
@@ -272,4 +276,25 @@ fn every_kind_of_answer_matches_the_served_document() {
     }
     assert_eq!(done["amount"].to_string(), "3", "{done}");
     assert_eq!(backup["amount"], backup["data"]["amount"], "{backup}");
+}
+
+/// The document's `x-error-codes` are exactly the codes the server sends (`codes::ALL`), in the
+/// same order, each with an HTTP status or, for codes that only appear inside a task's data (a
+/// failed task's error, an import's refusals), none.
+#[test]
+fn the_documented_error_codes_are_the_servers_codes() {
+    let doc = document();
+    let listed = doc["x-error-codes"].as_array().expect("x-error-codes");
+    let documented: Vec<u64> = listed.iter().map(|c| c["code"].as_u64().expect("code")).collect();
+    let sent: Vec<u64> = codes::ALL.iter().map(|(c, _)| u64::from(*c)).collect();
+    assert_eq!(documented, sent);
+    let refusal = &doc["components"]["schemas"]["Rejection"]["properties"]["code"]["enum"];
+    let kinds: Vec<u64> =
+        cloudcoin_tasks::RefusalKind::ALL.iter().map(|k| u64::from(k.code())).collect();
+    assert_eq!(refusal, &json!(kinds), "every refusal kind is in the Rejection schema");
+    for c in listed {
+        let code = c["code"].as_u64().expect("code");
+        let in_data = kinds.contains(&code) || (4302..=4304).contains(&code);
+        assert_eq!(c["http"].is_null(), in_data, "{c}");
+    }
 }

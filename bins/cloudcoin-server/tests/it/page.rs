@@ -19,6 +19,8 @@ use crate::browser::{
 use crate::support::{Opts, Server, coins, mixed_coins, put_coins};
 
 const XSS_NAME: &str = "<img src=x onerror=window.__pwned=1>.bin";
+/// A tag (and a wallet name) that would run a script if a refusal quoting it became HTML.
+const XSS_TAG: &str = "<img src=x onerror=window.__pwned=2>";
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
@@ -120,7 +122,7 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
     let new_a = coins(1, 7000, 2); // 20
     let new_b = coins(0, 7100, 3); // 3
     let present = mixed_coins()[0..1].to_vec(); // the 100 coin, already in Default
-    let paper = coins(-1, 7200, 5); // 0.5
+    let paper = coins(-1, 7200, 3); // 0.3: three coins are the most a page carries in its codes
     let write = |name: &str, bytes: Vec<u8>| {
         let p = drops.path().join(name);
         std::fs::write(&p, bytes).expect("write a file to drop");
@@ -130,11 +132,18 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
     let mut png = Vec::new();
     let options = WriteOptions::new().with_date("2026-12-01");
     cloudcoin_codec::write_coins(&mut png, FileKind::Png, &paper, &options).expect("png");
+    // The paper wallet printed and scanned: a JPEG at half size, a little turned, with noise;
+    // only its QR codes carry the coins (no PNG chunk survives a printer).
+    let printed = cloudcoin_paper_sim::rasterise(&png).expect("rasterise");
+    let scan =
+        cloudcoin_paper_sim::print_and_scan(&printed, &cloudcoin_paper_sim::Degradation::scan())
+            .expect("print and scan");
+    assert!(cloudcoin_codec::decode_bin(&scan).is_err(), "the scan is a picture, not a coin file");
     let files = [
         write("twenty.bin", bin(&new_a)),
         write(XSS_NAME, bin(&new_b)),
         write("hundred again.bin", bin(&present)),
-        write("paper wallet scan.png", png),
+        write("paper wallet scan.jpg", scan),
         write("notes.txt", b"not a coin".to_vec()),
     ];
     show_screen(&tab, "import");
@@ -166,19 +175,47 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
     assert_eq!(result_of(XSS_NAME).0, "imported", "{results}");
     assert_eq!(result_of("hundred again.bin").0, "present", "{results}");
     assert!(result_of("hundred again.bin").1.contains("1 coin already in the wallet"));
-    assert_eq!(result_of("paper wallet scan.png").0, "imported", "{results}");
-    assert!(result_of("paper wallet scan.png").1.contains("5 coins (0.5 CC)"), "{results}");
+    assert_eq!(result_of("paper wallet scan.jpg").0, "imported", "{results}");
+    assert!(result_of("paper wallet scan.jpg").1.contains("3 coins (0.3 CC)"), "{results}");
     assert_eq!(result_of("notes.txt").0, "rejected", "{results}");
     // The hostile name is text: no element was made from it and its handler never ran.
     assert_eq!(eval(&tab, "document.querySelectorAll('#import-results img').length"), json!(0));
     assert_eq!(eval(&tab, "window.__pwned === undefined"), json!(true));
-    assert_eq!(server.balance("Default"), ("171".to_owned(), 36));
+    assert_eq!(server.balance("Default"), ("170.8".to_owned(), 34));
     screenshots(&tab, "3-import");
 
-    // Export an exact amount; the bar reaches 100 % and the download is the file.
+    // A hostile tag and a hostile wallet name: the server refuses both, quoting what it
+    // refused, and the page shows its answers as text.
     show_screen(&tab, "export");
     set_value(&tab, "export-amount", "10.5");
     set_value(&tab, "export-folder", &out.path().to_string_lossy());
+    set_value(&tab, "export-tag", XSS_TAG);
+    eval(&tab, "document.getElementById('export-button').click()");
+    let refused = wait_for(
+        &tab,
+        "document.getElementById('export-status').classList.contains('bad') && \
+         document.getElementById('export-status').textContent",
+        "the tag refused",
+    );
+    assert!(refused.as_str().is_some_and(|t| t.contains("tag") && t.contains('<')), "{refused}");
+    show_screen(&tab, "wallets");
+    set_value(&tab, "create-name", XSS_TAG);
+    eval(&tab, "document.getElementById('create-form').requestSubmit()");
+    let refused = wait_for(
+        &tab,
+        "document.getElementById('create-status').classList.contains('bad') && \
+         document.getElementById('create-status').textContent",
+        "the wallet name refused",
+    );
+    assert!(refused.as_str().is_some_and(|t| t.contains('<')), "{refused}");
+    assert_eq!(
+        eval(&tab, "document.querySelectorAll('img[onerror], img[src=\"x\"]').length"),
+        json!(0)
+    );
+    assert_eq!(eval(&tab, "window.__pwned === undefined"), json!(true));
+
+    // Export an exact amount; the bar reaches 100 % and the download is the file.
+    show_screen(&tab, "export");
     set_value(&tab, "export-tag", "rent");
     eval(&tab, "document.getElementById('export-button').click()");
     wait_for(&tab, "!document.getElementById('export-result').hidden", "the export's result");
@@ -188,10 +225,10 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
     let sha = text_of(&tab, "export-sha");
     let bytes = std::fs::read(&file).expect("the exported file");
     assert_eq!(sha256_hex(&bytes), sha, "the page shows the file's SHA-256");
-    assert_eq!(server.balance("Default"), ("160.5".to_owned(), 30));
+    assert_eq!(server.balance("Default"), ("160.3".to_owned(), 28));
     wait_for(
         &tab,
-        "document.querySelector('.card[data-wallet=\"Default\"] .amount').textContent === '160.5'",
+        "document.querySelector('.card[data-wallet=\"Default\"] .amount').textContent === '160.3'",
         "the new balance",
     );
     screenshots(&tab, "2-export-done");
@@ -220,7 +257,7 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
     assert_eq!(offers.len(), 2, "{offers:?}");
     assert!(offers[0] < 10.55 && offers[1] > 10.55, "{offers:?}");
     screenshots(&tab, "2-export-nearest");
-    assert_eq!(server.balance("Default"), ("160.5".to_owned(), 30), "nothing moved");
+    assert_eq!(server.balance("Default"), ("160.3".to_owned(), 28), "nothing moved");
 
     // A paper wallet: export a png and open its print view.
     set_value(&tab, "export-amount", "1");
@@ -262,6 +299,10 @@ fn a_person_signs_in_imports_exports_downloads_and_backs_up_in_the_browser() {
          document.querySelectorAll('#task-list li[data-status=\"error\"]').length === 1",
         "the finished tasks",
     );
+    let listed = eval(&tab, "document.getElementById('task-list').textContent");
+    assert!(listed.as_str().is_some_and(|t| t.contains(XSS_NAME)), "the name as text: {listed}");
+    assert_eq!(eval(&tab, "document.querySelectorAll('#task-list img').length"), json!(0));
+    assert_eq!(eval(&tab, "window.__pwned === undefined"), json!(true));
     screenshots(&tab, "6-tasks");
 
     // A file that changed after its task wrote it is not served.
@@ -423,6 +464,29 @@ fn with_no_auth_the_page_works_without_signing_in() {
     wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
     assert_eq!(balance_shown(&tab, "Default"), "147.5");
     assert_eq!(eval(&tab, "document.getElementById('signin').hidden"), Value::Bool(true));
+}
+
+/// A new user's first sight, a fresh server with an empty Default wallet: the card says how
+/// coins come in, and its button opens the Receive screen for that wallet.
+#[test]
+fn a_new_users_empty_wallet_says_how_coins_come_in() {
+    let Some(binary) = chromium() else { return };
+    let data = tempfile::tempdir().expect("data");
+    let server = Server::start_in(data.path(), Opts::default());
+    let chrome = Chrome::launch(&binary);
+    let tab = signed_in_tab(&chrome, &server);
+    wait_for(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .amount')", "wallets");
+    assert_eq!(balance_shown(&tab, "Default"), "0");
+    let hint = eval(
+        &tab,
+        "document.querySelector('.card[data-wallet=\"Default\"] .empty-hint').textContent",
+    );
+    assert!(hint.as_str().is_some_and(|t| t.contains("Receive screen")), "{hint}");
+    screenshots(&tab, "0-first-visit");
+    eval(&tab, "document.querySelector('.card[data-wallet=\"Default\"] .go-receive').click()");
+    assert_eq!(eval(&tab, "document.getElementById('screen-import').hidden"), json!(false));
+    assert_eq!(eval(&tab, "document.getElementById('import-wallet').value"), json!("Default"));
+    assert_eq!(eval(&tab, "location.hash"), json!("#import"));
 }
 
 /// The download, without a browser: only to an authenticated caller, only a completed export's

@@ -144,4 +144,42 @@ fn a_wrong_token_says_where_it_came_from() {
         .code(8);
     let err = text(&out.get_output().stderr);
     assert!(err.contains("the token sent came from --token"), "{err}");
+    assert!(err.contains("--token-file") && err.contains("--data-dir"), "what to do: {err}");
+    assert!(!err.contains("Bearer") && !err.contains("--no-auth"), "the CLI's own words: {err}");
+}
+
+/// A file this server exported, imported back without `--allow-sent`: one line for the file
+/// says how many coins were sent away and what the flag does, in the CLI's words (the API's
+/// `"allow_sent": true` is not for a CLI user), instead of one long line per coin.
+#[test]
+fn sent_away_coins_are_refused_in_one_line_that_names_allow_sent() {
+    let server = Server::start();
+    server.import_test_coins("Default");
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let export = server
+        .cli()
+        .args(["--json", "export", "10.5", "--folder"])
+        .arg(out_dir.path())
+        .assert()
+        .success();
+    let task = json(&export.get_output().stdout);
+    let file = task["data"]["file"].as_str().expect("file").to_owned();
+    server.cli().args(["wallet", "create", "Alice"]).assert().success();
+    let refused = server.cli().args(["import", "--wallet", "Alice"]).arg(&file).assert().code(1);
+    let err = text(&refused.get_output().stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].contains("nothing was imported: 6 refusals"), "{err}");
+    assert!(
+        lines[1].contains("6 coins this server sent away earlier were not stored again"),
+        "{err}"
+    );
+    assert!(lines[1].ends_with("import it again with --allow-sent"), "{err}");
+    assert!(!err.contains("allow_sent"), "no API words: {err}");
+    server
+        .cli()
+        .args(["import", "--allow-sent", "--wallet", "Alice"])
+        .arg(&file)
+        .assert()
+        .success();
 }

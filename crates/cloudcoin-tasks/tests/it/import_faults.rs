@@ -272,6 +272,7 @@ async fn an_import_while_an_export_moves_its_coins_counts_them_as_sent() {
     assert!(!exported.is_empty());
     for x in &r.rejected {
         assert!(x.reason.contains("was sent away"), "refused as not sent: {}", x.reason);
+        assert_eq!(x.kind, cloudcoin_tasks::RefusalKind::SentAway, "{}", x.reason);
     }
     assert_eq!(r.rejected.len(), exported.len(), "every exported coin refused as sent away");
     assert_eq!(r.imported, 0, "no exported coin stored again");
