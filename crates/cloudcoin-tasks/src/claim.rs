@@ -764,6 +764,92 @@ mod tests {
         assert_eq!(settle_records(&layout, &wallet, &mut state).expect("settled"), 0);
     }
 
+    /// The PANs recovery makes from a record are the very bits the claim gave and sent, for
+    /// coins at any places of the seed's keystream (the look in the other wallets takes some
+    /// out); a coin whose PANs are not its seed's is refused, and nothing is written.
+    #[test]
+    fn a_record_gives_back_every_pan_bit_for_bit() {
+        let mut coins: Vec<Coin> = (1..=3000).map(bare).collect();
+        let keys = Keys::give(coins.iter_mut());
+        // Some coins set aside between the PANs and the record: their places are skipped.
+        let kept: Vec<Coin> =
+            coins.iter().enumerate().filter(|(i, _)| i % 7 != 3).map(|(_, c)| c.clone()).collect();
+        let bytes = encode_record(&keys, &kept).expect("encodes");
+        assert_eq!(bytes.len(), RECORD_HEAD + kept.len() * RECORD_COIN);
+        let back = decode_record(&bytes).expect("decodes");
+        assert_eq!(back.len(), kept.len());
+        for (was, is) in kept.iter().zip(&back) {
+            assert_eq!(is.id(), was.id());
+            assert_eq!(is.ans, was.ans);
+            assert_eq!(is.pown, was.pown);
+            assert_eq!(is.pans(), was.pans(), "coin {}", was.id());
+        }
+        // Every coin got PANs of its own.
+        let distinct: std::collections::HashSet<_> =
+            back.iter().filter_map(|c| c.pans().map(|p| p[0])).collect();
+        assert_eq!(distinct.len(), back.len());
+        // A coin carrying other PANs (never expected) makes no record.
+        let mut wrong = kept.clone();
+        wrong[5] = wrong[5].clone().with_pans([[9; 16]; RAIDA_COUNT]);
+        assert!(encode_record(&keys, &wrong).is_err());
+        // A record cut short is refused, not guessed.
+        assert!(decode_record(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// A crash while recovery was writing an interrupted claim's coins to `Limbo`: one coin
+    /// published there, the temporary files of two others left (one under the name every
+    /// recovery used to give it, `.{coin file}.claim.partial`, one under a name of its own), the
+    /// last not written. The next start succeeds, and each coin is in `Limbo` exactly once with
+    /// the record's keys (its ANs and its PANs); the temporaries and the record are gone.
+    /// With the name every recovery used to give a coin's temporary file, this start failed:
+    /// the new temporary could not be created where the old one stood.
+    #[test]
+    fn a_crash_during_recoverys_limbo_write_does_not_stop_the_next_start_nor_lose_a_coin() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let wallet = WalletName::parse("Default").expect("name");
+        layout.create_wallet_dirs(&wallet).expect("dirs");
+        let (coins, keys) = keyed(1..=4);
+        ClaimRecord::write(&layout, &wallet, TaskId::new(), &keys, &coins).expect("record");
+        // What the crashed recovery left, read from the record as it reads it.
+        let record = read_records(&record_folder(&layout, &wallet)).expect("reads");
+        assert_eq!(record, coins);
+        let limbo = layout.folder(&wallet, Folder::Limbo);
+        put(&layout, &wallet, Folder::Limbo, &coins[0]);
+        let temp = |coin: &Coin, suffix: &str| {
+            let name = format!(".{}{suffix}", crate::store::coin_file_name(coin));
+            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin)).expect("encodes");
+            fs::write(limbo.join(name), bytes).expect("written");
+        };
+        temp(&coins[1], ".claim.partial");
+        temp(&coins[2], &format!(".claim-{}.partial", uuid::Uuid::new_v4().simple()));
+
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let config = crate::service::ServiceConfig::new(tmp.path());
+        let service = runtime
+            .block_on(async {
+                tokio::task::spawn_blocking(move || crate::Service::open(config)).await
+            })
+            .expect("no panic")
+            .expect("the start succeeds");
+        runtime.block_on(service.shutdown());
+
+        let mut names: Vec<String> = fs::read_dir(&limbo)
+            .expect("Limbo")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert!(names.iter().all(|n| !n.starts_with('.')), "no temporary is left: {names:?}");
+        assert_eq!(names.len(), 4, "each coin once: {names:?}");
+        let mut held = folder_coins(&layout, &wallet, Folder::Limbo);
+        held.sort_by_key(|c| c.serial.get());
+        for (is, was) in held.iter().zip(&coins) {
+            assert_eq!((is.id(), is.ans, is.pans()), (was.id(), was.ans, was.pans()));
+        }
+        assert!(folder_coins(&layout, &wallet, Folder::Trash).is_empty(), "nothing set aside");
+        assert!(record_wallets(&layout).is_empty(), "the record is settled");
+    }
+
     /// A record coin the wallet holds with keys of another claim: nothing is written for it,
     /// and the record stays (its keys may still be live).
     #[test]
