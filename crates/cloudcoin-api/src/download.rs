@@ -58,8 +58,7 @@ pub(crate) async fn task_file(task: &TaskView) -> Result<Response<ApiBody>, ApiE
 fn read_if_same(path: &PathBuf, sha256: &str) -> Option<Bytes> {
     let mut bytes = Vec::new();
     std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).ok()?;
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(Sha256::digest(&bytes));
     crate::session::constant_time_eq(hex.as_bytes(), sha256.to_ascii_lowercase().as_bytes())
         .then(|| Bytes::from(bytes))
 }
@@ -74,6 +73,11 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// The bytes `filename*` writes as they are (RFC 8187's `attr-char`, narrowed to the unreserved
+/// characters of a URI): letters, digits and `-._~`; every other byte is percent-encoded.
+const ATTR_CHAR: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// `attachment` with the file's name: plain ASCII in `filename`, the exact name (UTF-8,
 /// percent-encoded) in `filename*`.
 fn content_disposition(path: &Path) -> String {
@@ -82,14 +86,7 @@ fn content_disposition(path: &Path) -> String {
         .chars()
         .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
         .collect();
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let encoded = percent_encoding::utf8_percent_encode(&name, ATTR_CHAR);
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
@@ -116,6 +113,9 @@ mod tests {
         let d = content_disposition(Path::new("/x/10 CC \"a\"é.png"));
         assert!(d.starts_with("attachment; filename=\"10 CC _a__.png\""), "{d}");
         assert!(d.ends_with("filename*=UTF-8''10%20CC%20%22a%22%C3%A9.png"), "{d}");
+        // A percent sign, a quote, a separator and a star are encoded; the unreserved marks are not.
+        let d = content_disposition(Path::new("/x/a%b'c;d*~e_f-g.zip"));
+        assert!(d.ends_with("filename*=UTF-8''a%25b%27c%3Bd%2A~e_f-g.zip"), "{d}");
         assert_eq!(content_type(Path::new("a.PNG")), "image/png");
         assert_eq!(content_type(Path::new("a.bin")), "application/octet-stream");
     }

@@ -148,7 +148,7 @@ pub enum CodecError {
     },
     /// The QR codes of a paper wallet do not give its coins.
     #[error(transparent)]
-    Paper(#[from] crate::qr_text::PaperError),
+    Paper(#[from] crate::paper_error::PaperError),
     /// The PNG encoder failed for a reason other than writing (an i/o failure is [`CodecError::Io`]).
     #[error("cannot encode the png")]
     PngEncode {

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::base45;
 pub(crate) use crate::page_id::{ID_BYTES, PageId, PageKey};
-use crate::qr_text::{Assembly, PaperError, Part};
+use crate::paper_error::PaperError;
+use crate::qr_text::{Assembly, Part};
 
 /// What every bound code's text starts with.
 pub(crate) const PREFIX: &str = "CC9P:";

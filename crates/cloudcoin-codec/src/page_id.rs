@@ -31,16 +31,14 @@ impl PageId {
             return None;
         }
         let mut id = [0u8; ID_BYTES];
-        for (i, byte) in id.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
+        hex::decode_to_slice(text, &mut id).ok()?;
         Some(PageId(id))
     }
 }
 
 impl fmt::Display for PageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02X}"))
+        f.write_str(&hex::encode_upper(self.0))
     }
 }
 
@@ -58,6 +56,23 @@ impl fmt::Display for PageKey {
         match self {
             PageKey::Unbound => f.write_str("without a page code (CC9:)"),
             PageKey::Bound(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_twelve_upper_case_digits_of_the_digest_and_reads_back() {
+        let id = PageId::of(b"abc");
+        // SHA-256("abc") starts ba7816bf8f01.
+        assert_eq!(id.to_string(), "BA7816BF8F01");
+        assert_eq!(PageId::parse("BA7816BF8F01"), Some(id));
+        for bad in ["ba7816bf8f01", "BA7816BF8F0", "BA7816BF8F011", "BA7816BF8F0G", "+A7816BF8F01"]
+        {
+            assert_eq!(PageId::parse(bad), None, "{bad}");
         }
     }
 }

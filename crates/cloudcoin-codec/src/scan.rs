@@ -6,7 +6,7 @@ use image::GrayImage;
 
 use crate::error::CodecError;
 use crate::framing::{PageKey, Pages};
-use crate::qr_text::{self, Part};
+use crate::qr_text::Part;
 
 /// Longest side, in pixels, of a picture that is read (a 600 dpi scan of a Letter page is
 /// 6,600 pixels high); larger pictures are refused before they are decoded.
@@ -337,7 +337,7 @@ where
 {
     let pages = read_pages(scans);
     if pages.is_empty() {
-        return Err(qr_text::PaperError::NoCodes.into());
+        return Err(crate::paper_error::PaperError::NoCodes.into());
     }
     if pages.len() == 1 {
         return pages.into_iter().next().expect("one page").into_coins();
@@ -358,7 +358,7 @@ where
     if problems.is_empty() {
         Ok(coins)
     } else {
-        Err(qr_text::PaperError::SomePagesIncomplete { pages: names, problems }.into())
+        Err(crate::paper_error::PaperError::SomePagesIncomplete { pages: names, problems }.into())
     }
 }
 

@@ -153,15 +153,14 @@ fn parse_an(text: &str) -> Result<AuthenticityNumber, String> {
     }
     let mut an = AuthenticityNumber::default();
     // The position of a bad character is named, never the character (see `sniff`).
-    let digit = |at: usize| {
-        char::from(digits[at])
-            .to_digit(16)
-            .ok_or_else(|| format!("character {} is not a hex digit", at + 1))
-    };
-    for (i, byte) in an.iter_mut().enumerate() {
-        let value = digit(2 * i)? * 16 + digit(2 * i + 1)?;
-        *byte = u8::try_from(value).expect("two hex digits fit in a byte");
-    }
+    hex::decode_to_slice(digits, &mut an).map_err(|e| match e {
+        hex::FromHexError::InvalidHexCharacter { index, .. } => {
+            format!("character {} is not a hex digit", index + 1)
+        }
+        hex::FromHexError::OddLength | hex::FromHexError::InvalidStringLength => {
+            "32 hex digits are needed".to_owned()
+        }
+    })?;
     Ok(an)
 }
 
@@ -623,6 +622,12 @@ mod tests {
         assert_eq!(hex_an(&text.as_bytes()[..31]), None);
         assert!(hex(&an).chars().all(|c| !c.is_ascii_uppercase()));
         assert!(parse_an("é".repeat(16).as_str()).is_err());
+        // A bad character is named by its position, first or second digit of its byte alike.
+        for at in [0, 5, 31] {
+            let mut bad = text.clone();
+            bad.replace_range(at..=at, "g");
+            assert_eq!(parse_an(&bad), Err(format!("character {} is not a hex digit", at + 1)));
+        }
     }
 
     #[test]

@@ -1,6 +1,24 @@
 //! Zip archives of coin files (`docs/SPEC.md` §4.4): written as one single-coin format-9 `.bin` per coin,
 //! stored uncompressed; read whatever coin files (bin, stack, png, nested zip) they hold, within
 //! [`Limits`].
+//!
+//! # How an archive is written
+//!
+//! The bytes are exactly those the `zip` crate's writer makes for the same entries; only the way
+//! they reach the writer differs.
+//!
+//! - **Up to 65,535 coins** (no zip64 needed) the entries are written here, front to back: each
+//!   coin is encoded first, so its size and CRC-32 are known before its local header is written,
+//!   and nothing is ever written twice. The writer is asked its position once, at the start (the
+//!   offsets count from there), and never seeks.
+//! - **Past that** (a backup of a bigger wallet) the archive needs zip64 records, and the `zip`
+//!   crate writes it. That crate seeks back to each entry's header to fill in its size once the
+//!   entry is written; it writes through `SeekWindow`, which keeps the last megabyte in memory,
+//!   so those seeks land in the buffer and cost no system call, and the writer under it sees its
+//!   bytes once, in order.
+//!
+//! Every writer takes a slice of coins or of references to them (`Borrow<Coin>`), so an export
+//! writes the wallet's own coins, not a copy of them.
 
 use std::borrow::Borrow;
 use std::collections::HashSet;

@@ -1,5 +1,34 @@
 //! The backup pipeline: a zip of every coin the wallet holds, written with the export's care
 //! (temporary file, fsync, verify, publish without replacing). The coins stay where they are.
+//!
+//! # Step by step
+//!
+//! 1. `Service::start_backup` checks the wallet and the folder (as an export's, `crate::folder`),
+//!    takes a snapshot of every coin the wallet holds, whatever its hold (key coins too), refuses
+//!    the folder if the backup's name or a numbered ` (n)` name is a symbolic link, records the
+//!    task, and runs the rest on a blocking thread. Nothing is reserved: the coins stay where
+//!    they are and may be spent meanwhile; the backup holds them as they were.
+//! 2. Open the output in the folder held open by handle: an unnamed file (`O_TMPFILE`), or where
+//!    the file system cannot make one the named temporary file `.{name}.{id}.partial`.
+//! 3. Write the journal record (the coins' digest, the folder's real path, the temporary name if
+//!    any, the amount and count) — `backup:after_journal`.
+//! 4. Write the zip (`write_zip`, progress 10 to 80) — `backup:after_write`; fsync it and keep only
+//!    a read-only handle — `backup:after_fsync`; read it back and check it holds exactly the
+//!    snapshot's coins (the same `Output` step as an export's, `export::Output::write_verified`).
+//! 5. Pick the final name ([`file_name`], or ` (n)` when it is taken), write it into
+//!    the journal record before the link, and publish the file without replacing anything
+//!    (`Dir::publish_unique`); fsync the folder.
+//! 6. The service records the task's outcome, then removes the journal record.
+//!
+//! # What a failure leaves
+//!
+//! Before the publish, a failure removes the temporary file (an unnamed one vanishes by itself)
+//! and ends the task in `error`; no coin has moved, so there is nothing to give back. If the
+//! temporary file, which holds a copy of the coins, cannot be removed, the task says where it is
+//! and the journal record stays, so the next start removes it (`recovery`). A temporary name left
+//! after the publish is removed the same way. At start-up, a backup record whose published file
+//! verifies makes the task `completed`; anything else is `error`, `Interrupted`, and the backup is
+//! started again by the user.
 
 use std::path::PathBuf;
 

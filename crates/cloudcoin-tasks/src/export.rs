@@ -299,7 +299,7 @@ pub(crate) fn run(
         }
     }
     // A test holds the export here, its file published and its coins still reserved.
-    fault::pause_point("export:published");
+    fault::pause_point(fault::FaultPoint::ExportPublished);
     // The coins are in the published file now: they leave the wallet's index at once, so an
     // import of that very file (a person may take it the moment it appears) stores them as new
     // coins instead of counting them as already present while they are on their way to Sent.

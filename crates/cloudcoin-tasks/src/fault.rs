@@ -2,7 +2,8 @@
 //!
 //! Every point is a variant of [`FaultPoint`]; the pipelines pass them, and the crash tests and
 //! the campaign take their lists from it ([`FaultPoint::ALL`] and one list per pipeline), so a
-//! new point is in every list the moment it exists. A point is spelled `pipeline:step`
+//! new point is in every list the moment it exists. A few points only pause a pipeline, to hold
+//! open a window where nothing is written ([`FaultPoint::PAUSE_ONLY`], not in `ALL`). A point is spelled `pipeline:step`
 //! (`export:after_rename`) in the environment variables below and in recorded runs
 //! ([`Display`](std::fmt::Display) and [`FromStr`](std::str::FromStr) use that spelling).
 //!
@@ -30,7 +31,13 @@ macro_rules! fault_points {
         $list:ident {
             $( $(#[$doc:meta])* $variant:ident = $name:literal, )*
         }
-    )*) => {
+    )*
+    @pause_only
+        $(#[$pause_doc:meta])*
+        $pause_list:ident {
+            $( $(#[$pdoc:meta])* $pvariant:ident = $pname:literal, )*
+        }
+    ) => {
         /// A named point in a pipeline where a crash test can abort the process, fail with an
         /// i/o error, or pause (see the crate's `fault-injection` feature).
         ///
@@ -46,6 +53,7 @@ macro_rules! fault_points {
         /// assert_eq!(point.to_string(), "export:after_rename");
         /// assert!(FaultPoint::EXPORT.contains(&point));
         /// assert!(FaultPoint::ALL.iter().all(|p| p.to_string().parse() == Ok(*p)));
+        /// assert!(!FaultPoint::ALL.contains(&FaultPoint::ExportPublished)); // pause-only
         /// # Ok(()) }
         /// # #[cfg(not(feature = "fault-injection"))]
         /// # fn main() {}
@@ -58,13 +66,19 @@ macro_rules! fault_points {
         )]
         pub enum FaultPoint {
             $($( $(#[$doc])* $variant, )*)*
+            $( $(#[$pdoc])* $pvariant, )*
         }
 
         impl FaultPoint {
-            /// Every fault point, pipeline by pipeline, each pipeline's in the order it passes
-            /// them.
+            /// Every fault point a crash or an i/o error can be aimed at, pipeline by pipeline,
+            /// each pipeline's in the order it passes them (the pause-only points are
+            /// [`FaultPoint::PAUSE_ONLY`]).
             #[cfg(feature = "fault-injection")]
             pub const ALL: &'static [FaultPoint] = &[$($(FaultPoint::$variant,)*)*];
+
+            $(#[$pause_doc])*
+            #[cfg(feature = "fault-injection")]
+            pub const $pause_list: &'static [FaultPoint] = &[$(FaultPoint::$pvariant,)*];
 
             $(
                 $(#[$list_doc])*
@@ -80,6 +94,7 @@ macro_rules! fault_points {
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $($(FaultPoint::$variant => $name,)*)*
+                    $(FaultPoint::$pvariant => $pname,)*
                 }
             }
         }
@@ -90,6 +105,7 @@ macro_rules! fault_points {
             fn from_str(s: &str) -> Result<FaultPoint, UnknownFaultPoint> {
                 match s {
                     $($($name => Ok(FaultPoint::$variant),)*)*
+                    $($pname => Ok(FaultPoint::$pvariant),)*
                     _ => Err(UnknownFaultPoint(())),
                 }
             }
@@ -167,6 +183,15 @@ fault_points! {
         /// Moving a deleted wallet's folder away (`wallet:delete_move`).
         WalletDeleteMove = "wallet:delete_move",
     }
+@pause_only
+    /// The points where a test can only pause a pipeline (`CLOUDCOIN_PAUSE`), to hold a window
+    /// open where nothing is written, so no crash or i/o error is aimed there; not in
+    /// [`FaultPoint::ALL`].
+    PAUSE_ONLY {
+        /// An export's file is published under its final name and its coins are still reserved,
+        /// before they leave the wallet's index (`export:published`).
+        ExportPublished = "export:published",
+    }
 }
 
 impl fmt::Display for FaultPoint {
@@ -226,11 +251,12 @@ pub(crate) fn point(point: FaultPoint) -> io::Result<()> {
     Ok(())
 }
 
-/// A pause-only point, for a window a test must hold open but where nothing is written (so no
-/// crash or i/o fault is aimed there): with fault injection compiled in, holds the pipeline
-/// while `CLOUDCOIN_PAUSE` names `step` (see [`point`]'s pause).
+/// A pause-only point (one of [`FaultPoint::PAUSE_ONLY`]), for a window a test must hold open
+/// but where nothing is written: with fault injection compiled in, holds the pipeline while
+/// `CLOUDCOIN_PAUSE` names it (see [`point`]'s pause).
 #[cfg(feature = "fault-injection")]
-pub(crate) fn pause_point(step: &str) {
+pub(crate) fn pause_point(point: FaultPoint) {
+    let step = point.as_str();
     if std::env::var("CLOUDCOIN_PAUSE").is_ok_and(|s| s == step)
         && let Ok(flag) = std::env::var("CLOUDCOIN_PAUSE_FILE")
     {
@@ -241,7 +267,7 @@ pub(crate) fn pause_point(step: &str) {
 /// A pause-only point (fault injection is not compiled in).
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
-pub(crate) fn pause_point(_step: &str) {}
+pub(crate) fn pause_point(_point: FaultPoint) {}
 
 /// Holds the pipeline at `step`: creates the file `flag`, then waits until the test removes it
 /// (having changed the world meanwhile — made a folder read-only, say).
@@ -341,6 +367,13 @@ mod tests {
                 assert_eq!(name.parse(), Ok(point));
             }
         }
+        // The pause-only points read back too, but no crash or i/o error is aimed at them.
+        for &point in FaultPoint::PAUSE_ONLY {
+            assert!(!FaultPoint::ALL.contains(&point), "{point} is pause-only");
+            assert!(!names.contains(point.as_str()), "{point} shares a spelling");
+            assert_eq!(point.to_string().parse(), Ok(point));
+        }
+        assert_eq!("export:published".parse(), Ok(FaultPoint::ExportPublished));
         assert!("export:after_nothing".parse::<FaultPoint>().is_err());
         assert!("".parse::<FaultPoint>().is_err());
     }

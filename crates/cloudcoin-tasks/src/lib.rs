@@ -41,6 +41,26 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Reading the source
+//!
+//! The modules are private; each one's documentation (`//!` at the top of its file, or
+//! `cargo doc --document-private-items`) states its rules and, for a pipeline, its steps.
+//! `docs/ARCHITECTURE.md` maps them and lists every invariant with the test that keeps it.
+//!
+//! - `store`: the wallets on disk and their in-memory index, one concern per module —
+//!   `store::layout` (folders and file names), `store::index` (the index and its concurrency
+//!   rules), `store::scan` (the start-up scan), `store::moves` (a coin's file moving between
+//!   folders), `store::seam` (what the pipelines need from a store).
+//! - `export`, `import`, `backup`: the pipelines, step by step, with their fault points;
+//!   `journal` and `recovery`: the intent record each writes first, and how a crash is settled.
+//! - `claim`, `heal`, `reclaim`, `change`, `network`: the work with the RAIDA.
+//!
+//! Where a coin's file moves to `Sent`, and what guards it, is the first section of
+//! `store::moves`: the export's `finish` step moves its coins' files there only after the output
+//! is published under its final name and the journal says `committed`, never replacing a file;
+//! the coins are reserved from the moment the export chose them, then listed as leaving, so
+//! nothing else takes them, and a crash is rolled forward at the next start, never undone.
+//!
 //! # Features
 //!
 //! - `testing`: the `testing` module, a temporary data directory holding the coins a test

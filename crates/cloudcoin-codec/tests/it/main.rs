@@ -3,6 +3,7 @@
 // The helpers serve the modules that need every feature.
 #![cfg_attr(not(all(feature = "png", feature = "paper-scan", feature = "zip")), allow(dead_code))]
 
+mod features;
 mod golden;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]
 mod negative;
@@ -10,7 +11,8 @@ mod negative;
 mod pans;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]
 mod paper;
-#[cfg(feature = "pdf")]
+// It shares the paper module's coins.
+#[cfg(all(feature = "pdf", feature = "zip"))]
 mod pdf;
 #[cfg(all(feature = "png", feature = "paper-scan", feature = "zip"))]
 mod picture;

@@ -299,7 +299,7 @@ async fn an_import_of_a_just_published_export_never_counts_its_coins_as_present(
         &env,
         "import the published file",
         &[
-            ("CLOUDCOIN_PAUSE", "export:published"),
+            ("CLOUDCOIN_PAUSE", FaultPoint::ExportPublished.as_str()),
             ("CLOUDCOIN_PAUSE_FILE", flag.to_str().expect("utf-8")),
         ],
     );
