@@ -155,8 +155,20 @@ fn fault_points(o: &mut Options, list: &str) -> Result<(), String> {
     o.points = list
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|e| format!("--fault-points: {s:?}: {e}")))
-        .collect::<Result<_, _>>()?;
+        .map(|s| {
+            let point: cloudcoin_tasks::FaultPoint =
+                s.parse().map_err(|e| format!("--fault-points: {s:?}: {e}"))?;
+            // A pause-only point holds a window open for a test; it never aborts or fails, so a
+            // worker aimed at it would test nothing while the figures said it had.
+            if cloudcoin_tasks::FaultPoint::PAUSE_ONLY.contains(&point) {
+                return Err(format!(
+                    "--fault-points: {s:?} only pauses (it never aborts or fails); name one of \
+                     the points that do, such as export:after_rename"
+                ));
+            }
+            Ok(point)
+        })
+        .collect::<Result<_, String>>()?;
     Ok(())
 }
 
@@ -1064,5 +1076,25 @@ async fn client(service: Service, place: Place, seed: u64, me: u64, deadline: Op
                 let _ = service.list_wallets().await;
             }
         }
+    }
+}
+
+#[cfg(all(test, feature = "fault-injection"))]
+mod tests {
+    use super::parse;
+
+    fn points(list: &str) -> Result<Vec<cloudcoin_tasks::FaultPoint>, String> {
+        parse(&["--fault-points".to_owned(), list.to_owned()]).map(|o| o.points)
+    }
+
+    #[test]
+    fn fault_points_are_the_ones_that_fire() {
+        let chosen = points("export:after_rename").expect("a point that aborts");
+        assert_eq!(chosen.len(), 1);
+        for &point in cloudcoin_tasks::FaultPoint::PAUSE_ONLY {
+            let e = points(&point.to_string()).expect_err("a pause-only point is refused");
+            assert!(e.contains("only pauses"), "{e}");
+        }
+        assert!(points("no:such_point").expect_err("unknown").contains("not a fault point"));
     }
 }

@@ -300,6 +300,11 @@ impl<R: Read> Read for Crc32Reader<R> {
 /// that is itself a zip is left to the whole-file reader.
 #[cfg(feature = "zip")]
 fn zip<R: Read + Seek>(r: &mut R, limits: &Limits, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    let start = r.stream_position()?;
+    if start == 0 && plain_zip(r, limits, sink)? {
+        return Ok(());
+    }
+    r.seek(SeekFrom::Start(start))?;
     let mut archive = zip::ZipArchive::new(r).map_err(|_| Stop::Other)?;
     if archive.len() > limits.max_entries {
         return Err(Stop::Other);
@@ -339,6 +344,149 @@ fn zip<R: Read + Seek>(r: &mut R, limits: &Limits, sink: &mut Sink<'_>) -> Resul
         }
     }
     Ok(())
+}
+
+/// Most bytes of a zip's central directory [`plain_zip`] holds at a time.
+#[cfg(feature = "zip")]
+const DIRECTORY_PART: usize = 1 << 20;
+
+/// A zip as [`crate::write_zip`] writes up to 65,535 coins, read without holding its central
+/// directory (the `zip` crate's reader keeps every entry of it, about 260 bytes a coin): the
+/// directory is read a part at a time and each of its entries checked against its local header
+/// and its bytes (stored, CRC) before the entry's coins are handed over, in the directory's
+/// order. Only the layout `write_zip` writes is followed: no comment, no zip64 records (65,535
+/// entries, the count's largest value, are read as that count when none follow), entries back to
+/// back from the start of the file, each a stored regular file of version 1.0 made by Unix, with
+/// no flags but the UTF-8 name, no extra field and no comment, none a folder or an archiver's
+/// litter, the directory right after the last entry.
+/// Returns `false`, having handed over nothing, when the end record is not of that layout; stops
+/// with [`Stop::Other`] when an entry is not, so the `zip` crate's reader decides on the file as
+/// it always has (the entries handed over by then are those it reads first).
+#[cfg(feature = "zip")]
+fn plain_zip<R: Read + Seek>(
+    r: &mut R,
+    limits: &Limits,
+    sink: &mut Sink<'_>,
+) -> Result<bool, Stop> {
+    const END_LEN: u64 = 22;
+    const LOCAL_LEN: usize = 30;
+    const CENTRAL_LEN: usize = 46;
+    // As `write_zip` writes them: version 1.0, made by Unix, a regular file of mode 0644.
+    const VERSION: u16 = 10;
+    const MADE_BY: u16 = (3 << 8) | VERSION;
+    const REGULAR_0644: u32 = 0o100_644 << 16;
+    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let len = r.seek(SeekFrom::End(0))?;
+    if len < END_LEN + 20 {
+        return Ok(false);
+    }
+    // The end record, and the 20 bytes before it: where a zip64 locator would be.
+    let mut end = [0u8; 20 + END_LEN as usize];
+    r.seek(SeekFrom::Start(len - end.len() as u64))?;
+    r.read_exact(&mut end)?;
+    let (locator, end) = end.split_at(20);
+    let entries = u16_at(end, 10);
+    let (directory_len, directory_at) = (u64::from(u32_at(end, 12)), u64::from(u32_at(end, 16)));
+    let plain = u32_at(end, 0) == 0x0605_4b50
+        && u32_at(locator, 0) != 0x0706_4b50
+        && u16_at(end, 4) == 0
+        && u16_at(end, 6) == 0
+        && u16_at(end, 8) == entries
+        && u16_at(end, 20) == 0
+        && directory_at.checked_add(directory_len) == Some(len - END_LEN);
+    if !plain {
+        return Ok(false);
+    }
+    if usize::from(entries) > limits.max_entries {
+        return Err(Stop::Other);
+    }
+    let (mut local_at, mut directory_read, mut total) = (0u64, 0u64, 0u64);
+    let (mut part, mut data, mut header) = (Vec::new(), Vec::new(), Vec::new());
+    let mut used = 0usize;
+    for _ in 0..entries {
+        // The next central entry: whole in `part`, else the next part of the directory is read.
+        let whole_in_part = |part: &[u8], used: usize| {
+            part.len() >= used + CENTRAL_LEN
+                && part.len() >= used + CENTRAL_LEN + usize::from(u16_at(part, used + 28))
+        };
+        if !whole_in_part(&part, used) {
+            let left = directory_len - directory_read;
+            let step = left.min(DIRECTORY_PART as u64);
+            part.drain(..used);
+            used = 0;
+            let kept = part.len();
+            part.resize(kept + usize::try_from(step).map_err(|_| Stop::Other)?, 0);
+            r.seek(SeekFrom::Start(directory_at + directory_read))?;
+            r.read_exact(&mut part[kept..])?;
+            directory_read += step;
+            if !whole_in_part(&part, used) {
+                return Err(Stop::Other);
+            }
+        }
+        let c = &part[used..];
+        let flags = u16_at(c, 8);
+        let (crc, size) = (u32_at(c, 16), u32_at(c, 20));
+        let name_len = usize::from(u16_at(c, 28));
+        let name = &c[CENTRAL_LEN..CENTRAL_LEN + name_len];
+        let name_text = String::from_utf8_lossy(name);
+        let entry_plain = u32_at(c, 0) == 0x0201_4b50
+            && u16_at(c, 4) == MADE_BY
+            && u16_at(c, 6) == VERSION
+            && u32_at(c, 38) == REGULAR_0644
+            && flags & !(1 << 11) == 0
+            && u16_at(c, 10) == 0
+            && u32_at(c, 24) == size
+            && u16_at(c, 30) == 0
+            && u16_at(c, 32) == 0
+            && u16_at(c, 34) == 0
+            && u64::from(u32_at(c, 42)) == local_at
+            && !name.ends_with(b"/")
+            && !name.ends_with(b"\\")
+            && !name_text.starts_with("__MACOSX/")
+            && name_text.rsplit('/').next() != Some(".DS_Store");
+        if !entry_plain {
+            return Err(Stop::Other);
+        }
+        let declared = u64::from(size);
+        if declared > limits.max_entry_bytes
+            || declared > limits.max_total_bytes.saturating_sub(total)
+        {
+            return Err(Stop::Other);
+        }
+        // Its local header says the same, and its bytes are what the directory says.
+        header.resize(LOCAL_LEN + name_len, 0);
+        r.seek(SeekFrom::Start(local_at))?;
+        r.read_exact(&mut header)?;
+        let local_plain = u32_at(&header, 0) == 0x0403_4b50
+            && u16_at(&header, 4) == VERSION
+            && u16_at(&header, 6) == flags
+            && u16_at(&header, 8) == 0
+            && u32_at(&header, 14) == crc
+            && u32_at(&header, 18) == size
+            && u32_at(&header, 22) == size
+            && usize::from(u16_at(&header, 26)) == name_len
+            && u16_at(&header, 28) == 0
+            && &header[LOCAL_LEN..] == name;
+        if !local_plain {
+            return Err(Stop::Other);
+        }
+        data.resize(usize::try_from(declared).map_err(|_| Stop::Other)?, 0);
+        r.read_exact(&mut data)?;
+        if crc32fast::hash(&data) != crc || data.starts_with(b"PK") {
+            return Err(Stop::Other); // a damaged entry, or a nested archive
+        }
+        total += declared;
+        local_at += (LOCAL_LEN + name_len) as u64 + declared;
+        used += CENTRAL_LEN + name_len;
+        for coin in crate::sniff::decode_any(&data, limits)? {
+            sink.coin(coin)?;
+        }
+    }
+    if local_at != directory_at || used != part.len() || directory_read != directory_len {
+        return Err(Stop::Other);
+    }
+    Ok(true)
 }
 
 /// A stack in the shape `{"cloudcoin":[ … ]}` (byte order mark and white space allowed): each
@@ -537,6 +685,35 @@ mod tests {
         })
     }
 
+    /// A zip as `write_zip` writes it is read by `plain_zip` itself (not the `zip` crate's
+    /// reader, which holds the whole directory), with the coins in their order; the same
+    /// archive with a comment is left to the `zip` crate, having handed nothing over.
+    #[test]
+    fn a_zip_as_written_here_is_read_without_the_zip_crate() {
+        let coins: Vec<Coin> = (0..300).map(|i| coin(i as i8 % 7 - 3, 1000 + i)).collect();
+        let mut out = Cursor::new(Vec::new());
+        crate::write_zip(&mut out, &coins, &crate::WriteOptions::new()).expect("write");
+        let mut bytes = out.into_inner();
+        let read = |bytes: &[u8]| {
+            let (mut got, mut delivered) = (Vec::new(), 0);
+            let mut each = |c: Coin| {
+                got.push(c);
+                Ok(())
+            };
+            let mut sink =
+                Sink { each: &mut each, delivered: &mut delivered, seen: HashSet::new() };
+            let plain = plain_zip(&mut Cursor::new(bytes), &Limits::default(), &mut sink);
+            (plain.ok(), got)
+        };
+        assert_eq!(read(&bytes), (Some(true), coins.clone()));
+        // A comment on the archive: not the layout written here.
+        let n = bytes.len();
+        bytes[n - 2] = 3;
+        bytes.extend_from_slice(b"abc");
+        assert_eq!(read(&bytes), (Some(false), Vec::new()));
+        assert_eq!(streamed(&bytes).expect("the zip crate reads it"), coins);
+    }
+
     /// Every file kind, with every prefix of it and with one byte changed at many places: the
     /// streaming reader gives the coins or the error the whole-file reader gives.
     #[test]
@@ -572,6 +749,31 @@ mod tests {
                 let mut longer = bytes.clone();
                 longer.extend_from_slice(b" x");
                 same(&longer);
+            }
+        }
+    }
+
+    /// A zip as `write_zip` writes it with each of its bytes changed in turn, two ways (every
+    /// header field, name and CRC included): the streaming reader, which reads that layout
+    /// itself, gives the coins or the error the whole-file reader (the `zip` crate) gives.
+    #[test]
+    fn a_zip_changed_at_any_byte_reads_as_the_zip_crate_reads_it() {
+        let coins: Vec<Coin> = (0..3).map(|i| coin(i as i8 - 1, 70_000 + i)).collect();
+        let mut out = Cursor::new(Vec::new());
+        crate::write_zip(&mut out, &coins, &crate::WriteOptions::new()).expect("write");
+        let bytes = out.into_inner();
+        for at in 0..bytes.len() {
+            for flip in [0x01, 0x80] {
+                let mut changed = bytes.clone();
+                changed[at] ^= flip;
+                let whole = crate::decode_any(&changed, &Limits::default());
+                match (whole, streamed(&changed)) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "byte {at} ^ {flip:#x}"),
+                    (Err(a), Err(b)) => {
+                        assert_eq!(a.to_string(), b.to_string(), "byte {at} ^ {flip:#x}")
+                    }
+                    (a, b) => panic!("byte {at} ^ {flip:#x}: whole {a:?}, streamed {b:?}"),
+                }
             }
         }
     }

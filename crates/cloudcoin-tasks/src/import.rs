@@ -9,6 +9,13 @@
 //! published under their single-coin names without replacing anything, and `Bank` is synced once:
 //! a few syncs per import (one per batch of up to 4,096 coins), never one per coin.
 //!
+//! **Memory: one copy of each coin.** A file named by its path is read coin by coin
+//! (`read_each`; a picture is read whole, to scan), so its bytes and its coins are never held
+//! at once; an item found broken half-way gives back the coins taken from it. A new coin is
+//! claimed in the index as the same allocation the import goes on with (`Arc`), and the look
+//! at the other folders borrows the coins. A 65,535-coin stack (62 MB of text) is imported in
+//! about the memory of its coins.
+//!
 //! # Storing, step by step
 //!
 //! Import writes a record `{op:"import", id, wallet}` first (`import:after_journal`), claims the
@@ -105,16 +112,17 @@
 //! a file leaves `Import` only after all its coins are stored, so an interrupted pick-up is simply
 //! repeated. Files in `Import` that are not coin files stay where they are.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{Read as _, Seek as _, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use cloudcoin_codec::{
-    Limits, PaperScan, decode_any, is_picture_to_scan, read_pages, scan_picture,
+    Limits, PaperScan, decode_any, is_picture_to_scan, read_each, read_pages, scan_picture,
 };
 use cloudcoin_domain::{Amount, Coin, CoinId, Tag, WalletName, total_value};
 
@@ -169,32 +177,8 @@ pub(crate) struct ImportJob {
 fn load(item: &ImportItem, own: Option<&crate::folder::OwnTree>) -> Result<Vec<u8>, String> {
     match item {
         ImportItem::File(path) => {
-            if !path.is_absolute() {
-                return Err("the path is not absolute".to_owned());
-            }
-            let file = match own {
-                Some(own) => own.open_import_source(path)?,
-                None => {
-                    let meta =
-                        fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
-                    if !meta.is_file() {
-                        return Err("it is not a regular file".to_owned());
-                    }
-                    fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?
-                }
-            };
-            let meta = file.metadata().map_err(|e| format!("cannot read the file: {e}"))?;
-            if !meta.is_file() {
-                return Err("it is not a regular file".to_owned());
-            }
-            if meta.len() > MAX_FILE_BYTES {
-                return Err(format!("the file is larger than {MAX_FILE_BYTES} bytes"));
-            }
-            let mut bytes = Vec::with_capacity(meta.len() as usize);
-            file.take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read the file: {e}"))?;
-            Ok(bytes)
+            let (file, len) = open_item_file(path, own)?;
+            read_whole(file, len)
         }
         ImportItem::Bytes(bytes) => {
             if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
@@ -214,6 +198,167 @@ fn load(item: &ImportItem, own: Option<&crate::folder::OwnTree>) -> Result<Vec<u
                 .map_err(|e| format!("the inline data is not valid base64: {e}"))
         }
         _ => Err("this server does not read this kind of import item".to_owned()),
+    }
+}
+
+/// Opens the file an import item names, with its length: an absolute path to a regular file
+/// of at most [`MAX_FILE_BYTES`], outside `own` when given.
+fn open_item_file(
+    path: &Path,
+    own: Option<&crate::folder::OwnTree>,
+) -> Result<(fs::File, u64), String> {
+    if !path.is_absolute() {
+        return Err("the path is not absolute".to_owned());
+    }
+    let file = match own {
+        Some(own) => own.open_import_source(path)?,
+        None => {
+            let meta = fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+            if !meta.is_file() {
+                return Err("it is not a regular file".to_owned());
+            }
+            fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?
+        }
+    };
+    let meta = file.metadata().map_err(|e| format!("cannot read the file: {e}"))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".to_owned());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("the file is larger than {MAX_FILE_BYTES} bytes"));
+    }
+    Ok((file, meta.len()))
+}
+
+/// All of an opened item file of `len` bytes; one that grew past [`MAX_FILE_BYTES`] since it
+/// was opened is refused.
+fn read_whole(file: fs::File, len: u64) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
+        return Err(format!("the file is larger than {MAX_FILE_BYTES} bytes"));
+    }
+    Ok(bytes)
+}
+
+/// What an item was, once read.
+enum ItemRead {
+    /// A coin file: its coins went to the caller one by one.
+    Coins,
+    /// A photo or scan of printed coins: its bytes, for the QR codes to be read.
+    Picture(Vec<u8>),
+}
+
+/// Reads the item `item`, giving each of its coins to `each` in file order, or returns the
+/// bytes of a picture to scan.
+///
+/// A file named by its path is read coin by coin ([`read_each`], which accepts and refuses
+/// exactly what `decode_any` does), so the import never holds a file's bytes and its coins at
+/// once (a 65,535-coin stack is 62 MB of text). A file that starts as a picture does (JPEG, or
+/// PNG, which holds coins only in a chunk of its own) is read whole, as inline items are. When
+/// this fails, coins given to `each` before the error came from an item that is refused: the
+/// caller drops them.
+fn read_item(
+    item: &ImportItem,
+    own: Option<&crate::folder::OwnTree>,
+    each: &mut dyn FnMut(Coin),
+) -> Result<ItemRead, String> {
+    let whole = |bytes: Vec<u8>, each: &mut dyn FnMut(Coin)| {
+        if is_picture_to_scan(&bytes) {
+            return Ok(ItemRead::Picture(bytes));
+        }
+        let coins = decode_any(&bytes, &Limits::default()).map_err(|e| reason_of(&e))?;
+        drop(bytes);
+        coins.into_iter().for_each(each);
+        Ok(ItemRead::Coins)
+    };
+    let ImportItem::File(path) = item else { return whole(load(item, own)?, each) };
+    let (mut file, len) = open_item_file(path, own)?;
+    let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
+    let mut head = [0u8; 8];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]).map_err(cannot)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    file.rewind().map_err(cannot)?;
+    if is_picture_to_scan(&head[..got]) || head[..got].starts_with(PNG_START) {
+        return whole(read_whole(file, len)?, each);
+    }
+    let file = AtMost { file, read: 0 };
+    read_each(file, &Limits::default(), &mut |coin| {
+        each(coin);
+        Ok(())
+    })
+    .map_err(|e| reason_of(&e))?;
+    Ok(ItemRead::Coins)
+}
+
+/// The first bytes of every PNG file.
+const PNG_START: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// An item file read no further than [`MAX_FILE_BYTES`]: one that grew past it since it was
+/// opened fails to read, as [`load`] refuses it, instead of filling memory.
+struct AtMost {
+    file: fs::File,
+    /// Where in the file the next read starts.
+    read: u64,
+}
+
+impl std::io::Read for AtMost {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > MAX_FILE_BYTES {
+            let larger = format!("the file is larger than {MAX_FILE_BYTES} bytes");
+            return Err(std::io::Error::other(larger));
+        }
+        let n = self.file.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for AtMost {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.read = self.file.seek(to)?;
+        Ok(self.read)
+    }
+}
+
+/// The coins an import read, each with the item it came from: the first copy of each coin.
+#[derive(Default)]
+struct Found {
+    ids: HashSet<CoinId>,
+    coins: Vec<(usize, Coin)>,
+}
+
+impl Found {
+    /// Takes `coin` of item `i` (named `source`): a rejection (in `rejected`) when it is not
+    /// money, kept when it is the first copy, left when it is another.
+    fn take(&mut self, i: usize, coin: Coin, source: &str, rejected: &mut Vec<Rejection>) {
+        if !coin.denomination.is_money() {
+            rejected.push(Rejection {
+                item: count(i),
+                source: source.to_owned(),
+                reason: format!(
+                    "coin #{} has denomination code {}, which is not money; it was not imported",
+                    coin.serial,
+                    coin.denomination.code()
+                ),
+            });
+        } else if self.ids.insert(coin.id()) {
+            self.coins.push((i, coin));
+        }
+    }
+
+    /// Drops the coins taken since there were `kept`: those of an item refused after all.
+    fn drop_from(&mut self, kept: usize) {
+        for (_, coin) in self.coins.drain(kept..) {
+            self.ids.remove(&coin.id());
+        }
     }
 }
 
@@ -262,43 +407,33 @@ pub(crate) fn run(
         return failed(FailureKind::Io, format!("cannot write the journal: {}", error_chain(&e)));
     }
 
-    // Read every item; keep the first copy of each coin, with the item it came from.
+    // Read every item; keep the first copy of each coin, with the item it came from. A file's
+    // coins come one by one (see `read_item`); those of an item refused half-way go again.
     let mut rejected = Vec::new();
-    let mut seen = HashSet::new();
-    let mut found: Vec<(usize, Coin)> = Vec::new();
-    let mut take = |i: usize, source: &str, coins: Vec<Coin>, rejected: &mut Vec<Rejection>| {
-        for coin in coins {
-            if !coin.denomination.is_money() {
-                rejected.push(Rejection {
-                    item: count(i),
-                    source: source.to_owned(),
-                    reason: format!(
-                        "coin #{} has denomination code {}, which is not money; it was not imported",
-                        coin.serial,
-                        coin.denomination.code()
-                    ),
-                });
-            } else if seen.insert(coin.id()) {
-                found.push((i, coin));
-            }
-        }
-    };
+    let mut found = Found::default();
     // Photos and scans of printed pages: read their QR codes now, combine them below.
     let mut pictures: Vec<(usize, String, PaperScan)> = Vec::new();
     let n = job.items.len().max(1);
     for (i, item) in job.items.iter().enumerate() {
         let source = source_of(i, item);
-        let decoded = load(item, Some(&job.own_tree)).and_then(|bytes| {
-            if is_picture_to_scan(&bytes) {
+        let (kept, mut not_money) = (found.coins.len(), Vec::new());
+        let read = read_item(item, Some(&job.own_tree), &mut |coin| {
+            found.take(i, coin, &source, &mut not_money);
+        })
+        .and_then(|read| match read {
+            ItemRead::Coins => Ok(()),
+            ItemRead::Picture(bytes) => {
                 let scan = scan_picture(&bytes).map_err(|e| reason_of(&e))?;
                 pictures.push((i, source.clone(), scan));
-                return Ok(Vec::new());
+                Ok(())
             }
-            decode_any(&bytes, &Limits::default()).map_err(|e| reason_of(&e))
         });
-        match decoded {
-            Ok(coins) => take(i, &source, coins, &mut rejected),
-            Err(reason) => rejected.push(Rejection { item: count(i), source, reason }),
+        match read {
+            Ok(()) => rejected.append(&mut not_money),
+            Err(reason) => {
+                found.drop_from(kept);
+                rejected.push(Rejection { item: count(i), source, reason });
+            }
         }
         tracker.advance(job.id, 5 + (45 * (i + 1) / n) as u8, None);
     }
@@ -321,7 +456,9 @@ pub(crate) fn run(
         match page.coins() {
             Ok(coins) => {
                 let (i, source, _) = &pictures[first];
-                take(*i, source, coins.to_vec(), &mut rejected);
+                for coin in coins {
+                    found.take(*i, coin.clone(), source, &mut rejected);
+                }
             }
             Err(e) => {
                 for &k in page.scans() {
@@ -346,6 +483,8 @@ pub(crate) fn run(
         }
     }
 
+    let Found { coins: mut found, ids } = found;
+    drop(ids);
     // With the network, each new coin gets 25 fresh PANs, written in the claim's record before
     // any RAIDA hears of them, and is stored once, in its grade's folder, after the pown (see
     // `claim`). A coin that came with PANs keeps its own (they may be its only live keys): it
@@ -368,7 +507,7 @@ pub(crate) fn run(
     // `Bank` files are written unnamed (see `claiming`).
     let ahead = keys.as_ref().map(|keys| claiming::Ahead::start(layout, job, keys, &fresh));
     let kept = not_elsewhere_on_disk(layout, job, fresh, &mut rejected);
-    let fresh: Vec<Coin> = match kept {
+    let fresh: Vec<Arc<Coin>> = match kept {
         Ok(fresh) => fresh.into_iter().map(|(_, coin)| coin).collect(),
         Err(e) => {
             return failed(
@@ -392,7 +531,10 @@ pub(crate) fn run(
         Some(net) => {
             let keys = keys.as_ref().expect("keys are given with the network");
             let claim = claiming::Claim { net, keys, ahead };
-            claiming::claim_and_store(layout, tracker, job, claim, &fresh, &mut claims)
+            // The claim takes the coins themselves (a copy: a claim is of far fewer coins than
+            // the index shares with a plain import).
+            let coins: Vec<Coin> = fresh.iter().map(|c| Coin::clone(c)).collect();
+            claiming::claim_and_store(layout, tracker, job, claim, &coins, &mut claims)
         }
     };
     // Whatever happened, the index must say what is on disk: the stored coins become free (or
@@ -401,7 +543,7 @@ pub(crate) fn run(
     let stored = claims.settle();
 
     let by_id: std::collections::HashMap<CoinId, &Coin> =
-        fresh.iter().map(|c| (c.id(), c)).collect();
+        fresh.iter().map(|c| (c.id(), &**c)).collect();
     let stored_coins: Vec<&Coin> =
         stored.iter().filter_map(|(id, _)| by_id.get(id).copied()).collect();
     let amount = total_value(stored_coins).unwrap_or(Amount::MAX);
@@ -456,7 +598,7 @@ pub(crate) fn run(
 /// at once and only when none is busy, so two imports never wait for each other.
 /// The coins an import claimed, each with the item it came from, and how many were already
 /// present.
-type Claimed = (Vec<(usize, Coin)>, usize);
+type Claimed = (Vec<(usize, Arc<Coin>)>, usize);
 
 fn claim(
     job: &ImportJob,
@@ -552,7 +694,9 @@ fn claim(
                 }
             }
             None => {
-                let claim = Entry::new(into, String::new(), coin.clone(), Hold::Incoming(job.id));
+                // One copy of the coin, shared by the index and the import.
+                let coin = Arc::new(coin);
+                let claim = Entry::shared(into, String::new(), Arc::clone(&coin), Hold::Incoming(job.id));
                 state.coins.insert(coin.id(), claim);
                 fresh.push((item, coin));
             }
@@ -567,16 +711,17 @@ fn claim(
 fn not_elsewhere_on_disk(
     layout: &Layout,
     job: &ImportJob,
-    fresh: Vec<(usize, Coin)>,
+    fresh: Vec<(usize, Arc<Coin>)>,
     rejected: &mut Vec<Rejection>,
-) -> std::io::Result<Vec<(usize, Coin)>> {
+) -> std::io::Result<Vec<(usize, Arc<Coin>)>> {
     use crate::owners::OnDisk;
-    let coins: Vec<Coin> = fresh.iter().map(|(_, c)| c.clone()).collect();
+    let coins: Vec<&Coin> = fresh.iter().map(|(_, c)| &**c).collect();
     // After the claims (see `Owners::leaving`), before the folders are looked at: a file its
     // export is moving to `Sent` is found as sent away wherever the move has come to.
-    let ids: Vec<_> = coins.iter().map(Coin::id).collect();
+    let ids: Vec<_> = coins.iter().map(|c| c.id()).collect();
     let leaving = job.owners.leaving(&ids);
     let found = crate::owners::find_on_disk(layout, &coins, &leaving)?;
+    drop(coins);
     let mut kept = Vec::with_capacity(fresh.len());
     for (item, coin) in fresh {
         match found.get(&coin.id()) {
@@ -636,11 +781,11 @@ impl Drop for Claims<'_> {
 /// Writes each coin durably into Bank, recording what was stored (in order of `fresh`): as
 /// unnamed files where the file system makes them ([`store_unnamed`]), else through named
 /// temporary files ([`store_named`]); then one fsync of Bank.
-fn store_all(
+fn store_all<C: Borrow<Coin> + Sync>(
     tracker: &Tracker,
     job: &ImportJob,
     bank: &Path,
-    fresh: &[Coin],
+    fresh: &[C],
     stored: &mut Vec<(CoinId, String)>,
 ) -> Result<(), StepError> {
     let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
@@ -668,7 +813,7 @@ fn unnamed_batch() -> usize {
 }
 
 /// Takes a written, durable batch of unnamed files with their coins; says whether to go on.
-type Deliver<'a> = dyn FnMut(Vec<fs::File>, &[Coin]) -> std::io::Result<bool> + 'a;
+type Deliver<'a, C> = dyn FnMut(Vec<fs::File>, &[C]) -> std::io::Result<bool> + 'a;
 
 /// Stores each coin as a file with no name (`O_TMPFILE`) in Bank, batch by batch: every file of
 /// the batch is written, one `syncfs` of Bank's file system makes them durable, then each is
@@ -681,18 +826,18 @@ type Deliver<'a> = dyn FnMut(Vec<fs::File>, &[Coin]) -> std::io::Result<bool> + 
 /// links hold Bank's lock; writing unnamed files does not), so the import costs about the
 /// larger of the two, not their sum. A failure on either side stops both; the coins linked by
 /// then are stored.
-fn store_unnamed(
+fn store_unnamed<C: Borrow<Coin> + Sync>(
     tracker: &Tracker,
     job: &ImportJob,
     dir: &Dir,
-    fresh: &[Coin],
+    fresh: &[C],
     first: fs::File,
     stored: &mut Vec<(CoinId, String)>,
 ) -> std::io::Result<()> {
     let batch = unnamed_batch();
     // Writes the batches in order (the first coin to `first`, when given), handing each,
     // durable, to `deliver`, which says whether to go on.
-    let write = |mut first: Option<fs::File>, deliver: &mut Deliver<'_>| {
+    let write = |mut first: Option<fs::File>, deliver: &mut Deliver<'_, C>| {
         for chunk in fresh.chunks(batch) {
             let mut files = Vec::with_capacity(chunk.len());
             for coin in chunk {
@@ -702,7 +847,7 @@ fn store_unnamed(
                         std::io::Error::other("the file system stopped making unnamed files")
                     })?,
                 };
-                let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
+                let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin.borrow()))
                     .map_err(|e| std::io::Error::other(error_chain(&e)))?;
                 file.write_all(&bytes)?;
                 files.push(file);
@@ -716,8 +861,9 @@ fn store_unnamed(
         Ok(())
     };
     let n = fresh.len();
-    let mut link = |files: Vec<fs::File>, chunk: &[Coin]| -> std::io::Result<()> {
+    let mut link = |files: Vec<fs::File>, chunk: &[C]| -> std::io::Result<()> {
         for (file, coin) in files.iter().zip(chunk) {
+            let coin: &Coin = coin.borrow();
             let name = dir.link_unnamed_unique(file, &coin_file_name(coin))?;
             stored.push((coin.id(), name));
             if stored.len() == n / 2 + 1 {
@@ -758,11 +904,11 @@ fn store_unnamed(
 /// Stores the coins through named temporary files `.{name}.{task id}.partial` in Bank (where
 /// the file system cannot make unnamed files): all written, one `syncfs`, then each published
 /// by a hard link and the temporary name removed (`import:unlink_temp`).
-fn store_named(
+fn store_named<C: Borrow<Coin>>(
     tracker: &Tracker,
     job: &ImportJob,
     bank: &Path,
-    fresh: &[Coin],
+    fresh: &[C],
     stored: &mut Vec<(CoinId, String)>,
 ) -> Result<(), StepError> {
     let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
@@ -779,7 +925,7 @@ fn store_named(
             let path = durable::publish_unique(temp, bank, base, |_| Ok(()))?;
             let name =
                 path.file_name().map_or_else(|| base.clone(), |s| s.to_string_lossy().into_owned());
-            stored.push((coin.id(), name));
+            stored.push((coin.borrow().id(), name));
             if i == temps.len() / 2 {
                 fault::point(FaultPoint::ImportMidStore)?;
             }

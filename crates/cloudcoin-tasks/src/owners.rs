@@ -32,9 +32,12 @@
 //! `Sent` is one unless `allow_sent`, naming the file the coin left in from the newest export
 //! receipt that lists it (else the `Sent` folder) and saying that only claiming the coin with the
 //! RAIDA settles who owns it. Only a coin's conventional file name and its numbered names are
-//! looked at on disk (a file in `Sent` under another name is not found), so the cost is a few
-//! lookups per coin, not a listing of `Sent`. The start-up pick-up of files dropped into `Import`
-//! does not apply this rule.
+//! looked for on disk (a file in `Sent` under another name is not found). Each folder is listed
+//! once, keeping only the names of the coins looked for, unless it holds more than eight times
+//! as many files as there are coins: then each coin's names are looked up in it one by one (a
+//! 1-coin import never reads a `Sent` of a million files; a 65,535-coin import makes a few
+//! listings instead of five failed lookups per coin). The start-up pick-up of files dropped into
+//! `Import` does not apply this rule.
 //!
 //! **Rule: a coin on its way to `Sent` counts as sent.** Once an export's file is linked, its
 //! coins leave the wallet's index and their files, still in a held folder until the export's
@@ -46,6 +49,7 @@
 //! `import_faults::an_import_while_an_export_moves_its_coins_counts_them_as_sent` and
 //! `owners::tests::a_file_on_its_way_to_sent_counts_as_sent`.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io;
@@ -54,7 +58,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use cloudcoin_domain::{Coin, CoinId, WalletName};
 
-use crate::store::{Folder, Hold, Layout, WalletState, id_file_name, read_single_coin};
+use crate::store::{
+    ConventionalNames, Folder, Hold, Layout, WalletState, id_file_name, read_single_coin,
+};
 
 /// The service's wallets by name.
 pub(crate) type Wallets = BTreeMap<WalletName, Arc<Mutex<WalletState>>>;
@@ -221,41 +227,67 @@ fn wallet_dirs(layout: &Layout) -> io::Result<Vec<WalletDir>> {
 /// numbered names ` (2)`, ` (3)`, … that follow it (a coin sent twice). A file under another
 /// name is not found. Blocking.
 ///
+/// Each folder is listed once ([`names_in`]) rather than each coin's names looked up in it,
+/// unless the folder holds many more files than there are coins (then the names are looked up
+/// one by one, as a listing would cost more). A wallet's held folders are all listed before its
+/// `Sent` is: a file an export renames from one to the other while the folders are read is
+/// found in one or the other.
+///
 /// A file in a held folder that `leaving` names (its export is moving it to `Sent`) is found as
 /// [`OnDisk::Leaving`]: the coin is sent away whether its file is still in the held folder or
 /// already in `Sent`.
-pub(crate) fn find_on_disk(
+pub(crate) fn find_on_disk<C: Borrow<Coin>>(
     layout: &Layout,
-    coins: &[Coin],
+    coins: &[C],
     leaving: &Leaving,
 ) -> io::Result<HashMap<CoinId, OnDisk>> {
     let mut found: HashMap<CoinId, OnDisk> = HashMap::new();
     if coins.is_empty() {
         return Ok(found);
     }
+    let wanted: HashSet<CoinId> = coins.iter().map(|c| c.borrow().id()).collect();
+    // Past this many entries a folder is not read to its end: its names are looked up instead.
+    let most = coins.len().saturating_mul(8).saturating_add(1024);
+    let conventional = ConventionalNames::new();
     let dirs = wallet_dirs(layout)?;
     for dir in &dirs {
+        if found.len() == wanted.len() {
+            break;
+        }
+        let held_folders = if dir.deleted { &[][..] } else { &Folder::HELD[..] };
+        let held_names: Vec<(Folder, PathBuf, Names)> = held_folders
+            .iter()
+            .map(|&folder| {
+                let path = dir.path.join(folder.name());
+                let names = names_in(&path, &conventional, &wanted, false, most);
+                (folder, path, names)
+            })
+            .collect();
+        let sent = dir.path.join(Folder::Sent.name());
+        let sent_names = names_in(&sent, &conventional, &wanted, true, most);
         for coin in coins {
+            let coin: &Coin = coin.borrow();
             if found.contains_key(&coin.id()) {
                 continue;
             }
             let base = id_file_name(coin.id());
-            let held_folders = if dir.deleted { &[][..] } else { &Folder::HELD[..] };
-            let held = held_folders.iter().find(|folder| {
-                let path = dir.path.join(folder.name()).join(&base);
-                read_single_coin(&path).is_ok_and(|c| c.id() == coin.id() && c.ans == coin.ans)
-            });
-            if let Some(&folder) = held {
+            let same = |path: &Path| {
+                read_single_coin(path).is_ok_and(|c| c.id() == coin.id() && c.ans == coin.ans)
+            };
+            let held = held_names
+                .iter()
+                .find(|(_, path, names)| names.may_hold(&base) && same(&path.join(&base)));
+            if let Some((folder, _, _)) = held {
                 let (wallet, id) = (dir.name.clone(), coin.id());
-                let place = if leaving.contains(&(wallet.clone(), folder, id)) {
-                    OnDisk::Leaving { wallet, folder }
+                let place = if leaving.contains(&(wallet.clone(), *folder, id)) {
+                    OnDisk::Leaving { wallet, folder: *folder }
                 } else {
-                    OnDisk::Held { wallet, folder }
+                    OnDisk::Held { wallet, folder: *folder }
                 };
                 found.insert(coin.id(), place);
                 continue;
             }
-            if let Some(file) = in_sent(&dir.path.join(Folder::Sent.name()), &base, coin) {
+            if let Some(file) = in_sent(&sent, &sent_names, &base, &same) {
                 let place = OnDisk::Sent {
                     wallet: dir.name.clone(),
                     deleted: dir.deleted,
@@ -270,18 +302,84 @@ pub(crate) fn find_on_disk(
     Ok(found)
 }
 
-/// The name of a file in `sent` holding `coin` with the same ANs: `base` or a numbered name
-/// after it, as far as they go without a gap.
-fn in_sent(sent: &Path, base: &str, coin: &Coin) -> Option<String> {
+/// What is known of the names in one folder.
+enum Names {
+    /// The folder was read to its end: these are its names that name a coin looked for (its
+    /// conventional name, or a numbered name after it).
+    Listed(HashSet<String>),
+    /// The folder was not read (too many files, or it could not be listed): each name is
+    /// looked up on its own.
+    LookUp,
+}
+
+impl Names {
+    /// Whether the folder may hold a file named `name` (always, when it was not listed).
+    fn may_hold(&self, name: &str) -> bool {
+        match self {
+            Names::Listed(names) => names.contains(name),
+            Names::LookUp => true,
+        }
+    }
+}
+
+/// Reads the folder `dir` once, keeping the names that are the conventional name (read by
+/// `conventional`) of a coin in `wanted` — or, with `numbered`, a numbered name after one (` (2)`, …) — and no other. A
+/// folder that does not exist holds nothing; one that cannot be read, or holds more than `most`
+/// entries, is [`Names::LookUp`].
+fn names_in(
+    dir: &Path,
+    conventional: &ConventionalNames,
+    wanted: &HashSet<CoinId>,
+    numbered: bool,
+    most: usize,
+) -> Names {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Names::Listed(HashSet::new()),
+        Err(_) => return Names::LookUp,
+    };
+    let mut names = HashSet::new();
+    for (n, entry) in entries.enumerate() {
+        let Ok(entry) = entry else { return Names::LookUp };
+        if n >= most {
+            return Names::LookUp;
+        }
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let id = match numbered.then(|| unnumbered(name)).flatten() {
+            Some(base) => conventional.id_of(&base),
+            None => conventional.id_of(name),
+        };
+        if id.is_some_and(|id| wanted.contains(&id)) {
+            names.insert(name.to_owned());
+        }
+    }
+    Names::Listed(names)
+}
+
+/// The name `name` is numbered after (`a (2).bin` → `a.bin`), if it is a numbered name.
+fn unnumbered(name: &str) -> Option<String> {
+    let (stem, ext) = name.rsplit_once('.').map_or((name, ""), |(s, _)| (s, &name[s.len()..]));
+    let (base, number) = stem.strip_suffix(')')?.rsplit_once(" (")?;
+    let numbered = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+    numbered.then(|| format!("{base}{ext}"))
+}
+
+/// The name of a file in `sent` holding the coin (`same` says whether a file does): `base` or
+/// a numbered name after it, as far as they go without a gap. `names` are `sent`'s names, when
+/// it was listed.
+fn in_sent(sent: &Path, names: &Names, base: &str, same: &dyn Fn(&Path) -> bool) -> Option<String> {
     let mut hit = None;
     cloudcoin_domain::unique_file_name(base, |name| {
         let path = sent.join(name);
-        if fs::symlink_metadata(&path).is_err() {
+        let exists = match names {
+            Names::Listed(names) => names.contains(name),
+            Names::LookUp => fs::symlink_metadata(&path).is_ok(),
+        };
+        if !exists {
             return false;
         }
-        if hit.is_none()
-            && read_single_coin(&path).is_ok_and(|c| c.id() == coin.id() && c.ans == coin.ans)
-        {
+        if hit.is_none() && same(&path) {
             hit = Some(name.to_owned());
         }
         // Found: stop looking (an answer "free" ends the search).
@@ -409,6 +507,19 @@ mod tests {
 
     #[test]
     fn coins_are_found_in_held_folders_then_in_sent_with_their_receipt() {
+        found_in_held_folders_then_in_sent(0);
+    }
+
+    /// The same answers when the folders hold too many files to be listed for five coins (more
+    /// than eight times as many, and a thousand more): each name is looked up on its own.
+    #[test]
+    fn coins_are_found_by_their_names_in_folders_too_large_to_list() {
+        found_in_held_folders_then_in_sent(1_100);
+    }
+
+    /// Coins held, sent, sent twice, sent with other keys and nowhere, in folders that hold
+    /// `filler` other files each besides.
+    fn found_in_held_folders_then_in_sent(filler: usize) {
         let tmp = tempfile::tempdir().expect("tempdir");
         let layout = Layout { root: tmp.path().to_path_buf() };
         let w = |n: &str| WalletName::parse(n).expect("name");
@@ -431,6 +542,22 @@ mod tests {
         let receipt = serde_json::json!({"id":"e1","time":"t","amount":"1","coins":[sent.id().to_string()],"file":"/out/1 CloudCoin #1 ''.bin","sha256":"x"});
         fs::write(layout.folder(&w("A"), Folder::Receipts).join("e1.json"), receipt.to_string())
             .expect("receipt");
+        for (wallet, folder) in [("A", Folder::Sent), ("B", Folder::Sent), ("B", Folder::Limbo)] {
+            let dir = layout.folder(&w(wallet), folder);
+            for k in 0..filler {
+                fs::write(dir.join(format!("other {k}.txt")), b"x").expect("filler");
+            }
+        }
+        let listed = |wallet: &str, folder: Folder| {
+            let wanted: HashSet<CoinId> = [held.id(), sent.id()].into_iter().collect();
+            let dir = layout.folder(&w(wallet), folder);
+            matches!(
+                names_in(&dir, &ConventionalNames::new(), &wanted, true, 8 * 5 + 1024),
+                Names::Listed(_)
+            )
+        };
+        assert_eq!(listed("A", Folder::Sent), filler == 0, "listed only when small");
+        assert_eq!(listed("B", Folder::Limbo), filler == 0, "listed only when small");
 
         let all = [held.clone(), sent.clone(), sent_twice.clone(), other_keys, nowhere];
         let found = find_on_disk(&layout, &all, &Leaving::new()).expect("looks");

@@ -199,10 +199,14 @@ impl Ahead {
         layout: &Layout,
         job: &ImportJob,
         keys: &Arc<Keys>,
-        fresh: &[(usize, Coin)],
+        fresh: &[(usize, Arc<Coin>)],
     ) -> Ahead {
-        let coins: Arc<[Coin]> =
-            fresh.iter().map(|(_, c)| c).filter(|c| keys.contains(&c.id())).cloned().collect();
+        let coins: Arc<[Coin]> = fresh
+            .iter()
+            .map(|(_, c)| c)
+            .filter(|c| keys.contains(&c.id()))
+            .map(|c| Coin::clone(c))
+            .collect();
         if coins.is_empty() {
             return Ahead { record: None, bank: None };
         }

@@ -85,7 +85,12 @@ pub(crate) struct FileName(Option<Box<str>>);
 impl FileName {
     /// The name `name` of `coin`'s file.
     pub(crate) fn of(coin: &Coin, name: String) -> FileName {
-        if name == coin_file_name(coin) { FileName(None) } else { FileName(Some(name.into())) }
+        // An empty name (a claim's, named when it is stored) is never the conventional one.
+        if !name.is_empty() && name == coin_file_name(coin) {
+            FileName(None)
+        } else {
+            FileName(Some(name.into()))
+        }
     }
 
     /// The name, for the coin it was made for.
@@ -117,6 +122,13 @@ impl Entry {
     pub(crate) fn new(folder: Folder, file: String, coin: Coin, hold: Hold) -> Entry {
         let file = FileName::of(&coin, file);
         Entry { coin: Arc::new(coin), folder, hold, file }
+    }
+
+    /// `coin`, shared with its holder (an import storing it), held in the file `file` of
+    /// `folder`.
+    pub(crate) fn shared(folder: Folder, file: String, coin: Arc<Coin>, hold: Hold) -> Entry {
+        let file = FileName::of(&coin, file);
+        Entry { coin, folder, hold, file }
     }
 
     /// `coin`, found by the scan in the file `file` of `folder`; `conventional` says whether
@@ -544,12 +556,12 @@ pub(super) struct KnownFiles {
 
 /// The coin a conventional file name names, without the index: the value part of a
 /// conventional name for each denomination code.
-pub(super) struct ConventionalNames {
+pub(crate) struct ConventionalNames {
     values: HashMap<String, Denomination>,
 }
 
 impl ConventionalNames {
-    pub(super) fn new() -> ConventionalNames {
+    pub(crate) fn new() -> ConventionalNames {
         let values = (i8::MIN..=i8::MAX)
             .map(|code| {
                 let d = Denomination::from_code(code);
@@ -564,7 +576,7 @@ impl ConventionalNames {
     }
 
     /// The coin whose conventional file name `name` is, if it is one.
-    pub(super) fn id_of(&self, name: &str) -> Option<CoinId> {
+    pub(crate) fn id_of(&self, name: &str) -> Option<CoinId> {
         let (value, serial) =
             name.strip_suffix(" ''.bin").and_then(|n| n.rsplit_once(" CloudCoin #"))?;
         let (Some(denomination), Ok(serial)) = (self.values.get(value), serial.parse::<u32>())

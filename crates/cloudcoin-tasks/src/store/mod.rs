@@ -32,7 +32,7 @@ mod scan;
 mod seam;
 
 pub(crate) use arrivals::Arrivals;
-pub(crate) use index::{Entry, Held, Hold, Reserved, WalletState};
+pub(crate) use index::{ConventionalNames, Entry, Held, Hold, Reserved, WalletState};
 pub(crate) use layout::{
     Folder, Layout, coin_file_name, count_files, ensure_transactions_file, id_file_name,
     read_single_coin, wallet_names,

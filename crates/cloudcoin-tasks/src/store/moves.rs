@@ -598,13 +598,14 @@ pub(crate) fn move_found_coins(
 /// Writes each coin into its own temporary file `.{coin file name}{suffix}` in `bank`, not yet
 /// synced (the caller syncs the file system once for all of them). Returns each temporary path
 /// with the coin's file name; on failure the files already written are removed.
-pub(crate) fn write_temps(
+pub(crate) fn write_temps<C: std::borrow::Borrow<Coin>>(
     bank: &std::path::Path,
-    coins: &[Coin],
+    coins: &[C],
     suffix: &str,
 ) -> std::io::Result<Vec<(std::path::PathBuf, String)>> {
     let mut temps: Vec<(std::path::PathBuf, String)> = Vec::with_capacity(coins.len());
     let written = coins.iter().try_for_each(|coin| {
+        let coin: &Coin = coin.borrow();
         let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin))
             .map_err(|e| std::io::Error::other(crate::durable::error_chain(&e)))?;
         let base = super::layout::coin_file_name(coin);

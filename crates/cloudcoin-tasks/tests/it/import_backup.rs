@@ -151,6 +151,38 @@ async fn bad_items_are_each_rejected_and_good_ones_imported() {
     assert!(good_file.exists());
 }
 
+/// A file read coin by coin that turns out broken after some of its coins (a stack whose end
+/// is cut off, a binary file whose last record is cut short) is refused whole: none of its
+/// coins is stored, nor a rejection of one of them given, and a coin it held that another item
+/// holds too is stored from that item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_broken_after_its_first_coins_is_refused_whole() {
+    let mut coins: Vec<_> = (1..=40).map(|sn| coin(0, sn)).collect();
+    coins.push(coin(11, 41)); // not money: a rejection, were the file read
+    coins.push(coin(0, 42));
+    for kind in [FileKind::Stack, FileKind::Bin] {
+        let env = Env::with_bank(&[]);
+        let service = env.open().await;
+        let mut bytes = Vec::new();
+        let options = cloudcoin_codec::WriteOptions::new();
+        cloudcoin_codec::write_coins(&mut bytes, kind, &coins, &options).expect("written");
+        let broken = env.out.join("broken");
+        std::fs::write(&broken, &bytes[..bytes.len() - 20]).expect("write");
+        let again = env.out.join("again.bin");
+        std::fs::write(&again, cloudcoin_codec::encode_bin(&[coin(0, 7)]).expect("encode"))
+            .expect("write");
+        let items = vec![ImportItem::File(broken), ImportItem::File(again)];
+        let r = import(&service, "Default", items).await;
+        assert_eq!(r.imported, 1, "{kind:?}: {:?}", r.rejected);
+        let rejected: Vec<u64> = r.rejected.iter().map(|x| x.item).collect();
+        assert_eq!(rejected, vec![0], "{kind:?}: {:?}", r.rejected);
+        assert!(!r.rejected[0].reason.contains("not money"), "{:?}", r.rejected[0]);
+        assert_eq!(ids(&coins_in(&env.folder("Default", "Bank"))), ids(&[coin(0, 7)]));
+        let held = service.wallet(&wallet("Default")).await.expect("wallet");
+        assert_eq!(held.coins, 1, "{kind:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_items_are_refused_up_front() {
     let env = Env::with_bank(&[]);
