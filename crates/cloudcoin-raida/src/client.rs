@@ -215,7 +215,8 @@ pub fn random_key() -> Key {
     random_bytes()
 }
 
-/// Fresh random PANs for `count` coins, 25 a coin (one per RAIDA).
+/// Fresh random PANs for `count` coins, 25 a coin (one per RAIDA): those of a fresh
+/// [`PanSeed`].
 ///
 /// The operating system gives a fresh AES-128 key and nonce (24 bytes) for each call, and the
 /// PANs are that key's AES-CTR keystream: a block cipher in counter mode under a secret random
@@ -231,17 +232,97 @@ pub fn random_key() -> Key {
 /// assert_ne!(pans[0], pans[1]);
 /// ```
 pub fn random_pans(count: usize) -> Vec<[Key; RAIDA_COUNT]> {
-    const SET: usize = 16 * RAIDA_COUNT;
-    let mut bytes = vec![0u8; count * SET];
-    let key: Key = random_bytes();
-    let nonce: [u8; 8] = random_bytes();
-    crate::crypto::apply_keystream(&key, &nonce, 0, &mut bytes);
-    bytes
-        .chunks_exact(SET)
-        .map(|set| {
-            core::array::from_fn(|r| set[16 * r..16 * (r + 1)].try_into().expect("16 bytes"))
-        })
-        .collect()
+    PanSeed::random().pans(0, count)
+}
+
+/// The secret a batch of PANs is made from: a fresh AES-128 key and nonce from the operating
+/// system (24 bytes). The PANs of coin `i` of the batch are blocks `25 i` … `25 i + 24` of the
+/// key's AES-CTR keystream (see [`random_pans`]), so whoever keeps the 24 bytes can make any
+/// coin's PANs again, bit for bit, instead of keeping 400 bytes a coin. It is as secret as the
+/// PANs it makes: keep it where you would keep them, and drop it once they are no longer
+/// needed. Its `Debug` shows no byte of it.
+///
+/// ```
+/// use cloudcoin_raida::PanSeed;
+///
+/// let seed = PanSeed::random();
+/// let pans = seed.pans(0, 10);
+/// // The same seed, from its bytes, makes the same PANs, from any coin on.
+/// let again = PanSeed::from_bytes(seed.to_bytes());
+/// assert_eq!(again.pans(7, 3), pans[7..10].to_vec());
+/// assert_ne!(PanSeed::random().pans(0, 1), pans[..1].to_vec());
+/// assert_eq!(format!("{seed:?}"), "PanSeed(..)");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PanSeed {
+    key: Key,
+    nonce: [u8; 8],
+}
+
+impl PanSeed {
+    /// How many bytes [`PanSeed::to_bytes`] gives: the key, then the nonce.
+    pub const LEN: usize = 24;
+
+    /// A fresh seed from the operating system's random source.
+    ///
+    /// ```
+    /// assert_ne!(cloudcoin_raida::PanSeed::random(), cloudcoin_raida::PanSeed::random());
+    /// ```
+    pub fn random() -> PanSeed {
+        PanSeed { key: random_bytes(), nonce: random_bytes() }
+    }
+
+    /// The seed these bytes (from [`PanSeed::to_bytes`]) hold.
+    ///
+    /// ```
+    /// let seed = cloudcoin_raida::PanSeed::random();
+    /// assert_eq!(cloudcoin_raida::PanSeed::from_bytes(seed.to_bytes()), seed);
+    /// ```
+    pub fn from_bytes(bytes: [u8; PanSeed::LEN]) -> PanSeed {
+        let (key, nonce) = bytes.split_at(16);
+        PanSeed {
+            key: key.try_into().expect("16 bytes"),
+            nonce: nonce.try_into().expect("8 bytes"),
+        }
+    }
+
+    /// The seed's bytes: the key, then the nonce.
+    ///
+    /// ```
+    /// assert_eq!(cloudcoin_raida::PanSeed::random().to_bytes().len(), 24);
+    /// ```
+    pub fn to_bytes(&self) -> [u8; PanSeed::LEN] {
+        let mut bytes = [0u8; PanSeed::LEN];
+        bytes[..16].copy_from_slice(&self.key);
+        bytes[16..].copy_from_slice(&self.nonce);
+        bytes
+    }
+
+    /// The PANs of coins `first` … `first + count - 1` of the batch, 25 a coin.
+    ///
+    /// ```
+    /// let seed = cloudcoin_raida::PanSeed::random();
+    /// assert_eq!(seed.pans(3, 2)[1], seed.pans(4, 1)[0]);
+    /// ```
+    pub fn pans(&self, first: usize, count: usize) -> Vec<[Key; RAIDA_COUNT]> {
+        const SET: usize = 16 * RAIDA_COUNT;
+        let mut bytes = vec![0u8; count * SET];
+        let start = u64::try_from(first).expect("fits") * RAIDA_COUNT as u64;
+        crate::crypto::apply_keystream(&self.key, &self.nonce, start, &mut bytes);
+        bytes
+            .chunks_exact(SET)
+            .map(|set| {
+                core::array::from_fn(|r| set[16 * r..16 * (r + 1)].try_into().expect("16 bytes"))
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for PanSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PanSeed(..)")
+    }
 }
 
 /// One request the batch engine sends: to which RAIDA, for which coins (indices into the

@@ -55,7 +55,7 @@ pub use answer::{
     TicketCheck, grade,
 };
 pub use client::{
-    Client, FixCoin, MakeChange, Page, PageCoin, PageOp, Session, random_key, random_pans,
+    Client, FixCoin, MakeChange, Page, PageCoin, PageOp, PanSeed, Session, random_key, random_pans,
 };
 pub use config::{AddressList, Config, KeyCoin, PageReservation, ResponseCounter};
 pub use crypto::fix_an;

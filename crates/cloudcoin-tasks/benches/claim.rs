@@ -9,9 +9,10 @@
 //!
 //! Each round imports a fresh set of coins twice through the real `Service`, each into an
 //! empty data directory: once offline (a service without a network: the coins go to Bank with
-//! the keys they came with) and once with the network (25 fresh PANs a coin, all written in one
-//! durable record of the batch before the pown, then the pown — each coin's Bank file written
-//! meanwhile —, then each coin stored once in its grade's folder with its new keys). The
+//! the keys they came with) and once with the network (25 fresh PANs a coin from one seed, the
+//! batch's record — the seed and every coin's ANs — written durably and each coin's Bank file
+//! written unnamed while the import looks for the coins in the other wallets, then the pown,
+//! then each coin stored once in its grade's folder with its new keys). The
 //! order of the two alternates between rounds, and the medians are printed beside the
 //! machine's load average. The simulator runs on a runtime of its own, as the RAIDA would on
 //! machines of their own.
@@ -20,7 +21,10 @@
 //! default 10000 5 and the system's temporary folder; a folder on a tmpfs such as `/dev/shm`
 //! takes the disk out and leaves the software's own work). On a shared machine the disk's
 //! fsyncs and inode allocations follow what others write and remove: compare the figures of
-//! one run.
+//! one run. Each round also gives the CPU time the process spent on each import (the
+//! simulator's included, as it runs in the process): unlike the wall times it hardly moves
+//! with the machine's load, and the claim's extra CPU time is what a loaded machine turns into
+//! wall time.
 
 #![allow(
     clippy::print_stdout,
@@ -46,6 +50,17 @@ fn load() -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
+/// The process's CPU time so far (user + system), from `/proc/self/stat` where there is one
+/// (in clock ticks of 10 ms).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux reports clock ticks of 1/100 s (USER_HZ) on every architecture it runs on here.
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -56,20 +71,21 @@ fn ms(d: Duration) -> String {
 }
 
 /// Imports the coin file `file` into the Default wallet of a new service on `data`; returns
-/// the time from asking to the task's end, and the outcome.
-async fn import(config: ServiceConfig, file: &Path) -> (Duration, TaskOutcome) {
+/// the time from asking to the task's end, the process's CPU time meanwhile, and the outcome.
+async fn import(config: ServiceConfig, file: &Path) -> (Duration, Option<Duration>, TaskOutcome) {
     let service = tokio::task::spawn_blocking(move || Service::open(config))
         .await
         .expect("the open does not panic")
         .expect("the service opens");
     let wallet = WalletName::parse("Default").expect("a valid name");
     let request = ImportRequest::new(wallet, vec![ImportItem::File(file.to_path_buf())]);
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_time());
     let task = service.start_import(request).await.expect("the import is accepted");
     let view = service.wait(task.id).await.expect("the task is known");
     let took = start.elapsed();
+    let cpu = cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
     service.shutdown().await;
-    (took, view.outcome.expect("a finished task has an outcome"))
+    (took, cpu, view.outcome.expect("a finished task has an outcome"))
 }
 
 fn check(outcome: &TaskOutcome, coins: usize, claimed: bool) {
@@ -123,6 +139,7 @@ fn main() {
     println!("measuring in {}", work.path().display());
     let (mut offline, mut claim, mut floor, mut margins) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut cpu_extra: Vec<f64> = Vec::new();
     let load_before = load();
     runtime.block_on(async {
         let client = Client::new(network.clone()).expect("valid settings");
@@ -133,28 +150,35 @@ fn main() {
             let offline_config = ServiceConfig::new(dir.join("offline"));
             let claim_config = ServiceConfig::new(dir.join("claim")).with_network(network.clone());
             let measure_offline = async {
-                let (took, outcome) = import(offline_config.clone(), &file).await;
+                let (took, cpu, outcome) = import(offline_config.clone(), &file).await;
                 check(&outcome, count, false);
-                took
+                (took, cpu)
             };
             let measure_claim = async {
                 let start = Instant::now();
                 let echo = client.echo().await;
                 let echo_took = start.elapsed();
                 assert_eq!(echo.said_count(), RAIDA_COUNT, "every RAIDA answers");
-                let (took, outcome) = import(claim_config.clone(), &file).await;
+                let (took, cpu, outcome) = import(claim_config.clone(), &file).await;
                 check(&outcome, count, true);
-                (took, echo_took * trips)
+                (took, cpu, echo_took * trips)
             };
-            let (off, (on, fl)) = if round % 2 == 0 {
+            let ((off, off_cpu), (on, on_cpu, fl)) = if round % 2 == 0 {
                 let off = measure_offline.await;
                 (off, measure_claim.await)
             } else {
                 let on = measure_claim.await;
                 (measure_offline.await, on)
             };
+            let cpu = match off_cpu.zip(on_cpu) {
+                Some((off_cpu, on_cpu)) => {
+                    cpu_extra.push(on_cpu.as_secs_f64() - off_cpu.as_secs_f64());
+                    format!("; CPU time offline {}, claim {}", ms(off_cpu), ms(on_cpu))
+                }
+                None => String::new(),
+            };
             println!(
-                "  round {round}: offline import {}, claim {}, floor {}: claim − offline = {} = {:.2}x the floor (load average {})",
+                "  round {round}: offline import {}, claim {}, floor {}: claim − offline = {} = {:.2}x the floor{cpu} (load average {})",
                 ms(off),
                 ms(on),
                 ms(fl),
@@ -188,6 +212,13 @@ fn main() {
         on.saturating_sub(off).as_secs_f64() / fl.as_secs_f64(),
         if margin <= 1.5 { "met" } else { "not met" }
     );
+    if !cpu_extra.is_empty() {
+        cpu_extra.sort_by(f64::total_cmp);
+        println!(
+            "  the claim's CPU time beyond the offline import's (simulator included): median {:.0} ms",
+            cpu_extra[cpu_extra.len() / 2] * 1000.0
+        );
+    }
     drop(net);
     sim_runtime.shutdown_background();
 }

@@ -2,12 +2,18 @@
 //!
 //! # An import that claims, step by step
 //!
-//! 1. **Write ahead.** The import gives each new coin 25 fresh random PANs and writes **one**
-//!    record for the whole batch, `.cloudcoin/claim/{wallet}/{task id}.{n}.bin` (a coin file in
-//!    format 9: every coin's denomination, serial, current ANs and PANs; at most 65,535 coins a
-//!    file): written beside its name, fsynced, renamed, and its folder fsynced
-//!    ([`ClaimRecord::write`]). Nothing has been sent yet, and the coins are `Incoming` in the
-//!    index (in no folder, not spendable, not exportable).
+//! 1. **Write ahead.** The import gives each new coin 25 fresh random PANs — coin `k` of the
+//!    batch gets blocks `25k` … `25k + 24` of the AES-CTR keystream of one fresh
+//!    [`PanSeed`] ([`Keys::give`]) — and writes **one** record for the whole batch,
+//!    `.cloudcoin/claim/{wallet}/{task id}.claim`: the seed, then per coin its place in the
+//!    keystream, denomination, serial, POWN statuses and current ANs (434 bytes a coin, half
+//!    of what the PANs themselves would take); every coin's PANs are checked against the seed
+//!    as the record is encoded, and recovery makes them again from it, bit for bit. It is
+//!    written and synced under a temporary name while the import still looks for the coins in
+//!    the other wallets ([`Draft`]), then renamed and its folder fsynced
+//!    ([`ClaimRecord::publish`]). Nothing has been sent yet, and the coins are `Incoming` in
+//!    the index (in no folder, not spendable, not exportable). (A record of an older layout —
+//!    a format-9 coin file with the PANs, `{task id}.{n}.bin` — is read as well.)
 //! 2. **Pown**, to the 25 RAIDA at once. Each coin's answers decide, per RAIDA, its new key
 //!    ([`after_pown`]): the PAN where the RAIDA said pass (it holds the PAN now, whatever the
 //!    coin's overall grade), the AN where it failed or was not reached; where the request was
@@ -48,7 +54,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use cloudcoin_domain::{Coin, CoinId, Pown, RAIDA_COUNT, WalletName};
-use cloudcoin_raida::{AGREEMENT, Answer, Check, RaidaId};
+use cloudcoin_raida::{AGREEMENT, Answer, Check, PanSeed, RaidaId};
 
 use crate::durable;
 use crate::export::lock;
@@ -179,9 +185,6 @@ pub(crate) fn pown_and_grade(net: &Network, coins: &[Coin]) -> (Vec<Settled>, Op
     }
 }
 
-/// Most coins in one file of a claim record (a coin file's count is 16 bits).
-const RECORD_FILE_COINS: usize = u16::MAX as usize;
-
 /// The folder of `wallet`'s claim records.
 fn record_folder(layout: &Layout, wallet: &WalletName) -> PathBuf {
     layout.own().join("claim").join(wallet.as_str())
@@ -198,38 +201,192 @@ fn create_durable(layout: &Layout, dir: &Path) -> io::Result<()> {
     durable::sync_dir(&layout.own())
 }
 
-/// A claim record's bytes, made before it is known which coins the claim keeps (the import
-/// encodes them while it looks for the coins in the other wallets); used when the claim keeps
-/// exactly these coins, in this order.
+/// The PANs of a claim: the seed they are made from, and each claimed coin's place in the
+/// seed's keystream (coin `k` of the batch has PANs `seed.pans(k, 1)`). The record keeps the
+/// seed and the places, not the 400 bytes of PANs a coin.
 #[derive(Debug)]
-pub(crate) struct Encoded {
+pub(crate) struct Keys {
+    pub(crate) seed: PanSeed,
+    pub(crate) places: HashMap<CoinId, u32>,
+}
+
+impl Keys {
+    /// Gives every coin of `coins` that has no PANs 25 fresh ones from one new seed, in order;
+    /// coins that came with PANs keep theirs and are not in the keys (they are not claimed).
+    pub(crate) fn give<'a>(coins: impl IntoIterator<Item = &'a mut Coin>) -> std::sync::Arc<Keys> {
+        let seed = PanSeed::random();
+        let mut unkeyed: Vec<&mut Coin> =
+            coins.into_iter().filter(|c| c.pans().is_none()).collect();
+        let pans = seed.pans(0, unkeyed.len());
+        let mut places = HashMap::with_capacity(unkeyed.len());
+        for ((coin, set), place) in unkeyed.iter_mut().zip(pans).zip(0u32..) {
+            places.insert(coin.id(), place);
+            let taken = std::mem::replace(&mut **coin, placeholder());
+            **coin = taken.with_pans(set);
+        }
+        std::sync::Arc::new(Keys { seed, places })
+    }
+
+    /// Whether `id` is a coin these keys gave PANs to (a coin to claim).
+    pub(crate) fn contains(&self, id: &CoinId) -> bool {
+        self.places.contains_key(id)
+    }
+}
+
+/// A coin with nothing in it, to move a coin out of a `&mut` for a moment.
+fn placeholder() -> Coin {
+    Coin::new(
+        cloudcoin_domain::Denomination::from_code(0),
+        cloudcoin_domain::SerialNumber::new(0),
+        [[0; 16]; RAIDA_COUNT],
+        [Pown::Untried; RAIDA_COUNT],
+    )
+}
+
+/// The first bytes of a claim record (layout 2: the PAN seed and the coins' places, not their
+/// PANs). A record without them is a coin file in format 9 holding the PANs (layout 1).
+const RECORD_MAGIC: &[u8; 8] = b"CCCLAIM2";
+/// Bytes of a record's head: the magic, the seed, the coin count (u32, little-endian).
+const RECORD_HEAD: usize = RECORD_MAGIC.len() + PanSeed::LEN + 4;
+/// Bytes of one coin in a record: its place in the keystream (u32 LE), denomination code,
+/// serial (u32 LE), 25 POWN nibbles (a byte each), 25 ANs.
+const RECORD_COIN: usize = 4 + 1 + 4 + RAIDA_COUNT + 16 * RAIDA_COUNT;
+/// Coins a record checks against its seed at a time.
+const RECORD_CHUNK: usize = 1024;
+
+/// The record bytes of `coins` (each with the PANs `keys` gave it): the seed and, per coin, its
+/// place, id, POWN statuses and ANs. Every coin's PANs are checked to be the seed's at its
+/// place, so what the record makes again is exactly what will be sent; a coin whose are not
+/// (never expected) is an error, and nothing is written.
+fn encode_record(keys: &Keys, coins: &[Coin]) -> io::Result<Vec<u8>> {
+    let count = u32::try_from(coins.len())
+        .map_err(|_| io::Error::other("too many coins for one claim record"))?;
+    let mut bytes = Vec::with_capacity(RECORD_HEAD + coins.len() * RECORD_COIN);
+    bytes.extend_from_slice(RECORD_MAGIC);
+    bytes.extend_from_slice(&keys.seed.to_bytes());
+    bytes.extend_from_slice(&count.to_le_bytes());
+    for chunk in coins.chunks(RECORD_CHUNK) {
+        let places: Vec<u32> = chunk
+            .iter()
+            .map(|c| keys.places.get(&c.id()).copied())
+            .collect::<Option<_>>()
+            .ok_or_else(|| io::Error::other("a coin of the claim has no place in its keys"))?;
+        // Places rise through a claim: one run of the keystream covers the chunk.
+        let first = places.first().copied().unwrap_or(0);
+        let last = places.last().copied().unwrap_or(0);
+        let span = usize::try_from(last.saturating_sub(first)).unwrap_or(usize::MAX);
+        let made = if last >= first && span < 2 * RECORD_CHUNK {
+            keys.seed.pans(first as usize, span + 1)
+        } else {
+            Vec::new()
+        };
+        for (coin, place) in chunk.iter().zip(places) {
+            let from_seed = match place.checked_sub(first).and_then(|d| made.get(d as usize)) {
+                Some(set) => Some(*set),
+                None => keys.seed.pans(place as usize, 1).pop(),
+            };
+            if coin.pans() != from_seed.as_ref() {
+                return Err(io::Error::other(format!(
+                    "coin {} does not carry the PANs of its claim's seed",
+                    coin.id()
+                )));
+            }
+            bytes.extend_from_slice(&place.to_le_bytes());
+            bytes.push(coin.denomination.code().to_le_bytes()[0]);
+            bytes.extend_from_slice(&coin.serial.get().to_le_bytes());
+            bytes.extend(coin.pown.iter().map(|p| p.nibble()));
+            for an in &coin.ans {
+                bytes.extend_from_slice(an);
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// The coins of a record, each with its PANs made again from the seed. Layout 1 (a coin file)
+/// is read as one.
+fn decode_record(bytes: &[u8]) -> Result<Vec<Coin>, String> {
+    let Some(body) = bytes.strip_prefix(RECORD_MAGIC) else {
+        return cloudcoin_codec::decode_bin(bytes).map_err(|e| durable::error_chain(&e));
+    };
+    let short = || "the claim record is cut short".to_owned();
+    let seed: [u8; PanSeed::LEN] =
+        body.get(..PanSeed::LEN).ok_or_else(short)?.try_into().map_err(|_| short())?;
+    let seed = PanSeed::from_bytes(seed);
+    let count: [u8; 4] = body
+        .get(PanSeed::LEN..PanSeed::LEN + 4)
+        .ok_or_else(short)?
+        .try_into()
+        .map_err(|_| short())?;
+    let count = u32::from_le_bytes(count) as usize;
+    let rest = &body[PanSeed::LEN + 4..];
+    if rest.len() != count.checked_mul(RECORD_COIN).ok_or_else(short)? {
+        return Err(format!(
+            "the claim record says {count} coins but holds {} bytes of coins",
+            rest.len()
+        ));
+    }
+    let mut coins = Vec::with_capacity(count);
+    for raw in rest.chunks_exact(RECORD_COIN) {
+        let u32_at = |at: usize| u32::from_le_bytes(raw[at..at + 4].try_into().expect("4 bytes"));
+        let place = u32_at(0) as usize;
+        let denomination = cloudcoin_domain::Denomination::from_code(i8::from_le_bytes([raw[4]]));
+        let serial = cloudcoin_domain::SerialNumber::new(u32_at(5));
+        let mut pown = [Pown::Untried; RAIDA_COUNT];
+        for (p, &n) in pown.iter_mut().zip(&raw[9..9 + RAIDA_COUNT]) {
+            *p = Pown::from_nibble(n)
+                .ok_or_else(|| format!("coin #{serial} has an unknown POWN status {n:#x}"))?;
+        }
+        let ans = core::array::from_fn(|r| {
+            let at = 9 + RAIDA_COUNT + 16 * r;
+            raw[at..at + 16].try_into().expect("16 bytes")
+        });
+        let pans = seed.pans(place, 1).pop().ok_or_else(short)?;
+        coins.push(Coin::new(denomination, serial, ans, pown).with_pans(pans));
+    }
+    Ok(coins)
+}
+
+/// A claim record written and synced under a temporary name while the import still looks for
+/// its coins in the other wallets; [`ClaimRecord::publish`] names it. A draft is no record: a
+/// crash leaves a temporary name, which recovery removes (no pown was sent on it). Dropped
+/// unpublished, it is removed.
+#[derive(Debug)]
+pub(crate) struct Draft {
+    temp: PathBuf,
     ids: Vec<CoinId>,
-    files: io::Result<Vec<Vec<u8>>>,
 }
 
-impl Encoded {
-    /// The record files' bytes for `coins` (each with its PANs).
-    pub(crate) fn of(coins: &[Coin]) -> Encoded {
-        let files = coins
-            .chunks(RECORD_FILE_COINS)
-            .map(|chunk| {
-                cloudcoin_codec::encode_bin(chunk)
-                    .map_err(|e| io::Error::other(durable::error_chain(&e)))
-            })
-            .collect();
-        Encoded { ids: coins.iter().map(Coin::id).collect(), files }
-    }
-
-    /// The bytes, if they are the record of `coins`.
-    fn matching(self, coins: &[Coin]) -> Option<Vec<Vec<u8>>> {
-        let same = self.ids.len() == coins.len()
-            && self.ids.iter().zip(coins).all(|(id, c)| *id == c.id());
-        if same { self.files.ok() } else { None }
+impl Draft {
+    /// Encodes the record of claim `task` for `coins` and writes it, synced, under a
+    /// temporary name in `wallet`'s record folder. Blocking.
+    pub(crate) fn write(
+        layout: &Layout,
+        wallet: &WalletName,
+        task: TaskId,
+        keys: &Keys,
+        coins: &[Coin],
+    ) -> io::Result<Draft> {
+        let bytes = encode_record(keys, coins)?;
+        let dir = record_folder(layout, wallet);
+        create_durable(layout, &dir)?;
+        let temp = dir.join(format!(".{task}.{}.draft", uuid::Uuid::new_v4().simple()));
+        let draft = Draft { temp, ids: coins.iter().map(Coin::id).collect() };
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&draft.temp)?;
+        io::Write::write_all(&mut file, &bytes)?;
+        file.sync_all()?;
+        Ok(draft)
     }
 }
 
-/// A claim's write-ahead record: every coin of the claim with its ANs and the PANs about to be
-/// sent, on disk before the first pown (see the module documentation).
+impl Drop for Draft {
+    fn drop(&mut self) {
+        durable::remove_if_exists(&self.temp);
+    }
+}
+
+/// A claim's write-ahead record: every coin of the claim with its ANs and (through the seed)
+/// the PANs about to be sent, on disk before the first pown (see the module documentation).
 #[derive(Debug)]
 pub(crate) struct ClaimRecord {
     dir: PathBuf,
@@ -237,34 +394,50 @@ pub(crate) struct ClaimRecord {
 }
 
 impl ClaimRecord {
-    /// Writes the record of claim `task` for `coins` (each with its PANs) durably: each file
-    /// written beside its name, fsynced and renamed, then the folder fsynced. On failure
-    /// nothing of it is left. Blocking.
-    /// `encoded`, when given and made for exactly `coins`, saves encoding them again.
+    /// Writes the record of claim `task` for `coins` (each with the PANs `keys` gave it)
+    /// durably: written beside its name, fsynced and renamed, then the folder fsynced. On
+    /// failure nothing of it is left. Blocking.
     pub(crate) fn write(
         layout: &Layout,
         wallet: &WalletName,
         task: TaskId,
+        keys: &Keys,
         coins: &[Coin],
-        encoded: Option<Encoded>,
     ) -> io::Result<ClaimRecord> {
-        let files = match encoded.and_then(|e| e.matching(coins)) {
-            Some(files) => files,
-            None => Encoded::of(coins).files?,
-        };
-        let dir = record_folder(layout, wallet);
-        create_durable(layout, &dir)?;
-        let mut record = ClaimRecord { dir, files: Vec::new() };
-        let written = files.iter().enumerate().try_for_each(|(n, bytes)| {
-            let path = record.dir.join(format!("{task}.{n}.bin"));
-            durable::write_atomic(&path, bytes)?;
-            record.files.push(path);
-            Ok(())
-        });
-        if let Err(e) = written {
-            for file in &record.files {
-                durable::remove_if_exists(file);
+        let draft = Draft::write(layout, wallet, task, keys, coins)?;
+        ClaimRecord::name(draft, task)
+    }
+
+    /// The record of `coins` from `draft` if it was written for exactly these coins in this
+    /// order (named, and its folder fsynced), else written again for them.
+    pub(crate) fn publish(
+        draft: Option<Draft>,
+        layout: &Layout,
+        wallet: &WalletName,
+        task: TaskId,
+        keys: &Keys,
+        coins: &[Coin],
+    ) -> io::Result<ClaimRecord> {
+        match draft {
+            Some(draft)
+                if draft.ids.len() == coins.len()
+                    && draft.ids.iter().zip(coins).all(|(id, c)| *id == c.id()) =>
+            {
+                ClaimRecord::name(draft, task)
             }
+            _ => ClaimRecord::write(layout, wallet, task, keys, coins),
+        }
+    }
+
+    /// Gives the synced `draft` its record name, durably.
+    fn name(draft: Draft, task: TaskId) -> io::Result<ClaimRecord> {
+        let dir = durable::parent(&draft.temp)?.to_path_buf();
+        let path = dir.join(format!("{task}.claim"));
+        fs::rename(&draft.temp, &path)?;
+        let record = ClaimRecord { dir, files: vec![path] };
+        if let Err(e) = durable::sync_dir(&record.dir) {
+            // Never sent: nothing of it stays.
+            let _ = record.remove();
             return Err(e);
         }
         Ok(record)
@@ -282,6 +455,27 @@ impl ClaimRecord {
         }
         durable::sync_dir(&self.dir)
     }
+}
+
+/// The coins of every record in the record folder `dir` (none if there is no folder), each
+/// with its PANs; records being written (temporary names) are not read. Blocking.
+#[cfg(any(test, feature = "testing"))]
+pub(crate) fn read_records(dir: &Path) -> io::Result<Vec<Coin>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut coins = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let bytes = fs::read(entry.path())?;
+        coins.extend(decode_record(&bytes).map_err(io::Error::other)?);
+    }
+    Ok(coins)
 }
 
 /// The wallets with a claim record left (their folder may be gone: recovery makes it again).
@@ -337,9 +531,7 @@ pub(crate) fn settle_records(
     let mut counterfeit: Option<HashMap<CoinId, Vec<Coin>>> = None;
     let mut put = 0;
     for path in files {
-        let coins = match fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| cloudcoin_codec::decode_bin(&b).map_err(|e| durable::error_chain(&e)))
+        let coins = match fs::read(&path).map_err(|e| e.to_string()).and_then(|b| decode_record(&b))
         {
             Ok(coins) => coins,
             Err(e) => {
@@ -487,14 +679,20 @@ mod tests {
     use cloudcoin_domain::{Denomination, SerialNumber};
     use cloudcoin_raida::Silence;
 
-    fn numbered(sn: u32) -> Coin {
+    fn bare(sn: u32) -> Coin {
         Coin::new(
             Denomination::from_code(1),
             SerialNumber::new(sn),
             [[sn as u8; 16]; RAIDA_COUNT],
             [Pown::Untried; RAIDA_COUNT],
         )
-        .with_pans([[100 + sn as u8; 16]; RAIDA_COUNT])
+    }
+
+    /// Coins `sns`, each with PANs from one fresh seed, and the keys.
+    fn keyed(sns: impl IntoIterator<Item = u32>) -> (Vec<Coin>, std::sync::Arc<Keys>) {
+        let mut coins: Vec<Coin> = sns.into_iter().map(bare).collect();
+        let keys = Keys::give(coins.iter_mut());
+        (coins, keys)
     }
 
     fn put(layout: &Layout, wallet: &WalletName, folder: Folder, coin: &Coin) {
@@ -515,9 +713,9 @@ mod tests {
         let layout = Layout { root: tmp.path().to_path_buf() };
         let wallet = WalletName::parse("W").expect("name");
         layout.create_wallet_dirs(&wallet).expect("dirs");
-        let coins: Vec<Coin> = (1..=5).map(numbered).collect();
+        let (coins, keys) = keyed(1..=5);
         let record =
-            ClaimRecord::write(&layout, &wallet, TaskId::new(), &coins, None).expect("record");
+            ClaimRecord::write(&layout, &wallet, TaskId::new(), &keys, &coins).expect("record");
         assert_eq!(record.files.len(), 1);
         // What the claim stored before the crash: #1 in Bank (every RAIDA passed: the PANs are
         // its keys), #2 in Fracked (13 passed), #3 in Counterfeit (it keeps its PANs), #4 in
@@ -566,6 +764,92 @@ mod tests {
         assert_eq!(settle_records(&layout, &wallet, &mut state).expect("settled"), 0);
     }
 
+    /// The PANs recovery makes from a record are the very bits the claim gave and sent, for
+    /// coins at any places of the seed's keystream (the look in the other wallets takes some
+    /// out); a coin whose PANs are not its seed's is refused, and nothing is written.
+    #[test]
+    fn a_record_gives_back_every_pan_bit_for_bit() {
+        let mut coins: Vec<Coin> = (1..=3000).map(bare).collect();
+        let keys = Keys::give(coins.iter_mut());
+        // Some coins set aside between the PANs and the record: their places are skipped.
+        let kept: Vec<Coin> =
+            coins.iter().enumerate().filter(|(i, _)| i % 7 != 3).map(|(_, c)| c.clone()).collect();
+        let bytes = encode_record(&keys, &kept).expect("encodes");
+        assert_eq!(bytes.len(), RECORD_HEAD + kept.len() * RECORD_COIN);
+        let back = decode_record(&bytes).expect("decodes");
+        assert_eq!(back.len(), kept.len());
+        for (was, is) in kept.iter().zip(&back) {
+            assert_eq!(is.id(), was.id());
+            assert_eq!(is.ans, was.ans);
+            assert_eq!(is.pown, was.pown);
+            assert_eq!(is.pans(), was.pans(), "coin {}", was.id());
+        }
+        // Every coin got PANs of its own.
+        let distinct: std::collections::HashSet<_> =
+            back.iter().filter_map(|c| c.pans().map(|p| p[0])).collect();
+        assert_eq!(distinct.len(), back.len());
+        // A coin carrying other PANs (never expected) makes no record.
+        let mut wrong = kept.clone();
+        wrong[5] = wrong[5].clone().with_pans([[9; 16]; RAIDA_COUNT]);
+        assert!(encode_record(&keys, &wrong).is_err());
+        // A record cut short is refused, not guessed.
+        assert!(decode_record(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// A crash while recovery was writing an interrupted claim's coins to `Limbo`: one coin
+    /// published there, the temporary files of two others left (one under the name every
+    /// recovery used to give it, `.{coin file}.claim.partial`, one under a name of its own), the
+    /// last not written. The next start succeeds, and each coin is in `Limbo` exactly once with
+    /// the record's keys (its ANs and its PANs); the temporaries and the record are gone.
+    /// With the name every recovery used to give a coin's temporary file, this start failed:
+    /// the new temporary could not be created where the old one stood.
+    #[test]
+    fn a_crash_during_recoverys_limbo_write_does_not_stop_the_next_start_nor_lose_a_coin() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout { root: tmp.path().to_path_buf() };
+        let wallet = WalletName::parse("Default").expect("name");
+        layout.create_wallet_dirs(&wallet).expect("dirs");
+        let (coins, keys) = keyed(1..=4);
+        ClaimRecord::write(&layout, &wallet, TaskId::new(), &keys, &coins).expect("record");
+        // What the crashed recovery left, read from the record as it reads it.
+        let record = read_records(&record_folder(&layout, &wallet)).expect("reads");
+        assert_eq!(record, coins);
+        let limbo = layout.folder(&wallet, Folder::Limbo);
+        put(&layout, &wallet, Folder::Limbo, &coins[0]);
+        let temp = |coin: &Coin, suffix: &str| {
+            let name = format!(".{}{suffix}", crate::store::coin_file_name(coin));
+            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(coin)).expect("encodes");
+            fs::write(limbo.join(name), bytes).expect("written");
+        };
+        temp(&coins[1], ".claim.partial");
+        temp(&coins[2], &format!(".claim-{}.partial", uuid::Uuid::new_v4().simple()));
+
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let config = crate::service::ServiceConfig::new(tmp.path());
+        let service = runtime
+            .block_on(async {
+                tokio::task::spawn_blocking(move || crate::Service::open(config)).await
+            })
+            .expect("no panic")
+            .expect("the start succeeds");
+        runtime.block_on(service.shutdown());
+
+        let mut names: Vec<String> = fs::read_dir(&limbo)
+            .expect("Limbo")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert!(names.iter().all(|n| !n.starts_with('.')), "no temporary is left: {names:?}");
+        assert_eq!(names.len(), 4, "each coin once: {names:?}");
+        let mut held = folder_coins(&layout, &wallet, Folder::Limbo);
+        held.sort_by_key(|c| c.serial.get());
+        for (is, was) in held.iter().zip(&coins) {
+            assert_eq!((is.id(), is.ans, is.pans()), (was.id(), was.ans, was.pans()));
+        }
+        assert!(folder_coins(&layout, &wallet, Folder::Trash).is_empty(), "nothing set aside");
+        assert!(record_wallets(&layout).is_empty(), "the record is settled");
+    }
+
     /// A record coin the wallet holds with keys of another claim: nothing is written for it,
     /// and the record stays (its keys may still be live).
     #[test]
@@ -574,10 +858,10 @@ mod tests {
         let layout = Layout { root: tmp.path().to_path_buf() };
         let wallet = WalletName::parse("W").expect("name");
         layout.create_wallet_dirs(&wallet).expect("dirs");
-        let coin = numbered(7);
+        let (coins, keys) = keyed([7]);
+        let coin = coins[0].clone();
         let record =
-            ClaimRecord::write(&layout, &wallet, TaskId::new(), std::slice::from_ref(&coin), None)
-                .expect("record");
+            ClaimRecord::write(&layout, &wallet, TaskId::new(), &keys, &coins).expect("record");
         let mut other = coin.clone().without_pans();
         other.ans = [[9; 16]; RAIDA_COUNT];
         put(&layout, &wallet, Folder::Bank, &other);

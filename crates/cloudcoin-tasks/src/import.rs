@@ -515,22 +515,9 @@ pub(crate) fn run(
     // goes to Limbo unclaimed, for healing to settle.
     let turn = job.network.as_ref().map(|net| net.turn(&job.wallet));
     let _turn = turn.as_ref().map(crate::network::WalletTurn::hold);
-    let (into, mut to_claim) = match &job.network {
-        Some(_) => (Folder::Limbo, HashSet::new()),
-        None => (Folder::Bank, HashSet::new()),
-    };
-    if job.network.is_some() {
-        // One read of the system's random source for all the PANs, not one per key.
-        let unkeyed = found.iter().filter(|(_, coin)| coin.pans().is_none()).count();
-        let mut pans = cloudcoin_raida::random_pans(unkeyed).into_iter();
-        for (_, coin) in &mut found {
-            if coin.pans().is_none() {
-                let pans = pans.next().expect("one set of PANs per coin without PANs");
-                *coin = coin.clone().with_pans(pans);
-                to_claim.insert(coin.id());
-            }
-        }
-    }
+    let into = if job.network.is_some() { Folder::Limbo } else { Folder::Bank };
+    let keys =
+        job.network.as_ref().map(|_| crate::claim::Keys::give(found.iter_mut().map(|(_, c)| c)));
     // Claim the new coins in the index (see `claim`).
     let (fresh, already_present) = match claim(job, tracker, found, into, &mut rejected) {
         Ok(claimed) => claimed,
@@ -540,25 +527,10 @@ pub(crate) fn run(
         Claims { state: &job.state, task: job.id, stored: Vec::new(), record_left: false };
     // Claimed, the coins cannot leave for an export: now look for their files in the other
     // folders of the server. Those left unstored leave the index with the claims. Meanwhile,
-    // with the network, the claim's record is encoded (written only after this look, for the
-    // coins it keeps).
-    let (kept, encoded) = std::thread::scope(|scope| {
-        let encoder = job.network.as_ref().map(|_| {
-            let claimed: Vec<Coin> = fresh
-                .iter()
-                .map(|(_, c)| c)
-                .filter(|c| to_claim.contains(&c.id()))
-                .map(|c| Coin::clone(c))
-                .collect();
-            // No thread to be had: the record is encoded when it is written.
-            std::thread::Builder::new()
-                .name("claim-record".into())
-                .spawn_scoped(scope, move || crate::claim::Encoded::of(&claimed))
-                .ok()
-        });
-        let kept = not_elsewhere_on_disk(layout, job, fresh, &mut rejected);
-        (kept, encoder.flatten().and_then(|handle| handle.join().ok()))
-    });
+    // with the network, the claim's record is written under a temporary name and the coins'
+    // `Bank` files are written unnamed (see `claiming`).
+    let ahead = keys.as_ref().map(|keys| claiming::Ahead::start(layout, job, keys, &fresh));
+    let kept = not_elsewhere_on_disk(layout, job, fresh, &mut rejected);
     let fresh: Vec<Arc<Coin>> = match kept {
         Ok(fresh) => fresh.into_iter().map(|(_, coin)| coin).collect(),
         Err(e) => {
@@ -581,7 +553,8 @@ pub(crate) fn run(
                 })
         }
         Some(net) => {
-            let claim = claiming::Claim { net, to_claim: &to_claim, encoded };
+            let keys = keys.as_ref().expect("keys are given with the network");
+            let claim = claiming::Claim { net, keys, ahead };
             // The claim takes the coins themselves (a copy: a claim is of far fewer coins than
             // the index shares with a plain import).
             let coins: Vec<Coin> = fresh.iter().map(|c| Coin::clone(c)).collect();

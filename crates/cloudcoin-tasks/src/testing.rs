@@ -102,3 +102,19 @@ impl TestDataDir {
         }
     }
 }
+
+/// The coins of the claim records (the write-ahead records of imports that claim on the RAIDA)
+/// left for wallet `wallet` in the data directory `data`, each with the PANs its claim sends,
+/// made again from the record; empty when there is none. A record being written (under a
+/// temporary name) is no record yet and is not read. Fails on a record that cannot be read.
+///
+/// ```
+/// let dir = cloudcoin_tasks::testing::TestDataDir::new()?;
+/// assert!(cloudcoin_tasks::testing::claim_records(dir.data_dir(), "Default")?.is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn claim_records(data: &Path, wallet: &str) -> io::Result<Vec<Coin>> {
+    let wallet = WalletName::parse(wallet)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    crate::claim::read_records(&data.join(".cloudcoin").join("claim").join(wallet.as_str()))
+}

@@ -9,6 +9,7 @@ use cloudcoin_domain::{Coin, CoinId};
 use cloudcoin_raida_sim::{
     Calls, Command, Fault, FaultPlan, FaultRule, LoggedRequest, Network, SimConfig, generate_coins,
 };
+use cloudcoin_tasks::testing::claim_records;
 use serde_json::{Value, json};
 
 use crate::support::{Opts, Server, wallet_dir};
@@ -288,17 +289,18 @@ fn a_file_with_other_keys_for_a_coin_in_limbo_is_kept_and_claimed_once_the_coin_
 fn no_pan_reaches_a_raida_before_it_is_on_disk() {
     let coins = generate_coins(0, 1, 50);
     let data = tempfile::tempdir().expect("temp dir");
-    // The claim's write-ahead record: every coin with its ANs and PANs, one file for the batch.
-    let records = data.path().join(".cloudcoin").join("claim").join("Default");
+    // The claim's write-ahead record: every coin with its ANs and (through the record's seed)
+    // its PANs, one file for the batch.
     let seen = Arc::new(Mutex::new((0usize, Vec::<String>::new())));
     let record = seen.clone();
-    let watched = records.clone();
+    let watched = data.path().to_path_buf();
     let observer = Arc::new(move |req: &LoggedRequest| {
         if req.command != Command::Pown {
             return;
         }
         // What the wallet holds on disk at the moment the RAIDA reads the request.
-        let on_disk: HashSet<[u8; 16]> = folder_coins_at(&watched)
+        let on_disk: HashSet<[u8; 16]> = claim_records(&watched, "Default")
+            .expect("the record reads")
             .iter()
             .filter_map(Coin::pans)
             .map(|p| p[usize::from(req.raida)])
@@ -324,12 +326,12 @@ fn no_pan_reaches_a_raida_before_it_is_on_disk() {
     let (checked, violations) = seen.lock().expect("lock").clone();
     assert_eq!(checked, 50 * 25, "every PAN sent was checked");
     assert!(violations.is_empty(), "{violations:?}");
-    assert!(folder_coins_at(&records).is_empty(), "the record goes once the coins are stored");
+    assert!(claim_record(data.path()).is_empty(), "the record goes once the coins are stored");
 }
 
 /// The claim's write-ahead record of the wallet `Default` in `data`: the coins with their PANs.
 fn claim_record(data: &Path) -> Vec<Coin> {
-    folder_coins_at(&data.join(".cloudcoin").join("claim").join("Default"))
+    claim_records(data, "Default").expect("the record reads")
 }
 
 /// Restarts a server killed during a claim of `coins`, whose record held every coin: healing

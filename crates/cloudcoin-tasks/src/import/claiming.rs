@@ -1,28 +1,40 @@
 //! An import that claims its coins (the RAIDA network on): the record, the pown, and each coin
 //! stored once in its grade's folder (the steps are `crate::claim`'s documentation).
 //!
-//! **The `Bank` files are written while the pown is on the wire.** Nearly every coin of a claim
-//! ends in `Bank`, and its file there is known before the answers come: the coin with its PANs
-//! as its keys and every RAIDA passed. So while the pown waits for the RAIDA, a second thread
-//! writes each claimed coin's `Bank` file as a file with no name (`O_TMPFILE`, as an import
-//! does; at most two batches ahead of the linking) and makes each batch durable with one
-//! `syncfs`. Once the answers are in, a coin graded `Bank` gets its file linked under its name
-//! (nothing replaced); the file of any other coin is dropped, and vanishes — an unnamed file
-//! never gets a name unless the answers say that content is the coin's. A crash before the link
-//! leaves nothing of it (the record still holds the coin's keys). Where the file system makes
-//! no unnamed files, the coins are stored after the pown, folder by folder, as an import stores
-//! them.
+//! **Ahead of the pown.** While the import still looks for its coins in the other wallets
+//! (`not_elsewhere_on_disk`, a walk of the file system), two threads work for the claim:
+//!
+//! - one encodes the claim's record (the PAN seed and each coin's place, id and ANs, see
+//!   `crate::claim`) and writes and syncs it under a temporary name. Once the look is over,
+//!   if the claim keeps exactly those coins, naming it (a rename and an fsync of its folder)
+//!   is all that stands between the look and the pown; otherwise the record is written again
+//!   for the coins kept. A temporary name is no record: recovery removes it (nothing was sent).
+//! - the other writes each claimed coin's `Bank` file as a file with no name (`O_TMPFILE`, as
+//!   an import does; at most two batches ahead of the linking) and makes each batch durable
+//!   with one `syncfs`: nearly every coin of a claim ends in `Bank`, and its file there is
+//!   known before the answers come — the coin with its PANs as its keys and every RAIDA
+//!   passed. Once the answers are in, a coin graded `Bank` gets its file linked under its name
+//!   (nothing replaced); the file of any other coin (or of a coin the look set aside) is
+//!   dropped, and vanishes — an unnamed file never gets a name unless the answers say that
+//!   content is the coin's. A crash before the link leaves nothing of it (the record still
+//!   holds the coin's keys).
+//!
+//! Where the file system makes no unnamed files, or no thread is to be had, the coins are
+//! stored after the pown, folder by folder, as an import stores them, and the record is
+//! written after the look.
 
 use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::JoinHandle;
 
 use cloudcoin_domain::{Coin, CoinId, RAIDA_COUNT};
 use cloudcoin_raida::{Answer, Check};
 
 use super::{Claims, ImportJob, store_all, unnamed_batch};
-use crate::claim::{ClaimRecord, Settled, after_pown};
+use crate::claim::{ClaimRecord, Draft, Keys, Settled, after_pown};
 use crate::dir::Dir;
 use crate::durable::error_chain;
 use crate::export::lock;
@@ -34,12 +46,12 @@ use crate::store::{Folder, Layout, coin_file_name};
 use crate::task::FailureKind;
 use crate::tracker::Tracker;
 
-/// What a claim needs besides the coins: the network, which coins get their new PANs claimed,
-/// and their record's bytes if made already.
+/// What a claim needs besides the coins: the network, the PANs given (which coins to claim),
+/// and the work done ahead of the pown, if started.
 pub(super) struct Claim<'a> {
     pub(super) net: &'a Network,
-    pub(super) to_claim: &'a HashSet<CoinId>,
-    pub(super) encoded: Option<crate::claim::Encoded>,
+    pub(super) keys: &'a Keys,
+    pub(super) ahead: Option<Ahead>,
 }
 
 /// Why storing (or claiming) failed: the failure's kind, what happened, and what to do.
@@ -64,16 +76,17 @@ pub(super) fn claim_and_store(
     fresh: &[Coin],
     claims: &mut Claims<'_>,
 ) -> Result<ClaimReport, StoreFailure> {
-    let Claim { net, to_claim, encoded } = claim;
+    let Claim { net, keys, ahead } = claim;
+    let (draft, bank) = ahead.map_or((None, None), Ahead::into_parts);
     let (claimed, unkeyed): (Vec<Coin>, Vec<Coin>) =
-        fresh.iter().cloned().partition(|c| to_claim.contains(&c.id()));
+        fresh.iter().cloned().partition(|c| keys.contains(&c.id()));
     let mut report = ClaimReport::default();
     let mut settled: Vec<Settled> = Vec::with_capacity(fresh.len());
     let mut record = None;
     if !claimed.is_empty() {
         // 1. Every PAN on disk before any RAIDA hears of it.
         tracker.advance(job.id, 50, Some("Writing the claim's keys to disk"));
-        let written = ClaimRecord::write(layout, &job.wallet, job.id, &claimed, encoded);
+        let written = ClaimRecord::publish(draft, layout, &job.wallet, job.id, keys, &claimed);
         let written = written.and_then(|r| match fault::point(FaultPoint::ClaimAfterRecord) {
             Ok(()) => Ok(r),
             Err(e) => r.remove().and(Err(e)),
@@ -92,8 +105,13 @@ pub(super) fn claim_and_store(
         // 2. The pown and each coin's grade; the Bank files written meanwhile, linked after.
         tracker.advance(job.id, 55, Some("Claiming the coins on the RAIDA"));
         let mut in_bank = Vec::new();
-        let (graded, pown_error, linked) =
-            pown_writing_bank(layout, tracker, job, net, &claimed, &mut in_bank);
+        let (graded, pown_error) = crate::claim::pown_and_grade(net, &claimed);
+        let linked = fault::point(FaultPoint::ClaimAfterPown)
+            .map_err(|e| StepError::io("cannot store a coin", e))
+            .and_then(|()| match bank {
+                Some(bank) => bank.link(tracker, job, &graded, &mut in_bank),
+                None => Ok(()),
+            });
         if let Some(e) = &pown_error {
             tracing::warn!(task = %job.id, error = %e, "claim failed; the coins wait in Limbo");
             report.note = format!(
@@ -167,112 +185,194 @@ fn take_place(
     claims.stored.extend(stored);
 }
 
-/// The pown of `claimed` (see [`crate::claim::pown_and_grade`]), with each coin's `Bank` file
-/// written meanwhile (see the module documentation); the coins graded `Bank` are linked in
-/// `Bank` (each with its name, into `stored`) and `Bank` is fsynced. Returns the grades, why the
-/// pown could not be made (if so), and whether linking failed. Blocking.
-fn pown_writing_bank(
-    layout: &Layout,
-    tracker: &Tracker,
-    job: &ImportJob,
-    net: &Network,
-    claimed: &[Coin],
-    stored: &mut Vec<(CoinId, String)>,
-) -> (Vec<Settled>, Option<String>, Result<(), StepError>) {
-    let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
-    let plain = || {
-        let (graded, error) = crate::claim::pown_and_grade(net, claimed);
-        let stop = fault::point(FaultPoint::ClaimAfterPown).map_err(io("cannot store a coin"));
-        (graded, error, stop)
-    };
-    // Without a folder to write in, or unnamed files, the pown goes alone.
-    let Ok(dir) = Dir::open(&layout.folder(&job.wallet, Folder::Bank)) else {
-        return plain();
-    };
-    let first = match dir.create_unnamed(crate::folder::OUTPUT_MODE) {
-        Ok(Some(first)) => first,
-        _ => return plain(),
-    };
-    let all_pass: [Answer<Check>; RAIDA_COUNT] =
-        core::array::from_fn(|_| Answer::Said(Check::Pass));
-    let batch = unnamed_batch();
-    let dir = &dir;
-    let all_pass = &all_pass;
-    std::thread::scope(|scope| {
-        // One batch may wait while the next is written: at most three batches open at once.
-        let (to, batches) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<fs::File>>>(1);
-        let writer =
-            std::thread::Builder::new().name("claim-bank".into()).spawn_scoped(scope, move || {
-                let mut first = Some(first);
-                for chunk in claimed.chunks(batch) {
-                    let files = (|| {
-                        let mut files = Vec::with_capacity(chunk.len());
-                        for coin in chunk {
-                            let mut file = match first.take() {
-                                Some(file) => file,
-                                None => dir
-                                    .create_unnamed(crate::folder::OUTPUT_MODE)?
-                                    .ok_or_else(|| {
-                                        std::io::Error::other(
-                                            "the file system stopped making unnamed files",
-                                        )
-                                    })?,
-                            };
-                            let bank = after_pown(coin, all_pass).coin;
-                            let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&bank))
-                                .map_err(|e| std::io::Error::other(error_chain(&e)))?;
-                            file.write_all(&bytes)?;
-                            files.push(file);
-                        }
-                        dir.sync_file_system()?;
-                        Ok(files)
-                    })();
-                    let failed = files.is_err();
-                    // The linking side gone (it failed, or the pown left nothing to link): stop.
-                    if to.send(files).is_err() || failed {
-                        break;
-                    }
-                }
-            });
-        let (graded, error) = crate::claim::pown_and_grade(net, claimed);
-        if let Err(e) = fault::point(FaultPoint::ClaimAfterPown) {
-            return (graded, error, Err(StepError::io("cannot store a coin", e)));
+/// The work a claim does ahead of its pown (see the module documentation): the record's
+/// draft and the `Bank` files, each on a thread of its own. Dropped, it stops both and leaves
+/// nothing on disk.
+pub(super) struct Ahead {
+    record: Option<JoinHandle<std::io::Result<Draft>>>,
+    bank: Option<BankAhead>,
+}
+
+impl Ahead {
+    /// Starts the work for the coins of `fresh` that `keys` gave PANs to, in their order.
+    pub(super) fn start(
+        layout: &Layout,
+        job: &ImportJob,
+        keys: &Arc<Keys>,
+        fresh: &[(usize, Arc<Coin>)],
+    ) -> Ahead {
+        let coins: Arc<[Coin]> = fresh
+            .iter()
+            .map(|(_, c)| c)
+            .filter(|c| keys.contains(&c.id()))
+            .map(|c| Coin::clone(c))
+            .collect();
+        if coins.is_empty() {
+            return Ahead { record: None, bank: None };
         }
-        let Ok(writer) = writer else {
-            // No thread to be had: the coins are stored after the pown, as by an import.
-            return (graded, error, Ok(()));
+        let record = {
+            let (layout, wallet, task) = (layout.clone(), job.wallet.clone(), job.id);
+            let (keys, coins) = (Arc::clone(keys), Arc::clone(&coins));
+            // No thread to be had: the record is written after the look.
+            std::thread::Builder::new()
+                .name("claim-record".into())
+                .spawn(move || Draft::write(&layout, &wallet, task, &keys, &coins))
+                .ok()
         };
-        let n = claimed.len();
-        let linked = (|| {
-            if !graded.iter().any(|s| s.folder == Folder::Bank) {
-                return Ok(());
+        let bank = BankAhead::start(layout, job, coins);
+        Ahead { record, bank }
+    }
+
+    /// The record's draft (once written; none if it could not be) and the `Bank` files.
+    fn into_parts(mut self) -> (Option<Draft>, Option<BankAhead>) {
+        let draft = self.record.take().and_then(|t| match t.join() {
+            Ok(Ok(draft)) => Some(draft),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the claim record could not be written ahead; it is written now");
+                None
             }
-            let chunks = graded.chunks(batch).zip(claimed.chunks(batch));
-            for (files, (chunk, sent)) in batches.iter().zip(chunks) {
-                let files = files.map_err(io("cannot store a coin"))?;
-                for ((file, s), sent) in files.iter().zip(chunk).zip(sent) {
-                    // Graded Bank: every RAIDA passed, so the file holds exactly this content.
-                    if s.folder != Folder::Bank {
-                        continue;
+            Err(panic) => std::panic::resume_unwind(panic),
+        });
+        (draft, self.bank.take())
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            // Its draft, if any, is removed as it drops.
+            let _ = record.join();
+        }
+    }
+}
+
+/// Claimed coins' `Bank` files, written unnamed on a thread of their own (see the module
+/// documentation), batch by batch, each batch durable before it is handed over.
+struct BankAhead {
+    dir: Arc<Dir>,
+    /// The coins the files are for, in the files' order (each with its PANs).
+    coins: Arc<[Coin]>,
+    batches: Option<Receiver<std::io::Result<Vec<fs::File>>>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl BankAhead {
+    /// Starts writing, or `None` where there is no `Bank` to write in, the file system makes
+    /// no unnamed files, or no thread is to be had.
+    fn start(layout: &Layout, job: &ImportJob, coins: Arc<[Coin]>) -> Option<BankAhead> {
+        let dir = Dir::open(&layout.folder(&job.wallet, Folder::Bank)).ok()?;
+        let Ok(Some(first)) = dir.create_unnamed(crate::folder::OUTPUT_MODE) else { return None };
+        let dir = Arc::new(dir);
+        let batch = unnamed_batch();
+        // One batch may wait while the next is written: at most three batches open at once.
+        let (to, batches) = sync_channel::<std::io::Result<Vec<fs::File>>>(1);
+        let (writes_in, writes) = (Arc::clone(&dir), Arc::clone(&coins));
+        let all_pass: [Answer<Check>; RAIDA_COUNT] =
+            core::array::from_fn(|_| Answer::Said(Check::Pass));
+        let writer = std::thread::Builder::new().name("claim-bank".into()).spawn(move || {
+            let mut first = Some(first);
+            for chunk in writes.chunks(batch) {
+                let files = (|| {
+                    let mut files = Vec::with_capacity(chunk.len());
+                    for coin in chunk {
+                        let mut file = match first.take() {
+                            Some(file) => file,
+                            None => writes_in
+                                .create_unnamed(crate::folder::OUTPUT_MODE)?
+                                .ok_or_else(|| {
+                                    std::io::Error::other(
+                                        "the file system stopped making unnamed files",
+                                    )
+                                })?,
+                        };
+                        let bank = after_pown(coin, &all_pass).coin;
+                        let bytes = cloudcoin_codec::encode_bin(std::slice::from_ref(&bank))
+                            .map_err(|e| std::io::Error::other(error_chain(&e)))?;
+                        file.write_all(&bytes)?;
+                        files.push(file);
                     }
-                    debug_assert!(s.coin.id() == sent.id() && Some(&s.coin.ans) == sent.pans());
-                    let name = dir
-                        .link_unnamed_unique(file, &coin_file_name(&s.coin))
-                        .map_err(io("cannot store a coin"))?;
-                    stored.push((s.coin.id(), name));
-                    if stored.len() == n / 2 + 1 {
-                        fault::point(FaultPoint::ImportMidStore)
-                            .map_err(io("cannot store a coin"))?;
-                    }
+                    writes_in.sync_file_system()?;
+                    Ok(files)
+                })();
+                let failed = files.is_err();
+                // The linking side gone (it failed, or has nothing to link): stop.
+                if to.send(files).is_err() || failed {
+                    break;
                 }
-                tracker.advance(job.id, 55 + (25 * stored.len() / n.max(1)) as u8, None);
             }
-            dir.sync().map_err(io("cannot flush Bank to disk"))?;
-            fault::point(FaultPoint::ImportAfterStore).map_err(io("cannot flush Bank to disk"))
-        })();
-        // Dropping the receiver stops the writer at its next batch; its files vanish.
+        });
+        Some(BankAhead { dir, coins, batches: Some(batches), writer: Some(writer.ok()?) })
+    }
+
+    /// Links the file of each coin of `graded` (the claim's coins, a subsequence of the files'
+    /// coins in the same order) graded `Bank` under its name (into `stored`), then fsyncs
+    /// `Bank`. Every other file is dropped. Blocking.
+    fn link(
+        mut self,
+        tracker: &Tracker,
+        job: &ImportJob,
+        graded: &[Settled],
+        stored: &mut Vec<(CoinId, String)>,
+    ) -> Result<(), StepError> {
+        let io = |what: &'static str| move |e: std::io::Error| StepError::io(what, e);
+        let n = graded.len();
+        if !graded.iter().any(|s| s.folder == Folder::Bank) {
+            return Ok(());
+        }
+        let Some(batches) = self.batches.take() else { return Ok(()) };
+        // Each linked batch is closed on a thread of its own: a closed file is no more durable
+        // or named than it was, and the task need not wait for it.
+        let (to_close, closing) = std::sync::mpsc::channel::<Vec<fs::File>>();
+        let _closer = std::thread::Builder::new()
+            .name("claim-close".into())
+            .spawn(move || closing.into_iter().for_each(drop));
+        let mut next = graded.iter().peekable();
+        let mut index = 0;
+        for files in batches.iter() {
+            // A batch that could not be written (a full disk, no file descriptors left) ends
+            // the work done ahead; its coins and the rest are stored after, as by an import.
+            let Ok(files) = files else { break };
+            for file in &files {
+                let sent = &self.coins[index];
+                index += 1;
+                let Some(s) = next.next_if(|s| s.coin.id() == sent.id()) else { continue };
+                // Graded Bank: every RAIDA passed, so the file holds exactly this content (a
+                // coin whose keys are not the file's, never expected, is stored after).
+                if s.folder != Folder::Bank || Some(&s.coin.ans) != sent.pans() {
+                    continue;
+                }
+                let name = self
+                    .dir
+                    .link_unnamed_unique(file, &coin_file_name(&s.coin))
+                    .map_err(io("cannot store a coin"))?;
+                stored.push((s.coin.id(), name));
+                if stored.len() == n / 2 + 1 {
+                    fault::point(FaultPoint::ImportMidStore).map_err(io("cannot store a coin"))?;
+                }
+            }
+            // Without the thread, the files come back in the error and close here.
+            let _ = to_close.send(files);
+            tracker.advance(job.id, 55 + (25 * stored.len() / n.max(1)) as u8, None);
+            if next.peek().is_none() {
+                break;
+            }
+        }
+        drop(to_close);
+        // The writer stops at its next batch; the files not linked vanish.
         drop(batches);
-        writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (graded, error, linked)
-    })
+        self.dir.sync().map_err(io("cannot flush Bank to disk"))?;
+        fault::point(FaultPoint::ImportAfterStore).map_err(io("cannot flush Bank to disk"))
+    }
+}
+
+impl Drop for BankAhead {
+    fn drop(&mut self) {
+        // Dropping the receiver stops the writer at its next batch; its files vanish.
+        self.batches.take();
+        if let Some(writer) = self.writer.take()
+            && let Err(panic) = writer.join()
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
