@@ -398,12 +398,15 @@ fn a_server_killed_after_some_answers_recovers_every_coin_from_its_claim_record(
 #[cfg(feature = "fault-injection")]
 #[test]
 fn a_server_killed_after_its_claim_record_or_its_answers_recovers_every_coin() {
-    for (step, powned) in [("claim:after_record", false), ("claim:after_pown", true)] {
+    use cloudcoin_tasks::FaultPoint;
+    for (step, powned) in
+        [(FaultPoint::ClaimAfterRecord, false), (FaultPoint::ClaimAfterPown, true)]
+    {
         let coins = generate_coins(0, 1, 4);
         let sim = Sim::start(SimConfig::default().with_coins(coins.clone()));
         let data = tempfile::tempdir().expect("temp dir");
         let files = tempfile::tempdir().expect("temp dir");
-        let envs = vec![("CLOUDCOIN_FAULT".to_owned(), step.to_owned())];
+        let envs = vec![("CLOUDCOIN_FAULT".to_owned(), step.to_string())];
         let server = sim.server_with(data.path(), envs);
         let file = coin_file(files.path(), "c.bin", &coins);
         let r = server.post(
