@@ -276,7 +276,7 @@ fn make_change(sim: &Network<'_>, node: &Raida, p: &[u8]) -> Outcome {
     if table.ans.get(&parent) != Some(&an_at(&p[5..])) {
         return Outcome::status(242);
     }
-    table.ans.remove(&parent);
+    table.remove_an(&parent);
     for (k, pan) in kids.iter().zip(p[C21 + 4..].chunks_exact(16)) {
         table.ans.insert(*k, an_at(pan));
     }
@@ -295,20 +295,17 @@ fn change_sns(sim: &Network<'_>, node: &Raida, p: &[u8]) -> Outcome {
     };
     let now = sim.config.clock.now();
     let mut table = lock(&node.table);
-    table.reservations.retain(|_, r| now.saturating_sub(r.at) < TICKET_LIFETIME);
-    let taken: Vec<u32> = table
-        .reservations
-        .iter()
-        .filter(|(s, r)| **s != session && r.dn == target)
-        .flat_map(|(_, r)| r.sns.iter().copied())
-        .collect();
-    let free: Vec<u32> = (sim.config.free_sns_from..sim.config.serial_limit)
-        .filter(|sn| !table.ans.contains_key(&(target, *sn)) && !taken.contains(sn))
-        .take(FREE_SNS)
-        .collect();
+    table.expire(now);
+    // A session asking again is offered its own numbers among the others: its old reservation
+    // is replaced.
     let reserve = sim.config.reservation == Reservation::Reserve;
     if reserve {
-        table.reservations.insert(session, Reserved { op, dn: target, sns: free.clone(), at: now });
+        table.release(session);
+    }
+    let free =
+        table.free_serials(target, sim.config.free_sns_from, sim.config.serial_limit, FREE_SNS);
+    if reserve {
+        table.reserve(session, Reserved { op, dn: target, sns: free.clone(), at: now });
     }
     let mut body = vec![target.to_be_bytes()[0]];
     body.extend(free.iter().flat_map(|sn| sn.to_be_bytes()));
@@ -327,7 +324,7 @@ fn break_or_join(sim: &Network<'_>, node: &Raida, command: Command, p: &[u8]) ->
     let join = command == Command::Join;
     let now = sim.config.clock.now();
     let mut table = lock(&node.table);
-    let Some(reserved) = table.reservations.get(&session).cloned() else {
+    let Some(reserved) = table.reservation(session).cloned() else {
         return Outcome::status(41);
     };
     let kid_dn = head.0.wrapping_sub(1);
@@ -357,7 +354,7 @@ fn break_or_join(sim: &Network<'_>, node: &Raida, command: Command, p: &[u8]) ->
             return Outcome::status(40);
         }
         for (k, _) in &kids {
-            table.ans.remove(k);
+            table.remove_an(k);
         }
         table.ans.insert(head, head_secret);
     } else {
@@ -367,11 +364,11 @@ fn break_or_join(sim: &Network<'_>, node: &Raida, command: Command, p: &[u8]) ->
         if kids.iter().any(|(k, _)| table.ans.contains_key(k)) {
             return Outcome::status(40);
         }
-        table.ans.remove(&head);
+        table.remove_an(&head);
         for (k, pan) in &kids {
             table.ans.insert(*k, *pan);
         }
     }
-    table.reservations.remove(&session);
+    table.release(session);
     Outcome { status: 250, body: Vec::new(), applied: true }
 }

@@ -4,7 +4,7 @@
 //! while holding no `table`. Nothing holds a `tickets` lock while taking a `table` lock, so the
 //! 25 RAIDA cannot deadlock each other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -59,10 +59,98 @@ impl Hasher for KeyHasher {
 /// The AN table: (DN, SN) → AN.
 pub(crate) type AnTable = HashMap<Key, [u8; 16], BuildHasherDefault<KeyHasher>>;
 
+/// A RAIDA's coins and page reservations.
+///
+/// Change SNs offers the lowest free serial numbers of a denomination: neither held in `ans` nor
+/// reserved for another session. So that this stays cheap with thousands of open reservations,
+/// the reserved numbers are kept in one set, and `free_from` remembers, per denomination, a
+/// number below which none is free. Whatever frees a number lowers it: an AN removed
+/// ([`Table::remove_an`]) or a reservation released or expired ([`Table::release`],
+/// [`Table::expire`]). Adding an AN or a reservation only takes numbers, which keeps it true.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     pub(crate) ans: AnTable,
-    pub(crate) reservations: HashMap<u32, Reserved>,
+    reservations: HashMap<u32, Reserved>,
+    reserved: HashSet<Key, BuildHasherDefault<KeyHasher>>,
+    free_from: HashMap<i8, u32>,
+}
+
+impl Table {
+    /// Removes a coin's AN; its serial number becomes free.
+    pub(crate) fn remove_an(&mut self, key: &Key) -> Option<[u8; 16]> {
+        let an = self.ans.remove(key)?;
+        self.freed(key.0, key.1);
+        Some(an)
+    }
+
+    /// A session's reservation, if it has one.
+    pub(crate) fn reservation(&self, session: u32) -> Option<&Reserved> {
+        self.reservations.get(&session)
+    }
+
+    /// Reserves `r.sns` for `session`, in place of anything it had reserved before.
+    pub(crate) fn reserve(&mut self, session: u32, r: Reserved) {
+        self.release(session);
+        self.reserved.extend(r.sns.iter().map(|sn| (r.dn, *sn)));
+        self.reservations.insert(session, r);
+    }
+
+    /// Ends a session's reservation; its numbers not taken since become free.
+    pub(crate) fn release(&mut self, session: u32) {
+        if let Some(r) = self.reservations.remove(&session) {
+            self.unreserve(&r);
+        }
+    }
+
+    /// Ends every reservation older than [`TICKET_LIFETIME`] at `now`.
+    pub(crate) fn expire(&mut self, now: Duration) {
+        let old: Vec<u32> = self
+            .reservations
+            .iter()
+            .filter(|(_, r)| now.saturating_sub(r.at) >= TICKET_LIFETIME)
+            .map(|(s, _)| *s)
+            .collect();
+        for session in old {
+            self.release(session);
+        }
+    }
+
+    /// Up to `count` free serial numbers of `dn` in `from..limit`, lowest first: held by no
+    /// coin and reserved for no session. A session's own reservation is released first by
+    /// the caller when it is to be replaced.
+    pub(crate) fn free_serials(&mut self, dn: i8, from: u32, limit: u32, count: usize) -> Vec<u32> {
+        let start = from.max(self.free_from.get(&dn).copied().unwrap_or(0));
+        let mut free = Vec::with_capacity(count);
+        let mut lowest = None;
+        for sn in start..limit {
+            let key = (dn, sn);
+            if self.ans.contains_key(&key) || self.reserved.contains(&key) {
+                continue;
+            }
+            lowest.get_or_insert(sn);
+            free.push(sn);
+            if free.len() == count {
+                break;
+            }
+        }
+        // Every number from `start` up to the lowest free one is taken; none free means none
+        // below `limit`.
+        self.free_from.insert(dn, lowest.unwrap_or(limit).max(start));
+        free
+    }
+
+    fn unreserve(&mut self, r: &Reserved) {
+        for sn in &r.sns {
+            self.reserved.remove(&(r.dn, *sn));
+            self.freed(r.dn, *sn);
+        }
+    }
+
+    fn freed(&mut self, dn: i8, sn: u32) {
+        if let Some(from) = self.free_from.get_mut(&dn) {
+            *from = (*from).min(sn);
+        }
+    }
 }
 
 /// SNs change SNs (9/91) reserved for a session.
@@ -176,5 +264,42 @@ mod tests {
         assert_eq!(book.issue(0, vec![], Duration::from_secs(299)), None);
         assert!(book.issue(0, vec![], Duration::from_secs(300)).is_some());
         assert_eq!(book.live(Duration::from_secs(300)), 1);
+    }
+
+    /// The offer is always the lowest free numbers, whatever freed them: a released or expired
+    /// reservation, an AN removed; never a number held or reserved for another session.
+    #[test]
+    fn free_serials_are_the_lowest_free_whatever_freed_them() {
+        let mut t = Table::default();
+        let at = Duration::ZERO;
+        let reserve = |t: &mut Table, session: u32, at: Duration| {
+            let sns = t.free_serials(0, 100, 1_000, 4);
+            t.reserve(session, Reserved { op: 1, dn: 0, sns: sns.clone(), at });
+            sns
+        };
+        t.ans.insert((0, 101), [0; 16]);
+        assert_eq!(reserve(&mut t, 1, at), [100, 102, 103, 104]);
+        assert_eq!(reserve(&mut t, 2, Duration::from_secs(10)), [105, 106, 107, 108]);
+        // Another denomination is counted on its own.
+        assert_eq!(t.free_serials(1, 100, 1_000, 2), [100, 101]);
+        t.release(1);
+        assert_eq!(t.free_serials(0, 100, 1_000, 5), [100, 102, 103, 104, 109]);
+        assert_eq!(t.remove_an(&(0, 101)), Some([0; 16]));
+        assert_eq!(t.free_serials(0, 100, 1_000, 2), [100, 101]);
+        // Asked again, a session's own numbers are offered in place of its old reservation.
+        assert_eq!(reserve(&mut t, 3, at), [100, 101, 102, 103]);
+        t.release(3);
+        t.reserve(2, Reserved { op: 1, dn: 0, sns: vec![105], at: Duration::from_secs(10) });
+        assert_eq!(t.free_serials(0, 100, 1_000, 8), [100, 101, 102, 103, 104, 106, 107, 108]);
+        // Expired reservations free their numbers.
+        t.expire(Duration::from_secs(10) + TICKET_LIFETIME);
+        assert_eq!(t.reservation(2).map(|r| r.sns.len()), None);
+        assert_eq!(t.free_serials(0, 100, 1_000, 7), [100, 101, 102, 103, 104, 105, 106]);
+        // Nothing free below the limit.
+        assert_eq!(t.free_serials(0, 100, 103, 8), [100, 101, 102]);
+        t.ans.extend((100..103).map(|sn| ((0, sn), [1; 16])));
+        assert_eq!(t.free_serials(0, 100, 103, 8), Vec::<u32>::new());
+        t.remove_an(&(0, 100));
+        assert_eq!(t.free_serials(0, 100, 103, 8), [100]);
     }
 }

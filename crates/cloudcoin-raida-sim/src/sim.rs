@@ -368,7 +368,7 @@ impl Simulator {
         let mut table = lock(&node.table);
         match an {
             Some(an) => table.ans.insert(key, an),
-            None => table.ans.remove(&key),
+            None => table.remove_an(&key),
         };
     }
 

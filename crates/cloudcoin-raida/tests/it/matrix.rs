@@ -314,6 +314,11 @@ async fn change_sns_and_break_reserved_type_1_learnt_per_raida_batch_of_100() {
     break_round(100, Reservation::Reserve, learnt_per_raida()).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn change_sns_and_break_reserved_type_1_learnt_per_raida_batch_of_5000() {
+    break_round(5_000, Reservation::Reserve, learnt_per_raida()).await;
+}
+
 /// The sheet's fix-threshold vector through the client: a coin failing at RAIDA 13, fixed
 /// there on tickets from 12 other RAIDA (a fail, the AN unchanged) and from 13 (a pass, the AN
 /// the fix rule gives: the §7 value for DN 1, SN 5 and PG 00..0f at RAIDA 13).
