@@ -44,6 +44,7 @@ mod commands;
 mod config;
 mod fault;
 mod log;
+pub mod measure;
 mod net;
 mod raida;
 mod sim;

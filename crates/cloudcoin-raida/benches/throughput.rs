@@ -27,29 +27,11 @@ use cloudcoin_raida::{
     AddressList, BODY_OVERHEAD, Client, Command, Config, Grade, MAX_BODY_LEN, RaidaId, Request,
     random_pans,
 };
+use cloudcoin_raida_sim::measure::{cpu_time, load, median, ms};
 use cloudcoin_raida_sim::{Network, SimConfig, generate_coins};
 
 const COINS: u32 = 10_000;
 const LATENCY: Duration = Duration::from_millis(20);
-
-/// The process's CPU time so far (user + system), from `/proc/self/stat` where there is one.
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // Linux reports clock ticks of 1/100 s (USER_HZ) on every architecture it runs on here.
-    Some(Duration::from_millis(ticks * 10))
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 fn client(net: &Network, requests_per_raida: usize) -> Client {
     let addrs: [std::net::SocketAddr; RAIDA_COUNT] =
@@ -72,15 +54,6 @@ fn after_pown(coins: &[Coin]) -> Vec<Coin> {
             next
         })
         .collect()
-}
-
-/// The 1-minute load average of the machine, as `/proc/loadavg` gives it (`?` where there is
-/// none): on a shared machine the figures mean little without it.
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
 }
 
 /// One command's rounds: its wall times, the floor sampled beside each, and the CPU time.

@@ -37,38 +37,11 @@ use std::time::{Duration, Instant};
 
 use cloudcoin_domain::{Coin, RAIDA_COUNT, WalletName};
 use cloudcoin_raida::{AddressList, BODY_OVERHEAD, Client, Config, MAX_BODY_LEN};
+use cloudcoin_raida_sim::measure::{cpu_time, load, median, ms};
 use cloudcoin_raida_sim::{Network, SimConfig, generate_coins};
 use cloudcoin_tasks::{ImportItem, ImportRequest, Service, ServiceConfig, TaskOutcome};
 
 const LATENCY: Duration = Duration::from_millis(20);
-
-/// The 1-minute load average, as `/proc/loadavg` gives it (`?` where there is none).
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
-}
-
-/// The process's CPU time so far (user + system), from `/proc/self/stat` where there is one
-/// (in clock ticks of 10 ms).
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // Linux reports clock ticks of 1/100 s (USER_HZ) on every architecture it runs on here.
-    Some(Duration::from_millis(ticks * 10))
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// Imports the coin file `file` into the Default wallet of a new service on `data`; returns
 /// the time from asking to the task's end, the process's CPU time meanwhile, and the outcome.
